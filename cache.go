@@ -1,0 +1,484 @@
+// Package ufocache is a bounded, concurrent, in-process memory cache with
+// read-through loading, built for the hot paths of proxies, load balancers
+// and DNS resolvers.
+//
+// A [Cache] hashes each key once (seeded, so clients cannot aim their keys
+// at one shard) and sends it to one of several cache-line-padded shards.
+// Each shard keeps a lock-free index, S3-FIFO queues (a small probationary
+// queue and a main queue) and a count-min sketch that decides whether a
+// newcomer may displace the entry the queues would evict. Reads take no lock
+// and, in the common case, write no shared memory: a hit only saturates a
+// 2-bit frequency on the entry itself. Writes take the shard's lock; the
+// weight bound is strict (after Set returns, Weight() <= MaxWeight) and no
+// write is dropped silently: Set reports whether it stored the value.
+//
+// An [RTCache] adds read-through loading: concurrent callers of a missing key
+// share one load.
+//
+// # Time to live
+//
+// Every entry has a time to live (TTL):
+//
+//   - ttl > 0: the entry expires ttl after it was set. [NoExpiration] (the
+//     largest Duration) means it never expires.
+//   - ttl == 0 in SetWithTTL and ForceSet: use Options.DefaultTTL, which in
+//     turn defaults to NoExpiration.
+//   - ttl < 0: the value is already expired. It is not stored, any older
+//     value of the key is removed, and SetWithTTL returns false.
+//
+// Expired entries are never returned by Get and never gain frequency. Their
+// memory is reclaimed when eviction meets them (it prefers them), by an
+// incremental sweep that every write advances a little, and by
+// [Cache.DeleteExpired]. Without an injected clock, time is read from a
+// coarse clock that ticks every millisecond, so an entry may live up to about
+// a millisecond past its TTL.
+package ufocache
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"math/bits"
+	"runtime"
+	"time"
+
+	"github.com/puzpuzpuz/xsync/v3"
+	"github.com/ufocache/ufocache/internal/clock"
+	"github.com/ufocache/ufocache/internal/hashing"
+	"github.com/ufocache/ufocache/shard"
+)
+
+// NoExpiration as a TTL means the entry never expires.
+const NoExpiration time.Duration = math.MaxInt64
+
+// Status says where a value came from.
+type Status uint8
+
+const (
+	// Miss: the key was not in the cache.
+	Miss Status = iota
+	// Hit: the key was in the cache and had not expired.
+	Hit
+	// Expired: the key was in the cache but its TTL had passed.
+	Expired
+	// LockHit (RTCache only): the value was loaded by another caller
+	// while this one waited for it.
+	LockHit
+	// Stale (RTCache only): an expired value was returned on purpose, within
+	// the caller's stale allowance.
+	Stale
+)
+
+func (s Status) String() string {
+	switch s {
+	case Miss:
+		return "miss"
+	case Hit:
+		return "hit"
+	case Expired:
+		return "expired"
+	case LockHit:
+		return "lock-hit"
+	case Stale:
+		return "stale"
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// EvictReason says why an entry left the cache; see Options.OnEvict.
+type EvictReason = shard.Reason
+
+const (
+	// EvictCapacity: removed to make room for another entry.
+	EvictCapacity = shard.Capacity
+	// EvictExpired: removed because its TTL had passed.
+	EvictExpired = shard.Expired
+	// EvictDeleted: removed by Delete or Clear.
+	EvictDeleted = shard.Deleted
+	// EvictReplaced: a Set of the same key replaced it (also a Set with a
+	// negative TTL, or one too heavy to store, which removes the old value).
+	EvictReplaced = shard.Replaced
+	// EvictRejected: a Set declined it: admission judged it colder than the
+	// entries it would have displaced, or it can never fit. The callback
+	// receives the key and value that were not stored.
+	EvictRejected = shard.Rejected
+)
+
+// Clock is a source of time for expiry; inject one in tests.
+// Nanotime returns nanoseconds since an arbitrary fixed origin and must
+// never go backwards.
+type Clock interface {
+	Nanotime() int64
+}
+
+// Options configures a Cache. The zero value of every field but MaxWeight
+// means its documented default.
+type Options[K comparable, V any] struct {
+	// MaxWeight bounds the total weight of the entries. Required, > 0.
+	// With no Weigher every entry weighs 1, so MaxWeight is an entry count.
+	MaxWeight int64
+	// Weigher returns an entry's weight. A result of 0 counts as 1. An entry
+	// heavier than one shard's share of MaxWeight (MaxWeight/Shards) is
+	// declined. Called under the shard's write lock: keep it cheap.
+	Weigher func(K, V) uint32
+	// DefaultTTL is the TTL of entries set without one (Set, or a TTL of 0).
+	// 0 means NoExpiration; negative is an error.
+	DefaultTTL time.Duration
+	// Shards is the number of shards, a power of two up to 1<<16.
+	// 0 chooses from GOMAXPROCS and capacity: never more than 4 per P, and
+	// never so many that a shard holds fewer than about 1024 units of
+	// weight, since a small shard makes the eviction policy worse.
+	Shards int
+	// OnEvict, if set, is called after an entry leaves the cache, outside
+	// any lock, on the goroutine whose call removed it.
+	OnEvict func(key K, value V, reason EvictReason)
+	// Hasher, if set, hashes keys instead of the default: seeded xxhash for
+	// string keys, a seeded mixer for integer keys, seeded maphash for other
+	// comparable keys. Keys are always compared in full, so a poor Hasher
+	// costs speed, never correctness.
+	Hasher func(K) uint64
+	// Clock, if set, replaces the coarse monotonic clock.
+	Clock Clock
+	// RecordStats enables the Hits and Misses counters of Stats. They are
+	// striped, but still a write on every Get: off by default.
+	RecordStats bool
+}
+
+// Stats is a snapshot of a cache's counters.
+type Stats struct {
+	Hits, Misses uint64 // zero unless Options.RecordStats
+	// Sets counts stored writes; Rejections, Sets declined.
+	Sets, Rejections uint64
+	// Evictions counts entries removed for capacity; Expirations, entries
+	// removed after their TTL passed.
+	Evictions, Expirations uint64
+	// Len and Weight are the current entry count and total weight.
+	Len    int
+	Weight int64
+}
+
+// Cache is a bounded concurrent cache. Create it with New; all methods are
+// safe for concurrent use.
+type Cache[K comparable, V any] struct {
+	shards     []shard.Shard[K, V]
+	shift      uint // hash >> shift selects the shard
+	hash       func(K) uint64
+	weigher    func(K, V) uint32
+	onEvict    func(K, V, EvictReason)
+	clock      Clock // nil: the coarse clock
+	defaultTTL time.Duration
+	maxWeight  int64
+	hits       *xsync.Counter // nil unless RecordStats
+	misses     *xsync.Counter
+	clockRef   *clock.Ref
+}
+
+// New validates opts and returns an empty cache.
+func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
+	if opts.MaxWeight <= 0 {
+		return nil, errors.New("ufocache: MaxWeight must be > 0")
+	}
+	if opts.DefaultTTL < 0 {
+		return nil, errors.New("ufocache: DefaultTTL must be >= 0 (0 means NoExpiration)")
+	}
+	n := opts.Shards
+	switch {
+	case n < 0 || n > 1<<16:
+		return nil, fmt.Errorf("ufocache: Shards must be between 0 and %d, got %d", 1<<16, n)
+	case n > 0 && n&(n-1) != 0:
+		return nil, fmt.Errorf("ufocache: Shards must be a power of two, got %d", n)
+	case n == 0:
+		n = autoShards(opts.MaxWeight, runtime.GOMAXPROCS(0))
+	}
+	if int64(n) > opts.MaxWeight {
+		return nil, fmt.Errorf("ufocache: Shards (%d) must not exceed MaxWeight (%d)", n, opts.MaxWeight)
+	}
+	c := &Cache[K, V]{
+		shards:     make([]shard.Shard[K, V], n),
+		shift:      uint(64 - bits.TrailingZeros(uint(n))),
+		hash:       opts.Hasher,
+		weigher:    opts.Weigher,
+		onEvict:    opts.OnEvict,
+		clock:      opts.Clock,
+		defaultTTL: opts.DefaultTTL,
+		maxWeight:  opts.MaxWeight,
+	}
+	if c.defaultTTL == 0 {
+		c.defaultTTL = NoExpiration
+	}
+	if c.hash == nil {
+		c.hash = hashing.New[K]()
+	}
+	if opts.RecordStats {
+		c.hits, c.misses = xsync.NewCounter(), xsync.NewCounter()
+	}
+	per, extra := opts.MaxWeight/int64(n), opts.MaxWeight%int64(n)
+	for i := range c.shards {
+		w := per
+		if int64(i) < extra {
+			w++
+		}
+		c.shards[i].Init(w, opts.Weigher == nil)
+	}
+	if c.clock == nil {
+		c.clockRef = clock.Acquire()
+		runtime.AddCleanup(c, func(r *clock.Ref) { r.Release() }, c.clockRef)
+	}
+	return c, nil
+}
+
+// Must is New that panics on an error; for package-level caches with
+// constant options.
+func Must[K comparable, V any](opts Options[K, V]) *Cache[K, V] {
+	c, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// autoShards picks a power of two: at most 4 per P, and at least ~1024 units
+// of weight per shard so that every shard's policy has room to work.
+func autoShards(maxWeight int64, procs int) int {
+	n := 1
+	for n < 4*procs && int64(n)*2*1024 <= maxWeight {
+		n *= 2
+	}
+	return n
+}
+
+func (c *Cache[K, V]) shardFor(h uint64) *shard.Shard[K, V] {
+	if len(c.shards) == 1 {
+		return &c.shards[0]
+	}
+	return &c.shards[h>>c.shift]
+}
+
+func (c *Cache[K, V]) now() int64 {
+	if c.clock != nil {
+		return c.clock.Nanotime()
+	}
+	return clock.Now()
+}
+
+// Get returns the value of k if it is present and not expired.
+// It takes no lock and does not allocate.
+func (c *Cache[K, V]) Get(k K) (V, bool) {
+	v, st := c.GetWithStatus(k)
+	return v, st == Hit
+}
+
+// GetWithStatus is Get that tells a miss from an expired entry. On Expired
+// the zero value is returned.
+func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {
+	h := c.hash(k)
+	e := c.shardFor(h).Find(k, h)
+	if e != nil {
+		// Only entries with a TTL read the clock.
+		if !e.Expires() || c.now() < e.Expire {
+			e.Touch()
+			if c.hits != nil {
+				c.hits.Inc()
+			}
+			return e.Val, Hit
+		}
+	}
+	if c.misses != nil {
+		c.misses.Inc()
+	}
+	var zero V
+	if e != nil {
+		return zero, Expired
+	}
+	return zero, Miss
+}
+
+// GetStale returns the value of k even if it has expired, with how long ago
+// it expired (0 if it has not). ok is false only when k is absent. A stale
+// read does not raise the entry's frequency.
+func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
+	h := c.hash(k)
+	e := c.shardFor(h).Find(k, h)
+	if e == nil {
+		if c.misses != nil {
+			c.misses.Inc()
+		}
+		return v, 0, false
+	}
+	if e.Expires() {
+		if now := c.now(); now >= e.Expire {
+			return e.Val, time.Duration(now - e.Expire), true
+		}
+	}
+	e.Touch()
+	if c.hits != nil {
+		c.hits.Inc()
+	}
+	return e.Val, 0, true
+}
+
+// Result is one key's answer in MultiGet.
+type Result[V any] struct {
+	Value  V
+	Status Status
+}
+
+// MultiGet looks up every key and returns the results in the same order.
+func (c *Cache[K, V]) MultiGet(keys []K) []Result[V] {
+	out := make([]Result[V], len(keys))
+	for i, k := range keys {
+		out[i].Value, out[i].Status = c.GetWithStatus(k)
+	}
+	return out
+}
+
+// Set stores v under k with the default TTL. It returns false when the
+// value was not stored: admission judged k colder than the entries it would
+// displace, or its weight exceeds a shard's share of MaxWeight.
+// Replacing a present key always passes admission.
+func (c *Cache[K, V]) Set(k K, v V) bool {
+	return c.set(k, v, 0, false)
+}
+
+// SetWithTTL is Set with a TTL; see the package doc for its conventions.
+func (c *Cache[K, V]) SetWithTTL(k K, v V, ttl time.Duration) bool {
+	return c.set(k, v, ttl, false)
+}
+
+// ForceSet stores v under k bypassing admission: the entries the queues
+// select are evicted to make room. For read-through fills, whose value was
+// just asked for. It still declines a value heavier than a shard's share of
+// MaxWeight or with a negative TTL, and reports that.
+func (c *Cache[K, V]) ForceSet(k K, v V, ttl time.Duration) bool {
+	return c.set(k, v, ttl, true)
+}
+
+func (c *Cache[K, V]) set(k K, v V, ttl time.Duration, force bool) bool {
+	if ttl == 0 {
+		ttl = c.defaultTTL
+	}
+	h := c.hash(k)
+	s := c.shardFor(h)
+	var w uint32 = 1
+	if c.weigher != nil {
+		w = max(c.weigher(k, v), 1)
+	}
+	var expire int64
+	if ttl < 0 {
+		expire = -1 // already expired: the shard removes k
+	} else if ttl != NoExpiration {
+		now := c.now()
+		expire = now + int64(ttl)
+		if expire < now { // overflow: as good as never
+			expire = 0
+		}
+	}
+	var buf [4]shard.Evicted[K, V]
+	out := buf[:0]
+	ok := s.Set(k, v, h, w, expire, force, &out)
+	c.notify(out)
+	return ok
+}
+
+func (c *Cache[K, V]) notify(out []shard.Evicted[K, V]) {
+	if c.onEvict == nil {
+		return
+	}
+	for _, ev := range out {
+		c.onEvict(ev.Key, ev.Val, ev.Reason)
+	}
+}
+
+// Delete removes k and returns the value it had, if it was present and not
+// expired.
+func (c *Cache[K, V]) Delete(k K) (V, bool) {
+	h := c.hash(k)
+	var buf [1]shard.Evicted[K, V]
+	out := buf[:0]
+	e := c.shardFor(h).Delete(k, h, &out)
+	c.notify(out)
+	if e == nil || (e.Expires() && c.now() >= e.Expire) {
+		var zero V
+		return zero, false
+	}
+	return e.Val, true
+}
+
+// DeleteExpired removes every expired entry now.
+func (c *Cache[K, V]) DeleteExpired() {
+	now := c.now()
+	for i := range c.shards {
+		var out []shard.Evicted[K, V]
+		c.shards[i].DeleteExpired(now, &out)
+		c.notify(out)
+	}
+}
+
+// Len returns the number of entries, including expired ones not yet
+// reclaimed.
+func (c *Cache[K, V]) Len() int {
+	n := 0
+	for i := range c.shards {
+		n += c.shards[i].Len()
+	}
+	return n
+}
+
+// Weight returns the total weight of the entries.
+func (c *Cache[K, V]) Weight() int64 {
+	var w int64
+	for i := range c.shards {
+		w += c.shards[i].Weight()
+	}
+	return w
+}
+
+// MaxWeight returns the bound the cache was created with.
+func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight }
+
+// Clear removes every entry; OnEvict sees them with EvictDeleted.
+func (c *Cache[K, V]) Clear() {
+	for i := range c.shards {
+		var out []shard.Evicted[K, V]
+		c.shards[i].Clear(&out, c.onEvict != nil)
+		c.notify(out)
+	}
+}
+
+// All iterates over the entries that are present and not expired, shard by
+// shard, without holding a lock while yield runs. Entries set or deleted
+// during the iteration may or may not be seen.
+func (c *Cache[K, V]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		for i := range c.shards {
+			now := c.now()
+			for _, e := range c.shards[i].Snapshot() {
+				if e.Expires() && now >= e.Expire {
+					continue
+				}
+				if !yield(e.Key, e.Val) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Cache[K, V]) Stats() Stats {
+	var st Stats
+	for i := range c.shards {
+		s := c.shards[i].Stats()
+		st.Sets += s.Sets
+		st.Rejections += s.Rejections
+		st.Evictions += s.Evictions
+		st.Expirations += s.Expirations
+		st.Len += s.Len
+		st.Weight += s.Weight
+	}
+	if c.hits != nil {
+		st.Hits, st.Misses = uint64(c.hits.Value()), uint64(c.misses.Value())
+	}
+	return st
+}

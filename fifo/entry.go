@@ -1,0 +1,90 @@
+// Package fifo holds the cache entry and the S3-FIFO queues that order a
+// shard's entries for eviction.
+//
+// S3-FIFO (Yang et al., SOSP 2023) keeps two FIFO queues: a small
+// probationary queue that new entries enter, and a main queue. A read only
+// saturates a 2-bit frequency on the entry; it never moves the entry, which
+// is what lets reads run without a lock. Eviction pops the small queue's
+// head while the small queue holds more than its share: an entry read since
+// it was inserted is promoted to main, the others leave. Otherwise it pops
+// main's head: an entry with frequency > 0 is reinserted at the tail with
+// its frequency decremented (CLOCK), the others leave.
+package fifo
+
+import "sync/atomic"
+
+// Entry is one key and value. Key, Val, Hash, Expire and Weight are written
+// before the entry is published to readers and never change afterwards; a
+// new value is a new Entry. Readers touch only the frequency bits of meta.
+type Entry[K comparable, V any] struct {
+	Key K
+	Val V
+	// next links the entry in its queue; guarded by the shard lock.
+	next *Entry[K, V]
+	// Hash is the key's 64-bit hash.
+	Hash uint64
+	// Expire is the Nanotime at which the entry expires; 0: never.
+	Expire int64
+	// Weight is at least 1.
+	Weight uint32
+	// meta holds the 2-bit frequency (readers and writers, atomically) and
+	// the queue flags (written only under the shard lock, atomically so
+	// that they never clobber a reader's frequency update).
+	meta atomic.Uint32
+}
+
+const (
+	freqMask = 3
+	inMain   = 1 << 2 // the entry is in the main queue, else the small one
+	dead     = 1 << 3 // removed from the index; its queue node is skipped
+	queued   = 1 << 4 // linked in a queue
+)
+
+// Expires reports whether the entry has a TTL.
+func (e *Entry[K, V]) Expires() bool { return e.Expire != 0 }
+
+// Touch records a read: it saturates the frequency at 3. The common case is
+// one atomic load of a word no one else writes, so hot entries stay shared
+// in every core's cache.
+func (e *Entry[K, V]) Touch() {
+	for {
+		m := e.meta.Load()
+		if m&freqMask == freqMask || e.meta.CompareAndSwap(m, m+1) {
+			return
+		}
+	}
+}
+
+// Freq returns the 2-bit frequency.
+func (e *Entry[K, V]) Freq() uint32 { return e.meta.Load() & freqMask }
+
+// Dead reports whether the entry was removed from its shard's index.
+func (e *Entry[K, V]) Dead() bool { return e.meta.Load()&dead != 0 }
+
+// InMain reports whether the entry is in the main queue.
+func (e *Entry[K, V]) InMain() bool { return e.meta.Load()&inMain != 0 }
+
+// Queued reports whether the entry is linked in a queue.
+func (e *Entry[K, V]) Queued() bool { return e.meta.Load()&queued != 0 }
+
+// MarkDead flags a removed entry; its queue node is dropped when met.
+func (e *Entry[K, V]) MarkDead() { e.meta.Or(dead) }
+
+// SetFreq sets the frequency, keeping the flags.
+func (e *Entry[K, V]) SetFreq(f uint32) {
+	for {
+		m := e.meta.Load()
+		if e.meta.CompareAndSwap(m, m&^freqMask|f&freqMask) {
+			return
+		}
+	}
+}
+
+func (e *Entry[K, V]) decFreq() {
+	for {
+		m := e.meta.Load()
+		if m&freqMask == 0 || e.meta.CompareAndSwap(m, m-1) {
+			return
+		}
+	}
+}
