@@ -365,10 +365,10 @@ func (c *Cache[K, V]) set(k K, v V, ttl time.Duration, force bool) bool {
 		w = max(c.weigher(k, v), 1)
 	}
 	var expire int64
+	now := c.now()
 	if ttl < 0 {
 		expire = -1 // already expired: the shard removes k
 	} else if ttl != NoExpiration {
-		now := c.now()
 		expire = now + int64(ttl)
 		if expire < now { // overflow: as good as never
 			expire = 0
@@ -376,7 +376,7 @@ func (c *Cache[K, V]) set(k K, v V, ttl time.Duration, force bool) bool {
 	}
 	var buf [4]shard.Evicted[K, V]
 	out := buf[:0]
-	ok := s.Set(k, v, h, w, expire, force, &out)
+	ok := s.Set(k, v, h, w, expire, now, force, &out)
 	c.notify(out)
 	return ok
 }

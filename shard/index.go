@@ -1,0 +1,219 @@
+package shard
+
+import (
+	"math/bits"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+
+	"github.com/ufocache/ufocache/fifo"
+)
+
+// The index is an open-addressing hash table of entry pointers, read
+// without locks and written under the shard lock. Slots come in groups of
+// seven plus one control word (64 bytes, one cache line): control byte i
+// says whether slot i is empty (0), deleted (1) or full (0x80 | a 7-bit
+// tag of the hash). A reader loads the control word, compares all seven
+// tags at once (SWAR) and dereferences only the matching slots, so a
+// lookup touches one line of index and the entry itself.
+//
+// Writers publish a slot pointer before the control byte that advertises
+// it, and retract the control byte before clearing the pointer, so a
+// reader that sees a tag finds either that entry, nil, or (after reuse) an
+// entry with another key; it compares the full key, so it is never fooled.
+// Growing builds a new table and swaps the pointer: readers finish on the
+// old table, which still holds every entry it held.
+const groupSlots = 7
+
+type group[K comparable, V any] struct {
+	ctrl  atomic.Uint64
+	slots [groupSlots]atomic.Pointer[fifo.Entry[K, V]]
+}
+
+type table[K comparable, V any] struct {
+	groups []group[K, V]
+	n      uint64 // len(groups)
+}
+
+const (
+	lsb      = 0x0001010101010101 // the seven control bytes' low bits
+	msb      = 0x0080808080808080 // and high bits
+	ctrlDel  = 1
+	maxLoad  = 0.9 // live + deleted slots, as a share of all slots, before a rehash
+	growLoad = 0.8 // live slots above which a rehash doubles the table
+)
+
+// matchByte returns a mask with the high bit set in each control byte equal
+// to b. Only the lowest match is exact (a borrow can fake one above it);
+// callers verify every candidate.
+func matchByte(ctrl uint64, b uint8) uint64 {
+	x := ctrl ^ (lsb * uint64(b))
+	return (x - lsb) &^ x & msb
+}
+
+func tagOf(h uint64) uint8 { return uint8(h>>32) | 0x80 }
+
+// home maps the low 32 bits of h onto [0, n) without a division.
+func home(h, n uint64) uint64 { return (h & 0xffffffff) * n >> 32 }
+
+func newTable[K comparable, V any](slots int) *table[K, V] {
+	n := max(1, (slots+groupSlots-1)/groupSlots)
+	return &table[K, V]{groups: make([]group[K, V], n), n: uint64(n)}
+}
+
+func (t *table[K, V]) find(k K, h uint64) *fifo.Entry[K, V] {
+	tag := tagOf(h)
+	for g := home(h, t.n); ; {
+		grp := &t.groups[g]
+		ctrl := grp.ctrl.Load()
+		for m := matchByte(ctrl, tag); m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m) >> 3
+			if e := grp.slots[i].Load(); e != nil && e.Hash == h && e.Key == k {
+				return e
+			}
+		}
+		if matchByte(ctrl, 0) != 0 {
+			return nil
+		}
+		if g++; g == t.n {
+			g = 0
+		}
+	}
+}
+
+// locate returns the group and slot that hold e; e must be present.
+func (t *table[K, V]) locate(e *fifo.Entry[K, V]) (*group[K, V], int) {
+	tag := tagOf(e.Hash)
+	for g := home(e.Hash, t.n); ; {
+		grp := &t.groups[g]
+		for m := matchByte(grp.ctrl.Load(), tag); m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m) >> 3
+			if grp.slots[i].Load() == e {
+				return grp, int(i)
+			}
+		}
+		if g++; g == t.n {
+			g = 0
+		}
+	}
+}
+
+// insert puts e, whose key is absent, in the first free slot of its probe
+// sequence and reports whether that slot was a deleted one.
+func (t *table[K, V]) insert(e *fifo.Entry[K, V]) (reused bool) {
+	for g := home(e.Hash, t.n); ; {
+		grp := &t.groups[g]
+		ctrl := grp.ctrl.Load()
+		if free := ^ctrl & msb; free != 0 {
+			i := bits.TrailingZeros64(free) >> 3
+			sh := uint(i) * 8
+			reused = (ctrl>>sh)&0xff == ctrlDel
+			grp.slots[i].Store(e) // the pointer before the tag that advertises it
+			grp.ctrl.Store(ctrl&^(0xff<<sh) | uint64(tagOf(e.Hash))<<sh)
+			return reused
+		}
+		if g++; g == t.n {
+			g = 0
+		}
+	}
+}
+
+// index is a shard's table with its occupancy counts.
+type index[K comparable, V any] struct {
+	// t is read by every Get; the padding keeps writers' counters off its
+	// cache line.
+	t       atomic.Pointer[table[K, V]]
+	_       [unsafe.Sizeof(cpu.CacheLinePad{}) - 8]byte
+	live    int // entries
+	deleted int // deleted control bytes
+	minSlot int // the table never shrinks below this many slots
+	maxSlot int // nor grows above it (0: no limit)
+	maxLive int // the entry bound init was given
+}
+
+// presizeMax caps the slots allocated before any entry arrives.
+const presizeMax = 1 << 16
+
+// init empties the index. With maxEntries > 0 the table is never grown
+// beyond what that many entries need.
+func (x *index[K, V]) init(maxEntries int) {
+	x.maxLive, x.maxSlot = maxEntries, 0
+	if maxEntries > 0 {
+		x.maxSlot = int(float64(maxEntries)/growLoad) + 1
+	}
+	x.minSlot = min(max(x.maxSlot, groupSlots), int(presizeMax/growLoad))
+	x.t.Store(newTable[K, V](x.minSlot))
+	x.live, x.deleted = 0, 0
+}
+
+func (x *index[K, V]) find(k K, h uint64) *fifo.Entry[K, V] {
+	return x.t.Load().find(k, h)
+}
+
+func (x *index[K, V]) add(e *fifo.Entry[K, V]) {
+	t := x.t.Load()
+	slots := int(t.n) * groupSlots
+	if float64(x.live+x.deleted+1) > maxLoad*float64(slots) {
+		if float64(x.live+1) > growLoad*float64(slots) {
+			if slots *= 2; x.maxSlot > 0 && x.maxSlot > slots/2 {
+				slots = min(slots, x.maxSlot)
+			}
+		}
+		t = x.rehash(slots)
+	}
+	if t.insert(e) {
+		x.deleted--
+	}
+	x.live++
+}
+
+// replace swaps old for e (same key) in place.
+func (x *index[K, V]) replace(old, e *fifo.Entry[K, V]) {
+	grp, i := x.t.Load().locate(old)
+	grp.slots[i].Store(e)
+}
+
+// remove takes e out. Its slot becomes empty if its group has an empty
+// slot (no probe sequence runs through such a group), else deleted.
+func (x *index[K, V]) remove(e *fifo.Entry[K, V]) {
+	grp, i := x.t.Load().locate(e)
+	ctrl := grp.ctrl.Load()
+	var mark uint64
+	if matchByte(ctrl, 0) == 0 {
+		mark = ctrlDel
+		x.deleted++
+	}
+	sh := uint(i) * 8
+	grp.ctrl.Store(ctrl&^(0xff<<sh) | mark<<sh) // retract the tag first
+	grp.slots[i].Store(nil)
+	x.live--
+}
+
+func (x *index[K, V]) rehash(slots int) *table[K, V] {
+	old := x.t.Load()
+	t := newTable[K, V](max(slots, x.minSlot))
+	for g := range old.groups {
+		for i := range old.groups[g].slots {
+			if e := old.groups[g].slots[i].Load(); e != nil {
+				t.insert(e)
+			}
+		}
+	}
+	x.deleted = 0
+	x.t.Store(t)
+	return t
+}
+
+// each calls f for every entry of the current table, without a lock.
+func (x *index[K, V]) each(f func(*fifo.Entry[K, V])) {
+	t := x.t.Load()
+	for g := range t.groups {
+		grp := &t.groups[g]
+		for m := grp.ctrl.Load() & msb; m != 0; m &= m - 1 {
+			if e := grp.slots[bits.TrailingZeros64(m)>>3].Load(); e != nil {
+				f(e)
+			}
+		}
+	}
+}

@@ -1,0 +1,323 @@
+// Package shard is one shard of a ufocache.Cache: a lock-free index, the
+// S3-FIFO queues and the admission sketch, with a lock for writers.
+//
+// Readers call Find without any lock. Writers (Set, Delete, Clear) hold the
+// shard's mutex; they publish entries to the index only after the entry is
+// complete, and never modify a published entry except its frequency, so a
+// reader sees either the old or the new entry, never a torn one.
+package shard
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ufocache/ufocache/fifo"
+	"github.com/ufocache/ufocache/sketch"
+	"golang.org/x/sys/cpu"
+)
+
+// Reason says why an entry left.
+type Reason uint8
+
+const (
+	Capacity Reason = iota + 1 // evicted for room
+	Expired                    // its TTL passed
+	Deleted                    // Delete or Clear
+	Replaced                   // a later Set of the key
+	Rejected                   // a Set that did not store its value
+)
+
+func (r Reason) String() string {
+	switch r {
+	case Capacity:
+		return "capacity"
+	case Expired:
+		return "expired"
+	case Deleted:
+		return "deleted"
+	case Replaced:
+		return "replaced"
+	case Rejected:
+		return "rejected"
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
+}
+
+// Evicted is an entry that left, reported to OnEvict after the lock is
+// released.
+type Evicted[K comparable, V any] struct {
+	Key    K
+	Val    V
+	Reason Reason
+}
+
+// Stats are a shard's counters.
+type Stats struct {
+	Sets, Rejections, Evictions, Expirations uint64
+	Len                                      int
+	Weight                                   int64
+}
+
+// Shard must be initialised with Init before use. Shards are laid out in an
+// array: the padding at both ends keeps neighbours' writes off this shard's
+// read-mostly line (the index's table pointer).
+type Shard[K comparable, V any] struct {
+	_   cpu.CacheLinePad
+	idx index[K, V]
+
+	// Written under mu; length and weight are atomics so that Len and
+	// Weight need no lock.
+	mu         sync.Mutex
+	policy     fifo.S3[K, V]
+	sketch     *sketch.Sketch
+	capacity   int64
+	unit       bool // every entry weighs 1
+	weight     atomic.Int64
+	length     atomic.Int64
+	ttlEntries int    // entries with an expiry, for the sweep
+	sweep      uint64 // next index group the expiry sweep visits
+	stats      Stats
+	_          cpu.CacheLinePad
+}
+
+// sketchPresizeMax caps the sketch allocated before any entry arrives.
+const sketchPresizeMax = 1 << 16
+
+// Init empties the shard and bounds it to capacity units of weight. unit
+// says every entry weighs 1, so capacity is also the entry bound.
+func (s *Shard[K, V]) Init(capacity int64, unit bool) {
+	s.capacity, s.unit = capacity, unit
+	s.policy.Init(capacity)
+	maxEntries := 0
+	if unit {
+		maxEntries = int(min(capacity, 1<<40))
+	}
+	s.idx.init(maxEntries)
+	s.sketch = sketch.New(int(min(capacity, sketchPresizeMax)))
+}
+
+// Find returns the entry of k, expired or not, or nil. No lock.
+func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
+	return s.idx.find(k, h)
+}
+
+// Set stores k=v with hash h, weight w (>= 1) and expiry expire (0: never,
+// < 0: already expired) at time now. Without force, a new key must pass
+// admission against the entries it would displace. It reports whether the
+// value was stored; everything that left, the declined value included, is
+// appended to out.
+func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, force bool, out *[]Evicted[K, V]) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.idx.find(k, h)
+	if expire < 0 || int64(w) > s.capacity {
+		if old != nil {
+			s.remove(old, Replaced, out)
+		}
+		return s.reject(k, v, out)
+	}
+	e := &fifo.Entry[K, V]{Key: k, Val: v, Hash: h, Expire: expire, Weight: w}
+	s.sketch.Add(h)
+	if old != nil {
+		s.idx.replace(old, e)
+		s.policy.Replace(old, e)
+		s.weight.Add(int64(w) - int64(old.Weight))
+		s.countTTL(old, -1)
+		s.countTTL(e, 1)
+		*out = append(*out, Evicted[K, V]{old.Key, old.Val, Replaced})
+	} else {
+		if need := s.weight.Load() + int64(w) - s.capacity; need > 0 && !s.makeRoom(need, h, now, force, out) {
+			return s.reject(k, v, out)
+		}
+		if !s.unit && int(s.length.Load()) >= s.sketch.Capacity() {
+			s.sketch.Resize(2 * s.sketch.Capacity())
+		}
+		s.idx.add(e)
+		s.policy.Add(e)
+		s.weight.Add(int64(w))
+		s.length.Add(1)
+		s.countTTL(e, 1)
+	}
+	stored := true
+	for s.weight.Load() > s.capacity { // a replacement grew
+		victim := s.policy.Victim(now)
+		if victim == nil {
+			break
+		}
+		s.evict(victim, now, out)
+		if victim == e {
+			stored = false
+		}
+	}
+	if stored {
+		s.stats.Sets++
+	} else {
+		s.stats.Rejections++
+	}
+	s.sweepStep(now, out)
+	return stored
+}
+
+func (s *Shard[K, V]) reject(k K, v V, out *[]Evicted[K, V]) bool {
+	s.stats.Rejections++
+	*out = append(*out, Evicted[K, V]{k, v, Rejected})
+	return false
+}
+
+func (s *Shard[K, V]) countTTL(e *fifo.Entry[K, V], d int) {
+	if e.Expires() {
+		s.ttlEntries += d
+	}
+}
+
+// makeRoom evicts at least need units of weight for a newcomer of hash h,
+// or, without force, declines when some entry it would displace is at
+// least as frequent as the newcomer; it then puts every victim back where
+// it was. Expired entries met on the way always go.
+func (s *Shard[K, V]) makeRoom(need int64, h uint64, now int64, force bool, out *[]Evicted[K, V]) bool {
+	var buf [8]*fifo.Entry[K, V]
+	victims := buf[:0]
+	freq := s.sketch.Estimate(h)
+	for need > 0 {
+		v := s.policy.Victim(now)
+		if v == nil {
+			break
+		}
+		if v.Expires() && now >= v.Expire {
+			s.evict(v, now, out)
+			need -= int64(v.Weight)
+			continue
+		}
+		if !force && s.sketch.Estimate(v.Hash) >= freq {
+			s.policy.Unpop(v)
+			for i := len(victims) - 1; i >= 0; i-- {
+				s.policy.Unpop(victims[i])
+			}
+			return false
+		}
+		victims = append(victims, v)
+		need -= int64(v.Weight)
+	}
+	for _, v := range victims {
+		s.evict(v, now, out)
+	}
+	return true
+}
+
+// evict removes a victim the policy has already unlinked.
+func (s *Shard[K, V]) evict(e *fifo.Entry[K, V], now int64, out *[]Evicted[K, V]) {
+	s.idx.remove(e)
+	s.policy.Evicted(e)
+	reason := Capacity
+	if e.Expires() && now >= e.Expire {
+		reason = Expired
+		s.stats.Expirations++
+	} else {
+		s.stats.Evictions++
+	}
+	s.drop(e, reason, out)
+}
+
+// remove takes a queued entry out of the index and the queues.
+func (s *Shard[K, V]) remove(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K, V]) {
+	s.idx.remove(e)
+	s.policy.Remove(e)
+	if reason == Expired {
+		s.stats.Expirations++
+	}
+	s.drop(e, reason, out)
+}
+
+func (s *Shard[K, V]) drop(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K, V]) {
+	s.weight.Add(-int64(e.Weight))
+	s.length.Add(-1)
+	s.countTTL(e, -1)
+	*out = append(*out, Evicted[K, V]{e.Key, e.Val, reason})
+}
+
+// sweepStep removes the expired entries of one index group, so that
+// expired entries are reclaimed even when nothing reads them.
+func (s *Shard[K, V]) sweepStep(now int64, out *[]Evicted[K, V]) {
+	if s.ttlEntries == 0 {
+		return
+	}
+	t := s.idx.t.Load()
+	grp := &t.groups[s.sweep%t.n]
+	s.sweep++
+	for i := range grp.slots {
+		if e := grp.slots[i].Load(); e != nil && e.Expires() && now >= e.Expire {
+			s.remove(e, Expired, out)
+		}
+	}
+}
+
+// Delete removes k and returns its entry, or nil.
+func (s *Shard[K, V]) Delete(k K, h uint64, out *[]Evicted[K, V]) *fifo.Entry[K, V] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.idx.find(k, h)
+	if e != nil {
+		s.remove(e, Deleted, out)
+	}
+	return e
+}
+
+// DeleteExpired removes every entry expired at now.
+func (s *Shard[K, V]) DeleteExpired(now int64, out *[]Evicted[K, V]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ttlEntries == 0 {
+		return
+	}
+	var expired []*fifo.Entry[K, V]
+	s.idx.each(func(e *fifo.Entry[K, V]) {
+		if e.Expires() && now >= e.Expire {
+			expired = append(expired, e)
+		}
+	})
+	for _, e := range expired {
+		s.remove(e, Expired, out)
+	}
+}
+
+// Clear removes every entry; with collect, they are appended to out.
+func (s *Shard[K, V]) Clear(out *[]Evicted[K, V], collect bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if collect {
+		s.idx.each(func(e *fifo.Entry[K, V]) {
+			*out = append(*out, Evicted[K, V]{e.Key, e.Val, Deleted})
+		})
+	}
+	s.policy.Init(s.capacity)
+	s.idx.init(s.idx.maxLive)
+	s.weight.Store(0)
+	s.length.Store(0)
+	s.ttlEntries = 0
+}
+
+// Snapshot returns the entries present now, without a lock.
+func (s *Shard[K, V]) Snapshot() []*fifo.Entry[K, V] {
+	var es []*fifo.Entry[K, V]
+	s.idx.each(func(e *fifo.Entry[K, V]) { es = append(es, e) })
+	return es
+}
+
+// Len returns the number of entries.
+func (s *Shard[K, V]) Len() int { return int(s.length.Load()) }
+
+// Weight returns the total weight.
+func (s *Shard[K, V]) Weight() int64 { return s.weight.Load() }
+
+// Capacity returns the shard's weight bound.
+func (s *Shard[K, V]) Capacity() int64 { return s.capacity }
+
+// Stats returns the shard's counters.
+func (s *Shard[K, V]) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Len, st.Weight = s.Len(), s.Weight()
+	return st
+}

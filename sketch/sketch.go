@@ -1,0 +1,95 @@
+// Package sketch is a count-min sketch of 4-bit counters that estimates how
+// often a key hash was seen recently, for TinyLFU-style admission.
+//
+// Each key owns four counters inside one 64-byte block (one cache line), so
+// an update or estimate touches one line. Counters saturate at 15. Aging is
+// incremental: every sampleSize/len(table) increments, one word of the
+// table is halved, so the whole table is halved once per sampleSize
+// increments without any caller paying for a full sweep. Memory is half a
+// 64-bit word per expected key (4 bytes per entry at most).
+package sketch
+
+import "math/bits"
+
+const blockWords = 8 // 64 bytes
+
+// Sketch is not safe for concurrent use; the shard lock guards it.
+type Sketch struct {
+	table     []uint64
+	blockBits uint   // log2(number of blocks)
+	every     uint32 // increments between two halvings
+	count     uint32 // increments since the last halving
+	cursor    int    // next word to halve
+}
+
+// New returns a sketch sized for about n distinct keys.
+func New(n int) *Sketch {
+	s := &Sketch{}
+	s.Resize(n)
+	return s
+}
+
+// Resize clears the sketch and sizes it for about n keys.
+func (s *Sketch) Resize(n int) {
+	words := max(blockWords, 1<<bits.Len(uint(max(n, 1)-1))/2)
+	s.table = make([]uint64, words)
+	s.blockBits = uint(bits.TrailingZeros(uint(words / blockWords)))
+	// Halve everything once per 10*n increments (TinyLFU's sample size).
+	s.every = uint32(max(1, 10*max(n, 1)/words))
+	s.count, s.cursor = 0, 0
+}
+
+// Capacity returns the number of keys the sketch was sized for.
+func (s *Sketch) Capacity() int { return len(s.table) * 2 }
+
+// spread derives the block and four 4-bit counter positions from one hash.
+func (s *Sketch) spread(h uint64) (block int, idx uint32) {
+	h *= 0x9e3779b97f4a7c15 // fold all bits upwards
+	block = int(h>>(64-s.blockBits)) * blockWords
+	if s.blockBits == 0 {
+		block = 0
+	}
+	return block, uint32(h)
+}
+
+// Add records one occurrence of h.
+func (s *Sketch) Add(h uint64) {
+	block, idx := s.spread(h)
+	for i := range 4 {
+		// Row i uses word 2i or 2i+1 of the block and one of its 16 nibbles.
+		w := block + 2*i + int(idx>>(8*i))&1
+		sh := (idx >> (8*i + 1)) & 15 * 4
+		if (s.table[w]>>sh)&15 != 15 {
+			s.table[w] += 1 << sh
+		}
+	}
+	s.count++
+	if s.count >= s.every {
+		s.count = 0
+		// Halve one word: shift every nibble right, dropping the bit that
+		// crosses into the nibble below.
+		s.table[s.cursor] = (s.table[s.cursor] >> 1) & 0x7777777777777777
+		s.cursor++
+		if s.cursor == len(s.table) {
+			s.cursor = 0
+		}
+	}
+}
+
+// Estimate returns the minimum of h's four counters (0..15).
+func (s *Sketch) Estimate(h uint64) uint32 {
+	block, idx := s.spread(h)
+	m := uint32(15)
+	for i := range 4 {
+		w := block + 2*i + int(idx>>(8*i))&1
+		sh := (idx >> (8*i + 1)) & 15 * 4
+		m = min(m, uint32(s.table[w]>>sh)&15)
+	}
+	return m
+}
+
+// Reset zeroes every counter.
+func (s *Sketch) Reset() {
+	clear(s.table)
+	s.count, s.cursor = 0, 0
+}
