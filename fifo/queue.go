@@ -90,3 +90,10 @@ func (q *Queue[K, V]) Each(f func(*Entry[K, V])) {
 		}
 	}
 }
+
+// EachNode calls f for every linked node, dead ones included; for checks.
+func (q *Queue[K, V]) EachNode(f func(*Entry[K, V])) {
+	for e := q.head; e != nil; e = e.next {
+		f(e)
+	}
+}

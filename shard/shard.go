@@ -139,24 +139,25 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, force
 		s.length.Add(1)
 		s.countTTL(e, 1)
 	}
-	stored := true
-	for s.weight.Load() > s.capacity { // a replacement grew
+	// A replacement that grew evicts others, never itself: it fits alone.
+	var kept *fifo.Entry[K, V]
+	for s.weight.Load() > s.capacity {
 		victim := s.policy.Victim(now)
 		if victim == nil {
 			break
 		}
-		s.evict(victim, now, out)
 		if victim == e {
-			stored = false
+			kept = e
+			continue
 		}
+		s.evict(victim, now, out)
 	}
-	if stored {
-		s.stats.Sets++
-	} else {
-		s.stats.Rejections++
+	if kept != nil {
+		s.policy.Unpop(kept)
 	}
+	s.stats.Sets++
 	s.sweepStep(now, out)
-	return stored
+	return true
 }
 
 func (s *Shard[K, V]) reject(k K, v V, out *[]Evicted[K, V]) bool {

@@ -1,0 +1,359 @@
+package ufocache_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/ufocache/ufocache"
+	"github.com/ufocache/ufocache/fifo"
+)
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opts ufocache.Options[string, int]
+		want string
+	}{
+		{ufocache.Options[string, int]{}, "MaxWeight"},
+		{ufocache.Options[string, int]{MaxWeight: -5}, "MaxWeight"},
+		{ufocache.Options[string, int]{MaxWeight: 10, DefaultTTL: -time.Second}, "DefaultTTL"},
+		{ufocache.Options[string, int]{MaxWeight: 10, Shards: 3}, "power of two"},
+		{ufocache.Options[string, int]{MaxWeight: 10, Shards: -1}, "Shards"},
+		{ufocache.Options[string, int]{MaxWeight: 1 << 20, Shards: 1 << 17}, "Shards"},
+		{ufocache.Options[string, int]{MaxWeight: 4, Shards: 8}, "Shards"},
+	} {
+		_, err := ufocache.New(tc.opts)
+		if err == nil || !strings.HasPrefix(err.Error(), "ufocache: ") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want an error naming %q", tc.opts, err, tc.want)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Must did not panic on bad options")
+		}
+	}()
+	ufocache.Must(ufocache.Options[int, int]{})
+}
+
+func TestAutoShardsFollowCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		max         int64
+		procs, want int
+	}{
+		{250, 2, 1}, {2047, 64, 1}, {2048, 64, 2}, {16384, 2, 8}, {1 << 20, 2, 8}, {1 << 20, 64, 256},
+	} {
+		if got := ufocache.AutoShards(tc.max, tc.procs); got != tc.want {
+			t.Errorf("autoShards(%d, %d) = %d, want %d", tc.max, tc.procs, got, tc.want)
+		}
+	}
+}
+
+func TestTTLConventions(t *testing.T) {
+	clk := &fakeClock{}
+	c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 100, Clock: clk, DefaultTTL: time.Minute})
+	c.Set("default", 1)
+	c.SetWithTTL("zero", 2, 0)
+	c.SetWithTTL("short", 3, time.Second)
+	c.SetWithTTL("never", 4, ufocache.NoExpiration)
+	c.SetWithTTL("old", 5, time.Hour)
+	if c.SetWithTTL("old", 6, -time.Nanosecond) {
+		t.Fatal("a negative TTL was stored")
+	}
+	if _, st := c.GetWithStatus("old"); st != ufocache.Miss {
+		t.Fatalf("a negative TTL left the old value: %v", st)
+	}
+	clk.Advance(2 * time.Second)
+	if v, st := c.GetWithStatus("short"); st != ufocache.Expired || v != 0 {
+		t.Fatalf("short: %v %v", v, st)
+	}
+	if v, stale, ok := c.GetStale("short"); !ok || v != 3 || stale != time.Second {
+		t.Fatalf("GetStale(short) = %v %v %v", v, stale, ok)
+	}
+	clk.Advance(time.Minute)
+	for k, want := range map[string]ufocache.Status{"default": ufocache.Expired, "zero": ufocache.Expired, "never": ufocache.Hit} {
+		if _, st := c.GetWithStatus(k); st != want {
+			t.Errorf("%s after a minute: %v, want %v", k, st, want)
+		}
+	}
+	clk.Advance(100 * 365 * 24 * time.Hour)
+	if _, ok := c.Get("never"); !ok {
+		t.Error("NoExpiration expired")
+	}
+	c.DeleteExpired()
+	if c.Len() != 1 {
+		t.Errorf("after DeleteExpired Len = %d, want 1", c.Len())
+	}
+}
+
+// Expired entries are reclaimed by writes alone: nothing reads them.
+func TestExpiredReclaimedWithoutReads(t *testing.T) {
+	clk := &fakeClock{}
+	var expired atomic.Int64
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10000, Clock: clk,
+		OnEvict: func(_, _ int, r ufocache.EvictReason) {
+			if r == ufocache.EvictExpired {
+				expired.Add(1)
+			}
+		}})
+	for i := range 5000 {
+		c.SetWithTTL(i, i, time.Second)
+	}
+	clk.Advance(2 * time.Second)
+	for i := range 5000 {
+		c.Set(-1-i, i) // writes of other keys, no reads
+	}
+	if c.Len() > 5000+100 || expired.Load() < 4900 {
+		t.Fatalf("Len %d, %d expirations reported: the sweep did not reclaim", c.Len(), expired.Load())
+	}
+	if err := ufocache.CheckInvariantsOf(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWeights(t *testing.T) {
+	var rejected []string
+	c := ufocache.Must(ufocache.Options[string, string]{
+		MaxWeight: 100, Shards: 1,
+		Weigher: func(_ string, v string) uint32 { return uint32(len(v)) },
+		OnEvict: func(k, _ string, r ufocache.EvictReason) {
+			if r == ufocache.EvictRejected {
+				rejected = append(rejected, k)
+			}
+		},
+	})
+	if !c.Set("empty", "") || c.Weight() != 1 {
+		t.Fatalf("a zero weight must count as 1: weight %d", c.Weight())
+	}
+	c.Set("a", strings.Repeat("x", 50))
+	if c.Set("huge", strings.Repeat("x", 101)) {
+		t.Fatal("an entry heavier than the cache was stored")
+	}
+	if _, ok := c.Get("a"); !ok || c.Weight() != 51 || len(rejected) != 1 || rejected[0] != "huge" {
+		t.Fatalf("a too-heavy Set disturbed the cache: weight %d, rejected %v", c.Weight(), rejected)
+	}
+	if !c.ForceSet("b", strings.Repeat("y", 60), 0) || c.Weight() > 100 {
+		t.Fatalf("ForceSet: weight %d", c.Weight())
+	}
+	if err := ufocache.CheckInvariantsOf(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Hasher that sends every key to one value must still be correct.
+func TestCollidingHasher(t *testing.T) {
+	for _, shards := range []int{1, 4} {
+		c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 4096, Shards: shards,
+			Hasher: func(string) uint64 { return 42 }})
+		for i := range 500 {
+			if !c.ForceSet(fmt.Sprint("k", i), i, 0) {
+				t.Fatal("ForceSet declined")
+			}
+		}
+		for i := range 500 {
+			if v, ok := c.Get(fmt.Sprint("k", i)); !ok || v != i {
+				t.Fatalf("k%d = %d, %v", i, v, ok)
+			}
+		}
+		for i := 0; i < 500; i += 2 {
+			c.Delete(fmt.Sprint("k", i))
+		}
+		for i := range 500 {
+			v, ok := c.Get(fmt.Sprint("k", i))
+			if ok != (i%2 == 1) || (ok && v != i) {
+				t.Fatalf("after deletes k%d = %d, %v", i, v, ok)
+			}
+		}
+		if err := ufocache.CheckInvariantsOf(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestGetDoesNotAllocate(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 1000})
+	c.Set("present", 1)
+	c.SetWithTTL("ttl", 1, time.Hour)
+	ic := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 1000})
+	ic.Set(7, 7)
+	for name, f := range map[string]func(){
+		"hit":       func() { c.Get("present") },
+		"hit-ttl":   func() { c.Get("ttl") },
+		"miss":      func() { c.Get("absent") },
+		"int-hit":   func() { ic.Get(7) },
+		"int-miss":  func() { ic.Get(8) },
+		"getstale":  func() { c.GetStale("present") },
+		"getstatus": func() { c.GetWithStatus("absent") },
+	} {
+		if a := testing.AllocsPerRun(1000, f); a != 0 {
+			t.Errorf("%s: %v allocs per Get", name, a)
+		}
+	}
+}
+
+// A reader never waits for a writer: with a shard's write lock held, Gets
+// of keys in that shard still return.
+func TestReadersDoNotWaitForWriters(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1 << 16, Shards: 4})
+	for i := range 1000 {
+		c.Set(i, i)
+	}
+	unlock := c.LockShardFor(0)
+	done := make(chan error, 1)
+	go func() {
+		n := 0
+		for i := range 1000 {
+			if c.ShardOf(i) != c.ShardOf(0) {
+				continue
+			}
+			if v, ok := c.Get(i); !ok || v != i {
+				done <- fmt.Errorf("Get(%d) = %d, %v", i, v, ok)
+				return
+			}
+			n++
+		}
+		if n == 0 {
+			done <- errors.New("no key in the locked shard")
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second): // a deadlock detector, not a speed check
+		t.Fatal("Get blocked while the shard's write lock was held")
+	}
+	unlock()
+}
+
+// Concurrent writers, readers and deleters; afterwards the accounting must
+// hold exactly and the bound must never have been exceeded.
+func TestConcurrentInvariants(t *testing.T) {
+	for _, weighted := range []bool{false, true} {
+		clk := &fakeClock{}
+		opts := ufocache.Options[int, int]{MaxWeight: 512, Shards: 4, Clock: clk}
+		if weighted {
+			opts.Weigher = func(k, _ int) uint32 { return uint32(k % 7) }
+		}
+		c := ufocache.Must(opts)
+		var over atomic.Int64
+		var wg sync.WaitGroup
+		n := 4000
+		if testing.Short() {
+			n = 500
+		}
+		for g := range 2 * runtime.GOMAXPROCS(0) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(g), 1))
+				for range n {
+					k := int(r.Uint32() % 2048)
+					switch r.Uint32() % 10 {
+					case 0, 1, 2:
+						c.Set(k, k)
+					case 3:
+						c.SetWithTTL(k, k, time.Duration(r.Uint32()%3)*time.Millisecond)
+					case 4:
+						c.ForceSet(k, k, 0)
+					case 5:
+						c.Delete(k)
+					case 6:
+						clk.Advance(time.Millisecond)
+					default:
+						if v, ok := c.Get(k); ok && v != k {
+							t.Errorf("Get(%d) = %d", k, v)
+						}
+					}
+					if c.Weight() > 512 {
+						over.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if over.Load() > 0 {
+			t.Errorf("weight above the bound %d times", over.Load())
+		}
+		if err := ufocache.CheckInvariantsOf(c); err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for k := range c.All() {
+			sum += max(int64(k%7), 1)
+		}
+		if !weighted {
+			sum = int64(c.Len())
+		}
+		if sum > c.Weight() {
+			t.Fatalf("live entries weigh %d, cache says %d", sum, c.Weight())
+		}
+	}
+}
+
+// Delete and re-Set of the same keys racing must leave no orphan.
+func TestDeleteResetRace(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 64, Shards: 1})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3000 {
+				k := (i + g) % 80
+				if i%3 == 0 {
+					c.Delete(k)
+				} else {
+					c.ForceSet(k, i, 0)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ufocache.CheckInvariantsOf(c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() > 64 {
+		t.Fatalf("Len %d above bound", c.Len())
+	}
+}
+
+func TestStats(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10, Shards: 1, RecordStats: true})
+	for i := range 30 {
+		c.ForceSet(i, i, 0)
+	}
+	c.Get(29)
+	c.Get(0)
+	st := c.Stats()
+	if st.Hits != 1 || st.Misses != 1 || st.Sets != 30 || st.Evictions != 20 || st.Len != 10 || st.Weight != 10 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestEntryFitsSizeClass(t *testing.T) {
+	// key, value, next, hash, expire, weight+meta: 48 bytes, a malloc size class.
+	if s := unsafe.Sizeof(fifo.Entry[uint64, uint64]{}); s != 48 {
+		t.Fatalf("Entry[uint64,uint64] is %d bytes, want 48", s)
+	}
+}
+
+func TestStatusStrings(t *testing.T) {
+	for st, want := range map[ufocache.Status]string{ufocache.Hit: "hit", ufocache.Miss: "miss",
+		ufocache.Expired: "expired", ufocache.LockHit: "lock-hit", ufocache.Stale: "stale"} {
+		if st.String() != want {
+			t.Errorf("%d: %q", st, st.String())
+		}
+	}
+	if ufocache.EvictCapacity.String() != "capacity" || ufocache.EvictRejected.String() != "rejected" {
+		t.Error("EvictReason strings")
+	}
+}

@@ -1,0 +1,41 @@
+package ufocache
+
+import (
+	"errors"
+	"fmt"
+)
+
+// CheckInvariants runs every shard's accounting check.
+func (c *Cache[K, V]) CheckInvariants() error {
+	var errs []error
+	for i := range c.shards {
+		if err := c.shards[i].Check(); err != nil {
+			errs = append(errs, fmt.Errorf("shard %d: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ShardCount returns the number of shards.
+func (c *Cache[K, V]) ShardCount() int { return len(c.shards) }
+
+// ShardOf returns the index of k's shard.
+func (c *Cache[K, V]) ShardOf(k K) int {
+	if len(c.shards) == 1 {
+		return 0
+	}
+	return int(c.hash(k) >> c.shift)
+}
+
+// LockShard takes shard i's write lock and returns its unlock.
+func (c *Cache[K, V]) LockShard(i int) (unlock func()) { return c.shards[i].LockForTest() }
+
+// AutoShards exposes the shard-count rule.
+var AutoShards = autoShards
+
+// ShardCountOf and CheckInvariantsOf are for the external test package.
+func ShardCountOf[K comparable, V any](c *Cache[K, V]) int        { return c.ShardCount() }
+func CheckInvariantsOf[K comparable, V any](c *Cache[K, V]) error { return c.CheckInvariants() }
+
+// LockShardFor takes the write lock of k's shard.
+func (c *Cache[K, V]) LockShardFor(k K) (unlock func()) { return c.LockShard(c.ShardOf(k)) }

@@ -1,0 +1,300 @@
+package ufocache_test
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// fakeClock is an injected clock that only moves when a test moves it.
+type fakeClock struct{ t atomic.Int64 }
+
+func (c *fakeClock) Nanotime() int64         { return c.t.Load() }
+func (c *fakeClock) Advance(d time.Duration) { c.t.Add(int64(d)) }
+
+type modelEntry struct {
+	v      uint64
+	w      int64
+	expire int64 // 0: never
+}
+
+type event struct {
+	k      uint16
+	v      uint64
+	reason ufocache.EvictReason
+}
+
+// harness runs operations on a cache and on a map-based model side by side.
+// OnEvict tells the model about every entry the cache lets go, so the model
+// is exact: each Get must agree with it, not merely be plausible.
+type harness struct {
+	t      testing.TB
+	c      *ufocache.Cache[uint16, uint64]
+	clock  *fakeClock
+	model  map[uint16]modelEntry
+	events []event
+	next   uint64 // values are unique, so events name the entry they are about
+	weigh  func(uint64) int64
+}
+
+func newHarness(t testing.TB, maxWeight int64, shards int, weighted bool) *harness {
+	h := &harness{t: t, clock: &fakeClock{}, model: map[uint16]modelEntry{}}
+	h.clock.t.Store(1)
+	h.weigh = func(uint64) int64 { return 1 }
+	opts := ufocache.Options[uint16, uint64]{
+		MaxWeight: maxWeight,
+		Shards:    shards,
+		Clock:     h.clock,
+		OnEvict: func(k uint16, v uint64, r ufocache.EvictReason) {
+			h.events = append(h.events, event{k, v, r})
+		},
+	}
+	if weighted {
+		// 0..4; 0 counts as 1; 4 may exceed a small shard's share.
+		h.weigh = func(v uint64) int64 { return max(int64(v%5), 1) }
+		opts.Weigher = func(_ uint16, v uint64) uint32 { return uint32(v % 5) }
+	}
+	c, err := ufocache.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.c = c
+	return h
+}
+
+func (h *harness) now() int64 { return h.clock.Nanotime() }
+
+func (h *harness) live(m modelEntry) bool { return m.expire == 0 || h.now() < m.expire }
+
+// drain applies the pending evictions to the model. newV is the value a Set
+// just offered (0: none); it reports whether that value was let go.
+func (h *harness) drain(newV uint64) (newGone bool) {
+	for _, ev := range h.events {
+		if newV != 0 && ev.v == newV {
+			if ev.reason != ufocache.EvictRejected && ev.reason != ufocache.EvictCapacity {
+				h.t.Fatalf("newcomer %d=%d left with reason %v", ev.k, ev.v, ev.reason)
+			}
+			newGone = true
+			continue
+		}
+		m, ok := h.model[ev.k]
+		if !ok || m.v != ev.v {
+			h.t.Fatalf("evicted %d=%d (%v), model has %v (present %v)", ev.k, ev.v, ev.reason, m, ok)
+		}
+		if ev.reason == ufocache.EvictExpired && h.live(m) {
+			h.t.Fatalf("%d reported expired before its time", ev.k)
+		}
+		if ev.reason == ufocache.EvictRejected {
+			h.t.Fatalf("%d: a stored entry reported as rejected", ev.k)
+		}
+		delete(h.model, ev.k)
+	}
+	h.events = h.events[:0]
+	return newGone
+}
+
+func (h *harness) set(k uint16, ttl time.Duration, force bool) {
+	h.next++
+	v := h.next
+	var ok bool
+	switch {
+	case force:
+		ok = h.c.ForceSet(k, v, ttl)
+	case ttl == 0 && h.next%2 == 0:
+		ok = h.c.Set(k, v)
+	default:
+		ok = h.c.SetWithTTL(k, v, ttl)
+	}
+	gone := h.drain(v)
+	if ok == gone {
+		h.t.Fatalf("Set(%d) = %v but newcomer reported gone = %v", k, ok, gone)
+	}
+	if ok {
+		if _, still := h.model[k]; still {
+			h.t.Fatalf("Set(%d) replaced a value without reporting it", k)
+		}
+		m := modelEntry{v: v, w: h.weigh(v)}
+		if ttl > 0 && ttl != ufocache.NoExpiration {
+			m.expire = h.now() + int64(ttl)
+		}
+		h.model[k] = m
+	}
+	if force && !ok && ttl >= 0 && !h.tooHeavy(v) {
+		h.t.Fatalf("ForceSet(%d) declined a value that fits", k)
+	}
+}
+
+// tooHeavy reports whether v's weight could exceed one shard's share.
+func (h *harness) tooHeavy(v uint64) bool {
+	return h.weigh(v) > h.c.MaxWeight()/int64(h.shards())
+}
+
+func (h *harness) shards() int { return ufocache.ShardCountOf(h.c) }
+
+func (h *harness) get(k uint16) {
+	v, st := h.c.GetWithStatus(k)
+	h.drain(0)
+	m, ok := h.model[k]
+	switch {
+	case !ok:
+		if st != ufocache.Miss {
+			h.t.Fatalf("Get(%d) = %d, %v; model: absent", k, v, st)
+		}
+	case h.live(m):
+		if st != ufocache.Hit || v != m.v {
+			h.t.Fatalf("Get(%d) = %d, %v; model: %d", k, v, st, m.v)
+		}
+	default:
+		if st != ufocache.Expired || v != 0 {
+			h.t.Fatalf("Get(%d) = %d, %v; model: expired", k, v, st)
+		}
+	}
+	sv, staleFor, sok := h.c.GetStale(k)
+	if sok != ok || (ok && (sv != m.v || (h.live(m) && staleFor != 0) ||
+		(!h.live(m) && staleFor != time.Duration(h.now()-m.expire)))) {
+		h.t.Fatalf("GetStale(%d) = %d, %v, %v; model %v present %v", k, sv, staleFor, sok, m, ok)
+	}
+}
+
+func (h *harness) del(k uint16) {
+	v, ok := h.c.Delete(k)
+	m, had := h.model[k]
+	wantOK := had && h.live(m)
+	if ok != wantOK || (ok && v != m.v) {
+		h.t.Fatalf("Delete(%d) = %d, %v; model %v present %v", k, v, ok, m, had)
+	}
+	if had && (len(h.events) == 0 || h.events[len(h.events)-1].reason != ufocache.EvictDeleted) {
+		h.t.Fatalf("Delete(%d) did not report the removal", k)
+	}
+	h.drain(0)
+}
+
+func (h *harness) verify(full bool) {
+	var w int64
+	for _, m := range h.model {
+		w += m.w
+	}
+	if h.c.Len() != len(h.model) || h.c.Weight() != w {
+		h.t.Fatalf("Len %d Weight %d; model %d entries weighing %d", h.c.Len(), h.c.Weight(), len(h.model), w)
+	}
+	if w > h.c.MaxWeight() {
+		h.t.Fatalf("weight %d above MaxWeight %d", w, h.c.MaxWeight())
+	}
+	if full {
+		if err := ufocache.CheckInvariantsOf(h.c); err != nil {
+			h.t.Fatal(err)
+		}
+		n := 0
+		for k, v := range h.c.All() {
+			n++
+			if m, ok := h.model[k]; !ok || m.v != v || !h.live(m) {
+				h.t.Fatalf("All yielded %d=%d; model %v present %v", k, v, m, ok)
+			}
+		}
+		live := 0
+		for _, m := range h.model {
+			if h.live(m) {
+				live++
+			}
+		}
+		if n != live {
+			h.t.Fatalf("All yielded %d entries, model has %d live", n, live)
+		}
+	}
+}
+
+// run interprets ops as a program: each byte picks an operation and a key.
+func (h *harness) run(ops []byte) {
+	for i, b := range ops {
+		k := uint16(b>>3) & 31
+		switch b & 7 {
+		case 0, 1:
+			h.set(k, 0, false)
+		case 2:
+			ttls := [...]time.Duration{time.Second, 3 * time.Second, -time.Second, ufocache.NoExpiration}
+			h.set(k, ttls[int(b>>3)%len(ttls)], false)
+		case 3:
+			h.set(k, time.Duration(int(k)%3)*time.Second, true)
+		case 4, 5:
+			h.get(k)
+		case 6:
+			h.del(k)
+		case 7:
+			switch k % 8 {
+			case 0:
+				h.c.Clear()
+				h.drainAll(ufocache.EvictDeleted)
+			case 1:
+				h.c.DeleteExpired()
+				h.drain(0)
+				for _, m := range h.model {
+					if !h.live(m) {
+						h.t.Fatalf("DeleteExpired left an expired entry")
+					}
+				}
+			default:
+				h.clock.Advance(time.Duration(k) * 250 * time.Millisecond)
+			}
+		}
+		h.verify(i%16 == 15 || i == len(ops)-1)
+	}
+}
+
+// drainAll checks that every model entry was reported with reason r.
+func (h *harness) drainAll(r ufocache.EvictReason) {
+	for _, ev := range h.events {
+		if ev.reason != r {
+			h.t.Fatalf("Clear reported %d with %v", ev.k, ev.reason)
+		}
+	}
+	h.drain(0)
+	if len(h.model) != 0 {
+		h.t.Fatalf("Clear left %d entries unreported", len(h.model))
+	}
+}
+
+func TestModel(t *testing.T) {
+	configs := []struct {
+		name     string
+		max      int64
+		shards   int
+		weighted bool
+	}{
+		{"1shard", 12, 1, false},
+		{"4shards", 16, 4, false},
+		{"weighted", 20, 2, true},
+		{"tiny", 1, 1, false},
+	}
+	for _, cfg := range configs {
+		t.Run(cfg.name, func(t *testing.T) {
+			for seed := range uint64(200) {
+				r := rand.New(rand.NewPCG(seed, 7))
+				ops := make([]byte, 400)
+				for i := range ops {
+					ops[i] = byte(r.Uint32())
+				}
+				newHarness(t, cfg.max, cfg.shards, cfg.weighted).run(ops)
+			}
+		})
+	}
+}
+
+func FuzzModel(f *testing.F) {
+	f.Add([]byte{0, 8, 16, 4, 12, 20, 6, 14, 7, 2, 10, 3}, uint8(0))
+	f.Add([]byte("the quick brown fox jumps over the lazy dog"), uint8(1))
+	f.Add([]byte{2, 2, 2, 2, 15, 4, 5, 31, 23, 4}, uint8(2))
+	f.Fuzz(func(t *testing.T, ops []byte, cfg uint8) {
+		if len(ops) > 2000 {
+			ops = ops[:2000]
+		}
+		max := int64(cfg%16) + 1
+		shards := 1 << (cfg >> 4 % 3)
+		if int64(shards) > max {
+			shards = 1
+		}
+		newHarness(t, max, shards, cfg&0x80 != 0).run(ops)
+	})
+}

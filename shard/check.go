@@ -1,0 +1,131 @@
+package shard
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ufocache/ufocache/fifo"
+)
+
+// Check verifies the shard's accounting under its lock: the index and the
+// queues hold the same entries, every live entry is in exactly one queue,
+// and the counted length, weight and dead nodes match what is linked. It is
+// for tests; it costs a walk of the whole shard.
+func (s *Shard[K, V]) Check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	inIndex := map[*fifo.Entry[K, V]]bool{}
+	var idxWeight int64
+	deleted := 0
+	t := s.idx.t.Load()
+	for g := range t.groups {
+		grp := &t.groups[g]
+		ctrl := grp.ctrl.Load()
+		if ctrl>>56 != 0 {
+			fail("group %d: spare control byte is %#x", g, ctrl>>56)
+		}
+		for i := range grp.slots {
+			b := uint8(ctrl >> (8 * i))
+			e := grp.slots[i].Load()
+			switch {
+			case b == 0 || b == ctrlDel:
+				if b == ctrlDel {
+					deleted++
+				}
+				if e != nil {
+					fail("group %d slot %d: control %#x but a pointer", g, i, b)
+				}
+			case b&0x80 == 0:
+				fail("group %d slot %d: bad control byte %#x", g, i, b)
+			case e == nil:
+				fail("group %d slot %d: tag without a pointer", g, i)
+			case tagOf(e.Hash) != b:
+				fail("group %d slot %d: tag %#x, entry's is %#x", g, i, b, tagOf(e.Hash))
+			case inIndex[e]:
+				fail("entry %v indexed twice", e.Key)
+			default:
+				inIndex[e] = true
+				idxWeight += int64(e.Weight)
+				if t.find(e.Key, e.Hash) != e {
+					fail("entry %v is not found by its key", e.Key)
+				}
+			}
+		}
+	}
+	if deleted != s.idx.deleted {
+		fail("index counts %d deleted slots, has %d", s.idx.deleted, deleted)
+	}
+	if len(inIndex) != s.idx.live || len(inIndex) != s.Len() {
+		fail("index holds %d entries; counted %d live, length %d", len(inIndex), s.idx.live, s.Len())
+	}
+	if idxWeight != s.Weight() {
+		fail("indexed weight %d, counted %d", idxWeight, s.Weight())
+	}
+	if s.Weight() > s.capacity {
+		fail("weight %d above capacity %d", s.Weight(), s.capacity)
+	}
+
+	queued := map[*fifo.Entry[K, V]]bool{}
+	dead := 0
+	walk := func(name string, q *fifo.Queue[K, V], main bool) {
+		n, live := 0, int64(0)
+		q.EachNode(func(e *fifo.Entry[K, V]) {
+			n++
+			if !e.Queued() {
+				fail("%s: linked entry %v not flagged queued", name, e.Key)
+			}
+			if e.Dead() {
+				dead++
+				if inIndex[e] {
+					fail("%s: dead entry %v still indexed", name, e.Key)
+				}
+				return
+			}
+			if e.InMain() != main {
+				fail("%s: entry %v flagged for the other queue", name, e.Key)
+			}
+			if queued[e] {
+				fail("%s: entry %v linked twice", name, e.Key)
+			}
+			queued[e] = true
+			live += int64(e.Weight)
+			if !inIndex[e] {
+				fail("%s: live entry %v not in the index (orphan)", name, e.Key)
+			}
+		})
+		if n != q.Len() {
+			fail("%s: %d nodes linked, counted %d", name, n, q.Len())
+		}
+		if live != q.Weight() {
+			fail("%s: live weight %d, counted %d", name, live, q.Weight())
+		}
+	}
+	walk("small", s.policy.Small(), false)
+	walk("main", s.policy.Main(), true)
+	if dead != s.policy.DeadNodes() {
+		fail("%d dead nodes linked, counted %d", dead, s.policy.DeadNodes())
+	}
+	if len(queued) != len(inIndex) {
+		fail("%d entries queued, %d indexed", len(queued), len(inIndex))
+	}
+	ttl := 0
+	for e := range inIndex {
+		if e.Expires() {
+			ttl++
+		}
+	}
+	if ttl != s.ttlEntries {
+		fail("%d entries with a TTL, counted %d", ttl, s.ttlEntries)
+	}
+	return errors.Join(errs...)
+}
+
+// LockForTest takes the write lock and returns its unlock, so that a test
+// can show readers do not wait for writers.
+func (s *Shard[K, V]) LockForTest() (unlock func()) {
+	s.mu.Lock()
+	return s.mu.Unlock
+}
