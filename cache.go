@@ -99,9 +99,9 @@ const (
 	// EvictReplaced: a Set of the same key replaced it (also a Set with a
 	// negative TTL, or one too heavy to store, which removes the old value).
 	EvictReplaced = shard.Replaced
-	// EvictRejected: a Set declined it: admission judged it colder than the
-	// entries it would have displaced, or it can never fit. The callback
-	// receives the key and value that were not stored.
+	// EvictRejected: a Set declined it because it can never be stored
+	// (too heavy, or a negative TTL). The callback receives the key and
+	// value that were not stored.
 	EvictRejected = shard.Rejected
 )
 
@@ -163,7 +163,7 @@ type Stats struct {
 type Cache[K comparable, V any] struct {
 	shards     []shard.Shard[K, V]
 	shift      uint // hash >> shift selects the shard
-	hash       func(K) uint64
+	hash       hashing.Hasher[K]
 	weigher    func(K, V) uint32
 	onEvict    func(K, V, EvictReason)
 	clock      Clock // nil: the coarse clock
@@ -197,7 +197,7 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 	c := &Cache[K, V]{
 		shards:     make([]shard.Shard[K, V], n),
 		shift:      uint(64 - bits.TrailingZeros(uint(n))),
-		hash:       opts.Hasher,
+		hash:       hashing.New(opts.Hasher),
 		weigher:    opts.Weigher,
 		onEvict:    opts.OnEvict,
 		clock:      opts.Clock,
@@ -206,9 +206,6 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 	}
 	if c.defaultTTL == 0 {
 		c.defaultTTL = NoExpiration
-	}
-	if c.hash == nil {
-		c.hash = hashing.New[K]()
 	}
 	if opts.RecordStats {
 		c.hits, c.misses = xsync.NewCounter(), xsync.NewCounter()
@@ -265,14 +262,26 @@ func (c *Cache[K, V]) now() int64 {
 // Get returns the value of k if it is present and not expired.
 // It takes no lock and does not allocate.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
-	v, st := c.GetWithStatus(k)
-	return v, st == Hit
+	h := c.hash.Sum(k)
+	// Only entries with a TTL read the clock.
+	if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
+		e.Touch()
+		if c.hits != nil {
+			c.hits.Inc()
+		}
+		return e.Val, true
+	}
+	if c.misses != nil {
+		c.misses.Inc()
+	}
+	var zero V
+	return zero, false
 }
 
 // GetWithStatus is Get that tells a miss from an expired entry. On Expired
 // the zero value is returned.
 func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {
-	h := c.hash(k)
+	h := c.hash.Sum(k)
 	e := c.shardFor(h).Find(k, h)
 	if e != nil {
 		// Only entries with a TTL read the clock.
@@ -298,7 +307,7 @@ func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {
 // it expired (0 if it has not). ok is false only when k is absent. A stale
 // read does not raise the entry's frequency.
 func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
-	h := c.hash(k)
+	h := c.hash.Sum(k)
 	e := c.shardFor(h).Find(k, h)
 	if e == nil {
 		if c.misses != nil {
@@ -333,32 +342,38 @@ func (c *Cache[K, V]) MultiGet(keys []K) []Result[V] {
 	return out
 }
 
-// Set stores v under k with the default TTL. It returns false when the
-// value was not stored: admission judged k colder than the entries it would
-// displace, or its weight exceeds a shard's share of MaxWeight.
-// Replacing a present key always passes admission.
+// Set stores v under k with the default TTL and reports whether it did.
+// It returns false only for a value that can never be stored: one heavier
+// than a shard's share of MaxWeight (any older value of k is removed too,
+// so a later Get never returns a value older than this Set).
+//
+// Admission happens inside the cache rather than at the door: a new key
+// enters the small probationary queue, and when it leaves that queue
+// unread it enters the main queue only if the sketch rates it above the
+// entries it would displace. So a stored value may be evicted by the
+// writes that follow, but it is never silently dropped by this one.
 func (c *Cache[K, V]) Set(k K, v V) bool {
-	return c.set(k, v, 0, false)
+	return c.set(k, v, 0)
 }
 
-// SetWithTTL is Set with a TTL; see the package doc for its conventions.
+// SetWithTTL is Set with a TTL; see the package doc for its conventions
+// (a negative ttl stores nothing, removes k and returns false).
 func (c *Cache[K, V]) SetWithTTL(k K, v V, ttl time.Duration) bool {
-	return c.set(k, v, ttl, false)
+	return c.set(k, v, ttl)
 }
 
-// ForceSet stores v under k bypassing admission: the entries the queues
-// select are evicted to make room. For read-through fills, whose value was
-// just asked for. It still declines a value heavier than a shard's share of
-// MaxWeight or with a negative TTL, and reports that.
+// ForceSet is SetWithTTL under the name of pingora's force_put. Since no Set
+// is declined at the door (see Set), it behaves exactly like SetWithTTL; it
+// exists so that code ported from pingora reads the same.
 func (c *Cache[K, V]) ForceSet(k K, v V, ttl time.Duration) bool {
-	return c.set(k, v, ttl, true)
+	return c.set(k, v, ttl)
 }
 
-func (c *Cache[K, V]) set(k K, v V, ttl time.Duration, force bool) bool {
+func (c *Cache[K, V]) set(k K, v V, ttl time.Duration) bool {
 	if ttl == 0 {
 		ttl = c.defaultTTL
 	}
-	h := c.hash(k)
+	h := c.hash.Sum(k)
 	s := c.shardFor(h)
 	var w uint32 = 1
 	if c.weigher != nil {
@@ -376,7 +391,7 @@ func (c *Cache[K, V]) set(k K, v V, ttl time.Duration, force bool) bool {
 	}
 	var buf [4]shard.Evicted[K, V]
 	out := buf[:0]
-	ok := s.Set(k, v, h, w, expire, now, force, &out)
+	ok := s.Set(k, v, h, w, expire, now, &out)
 	c.notify(out)
 	return ok
 }
@@ -393,7 +408,7 @@ func (c *Cache[K, V]) notify(out []shard.Evicted[K, V]) {
 // Delete removes k and returns the value it had, if it was present and not
 // expired.
 func (c *Cache[K, V]) Delete(k K) (V, bool) {
-	h := c.hash(k)
+	h := c.hash.Sum(k)
 	var buf [1]shard.Evicted[K, V]
 	out := buf[:0]
 	e := c.shardFor(h).Delete(k, h, &out)

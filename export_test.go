@@ -24,7 +24,7 @@ func (c *Cache[K, V]) ShardOf(k K) int {
 	if len(c.shards) == 1 {
 		return 0
 	}
-	return int(c.hash(k) >> c.shift)
+	return int(c.hash.Sum(k) >> c.shift)
 }
 
 // LockShard takes shard i's write lock and returns its unlock.

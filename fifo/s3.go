@@ -1,25 +1,42 @@
 package fifo
 
+import "github.com/ufocache/ufocache/sketch"
+
 // SmallPercent is the small queue's share of the capacity, as in S3-FIFO
 // and TinyUFO.
 const SmallPercent = 10
 
-// S3 is one shard's pair of S3-FIFO queues. Not safe for concurrent use:
-// the shard lock guards it (readers only touch entries' frequencies).
+// S3 is one shard's pair of S3-FIFO queues with TinyLFU admission into the
+// main queue. Not safe for concurrent use: the shard lock guards it
+// (readers only touch entries' frequencies).
+//
+// The policy: a new entry always enters the small queue. When the small
+// queue holds more than its share, its head leaves it: promoted to main if
+// it was read while in small; moved to main if main has room; otherwise it
+// must beat the entries main would evict next, by the sketch's estimate of
+// their frequencies, or it leaves the cache. Main evicts with CLOCK: a read
+// entry gets another round with its frequency decremented. Reads are
+// counted by the entries' 2-bit frequencies (no shared write on a Get) and
+// folded into the sketch whenever the policy consumes one (a promotion or
+// a CLOCK round), so the sketch learns from hits as well as from inserts.
 //
 // Removal is lazy: Remove flags the entry dead and drops its weight at once,
-// while its node stays linked until eviction meets it or a compaction
-// (triggered when dead nodes outnumber half the live ones) unlinks it. This
-// keeps queues singly linked: 8 bytes of links per entry.
+// while its node stays linked until the policy meets it or a compaction
+// (when dead nodes outnumber half the live ones) unlinks it. This keeps the
+// queues singly linked: 8 bytes of links per entry.
 type S3[K comparable, V any] struct {
 	small, main Queue[K, V]
+	capacity    int64
 	smallCap    int64
 	dead        int // dead nodes still linked
+	sketch      *sketch.Sketch
+	victims     []*Entry[K, V] // scratch for admission duels
 }
 
-// Init sets the capacity the small queue's share is taken from.
-func (p *S3[K, V]) Init(capacity int64) {
-	*p = S3[K, V]{smallCap: max(capacity*SmallPercent/100, 1)}
+// Init empties the queues and sets the capacity; sk is the admission
+// sketch, which the caller also feeds with every insert.
+func (p *S3[K, V]) Init(capacity int64, sk *sketch.Sketch) {
+	*p = S3[K, V]{capacity: capacity, smallCap: max(capacity*SmallPercent/100, 1), sketch: sk}
 }
 
 // Small and Main expose the queues, for invariant checks.
@@ -86,58 +103,122 @@ func (p *S3[K, V]) pop(q *Queue[K, V]) *Entry[K, V] {
 	}
 }
 
-// Victim unlinks and returns the entry S3-FIFO evicts next, or nil when the
-// queues are empty. On its way it promotes read entries from small to main
-// and gives read entries in main another round (CLOCK). An entry expired at
-// now is returned as soon as it is met, whatever its frequency. The victim
-// is still marked queued: the caller either evicts it (Evicted) or puts it
-// back (Unpop).
-func (p *S3[K, V]) Victim(now int64) *Entry[K, V] {
-	for {
+func (p *S3[K, V]) toMain(e *Entry[K, V]) {
+	e.meta.Store(queued | inMain) // frequency 0: it must earn its next round
+	p.main.pushBack(e)
+	p.main.weight += int64(e.Weight)
+}
+
+// Evict removes entries until the queues fit the capacity, appending each
+// one it takes out to out (their nodes are unlinked and flagged dead).
+// protect, if not nil, is never chosen: the entry its caller just stored,
+// which fits alone.
+func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
+	var aside *Entry[K, V] // protect, while it is unlinked
+	var asideW int64
+	for p.Weight()+asideW > p.capacity {
 		if p.small.weight > p.smallCap || p.main.weight == 0 {
-			if e := p.pop(&p.small); e != nil {
-				if expired(e, now) || e.Freq() == 0 {
-					return e
+			if c := p.pop(&p.small); c != nil {
+				switch {
+				case c == protect:
+					aside, asideW = c, int64(c.Weight)
+				case expired(c, now):
+					out = p.drop(c, out)
+				case c.Freq() > 0:
+					p.sketch.Add(c.Hash)
+					p.toMain(c)
+				case p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap:
+					p.toMain(c)
+				default:
+					out = p.duel(c, now, protect, out)
 				}
-				e.meta.Or(inMain)
-				e.SetFreq(0)
-				p.main.pushBack(e)
-				p.main.weight += int64(e.Weight)
 				continue
 			}
 		}
+		v := p.clock(now)
+		if v == nil {
+			break // only protect is left
+		}
+		if v == protect {
+			aside, asideW = v, int64(v.Weight)
+			continue
+		}
+		out = p.drop(v, out)
+	}
+	if aside != nil {
+		q := p.queueOf(aside.meta.Load())
+		q.pushFront(aside)
+		q.weight += int64(aside.Weight)
+	}
+	return out
+}
+
+// clock unlinks main's next victim: the first entry that is expired or has
+// frequency 0; read entries met on the way go round again with their
+// frequency decremented, and that read is folded into the sketch.
+func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
+	for {
 		e := p.pop(&p.main)
 		if e == nil {
 			if p.small.weight > 0 {
-				continue // everything was in small after all
+				return p.pop(&p.small)
 			}
 			return nil
 		}
-		if expired(e, now) || e.Freq() == 0 {
+		if e.Freq() == 0 || expired(e, now) {
 			return e
 		}
 		e.decFreq()
+		p.sketch.Add(e.Hash)
 		p.main.pushBack(e)
 		p.main.weight += int64(e.Weight)
 	}
 }
 
-// Unpop puts a victim back at the head of the queue it came from.
-func (p *S3[K, V]) Unpop(e *Entry[K, V]) {
-	q := p.queueOf(e.meta.Load())
-	q.pushFront(e)
-	q.weight += int64(e.Weight)
+// duel decides between c, leaving the small queue unread, and the main
+// entries it would displace: c enters main only if the sketch rates it
+// above every one of them; otherwise c leaves and they stay where they were.
+func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
+	freq := p.sketch.Estimate(c.Hash)
+	victims := p.victims[:0]
+	admit := true
+	for p.main.weight+int64(c.Weight) > p.capacity-p.smallCap {
+		v := p.clock(now)
+		if v == nil {
+			break
+		}
+		if expired(v, now) {
+			out = p.drop(v, out)
+			continue
+		}
+		victims = append(victims, v)
+		if v == protect || p.sketch.Estimate(v.Hash) >= freq {
+			admit = false
+			break
+		}
+	}
+	if admit {
+		for _, v := range victims {
+			out = p.drop(v, out)
+		}
+		p.toMain(c)
+	} else {
+		for i := len(victims) - 1; i >= 0; i-- {
+			v := victims[i]
+			q := p.queueOf(v.meta.Load())
+			q.pushFront(v)
+			q.weight += int64(v.Weight)
+		}
+		out = p.drop(c, out)
+	}
+	clear(victims)
+	p.victims = victims[:0]
+	return out
 }
 
-// Evicted records that a victim left the cache.
-func (p *S3[K, V]) Evicted(e *Entry[K, V]) {
-	e.meta.Or(dead)
-	e.meta.And(^uint32(queued))
-}
-
-// Reset empties both queues.
-func (p *S3[K, V]) Reset() {
-	p.small, p.main, p.dead = Queue[K, V]{}, Queue[K, V]{}, 0
+func (p *S3[K, V]) drop(e *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
+	e.meta.Store(dead)
+	return append(out, e)
 }
 
 func expired[K comparable, V any](e *Entry[K, V], now int64) bool {

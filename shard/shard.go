@@ -76,6 +76,7 @@ type Shard[K comparable, V any] struct {
 	weight     atomic.Int64
 	length     atomic.Int64
 	ttlEntries int    // entries with an expiry, for the sweep
+	scratch    []*fifo.Entry[K, V]
 	sweep      uint64 // next index group the expiry sweep visits
 	stats      Stats
 	_          cpu.CacheLinePad
@@ -88,13 +89,13 @@ const sketchPresizeMax = 1 << 16
 // says every entry weighs 1, so capacity is also the entry bound.
 func (s *Shard[K, V]) Init(capacity int64, unit bool) {
 	s.capacity, s.unit = capacity, unit
-	s.policy.Init(capacity)
 	maxEntries := 0
 	if unit {
 		maxEntries = int(min(capacity, 1<<40))
 	}
 	s.idx.init(maxEntries)
 	s.sketch = sketch.New(int(min(capacity, sketchPresizeMax)))
+	s.policy.Init(capacity, s.sketch)
 }
 
 // Find returns the entry of k, expired or not, or nil. No lock.
@@ -103,11 +104,12 @@ func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 }
 
 // Set stores k=v with hash h, weight w (>= 1) and expiry expire (0: never,
-// < 0: already expired) at time now. Without force, a new key must pass
-// admission against the entries it would displace. It reports whether the
-// value was stored; everything that left, the declined value included, is
-// appended to out.
-func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, force bool, out *[]Evicted[K, V]) bool {
+// < 0: already expired) at time now, then evicts what the policy chooses
+// until the shard fits; the new entry itself is never chosen. It reports
+// whether the value was stored: false only for a negative expiry or a
+// weight above the shard's capacity, which also remove any older value of
+// k. Everything that left, a declined value included, is appended to out.
+func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *[]Evicted[K, V]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.idx.find(k, h)
@@ -115,109 +117,49 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, force
 		if old != nil {
 			s.remove(old, Replaced, out)
 		}
-		return s.reject(k, v, out)
+		s.stats.Rejections++
+		*out = append(*out, Evicted[K, V]{k, v, Rejected})
+		return false
 	}
 	e := &fifo.Entry[K, V]{Key: k, Val: v, Hash: h, Expire: expire, Weight: w}
 	s.sketch.Add(h)
 	if old != nil {
 		s.idx.replace(old, e)
 		s.policy.Replace(old, e)
-		s.weight.Add(int64(w) - int64(old.Weight))
 		s.countTTL(old, -1)
-		s.countTTL(e, 1)
 		*out = append(*out, Evicted[K, V]{old.Key, old.Val, Replaced})
 	} else {
-		if need := s.weight.Load() + int64(w) - s.capacity; need > 0 && !s.makeRoom(need, h, now, force, out) {
-			return s.reject(k, v, out)
-		}
 		if !s.unit && int(s.length.Load()) >= s.sketch.Capacity() {
 			s.sketch.Resize(2 * s.sketch.Capacity())
 		}
 		s.idx.add(e)
 		s.policy.Add(e)
-		s.weight.Add(int64(w))
 		s.length.Add(1)
-		s.countTTL(e, 1)
 	}
-	// A replacement that grew evicts others, never itself: it fits alone.
-	var kept *fifo.Entry[K, V]
-	for s.weight.Load() > s.capacity {
-		victim := s.policy.Victim(now)
-		if victim == nil {
-			break
+	s.countTTL(e, 1)
+	s.scratch = s.policy.Evict(now, e, s.scratch[:0])
+	for _, victim := range s.scratch {
+		s.idx.remove(victim)
+		reason := Capacity
+		if victim.Expires() && now >= victim.Expire {
+			reason = Expired
+			s.stats.Expirations++
+		} else {
+			s.stats.Evictions++
 		}
-		if victim == e {
-			kept = e
-			continue
-		}
-		s.evict(victim, now, out)
+		s.drop(victim, reason, out)
 	}
-	if kept != nil {
-		s.policy.Unpop(kept)
-	}
+	clear(s.scratch)
 	s.stats.Sets++
 	s.sweepStep(now, out)
+	s.weight.Store(s.policy.Weight())
 	return true
-}
-
-func (s *Shard[K, V]) reject(k K, v V, out *[]Evicted[K, V]) bool {
-	s.stats.Rejections++
-	*out = append(*out, Evicted[K, V]{k, v, Rejected})
-	return false
 }
 
 func (s *Shard[K, V]) countTTL(e *fifo.Entry[K, V], d int) {
 	if e.Expires() {
 		s.ttlEntries += d
 	}
-}
-
-// makeRoom evicts at least need units of weight for a newcomer of hash h,
-// or, without force, declines when some entry it would displace is at
-// least as frequent as the newcomer; it then puts every victim back where
-// it was. Expired entries met on the way always go.
-func (s *Shard[K, V]) makeRoom(need int64, h uint64, now int64, force bool, out *[]Evicted[K, V]) bool {
-	var buf [8]*fifo.Entry[K, V]
-	victims := buf[:0]
-	freq := s.sketch.Estimate(h)
-	for need > 0 {
-		v := s.policy.Victim(now)
-		if v == nil {
-			break
-		}
-		if v.Expires() && now >= v.Expire {
-			s.evict(v, now, out)
-			need -= int64(v.Weight)
-			continue
-		}
-		if !force && s.sketch.Estimate(v.Hash) >= freq {
-			s.policy.Unpop(v)
-			for i := len(victims) - 1; i >= 0; i-- {
-				s.policy.Unpop(victims[i])
-			}
-			return false
-		}
-		victims = append(victims, v)
-		need -= int64(v.Weight)
-	}
-	for _, v := range victims {
-		s.evict(v, now, out)
-	}
-	return true
-}
-
-// evict removes a victim the policy has already unlinked.
-func (s *Shard[K, V]) evict(e *fifo.Entry[K, V], now int64, out *[]Evicted[K, V]) {
-	s.idx.remove(e)
-	s.policy.Evicted(e)
-	reason := Capacity
-	if e.Expires() && now >= e.Expire {
-		reason = Expired
-		s.stats.Expirations++
-	} else {
-		s.stats.Evictions++
-	}
-	s.drop(e, reason, out)
 }
 
 // remove takes a queued entry out of the index and the queues.
@@ -228,10 +170,10 @@ func (s *Shard[K, V]) remove(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[
 		s.stats.Expirations++
 	}
 	s.drop(e, reason, out)
+	s.weight.Store(s.policy.Weight())
 }
 
 func (s *Shard[K, V]) drop(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K, V]) {
-	s.weight.Add(-int64(e.Weight))
 	s.length.Add(-1)
 	s.countTTL(e, -1)
 	*out = append(*out, Evicted[K, V]{e.Key, e.Val, reason})
@@ -291,7 +233,7 @@ func (s *Shard[K, V]) Clear(out *[]Evicted[K, V], collect bool) {
 			*out = append(*out, Evicted[K, V]{e.Key, e.Val, Deleted})
 		})
 	}
-	s.policy.Init(s.capacity)
+	s.policy.Init(s.capacity, s.sketch)
 	s.idx.init(s.idx.maxLive)
 	s.weight.Store(0)
 	s.length.Store(0)

@@ -1,0 +1,104 @@
+package ufocache_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"github.com/puzpuzpuz/xsync/v3"
+	"github.com/ufocache/ufocache"
+)
+
+// The peers (otter, theine, ristretto, golang-lru) are compared in perf/;
+// here ufocache runs beside xsync.MapOf, the unbounded lock-free ceiling.
+
+const streamLen = 1 << 20
+
+func zipfStream(keys uint64, s float64, seed uint64) []uint64 {
+	r := rand.New(rand.NewPCG(seed, seed))
+	z := rand.NewZipf(r, s, 1, keys-1)
+	out := make([]uint64, streamLen)
+	for i := range out {
+		out[i] = z.Uint64()
+	}
+	return out
+}
+
+type benchCache interface {
+	Get(uint64) (uint64, bool)
+	Set(uint64, uint64)
+}
+
+type ufo struct {
+	c *ufocache.Cache[uint64, uint64]
+}
+
+func (u ufo) Get(k uint64) (uint64, bool) { return u.c.Get(k) }
+func (u ufo) Set(k, v uint64)             { u.c.Set(k, v) }
+
+type xmap struct{ m *xsync.MapOf[uint64, uint64] }
+
+func (x xmap) Get(k uint64) (uint64, bool) { return x.m.Load(k) }
+func (x xmap) Set(k, v uint64)             { x.m.Store(k, v) }
+
+func newCaches(capacity int) map[string]benchCache {
+	return map[string]benchCache{
+		"ufocache":    ufo{ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: int64(capacity)})},
+		"xsync.MapOf": xmap{xsync.NewMapOf[uint64, uint64]()},
+	}
+}
+
+var seedCounter atomic.Uint64
+
+// run walks the stream from a per-goroutine offset; every readPct-th op in
+// 100 is a read, the rest writes.
+func run(b *testing.B, c benchCache, stream []uint64, readPct int) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(seedCounter.Add(1)*7919) & (streamLen - 1)
+		op := 0
+		for pb.Next() {
+			k := stream[i]
+			if op < readPct {
+				c.Get(k)
+			} else {
+				c.Set(k, k)
+			}
+			i = (i + 1) & (streamLen - 1)
+			if op++; op == 100 {
+				op = 0
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mops/s")
+}
+
+// BenchmarkGetHit: 16,384 keys all resident in a 65,536-entry cache,
+// Zipf 1.01, 100% reads.
+func BenchmarkGetHit(b *testing.B) {
+	stream := zipfStream(16384, 1.01, 1)
+	for _, name := range []string{"ufocache", "xsync.MapOf"} {
+		c := newCaches(65536)[name]
+		for k := range uint64(16384) {
+			c.Set(k, k)
+		}
+		b.Run(name, func(b *testing.B) { run(b, c, stream, 100) })
+	}
+}
+
+// BenchmarkMix: Zipf 1.01 over 1M keys, 65,536 entries, prefilled from the
+// stream; reads 100/75/50/25/0%.
+func BenchmarkMix(b *testing.B) {
+	stream := zipfStream(1<<20, 1.01, 2)
+	for _, reads := range []int{100, 75, 50, 25, 0} {
+		for _, name := range []string{"ufocache", "xsync.MapOf"} {
+			c := newCaches(65536)[name]
+			for _, k := range stream {
+				c.Set(k, k)
+			}
+			b.Run(fmt.Sprintf("reads=%d/%s", reads, name), func(b *testing.B) { run(b, c, stream, reads) })
+		}
+	}
+}
