@@ -16,21 +16,24 @@ import "sync/atomic"
 // Entry is one key and value. Key, Val, Hash, Expire and Weight are written
 // before the entry is published to readers and never change afterwards; a
 // new value is a new Entry. Readers touch only the frequency bits of meta.
+//
+// The fields a Get reads (Key, Val, Expire, meta) come first, so that for
+// small keys and values they share one cache line.
 type Entry[K comparable, V any] struct {
 	Key K
 	Val V
-	// next links the entry in its queue; guarded by the shard lock.
-	next *Entry[K, V]
-	// Hash is the key's 64-bit hash.
-	Hash uint64
 	// Expire is the Nanotime at which the entry expires; 0: never.
 	Expire int64
-	// Weight is at least 1.
-	Weight uint32
 	// meta holds the 2-bit frequency (readers and writers, atomically) and
 	// the queue flags (written only under the shard lock, atomically so
 	// that they never clobber a reader's frequency update).
 	meta atomic.Uint32
+	// Weight is at least 1.
+	Weight uint32
+	// Hash is the key's 64-bit hash.
+	Hash uint64
+	// next links the entry in its queue; guarded by the shard lock.
+	next *Entry[K, V]
 }
 
 const (

@@ -69,7 +69,8 @@ func (t *table[K, V]) find(k K, h uint64) *fifo.Entry[K, V] {
 		ctrl := grp.ctrl.Load()
 		for m := matchByte(ctrl, tag); m != 0; m &= m - 1 {
 			i := bits.TrailingZeros64(m) >> 3
-			if e := grp.slots[i].Load(); e != nil && e.Hash == h && e.Key == k {
+			// The 7-bit tag already filtered out 127 in 128 strangers.
+			if e := grp.slots[i].Load(); e != nil && e.Key == k {
 				return e
 			}
 		}
@@ -132,8 +133,11 @@ type index[K comparable, V any] struct {
 	maxLive int // the entry bound init was given
 }
 
-// presizeMax caps the slots allocated before any entry arrives.
-const presizeMax = 1 << 16
+// startSlots is the size of an empty table. Tables grow by doubling, up
+// to what the entry bound needs, rather than being presized for it: a cache
+// holding fewer keys than its bound keeps a denser index, which is what
+// keeps a hot working set in the CPU's caches.
+const startSlots = 8 * groupSlots
 
 // init empties the index. With maxEntries > 0 the table is never grown
 // beyond what that many entries need.
@@ -142,7 +146,7 @@ func (x *index[K, V]) init(maxEntries int) {
 	if maxEntries > 0 {
 		x.maxSlot = int(float64(maxEntries)/growLoad) + 1
 	}
-	x.minSlot = min(max(x.maxSlot, groupSlots), int(presizeMax/growLoad))
+	x.minSlot = min(max(x.maxSlot, groupSlots), startSlots)
 	x.t.Store(newTable[K, V](x.minSlot))
 	x.live, x.deleted = 0, 0
 }

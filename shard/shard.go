@@ -75,7 +75,7 @@ type Shard[K comparable, V any] struct {
 	unit       bool // every entry weighs 1
 	weight     atomic.Int64
 	length     atomic.Int64
-	ttlEntries int    // entries with an expiry, for the sweep
+	ttlEntries int // entries with an expiry, for the sweep
 	scratch    []*fifo.Entry[K, V]
 	sweep      uint64 // next index group the expiry sweep visits
 	stats      Stats
