@@ -1,0 +1,212 @@
+package fifo
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/ufocache/ufocache/sketch"
+)
+
+type entry = Entry[int, int]
+
+func newEntry(k int, w uint32) *entry {
+	return &entry{Key: k, Val: k, Weight: w, Hash: uint64(k)*0x9e3779b97f4a7c15 + 1}
+}
+
+// FuzzQueue drives a Queue and a slice with the same operations.
+func FuzzQueue(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 2, 0, 3, 1, 1, 1})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		var q Queue[int, int]
+		var ref []*entry
+		next := 0
+		for _, op := range ops {
+			switch op % 5 {
+			case 0:
+				e := newEntry(next, 1)
+				next++
+				q.pushBack(e)
+				ref = append(ref, e)
+			case 1:
+				e := newEntry(next, 1)
+				next++
+				q.pushFront(e)
+				ref = slices.Insert(ref, 0, e)
+			case 2:
+				got := q.popFront()
+				if len(ref) == 0 {
+					if got != nil {
+						t.Fatal("pop from empty returned an entry")
+					}
+					continue
+				}
+				if got != ref[0] {
+					t.Fatalf("popped %v, want %v", got.Key, ref[0].Key)
+				}
+				ref = ref[1:]
+			case 3:
+				if len(ref) > 0 {
+					i := int(op/5) % len(ref)
+					e := newEntry(next, 1)
+					next++
+					q.insertAfter(ref[i], e)
+					ref = slices.Insert(ref, i+1, e)
+				}
+			case 4:
+				if len(ref) > 0 {
+					i := int(op/5) % len(ref)
+					ref[i].meta.Or(dead | queued)
+					q.compact()
+					ref = slices.Delete(ref, i, i+1)
+				}
+			}
+			var got []*entry
+			q.EachNode(func(e *entry) { got = append(got, e) })
+			if !slices.Equal(got, ref) || q.Len() != len(ref) {
+				t.Fatalf("queue %d nodes, reference %d", q.Len(), len(ref))
+			}
+			if len(ref) > 0 && q.tail != ref[len(ref)-1] {
+				t.Fatal("tail is not the last node")
+			}
+		}
+	})
+}
+
+func newS3(capacity int64) *S3[int, int] {
+	p := &S3[int, int]{}
+	p.Init(capacity, sketch.New(int(capacity)))
+	return p
+}
+
+func add(p *S3[int, int], e *entry) []*entry {
+	p.sketch.Add(e.Hash)
+	p.Add(e)
+	return p.Evict(0, e, nil)
+}
+
+func TestEvictKeepsTheBoundAndTheNewcomer(t *testing.T) {
+	p := newS3(50)
+	for k := range 1000 {
+		e := newEntry(k, uint32(k%7+1))
+		for _, v := range add(p, e) {
+			if v == e {
+				t.Fatal("the newcomer was evicted by its own insert")
+			}
+			if !v.Dead() || v.Queued() {
+				t.Fatal("a victim is not flagged dead and unlinked")
+			}
+		}
+		if p.Weight() > 50 {
+			t.Fatalf("weight %d above 50", p.Weight())
+		}
+	}
+}
+
+// Entries read while in the small queue are promoted, and survive a scan
+// of one-hit keys that flows through the small queue.
+func TestReadEntriesSurviveAScan(t *testing.T) {
+	p := newS3(100)
+	hot := make([]*entry, 50)
+	for i := range hot {
+		hot[i] = newEntry(i, 1)
+		add(p, hot[i])
+		hot[i].Touch()
+		hot[i].Touch()
+	}
+	for k := 1000; k < 11000; k++ { // a scan, 100 times the capacity
+		add(p, newEntry(k, 1))
+		if k%100 == 0 {
+			for _, e := range hot {
+				e.Touch()
+			}
+		}
+	}
+	lost := 0
+	for _, e := range hot {
+		if e.Dead() {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of 50 hot entries lost to a scan", lost)
+	}
+}
+
+// A loop slightly larger than the cache: plain FIFO gets no hits; the
+// admission duel keeps a stable majority resident.
+func TestLoopKeepsAStableSet(t *testing.T) {
+	p := newS3(100)
+	resident := map[int]*entry{}
+	hits, total := 0, 0
+	for round := range 30 {
+		for k := range 120 {
+			if e, ok := resident[k]; ok && !e.Dead() {
+				e.Touch()
+				if round > 5 {
+					hits++
+				}
+			} else {
+				e := newEntry(k, 1)
+				resident[k] = e
+				add(p, e)
+			}
+			if round > 5 {
+				total++
+			}
+		}
+	}
+	if ratio := float64(hits) / float64(total); ratio < 0.6 {
+		t.Fatalf("hit ratio %.2f on a loop of 120 over 100 entries", ratio)
+	}
+}
+
+func TestRemoveAndReplace(t *testing.T) {
+	p := newS3(10)
+	a, b := newEntry(1, 2), newEntry(2, 3)
+	add(p, a)
+	add(p, b)
+	a.Touch()
+	a2 := newEntry(1, 4)
+	p.Replace(a, a2)
+	if !a.Dead() || a2.Freq() != 1 || a2.InMain() || p.Weight() != 7 {
+		t.Fatalf("Replace: old dead %v, new freq %d, weight %d", a.Dead(), a2.Freq(), p.Weight())
+	}
+	p.Remove(b)
+	p.Remove(b) // twice is harmless
+	if p.Weight() != 4 || p.DeadNodes() != 2 {
+		t.Fatalf("Remove: weight %d, dead nodes %d", p.Weight(), p.DeadNodes())
+	}
+	// Enough removals trigger a compaction that unlinks the dead nodes.
+	var es []*entry
+	for k := 10; k < 50; k++ {
+		e := newEntry(k, 1)
+		add(p, e)
+		es = append(es, e)
+	}
+	for _, e := range es {
+		p.Remove(e)
+	}
+	if p.DeadNodes() > 16 {
+		t.Fatalf("%d dead nodes left linked", p.DeadNodes())
+	}
+}
+
+func TestExpiredVictimsFirst(t *testing.T) {
+	p := newS3(10)
+	for k := range 10 {
+		e := newEntry(k, 1)
+		if k == 5 {
+			e.Expire = 100
+		}
+		add(p, e)
+		e.Touch()
+		e.Touch()
+	}
+	n := newEntry(99, 1)
+	p.sketch.Add(n.Hash)
+	p.Add(n)
+	out := p.Evict(200, n, nil) // at time 200 entry 5 has expired
+	if len(out) != 1 || out[0].Key != 5 {
+		t.Fatalf("evicted %v, want the expired entry 5", out)
+	}
+}

@@ -1,0 +1,125 @@
+package sketch
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func TestNeverUnderestimatesBeforeAging(t *testing.T) {
+	s := New(1024)
+	r := rand.New(rand.NewPCG(1, 2))
+	truth := map[uint64]uint32{}
+	// Stay below the first halving: every is 10*n/words increments.
+	for range int(s.every) - 1 {
+		h := r.Uint64() % 300
+		h = h*0x9e3779b97f4a7c15 + 1
+		s.Add(h)
+		truth[h]++
+	}
+	for h, n := range truth {
+		if got := s.Estimate(h); got < min(n, 15) {
+			t.Fatalf("Estimate = %d, true count %d", got, n)
+		}
+	}
+}
+
+func TestSaturatesAt15(t *testing.T) {
+	s := New(64)
+	for range 100 {
+		s.Add(42)
+	}
+	if got := s.Estimate(42); got != 15 {
+		t.Fatalf("Estimate after 100 adds = %d, want 15", got)
+	}
+	for _, w := range s.table {
+		for sh := 0; sh < 64; sh += 4 {
+			if (w>>sh)&15 > 15 {
+				t.Fatal("a counter overflowed into its neighbour")
+			}
+		}
+	}
+}
+
+func TestAgingHalvesOldCounts(t *testing.T) {
+	s := New(256)
+	for range 15 {
+		s.Add(7)
+	}
+	if s.Estimate(7) != 15 {
+		t.Fatal("setup")
+	}
+	// Feed another key whose block differs, so that only the halving
+	// touches key 7's counters: one full sweep takes every*len(table) adds.
+	other := uint64(8)
+	for b7, _ := s.spread(7); ; other++ {
+		if b, _ := s.spread(other); b != b7 {
+			break
+		}
+	}
+	for range int(s.every) * len(s.table) {
+		s.Add(other)
+	}
+	if got := s.Estimate(7); got != 7 {
+		t.Fatalf("after a full aging sweep the count is %d, want 15/2 = 7", got)
+	}
+}
+
+func TestDistinguishesHotFromCold(t *testing.T) {
+	s := New(4096)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 20000 {
+		if i%4 == 0 {
+			s.Add(uint64(i/4%10) * 0x9e3779b97f4a7c15) // 10 hot keys
+		} else {
+			s.Add(r.Uint64())
+		}
+	}
+	cold := 0
+	for range 1000 {
+		if s.Estimate(r.Uint64()) >= 8 {
+			cold++
+		}
+	}
+	for i := range 10 {
+		if s.Estimate(uint64(i)*0x9e3779b97f4a7c15) < 8 {
+			t.Fatalf("hot key %d estimated %d", i, s.Estimate(uint64(i)*0x9e3779b97f4a7c15))
+		}
+	}
+	if cold > 10 {
+		t.Fatalf("%d of 1000 unseen keys look hot", cold)
+	}
+}
+
+func TestSizeStaysSmall(t *testing.T) {
+	for _, n := range []int{1, 100, 1000, 1 << 20} {
+		s := New(n)
+		// Half a word per key, doubled at most by rounding to a power of two.
+		if bytes := len(s.table) * 8; bytes > max(8*n, 8*blockWords) {
+			t.Errorf("n=%d: %d bytes", n, bytes)
+		}
+		if s.Capacity() < n {
+			t.Errorf("n=%d: capacity %d", n, s.Capacity())
+		}
+	}
+}
+
+func FuzzSketch(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 1, 1, 2}, uint16(16))
+	f.Fuzz(func(t *testing.T, keys []byte, n uint16) {
+		s := New(int(n))
+		truth := map[uint64]uint32{}
+		for i, k := range keys {
+			h := uint64(k) * 0xff51afd7ed558ccd
+			s.Add(h)
+			truth[h]++
+			if uint32(i+1) < s.every { // no halving yet
+				if got := s.Estimate(h); got < min(truth[h], 15) {
+					t.Fatalf("Estimate = %d < true %d", got, truth[h])
+				}
+			}
+			if got := s.Estimate(h); got > 15 {
+				t.Fatalf("Estimate %d above 15", got)
+			}
+		}
+	})
+}
