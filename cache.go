@@ -262,7 +262,14 @@ func (c *Cache[K, V]) now() int64 {
 // Get returns the value of k if it is present and not expired.
 // It takes no lock and does not allocate.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
-	h := c.hash.Sum(k)
+	var h uint64
+	// The integer hash inlines here; Sum would be a call (generic code
+	// instantiated in another package inlines only small generic methods).
+	if c.hash.Kind == hashing.Word64 {
+		h = c.hash.Word(k)
+	} else {
+		h = c.hash.Sum(k)
+	}
 	// Only entries with a TTL read the clock.
 	if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
 		e.Touch()

@@ -49,7 +49,7 @@ func (s *Shard[K, V]) Check() error {
 			default:
 				inIndex[e] = true
 				idxWeight += int64(e.Weight)
-				if t.find(e.Key, e.Hash) != e {
+				if s.Find(e.Key, e.Hash) != e {
 					fail("entry %v is not found by its key", e.Key)
 				}
 			}

@@ -62,27 +62,6 @@ func newTable[K comparable, V any](slots int) *table[K, V] {
 	return &table[K, V]{groups: make([]group[K, V], n), n: uint64(n)}
 }
 
-func (t *table[K, V]) find(k K, h uint64) *fifo.Entry[K, V] {
-	tag := tagOf(h)
-	for g := home(h, t.n); ; {
-		grp := &t.groups[g]
-		ctrl := grp.ctrl.Load()
-		for m := matchByte(ctrl, tag); m != 0; m &= m - 1 {
-			i := bits.TrailingZeros64(m) >> 3
-			// The 7-bit tag already filtered out 127 in 128 strangers.
-			if e := grp.slots[i].Load(); e != nil && e.Key == k {
-				return e
-			}
-		}
-		if matchByte(ctrl, 0) != 0 {
-			return nil
-		}
-		if g++; g == t.n {
-			g = 0
-		}
-	}
-}
-
 // locate returns the group and slot that hold e; e must be present.
 func (t *table[K, V]) locate(e *fifo.Entry[K, V]) (*group[K, V], int) {
 	tag := tagOf(e.Hash)
@@ -149,10 +128,6 @@ func (x *index[K, V]) init(maxEntries int) {
 	x.minSlot = min(max(x.maxSlot, groupSlots), startSlots)
 	x.t.Store(newTable[K, V](x.minSlot))
 	x.live, x.deleted = 0, 0
-}
-
-func (x *index[K, V]) find(k K, h uint64) *fifo.Entry[K, V] {
-	return x.t.Load().find(k, h)
 }
 
 func (x *index[K, V]) add(e *fifo.Entry[K, V]) {

@@ -9,6 +9,7 @@ package shard
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 
@@ -98,9 +99,32 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool) {
 	s.policy.Init(capacity, s.sketch)
 }
 
-// Find returns the entry of k, expired or not, or nil. No lock.
+// Find returns the entry of k, expired or not, or nil. It takes no lock:
+// this is the read path. Its helpers are spelled out inline: a generic
+// function instantiated in another package does not inline this package's
+// non-generic helpers (seen with go1.26 -gcflags=-m), and a call per probe
+// step cost more than the probe.
 func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
-	return s.idx.find(k, h)
+	t := s.idx.t.Load()
+	tag := uint64(uint8(h>>32) | 0x80)         // tagOf
+	for g := (h & 0xffffffff) * t.n >> 32; ; { // home
+		grp := &t.groups[g]
+		ctrl := grp.ctrl.Load()
+		x := ctrl ^ (lsb * tag) // matchByte
+		for m := (x - lsb) &^ x & msb; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m) >> 3
+			// The 7-bit tag already filtered out 127 in 128 strangers.
+			if e := grp.slots[i].Load(); e != nil && e.Key == k {
+				return e
+			}
+		}
+		if (ctrl-lsb)&^ctrl&msb != 0 { // matchByte(ctrl, 0): an empty slot ends the probe
+			return nil
+		}
+		if g++; g == t.n {
+			g = 0
+		}
+	}
 }
 
 // Set stores k=v with hash h, weight w (>= 1) and expiry expire (0: never,
@@ -112,7 +136,7 @@ func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *[]Evicted[K, V]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := s.idx.find(k, h)
+	old := s.Find(k, h)
 	if expire < 0 || int64(w) > s.capacity {
 		if old != nil {
 			s.remove(old, Replaced, out)
@@ -199,7 +223,7 @@ func (s *Shard[K, V]) sweepStep(now int64, out *[]Evicted[K, V]) {
 func (s *Shard[K, V]) Delete(k K, h uint64, out *[]Evicted[K, V]) *fifo.Entry[K, V] {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.idx.find(k, h)
+	e := s.Find(k, h)
 	if e != nil {
 		s.remove(e, Deleted, out)
 	}

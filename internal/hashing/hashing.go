@@ -37,7 +37,7 @@ type Hasher[K comparable] struct {
 // bytes); 8-byte integers a seeded multiply-mix; other integers are widened
 // first; the rest maphash.Comparable.
 func New[K comparable](custom func(K) uint64) Hasher[K] {
-	h := Hasher[K]{s1: rand.Uint64(), s2: rand.Uint64(), seed: maphash.MakeSeed(), F: custom}
+	h := Hasher[K]{s1: rand.Uint64(), s2: rand.Uint64() | 1, seed: maphash.MakeSeed(), F: custom}
 	if custom != nil {
 		return h
 	}
@@ -70,23 +70,33 @@ func New[K comparable](custom func(K) uint64) Hasher[K] {
 	return h
 }
 
-// Sum hashes k. Kind was chosen from K's reflect.Kind and size, so each
-// unsafe reinterpretation below reads exactly the key's own bytes.
+// Sum hashes k.
 func (h *Hasher[K]) Sum(k K) uint64 {
-	switch h.Kind {
-	case Word64:
-		return Mix(*(*uint64)(unsafe.Pointer(&k)), h.s1, h.s2)
-	case String:
+	if h.Kind == Word64 {
+		return h.Word(k)
+	}
+	return h.sum(k)
+}
+
+// Word hashes an 8-byte integer key; only for Kind == Word64, whose choice
+// from K's reflect.Kind and size makes the unsafe read exactly the key's
+// own 8 bytes. Small enough to inline where a cache instantiates it.
+func (h *Hasher[K]) Word(k K) uint64 {
+	hi, lo := bits.Mul64(*(*uint64)(unsafe.Pointer(&k))^h.s1, h.s2)
+	return hi ^ lo
+}
+
+func (h *Hasher[K]) sum(k K) uint64 {
+	if h.Kind == String {
 		return maphash.String(h.seed, *(*string)(unsafe.Pointer(&k)))
 	}
 	return h.F(k)
 }
 
-// Mix hashes a 64-bit integer with two seeds: the folded 128-bit product of
-// the seeded halves (as in wyhash), then once more so that every output bit
-// depends on every input bit.
+// Mix hashes a narrower integer with two seeds: the folded 128-bit product
+// of the seeded halves, as in wyhash's final mix (Sum does the same inline
+// for 8-byte keys).
 func Mix(x, s1, s2 uint64) uint64 {
-	hi, lo := bits.Mul64(x^s1^0xa0761d6478bd642f, s2^0xe7037ed1a0b428db)
-	hi, lo = bits.Mul64(hi^lo, 0x8ebc6af09c88c6e3^s1)
+	hi, lo := bits.Mul64(x^s1, s2)
 	return hi ^ lo
 }
