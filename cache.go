@@ -120,7 +120,7 @@ type Options[K comparable, V any] struct {
 	MaxWeight int64
 	// Weigher returns an entry's weight. A result of 0 counts as 1. An entry
 	// heavier than one shard's share of MaxWeight (MaxWeight/Shards) is
-	// declined. Called under the shard's write lock: keep it cheap.
+	// declined. Called once per Set, before any lock is taken.
 	Weigher func(K, V) uint32
 	// DefaultTTL is the TTL of entries set without one (Set, or a TTL of 0).
 	// 0 means NoExpiration; negative is an error.

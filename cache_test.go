@@ -364,3 +364,23 @@ func TestStatusStrings(t *testing.T) {
 		t.Error("EvictReason strings")
 	}
 }
+
+// The coarse clock's goroutine is released with the last cache that used
+// it: a dropped cache leaves no goroutine behind.
+func TestNoGoroutineLeftByDroppedCaches(t *testing.T) {
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	for range 10 {
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10})
+		c.SetWithTTL(1, 1, time.Hour)
+	}
+	// Cleanups run after a GC, on their own goroutine: wait for them,
+	// bounded, rather than for a fixed time.
+	for i := 0; i < 500 && runtime.NumGoroutine() > before; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after dropping the caches, %d before", n, before)
+	}
+}

@@ -19,7 +19,7 @@ var (
 	mu   sync.Mutex
 	refs int
 	stop chan struct{}
-	wg   sync.WaitGroup
+	done chan struct{} // closed when the ticker goroutine has returned
 )
 
 // Now returns the coarse time in nanoseconds since the package's epoch.
@@ -41,9 +41,8 @@ func Acquire() *Ref {
 	refs++
 	if refs == 1 {
 		now.Store(Precise())
-		stop = make(chan struct{})
-		wg.Add(1)
-		go run(stop)
+		stop, done = make(chan struct{}), make(chan struct{})
+		go run(stop, done)
 	}
 	return &Ref{}
 }
@@ -61,15 +60,16 @@ func (r *Ref) Release() {
 	})
 }
 
-// Running reports whether the ticker goroutine runs; for tests.
-func Running() bool {
+// Running reports whether some reference keeps the ticker running, and a
+// channel closed once its goroutine has returned (nil if it never ran).
+func Running() (bool, <-chan struct{}) {
 	mu.Lock()
 	defer mu.Unlock()
-	return refs > 0
+	return refs > 0, done
 }
 
-func run(stop chan struct{}) {
-	defer wg.Done()
+func run(stop, done chan struct{}) {
+	defer close(done)
 	t := time.NewTicker(Tick)
 	defer t.Stop()
 	for {

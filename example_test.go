@@ -1,0 +1,63 @@
+package ufocache_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+func Example() {
+	c, err := ufocache.New(ufocache.Options[string, string]{MaxWeight: 10_000})
+	if err != nil {
+		panic(err)
+	}
+	c.Set("example.com", "93.184.215.14")
+	c.SetWithTTL("short.example", "10.0.0.1", 30*time.Second)
+
+	if ip, ok := c.Get("example.com"); ok {
+		fmt.Println("hit:", ip)
+	}
+	if _, st := c.GetWithStatus("absent.example"); st == ufocache.Miss {
+		fmt.Println("miss")
+	}
+	old, _ := c.Delete("example.com")
+	fmt.Println("deleted:", old, "len:", c.Len())
+	// Output:
+	// hit: 93.184.215.14
+	// miss
+	// deleted: 93.184.215.14 len: 1
+}
+
+// A Weigher turns MaxWeight into a byte budget.
+func ExampleOptions_weigher() {
+	c := ufocache.Must(ufocache.Options[string, []byte]{
+		MaxWeight: 1 << 20, // 1 MiB of values
+		Weigher:   func(_ string, v []byte) uint32 { return uint32(len(v)) },
+		OnEvict: func(k string, _ []byte, r ufocache.EvictReason) {
+			fmt.Println("evicted", k, r)
+		},
+		Shards: 1,
+	})
+	c.Set("small", make([]byte, 100))
+	fmt.Println(c.Set("too-big", make([]byte, 2<<20)), c.Weight())
+	// Output:
+	// evicted too-big rejected
+	// false 100
+}
+
+// GetStale serves an expired value with its age, for stale-if-error.
+func ExampleCache_GetStale() {
+	clock := &manualClock{}
+	c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 100, Clock: clock})
+	c.SetWithTTL("k", 1, time.Second)
+	clock.now += int64(3 * time.Second)
+	_, st := c.GetWithStatus("k")
+	v, staleFor, ok := c.GetStale("k")
+	fmt.Println(st, v, staleFor, ok)
+	// Output: expired 1 2s true
+}
+
+type manualClock struct{ now int64 }
+
+func (m *manualClock) Nanotime() int64 { return m.now }
