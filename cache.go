@@ -216,7 +216,7 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 		if int64(i) < extra {
 			w++
 		}
-		c.shards[i].Init(w, opts.Weigher == nil)
+		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum)
 	}
 	if c.clock == nil {
 		c.clockRef = clock.Acquire()
@@ -396,11 +396,21 @@ func (c *Cache[K, V]) set(k K, v V, ttl time.Duration) bool {
 			expire = 0
 		}
 	}
-	var buf [4]shard.Evicted[K, V]
-	out := buf[:0]
+	if c.onEvict == nil {
+		return s.Set(k, v, h, w, expire, now, nil)
+	}
+	var out []shard.Evicted[K, V]
 	ok := s.Set(k, v, h, w, expire, now, &out)
 	c.notify(out)
 	return ok
+}
+
+// collect returns out, or nil when there is no OnEvict to tell.
+func (c *Cache[K, V]) collect(out *[]shard.Evicted[K, V]) *[]shard.Evicted[K, V] {
+	if c.onEvict == nil {
+		return nil
+	}
+	return out
 }
 
 func (c *Cache[K, V]) notify(out []shard.Evicted[K, V]) {
@@ -416,9 +426,8 @@ func (c *Cache[K, V]) notify(out []shard.Evicted[K, V]) {
 // expired.
 func (c *Cache[K, V]) Delete(k K) (V, bool) {
 	h := c.hash.Sum(k)
-	var buf [1]shard.Evicted[K, V]
-	out := buf[:0]
-	e := c.shardFor(h).Delete(k, h, &out)
+	var out []shard.Evicted[K, V]
+	e := c.shardFor(h).Delete(k, h, c.collect(&out))
 	c.notify(out)
 	if e == nil || (e.Expires() && c.now() >= e.Expire) {
 		var zero V
@@ -432,7 +441,7 @@ func (c *Cache[K, V]) DeleteExpired() {
 	now := c.now()
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]
-		c.shards[i].DeleteExpired(now, &out)
+		c.shards[i].DeleteExpired(now, c.collect(&out))
 		c.notify(out)
 	}
 }
@@ -463,7 +472,7 @@ func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight }
 func (c *Cache[K, V]) Clear() {
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]
-		c.shards[i].Clear(&out, c.onEvict != nil)
+		c.shards[i].Clear(c.collect(&out))
 		c.notify(out)
 	}
 }

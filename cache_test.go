@@ -347,7 +347,7 @@ func TestEntryFitsSizeClass(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("the size class is for 64-bit platforms")
 	}
-	// key, value, next, hash, expire, weight+meta: 48 bytes, a malloc size class.
+	// key, value, expire, meta+weight, next, prev: 48 bytes, a malloc size class.
 	if s := unsafe.Sizeof(fifo.Entry[uint64, uint64]{}); s != 48 {
 		t.Fatalf("Entry[uint64,uint64] is %d bytes, want 48", s)
 	}

@@ -13,7 +13,7 @@ package fifo
 
 import "sync/atomic"
 
-// Entry is one key and value. Key, Val, Hash, Expire and Weight are written
+// Entry is one key and value. Key, Val, Expire and Weight are written
 // before the entry is published to readers and never change afterwards; a
 // new value is a new Entry. Readers touch only the frequency bits of meta.
 //
@@ -30,16 +30,17 @@ type Entry[K comparable, V any] struct {
 	meta atomic.Uint32
 	// Weight is at least 1.
 	Weight uint32
-	// Hash is the key's 64-bit hash.
-	Hash uint64
-	// next links the entry in its queue; guarded by the shard lock.
-	next *Entry[K, V]
+	// next and prev link the entry in its queue; guarded by the shard
+	// lock. The key's hash is not stored: the write path recomputes it
+	// where it needs it, which keeps the entry at 48 bytes for 8-byte keys
+	// and values with O(1) unlinking.
+	next, prev *Entry[K, V]
 }
 
 const (
 	freqMask = 3
 	inMain   = 1 << 2 // the entry is in the main queue, else the small one
-	dead     = 1 << 3 // removed from the index; its queue node is skipped
+	dead     = 1 << 3 // removed from the cache
 	queued   = 1 << 4 // linked in a queue
 )
 
@@ -69,9 +70,6 @@ func (e *Entry[K, V]) InMain() bool { return e.meta.Load()&inMain != 0 }
 
 // Queued reports whether the entry is linked in a queue.
 func (e *Entry[K, V]) Queued() bool { return e.meta.Load()&queued != 0 }
-
-// MarkDead flags a removed entry; its queue node is dropped when met.
-func (e *Entry[K, V]) MarkDead() { e.meta.Or(dead) }
 
 // SetFreq sets the frequency, keeping the flags.
 func (e *Entry[K, V]) SetFreq(f uint32) {

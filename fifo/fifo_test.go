@@ -10,26 +10,27 @@ import (
 type entry = Entry[int, int]
 
 func newEntry(k int, w uint32) *entry {
-	return &entry{Key: k, Val: k, Weight: w, Hash: uint64(k)*0x9e3779b97f4a7c15 + 1}
+	return &entry{Key: k, Val: k, Weight: w}
 }
+
+func hash(k int) uint64 { return uint64(k)*0x9e3779b97f4a7c15 + 1 }
 
 // FuzzQueue drives a Queue and a slice with the same operations.
 func FuzzQueue(f *testing.F) {
-	f.Add([]byte{0, 0, 1, 2, 0, 3, 1, 1, 1})
+	f.Add([]byte{0, 0, 1, 2, 0, 3, 1, 1, 1, 4, 9})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var q Queue[int, int]
 		var ref []*entry
 		next := 0
+		fresh := func() *entry { next++; return newEntry(next, uint32(next%3+1)) }
 		for _, op := range ops {
 			switch op % 5 {
 			case 0:
-				e := newEntry(next, 1)
-				next++
+				e := fresh()
 				q.pushBack(e)
 				ref = append(ref, e)
 			case 1:
-				e := newEntry(next, 1)
-				next++
+				e := fresh()
 				q.pushFront(e)
 				ref = slices.Insert(ref, 0, e)
 			case 2:
@@ -47,26 +48,24 @@ func FuzzQueue(f *testing.F) {
 			case 3:
 				if len(ref) > 0 {
 					i := int(op/5) % len(ref)
-					e := newEntry(next, 1)
-					next++
-					q.insertAfter(ref[i], e)
-					ref = slices.Insert(ref, i+1, e)
+					e := fresh()
+					q.swap(ref[i], e)
+					ref[i] = e
 				}
 			case 4:
 				if len(ref) > 0 {
 					i := int(op/5) % len(ref)
-					ref[i].meta.Or(dead | queued)
-					q.compact()
+					q.unlink(ref[i])
 					ref = slices.Delete(ref, i, i+1)
 				}
 			}
 			var got []*entry
-			q.EachNode(func(e *entry) { got = append(got, e) })
-			if !slices.Equal(got, ref) || q.Len() != len(ref) {
-				t.Fatalf("queue %d nodes, reference %d", q.Len(), len(ref))
+			q.Each(func(e *entry) { got = append(got, e) })
+			if !slices.Equal(got, ref) {
+				t.Fatalf("queue holds %d entries, reference %d", len(got), len(ref))
 			}
-			if len(ref) > 0 && q.tail != ref[len(ref)-1] {
-				t.Fatal("tail is not the last node")
+			if err := q.Check(); err != nil {
+				t.Fatal(err)
 			}
 		}
 	})
@@ -74,12 +73,12 @@ func FuzzQueue(f *testing.F) {
 
 func newS3(capacity int64) *S3[int, int] {
 	p := &S3[int, int]{}
-	p.Init(capacity, sketch.New(int(capacity)))
+	p.Init(capacity, sketch.New(int(capacity)), hash)
 	return p
 }
 
 func add(p *S3[int, int], e *entry) []*entry {
-	p.sketch.Add(e.Hash)
+	p.sketch.Add(hash(e.Key))
 	p.Add(e)
 	return p.Evict(0, e, nil)
 }
@@ -168,26 +167,16 @@ func TestRemoveAndReplace(t *testing.T) {
 	a.Touch()
 	a2 := newEntry(1, 4)
 	p.Replace(a, a2)
-	if !a.Dead() || a2.Freq() != 1 || a2.InMain() || p.Weight() != 7 {
+	if !a.Dead() || a.Queued() || a2.Freq() != 1 || a2.InMain() || p.Weight() != 7 || p.small.head != a2 {
 		t.Fatalf("Replace: old dead %v, new freq %d, weight %d", a.Dead(), a2.Freq(), p.Weight())
 	}
 	p.Remove(b)
 	p.Remove(b) // twice is harmless
-	if p.Weight() != 4 || p.DeadNodes() != 2 {
-		t.Fatalf("Remove: weight %d, dead nodes %d", p.Weight(), p.DeadNodes())
+	if p.Weight() != 4 || p.small.Len() != 1 || !b.Dead() {
+		t.Fatalf("Remove: weight %d, len %d", p.Weight(), p.small.Len())
 	}
-	// Enough removals trigger a compaction that unlinks the dead nodes.
-	var es []*entry
-	for k := 10; k < 50; k++ {
-		e := newEntry(k, 1)
-		add(p, e)
-		es = append(es, e)
-	}
-	for _, e := range es {
-		p.Remove(e)
-	}
-	if p.DeadNodes() > 16 {
-		t.Fatalf("%d dead nodes left linked", p.DeadNodes())
+	if err := p.small.Check(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -203,7 +192,7 @@ func TestExpiredVictimsFirst(t *testing.T) {
 		e.Touch()
 	}
 	n := newEntry(99, 1)
-	p.sketch.Add(n.Hash)
+	p.sketch.Add(hash(n.Key))
 	p.Add(n)
 	out := p.Evict(200, n, nil) // at time 200 entry 5 has expired
 	if len(out) != 1 || out[0].Key != 5 {

@@ -1,10 +1,19 @@
 package fifo
 
-import "github.com/ufocache/ufocache/sketch"
+import (
+	"errors"
+
+	"github.com/ufocache/ufocache/sketch"
+)
 
 // SmallPercent is the small queue's share of the capacity, as in S3-FIFO
 // and TinyUFO.
 const SmallPercent = 10
+
+var (
+	errBadLink  = errors.New("fifo: a prev link does not match")
+	errBadCount = errors.New("fifo: counted length or weight does not match the links")
+)
 
 // S3 is one shard's pair of S3-FIFO queues with TinyLFU admission into the
 // main queue. Not safe for concurrent use: the shard lock guards it
@@ -19,65 +28,51 @@ const SmallPercent = 10
 // counted by the entries' 2-bit frequencies (no shared write on a Get) and
 // folded into the sketch whenever the policy consumes one (a promotion or
 // a CLOCK round), so the sketch learns from hits as well as from inserts.
-//
-// Removal is lazy: Remove flags the entry dead and drops its weight at once,
-// while its node stays linked until the policy meets it or a compaction
-// (when dead nodes outnumber half the live ones) unlinks it. This keeps the
-// queues singly linked: 8 bytes of links per entry.
 type S3[K comparable, V any] struct {
 	small, main Queue[K, V]
 	capacity    int64
 	smallCap    int64
-	dead        int // dead nodes still linked
 	sketch      *sketch.Sketch
+	hash        func(K) uint64
 	victims     []*Entry[K, V] // scratch for admission duels
 }
 
-// Init empties the queues and sets the capacity; sk is the admission
-// sketch, which the caller also feeds with every insert.
-func (p *S3[K, V]) Init(capacity int64, sk *sketch.Sketch) {
-	*p = S3[K, V]{capacity: capacity, smallCap: max(capacity*SmallPercent/100, 1), sketch: sk}
+// Init empties the queues and sets the capacity. sk is the admission
+// sketch, which the caller also feeds with every insert; hash recomputes
+// a key's hash for it.
+func (p *S3[K, V]) Init(capacity int64, sk *sketch.Sketch, hash func(K) uint64) {
+	*p = S3[K, V]{capacity: capacity, smallCap: max(capacity*SmallPercent/100, 1), sketch: sk, hash: hash}
 }
 
 // Small and Main expose the queues, for invariant checks.
 func (p *S3[K, V]) Small() *Queue[K, V] { return &p.small }
 func (p *S3[K, V]) Main() *Queue[K, V]  { return &p.main }
 
-// DeadNodes returns the number of removed entries still linked.
-func (p *S3[K, V]) DeadNodes() int { return p.dead }
-
-// Weight returns the live weight in both queues.
+// Weight returns the weight in both queues.
 func (p *S3[K, V]) Weight() int64 { return p.small.weight + p.main.weight }
 
 // Add inserts a new entry at the small queue's tail.
 func (p *S3[K, V]) Add(e *Entry[K, V]) {
 	e.meta.Store(queued)
 	p.small.pushBack(e)
-	p.small.weight += int64(e.Weight)
 }
 
-// Replace puts e where old was, with old's frequency, and marks old dead.
+// Replace puts e where old was, with old's frequency, and unlinks old.
 func (p *S3[K, V]) Replace(old, e *Entry[K, V]) {
 	m := old.meta.Load()
-	q := p.queueOf(m)
-	e.meta.Store(m&(freqMask|inMain) | queued)
-	q.insertAfter(old, e)
-	q.weight += int64(e.Weight)
-	p.Remove(old)
+	e.meta.Store(m & (freqMask | inMain | queued))
+	p.queueOf(m).swap(old, e)
+	old.meta.Store(dead)
 }
 
-// Remove marks a queued entry dead and takes its weight off its queue.
+// Remove unlinks a queued entry.
 func (p *S3[K, V]) Remove(e *Entry[K, V]) {
 	m := e.meta.Load()
-	if m&dead != 0 || m&queued == 0 {
+	if m&queued == 0 {
 		return
 	}
-	e.meta.Or(dead)
-	p.queueOf(m).weight -= int64(e.Weight)
-	p.dead++
-	if p.dead > 16 && p.dead > (p.small.n+p.main.n-p.dead)/2 {
-		p.dead -= p.small.compact() + p.main.compact()
-	}
+	p.queueOf(m).unlink(e)
+	e.meta.Store(dead)
 }
 
 func (p *S3[K, V]) queueOf(m uint32) *Queue[K, V] {
@@ -87,45 +82,32 @@ func (p *S3[K, V]) queueOf(m uint32) *Queue[K, V] {
 	return &p.small
 }
 
-// pop takes the first live node off q, dropping dead ones.
-func (p *S3[K, V]) pop(q *Queue[K, V]) *Entry[K, V] {
-	for {
-		e := q.popFront()
-		if e == nil {
-			return nil
-		}
-		if e.meta.Load()&dead == 0 {
-			q.weight -= int64(e.Weight)
-			return e
-		}
-		e.meta.And(^uint32(queued))
-		p.dead--
-	}
-}
-
 func (p *S3[K, V]) toMain(e *Entry[K, V]) {
 	e.meta.Store(queued | inMain) // frequency 0: it must earn its next round
 	p.main.pushBack(e)
-	p.main.weight += int64(e.Weight)
+}
+
+// pushFront puts a popped entry back at the head of the queue it came from.
+func (p *S3[K, V]) pushFront(e *Entry[K, V]) {
+	p.queueOf(e.meta.Load()).pushFront(e)
 }
 
 // Evict removes entries until the queues fit the capacity, appending each
-// one it takes out to out (their nodes are unlinked and flagged dead).
-// protect, if not nil, is never chosen: the entry its caller just stored,
-// which fits alone.
+// one it takes out to out (unlinked and flagged dead). protect, if not nil,
+// is never chosen: the entry its caller just stored, which fits alone.
 func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
 	var aside *Entry[K, V] // protect, while it is unlinked
 	var asideW int64
 	for p.Weight()+asideW > p.capacity {
 		if p.small.weight > p.smallCap || p.main.weight == 0 {
-			if c := p.pop(&p.small); c != nil {
+			if c := p.small.popFront(); c != nil {
 				switch {
 				case c == protect:
 					aside, asideW = c, int64(c.Weight)
 				case expired(c, now):
 					out = p.drop(c, out)
 				case c.Freq() > 0:
-					p.sketch.Add(c.Hash)
+					p.sketch.Add(p.hash(c.Key))
 					p.toMain(c)
 				case p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap:
 					p.toMain(c)
@@ -146,9 +128,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []
 		out = p.drop(v, out)
 	}
 	if aside != nil {
-		q := p.queueOf(aside.meta.Load())
-		q.pushFront(aside)
-		q.weight += int64(aside.Weight)
+		p.pushFront(aside)
 	}
 	return out
 }
@@ -158,20 +138,16 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []
 // frequency decremented, and that read is folded into the sketch.
 func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 	for {
-		e := p.pop(&p.main)
+		e := p.main.popFront()
 		if e == nil {
-			if p.small.weight > 0 {
-				return p.pop(&p.small)
-			}
-			return nil
+			return p.small.popFront()
 		}
 		if e.Freq() == 0 || expired(e, now) {
 			return e
 		}
 		e.decFreq()
-		p.sketch.Add(e.Hash)
+		p.sketch.Add(p.hash(e.Key))
 		p.main.pushBack(e)
-		p.main.weight += int64(e.Weight)
 	}
 }
 
@@ -179,7 +155,7 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 // entries it would displace: c enters main only if the sketch rates it
 // above every one of them; otherwise c leaves and they stay where they were.
 func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
-	freq := p.sketch.Estimate(c.Hash)
+	freq := p.sketch.Estimate(p.hash(c.Key))
 	victims := p.victims[:0]
 	admit := true
 	for p.main.weight+int64(c.Weight) > p.capacity-p.smallCap {
@@ -192,7 +168,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], out []*
 			continue
 		}
 		victims = append(victims, v)
-		if v == protect || p.sketch.Estimate(v.Hash) >= freq {
+		if v == protect || p.sketch.Estimate(p.hash(v.Key)) >= freq {
 			admit = false
 			break
 		}
@@ -204,10 +180,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], out []*
 		p.toMain(c)
 	} else {
 		for i := len(victims) - 1; i >= 0; i-- {
-			v := victims[i]
-			q := p.queueOf(v.meta.Load())
-			q.pushFront(v)
-			q.weight += int64(v.Weight)
+			p.pushFront(victims[i])
 		}
 		out = p.drop(c, out)
 	}

@@ -42,14 +42,14 @@ func (s *Shard[K, V]) Check() error {
 				fail("group %d slot %d: bad control byte %#x", g, i, b)
 			case e == nil:
 				fail("group %d slot %d: tag without a pointer", g, i)
-			case tagOf(e.Hash) != b:
-				fail("group %d slot %d: tag %#x, entry's is %#x", g, i, b, tagOf(e.Hash))
+			case tagOf(s.hash(e.Key)) != b:
+				fail("group %d slot %d: tag %#x, entry's is %#x", g, i, b, tagOf(s.hash(e.Key)))
 			case inIndex[e]:
 				fail("entry %v indexed twice", e.Key)
 			default:
 				inIndex[e] = true
 				idxWeight += int64(e.Weight)
-				if s.Find(e.Key, e.Hash) != e {
+				if s.Find(e.Key, s.hash(e.Key)) != e {
 					fail("entry %v is not found by its key", e.Key)
 				}
 			}
@@ -69,47 +69,31 @@ func (s *Shard[K, V]) Check() error {
 	}
 
 	queued := map[*fifo.Entry[K, V]]bool{}
-	dead := 0
 	walk := func(name string, q *fifo.Queue[K, V], main bool) {
-		n, live := 0, int64(0)
-		q.EachNode(func(e *fifo.Entry[K, V]) {
-			n++
-			if !e.Queued() {
-				fail("%s: linked entry %v not flagged queued", name, e.Key)
-			}
-			if e.Dead() {
-				dead++
-				if inIndex[e] {
-					fail("%s: dead entry %v still indexed", name, e.Key)
-				}
-				return
-			}
-			if e.InMain() != main {
+		if err := q.Check(); err != nil {
+			fail("%s: %v", name, err)
+		}
+		q.Each(func(e *fifo.Entry[K, V]) {
+			switch {
+			case !e.Queued() || e.Dead():
+				fail("%s: linked entry %v flagged unlinked or dead", name, e.Key)
+			case e.InMain() != main:
 				fail("%s: entry %v flagged for the other queue", name, e.Key)
-			}
-			if queued[e] {
+			case queued[e]:
 				fail("%s: entry %v linked twice", name, e.Key)
+			case !inIndex[e]:
+				fail("%s: entry %v not in the index (orphan)", name, e.Key)
 			}
 			queued[e] = true
-			live += int64(e.Weight)
-			if !inIndex[e] {
-				fail("%s: live entry %v not in the index (orphan)", name, e.Key)
-			}
 		})
-		if n != q.Len() {
-			fail("%s: %d nodes linked, counted %d", name, n, q.Len())
-		}
-		if live != q.Weight() {
-			fail("%s: live weight %d, counted %d", name, live, q.Weight())
-		}
 	}
 	walk("small", s.policy.Small(), false)
 	walk("main", s.policy.Main(), true)
-	if dead != s.policy.DeadNodes() {
-		fail("%d dead nodes linked, counted %d", dead, s.policy.DeadNodes())
-	}
 	if len(queued) != len(inIndex) {
 		fail("%d entries queued, %d indexed", len(queued), len(inIndex))
+	}
+	if w := s.policy.Weight(); w != s.Weight() {
+		fail("queues weigh %d, counted %d", w, s.Weight())
 	}
 	ttl := 0
 	for e := range inIndex {

@@ -63,9 +63,9 @@ func newTable[K comparable, V any](slots int) *table[K, V] {
 }
 
 // locate returns the group and slot that hold e; e must be present.
-func (t *table[K, V]) locate(e *fifo.Entry[K, V]) (*group[K, V], int) {
-	tag := tagOf(e.Hash)
-	for g := home(e.Hash, t.n); ; {
+func (t *table[K, V]) locate(e *fifo.Entry[K, V], h uint64) (*group[K, V], int) {
+	tag := tagOf(h)
+	for g := home(h, t.n); ; {
 		grp := &t.groups[g]
 		for m := matchByte(grp.ctrl.Load(), tag); m != 0; m &= m - 1 {
 			i := bits.TrailingZeros64(m) >> 3
@@ -81,8 +81,8 @@ func (t *table[K, V]) locate(e *fifo.Entry[K, V]) (*group[K, V], int) {
 
 // insert puts e, whose key is absent, in the first free slot of its probe
 // sequence and reports whether that slot was a deleted one.
-func (t *table[K, V]) insert(e *fifo.Entry[K, V]) (reused bool) {
-	for g := home(e.Hash, t.n); ; {
+func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) (reused bool) {
+	for g := home(h, t.n); ; {
 		grp := &t.groups[g]
 		ctrl := grp.ctrl.Load()
 		if free := ^ctrl & msb; free != 0 {
@@ -90,7 +90,7 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V]) (reused bool) {
 			sh := uint(i) * 8
 			reused = (ctrl>>sh)&0xff == ctrlDel
 			grp.slots[i].Store(e) // the pointer before the tag that advertises it
-			grp.ctrl.Store(ctrl&^(0xff<<sh) | uint64(tagOf(e.Hash))<<sh)
+			grp.ctrl.Store(ctrl&^(0xff<<sh) | uint64(tagOf(h))<<sh)
 			return reused
 		}
 		if g++; g == t.n {
@@ -110,6 +110,7 @@ type index[K comparable, V any] struct {
 	minSlot int // the table never shrinks below this many slots
 	maxSlot int // nor grows above it (0: no limit)
 	maxLive int // the entry bound init was given
+	hash    func(K) uint64
 }
 
 // startSlots is the size of an empty table. Tables grow by doubling, up
@@ -130,7 +131,7 @@ func (x *index[K, V]) init(maxEntries int) {
 	x.live, x.deleted = 0, 0
 }
 
-func (x *index[K, V]) add(e *fifo.Entry[K, V]) {
+func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 	t := x.t.Load()
 	slots := int(t.n) * groupSlots
 	if float64(x.live+x.deleted+1) > maxLoad*float64(slots) {
@@ -141,22 +142,22 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V]) {
 		}
 		t = x.rehash(slots)
 	}
-	if t.insert(e) {
+	if t.insert(e, h) {
 		x.deleted--
 	}
 	x.live++
 }
 
 // replace swaps old for e (same key) in place.
-func (x *index[K, V]) replace(old, e *fifo.Entry[K, V]) {
-	grp, i := x.t.Load().locate(old)
+func (x *index[K, V]) replace(old, e *fifo.Entry[K, V], h uint64) {
+	grp, i := x.t.Load().locate(old, h)
 	grp.slots[i].Store(e)
 }
 
 // remove takes e out. Its slot becomes empty if its group has an empty
 // slot (no probe sequence runs through such a group), else deleted.
-func (x *index[K, V]) remove(e *fifo.Entry[K, V]) {
-	grp, i := x.t.Load().locate(e)
+func (x *index[K, V]) remove(e *fifo.Entry[K, V], h uint64) {
+	grp, i := x.t.Load().locate(e, h)
 	ctrl := grp.ctrl.Load()
 	var mark uint64
 	if matchByte(ctrl, 0) == 0 {
@@ -175,7 +176,7 @@ func (x *index[K, V]) rehash(slots int) *table[K, V] {
 	for g := range old.groups {
 		for i := range old.groups[g].slots {
 			if e := old.groups[g].slots[i].Load(); e != nil {
-				t.insert(e)
+				t.insert(e, x.hash(e.Key))
 			}
 		}
 	}

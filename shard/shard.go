@@ -53,6 +53,13 @@ type Evicted[K comparable, V any] struct {
 	Reason Reason
 }
 
+// report appends to out, which is nil when nobody listens.
+func report[K comparable, V any](out *[]Evicted[K, V], k K, v V, r Reason) {
+	if out != nil {
+		*out = append(*out, Evicted[K, V]{k, v, r})
+	}
+}
+
 // Stats are a shard's counters.
 type Stats struct {
 	Sets, Rejections, Evictions, Expirations uint64
@@ -78,6 +85,7 @@ type Shard[K comparable, V any] struct {
 	length     atomic.Int64
 	ttlEntries int // entries with an expiry, for the sweep
 	scratch    []*fifo.Entry[K, V]
+	hash       func(K) uint64
 	sweep      uint64 // next index group the expiry sweep visits
 	stats      Stats
 	_          cpu.CacheLinePad
@@ -88,7 +96,12 @@ const sketchPresizeMax = 1 << 16
 
 // Init empties the shard and bounds it to capacity units of weight. unit
 // says every entry weighs 1, so capacity is also the entry bound.
-func (s *Shard[K, V]) Init(capacity int64, unit bool) {
+//
+// hash must be the function the caller hashes keys with: the shard
+// recomputes hashes with it rather than storing them in entries.
+func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64) {
+	s.hash = hash
+	s.idx.hash = hash
 	s.capacity, s.unit = capacity, unit
 	maxEntries := 0
 	if unit {
@@ -96,7 +109,7 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool) {
 	}
 	s.idx.init(maxEntries)
 	s.sketch = sketch.New(int(min(capacity, sketchPresizeMax)))
-	s.policy.Init(capacity, s.sketch)
+	s.policy.Init(capacity, s.sketch, hash)
 }
 
 // Find returns the entry of k, expired or not, or nil. It takes no lock:
@@ -132,7 +145,8 @@ func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 // until the shard fits; the new entry itself is never chosen. It reports
 // whether the value was stored: false only for a negative expiry or a
 // weight above the shard's capacity, which also remove any older value of
-// k. Everything that left, a declined value included, is appended to out.
+// k. Everything that left, a declined value included, is appended to out
+// unless out is nil.
 func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *[]Evicted[K, V]) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,28 +156,28 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 			s.remove(old, Replaced, out)
 		}
 		s.stats.Rejections++
-		*out = append(*out, Evicted[K, V]{k, v, Rejected})
+		report(out, k, v, Rejected)
 		return false
 	}
-	e := &fifo.Entry[K, V]{Key: k, Val: v, Hash: h, Expire: expire, Weight: w}
+	e := &fifo.Entry[K, V]{Key: k, Val: v, Expire: expire, Weight: w}
 	s.sketch.Add(h)
 	if old != nil {
-		s.idx.replace(old, e)
+		s.idx.replace(old, e, h)
 		s.policy.Replace(old, e)
 		s.countTTL(old, -1)
-		*out = append(*out, Evicted[K, V]{old.Key, old.Val, Replaced})
+		report(out, old.Key, old.Val, Replaced)
 	} else {
 		if !s.unit && int(s.length.Load()) >= s.sketch.Capacity() {
 			s.sketch.Resize(2 * s.sketch.Capacity())
 		}
-		s.idx.add(e)
+		s.idx.add(e, h)
 		s.policy.Add(e)
 		s.length.Add(1)
 	}
 	s.countTTL(e, 1)
 	s.scratch = s.policy.Evict(now, e, s.scratch[:0])
 	for _, victim := range s.scratch {
-		s.idx.remove(victim)
+		s.idx.remove(victim, s.hash(victim.Key))
 		reason := Capacity
 		if victim.Expires() && now >= victim.Expire {
 			reason = Expired
@@ -188,7 +202,7 @@ func (s *Shard[K, V]) countTTL(e *fifo.Entry[K, V], d int) {
 
 // remove takes a queued entry out of the index and the queues.
 func (s *Shard[K, V]) remove(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K, V]) {
-	s.idx.remove(e)
+	s.idx.remove(e, s.hash(e.Key))
 	s.policy.Remove(e)
 	if reason == Expired {
 		s.stats.Expirations++
@@ -200,7 +214,7 @@ func (s *Shard[K, V]) remove(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[
 func (s *Shard[K, V]) drop(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K, V]) {
 	s.length.Add(-1)
 	s.countTTL(e, -1)
-	*out = append(*out, Evicted[K, V]{e.Key, e.Val, reason})
+	report(out, e.Key, e.Val, reason)
 }
 
 // sweepStep removes the expired entries of one index group, so that
@@ -248,16 +262,14 @@ func (s *Shard[K, V]) DeleteExpired(now int64, out *[]Evicted[K, V]) {
 	}
 }
 
-// Clear removes every entry; with collect, they are appended to out.
-func (s *Shard[K, V]) Clear(out *[]Evicted[K, V], collect bool) {
+// Clear removes every entry; they are appended to out unless it is nil.
+func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if collect {
-		s.idx.each(func(e *fifo.Entry[K, V]) {
-			*out = append(*out, Evicted[K, V]{e.Key, e.Val, Deleted})
-		})
+	if out != nil {
+		s.idx.each(func(e *fifo.Entry[K, V]) { report(out, e.Key, e.Val, Deleted) })
 	}
-	s.policy.Init(s.capacity, s.sketch)
+	s.policy.Init(s.capacity, s.sketch, s.hash)
 	s.idx.init(s.idx.maxLive)
 	s.weight.Store(0)
 	s.length.Store(0)
