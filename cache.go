@@ -29,7 +29,8 @@
 // Expired entries are never returned by Get and never gain frequency. Their
 // memory is reclaimed when eviction meets them (it prefers them), by an
 // incremental sweep that every write advances a little, and by
-// [Cache.DeleteExpired]. Without an injected clock, time is read from a
+// [Cache.DeleteExpired]; Options.KeepExpired holds them back from the
+// latter two for stale reads. Without an injected clock, time is read from a
 // coarse clock that ticks every millisecond, so an entry may live up to about
 // a millisecond past its TTL.
 package ufocache
@@ -125,6 +126,12 @@ type Options[K comparable, V any] struct {
 	// DefaultTTL is the TTL of entries set without one (Set, or a TTL of 0).
 	// 0 means NoExpiration; negative is an error.
 	DefaultTTL time.Duration
+	// KeepExpired is how long past its expiry an entry stays available to
+	// GetStale (and to RTCache's stale reads) before the incremental sweep
+	// and DeleteExpired reclaim it. Eviction under capacity pressure still
+	// takes expired entries first. 0 (the default) reclaims at expiry;
+	// negative is an error.
+	KeepExpired time.Duration
 	// Shards is the number of shards, a power of two up to 1<<16.
 	// 0 chooses from GOMAXPROCS and capacity: never more than 4 per P, and
 	// never so many that a shard holds fewer than about 1024 units of
@@ -182,6 +189,9 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 	if opts.DefaultTTL < 0 {
 		return nil, errors.New("ufocache: DefaultTTL must be >= 0 (0 means NoExpiration)")
 	}
+	if opts.KeepExpired < 0 {
+		return nil, errors.New("ufocache: KeepExpired must be >= 0")
+	}
 	n := opts.Shards
 	switch {
 	case n < 0 || n > 1<<16:
@@ -216,7 +226,7 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 		if int64(i) < extra {
 			w++
 		}
-		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum)
+		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired))
 	}
 	if c.clock == nil {
 		c.clockRef = clock.Acquire()
@@ -377,11 +387,23 @@ func (c *Cache[K, V]) ForceSet(k K, v V, ttl time.Duration) bool {
 }
 
 func (c *Cache[K, V]) set(k K, v V, ttl time.Duration) bool {
+	if c.onEvict == nil { // nothing to collect: keep out off the heap
+		return c.setCollect(k, v, ttl, nil)
+	}
+	var out []shard.Evicted[K, V]
+	ok := c.setCollect(k, v, ttl, &out)
+	c.notify(out)
+	return ok
+}
+
+// setCollect is set that appends what left the cache to out (when out is
+// not nil) instead of calling OnEvict, so that a caller holding a lock can
+// notify after releasing it.
+func (c *Cache[K, V]) setCollect(k K, v V, ttl time.Duration, out *[]shard.Evicted[K, V]) bool {
 	if ttl == 0 {
 		ttl = c.defaultTTL
 	}
 	h := c.hash.Sum(k)
-	s := c.shardFor(h)
 	var w uint32 = 1
 	if c.weigher != nil {
 		w = max(c.weigher(k, v), 1)
@@ -396,13 +418,7 @@ func (c *Cache[K, V]) set(k K, v V, ttl time.Duration) bool {
 			expire = 0
 		}
 	}
-	if c.onEvict == nil {
-		return s.Set(k, v, h, w, expire, now, nil)
-	}
-	var out []shard.Evicted[K, V]
-	ok := s.Set(k, v, h, w, expire, now, &out)
-	c.notify(out)
-	return ok
+	return c.shardFor(h).Set(k, v, h, w, expire, now, c.collect(out))
 }
 
 // collect returns out, or nil when there is no OnEvict to tell.
@@ -425,10 +441,17 @@ func (c *Cache[K, V]) notify(out []shard.Evicted[K, V]) {
 // Delete removes k and returns the value it had, if it was present and not
 // expired.
 func (c *Cache[K, V]) Delete(k K) (V, bool) {
-	h := c.hash.Sum(k)
 	var out []shard.Evicted[K, V]
-	e := c.shardFor(h).Delete(k, h, c.collect(&out))
+	v, ok := c.deleteCollect(k, &out)
 	c.notify(out)
+	return v, ok
+}
+
+// deleteCollect is Delete that appends the removal to out (when out is not
+// nil) instead of calling OnEvict.
+func (c *Cache[K, V]) deleteCollect(k K, out *[]shard.Evicted[K, V]) (V, bool) {
+	h := c.hash.Sum(k)
+	e := c.shardFor(h).Delete(k, h, c.collect(out))
 	if e == nil || (e.Expires() && c.now() >= e.Expire) {
 		var zero V
 		return zero, false
@@ -436,7 +459,8 @@ func (c *Cache[K, V]) Delete(k K) (V, bool) {
 	return e.Val, true
 }
 
-// DeleteExpired removes every expired entry now.
+// DeleteExpired removes every entry expired for longer than
+// Options.KeepExpired.
 func (c *Cache[K, V]) DeleteExpired() {
 	now := c.now()
 	for i := range c.shards {

@@ -38,16 +38,18 @@ type harness struct {
 	events []event
 	next   uint64 // values are unique, so events name the entry they are about
 	weigh  func(uint64) int64
+	keep   time.Duration // Options.KeepExpired
 }
 
-func newHarness(t testing.TB, maxWeight int64, shards int, weighted bool) *harness {
-	h := &harness{t: t, clock: &fakeClock{}, model: map[uint16]modelEntry{}}
+func newHarness(t testing.TB, maxWeight int64, shards int, weighted bool, keep time.Duration) *harness {
+	h := &harness{t: t, clock: &fakeClock{}, model: map[uint16]modelEntry{}, keep: keep}
 	h.clock.t.Store(1)
 	h.weigh = func(uint64) int64 { return 1 }
 	opts := ufocache.Options[uint16, uint64]{
-		MaxWeight: maxWeight,
-		Shards:    shards,
-		Clock:     h.clock,
+		MaxWeight:   maxWeight,
+		Shards:      shards,
+		Clock:       h.clock,
+		KeepExpired: keep,
 		OnEvict: func(k uint16, v uint64, r ufocache.EvictReason) {
 			h.events = append(h.events, event{k, v, r})
 		},
@@ -86,6 +88,11 @@ func (h *harness) drain(newV uint64) (newGone bool) {
 		}
 		if ev.reason == ufocache.EvictExpired && h.live(m) {
 			h.t.Fatalf("%d reported expired before its time", ev.k)
+		}
+		if ev.reason == ufocache.EvictExpired && h.now()-m.expire < int64(h.keep) && newV == 0 {
+			// Within KeepExpired only eviction, which runs inside a Set,
+			// may take an expired entry.
+			h.t.Fatalf("%d reclaimed within KeepExpired by an operation that stores nothing", ev.k)
 		}
 		if ev.reason == ufocache.EvictRejected {
 			h.t.Fatalf("%d: a stored entry reported as rejected", ev.k)
@@ -231,8 +238,8 @@ func (h *harness) run(ops []byte) {
 				h.c.DeleteExpired()
 				h.drain(0)
 				for _, m := range h.model {
-					if !h.live(m) {
-						h.t.Fatalf("DeleteExpired left an expired entry")
+					if !h.live(m) && h.now()-m.expire >= int64(h.keep) {
+						h.t.Fatalf("DeleteExpired left an entry expired beyond KeepExpired")
 					}
 				}
 			default:
@@ -262,11 +269,13 @@ func TestModel(t *testing.T) {
 		max      int64
 		shards   int
 		weighted bool
+		keep     time.Duration
 	}{
-		{"1shard", 12, 1, false},
-		{"4shards", 16, 4, false},
-		{"weighted", 20, 2, true},
-		{"tiny", 1, 1, false},
+		{"1shard", 12, 1, false, 0},
+		{"4shards", 16, 4, false, 0},
+		{"weighted", 20, 2, true, 0},
+		{"tiny", 1, 1, false, 0},
+		{"keepExpired", 12, 2, false, 2 * time.Second},
 	}
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
@@ -276,7 +285,7 @@ func TestModel(t *testing.T) {
 				for i := range ops {
 					ops[i] = byte(r.Uint32())
 				}
-				newHarness(t, cfg.max, cfg.shards, cfg.weighted).run(ops)
+				newHarness(t, cfg.max, cfg.shards, cfg.weighted, cfg.keep).run(ops)
 			}
 		})
 	}
@@ -295,6 +304,6 @@ func FuzzModel(f *testing.F) {
 		if int64(shards) > max {
 			shards = 1
 		}
-		newHarness(t, max, shards, cfg&0x80 != 0).run(ops)
+		newHarness(t, max, shards, cfg&0x80 != 0, time.Duration(cfg>>6&1)*time.Second).run(ops)
 	})
 }

@@ -112,7 +112,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []
 				case p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap:
 					p.toMain(c)
 				default:
-					out = p.duel(c, now, protect, out)
+					out = p.duel(c, now, protect, p.capacity-asideW, out)
 				}
 				continue
 			}
@@ -154,7 +154,10 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 // duel decides between c, leaving the small queue unread, and the main
 // entries it would displace: c enters main only if the sketch rates it
 // above every one of them; otherwise c leaves and they stay where they were.
-func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
+//
+// Expired entries met on the way leave at once; if that alone makes room
+// within limit, c enters main without displacing anyone else.
+func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], limit int64, out []*Entry[K, V]) []*Entry[K, V] {
 	freq := p.sketch.Estimate(p.hash(c.Key))
 	victims := p.victims[:0]
 	admit := true
@@ -165,6 +168,9 @@ func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], out []*
 		}
 		if expired(v, now) {
 			out = p.drop(v, out)
+			if len(victims) == 0 && p.Weight()+int64(c.Weight) <= limit {
+				break
+			}
 			continue
 		}
 		victims = append(victims, v)

@@ -86,6 +86,7 @@ type Shard[K comparable, V any] struct {
 	ttlEntries int // entries with an expiry, for the sweep
 	scratch    []*fifo.Entry[K, V]
 	hash       func(K) uint64
+	keep       int64  // see Init
 	sweep      uint64 // next index group the expiry sweep visits
 	stats      Stats
 	_          cpu.CacheLinePad
@@ -99,8 +100,10 @@ const sketchPresizeMax = 1 << 16
 //
 // hash must be the function the caller hashes keys with: the shard
 // recomputes hashes with it rather than storing them in entries.
-func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64) {
-	s.hash = hash
+// keep is how long after expiry the sweep and DeleteExpired leave an
+// entry for stale reads.
+func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep int64) {
+	s.hash, s.keep = hash, keep
 	s.idx.hash = hash
 	s.capacity, s.unit = capacity, unit
 	maxEntries := 0
@@ -227,10 +230,15 @@ func (s *Shard[K, V]) sweepStep(now int64, out *[]Evicted[K, V]) {
 	grp := &t.groups[s.sweep%t.n]
 	s.sweep++
 	for i := range grp.slots {
-		if e := grp.slots[i].Load(); e != nil && e.Expires() && now >= e.Expire {
+		if e := grp.slots[i].Load(); e != nil && s.reclaimable(e, now) {
 			s.remove(e, Expired, out)
 		}
 	}
+}
+
+// reclaimable reports whether e expired more than keep ago.
+func (s *Shard[K, V]) reclaimable(e *fifo.Entry[K, V], now int64) bool {
+	return e.Expires() && now >= e.Expire && now-e.Expire >= s.keep
 }
 
 // Delete removes k and returns its entry, or nil.
@@ -244,7 +252,7 @@ func (s *Shard[K, V]) Delete(k K, h uint64, out *[]Evicted[K, V]) *fifo.Entry[K,
 	return e
 }
 
-// DeleteExpired removes every entry expired at now.
+// DeleteExpired removes every entry expired more than keep before now.
 func (s *Shard[K, V]) DeleteExpired(now int64, out *[]Evicted[K, V]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -253,7 +261,7 @@ func (s *Shard[K, V]) DeleteExpired(now int64, out *[]Evicted[K, V]) {
 	}
 	var expired []*fifo.Entry[K, V]
 	s.idx.each(func(e *fifo.Entry[K, V]) {
-		if e.Expires() && now >= e.Expire {
+		if s.reclaimable(e, now) {
 			expired = append(expired, e)
 		}
 	})
