@@ -1,0 +1,68 @@
+package ufocache
+
+import (
+	"time"
+
+	"github.com/ufocache/ufocache/shard"
+)
+
+// Internals of Cache that RTCache needs and the public API does not give:
+// writes whose OnEvict callbacks the caller runs later (RTCache writes
+// while it holds a lock of the wait map, and a callback that calls the
+// RTCache must not run under it), and a read that reports the entry's
+// expiry. Each mirrors the method of cache.go named in its comment.
+
+// expireCollect makes k's entry expire now, keeping its value for stale
+// reads. It reports whether k had a value that had not expired. Without
+// notify. A clock at 0 cannot express "expired at 0" (0 means never), so
+// there the entry is deleted instead.
+func (c *Cache[K, V]) expireCollect(k K, out *[]shard.Evicted[K, V]) bool {
+	h := c.hash.Sum(k)
+	s := c.shardFor(h)
+	e := s.Find(k, h)
+	now := c.now()
+	if e == nil || (e.Expires() && now >= e.Expire) {
+		return false
+	}
+	if now <= 0 {
+		s.Delete(k, h, c.collect(out))
+		return true
+	}
+	// The value and weight are those of the entry just read; a Cache.Set
+	// of k racing with this may be undone, as with any two racing writes.
+	// The shard is told it is now-1 so that this very write's sweep step
+	// does not reclaim the entry it has just expired.
+	s.Set(k, e.Val, h, e.Weight, now, now-1, c.collect(out))
+	return true
+}
+
+// lookup is GetWithStatus that also returns the value of an expired entry
+// and the entry's expiry, as left: how long a Hit has to live
+// (NoExpiration if it never expires), or minus how long ago an Expired
+// entry expired. Counted and touched as GetWithStatus does.
+func (c *Cache[K, V]) lookup(k K) (v V, st Status, left time.Duration) {
+	h := c.hash.Sum(k)
+	e := c.shardFor(h).Find(k, h)
+	if e == nil {
+		if c.misses != nil {
+			c.misses.Inc()
+		}
+		return v, Miss, 0
+	}
+	if !e.Expires() {
+		left = NoExpiration
+	} else {
+		left = time.Duration(e.Expire - c.now())
+	}
+	if left <= 0 {
+		if c.misses != nil {
+			c.misses.Inc()
+		}
+		return e.Val, Expired, left
+	}
+	e.Touch()
+	if c.hits != nil {
+		c.hits.Inc()
+	}
+	return e.Val, Hit, left
+}

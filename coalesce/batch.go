@@ -1,0 +1,149 @@
+package coalesce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Result is one key's outcome in DoBatch, and what a batch function
+// returns for each of its keys.
+type Result[V any] struct {
+	Val V
+	Err error
+	// Leader, in DoBatch's results, reports that the key was this
+	// DoBatch's to load and fn ran for it (not Recheck). A batch
+	// function's Leader is ignored.
+	Leader bool
+}
+
+// ErrBatchSize, wrapped with the counts, is the outcome of every key of a
+// batch whose function returned a number of results other than the number
+// of keys it was given.
+var ErrBatchSize = errors.New("coalesce: the batch function returned the wrong number of results")
+
+// batch marks the calls that one DoBatch created.
+type batch struct {
+	// panicked is written before the batch's calls finish, if fn
+	// panicked; read only after one of them has.
+	panicked *PanicError
+}
+
+// DoBatch returns the outcome for each of keys, in order, loading the keys
+// that need it with one call of fn.
+//
+// A key whose call is in flight joins that call, as Do would, whoever
+// started it. DoBatch claims the other keys, runs Recheck for each, and
+// passes those left to one call of fn, on a goroutine of its own (detached
+// from ctx's cancellation, bounded by LoadTimeout), each key once, in the
+// order of its first appearance in keys. Each of them is a call of its own
+// in the wait map: a Do of one of those keys while fn runs joins it, and
+// Commit runs for each key.
+//
+// fn returns one Result per key it was given, in the same order; a key's
+// Err fails that key only. An error from fn, a panic, runtime.Goexit or the
+// load timeout fails every key of the batch, and so does a result of the
+// wrong length, with ErrBatchSize.
+//
+// Keys joined to other callers' calls give up after LockTimeout (one bound
+// for the whole DoBatch); every key gives up when ctx ends. If fn itself
+// panicked, DoBatch panics with the *PanicError once its keys have their
+// outcome (a *PanicError that fn returns as one key's Err is only that
+// key's error).
+func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context.Context, keys []K) ([]Result[V], error)) []Result[V] {
+	out := make([]Result[V], len(keys))
+	if len(keys) == 0 {
+		return out
+	}
+	b := new(batch)
+	calls := make([]*call[V], len(keys))
+	var mine []K
+	var mineCalls []*call[V]
+	var first map[K]int // first index of each key, to spot duplicates
+	if len(keys) > 1 {
+		first = make(map[K]int, len(keys))
+	}
+	joined := false
+	for i, k := range keys {
+		if first != nil {
+			if j, ok := first[k]; ok {
+				calls[i] = calls[j]
+				continue
+			}
+			first[k] = i
+		}
+		c, own := g.claim(k, b)
+		calls[i] = c
+		switch {
+		case !own:
+			joined = true
+		case !g.recheck(k, c):
+			mine = append(mine, k)
+			mineCalls = append(mineCalls, c)
+		}
+	}
+	if len(mine) > 0 {
+		g.startBatch(ctx, b, mine, mineCalls, fn)
+	}
+	var timeout <-chan struct{}
+	if joined {
+		var stop func() bool
+		timeout, stop = g.lockTimer()
+		defer stop()
+	}
+	sawOwn := false
+	for i, c := range calls {
+		own := c.batch == b
+		to := timeout
+		if own {
+			to = nil
+		}
+		if err := wait(ctx, c, to); err != nil {
+			out[i].Err, out[i].Leader = err, own
+			continue
+		}
+		r := &out[i]
+		r.Val, r.Leader, r.Err = outcome(c, own)
+		sawOwn = sawOwn || r.Leader
+	}
+	if sawOwn && b.panicked != nil {
+		panic(b.panicked)
+	}
+	return out
+}
+
+// startBatch runs fn for the calls this DoBatch created, one per key.
+func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls []*call[V], fn func(context.Context, []K) ([]Result[V], error)) {
+	fail := func(err error) {
+		var zero V
+		for i, c := range calls {
+			g.finish(keys[i], c, zero, err)
+		}
+	}
+	lctx, cancel := g.loadContext(ctx)
+	stop := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
+	arg := slices.Clone(keys) // fn may keep or change its slice
+	go func() {
+		var res []Result[V]
+		err := ErrGoexit // stays if fn calls runtime.Goexit
+		defer func() {
+			stop()
+			switch {
+			case err != nil:
+				if p, ok := err.(*PanicError); ok {
+					b.panicked = p
+				}
+				fail(err)
+			case len(res) != len(keys):
+				fail(fmt.Errorf("%w: %d results for %d keys", ErrBatchSize, len(res), len(keys)))
+			default:
+				for i, c := range calls {
+					g.finish(keys[i], c, res[i].Val, res[i].Err)
+				}
+			}
+			cancel()
+		}()
+		res, err = protect(lctx, func(ctx context.Context) ([]Result[V], error) { return fn(ctx, arg) })
+	}()
+}

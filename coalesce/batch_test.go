@@ -1,0 +1,244 @@
+package coalesce_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache/coalesce"
+)
+
+func TestDoBatchJoinsAndBatchesTheRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		committed := map[string]int{}
+		g := newGroup(t, coalesce.Options[string, int]{
+			Recheck: func(k string) (int, bool, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				v, ok := committed[k]
+				return v, ok, nil
+			},
+			Commit: func(k string, v int, err error) func() {
+				if err == nil {
+					mu.Lock()
+					committed[k] = v
+					mu.Unlock()
+				}
+				return nil
+			},
+		})
+		committed["cached"] = 100
+		// "b" is in flight from a single caller.
+		gate := make(chan struct{})
+		go g.Do(context.Background(), "b", func(context.Context) (int, error) { <-gate; return 20, nil })
+		synctest.Wait()
+
+		var batches [][]string
+		fn := func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+			batches = append(batches, slices.Clone(keys))
+			out := make([]coalesce.Result[int], len(keys))
+			for i, k := range keys {
+				if k == "bad" {
+					out[i].Err = errors.New("no such key")
+					continue
+				}
+				out[i].Val = int(k[0])
+			}
+			return out, nil
+		}
+		res := make(chan []coalesce.Result[int], 1)
+		go func() {
+			res <- g.DoBatch(context.Background(), []string{"a", "b", "cached", "bad", "a", "c"}, fn)
+		}()
+		synctest.Wait()
+		// While the batch waits for "b", a single caller of "c" joins the
+		// batch's call for "c" (it finished already: it finds the commit).
+		v, leader, err := g.Do(context.Background(), "c", func(context.Context) (int, error) { return -1, nil })
+		if v != 'c' || leader || err != nil {
+			t.Fatalf("Do(c) = (%d, %v, %v), want ('c', false, nil)", v, leader, err)
+		}
+		close(gate)
+		got := <-res
+		if len(batches) != 1 || !slices.Equal(batches[0], []string{"a", "bad", "c"}) {
+			t.Fatalf("batches = %v, want [[a bad c]]", batches)
+		}
+		want := []struct {
+			v      int
+			leader bool
+			err    bool
+		}{{'a', true, false}, {20, false, false}, {100, false, false}, {0, true, true}, {'a', true, false}, {'c', true, false}}
+		for i, w := range want {
+			r := got[i]
+			if r.Val != w.v || r.Leader != w.leader || (r.Err != nil) != w.err {
+				t.Errorf("result %d = %+v, want %+v", i, r, w)
+			}
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after = %d, want 0", n)
+		}
+	})
+}
+
+func TestDoBatchSingleCallerJoinsRunningBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		gate := make(chan struct{})
+		calls := 0
+		fn := func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+			calls++
+			<-gate
+			return []coalesce.Result[int]{{Val: 1}, {Val: 2}}, nil
+		}
+		done := make(chan []coalesce.Result[int], 1)
+		go func() { done <- g.DoBatch(context.Background(), []string{"x", "y"}, fn) }()
+		synctest.Wait()
+		single := make(chan int, 1)
+		go func() {
+			v, _, _ := g.Do(context.Background(), "y", func(context.Context) (int, error) { return -1, nil })
+			single <- v
+		}()
+		synctest.Wait()
+		close(gate)
+		if v := <-single; v != 2 {
+			t.Fatalf("single caller of y got %d, want 2 from the batch", v)
+		}
+		if r := <-done; r[0].Val != 1 || r[1].Val != 2 {
+			t.Fatalf("batch got %+v", r)
+		}
+		if calls != 1 {
+			t.Errorf("batch fn ran %d times, want 1", calls)
+		}
+	})
+}
+
+func TestDoBatchWrongLength(t *testing.T) {
+	g := newGroup(t, coalesce.Options[int, int]{})
+	for _, n := range []int{0, 1, 3} {
+		res := g.DoBatch(context.Background(), []int{1, 2}, func(context.Context, []int) ([]coalesce.Result[int], error) {
+			return make([]coalesce.Result[int], n), nil
+		})
+		for i, r := range res {
+			if !errors.Is(r.Err, coalesce.ErrBatchSize) {
+				t.Errorf("%d results: key %d got %v, want ErrBatchSize", n, i, r.Err)
+			}
+		}
+	}
+	if n := g.Len(); n != 0 {
+		t.Errorf("Len after = %d, want 0", n)
+	}
+}
+
+func TestDoBatchFailures(t *testing.T) {
+	errBatch := errors.New("batch down")
+	cases := []struct {
+		name string
+		fn   func(context.Context, []int) ([]coalesce.Result[int], error)
+		want func(error) bool
+	}{
+		{"error", func(context.Context, []int) ([]coalesce.Result[int], error) { return nil, errBatch },
+			func(err error) bool { return err == errBatch }},
+		{"goexit", func(context.Context, []int) ([]coalesce.Result[int], error) { runtime.Goexit(); return nil, nil },
+			func(err error) bool { return err == coalesce.ErrGoexit }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGroup(t, coalesce.Options[int, int]{})
+			for i, r := range g.DoBatch(context.Background(), []int{1, 2, 3}, tc.fn) {
+				if !tc.want(r.Err) {
+					t.Errorf("key %d got %v", i, r.Err)
+				}
+			}
+			if n := g.Len(); n != 0 {
+				t.Errorf("Len after = %d, want 0", n)
+			}
+		})
+	}
+}
+
+func TestDoBatchPanicRepanics(t *testing.T) {
+	g := newGroup(t, coalesce.Options[int, int]{})
+	func() {
+		defer func() {
+			if p, ok := recover().(*coalesce.PanicError); !ok || p.Value != "batch boom" {
+				t.Fatalf("DoBatch panicked with %v, want *PanicError{batch boom}", p)
+			}
+		}()
+		g.DoBatch(context.Background(), []int{1, 2}, func(context.Context, []int) ([]coalesce.Result[int], error) {
+			panic("batch boom")
+		})
+		t.Fatal("DoBatch returned")
+	}()
+	if n := g.Len(); n != 0 {
+		t.Fatalf("Len after = %d, want 0", n)
+	}
+	res := g.DoBatch(context.Background(), []int{1, 2}, func(context.Context, []int) ([]coalesce.Result[int], error) {
+		return []coalesce.Result[int]{{Val: 1}, {Val: 2}}, nil
+	})
+	if res[0].Val != 1 || res[1].Val != 2 {
+		t.Fatalf("DoBatch after the panic = %+v", res)
+	}
+}
+
+func TestDoBatchTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{LockTimeout: time.Second, LoadTimeout: 3 * time.Second})
+		hang := make(chan struct{})
+		// "joined" is held by a single caller whose fn hangs.
+		go g.Do(context.Background(), "joined", func(context.Context) (int, error) { <-hang; return 0, nil })
+		synctest.Wait()
+		start := time.Now()
+		res := g.DoBatch(context.Background(), []string{"joined", "own"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
+			<-hang // ignores ctx: the load timeout ends it
+			return nil, nil
+		})
+		if res[0].Err != coalesce.ErrLockTimeout {
+			t.Errorf("joined key got %v, want ErrLockTimeout", res[0].Err)
+		}
+		if res[1].Err != coalesce.ErrLoadTimeout {
+			t.Errorf("own key got %v, want ErrLoadTimeout", res[1].Err)
+		}
+		if d := time.Since(start); d != 3*time.Second {
+			t.Errorf("DoBatch took %v, want 3s (the load timeout)", d)
+		}
+		close(hang)
+		synctest.Wait()
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after = %d, want 0", n)
+		}
+	})
+}
+
+func TestDoBatchCallerLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		gate := make(chan struct{})
+		fn := func(context.Context, []string) ([]coalesce.Result[int], error) {
+			<-gate
+			return []coalesce.Result[int]{{Val: 1}}, nil
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		res := make(chan []coalesce.Result[int], 1)
+		go func() { res <- g.DoBatch(ctx, []string{"k"}, fn) }()
+		synctest.Wait()
+		other := make(chan int, 1)
+		go func() {
+			v, _, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) { return -1, nil })
+			other <- v
+		}()
+		synctest.Wait()
+		cancel()
+		if r := <-res; !errors.Is(r[0].Err, context.Canceled) {
+			t.Fatalf("cancelled DoBatch got %v, want context.Canceled", r[0].Err)
+		}
+		close(gate)
+		if v := <-other; v != 1 {
+			t.Fatalf("the joined caller got %d, want 1", v)
+		}
+	})
+}

@@ -1,0 +1,409 @@
+// Package coalesce runs at most one call per key at a time and hands its
+// result to every caller of that key that arrives while it runs: a generic,
+// context-aware relative of golang.org/x/sync/singleflight. It is the part
+// of ufocache's read-through layer that keeps a stampede of callers of one
+// missing key from becoming a stampede of loads on the origin, and it is
+// usable on its own.
+//
+// # Calls and callers
+//
+// The first caller of a key becomes the call's leader: the call's function
+// starts on a goroutine of its own, and every caller of the key, the leader
+// included, waits for the call's result, for its own ctx, or (all but the
+// leader) for Options.LockTimeout, whichever comes first. A caller that
+// leaves early does not cancel the call: the function runs with a context
+// that keeps the leader's values but not its cancellation, bounded only by
+// Options.LoadTimeout. Whatever the function does, the callers still waiting
+// share its one outcome, errors included: N callers of a failing key make
+// one call, not N.
+//
+// # Failures release the key
+//
+// A call that returns, panics, calls runtime.Goexit or outlives its load
+// timeout finishes, and a call leaves the wait map exactly when it finishes,
+// so no key stays locked after any failure. A panic reaches every waiter as
+// a *PanicError that keeps the panic value and the stack it was raised on,
+// and the leader, if it still waits, panics again with that *PanicError on
+// its own goroutine. runtime.Goexit reaches every waiter as ErrGoexit.
+//
+// # Holding a key
+//
+// While a call holds its key, later callers join it rather than start
+// another: a second call for the same key starts only after the first one
+// finished, after it was detached by Forget, or after it outlived
+// Options.LockAge. A caller that starts a call runs Options.Recheck first,
+// which is where a cache is looked at again: a caller that missed the cache
+// just before the previous call filled it finds the value there instead of
+// loading it a second time.
+//
+// Options.Commit is how a call's result is stored: it runs when the call
+// finishes, only if the call still holds its key, under the same lock as
+// Forget's function. A cache fill done in Commit therefore never overwrites
+// a write made through Forget after the load began.
+package coalesce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/puzpuzpuz/xsync/v3"
+)
+
+// Options configures a Group. The zero value of every field means no bound
+// and no hook.
+type Options[K comparable, V any] struct {
+	// LockAge is how long a call holds its key. A call older than this no
+	// longer holds it: the next caller of the key starts a new call, which
+	// holds the key from then on. The old call goes on; its result reaches
+	// the callers already waiting for it but is not committed. 0: a call
+	// holds its key until it finishes.
+	LockAge time.Duration
+	// LockTimeout is how long a caller waits for a call that another
+	// caller started. Past it the caller gives up with ErrLockTimeout; it
+	// does not start a call of its own, and the call goes on for the
+	// others. The leader of a call is bounded by its ctx and LoadTimeout
+	// instead. 0: wait until the call finishes or ctx ends.
+	LockTimeout time.Duration
+	// LoadTimeout bounds each call. The function's context ends after it,
+	// and if the function has not returned by then, the call finishes at
+	// once with ErrLoadTimeout (committed like any error) and whatever the
+	// function returns later is dropped. 0: no bound.
+	LoadTimeout time.Duration
+	// Recheck, if set, runs on the caller's goroutine whenever a caller
+	// starts a call, before the call's function. If it returns ok, the call
+	// finishes at once with v and err, without the function and without
+	// Commit, and its callers see leader == false. (A cache that keeps
+	// errors for a while answers with err != nil.)
+	Recheck func(key K) (v V, ok bool, err error)
+	// Commit, if set, runs once with the outcome of each call that still
+	// holds its key when it finishes: a call detached by Forget or
+	// superseded after LockAge is not committed. It runs under the wait
+	// map's lock for the key, before any waiter sees the result, and so is
+	// ordered with Forget's function. It must be short, must not block and
+	// must not call the Group. If it returns a non-nil function, that
+	// function runs right after the lock is released (for callbacks that
+	// must not run under it), before the waiters wake. A panic in Commit
+	// is raised again once the key is released and the waiters woken.
+	Commit func(key K, v V, err error) (after func())
+}
+
+// Group coalesces calls by key. Create it with New; its methods are safe
+// for concurrent use.
+type Group[K comparable, V any] struct {
+	calls *xsync.MapOf[K, *call[V]] // the wait map: key → the call that holds it
+	opts  Options[K, V]
+}
+
+// call is one execution of a function, shared by the callers of one key.
+type call[V any] struct {
+	done  chan struct{} // closed when the result is ready
+	start time.Time     // when the call was created, for LockAge
+
+	// finished is set by the one finisher (the function's return or the
+	// load timeout) before it writes the result.
+	finished atomic.Bool
+
+	// Written once by the finisher before done is closed; read only after.
+	val       V
+	err       error
+	rechecked bool // Recheck answered; the function never ran
+
+	batch *batch // the DoBatch that created this call, or nil
+}
+
+// ErrLockTimeout is returned to a caller that waited Options.LockTimeout for
+// another caller's call without seeing it finish.
+var ErrLockTimeout = errors.New("coalesce: lock timeout: gave up waiting for another caller's call")
+
+// ErrLoadTimeout is the outcome of a call that ran longer than
+// Options.LoadTimeout.
+var ErrLoadTimeout = errors.New("coalesce: load timeout: the call did not finish in time")
+
+// ErrGoexit is the outcome of a call whose function called runtime.Goexit.
+var ErrGoexit = errors.New("coalesce: the call's function called runtime.Goexit")
+
+// PanicError is the outcome of a call whose function panicked.
+type PanicError struct {
+	// Value is the value the function panicked with.
+	Value any
+	// Stack is the stack of the goroutine that panicked, at the panic.
+	Stack []byte
+}
+
+func (p *PanicError) Error() string {
+	return fmt.Sprintf("coalesce: the call's function panicked: %v\n\n%s", p.Value, p.Stack)
+}
+
+// Unwrap returns the panic value if it is an error.
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// New validates opts and returns an empty Group.
+func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
+	switch {
+	case opts.LockAge < 0:
+		return nil, errors.New("coalesce: LockAge must be >= 0 (0 means no limit)")
+	case opts.LockTimeout < 0:
+		return nil, errors.New("coalesce: LockTimeout must be >= 0 (0 means no limit)")
+	case opts.LoadTimeout < 0:
+		return nil, errors.New("coalesce: LoadTimeout must be >= 0 (0 means no limit)")
+	}
+	return &Group[K, V]{calls: xsync.NewMapOf[K, *call[V]](), opts: opts}, nil
+}
+
+// Do returns the outcome of fn for key, making sure that only one fn runs
+// for key at a time: if a call for key is in flight, Do waits for it rather
+// than starting another. fn runs on a goroutine of its own, with a context
+// that keeps ctx's values but not its cancellation (see
+// Options.LoadTimeout).
+//
+// leader reports whether this caller started the call and fn ran for it
+// (not Recheck). err is fn's error, a *PanicError, ErrGoexit,
+// ErrLoadTimeout, ErrLockTimeout, or ctx.Err() if ctx ended first. If fn
+// panicked and this caller is its leader, Do panics with the *PanicError.
+func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, leader bool, err error) {
+	c, own := g.claim(key, nil)
+	if own {
+		g.start(ctx, key, c, fn)
+	}
+	select {
+	case <-c.done:
+	default:
+		var timeout <-chan struct{}
+		if !own {
+			var stop func() bool
+			timeout, stop = g.lockTimer()
+			defer stop()
+		}
+		if err := wait(ctx, c, timeout); err != nil {
+			return v, own, err
+		}
+	}
+	v, leader, err = outcome(c, own)
+	if p, ok := err.(*PanicError); ok && leader {
+		panic(p)
+	}
+	return v, leader, err
+}
+
+// Go starts fn for key in the background, unless a call for key is in
+// flight or Recheck answers: it reports whether fn was started. It never
+// waits. The call is the same as one Do starts: callers of key that come
+// while it runs share its result, and Commit stores it. A panic in fn has
+// no leader to reach; it is the call's error (see Commit).
+func (g *Group[K, V]) Go(ctx context.Context, key K, fn func(context.Context) (V, error)) bool {
+	c, leader := g.claim(key, nil)
+	if !leader {
+		return false
+	}
+	return g.start(ctx, key, c, fn)
+}
+
+// Forget detaches the call in flight for key, if there is one, and reports
+// whether there was. Callers of key that come after start a new call; the
+// detached call's result still reaches the callers waiting for it but is
+// not committed. f, if not nil, runs under the lock that Commit runs under:
+// every commit of key happens either entirely before f or not at all. f
+// must be short and must not call the Group.
+func (g *Group[K, V]) Forget(key K, f func()) bool {
+	found := false
+	var fPanic any
+	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
+		found = loaded
+		if f != nil {
+			// As in finish: a panic must not leave the bucket locked.
+			func() {
+				defer func() { fPanic = recover() }()
+				f()
+			}()
+		}
+		return nil, true
+	})
+	if fPanic != nil {
+		panic(fPanic)
+	}
+	return found
+}
+
+// Len returns the number of calls in flight that hold their key.
+func (g *Group[K, V]) Len() int { return g.calls.Size() }
+
+// InFlight reports whether a call holds key. It only reads the wait map.
+func (g *Group[K, V]) InFlight(key K) bool {
+	_, ok := g.calls.Load(key)
+	return ok
+}
+
+// claim returns the call that holds key, creating it if there is none (or
+// if the one there is older than LockAge). leader reports that it was
+// created by this claim. b marks calls created for a DoBatch.
+func (g *Group[K, V]) claim(key K, b *batch) (c *call[V], leader bool) {
+	if cur, ok := g.calls.Load(key); ok && !g.tooOld(cur) {
+		return cur, false
+	}
+	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
+		if loaded && !g.tooOld(cur) {
+			c, leader = cur, false
+			return cur, false
+		}
+		// Absent, or held longer than LockAge: the old call, if any,
+		// loses the key; its finish will find another call here.
+		c = &call[V]{done: make(chan struct{}), start: time.Now(), batch: b}
+		leader = true
+		return c, false
+	})
+	return c, leader
+}
+
+func (g *Group[K, V]) tooOld(c *call[V]) bool {
+	return g.opts.LockAge > 0 && time.Since(c.start) >= g.opts.LockAge
+}
+
+// recheck runs Options.Recheck for a call this caller just created, and
+// finishes the call with its answer. It reports whether it did.
+func (g *Group[K, V]) recheck(key K, c *call[V]) bool {
+	if g.opts.Recheck == nil {
+		return false
+	}
+	v, ok, err := g.opts.Recheck(key)
+	if !ok {
+		return false
+	}
+	g.finishWith(key, c, v, err, true, false)
+	return true
+}
+
+// start runs fn for the call c that this caller leads, unless Recheck
+// answers first. It reports whether fn was started.
+func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) bool {
+	if g.recheck(key, c) {
+		return false
+	}
+	lctx, cancel := g.loadContext(ctx)
+	stop := g.onLoadTimeout(lctx, func() {
+		var zero V
+		g.finish(key, c, zero, ErrLoadTimeout)
+	})
+	go func() {
+		var v V
+		err := ErrGoexit // stays if fn calls runtime.Goexit: only the defers run
+		defer func() {
+			stop()
+			g.finish(key, c, v, err)
+			cancel()
+		}()
+		v, err = protect(lctx, fn)
+	}()
+	return true
+}
+
+// loadContext returns the context a call's function runs with: ctx's
+// values without its cancellation, bounded by LoadTimeout.
+func (g *Group[K, V]) loadContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	lctx := context.WithoutCancel(ctx)
+	if g.opts.LoadTimeout > 0 {
+		return context.WithTimeout(lctx, g.opts.LoadTimeout)
+	}
+	return lctx, func() {}
+}
+
+// onLoadTimeout arranges for f to run when the load context ends before
+// the returned stop is called. The load context ends only by its deadline
+// or by its cancel, which runs after stop.
+func (g *Group[K, V]) onLoadTimeout(lctx context.Context, f func()) (stop func() bool) {
+	if g.opts.LoadTimeout <= 0 {
+		return func() bool { return true }
+	}
+	return context.AfterFunc(lctx, f)
+}
+
+// protect runs fn, turning a panic into a *PanicError.
+func protect[V any](ctx context.Context, fn func(context.Context) (V, error)) (v V, err error) {
+	defer func() {
+		// recover returns nil during runtime.Goexit, so a Goexit passes.
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return fn(ctx)
+}
+
+// finish records the outcome of c, commits it if c still holds key,
+// removes c from the wait map and wakes its waiters. Only the first finish
+// of a call counts; it reports whether this one did.
+func (g *Group[K, V]) finish(key K, c *call[V], v V, err error) bool {
+	return g.finishWith(key, c, v, err, false, true)
+}
+
+func (g *Group[K, V]) finishWith(key K, c *call[V], v V, err error, rechecked, commit bool) bool {
+	if !c.finished.CompareAndSwap(false, true) {
+		return false
+	}
+	// Safety: only the goroutine that won the CompareAndSwap writes the
+	// result, and waiters read it only after done is closed.
+	c.val, c.err, c.rechecked = v, err, rechecked
+	var after func()
+	var commitPanic any
+	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
+		if !loaded || cur != c {
+			// c was detached or superseded: leave the key's holder be.
+			return cur, !loaded
+		}
+		if commit && g.opts.Commit != nil {
+			// xsync does not release the bucket lock if this function
+			// panics, so a panicking Commit is caught here and raised
+			// again once the lock is released.
+			func() {
+				defer func() { commitPanic = recover() }()
+				after = g.opts.Commit(key, v, err)
+			}()
+		}
+		return nil, true
+	})
+	// The key is free and the result in place: wake the waiters once the
+	// after function (or a panic) is through.
+	defer close(c.done)
+	if commitPanic != nil {
+		panic(commitPanic)
+	}
+	if after != nil {
+		after()
+	}
+	return true
+}
+
+// lockTimer returns a channel closed after LockTimeout (nil, which never
+// fires, without one) and the function that releases its timer.
+func (g *Group[K, V]) lockTimer() (<-chan struct{}, func() bool) {
+	if g.opts.LockTimeout <= 0 {
+		return nil, func() bool { return true }
+	}
+	// A closed channel, unlike a timer's, tells every receiver.
+	ch := make(chan struct{})
+	t := time.AfterFunc(g.opts.LockTimeout, func() { close(ch) })
+	return ch, t.Stop
+}
+
+// wait waits until c finishes, ctx ends or timeout is closed.
+func wait[V any](ctx context.Context, c *call[V], timeout <-chan struct{}) error {
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timeout:
+		return ErrLockTimeout
+	}
+}
+
+// outcome returns c's result to one of its callers once done is closed.
+// own says that the caller created c.
+func outcome[V any](c *call[V], own bool) (V, bool, error) {
+	return c.val, own && !c.rechecked, c.err
+}

@@ -1,0 +1,622 @@
+package coalesce_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache/coalesce"
+)
+
+func newGroup[K comparable, V any](t *testing.T, opts coalesce.Options[K, V]) *coalesce.Group[K, V] {
+	t.Helper()
+	g, err := coalesce.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// stampede runs n callers of one key against fn, which blocks until every
+// caller is waiting, and returns their outcomes.
+func stampede(t *testing.T, g *coalesce.Group[string, int], n int, gate chan struct{}, fn func(context.Context) (int, error)) (vals []int, leaders int, errs []error) {
+	t.Helper()
+	vals, errs = make([]int, n), make([]error, n)
+	var wg sync.WaitGroup
+	var nleaders atomic.Int32
+	for i := range n {
+		wg.Go(func() {
+			v, leader, err := g.Do(context.Background(), "k", fn)
+			vals[i], errs[i] = v, err
+			if leader {
+				nleaders.Add(1)
+			}
+		})
+	}
+	synctest.Wait() // every caller waits on the call, fn on the gate
+	if got := g.Len(); got != 1 {
+		t.Errorf("Len while the call runs = %d, want 1", got)
+	}
+	close(gate)
+	wg.Wait()
+	return vals, int(nleaders.Load()), errs
+}
+
+func TestStampedeOneCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		var calls atomic.Int32
+		gate := make(chan struct{})
+		vals, leaders, errs := stampede(t, g, 1000, gate, func(context.Context) (int, error) {
+			calls.Add(1)
+			<-gate
+			return 42, nil
+		})
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("fn ran %d times, want 1", n)
+		}
+		if leaders != 1 {
+			t.Errorf("%d leaders, want 1", leaders)
+		}
+		for i := range vals {
+			if vals[i] != 42 || errs[i] != nil {
+				t.Fatalf("caller %d got (%d, %v), want (42, nil)", i, vals[i], errs[i])
+			}
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after = %d, want 0", n)
+		}
+	})
+}
+
+func TestStampedeSharedError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		errOrigin := errors.New("origin down")
+		var calls atomic.Int32
+		gate := make(chan struct{})
+		_, _, errs := stampede(t, g, 1000, gate, func(context.Context) (int, error) {
+			calls.Add(1)
+			<-gate
+			return 0, errOrigin
+		})
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("fn ran %d times, want 1", n)
+		}
+		for i, err := range errs {
+			if err != errOrigin {
+				t.Fatalf("caller %d got %v, want %v", i, err, errOrigin)
+			}
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after = %d, want 0", n)
+		}
+	})
+}
+
+func TestLeaderLeavesOthersGetValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		gate := make(chan struct{})
+		var sawCancel atomic.Bool
+		fn := func(ctx context.Context) (int, error) {
+			<-gate
+			sawCancel.Store(ctx.Err() != nil)
+			return 7, nil
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		leaderErr := make(chan error, 1)
+		go func() {
+			_, leader, err := g.Do(ctx, "k", fn)
+			if !leader {
+				err = errors.New("the caller that started the call was not told it leads")
+			}
+			leaderErr <- err
+		}()
+		synctest.Wait()
+		other := make(chan int, 1)
+		go func() {
+			v, _, _ := g.Do(context.Background(), "k", fn)
+			other <- v
+		}()
+		synctest.Wait()
+		cancel()
+		if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+			t.Fatalf("leader got %v, want context.Canceled", err)
+		}
+		close(gate)
+		if v := <-other; v != 7 {
+			t.Fatalf("waiter got %d, want 7", v)
+		}
+		if sawCancel.Load() {
+			t.Error("fn's context was cancelled with its leader's")
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after = %d, want 0", n)
+		}
+	})
+}
+
+func TestContextValuesReachFn(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, string]{})
+	type ctxKey struct{}
+	ctx := context.WithValue(context.Background(), ctxKey{}, "trace-1")
+	v, leader, err := g.Do(ctx, "k", func(ctx context.Context) (string, error) {
+		s, _ := ctx.Value(ctxKey{}).(string)
+		return s, nil
+	})
+	if v != "trace-1" || !leader || err != nil {
+		t.Fatalf("Do = (%q, %v, %v), want (trace-1, true, nil)", v, leader, err)
+	}
+}
+
+func TestPanicReachesAllAndLeaderRepanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		gate := make(chan struct{})
+		fn := func(context.Context) (int, error) {
+			<-gate
+			panic("boom")
+		}
+		leaderPanic := make(chan any, 1)
+		go func() {
+			defer func() { leaderPanic <- recover() }()
+			g.Do(context.Background(), "k", fn)
+		}()
+		synctest.Wait()
+		const waiters = 10
+		errs := make(chan error, waiters)
+		for range waiters {
+			go func() {
+				_, leader, err := g.Do(context.Background(), "k", fn)
+				if leader {
+					err = errors.New("a waiter was told it led")
+				}
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		close(gate)
+		p, ok := (<-leaderPanic).(*coalesce.PanicError)
+		if !ok || p.Value != "boom" {
+			t.Fatalf("leader panicked with %v, want *PanicError{boom}", p)
+		}
+		if !strings.Contains(string(p.Stack), "TestPanicReachesAllAndLeaderRepanics") {
+			t.Errorf("panic stack does not name the panicking function:\n%s", p.Stack)
+		}
+		for range waiters {
+			var pe *coalesce.PanicError
+			if err := <-errs; !errors.As(err, &pe) || pe.Value != "boom" {
+				t.Fatalf("waiter got %v, want *PanicError{boom}", err)
+			}
+		}
+		// The key is free at once.
+		if n := g.Len(); n != 0 {
+			t.Fatalf("Len after the panic = %d, want 0", n)
+		}
+		v, leader, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 1, nil })
+		if v != 1 || !leader || err != nil {
+			t.Fatalf("Do after the panic = (%d, %v, %v), want (1, true, nil)", v, leader, err)
+		}
+	})
+}
+
+func TestPanicErrorUnwrap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		errInner := errors.New("inner")
+		gate := make(chan struct{})
+		if !g.Go(context.Background(), "k", func(context.Context) (int, error) { <-gate; panic(errInner) }) {
+			t.Fatal("Go did not start")
+		}
+		res := make(chan error, 1)
+		go func() {
+			_, _, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 0, nil })
+			res <- err
+		}()
+		synctest.Wait()
+		close(gate)
+		err := <-res
+		var pe *coalesce.PanicError
+		if !errors.As(err, &pe) || !errors.Is(err, errInner) {
+			t.Fatalf("waiter got %v, want a *PanicError wrapping %v", err, errInner)
+		}
+	})
+}
+
+func TestGoexitReleasesKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		gate := make(chan struct{})
+		fn := func(context.Context) (int, error) {
+			<-gate
+			runtime.Goexit()
+			return 1, nil
+		}
+		const callers = 10
+		errs := make(chan error, callers)
+		for range callers {
+			go func() {
+				_, _, err := g.Do(context.Background(), "k", fn)
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		close(gate)
+		for range callers {
+			if err := <-errs; err != coalesce.ErrGoexit {
+				t.Fatalf("caller got %v, want ErrGoexit", err)
+			}
+		}
+		if n := g.Len(); n != 0 {
+			t.Fatalf("Len after Goexit = %d, want 0", n)
+		}
+		v, _, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil })
+		if v != 2 || err != nil {
+			t.Fatalf("Do after Goexit = (%d, %v), want (2, nil)", v, err)
+		}
+	})
+}
+
+func TestLockTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{LockTimeout: time.Second})
+		gate := make(chan struct{})
+		var calls atomic.Int32
+		fn := func(context.Context) (int, error) {
+			calls.Add(1)
+			<-gate
+			return 5, nil
+		}
+		leader := make(chan int, 1)
+		go func() {
+			v, _, _ := g.Do(context.Background(), "k", fn)
+			leader <- v
+		}()
+		synctest.Wait()
+		start := time.Now()
+		_, _, err := g.Do(context.Background(), "k", fn)
+		if err != coalesce.ErrLockTimeout {
+			t.Fatalf("waiter got %v, want ErrLockTimeout", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("waiter gave up after %v, want 1s", d)
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("fn ran %d times, want 1: a timed-out waiter must not load", n)
+		}
+		// The leader is not bound by the lock timeout.
+		select {
+		case <-leader:
+			t.Fatal("leader returned before its call finished")
+		default:
+		}
+		close(gate)
+		if v := <-leader; v != 5 {
+			t.Fatalf("leader got %d, want 5", v)
+		}
+	})
+}
+
+func TestLoadTimeoutFreesKeyWhileFnHangs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var committed atomic.Int32
+		g := newGroup(t, coalesce.Options[string, int]{
+			LoadTimeout: time.Second,
+			Commit: func(_ string, v int, err error) func() {
+				if err == nil {
+					committed.Add(1)
+				}
+				return nil
+			},
+		})
+		hang := make(chan struct{})
+		var sawDeadline atomic.Bool
+		fn := func(ctx context.Context) (int, error) {
+			<-hang // ignores ctx
+			sawDeadline.Store(ctx.Err() == context.DeadlineExceeded)
+			return 1, nil
+		}
+		start := time.Now()
+		const callers = 5
+		errs := make(chan error, callers)
+		for range callers {
+			go func() {
+				_, _, err := g.Do(context.Background(), "k", fn)
+				errs <- err
+			}()
+		}
+		for range callers {
+			if err := <-errs; err != coalesce.ErrLoadTimeout {
+				t.Fatalf("caller got %v, want ErrLoadTimeout", err)
+			}
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("callers returned after %v, want 1s", d)
+		}
+		if n := g.Len(); n != 0 {
+			t.Fatalf("Len after the load timeout = %d, want 0", n)
+		}
+		// A new call starts at once although the old fn still hangs.
+		v, leader, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil })
+		if v != 2 || !leader || err != nil {
+			t.Fatalf("Do after the timeout = (%d, %v, %v), want (2, true, nil)", v, leader, err)
+		}
+		close(hang)
+		synctest.Wait()
+		if !sawDeadline.Load() {
+			t.Error("fn's context did not end at the load timeout")
+		}
+		if n := committed.Load(); n != 1 {
+			t.Errorf("%d successful commits, want 1 (the late result must be dropped)", n)
+		}
+	})
+}
+
+func TestLockAgeSupersedes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var commits []int
+		g := newGroup(t, coalesce.Options[string, int]{
+			LockAge: time.Second,
+			Commit:  func(_ string, v int, _ error) func() { commits = append(commits, v); return nil },
+		})
+		slow, young := make(chan struct{}), make(chan struct{})
+		old, fresh := make(chan int, 1), make(chan int, 1)
+		go func() {
+			v, _, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) { <-slow; return 1, nil })
+			old <- v
+		}()
+		synctest.Wait()
+		// Younger than LockAge: a caller joins.
+		time.Sleep(time.Second - time.Nanosecond)
+		if g.Go(context.Background(), "k", func(context.Context) (int, error) { return 9, nil }) {
+			t.Fatal("Go started a second call while the first held the key")
+		}
+		time.Sleep(time.Nanosecond)
+		go func() {
+			v, leader, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) { <-young; return 2, nil })
+			if !leader {
+				v = -v
+			}
+			fresh <- v
+		}()
+		synctest.Wait()
+		// The superseded call finishes while the new one holds the key.
+		close(slow)
+		if v := <-old; v != 1 {
+			t.Fatalf("the old call's caller got %d, want 1", v)
+		}
+		if len(commits) != 0 || g.Len() != 1 {
+			t.Fatalf("after the old call finished: commits %v, Len %d; want [], 1", commits, g.Len())
+		}
+		close(young)
+		if v := <-fresh; v != 2 {
+			t.Fatalf("the caller after LockAge got %d, want 2 as leader", v)
+		}
+		if len(commits) != 1 || commits[0] != 2 || g.Len() != 0 {
+			t.Errorf("commits %v, Len %d; want [2], 0", commits, g.Len())
+		}
+	})
+}
+
+func TestForgetDetaches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var commits []int
+		g := newGroup(t, coalesce.Options[string, int]{
+			Commit: func(_ string, v int, _ error) func() { commits = append(commits, v); return nil },
+		})
+		gate1, gate2 := make(chan struct{}), make(chan struct{})
+		first, second := make(chan int, 1), make(chan int, 1)
+		go func() {
+			v, _, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) { <-gate1; return 1, nil })
+			first <- v
+		}()
+		synctest.Wait()
+		ran := false
+		if !g.Forget("k", func() { ran = true }) {
+			t.Fatal("Forget found no call")
+		}
+		if !ran {
+			t.Fatal("Forget did not run f")
+		}
+		if g.Forget("absent", nil) {
+			t.Error("Forget of an absent key reported a call")
+		}
+		go func() {
+			v, leader, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) { <-gate2; return 2, nil })
+			if !leader {
+				v = -v
+			}
+			second <- v
+		}()
+		synctest.Wait()
+		// The detached call finishes while the new one holds the key.
+		close(gate1)
+		if v := <-first; v != 1 {
+			t.Fatalf("the detached call's caller got %d, want 1", v)
+		}
+		if len(commits) != 0 || g.Len() != 1 {
+			t.Fatalf("after the detached call finished: commits %v, Len %d; want [], 1", commits, g.Len())
+		}
+		close(gate2)
+		if v := <-second; v != 2 {
+			t.Fatalf("the new call's caller got %d, want 2 as leader", v)
+		}
+		if len(commits) != 1 || commits[0] != 2 || g.Len() != 0 {
+			t.Errorf("commits %v, Len %d; want [2], 0", commits, g.Len())
+		}
+	})
+}
+
+func TestRecheckSkipsFn(t *testing.T) {
+	stored := map[string]int{"hit": 3}
+	var mu sync.Mutex
+	g := newGroup(t, coalesce.Options[string, int]{
+		Recheck: func(k string) (int, bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			v, ok := stored[k]
+			return v, ok, nil
+		},
+	})
+	var calls atomic.Int32
+	fn := func(context.Context) (int, error) { calls.Add(1); return 4, nil }
+	v, leader, err := g.Do(context.Background(), "hit", fn)
+	if v != 3 || leader || err != nil || calls.Load() != 0 {
+		t.Fatalf("Do(hit) = (%d, %v, %v) after %d calls, want (3, false, nil) after 0", v, leader, err, calls.Load())
+	}
+	if g.Go(context.Background(), "hit", fn) {
+		t.Error("Go started fn although Recheck answered")
+	}
+	v, leader, err = g.Do(context.Background(), "miss", fn)
+	if v != 4 || !leader || err != nil || calls.Load() != 1 {
+		t.Fatalf("Do(miss) = (%d, %v, %v) after %d calls, want (4, true, nil) after 1", v, leader, err, calls.Load())
+	}
+}
+
+// TestPanicInForgetDoesNotLockTheKey: f runs under a lock of the wait map;
+// a panic in it must release that lock (else the next Do of the key, or of
+// any key in its bucket, would hang).
+func TestPanicInForgetDoesNotLockTheKey(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, int]{})
+	func() {
+		defer func() {
+			if r := recover(); r != "forget bug" {
+				t.Errorf("Forget panicked with %v, want forget bug", r)
+			}
+		}()
+		g.Forget("k", func() { panic("forget bug") })
+	}()
+	v, leader, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil })
+	if v != 2 || !leader || err != nil {
+		t.Fatalf("Do after a panicking Forget = (%d, %v, %v)", v, leader, err)
+	}
+}
+
+func TestRecheckError(t *testing.T) {
+	errCached := errors.New("cached failure")
+	g := newGroup(t, coalesce.Options[string, int]{
+		Recheck: func(string) (int, bool, error) { return 0, true, errCached },
+	})
+	_, leader, err := g.Do(context.Background(), "k", func(context.Context) (int, error) {
+		t.Error("fn ran although Recheck answered")
+		return 0, nil
+	})
+	if err != errCached || leader {
+		t.Fatalf("Do = (%v, %v), want (false, %v)", leader, err, errCached)
+	}
+}
+
+func TestCommitBeforeWaitersWake(t *testing.T) {
+	var stored atomic.Int64
+	var afterRan atomic.Int32
+	g := newGroup(t, coalesce.Options[string, int64]{
+		Commit: func(_ string, v int64, err error) func() {
+			if err == nil {
+				stored.Store(v)
+			}
+			return func() { afterRan.Add(1) }
+		},
+	})
+	for i := range int64(20) {
+		v, _, err := g.Do(context.Background(), "k", func(context.Context) (int64, error) { return i, nil })
+		if err != nil || stored.Load() != v {
+			t.Fatalf("after Do returned %d the committed value is %d", v, stored.Load())
+		}
+	}
+	if n := afterRan.Load(); n != 20 {
+		t.Errorf("Commit's after function ran %d times, want 20", n)
+	}
+}
+
+func TestGoCoalescesWithDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		gate := make(chan struct{})
+		var calls atomic.Int32
+		fn := func(context.Context) (int, error) { calls.Add(1); <-gate; return 8, nil }
+		if !g.Go(context.Background(), "k", fn) {
+			t.Fatal("Go did not start a call")
+		}
+		for range 100 {
+			if g.Go(context.Background(), "k", fn) {
+				t.Fatal("Go started a second call for a key in flight")
+			}
+		}
+		res := make(chan int, 1)
+		go func() {
+			v, leader, _ := g.Do(context.Background(), "k", fn)
+			if leader {
+				v = -1
+			}
+			res <- v
+		}()
+		synctest.Wait()
+		close(gate)
+		if v := <-res; v != 8 {
+			t.Fatalf("Do joined to Go's call got %d, want 8 (not as leader)", v)
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("fn ran %d times, want 1", n)
+		}
+	})
+}
+
+func TestNewRejectsNegative(t *testing.T) {
+	for _, o := range []coalesce.Options[int, int]{
+		{LockAge: -1}, {LockTimeout: -1}, {LoadTimeout: -1},
+	} {
+		if _, err := coalesce.New(o); err == nil || !strings.HasPrefix(err.Error(), "coalesce: ") {
+			t.Errorf("New(%+v) error = %v, want a coalesce: error", o, err)
+		}
+	}
+}
+
+// TestNoGoroutineLeak runs every failure mode and counts goroutines before
+// and after.
+func TestNoGoroutineLeak(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		before := runtime.NumGoroutine()
+		g := newGroup(t, coalesce.Options[string, int]{LockTimeout: time.Second, LoadTimeout: 2 * time.Second})
+		fns := []func(context.Context) (int, error){
+			func(context.Context) (int, error) { return 1, nil },
+			func(context.Context) (int, error) { return 0, errors.New("x") },
+			func(context.Context) (int, error) { panic("x") },
+			func(context.Context) (int, error) { runtime.Goexit(); return 0, nil },
+			func(ctx context.Context) (int, error) { <-ctx.Done(); return 0, ctx.Err() },
+			func(context.Context) (int, error) { time.Sleep(3 * time.Second); return 0, nil }, // ignores ctx
+		}
+		var wg sync.WaitGroup
+		for i, fn := range fns {
+			for range 5 {
+				wg.Go(func() {
+					defer func() { recover() }()
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i)*time.Second/2)
+					defer cancel()
+					g.Do(ctx, "k", fn)
+				})
+			}
+		}
+		wg.Wait()
+		time.Sleep(4 * time.Second) // past every fn, timer and timeout
+		synctest.Wait()
+		if after := runtime.NumGoroutine(); after > before {
+			// The count is the process's: the runtime may hold a goroutine
+			// of its own for a moment. A leak runs coalesce code.
+			buf := make([]byte, 1<<20)
+			stacks := string(buf[:runtime.Stack(buf, true)])
+			if n := strings.Count(stacks, "github.com/ufocache/ufocache/coalesce.("); n > 0 {
+				t.Errorf("%d goroutines before, %d after, with coalesce frames:\n%s", before, after, stacks)
+			}
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after = %d, want 0", n)
+		}
+	})
+}

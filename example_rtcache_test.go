@@ -1,0 +1,103 @@
+package ufocache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// A resolver in front of an origin: a hundred concurrent callers of a cold
+// name cost one origin lookup, a failed lookup is cached for a few seconds,
+// and Delete forces a fresh lookup.
+func ExampleNewRTCache() {
+	errNXDomain := errors.New("no such host")
+	var lookups atomic.Int32
+	// The origin; its state reaches the Loader through the closure.
+	resolve := func(ctx context.Context, host string) (string, time.Duration, error) {
+		lookups.Add(1)
+		if host == "nowhere.example" {
+			return "", 0, errNXDomain
+		}
+		return "192.0.2.1", 5 * time.Minute, nil // the address and its TTL
+	}
+	cache := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10_000})
+	rt, err := ufocache.NewRTCache(cache, resolve, ufocache.RTOptions[string, string]{
+		LockTimeout: time.Second,     // a waiter gives up after 1s
+		LoadTimeout: 2 * time.Second, // a lookup is abandoned after 2s
+		ErrorTTL:    5 * time.Second, // failures are remembered for 5s
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() { rt.Get(ctx, "example.com") })
+	}
+	wg.Wait()
+	fmt.Println("lookups after 100 callers:", lookups.Load())
+
+	addr, st, err := rt.Get(ctx, "example.com")
+	fmt.Println(addr, st, err)
+
+	_, st, err = rt.Get(ctx, "nowhere.example")
+	fmt.Println(st, err)
+	_, st, err = rt.Get(ctx, "nowhere.example") // the cached error
+	fmt.Println(st, err)
+
+	rt.Delete("example.com")
+	addr, st, _ = rt.Get(ctx, "example.com")
+	fmt.Println(addr, st)
+	fmt.Println("lookups:", lookups.Load())
+	// Output:
+	// lookups after 100 callers: 1
+	// 192.0.2.1 hit <nil>
+	// miss no such host
+	// hit no such host
+	// 192.0.2.1 miss
+	// lookups: 3
+}
+
+// MultiGet serves the hits from the cache and loads the misses in one
+// batch; a key the batch fails does not fail the others.
+func ExampleRTCache_MultiGet() {
+	batch := func(ctx context.Context, ids []int) ([]ufocache.Loaded[string], error) {
+		fmt.Println("batch:", ids)
+		out := make([]ufocache.Loaded[string], len(ids))
+		for i, id := range ids {
+			if id < 0 {
+				out[i].Err = fmt.Errorf("bad id %d", id)
+				continue
+			}
+			out[i] = ufocache.Loaded[string]{Value: fmt.Sprint("user", id), TTL: time.Minute}
+		}
+		return out, nil
+	}
+	one := func(ctx context.Context, id int) (string, time.Duration, error) {
+		return fmt.Sprint("user", id), time.Minute, nil
+	}
+	cache := ufocache.Must(ufocache.Options[int, string]{MaxWeight: 1000})
+	rt, err := ufocache.NewRTCache(cache, one, ufocache.RTOptions[int, string]{BatchLoader: batch})
+	if err != nil {
+		panic(err)
+	}
+	rt.Set(2, "user2 (cached)", 0)
+	res, err := rt.MultiGet(context.Background(), []int{1, 2, -3, 4})
+	for _, r := range res {
+		fmt.Printf("%q %v %v\n", r.Value, r.Status, r.Err)
+	}
+	fmt.Println("first error:", err)
+	// Output:
+	// batch: [1 -3 4]
+	// "user1" miss <nil>
+	// "user2 (cached)" hit <nil>
+	// "" miss bad id -3
+	// "user4" miss <nil>
+	// first error: bad id -3
+}

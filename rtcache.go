@@ -1,0 +1,664 @@
+package ufocache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/puzpuzpuz/xsync/v3"
+	"github.com/ufocache/ufocache/coalesce"
+	"github.com/ufocache/ufocache/internal/hashing"
+	"github.com/ufocache/ufocache/shard"
+)
+
+// RTCache is a read-through layer over a Cache: a Get of a key that is not
+// in the cache loads it from the origin with the Loader, stores it, and
+// returns it. Concurrent callers of one missing key share one load, whatever
+// happens to it: they share its value, or its error, or its panic (as a
+// *PanicError), so a stampede on a cold or expired key reaches the origin
+// once. Create it with NewRTCache; all methods are safe for concurrent use.
+//
+// # Loads
+//
+// The first caller of a missing key starts a load; it runs on a goroutine
+// of its own with a context that keeps the caller's values (trace IDs,
+// credentials) but not its cancellation, so a caller that leaves does not
+// cancel the load for the others. Each caller waits for the load, for its
+// own ctx, or, if another caller started the load, for
+// RTOptions.LockTimeout, whichever comes first. A load that succeeds is
+// stored before any waiter wakes; a caller that missed the cache just before
+// the store and starts a load of its own finds the value when it looks at
+// the cache again, and does not load it twice. The key is free again the
+// moment the load finishes, however it finishes: with a value, an error, a
+// panic, runtime.Goexit or the load timeout.
+//
+// # Time
+//
+// The TTLs of entries and of cached errors, staleness and RefreshAhead are
+// measured with the Cache's clock (Options.Clock, or the coarse clock).
+// LockAge, LockTimeout, LoadTimeout and load time are measured with package
+// time, so tests make them deterministic with testing/synctest.
+//
+// # Statuses
+//
+// Every lookup returns a Status: Hit (served from the cache, without
+// waiting), Miss or Expired (this caller started the load; the key was
+// absent, or present but expired), LockHit (another caller's load answered
+// while this one waited) or Stale (see GetStale and GetStaleWhileUpdate).
+// A Hit with a non-nil error is a cached load error (RTOptions.ErrorTTL).
+type RTCache[K comparable, V any] struct {
+	c     *Cache[K, V]
+	load  Loader[K, V]
+	batch BatchLoader[K, V]
+	group *coalesce.Group[K, loaded[V]]
+
+	errs   *Cache[K, error] // cached load errors; nil unless ErrorTTL > 0
+	errTTL time.Duration
+
+	plain        bool // no hit counter, no RefreshAhead: Get's fast path
+	refreshAhead time.Duration
+	maxRefresh   int64
+	refreshing   atomic.Int64 // background loads in flight
+
+	st rtCounters
+}
+
+// Loader loads the value of key from the origin and returns it with the
+// TTL to store it for (0: the Cache's DefaultTTL; NoExpiration: forever; a
+// negative TTL: return the value to the callers waiting for it, store
+// nothing). State reaches it through its closure, never through globals.
+//
+// ctx keeps the values of the context of the caller that started the load,
+// not its cancellation; it ends after RTOptions.LoadTimeout. A Loader may
+// panic or call runtime.Goexit: the key is released, the callers waiting
+// get a *PanicError or ErrGoexit, and the caller that started the load, if
+// it still waits, panics again with the *PanicError.
+type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Duration, error)
+
+// BatchLoader loads several keys in one call, for MultiGet. It returns one
+// Loaded per key, in the order of keys, or an error that fails all of them.
+// The same contract as Loader applies to ctx, panics and Goexit.
+type BatchLoader[K comparable, V any] func(ctx context.Context, keys []K) ([]Loaded[V], error)
+
+// Loaded is one key's result from a BatchLoader.
+type Loaded[V any] struct {
+	Value V
+	// TTL is as in Loader.
+	TTL time.Duration
+	// Err fails this key only.
+	Err error
+}
+
+// RTOptions configures an RTCache. The zero value of each field means its
+// documented default; negative values are errors.
+type RTOptions[K comparable, V any] struct {
+	// LockAge is how long a load holds its key. Callers that arrive after a
+	// load has run this long start a new load (one, shared as usual),
+	// instead of joining the old one: a hung origin request does not hold
+	// a key forever. The old load goes on for the callers already waiting
+	// for it, but its result is not stored. 0: a load holds its key until
+	// it finishes.
+	LockAge time.Duration
+	// LockTimeout is how long a caller waits for a load that another caller
+	// started. Past it the caller gives up with ErrLockTimeout: it does not
+	// load on its own (that would be the stampede the lock prevents), and
+	// nothing is stored for it; the load goes on and stores its result for
+	// the next caller. The caller that started a load is bounded by its ctx
+	// and LoadTimeout instead. 0: wait until the load finishes or ctx ends.
+	LockTimeout time.Duration
+	// LoadTimeout bounds each load: its ctx ends after this, and if the
+	// Loader has not returned by then, every caller waiting for it gets
+	// ErrLoadTimeout and the key is free at once; a late result is dropped.
+	// 0: no bound.
+	LoadTimeout time.Duration
+	// ErrorTTL, if > 0, caches failed loads (negative caching): for this
+	// long after a load of a key fails, a lookup of that key that would
+	// load returns the same error at once, with Status Hit, and the origin
+	// is not asked again. A stale value within its allowance is still
+	// served. Set, Delete and Invalidate clear a key's cached error.
+	// 0: errors are not cached.
+	ErrorTTL time.Duration
+	// MaxErrors bounds how many errors ErrorTTL keeps; they live in a small
+	// Cache of their own. 0: 1024.
+	MaxErrors int
+	// RefreshAhead, if > 0, makes a lookup that hits a value with less
+	// than this left to live start a background refresh of it (at most one
+	// per key at a time, see MaxRefreshes) and return the value at once, so
+	// that hot keys are reloaded before they expire and no caller waits
+	// for them. It should be well below the TTLs. 0: no refresh ahead.
+	RefreshAhead time.Duration
+	// MaxRefreshes bounds the background loads (GetStaleWhileUpdate,
+	// RefreshAhead) in flight at once, over all keys. When it is reached,
+	// a stale value is still served and a later read tries again. 0: 64.
+	MaxRefreshes int
+	// BatchLoader, if set, loads MultiGet's misses in one call. Without it,
+	// MultiGet loads each missing key with the Loader, concurrently.
+	BatchLoader BatchLoader[K, V]
+}
+
+// Errors a lookup can return besides the Loader's own.
+var (
+	// ErrLockTimeout: the caller waited RTOptions.LockTimeout for another
+	// caller's load.
+	ErrLockTimeout = coalesce.ErrLockTimeout
+	// ErrLoadTimeout: the load ran longer than RTOptions.LoadTimeout.
+	ErrLoadTimeout = coalesce.ErrLoadTimeout
+	// ErrGoexit: the Loader called runtime.Goexit.
+	ErrGoexit = coalesce.ErrGoexit
+	// ErrBatchSize (wrapped, with the counts): the BatchLoader returned a
+	// number of results other than the number of keys.
+	ErrBatchSize = coalesce.ErrBatchSize
+)
+
+// PanicError is the error of a load whose Loader panicked: the panic value
+// and the stack it was raised on. The caller that started the load panics
+// again with it, if it still waits; the other callers get it as an error.
+type PanicError = coalesce.PanicError
+
+// StaleStatus is the status of GetStale and GetStaleWhileUpdate.
+type StaleStatus struct {
+	Status
+	// StaleFor is, with Status Stale, how long ago the value expired.
+	StaleFor time.Duration
+}
+
+// RTResult is one key's answer from MultiGet.
+type RTResult[V any] struct {
+	Value  V
+	Status Status
+	// Err is this key's error; the other keys stand.
+	Err error
+}
+
+// RTStats is a snapshot of an RTCache's counters.
+type RTStats struct {
+	// Hits counts lookups answered with a fresh value from the cache. It
+	// is counted only if the Cache was created with RecordStats, as it is
+	// a write on every hit.
+	Hits uint64
+	// Misses counts lookups that started a load (Status Miss or Expired);
+	// LockHits, lookups that waited for another caller's load; Stale, stale
+	// values served; ErrorHits, lookups that found a cached load error and
+	// so did not load.
+	Misses, LockHits, Stale, ErrorHits uint64
+	// Loads counts keys loaded from the origin (a batch of n keys counts
+	// n); LoadErrors, those that failed (error, panic, Goexit or timeout).
+	Loads, LoadErrors uint64
+	// Batches counts BatchLoader calls; Refreshes, background loads started.
+	Batches, Refreshes uint64
+	// LoadTime is the total time spent in Loader and BatchLoader calls.
+	LoadTime time.Duration
+}
+
+type rtCounters struct {
+	hits                                  *xsync.Counter // nil unless the Cache records stats
+	misses, lockHits, stale, errorHits    atomic.Uint64
+	loads, loadErrors, batches, refreshes atomic.Uint64
+	loadTime                              atomic.Int64
+}
+
+// loaded is a load's outcome inside the wait map.
+type loaded[V any] struct {
+	val V
+	ttl time.Duration
+}
+
+// NewRTCache returns a read-through cache that stores in c and loads with
+// load. c may still be used directly: its Set and Delete are not ordered
+// with loads in flight, RTCache's are.
+func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTOptions[K, V]) (*RTCache[K, V], error) {
+	switch {
+	case c == nil:
+		return nil, errors.New("ufocache: NewRTCache needs a Cache, got nil")
+	case load == nil:
+		return nil, errors.New("ufocache: Loader must not be nil")
+	case opts.LockAge < 0:
+		return nil, errors.New("ufocache: LockAge must be >= 0 (0 means no limit)")
+	case opts.LockTimeout < 0:
+		return nil, errors.New("ufocache: LockTimeout must be >= 0 (0 means no limit)")
+	case opts.LoadTimeout < 0:
+		return nil, errors.New("ufocache: LoadTimeout must be >= 0 (0 means no limit)")
+	case opts.ErrorTTL < 0:
+		return nil, errors.New("ufocache: ErrorTTL must be >= 0 (0 means errors are not cached)")
+	case opts.MaxErrors < 0:
+		return nil, errors.New("ufocache: MaxErrors must be >= 0 (0 means 1024)")
+	case opts.RefreshAhead < 0:
+		return nil, errors.New("ufocache: RefreshAhead must be >= 0 (0 means none)")
+	case opts.MaxRefreshes < 0:
+		return nil, errors.New("ufocache: MaxRefreshes must be >= 0 (0 means 64)")
+	}
+	rt := &RTCache[K, V]{
+		c:            c,
+		load:         load,
+		batch:        opts.BatchLoader,
+		errTTL:       opts.ErrorTTL,
+		refreshAhead: opts.RefreshAhead,
+		maxRefresh:   int64(opts.MaxRefreshes),
+	}
+	if rt.maxRefresh == 0 {
+		rt.maxRefresh = 64
+	}
+	if c.hits != nil {
+		rt.st.hits = xsync.NewCounter()
+	}
+	rt.plain = rt.st.hits == nil && rt.refreshAhead == 0
+	if opts.ErrorTTL > 0 {
+		n := int64(opts.MaxErrors)
+		if n == 0 {
+			n = 1024
+		}
+		errs, err := New(Options[K, error]{MaxWeight: n, Clock: c.clock})
+		if err != nil {
+			return nil, fmt.Errorf("ufocache: error cache: %w", err)
+		}
+		rt.errs = errs
+	}
+	g, err := coalesce.New(coalesce.Options[K, loaded[V]]{
+		LockAge:     opts.LockAge,
+		LockTimeout: opts.LockTimeout,
+		LoadTimeout: opts.LoadTimeout,
+		Recheck:     rt.recheck,
+		Commit:      rt.commit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.group = g
+	return rt, nil
+}
+
+// Cache returns the Cache the RTCache stores in.
+func (rt *RTCache[K, V]) Cache() *Cache[K, V] { return rt.c }
+
+// Get returns the value of k, loading it if it is absent or expired.
+// The Status is Hit, Miss, Expired or LockHit. A hit takes no lock and does
+// not allocate; with RefreshAhead it may start a background refresh.
+func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
+	// Without stats or RefreshAhead a hit is Cache.Get's hit path, inlined
+	// here so that the read-through layer costs one predictable branch,
+	// not a call. Keep it in step with Cache.Get.
+	if rt.plain {
+		c := rt.c
+		var h uint64
+		if c.hash.Kind == hashing.Word64 {
+			h = c.hash.Word(k)
+		} else {
+			h = c.hash.Sum(k)
+		}
+		if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
+			e.Touch()
+			return e.Val, Hit, nil
+		}
+	}
+	return rt.get(ctx, k)
+}
+
+// get is Get past the plain hit: a hit that counts or refreshes ahead, or
+// a lookup that found no fresh value.
+func (rt *RTCache[K, V]) get(ctx context.Context, k K) (V, Status, error) {
+	v, st, left := rt.c.lookup(k)
+	if st == Hit {
+		rt.hit(ctx, k, left)
+		return v, Hit, nil
+	}
+	return rt.fetch(ctx, k, st)
+}
+
+// GetStale is Get with stale-if-error: if the load fails (an error, a
+// panic, a timeout, or ctx ending first) and k has a value that expired no
+// more than staleTTL ago, GetStale returns that value with Status Stale,
+// how long ago it expired, and a nil error. A cached error
+// (RTOptions.ErrorTTL) counts as a failed load.
+//
+// A stale value is there only while the Cache still holds the expired
+// entry: eviction takes expired entries first, and writes reclaim them
+// as they sweep.
+func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Duration) (V, StaleStatus, error) {
+	v, st, left := rt.c.lookup(k)
+	if st == Hit {
+		rt.hit(ctx, k, left)
+		return v, StaleStatus{Status: Hit}, nil
+	}
+	nv, nst, err := rt.fetch(ctx, k, st)
+	if err != nil && st == Expired && -left <= staleTTL {
+		rt.st.stale.Add(1)
+		return v, StaleStatus{Status: Stale, StaleFor: -left}, nil
+	}
+	return nv, StaleStatus{Status: nst}, err
+}
+
+// GetStaleWhileUpdate serves stale while it revalidates: if k's value
+// expired no more than staleTTL ago, it returns that value at once with
+// Status Stale and how long ago it expired, and starts a background load of
+// k unless one is in flight (one per key at a time, at most MaxRefreshes
+// over all keys; none while a load error is cached). Callers never wait on
+// an expired key that has a stale value. Otherwise it is Get.
+func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL time.Duration) (V, StaleStatus, error) {
+	v, st, left := rt.c.lookup(k)
+	switch {
+	case st == Hit:
+		rt.hit(ctx, k, left)
+		return v, StaleStatus{Status: Hit}, nil
+	case st == Expired && -left <= staleTTL:
+		if _, failed := rt.cachedError(k); !failed {
+			rt.refresh(ctx, k)
+		}
+		rt.st.stale.Add(1)
+		return v, StaleStatus{Status: Stale, StaleFor: -left}, nil
+	}
+	nv, nst, err := rt.fetch(ctx, k, st)
+	return nv, StaleStatus{Status: nst}, err
+}
+
+// MultiGet looks up every key and returns the answers in the order of keys.
+// Hits are served from the cache; the misses are loaded in one call of the
+// BatchLoader (without one, each with the Loader, concurrently). Misses
+// whose load another caller (a Get, or another MultiGet) has in flight wait
+// for it instead, and a Get of a key in this MultiGet's batch waits for the
+// batch. A key that fails does not fail the others: its RTResult.Err says
+// why, and the hits are kept. err is the first key's error in the order of
+// keys, or nil if none failed. A BatchLoader that returns the wrong number
+// of results fails its keys with ErrBatchSize; it never panics MultiGet.
+// If the BatchLoader itself panics, MultiGet panics with the *PanicError.
+func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V], error) {
+	out := make([]RTResult[V], len(keys))
+	var missAt []int
+	var missing []K
+	for i, k := range keys {
+		v, st := rt.c.GetWithStatus(k)
+		if st == Hit {
+			if rt.st.hits != nil {
+				rt.st.hits.Inc()
+			}
+			out[i] = RTResult[V]{Value: v, Status: Hit}
+			continue
+		}
+		if err, ok := rt.cachedError(k); ok {
+			out[i] = RTResult[V]{Status: Hit, Err: err}
+			continue
+		}
+		out[i].Status = st
+		missAt = append(missAt, i)
+		missing = append(missing, k)
+	}
+	if len(missing) > 0 {
+		for j, r := range rt.group.DoBatch(ctx, missing, rt.loadBatch) {
+			o := &out[missAt[j]]
+			o.Value, o.Err = r.Val.val, r.Err
+			if r.Leader {
+				rt.st.misses.Add(1)
+			} else {
+				o.Status = LockHit
+				rt.st.lockHits.Add(1)
+			}
+		}
+	}
+	for _, o := range out {
+		if o.Err != nil {
+			return out, o.Err
+		}
+	}
+	return out, nil
+}
+
+// Set stores v under k with ttl (see the package doc) and reports whether
+// it was stored, as Cache.SetWithTTL does. A load of k in flight is
+// detached: its callers still get its result, but it is not stored over v,
+// and later callers of k do not join it. A cached error of k is cleared.
+func (rt *RTCache[K, V]) Set(k K, v V, ttl time.Duration) bool {
+	var ok bool
+	rt.write(k, func(out *[]shard.Evicted[K, V]) { ok = rt.c.setCollect(k, v, ttl, out) })
+	return ok
+}
+
+// Delete removes k and returns the value it had, if it had one that had
+// not expired. The next lookup of k loads it afresh: a load in flight is
+// detached (it will not store its result, and later callers do not join
+// it), and a cached error of k is cleared.
+func (rt *RTCache[K, V]) Delete(k K) (V, bool) {
+	var v V
+	var ok bool
+	rt.write(k, func(out *[]shard.Evicted[K, V]) { v, ok = rt.c.deleteCollect(k, out) })
+	return v, ok
+}
+
+// Invalidate makes k's value expire now but keeps it for stale reads: the
+// next Get of k loads it afresh, while GetStale and GetStaleWhileUpdate
+// may still serve the old value within their allowance. Like Delete, it
+// detaches a load of k in flight and clears a cached error. It reports
+// whether k had a value that had not expired.
+func (rt *RTCache[K, V]) Invalidate(k K) bool {
+	var ok bool
+	rt.write(k, func(out *[]shard.Evicted[K, V]) { ok = rt.c.expireCollect(k, out) })
+	return ok
+}
+
+// write runs w under k's lock in the wait map, so that it is ordered with
+// the stores of loads: a load in flight is detached and will not store its
+// result over what w did. OnEvict runs after the lock is released.
+func (rt *RTCache[K, V]) write(k K, w func(out *[]shard.Evicted[K, V])) {
+	var buf [2]shard.Evicted[K, V]
+	out := buf[:0]
+	rt.group.Forget(k, func() {
+		w(&out)
+		if rt.errs != nil {
+			rt.errs.Delete(k)
+		}
+	})
+	rt.c.notify(out)
+}
+
+// Stats returns a snapshot of the counters.
+func (rt *RTCache[K, V]) Stats() RTStats {
+	s := RTStats{
+		Misses:     rt.st.misses.Load(),
+		LockHits:   rt.st.lockHits.Load(),
+		Stale:      rt.st.stale.Load(),
+		ErrorHits:  rt.st.errorHits.Load(),
+		Loads:      rt.st.loads.Load(),
+		LoadErrors: rt.st.loadErrors.Load(),
+		Batches:    rt.st.batches.Load(),
+		Refreshes:  rt.st.refreshes.Load(),
+		LoadTime:   time.Duration(rt.st.loadTime.Load()),
+	}
+	if rt.st.hits != nil {
+		s.Hits = uint64(rt.st.hits.Value())
+	}
+	return s
+}
+
+// InFlight returns the number of loads in flight that hold their key.
+func (rt *RTCache[K, V]) InFlight() int { return rt.group.Len() }
+
+// hit counts a hit with left to live and starts a refresh ahead of its
+// expiry if RefreshAhead says so.
+func (rt *RTCache[K, V]) hit(ctx context.Context, k K, left time.Duration) {
+	if rt.st.hits != nil {
+		rt.st.hits.Inc()
+	}
+	if left <= rt.refreshAhead {
+		rt.refresh(ctx, k)
+	}
+}
+
+// fetch is the path of a lookup that found no fresh value (st is Miss or
+// Expired): a cached error, or the key's load.
+func (rt *RTCache[K, V]) fetch(ctx context.Context, k K, st Status) (V, Status, error) {
+	if err, ok := rt.cachedError(k); ok {
+		var zero V
+		return zero, Hit, err
+	}
+	return rt.join(ctx, k, st)
+}
+
+// join loads k, or waits for the load of k in flight.
+func (rt *RTCache[K, V]) join(ctx context.Context, k K, st Status) (V, Status, error) {
+	r, leader, err := rt.group.Do(ctx, k, rt.loader(k))
+	if !leader {
+		rt.st.lockHits.Add(1)
+		return r.val, LockHit, err
+	}
+	rt.st.misses.Add(1)
+	return r.val, st, err
+}
+
+// cachedError returns k's cached load error, if ErrorTTL keeps one.
+func (rt *RTCache[K, V]) cachedError(k K) (error, bool) {
+	if rt.errs == nil {
+		return nil, false
+	}
+	err, ok := rt.errs.Get(k)
+	if ok {
+		rt.st.errorHits.Add(1)
+	}
+	return err, ok
+}
+
+// refresh starts a background load of k unless one is in flight or
+// MaxRefreshes are. A flood of stale reads of one key costs one map lookup
+// each, and no shared write, once its refresh runs.
+func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
+	if rt.group.InFlight(k) {
+		return
+	}
+	if rt.refreshing.Add(1) > rt.maxRefresh {
+		rt.refreshing.Add(-1)
+		return
+	}
+	load := rt.loader(k)
+	started := rt.group.Go(ctx, k, func(ctx context.Context) (loaded[V], error) {
+		defer rt.refreshing.Add(-1)
+		return load(ctx)
+	})
+	if !started {
+		rt.refreshing.Add(-1)
+		return
+	}
+	rt.st.refreshes.Add(1)
+}
+
+// loader returns the function a load of k runs: the Loader, timed and
+// counted.
+func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
+	return func(ctx context.Context) (r loaded[V], err error) {
+		rt.st.loads.Add(1)
+		start := time.Now()
+		failed := true // stays true through a panic or Goexit
+		defer func() {
+			rt.st.loadTime.Add(int64(time.Since(start)))
+			if failed {
+				rt.st.loadErrors.Add(1)
+			}
+		}()
+		r.val, r.ttl, err = rt.load(ctx, k)
+		failed = err != nil
+		return r, err
+	}
+}
+
+// loadBatch loads MultiGet's misses: with the BatchLoader, or with the
+// Loader, one goroutine per key.
+func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesce.Result[loaded[V]], err error) {
+	rt.st.loads.Add(uint64(len(keys)))
+	start := time.Now()
+	failed := len(keys) // all, until the results are in
+	defer func() {
+		rt.st.loadTime.Add(int64(time.Since(start)))
+		rt.st.loadErrors.Add(uint64(failed))
+	}()
+	if rt.batch == nil {
+		res = rt.loadEach(ctx, keys)
+	} else {
+		rt.st.batches.Add(1)
+		got, err := rt.batch(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		if len(got) != len(keys) {
+			return nil, fmt.Errorf("ufocache: BatchLoader returned %d results for %d keys: %w", len(got), len(keys), ErrBatchSize)
+		}
+		res = make([]coalesce.Result[loaded[V]], len(got))
+		for i, l := range got {
+			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{l.Value, l.TTL}, Err: l.Err}
+		}
+	}
+	failed = 0
+	for _, r := range res {
+		if r.Err != nil {
+			failed++
+		}
+	}
+	return res, nil
+}
+
+// loadEach loads keys with the Loader, concurrently. A panic or Goexit in
+// one load fails that key only.
+func (rt *RTCache[K, V]) loadEach(ctx context.Context, keys []K) []coalesce.Result[loaded[V]] {
+	res := make([]coalesce.Result[loaded[V]], len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() {
+			r := &res[i]
+			r.Err = ErrGoexit // stays if the Loader calls runtime.Goexit
+			defer func() {
+				if p := recover(); p != nil {
+					r.Err = &PanicError{Value: p, Stack: debug.Stack()}
+				}
+			}()
+			var l loaded[V]
+			var err error
+			l.val, l.ttl, err = rt.load(ctx, k)
+			r.Val, r.Err = l, err
+		})
+	}
+	wg.Wait()
+	return res
+}
+
+// recheck is the coalesce Recheck: a caller about to load k looks at the
+// cache (and the cached errors) again, in case a load that just finished
+// stored k. With RefreshAhead a value about to expire does not count, so
+// that its refresh goes ahead.
+func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) {
+	var r loaded[V]
+	if rt.refreshAhead == 0 {
+		if v, ok := rt.c.Get(k); ok {
+			r.val = v
+			return r, true, nil
+		}
+	} else if v, st, left := rt.c.lookup(k); st == Hit && left > rt.refreshAhead {
+		r.val = v
+		return r, true, nil
+	}
+	if rt.errs != nil {
+		if err, ok := rt.errs.Get(k); ok {
+			return r, true, err
+		}
+	}
+	return r, false, nil
+}
+
+// commit is the coalesce Commit: it stores a load's outcome while the load
+// still holds its key (under the wait map's lock for k, so ordered with
+// Set, Delete and Invalidate). OnEvict runs after the lock is released.
+func (rt *RTCache[K, V]) commit(k K, r loaded[V], err error) func() {
+	if err != nil {
+		if rt.errs != nil {
+			rt.errs.ForceSet(k, err, rt.errTTL)
+		}
+		return nil
+	}
+	var out []shard.Evicted[K, V]
+	rt.c.setCollect(k, r.val, r.ttl, &out)
+	if rt.errs != nil {
+		rt.errs.Delete(k)
+	}
+	if len(out) == 0 {
+		return nil // nothing left, or no OnEvict to tell
+	}
+	return func() { rt.c.notify(out) }
+}

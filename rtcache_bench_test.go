@@ -1,0 +1,115 @@
+package ufocache_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// BenchmarkRTGetHit puts RTCache.Get on hits beside Cache.Get on the same
+// cache and keys: the read-through layer's cost on the hot path (target:
+// RTCache ≤ 1.1× Cache). Compare the two sub-benchmarks of one run:
+//
+//	go test -run '^$' -bench 'RTGetHit' -count 6 . | benchstat -col /api -
+func BenchmarkRTGetHit(b *testing.B) {
+	const n = 1 << 14
+	c := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 2 * n})
+	load := func(_ context.Context, k uint64) (uint64, time.Duration, error) { return k, 0, nil }
+	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[uint64, uint64]{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for k := range uint64(n) {
+		rt.Set(k, k, 0)
+	}
+	for k := range uint64(n) {
+		if _, ok := c.Get(k); !ok {
+			b.Fatalf("key %d not resident", k)
+		}
+	}
+	stream := zipfStream(n, 1.01, 42)
+	ctx := context.Background()
+	b.Run("api=Cache", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(seedCounter.Add(1)*7919) & (streamLen - 1)
+			for pb.Next() {
+				if _, ok := c.Get(stream[i]); !ok {
+					b.Fatal("miss")
+				}
+				i = (i + 1) & (streamLen - 1)
+			}
+		})
+	})
+	b.Run("api=RTCache", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(seedCounter.Add(1)*7919) & (streamLen - 1)
+			for pb.Next() {
+				if _, st, _ := rt.Get(ctx, stream[i]); st != ufocache.Hit {
+					b.Fatal("miss")
+				}
+				i = (i + 1) & (streamLen - 1)
+			}
+		})
+	})
+}
+
+// BenchmarkRTGetHitRatio runs Cache.Get and RTCache.Get on hits in
+// alternating blocks on one goroutine, so that both see the same machine
+// load, and reports the ratio of their costs as rt/cache. It is the number
+// to quote on a shared machine.
+func BenchmarkRTGetHitRatio(b *testing.B) {
+	const n = 1 << 14
+	c := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 2 * n})
+	load := func(_ context.Context, k uint64) (uint64, time.Duration, error) { return k, 0, nil }
+	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[uint64, uint64]{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for k := range uint64(n) {
+		rt.Set(k, k, 0)
+	}
+	stream := zipfStream(n, 1.01, 43)
+	ctx := context.Background()
+	const block = 1 << 12
+	var tc, trt time.Duration
+	var sink uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	// Each round reads a fresh stretch of the stream with each API, in
+	// turn first, so that neither reads keys the other just brought into
+	// the CPU caches.
+	cacheBlock := func(i int) time.Duration {
+		start := time.Now()
+		for j := range block {
+			v, _ := c.Get(stream[(i+j)&(streamLen-1)])
+			sink += v
+		}
+		return time.Since(start)
+	}
+	rtBlock := func(i int) time.Duration {
+		start := time.Now()
+		for j := range block {
+			v, _, _ := rt.Get(ctx, stream[(i+j)&(streamLen-1)])
+			sink += v
+		}
+		return time.Since(start)
+	}
+	for done, i, round := 0, 0, 0; done < b.N; done, round = done+2*block, round+1 {
+		if round%2 == 0 {
+			tc += cacheBlock(i)
+			trt += rtBlock(i + block)
+		} else {
+			trt += rtBlock(i)
+			tc += cacheBlock(i + block)
+		}
+		i = (i + 2*block) & (streamLen - 1)
+	}
+	if sink == 1 {
+		b.Log(sink)
+	}
+	b.ReportMetric(float64(trt)/float64(tc), "rt/cache")
+}

@@ -1,0 +1,1075 @@
+package ufocache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// bubbleClock reads package time, which testing/synctest fakes, so that
+// entry TTLs and the read-through timeouts move together in a bubble. It
+// starts at one hour, not 0.
+type bubbleClock struct{ origin time.Time }
+
+func newBubbleClock() bubbleClock { return bubbleClock{time.Now().Add(-time.Hour)} }
+
+func (c bubbleClock) Nanotime() int64 { return int64(time.Since(c.origin)) }
+
+// checkGoroutines fails t if there are more goroutines than before and
+// some of them run library code. The count is the process's, and the
+// runtime or the testing package may hold a goroutine of their own for a
+// moment, so a higher count alone is not a leak.
+func checkGoroutines(t *testing.T, before int) {
+	t.Helper()
+	after := runtime.NumGoroutine()
+	if after <= before {
+		return
+	}
+	if n := libraryGoroutines(); n > 0 {
+		t.Errorf("%d goroutines before, %d after, %d of them in library code", before, after, n)
+	}
+}
+
+// libraryGoroutines counts the goroutines whose stack has a frame of the
+// library (not of its tests).
+func libraryGoroutines() int {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "github.com/ufocache/ufocache.") || strings.Contains(g, "github.com/ufocache/ufocache/coalesce.") {
+			count++
+		}
+	}
+	return count
+}
+
+// origin is a fake origin server: it counts loads and can be told to
+// block, fail, panic or take time.
+type origin struct {
+	loads    atomic.Int32
+	inFlight atomic.Int32
+	maxIn    atomic.Int32
+	mu       sync.Mutex
+	gate     chan struct{} // if not nil, each load waits for it
+	delay    time.Duration
+	err      error
+	ttl      time.Duration
+	val      func(key string, n int32) string
+}
+
+func (o *origin) load(ctx context.Context, key string) (string, time.Duration, error) {
+	n := o.loads.Add(1)
+	in := o.inFlight.Add(1)
+	defer o.inFlight.Add(-1)
+	for {
+		m := o.maxIn.Load()
+		if in <= m || o.maxIn.CompareAndSwap(m, in) {
+			break
+		}
+	}
+	o.mu.Lock()
+	gate, delay, err, ttl, val := o.gate, o.delay, o.err, o.ttl, o.val
+	o.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	if val != nil {
+		return val(key, n), ttl, nil
+	}
+	return fmt.Sprintf("%s#%d", key, n), ttl, nil
+}
+
+func (o *origin) set(f func(o *origin)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	f(o)
+}
+
+func newRT(t testing.TB, o *origin, opts ufocache.RTOptions[string, string], copts ...ufocache.Options[string, string]) *ufocache.RTCache[string, string] {
+	t.Helper()
+	co := ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock()}
+	if len(copts) > 0 {
+		co = copts[0]
+	}
+	c, err := ufocache.New(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := ufocache.NewRTCache(c, o.load, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+type answer struct {
+	v   string
+	st  ufocache.Status
+	err error
+	at  time.Duration // when it came, in a synctest bubble
+}
+
+// stampedeRT runs n concurrent Gets of one cold key while the origin is
+// blocked, and returns their answers once the origin is released.
+func stampedeRT(t *testing.T, rt *ufocache.RTCache[string, string], o *origin, n int) []answer {
+	t.Helper()
+	gate := make(chan struct{})
+	o.set(func(o *origin) { o.gate = gate })
+	out := make([]answer, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			a := &out[i]
+			a.v, a.st, a.err = rt.Get(context.Background(), "cold")
+		})
+	}
+	synctest.Wait()
+	if got := rt.InFlight(); got != 1 {
+		t.Errorf("InFlight during the stampede = %d, want 1", got)
+	}
+	close(gate)
+	wg.Wait()
+	return out
+}
+
+func TestRTStampedeOneLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{})
+		answers := stampedeRT(t, rt, o, 1000)
+		if n := o.loads.Load(); n != 1 {
+			t.Fatalf("%d loads, want 1", n)
+		}
+		misses := 0
+		for i, a := range answers {
+			if a.v != "cold#1" || a.err != nil {
+				t.Fatalf("caller %d got %+v, want cold#1", i, a)
+			}
+			switch a.st {
+			case ufocache.Miss:
+				misses++
+			case ufocache.LockHit:
+			default:
+				t.Fatalf("caller %d got status %v", i, a.st)
+			}
+		}
+		if misses != 1 {
+			t.Errorf("%d callers saw Miss, want 1 (the rest LockHit)", misses)
+		}
+		if n := rt.InFlight(); n != 0 {
+			t.Errorf("InFlight after = %d, want 0", n)
+		}
+		if v, st, err := rt.Get(context.Background(), "cold"); v != "cold#1" || st != ufocache.Hit || err != nil {
+			t.Errorf("Get after = (%q, %v, %v), want a hit", v, st, err)
+		}
+		s := rt.Stats()
+		if s.Loads != 1 || s.Misses != 1 || s.LockHits != 999 {
+			t.Errorf("stats %+v: want 1 load, 1 miss, 999 lock hits", s)
+		}
+	})
+}
+
+func TestRTStampedeSharedError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errDown := errors.New("origin down")
+		o := &origin{err: errDown}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{})
+		for i, a := range stampedeRT(t, rt, o, 1000) {
+			if a.err != errDown {
+				t.Fatalf("caller %d got %v, want %v", i, a.err, errDown)
+			}
+		}
+		if n := o.loads.Load(); n != 1 {
+			t.Fatalf("%d loads, want 1: waiters share the leader's error", n)
+		}
+		if n := rt.InFlight(); n != 0 {
+			t.Errorf("InFlight after = %d, want 0", n)
+		}
+		if s := rt.Stats(); s.LoadErrors != 1 {
+			t.Errorf("LoadErrors = %d, want 1", s.LoadErrors)
+		}
+	})
+}
+
+// failureCase is a way for a load to go wrong, with what the callers see.
+type failureCase struct {
+	name string
+	opts ufocache.RTOptions[string, string]
+	// load replaces the origin; release unblocks it.
+	load func(release <-chan struct{}) ufocache.Loader[string, string]
+	// leaderCtx, if set, is the first caller's context; cancel is called
+	// once every caller waits.
+	leaderCancels bool
+	// check judges one caller's outcome; leader is the first caller.
+	check func(t *testing.T, leader bool, a answer, panicked any)
+	// bound is when each caller must have its answer: the callers wait
+	// from 0, and the loader is let go at 2s.
+	bound func(leader bool) time.Duration
+}
+
+func always(d time.Duration) func(bool) time.Duration { return func(bool) time.Duration { return d } }
+
+var failureCases = []failureCase{
+	{
+		name: "leader cancels",
+		load: func(release <-chan struct{}) ufocache.Loader[string, string] {
+			return func(ctx context.Context, k string) (string, time.Duration, error) {
+				<-release
+				return "v", 0, ctx.Err() // ctx is detached: nil
+			}
+		},
+		leaderCancels: true,
+		bound: func(leader bool) time.Duration {
+			if leader {
+				return 0 // it leaves when its ctx is cancelled
+			}
+			return 2 * time.Second
+		},
+		check: func(t *testing.T, leader bool, a answer, _ any) {
+			if leader && (!errors.Is(a.err, context.Canceled) || a.st != ufocache.Miss) {
+				t.Errorf("leader got %+v, want context.Canceled with status miss", a)
+			}
+			if !leader && (a.v != "v" || a.err != nil) {
+				t.Errorf("waiter got %+v, want v", a)
+			}
+		},
+	},
+	{
+		name: "loader panics",
+		load: func(release <-chan struct{}) ufocache.Loader[string, string] {
+			return func(context.Context, string) (string, time.Duration, error) {
+				<-release
+				panic("loader bug")
+			}
+		},
+		bound: always(2 * time.Second),
+		check: func(t *testing.T, leader bool, a answer, panicked any) {
+			if leader {
+				if p, ok := panicked.(*ufocache.PanicError); !ok || p.Value != "loader bug" {
+					t.Errorf("leader panicked with %v, want *PanicError{loader bug}", panicked)
+				}
+				return
+			}
+			var pe *ufocache.PanicError
+			if !errors.As(a.err, &pe) || pe.Value != "loader bug" || !strings.Contains(string(pe.Stack), "rtcache_test.go") {
+				t.Errorf("waiter got %v, want *PanicError{loader bug} with its stack", a.err)
+			}
+		},
+	},
+	{
+		name: "loader hangs past the lock timeout",
+		opts: ufocache.RTOptions[string, string]{LockTimeout: time.Second},
+		load: func(release <-chan struct{}) ufocache.Loader[string, string] {
+			return func(context.Context, string) (string, time.Duration, error) {
+				<-release
+				return "late", 0, nil
+			}
+		},
+		bound: func(leader bool) time.Duration {
+			if leader {
+				return 2 * time.Second
+			}
+			return time.Second
+		},
+		check: func(t *testing.T, leader bool, a answer, _ any) {
+			if leader && (a.v != "late" || a.err != nil) {
+				t.Errorf("leader got %+v, want late", a)
+			}
+			if !leader && a.err != ufocache.ErrLockTimeout {
+				t.Errorf("waiter got %v, want ErrLockTimeout", a.err)
+			}
+		},
+	},
+	{
+		name: "loader hangs past the load timeout",
+		opts: ufocache.RTOptions[string, string]{LoadTimeout: time.Second},
+		load: func(release <-chan struct{}) ufocache.Loader[string, string] {
+			return func(context.Context, string) (string, time.Duration, error) {
+				<-release // ignores ctx
+				return "too late", 0, nil
+			}
+		},
+		bound: always(time.Second),
+		check: func(t *testing.T, _ bool, a answer, _ any) {
+			if a.err != ufocache.ErrLoadTimeout {
+				t.Errorf("caller got %+v, want ErrLoadTimeout", a)
+			}
+		},
+	},
+	{
+		name: "loader calls Goexit",
+		load: func(release <-chan struct{}) ufocache.Loader[string, string] {
+			return func(context.Context, string) (string, time.Duration, error) {
+				<-release
+				runtime.Goexit()
+				return "", 0, nil
+			}
+		},
+		bound: always(2 * time.Second),
+		check: func(t *testing.T, _ bool, a answer, _ any) {
+			if a.err != ufocache.ErrGoexit {
+				t.Errorf("caller got %v, want ErrGoexit", a.err)
+			}
+		},
+	},
+}
+
+// TestRTFailuresReleaseKey: whatever happens to a load, no caller waits
+// past its bound, the key loads again at once, and no goroutine is left.
+func TestRTFailuresReleaseKey(t *testing.T) {
+	for _, tc := range failureCases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				before := runtime.NumGoroutine()
+				release := make(chan struct{})
+				bad := tc.load(release)
+				var useBad atomic.Bool
+				useBad.Store(true)
+				var loads atomic.Int32
+				loader := func(ctx context.Context, k string) (string, time.Duration, error) {
+					loads.Add(1)
+					if useBad.Load() {
+						return bad(ctx, k)
+					}
+					return "good", 0, nil
+				}
+				c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+				rt, err := ufocache.NewRTCache(c, loader, tc.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				const waiters = 20
+				answers := make([]answer, waiters+1)
+				panics := make([]any, waiters+1)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var wg sync.WaitGroup
+				start := time.Now()
+				get := func(i int, ctx context.Context) {
+					a := &answers[i]
+					defer func() {
+						a.at = time.Since(start)
+						panics[i] = recover()
+					}()
+					a.v, a.st, a.err = rt.Get(ctx, "k")
+				}
+				wg.Go(func() { get(0, ctx) })
+				synctest.Wait()
+				for i := 1; i <= waiters; i++ {
+					wg.Go(func() { get(i, context.Background()) })
+				}
+				synctest.Wait()
+				if tc.leaderCancels {
+					cancel()
+					synctest.Wait()
+				}
+				// Give the timeouts their due, then let the loader go.
+				time.Sleep(2 * time.Second)
+				useBad.Store(false)
+				close(release)
+				wg.Wait()
+				for i, a := range answers {
+					tc.check(t, i == 0, a, panics[i])
+					if want := tc.bound(i == 0); a.at != want {
+						t.Errorf("caller %d answered at %v, want %v", i, a.at, want)
+					}
+				}
+				synctest.Wait()
+				if n := rt.InFlight(); n != 0 {
+					t.Fatalf("InFlight after = %d, want 0", n)
+				}
+				// The key is usable at once.
+				n0 := loads.Load()
+				v, _, err := rt.Get(context.Background(), "k")
+				if tc.name == "leader cancels" || tc.name == "loader hangs past the lock timeout" {
+					// Those loads succeeded and stored their value.
+					if err != nil || loads.Load() != n0 {
+						t.Errorf("Get after = (%q, %v) with %d more loads, want the stored value", v, err, loads.Load()-n0)
+					}
+				} else if v != "good" || err != nil || loads.Load() != n0+1 {
+					t.Errorf("Get after = (%q, %v), want a fresh load of good", v, err)
+				}
+				synctest.Wait()
+				checkGoroutines(t, before)
+			})
+		})
+	}
+}
+
+// TestRTRechecksBeforeLoading plays a caller that missed the cache just
+// before another caller's load stored the key and finished: it must find
+// the value, not load it again (pingora issue #110). The same for a
+// cached error.
+func TestRTRechecksBeforeLoading(t *testing.T) {
+	o := &origin{err: errors.New("down")}
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100})
+	rt, _ := ufocache.NewRTCache(c, o.load, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
+	rt.Set("k", "stored", 0)
+	if v, st, err := rt.JoinAfterMiss(context.Background(), "k"); v != "stored" || st != ufocache.LockHit || err != nil {
+		t.Errorf("late caller got (%q, %v, %v), want (stored, lock-hit, nil)", v, st, err)
+	}
+	rt.Get(context.Background(), "bad") // fails; the error is cached
+	if _, st, err := rt.JoinAfterMiss(context.Background(), "bad"); err == nil || st != ufocache.LockHit {
+		t.Errorf("late caller of a failed key got (%v, %v), want the cached error", st, err)
+	}
+	if n := o.loads.Load(); n != 1 {
+		t.Errorf("%d loads, want 1", n)
+	}
+}
+
+func TestRTBoundsAreExact(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		hang := make(chan struct{})
+		o.set(func(o *origin) { o.gate = hang })
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{LockTimeout: time.Second, LoadTimeout: 3 * time.Second})
+		go rt.Get(context.Background(), "k")
+		synctest.Wait()
+		start := time.Now()
+		if _, _, err := rt.Get(context.Background(), "k"); err != ufocache.ErrLockTimeout || time.Since(start) != time.Second {
+			t.Errorf("waiter: %v after %v, want ErrLockTimeout after 1s", err, time.Since(start))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		if _, _, err := rt.Get(ctx, "k"); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 500*time.Millisecond {
+			t.Errorf("waiter with a shorter ctx: %v after %v, want DeadlineExceeded after 500ms", err, time.Since(start))
+		}
+		close(hang)
+	})
+}
+
+func TestRTLockAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		hang := make(chan struct{})
+		o.set(func(o *origin) { o.gate = hang })
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{LockAge: time.Second})
+		first := make(chan answer, 1)
+		go func() {
+			var a answer
+			a.v, a.st, a.err = rt.Get(context.Background(), "k")
+			first <- a
+		}()
+		synctest.Wait()
+		time.Sleep(time.Second)
+		o.set(func(o *origin) { o.gate = nil })
+		v, st, err := rt.Get(context.Background(), "k")
+		if v != "k#2" || st != ufocache.Miss || err != nil {
+			t.Fatalf("Get after LockAge = (%q, %v, %v), want (k#2, miss, nil)", v, st, err)
+		}
+		close(hang)
+		if a := <-first; a.v != "k#1" {
+			t.Fatalf("the old load's caller got %+v, want k#1", a)
+		}
+		synctest.Wait()
+		if v, st, _ := rt.Get(context.Background(), "k"); v != "k#2" || st != ufocache.Hit {
+			t.Errorf("stored value = (%q, %v), want k#2: the superseded load must not store", v, st)
+		}
+	})
+}
+
+func TestRTStaleWhileRevalidate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = 100 * time.Millisecond
+		const loadTime = 20 * time.Millisecond
+		// One RTCache per key: the Cache's sweep reclaims expired entries
+		// when other keys are written, and this test is about refreshes.
+		keys := []string{"a", "b", "c"}
+		origins := map[string]*origin{}
+		rts := map[string]*ufocache.RTCache[string, string]{}
+		var mu sync.Mutex
+		starts := map[string][]time.Time{}
+		for _, k := range keys {
+			o := &origin{delay: loadTime, ttl: ttl}
+			o.val = func(k string, n int32) string {
+				mu.Lock()
+				starts[k] = append(starts[k], time.Now().Add(-loadTime))
+				mu.Unlock()
+				return fmt.Sprint(k, n)
+			}
+			origins[k], rts[k] = o, newRT(t, o, ufocache.RTOptions[string, string]{})
+			if _, _, err := rts[k].Get(context.Background(), k); err != nil { // warm up
+				t.Fatal(err)
+			}
+		}
+		var blocked, stale atomic.Int32
+		var wg sync.WaitGroup
+		for r := range 8 {
+			wg.Go(func() {
+				for i := range 200 {
+					k := keys[(r+i)%len(keys)]
+					start := time.Now()
+					v, st, err := rts[k].GetStaleWhileUpdate(context.Background(), k, time.Hour)
+					if d := time.Since(start); d != 0 {
+						blocked.Add(1)
+						t.Errorf("GetStaleWhileUpdate(%s) = (%q, %+v) took %v", k, v, st, d)
+					}
+					if err != nil || v == "" {
+						t.Errorf("GetStaleWhileUpdate(%s) = (%q, %v, %v)", k, v, st, err)
+					}
+					if st.Status == ufocache.Stale {
+						stale.Add(1)
+						if st.StaleFor < 0 || st.StaleFor > loadTime {
+							t.Errorf("StaleFor = %v, want at most the load time", st.StaleFor)
+						}
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			})
+		}
+		wg.Wait()
+		time.Sleep(time.Second) // let the last refreshes finish
+		if n := blocked.Load(); n != 0 {
+			t.Errorf("%d reads waited for a load", n)
+		}
+		if stale.Load() == 0 {
+			t.Fatal("no stale value was served: the test did not test")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, k := range keys {
+			if m := origins[k].maxIn.Load(); m != 1 {
+				t.Errorf("key %s: %d loads ran at once, want 1", k, m)
+			}
+			s := starts[k]
+			if len(s) < 5 {
+				t.Errorf("key %s loaded %d times in 1s with a 100ms TTL: refreshes did not happen", k, len(s))
+			}
+			for i := 1; i < len(s); i++ {
+				// One refresh per expiry: each refresh starts after the
+				// value the previous load stored has expired.
+				if gap := s[i].Sub(s[i-1]); gap < ttl+loadTime {
+					t.Errorf("key %s: loads %d and %d started %v apart, within one TTL", k, i-1, i, gap)
+				}
+			}
+			if st := rts[k].Stats(); st.Refreshes != uint64(len(s)-1) {
+				t.Errorf("key %s: %d refreshes counted, %d made", k, st.Refreshes, len(s)-1)
+			}
+		}
+	})
+}
+
+func TestRTStaleFloodIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{MaxRefreshes: 2})
+		keys := make([]string, 10)
+		for i := range keys {
+			keys[i] = fmt.Sprint("k", i)
+			rt.Get(context.Background(), keys[i])
+		}
+		time.Sleep(2 * time.Second) // all expired
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate = gate })
+		before := runtime.NumGoroutine()
+		for i := range 10_000 {
+			v, st, err := rt.GetStaleWhileUpdate(context.Background(), keys[i%len(keys)], time.Hour)
+			if st.Status != ufocache.Stale || err != nil || v == "" {
+				t.Fatalf("read %d = (%q, %v, %v), want stale", i, v, st, err)
+			}
+		}
+		synctest.Wait()
+		if n := libraryGoroutines(); n > 2 {
+			t.Errorf("10,000 stale reads left %d goroutines running library code (%d more in all), want at most MaxRefreshes = 2",
+				n, runtime.NumGoroutine()-before)
+		}
+		if n := o.inFlight.Load(); n != 2 {
+			t.Errorf("%d refreshes in flight, want 2", n)
+		}
+		close(gate)
+		synctest.Wait()
+		if n := o.loads.Load(); n != 10+2 {
+			t.Errorf("%d loads, want 12 (10 warm-ups and 2 refreshes)", n)
+		}
+	})
+}
+
+func TestRTGetStaleIfError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{})
+		rt.Get(context.Background(), "k")
+		errDown := errors.New("down")
+		o.set(func(o *origin) { o.err = errDown })
+		time.Sleep(1500 * time.Millisecond) // expired 500ms ago
+		v, st, err := rt.GetStale(context.Background(), "k", time.Second)
+		if v != "k#1" || st.Status != ufocache.Stale || st.StaleFor != 500*time.Millisecond || err != nil {
+			t.Fatalf("GetStale within the allowance = (%q, %+v, %v), want (k#1, stale 500ms, nil)", v, st, err)
+		}
+		v, st, err = rt.GetStale(context.Background(), "k", 400*time.Millisecond)
+		if err != errDown || st.Status != ufocache.Expired {
+			t.Fatalf("GetStale past the allowance = (%q, %+v, %v), want the load error", v, st, err)
+		}
+		o.set(func(o *origin) { o.err = nil })
+		v, st, err = rt.GetStale(context.Background(), "k", time.Second)
+		if v != "k#4" || st.Status != ufocache.Expired || err != nil {
+			t.Fatalf("GetStale with the origin back = (%q, %+v, %v), want (k#4, expired, nil)", v, st, err)
+		}
+	})
+}
+
+func TestRTNegativeCaching(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errNX := errors.New("no such name")
+		o := &origin{err: errNX}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Second})
+		if _, st, err := rt.Get(context.Background(), "k"); err != errNX || st != ufocache.Miss {
+			t.Fatalf("first Get = (%v, %v), want (miss, errNX)", st, err)
+		}
+		for range 100 {
+			if _, st, err := rt.Get(context.Background(), "k"); err != errNX || st != ufocache.Hit {
+				t.Fatalf("Get within ErrorTTL = (%v, %v), want (hit, errNX)", st, err)
+			}
+		}
+		if n := o.loads.Load(); n != 1 {
+			t.Fatalf("%d loads within ErrorTTL, want 1", n)
+		}
+		time.Sleep(time.Second)
+		rt.Get(context.Background(), "k")
+		if n := o.loads.Load(); n != 2 {
+			t.Fatalf("%d loads after ErrorTTL, want 2", n)
+		}
+		// Set clears the cached error.
+		rt.Set("k", "set", 0)
+		if v, st, err := rt.Get(context.Background(), "k"); v != "set" || st != ufocache.Hit || err != nil {
+			t.Fatalf("Get after Set = (%q, %v, %v), want the set value", v, st, err)
+		}
+		if s := rt.Stats(); s.ErrorHits != 100 || s.LoadErrors != 2 {
+			t.Errorf("stats %+v: want 100 error hits, 2 load errors", s)
+		}
+	})
+}
+
+func TestRTRefreshAhead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: 100 * time.Millisecond}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond})
+		rt.Get(context.Background(), "k")
+		time.Sleep(60 * time.Millisecond) // 40ms left
+		if v, st, _ := rt.Get(context.Background(), "k"); v != "k#1" || st != ufocache.Hit {
+			t.Fatalf("Get at 60ms = (%q, %v)", v, st)
+		}
+		synctest.Wait()
+		if n := o.loads.Load(); n != 1 {
+			t.Fatalf("%d loads at 60ms, want 1", n)
+		}
+		time.Sleep(20 * time.Millisecond) // 20ms left
+		if v, st, _ := rt.Get(context.Background(), "k"); v != "k#1" || st != ufocache.Hit {
+			t.Fatalf("Get at 80ms = (%q, %v), want the old value at once", v, st)
+		}
+		synctest.Wait()
+		if n := o.loads.Load(); n != 2 {
+			t.Fatalf("%d loads after a hit 20ms before expiry, want 2", n)
+		}
+		time.Sleep(50 * time.Millisecond) // past the old expiry
+		if v, st, _ := rt.Get(context.Background(), "k"); v != "k#2" || st != ufocache.Hit {
+			t.Fatalf("Get at 130ms = (%q, %v), want the refreshed k#2 as a hit", v, st)
+		}
+	})
+}
+
+func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(rt *ufocache.RTCache[string, string])
+		want  string // what a Get returns after the load finished ("" = it loads again)
+	}{
+		{"Set", func(rt *ufocache.RTCache[string, string]) { rt.Set("k", "written", 0) }, "written"},
+		{"Delete", func(rt *ufocache.RTCache[string, string]) { rt.Delete("k") }, ""},
+		{"Invalidate", func(rt *ufocache.RTCache[string, string]) { rt.Invalidate("k") }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				o := &origin{}
+				gate := make(chan struct{})
+				o.set(func(o *origin) { o.gate = gate })
+				rt := newRT(t, o, ufocache.RTOptions[string, string]{})
+				first := make(chan string, 1)
+				go func() { v, _, _ := rt.Get(context.Background(), "k"); first <- v }()
+				synctest.Wait()
+				tc.write(rt)
+				if n := rt.InFlight(); n != 0 {
+					t.Fatalf("InFlight after %s = %d, want 0 (the load is detached)", tc.name, n)
+				}
+				close(gate)
+				if v := <-first; v != "k#1" {
+					t.Fatalf("the load's caller got %q, want k#1", v)
+				}
+				synctest.Wait()
+				o.set(func(o *origin) { o.gate = nil })
+				v, _, _ := rt.Get(context.Background(), "k")
+				switch {
+				case tc.want != "" && v != tc.want:
+					t.Errorf("Get after = %q, want %q: the older load overwrote the write", v, tc.want)
+				case tc.want == "" && v != "k#2":
+					t.Errorf("Get after = %q, want a fresh load k#2", v)
+				}
+			})
+		})
+	}
+}
+
+func TestRTSetDeleteInvalidate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var evicted []string
+		var mu sync.Mutex
+		o := &origin{}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{
+			MaxWeight: 100,
+			Clock:     newBubbleClock(),
+			OnEvict: func(k, v string, r ufocache.EvictReason) {
+				mu.Lock()
+				evicted = append(evicted, fmt.Sprint(k, "=", v, ":", r))
+				mu.Unlock()
+			},
+		})
+		if !rt.Set("k", "v1", time.Minute) {
+			t.Fatal("Set declined")
+		}
+		if v, st, _ := rt.Get(context.Background(), "k"); v != "v1" || st != ufocache.Hit {
+			t.Fatalf("Get after Set = (%q, %v)", v, st)
+		}
+		if !rt.Invalidate("k") {
+			t.Fatal("Invalidate found nothing")
+		}
+		if v, st, _ := rt.GetStaleWhileUpdate(context.Background(), "k", time.Minute); v != "v1" || st.Status != ufocache.Stale {
+			t.Fatalf("GetStaleWhileUpdate after Invalidate = (%q, %+v), want the old value as stale", v, st)
+		}
+		synctest.Wait() // the refresh stores k#1
+		if v, st, _ := rt.Get(context.Background(), "k"); v != "k#1" || st != ufocache.Hit {
+			t.Fatalf("Get after the refresh = (%q, %v), want k#1", v, st)
+		}
+		if v, ok := rt.Delete("k"); !ok || v != "k#1" {
+			t.Fatalf("Delete = (%q, %v)", v, ok)
+		}
+		if _, ok := rt.Delete("k"); ok {
+			t.Fatal("second Delete found a value")
+		}
+		if v, st, _ := rt.Get(context.Background(), "k"); v != "k#2" || st != ufocache.Miss {
+			t.Fatalf("Get after Delete = (%q, %v), want a fresh load", v, st)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(evicted) == 0 || !strings.HasPrefix(evicted[len(evicted)-1], "k=k#1:") {
+			t.Errorf("OnEvict saw %v, want the deletion of k=k#1 last", evicted)
+		}
+	})
+}
+
+// TestRTOnEvictMayCallRTCache: OnEvict runs outside the wait map's locks,
+// so a callback that uses the RTCache does not deadlock.
+func TestRTOnEvictMayCallRTCache(t *testing.T) {
+	var rt *ufocache.RTCache[int, int]
+	var calls atomic.Int32
+	c := ufocache.Must(ufocache.Options[int, int]{
+		MaxWeight: 4,
+		Shards:    1,
+		OnEvict: func(k, v int, r ufocache.EvictReason) {
+			if r != ufocache.EvictCapacity {
+				return
+			}
+			calls.Add(1)
+			rt.Delete(k + 1000)
+			rt.Get(context.Background(), -k-1) // a load that stores nothing, so evicts nothing
+		},
+	})
+	load := func(_ context.Context, k int) (int, time.Duration, error) {
+		if k < 0 {
+			return k, -1, nil
+		}
+		return k, 0, nil
+	}
+	rt, _ = ufocache.NewRTCache(c, load, ufocache.RTOptions[int, int]{})
+	for i := range 200 {
+		rt.Get(context.Background(), i)
+	}
+	if calls.Load() == 0 {
+		t.Fatal("no eviction happened: the test did not test")
+	}
+}
+
+func TestRTMultiGet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		var batches [][]string
+		errGone := errors.New("gone")
+		batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			batches = append(batches, keys)
+			out := make([]ufocache.Loaded[string], len(keys))
+			for i, k := range keys {
+				if k == "bad" {
+					out[i].Err = errGone
+				} else {
+					out[i].Value = "batch:" + k
+				}
+			}
+			return out, nil
+		}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{BatchLoader: batch})
+		rt.Set("hit", "cached", 0)
+		// "joined" is loading for a single Get.
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate = gate })
+		go rt.Get(context.Background(), "joined")
+		synctest.Wait()
+		done := make(chan struct{})
+		var res []ufocache.RTResult[string]
+		var err error
+		go func() {
+			res, err = rt.MultiGet(context.Background(), []string{"hit", "a", "joined", "bad", "b"})
+			close(done)
+		}()
+		synctest.Wait()
+		close(gate)
+		<-done
+		if len(batches) != 1 || strings.Join(batches[0], ",") != "a,bad,b" {
+			t.Fatalf("batches = %v, want one of [a bad b]", batches)
+		}
+		want := []ufocache.RTResult[string]{
+			{Value: "cached", Status: ufocache.Hit},
+			{Value: "batch:a", Status: ufocache.Miss},
+			{Value: "joined#1", Status: ufocache.LockHit},
+			{Status: ufocache.Miss, Err: errGone},
+			{Value: "batch:b", Status: ufocache.Miss},
+		}
+		for i := range want {
+			if res[i] != want[i] {
+				t.Errorf("result %d = %+v, want %+v", i, res[i], want[i])
+			}
+		}
+		if err != errGone {
+			t.Errorf("err = %v, want %v", err, errGone)
+		}
+		if v, st, _ := rt.Get(context.Background(), "b"); v != "batch:b" || st != ufocache.Hit {
+			t.Errorf("Get(b) after MultiGet = (%q, %v), want the stored batch value", v, st)
+		}
+		if n := o.loads.Load(); n != 1 {
+			t.Errorf("%d single loads, want 1 (joined)", n)
+		}
+	})
+}
+
+func TestRTMultiGetJoinedBySingleGet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		gate := make(chan struct{})
+		calls := 0
+		batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			calls++
+			<-gate
+			return []ufocache.Loaded[string]{{Value: "x!"}, {Value: "y!"}}, nil
+		}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{BatchLoader: batch})
+		go rt.MultiGet(context.Background(), []string{"x", "y"})
+		synctest.Wait()
+		got := make(chan answer, 1)
+		go func() {
+			var a answer
+			a.v, a.st, a.err = rt.Get(context.Background(), "y")
+			got <- a
+		}()
+		synctest.Wait()
+		close(gate)
+		if a := <-got; a.v != "y!" || a.st != ufocache.LockHit {
+			t.Fatalf("Get(y) during the batch = %+v, want (y!, lock-hit)", a)
+		}
+		if calls != 1 || o.loads.Load() != 0 {
+			t.Errorf("%d batch calls and %d single loads, want 1 and 0", calls, o.loads.Load())
+		}
+	})
+}
+
+func TestRTMultiGetShortBatch(t *testing.T) {
+	for _, n := range []int{0, 1, 3} {
+		o := &origin{}
+		batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			return make([]ufocache.Loaded[string], n), nil
+		}
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100})
+		rt, err := ufocache.NewRTCache(c, o.load, ufocache.RTOptions[string, string]{BatchLoader: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.Set("hit", "kept", 0)
+		res, err := rt.MultiGet(context.Background(), []string{"a", "hit", "b"})
+		if !errors.Is(err, ufocache.ErrBatchSize) || !strings.HasPrefix(err.Error(), "ufocache: ") {
+			t.Errorf("%d results for 2 keys: err = %v, want ErrBatchSize", n, err)
+		}
+		if res[1].Value != "kept" || res[1].Status != ufocache.Hit || res[1].Err != nil {
+			t.Errorf("the hit was not kept: %+v", res[1])
+		}
+		if !errors.Is(res[0].Err, ufocache.ErrBatchSize) || !errors.Is(res[2].Err, ufocache.ErrBatchSize) {
+			t.Errorf("missing keys: %+v, %+v", res[0], res[2])
+		}
+		if rt.InFlight() != 0 {
+			t.Errorf("InFlight after = %d", rt.InFlight())
+		}
+	}
+}
+
+func TestRTMultiGetWithoutBatchLoader(t *testing.T) {
+	errBad := errors.New("bad key")
+	loader := func(_ context.Context, k string) (string, time.Duration, error) {
+		switch k {
+		case "bad":
+			return "", 0, errBad
+		case "panic":
+			panic("per-key panic")
+		}
+		return "one:" + k, 0, nil
+	}
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100})
+	rt, err := ufocache.NewRTCache(c, loader, ufocache.RTOptions[string, string]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rt.MultiGet(context.Background(), []string{"a", "bad", "panic", "a"})
+	if err != errBad {
+		t.Errorf("err = %v, want %v", err, errBad)
+	}
+	var pe *ufocache.PanicError
+	if res[0].Value != "one:a" || res[3].Value != "one:a" || res[1].Err != errBad || !errors.As(res[2].Err, &pe) {
+		t.Errorf("results = %+v", res)
+	}
+	if s := rt.Stats(); s.Loads != 3 || s.LoadErrors != 2 || s.Batches != 0 {
+		t.Errorf("stats %+v: want 3 loads, 2 errors, 0 batches", s)
+	}
+}
+
+func TestRTMultiGetBatchPanics(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100})
+	batch := func(context.Context, []string) ([]ufocache.Loaded[string], error) { panic("batch bug") }
+	rt, _ := ufocache.NewRTCache(c, (&origin{}).load, ufocache.RTOptions[string, string]{BatchLoader: batch})
+	func() {
+		defer func() {
+			if p, ok := recover().(*ufocache.PanicError); !ok || p.Value != "batch bug" {
+				t.Errorf("MultiGet panicked with %v, want *PanicError{batch bug}", p)
+			}
+		}()
+		rt.MultiGet(context.Background(), []string{"a", "b"})
+	}()
+	if rt.InFlight() != 0 {
+		t.Fatalf("InFlight after the panic = %d", rt.InFlight())
+	}
+}
+
+func TestRTStats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{delay: 30 * time.Millisecond}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{
+			MaxWeight: 100, Clock: newBubbleClock(), RecordStats: true,
+		})
+		rt.Get(context.Background(), "a")
+		rt.Get(context.Background(), "a")
+		rt.Get(context.Background(), "a")
+		rt.Get(context.Background(), "b")
+		want := ufocache.RTStats{Hits: 2, Misses: 2, Loads: 2, LoadTime: 60 * time.Millisecond}
+		if s := rt.Stats(); s != want {
+			t.Errorf("stats = %+v, want %+v", s, want)
+		}
+	})
+}
+
+func TestNewRTCacheValidates(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10})
+	load := (&origin{}).load
+	cases := []struct {
+		c     *ufocache.Cache[string, string]
+		load  ufocache.Loader[string, string]
+		opts  ufocache.RTOptions[string, string]
+		field string
+	}{
+		{nil, load, ufocache.RTOptions[string, string]{}, "Cache"},
+		{c, nil, ufocache.RTOptions[string, string]{}, "Loader"},
+		{c, load, ufocache.RTOptions[string, string]{LockAge: -1}, "LockAge"},
+		{c, load, ufocache.RTOptions[string, string]{LockTimeout: -1}, "LockTimeout"},
+		{c, load, ufocache.RTOptions[string, string]{LoadTimeout: -1}, "LoadTimeout"},
+		{c, load, ufocache.RTOptions[string, string]{ErrorTTL: -1}, "ErrorTTL"},
+		{c, load, ufocache.RTOptions[string, string]{MaxErrors: -1}, "MaxErrors"},
+		{c, load, ufocache.RTOptions[string, string]{RefreshAhead: -1}, "RefreshAhead"},
+		{c, load, ufocache.RTOptions[string, string]{MaxRefreshes: -1}, "MaxRefreshes"},
+	}
+	for _, tc := range cases {
+		rt, err := ufocache.NewRTCache(tc.c, tc.load, tc.opts)
+		if rt != nil || err == nil || !strings.HasPrefix(err.Error(), "ufocache: ") || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("NewRTCache with a bad %s: (%v, %v), want a ufocache: error naming it", tc.field, rt, err)
+		}
+	}
+}
+
+func TestRTGetHitDoesNotAllocate(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100})
+	rt, _ := ufocache.NewRTCache(c, (&origin{}).load, ufocache.RTOptions[string, string]{})
+	rt.Set("k", "v", 0)
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() {
+		if _, st, _ := rt.Get(ctx, "k"); st != ufocache.Hit {
+			t.Fatal("not a hit")
+		}
+	}); n != 0 {
+		t.Errorf("RTCache.Get on a hit: %v allocs, want 0", n)
+	}
+}
+
+// stepClock is a Clock that moves only when told.
+type stepClock struct{ ns atomic.Int64 }
+
+func (c *stepClock) Nanotime() int64 { return c.ns.Load() }
+
+// TestRTGetHitPathMatchesCache: RTCache.Get's inlined hit path answers as
+// Cache.Get does, for integer and string keys, fresh and expired.
+func TestRTGetHitPathMatchesCache(t *testing.T) {
+	testHitPath(t, func(i int) uint64 { return uint64(i) })
+	testHitPath(t, func(i int) string { return fmt.Sprint("key-", i) })
+}
+
+func testHitPath[K comparable](t *testing.T, key func(int) K) {
+	t.Helper()
+	clk := &stepClock{}
+	clk.ns.Store(int64(time.Hour))
+	c := ufocache.Must(ufocache.Options[K, int]{MaxWeight: 1 << 12, Clock: clk})
+	rt, err := ufocache.NewRTCache(c, func(context.Context, K) (int, time.Duration, error) { return -1, -1, nil }, ufocache.RTOptions[K, int]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		ttl := ufocache.NoExpiration
+		if i%3 != 0 {
+			ttl = time.Duration(i) * time.Millisecond
+		}
+		c.SetWithTTL(key(i), i, ttl)
+	}
+	clk.ns.Add(int64(500 * time.Millisecond))
+	for i := range 1200 {
+		k := key(i)
+		want, ok := c.Get(k)
+		got, st, err := rt.Get(context.Background(), k)
+		if ok != (st == ufocache.Hit) || (ok && got != want) || err != nil {
+			t.Fatalf("key %v: Cache.Get = (%d, %v), RTCache.Get = (%d, %v, %v)", k, want, ok, got, st, err)
+		}
+	}
+}
