@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/ufocache/ufocache/perf/belady"
+	"github.com/ufocache/ufocache/perf/trace"
+	"github.com/ufocache/ufocache/perf/zipf"
+)
+
+// traceSpec is one trace of the hit-ratio suite and the capacities (in
+// entries) it is replayed at.
+type traceSpec struct {
+	name   string
+	path   string // relative to -tracedir, or absolute for a user's trace
+	format string
+	caps   []int
+	zipfS  float64 // > 0: a synthetic Zipf stream instead of a file
+	quick  bool    // part of the -quick subset
+}
+
+// Zipf streams: 2M requests over 1M keys.
+const (
+	zipfRequests = 2_000_000
+	zipfKeys     = 1_000_000
+)
+
+// catalog lists the bundled traces with the capacities of
+// testdata/traces/README.md, in the order results are shown.
+var catalog = []traceSpec{
+	{name: "oltp", path: "arc/oltp.gz", format: trace.ARC, caps: []int{250, 500, 1000, 2000}},
+	{name: "p3", path: "arc/p3.gz", format: trace.ARC, caps: []int{25000, 100000, 400000, 600000}},
+	{name: "loop", path: "lirs/loop.trace.gz", format: trace.LIRS, caps: []int{250, 500, 750, 1000}},
+	{name: "gli", path: "lirs/gli.trace.gz", format: trace.LIRS, caps: []int{250, 500, 1000, 2000}, quick: true},
+	{name: "2_pools", path: "lirs/2_pools.trace.gz", format: trace.LIRS, caps: []int{500, 1000, 2000, 4000}},
+	{name: "sprite", path: "lirs/sprite.trace.gz", format: trace.LIRS, caps: []int{250, 500, 1000, 2000}},
+	{name: "multi2", path: "lirs/multi2.trace.gz", format: trace.LIRS, caps: []int{250, 500, 1000, 2000}, quick: true},
+	{name: "zigzag", path: "lirs/zigzag.trace.gz", format: trace.LIRS, caps: []int{250, 500, 1000, 1500}, quick: true},
+	{name: "corda", path: "corda/trace_vaultservice.gz", format: trace.Int64BE, caps: []int{1000, 4000, 16000, 32000}},
+	{name: "web12", path: "cache2k/web12.trace.gz", format: trace.Int32BE, caps: []int{256, 1024, 2048, 4096}},
+	{name: "cloudphysics", path: "oracle/cloudPhysicsIO.oracleGeneral.bin.gz", format: trace.OracleGeneral, caps: []int{1000, 4000, 8000, 16000}},
+	{name: "zipf0.8", zipfS: 0.8, caps: []int{1000, 10000, 100000}},
+	{name: "zipf1.0", zipfS: 1.0, caps: []int{1000, 10000, 100000}},
+	{name: "zipf1.2", zipfS: 1.2, caps: []int{1000, 10000, 100000}},
+}
+
+// pickTraces applies -traces, -quick and -trace.
+func pickTraces(cfg *config) ([]traceSpec, error) {
+	var out []traceSpec
+	switch {
+	case len(cfg.traces) == 1 && cfg.traces[0] == "all", len(cfg.traces) == 0 && !cfg.quick:
+		out = slices.Clone(catalog)
+	case len(cfg.traces) == 0:
+		for _, s := range catalog {
+			if s.quick {
+				out = append(out, s)
+			}
+		}
+	default:
+		for _, name := range cfg.traces {
+			i := slices.IndexFunc(catalog, func(s traceSpec) bool { return s.name == name })
+			if i < 0 {
+				return nil, fmt.Errorf("unknown trace %q", name)
+			}
+			out = append(out, catalog[i])
+		}
+	}
+	if cfg.userTrace != "" {
+		abs, err := filepath.Abs(cfg.userTrace)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, traceSpec{name: filepath.Base(cfg.userTrace), path: abs, format: cfg.userFormat, caps: cfg.userCaps})
+	}
+	return out, nil
+}
+
+// loadedTrace is a decoded trace, shared read-only by the replays.
+type loadedTrace struct {
+	spec     traceSpec
+	keys     []uint64
+	sizes    []uint32 // nil unless the format carries sizes
+	distinct int
+	oracle   *belady.Oracle
+}
+
+// loadTraces decodes every trace once, workers at a time, and prepares
+// Belady's oracle for each.
+func loadTraces(cfg *config, specs []traceSpec) ([]*loadedTrace, error) {
+	out := make([]*loadedTrace, len(specs))
+	errs := make([]error, len(specs))
+	sem := make(chan struct{}, cfg.workers)
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			lt := &loadedTrace{spec: s}
+			if s.zipfS > 0 {
+				lt.keys = zipf.Keys(zipf.New(zipfKeys, s.zipfS), zipfRequests, uint64(s.zipfS*1000))
+			} else {
+				path := s.path
+				if !filepath.IsAbs(path) {
+					path = filepath.Join(cfg.traceDir, path)
+				}
+				t, err := trace.Load(path, s.format)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				lt.keys, lt.sizes = t.Keys, t.Sizes
+			}
+			lt.oracle = belady.Prepare(lt.keys)
+			lt.distinct = lt.oracle.Distinct()
+			out[i] = lt
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s traceSpec) label(capacity int) string {
+	return s.name + " @ " + strconv.Itoa(capacity)
+}

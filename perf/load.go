@@ -1,0 +1,106 @@
+package main
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ufocache/ufocache/perf/peers"
+	"github.com/ufocache/ufocache/perf/zipf"
+)
+
+// workload is a keyspace, a cache size and a precomputed operation stream
+// that goroutines walk, so that no random number is drawn while timing.
+type workload struct {
+	keys, capacity int
+	s              float64
+}
+
+// writeBit marks a write in an operation stream; the key is the other 63
+// bits. Keys are zipf.Key values with this bit cleared, in the stream and
+// the prefill alike; clearing it could merge two of n ranks only with odds
+// about n²/2^64, nil for a million keys.
+const writeBit = 1 << 63
+
+// opStream returns n operations: keys drawn from the workload's Zipf
+// distribution, a share (100 - readPct)% of them flagged as writes.
+func (w workload) opStream(n, readPct int, seed uint64) []uint64 {
+	base := zipf.Keys(zipf.New(w.keys, w.s), n, seed)
+	rng := rand.New(rand.NewPCG(seed, 99))
+	for i, k := range base {
+		k &^= writeBit
+		if rng.IntN(100) >= readPct {
+			k |= writeBit
+		}
+		base[i] = k
+	}
+	return base
+}
+
+// prefill stores the hottest keys, up to the capacity, and waits for a
+// cache that applies writes asynchronously.
+func (w workload) prefill(c peers.Cache[uint64, uint64]) {
+	for r := range min(w.keys, w.capacity) {
+		k := zipf.Key(r) &^ writeBit
+		c.Set(k, k)
+	}
+	if wt, ok := c.(peers.Waiter); ok {
+		wt.Wait()
+	}
+}
+
+// paddedCount keeps each goroutine's counter on its own cache line.
+type paddedCount struct {
+	n int64
+	_ [56]byte
+}
+
+// drive runs goroutines over ops against c for about d and returns the
+// operations per second. Goroutine g starts at offset g*len(ops)/goroutines
+// and walks the stream circularly; each checks the stop flag every 1024
+// operations.
+func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.Duration) float64 {
+	counts := make([]paddedCount, goroutines)
+	var stop atomic.Bool
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for g := range goroutines {
+		ready.Add(1)
+		done.Go(func() {
+			i := g * len(ops) / goroutines
+			n := int64(0)
+			ready.Done()
+			<-start
+			for !stop.Load() {
+				for range 1024 {
+					k := ops[i]
+					if k&writeBit != 0 {
+						c.Set(k&^writeBit, k)
+					} else {
+						c.Get(k)
+					}
+					if i++; i == len(ops) {
+						i = 0
+					}
+				}
+				n += 1024
+			}
+			counts[g].n = n
+		})
+	}
+	ready.Wait()
+	runtime.GC()
+	t0 := time.Now()
+	close(start)
+	time.Sleep(d)
+	stop.Store(true)
+	done.Wait()
+	elapsed := time.Since(t0)
+	total := int64(0)
+	for i := range counts {
+		total += counts[i].n
+	}
+	return float64(total) / elapsed.Seconds()
+}

@@ -1,0 +1,207 @@
+// Command perf measures ufocache side by side with its peers: throughput,
+// hit ratio on real and synthetic traces (with Belady's optimum as the
+// ceiling), memory per entry, read-through stampedes and Get latency.
+//
+// Run the default suite from the repository root:
+//
+//	go -C perf run .
+//
+// and see README.md for the flags.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is what the flags select.
+type config struct {
+	suites   []string
+	quick    bool
+	cpus     []int
+	reps     int
+	duration time.Duration
+	caches   []string // empty: every cache the suite knows
+	traces   []string // empty: the default set
+	traceDir string
+	out      string // "" : stdout only
+	workers  int
+
+	// A user's own trace, replayed beside the bundled ones.
+	userTrace, userFormat string
+	userCaps              []int
+
+	command string    // the command line, for the result files
+	stdout  io.Writer // where the reports are printed
+}
+
+var suiteOrder = []string{"hitratio", "throughput", "memory", "stampede", "latency"}
+
+// suite runs one measurement and returns its Markdown report.
+type suite func(cfg *config) (*report, error)
+
+var suites = map[string]suite{
+	"hitratio":   runHitRatio,
+	"throughput": runThroughput,
+	"memory":     runMemory,
+	"stampede":   runStampede,
+	"latency":    runLatency,
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "perf:", err)
+		os.Exit(2)
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "perf:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (*config, error) {
+	fs := flag.NewFlagSet("perf", flag.ContinueOnError)
+	suiteList := fs.String("suite", strings.Join(suiteOrder, ","), "suites to run: "+strings.Join(suiteOrder, ","))
+	quick := fs.Bool("quick", false, "tiny sizes and a small trace subset, for CI smoke runs")
+	cpuList := fs.String("cpu", "", "GOMAXPROCS values for throughput (default 1,NumCPU)")
+	reps := fs.Int("reps", 0, "repetitions per throughput cell; the median is kept (default 3, quick 1)")
+	dur := fs.Duration("duration", 0, "time per throughput or latency run (default 200ms, quick 10ms)")
+	cacheList := fs.String("caches", "", "comma-separated cache names (default: all)")
+	traceList := fs.String("traces", "", "comma-separated trace names, or 'all' (default: all, quick: a small subset)")
+	traceDir := fs.String("tracedir", "../testdata/traces", "directory of the bundled traces")
+	out := fs.String("out", "", "directory for the result files (default results, or none with -quick)")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel hit-ratio replays")
+	userTrace := fs.String("trace", "", "replay this trace file too (see -format, -caps)")
+	userFormat := fs.String("format", "", "format of -trace: arc, lirs, int64be, int32be, oracleGeneral")
+	userCaps := fs.String("caps", "1000,10000", "capacities for -trace")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg := &config{
+		quick:      *quick,
+		reps:       *reps,
+		duration:   *dur,
+		traceDir:   *traceDir,
+		out:        *out,
+		workers:    max(*workers, 1),
+		userTrace:  *userTrace,
+		userFormat: *userFormat,
+		command:    "go -C perf run . " + strings.Join(args, " "),
+		stdout:     os.Stdout,
+	}
+	cfg.command = strings.TrimSpace(cfg.command)
+	for _, s := range splitList(*suiteList) {
+		if suites[s] == nil {
+			return nil, fmt.Errorf("unknown suite %q (known: %s)", s, strings.Join(suiteOrder, ","))
+		}
+		cfg.suites = append(cfg.suites, s)
+	}
+	var err error
+	if *cpuList == "" {
+		cfg.cpus = []int{1}
+		if n := runtime.NumCPU(); n > 1 {
+			cfg.cpus = append(cfg.cpus, n)
+		}
+	} else if cfg.cpus, err = parseInts(*cpuList); err != nil {
+		return nil, fmt.Errorf("-cpu: %w", err)
+	}
+	if cfg.userCaps, err = parseInts(*userCaps); err != nil {
+		return nil, fmt.Errorf("-caps: %w", err)
+	}
+	if cfg.userTrace != "" && cfg.userFormat == "" {
+		return nil, fmt.Errorf("-trace needs -format")
+	}
+	cfg.caches = splitList(*cacheList)
+	cfg.traces = splitList(*traceList)
+	if cfg.reps == 0 {
+		cfg.reps = 3
+		if cfg.quick {
+			cfg.reps = 1
+		}
+	}
+	if cfg.duration == 0 {
+		cfg.duration = 200 * time.Millisecond
+		if cfg.quick {
+			cfg.duration = 10 * time.Millisecond
+		}
+	}
+	if cfg.out == "" && !cfg.quick {
+		cfg.out = "results"
+	}
+	return cfg, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("empty list")
+	}
+	return out, nil
+}
+
+// selected filters names by -caches, keeping their order.
+func (cfg *config) selected(names []string) []string {
+	if len(cfg.caches) == 0 {
+		return names
+	}
+	var out []string
+	for _, n := range names {
+		if slices.Contains(cfg.caches, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func run(cfg *config) error {
+	env := describeMachine()
+	var reports []*report
+	start := time.Now()
+	for _, name := range suiteOrder {
+		if !slices.Contains(cfg.suites, name) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "perf: running %s...\n", name)
+		t0 := time.Now()
+		r, err := suites[name](cfg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		r.name, r.elapsed = name, time.Since(t0)
+		fmt.Fprintf(os.Stderr, "perf: %s took %s\n", name, r.elapsed.Round(time.Second/10))
+		fmt.Fprintln(cfg.stdout, r.markdown(env, cfg.command))
+		if err := r.write(cfg.out, env, cfg.command); err != nil {
+			return err
+		}
+		reports = append(reports, r)
+	}
+	return writeSummary(cfg.out, env, cfg.command, reports, time.Since(start))
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestQuickSuite runs every suite at its -quick sizes, as CI does, and
+// checks that each wrote its report and charts.
+func TestQuickSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every suite")
+	}
+	dir := t.TempDir()
+	cfg, err := parseFlags([]string{"-quick", "-out", dir, "-cpu", "1,2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.stdout = io.Discard
+	if err := run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append([]string{"README"}, suiteOrder...) {
+		b, err := os.ReadFile(filepath.Join(dir, name+".md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for _, want := range []string{"Machine: ", "Command: `go -C perf run . -quick", "| ufocache |"} {
+			if !strings.Contains(s, want) {
+				t.Errorf("%s.md lacks %q", name, want)
+			}
+		}
+	}
+	hr, _ := os.ReadFile(filepath.Join(dir, "hitratio.md"))
+	for _, want := range []string{"belady-opt", "mean gap to Belady", "Check against peers_hitratio.tsv", "gli @ 1000"} {
+		if !strings.Contains(string(hr), want) {
+			t.Errorf("hitratio.md lacks %q", want)
+		}
+	}
+	for _, chart := range []string{"hitratio-gli.svg", "throughput-mix-cpu2.svg", "throughput-cpu-hit-path.svg"} {
+		if fi, err := os.Stat(filepath.Join(dir, chart)); err != nil || fi.Size() == 0 {
+			t.Errorf("chart %s: %v", chart, err)
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, bad := range [][]string{
+		{"-suite", "speed"},
+		{"-cpu", "0"},
+		{"-trace", "x.gz"},
+		{"extra"},
+	} {
+		if _, err := parseFlags(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	cfg, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.out != "results" || len(cfg.suites) != len(suiteOrder) || cfg.reps != 3 {
+		t.Errorf("defaults: %+v", cfg)
+	}
+}
+
+func TestMedianAndPercentile(t *testing.T) {
+	if m := median([]float64{3, 1, 2}); m != 2 {
+		t.Errorf("median = %v", m)
+	}
+	if m := median([]float64{4, 1, 2, 3}); m != 2.5 {
+		t.Errorf("median = %v", m)
+	}
+	xs := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	if p := percentile(xs, 0.5); p != 5 {
+		t.Errorf("p50 = %v", p)
+	}
+	if p := percentile(xs, 0.99); p != 10 {
+		t.Errorf("p99 = %v", p)
+	}
+}

@@ -1,0 +1,54 @@
+package peers
+
+import (
+	otterv1 "github.com/maypok86/otter"
+	otterv2 "github.com/maypok86/otter/v2"
+)
+
+// otter v2: adaptive W-TinyLFU with striped read buffers.
+type otter2[K Key, V any] struct{ c *otterv2.Cache[K, V] }
+
+func newOtterV2[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
+	opts := &otterv2.Options[K, V]{}
+	if w := cfg.Weigher; w != nil {
+		opts.MaximumWeight = uint64(cfg.Capacity)
+		opts.Weigher = func(_ K, v V) uint32 { return w(v) }
+	} else {
+		opts.MaximumSize = int(cfg.Capacity)
+	}
+	c, err := otterv2.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return otter2[K, V]{c}, nil
+}
+
+func (o otter2[K, V]) Name() string      { return OtterV2 }
+func (o otter2[K, V]) Get(k K) (V, bool) { return o.c.GetIfPresent(k) }
+func (o otter2[K, V]) Set(k K, v V) bool { o.c.Set(k, v); return true }
+func (o otter2[K, V]) Len() int          { return o.c.EstimatedSize() }
+func (o otter2[K, V]) Close()            { o.c.StopAllGoroutines() }
+
+// otter v1: S3-FIFO.
+type otter1[K Key, V any] struct{ c otterv1.Cache[K, V] }
+
+func newOtterV1[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
+	b, err := otterv1.NewBuilder[K, V](int(cfg.Capacity))
+	if err != nil {
+		return nil, err
+	}
+	if w := cfg.Weigher; w != nil {
+		b = b.Cost(func(_ K, v V) uint32 { return w(v) })
+	}
+	c, err := b.Build()
+	if err != nil {
+		return nil, err
+	}
+	return otter1[K, V]{c}, nil
+}
+
+func (o otter1[K, V]) Name() string      { return OtterV1 }
+func (o otter1[K, V]) Get(k K) (V, bool) { return o.c.Get(k) }
+func (o otter1[K, V]) Set(k K, v V) bool { return o.c.Set(k, v) }
+func (o otter1[K, V]) Len() int          { return o.c.Size() }
+func (o otter1[K, V]) Close()            { o.c.Close() }

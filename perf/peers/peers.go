@@ -1,0 +1,115 @@
+// Package peers puts ufocache and the caches it is compared with behind one
+// small interface, so that every suite drives them the same way.
+package peers
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Key is the key types the suites use. Every peer accepts them (ristretto
+// restricts its keys to a few kinds).
+type Key interface{ uint64 | string }
+
+// Cache is the adapter every cache sits behind.
+type Cache[K Key, V any] interface {
+	// Name is the cache's name in result tables.
+	Name() string
+	Get(K) (V, bool)
+	// Set stores a value; false means the cache declined it.
+	Set(K, V) bool
+	// Len returns the number of entries now, or -1 if the cache cannot say.
+	Len() int
+	// Close stops the cache's background goroutines, if any.
+	Close()
+}
+
+// Waiter is implemented by caches that apply writes asynchronously and can
+// block until the writes made so far are applied (ristretto). A
+// single-threaded hit-ratio replay calls Wait after each Set so that the
+// next Get sees it.
+type Waiter interface {
+	Wait()
+}
+
+// Config sizes a cache.
+type Config[V any] struct {
+	// Capacity is the bound: an entry count, or the total weight when
+	// Weigher is set.
+	Capacity int64
+	// Weigher, if set, gives each entry's weight from its value. Not every
+	// cache supports weights; see Weighted.
+	Weigher func(V) uint32
+	// Entries is the number of entries expected when full, for caches that
+	// size their structures by it (ristretto's counters). 0: Capacity,
+	// which is right unless Weigher is set.
+	Entries int64
+}
+
+// Cache names. Names match the columns of testdata/traces/peers_hitratio.tsv.
+const (
+	Ufocache   = "ufocache"
+	OtterV2    = "otter-v2"
+	OtterV1    = "otter-v1-s3fifo"
+	Theine     = "theine"
+	Ristretto  = "ristretto"
+	LRU        = "golang-lru"
+	TwoQ       = "golang-lru-2q"
+	XsyncMapOf = "xsync-mapof"
+	SyncMap    = "sync-map"
+)
+
+// Bounded lists the bounded caches, ufocache first.
+var Bounded = []string{Ufocache, OtterV2, OtterV1, Theine, Ristretto, LRU, TwoQ}
+
+// Unbounded lists the ceilings: concurrent maps that never evict.
+var Unbounded = []string{XsyncMapOf, SyncMap}
+
+// Weighted lists the caches that accept Config.Weigher.
+var Weighted = []string{Ufocache, OtterV2, OtterV1, Theine, Ristretto}
+
+// All lists every cache: bounded, then unbounded.
+func All() []string { return slices.Concat(Bounded, Unbounded) }
+
+// IsBounded reports whether name evicts to keep a bound.
+func IsBounded(name string) bool { return slices.Contains(Bounded, name) }
+
+// New builds the named cache.
+func New[K Key, V any](name string, cfg Config[V]) (Cache[K, V], error) {
+	if cfg.Capacity <= 0 {
+		return nil, fmt.Errorf("peers: %s: capacity must be > 0", name)
+	}
+	if cfg.Weigher != nil && !slices.Contains(Weighted, name) {
+		return nil, fmt.Errorf("peers: %s does not support weights", name)
+	}
+	switch name {
+	case Ufocache:
+		return newUfocache[K](cfg)
+	case OtterV2:
+		return newOtterV2[K](cfg)
+	case OtterV1:
+		return newOtterV1[K](cfg)
+	case Theine:
+		return newTheine[K](cfg)
+	case Ristretto:
+		return newRistretto[K](cfg)
+	case LRU:
+		return newLRU[K, V](cfg)
+	case TwoQ:
+		return new2Q[K, V](cfg)
+	case XsyncMapOf:
+		return newXsync[K, V](), nil
+	case SyncMap:
+		return &syncMap[K, V]{}, nil
+	}
+	return nil, fmt.Errorf("peers: unknown cache %q (known: %v)", name, All())
+}
+
+// MustNew is New that panics; for names taken from the lists above.
+func MustNew[K Key, V any](name string, cfg Config[V]) Cache[K, V] {
+	c, err := New[K](name, cfg)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}

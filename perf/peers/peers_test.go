@@ -1,0 +1,88 @@
+package peers_test
+
+import (
+	"testing"
+
+	"github.com/ufocache/ufocache/perf/peers"
+)
+
+func TestEveryCacheStoresAndReturns(t *testing.T) {
+	for _, name := range peers.All() {
+		t.Run(name, func(t *testing.T) {
+			c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: 1000})
+			defer c.Close()
+			if c.Name() != name {
+				t.Fatalf("Name() = %q", c.Name())
+			}
+			for k := range uint64(100) {
+				c.Set(k, k*3)
+				if w, ok := c.(peers.Waiter); ok {
+					w.Wait()
+				}
+			}
+			found := 0
+			for k := range uint64(100) {
+				if v, ok := c.Get(k); ok {
+					found++
+					if v != k*3 {
+						t.Fatalf("Get(%d) = %d", k, v)
+					}
+				}
+			}
+			// Admission may decline some inserts into a cold cache, but a
+			// cache that keeps nothing is broken.
+			if found < 50 {
+				t.Fatalf("only %d of 100 keys found", found)
+			}
+			if n := c.Len(); n != -1 && (n < found || n > 100) {
+				t.Fatalf("Len() = %d with %d keys found", n, found)
+			}
+			if _, ok := c.Get(12345); ok {
+				t.Fatal("hit on a key never set")
+			}
+		})
+	}
+}
+
+func TestStringKeys(t *testing.T) {
+	for _, name := range peers.All() {
+		c := peers.MustNew[string, []byte](name, peers.Config[[]byte]{Capacity: 100})
+		c.Set("k", []byte("v"))
+		if w, ok := c.(peers.Waiter); ok {
+			w.Wait()
+		}
+		if v, ok := c.Get("k"); !ok || string(v) != "v" {
+			t.Errorf("%s: Get = %q, %v", name, v, ok)
+		}
+		c.Close()
+	}
+}
+
+func TestWeighted(t *testing.T) {
+	for _, name := range peers.Weighted {
+		c, err := peers.New[uint64, uint32](name, peers.Config[uint32]{Capacity: 1 << 20, Weigher: func(v uint32) uint32 { return v }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Set(1, 4096)
+		if w, ok := c.(peers.Waiter); ok {
+			w.Wait()
+		}
+		if _, ok := c.Get(1); !ok {
+			t.Errorf("%s: weighted entry not found", name)
+		}
+		c.Close()
+	}
+	if _, err := peers.New[uint64, uint32](peers.LRU, peers.Config[uint32]{Capacity: 10, Weigher: func(uint32) uint32 { return 1 }}); err == nil {
+		t.Error("golang-lru accepted a weigher")
+	}
+}
+
+func TestUnknown(t *testing.T) {
+	if _, err := peers.New[uint64, uint64]("memcached", peers.Config[uint64]{Capacity: 1}); err == nil {
+		t.Fatal("no error for an unknown cache")
+	}
+	if _, err := peers.New[uint64, uint64](peers.LRU, peers.Config[uint64]{}); err == nil {
+		t.Fatal("no error for capacity 0")
+	}
+}

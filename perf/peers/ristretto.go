@@ -1,0 +1,54 @@
+package peers
+
+import ristrettov2 "github.com/dgraph-io/ristretto/v2"
+
+// ristretto: TinyLFU admission, sampled LFU eviction, buffered writes.
+// Configured as its README advises: 10 counters per expected entry (not per
+// unit of weight: a byte-weighted cache would allocate gigabytes), BufferItems 64,
+// and IgnoreInternalCost so that the bound is an entry count.
+type ristretto[K Key, V any] struct {
+	c    *ristrettov2.Cache[K, V]
+	cost func(V) uint32
+}
+
+func newRistretto[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
+	entries := cfg.Entries
+	if entries <= 0 {
+		entries = cfg.Capacity
+	}
+	c, err := ristrettov2.NewCache(&ristrettov2.Config[K, V]{
+		NumCounters:        10 * entries,
+		MaxCost:            cfg.Capacity,
+		BufferItems:        64,
+		IgnoreInternalCost: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ristretto[K, V]{c: c, cost: cfg.Weigher}, nil
+}
+
+func (r *ristretto[K, V]) Name() string      { return Ristretto }
+func (r *ristretto[K, V]) Get(k K) (V, bool) { return r.c.Get(k) }
+func (r *ristretto[K, V]) Close()            { r.c.Close() }
+
+// Wait blocks until the buffered Sets are applied.
+func (r *ristretto[K, V]) Wait() { r.c.Wait() }
+
+// Set may return false: ristretto drops writes when its buffer is full.
+func (r *ristretto[K, V]) Set(k K, v V) bool {
+	cost := int64(1)
+	if r.cost != nil {
+		cost = int64(max(r.cost(v), 1))
+	}
+	return r.c.Set(k, v, cost)
+}
+
+// Len is the cost in use, which is the entry count when every entry costs
+// 1; with a weigher ristretto cannot count entries.
+func (r *ristretto[K, V]) Len() int {
+	if r.cost != nil {
+		return -1
+	}
+	return int(r.c.MaxCost() - r.c.RemainingCost())
+}

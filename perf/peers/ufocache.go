@@ -1,0 +1,23 @@
+package peers
+
+import "github.com/ufocache/ufocache"
+
+type ufo[K Key, V any] struct{ c *ufocache.Cache[K, V] }
+
+func newUfocache[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
+	opts := ufocache.Options[K, V]{MaxWeight: cfg.Capacity}
+	if w := cfg.Weigher; w != nil {
+		opts.Weigher = func(_ K, v V) uint32 { return w(v) }
+	}
+	c, err := ufocache.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return ufo[K, V]{c}, nil
+}
+
+func (u ufo[K, V]) Name() string      { return Ufocache }
+func (u ufo[K, V]) Get(k K) (V, bool) { return u.c.Get(k) }
+func (u ufo[K, V]) Set(k K, v V) bool { return u.c.Set(k, v) }
+func (u ufo[K, V]) Len() int          { return u.c.Len() }
+func (u ufo[K, V]) Close()            {}

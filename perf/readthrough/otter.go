@@ -1,0 +1,35 @@
+package readthrough
+
+import (
+	"context"
+
+	otterv2 "github.com/maypok86/otter/v2"
+)
+
+// otter v2: Get(ctx, key, loader) coalesces loads per key.
+type otter2 struct {
+	c      *otterv2.Cache[uint64, uint64]
+	loader otterv2.LoaderFunc[uint64, uint64]
+}
+
+func newOtterV2(cfg Config, load Loader) (Cache, error) {
+	opts := &otterv2.Options[uint64, uint64]{MaximumSize: cfg.Capacity}
+	if cfg.TTL > 0 {
+		opts.ExpiryCalculator = otterv2.ExpiryWriting[uint64, uint64](cfg.TTL)
+	}
+	c, err := otterv2.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &otter2{c: c, loader: func(ctx context.Context, k uint64) (uint64, error) {
+		v, _, err := load(ctx, k)
+		return v, err
+	}}, nil
+}
+
+func (o *otter2) Name() string { return OtterV2 }
+func (o *otter2) Close()       { o.c.StopAllGoroutines() }
+
+func (o *otter2) Get(ctx context.Context, k uint64) (uint64, error) {
+	return o.c.Get(ctx, k, o.loader)
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"github.com/ufocache/ufocache/perf/peers"
+)
+
+// replayResult is one cache replaying one trace at one capacity.
+type replayResult struct {
+	requests, hits int
+	// Byte hit ratio inputs (weighted replays only).
+	bytesRequested, bytesHit uint64
+	// Occupancy (Len) sampled once the cache had been offered as many
+	// misses as its capacity; samples == 0 if it never was, or Len is
+	// unknown.
+	samples         int
+	sumOcc, highOcc int
+}
+
+func (r replayResult) ratio() float64 {
+	if r.requests == 0 {
+		return 0
+	}
+	return float64(r.hits) / float64(r.requests)
+}
+
+func (r replayResult) byteRatio() float64 {
+	if r.bytesRequested == 0 {
+		return 0
+	}
+	return float64(r.bytesHit) / float64(r.bytesRequested)
+}
+
+// aboveOptimum reports a hit ratio above Belady's optimum for the same
+// bound, which only a cache that held more entries than its bound can reach.
+func (r replayResult) aboveOptimum(opt replayResult) bool {
+	return r.hits > opt.hits
+}
+
+// flagged reports a result that is not comparable: over its bound, or
+// above the optimum.
+func (r replayResult) flagged(capacity int, opt replayResult) bool {
+	return r.overBound(capacity) || r.aboveOptimum(opt)
+}
+
+func (r replayResult) meanOcc() float64 {
+	if r.samples == 0 {
+		return -1
+	}
+	return float64(r.sumOcc) / float64(r.samples)
+}
+
+// overBound reports a cache that held on average more than 10% above its
+// bound once full; its hit ratio is flattered by the extra room.
+func (r replayResult) overBound(capacity int) bool {
+	return r.samples > 0 && r.meanOcc() > 1.1*float64(capacity)
+}
+
+// sampleEvery is how often (in requests) occupancy is sampled.
+const sampleEvery = 16
+
+// replay runs keys through c single-threaded: Get, and on a miss Set. A
+// cache that applies writes asynchronously is waited for after each Set
+// (ristretto), so that the next request sees the write.
+func replay(c peers.Cache[uint64, uint64], keys []uint64, capacity int) replayResult {
+	waiter, _ := c.(peers.Waiter)
+	res := replayResult{requests: len(keys)}
+	misses := 0
+	for i, k := range keys {
+		if _, ok := c.Get(k); ok {
+			res.hits++
+		} else {
+			misses++
+			c.Set(k, k)
+			if waiter != nil {
+				waiter.Wait()
+			}
+		}
+		if misses >= capacity && i%sampleEvery == 0 {
+			res.sample(c.Len())
+		}
+	}
+	return res
+}
+
+// replayWeighted is replay with each entry weighing its object's size; the
+// value stored is the size, which the cache's weigher returns.
+func replayWeighted(c peers.Cache[uint64, uint32], keys []uint64, sizes []uint32) replayResult {
+	waiter, _ := c.(peers.Waiter)
+	res := replayResult{requests: len(keys)}
+	for i, k := range keys {
+		sz := max(sizes[i], 1)
+		res.bytesRequested += uint64(sz)
+		if _, ok := c.Get(k); ok {
+			res.hits++
+			res.bytesHit += uint64(sz)
+			continue
+		}
+		c.Set(k, sz)
+		if waiter != nil {
+			waiter.Wait()
+		}
+	}
+	return res
+}
+
+func (r *replayResult) sample(n int) {
+	if n < 0 {
+		return
+	}
+	r.samples++
+	r.sumOcc += n
+	r.highOcc = max(r.highOcc, n)
+}

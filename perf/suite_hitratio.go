@@ -1,0 +1,310 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ufocache/ufocache/perf/peers"
+)
+
+const beladyName = "belady-opt"
+
+// hrJob is one (trace, capacity) cell, replayed by every cache in turn.
+type hrJob struct {
+	lt       *loadedTrace
+	capacity int
+	weighted bool // byte hit ratio: capacity is in bytes
+	entries  int  // weighted: the entry capacity the byte capacity stands for
+	results  map[string]replayResult
+}
+
+func runHitRatio(cfg *config) (*report, error) {
+	specs, err := pickTraces(cfg)
+	if err != nil {
+		return nil, err
+	}
+	caches := cfg.selected(peers.Bounded)
+	t0 := time.Now()
+	traces, err := loadTraces(cfg, specs)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "perf: hitratio: %d traces decoded in %s\n", len(traces), time.Since(t0).Round(time.Millisecond))
+
+	var jobs []*hrJob
+	for _, lt := range traces {
+		for _, c := range lt.spec.caps {
+			jobs = append(jobs, &hrJob{lt: lt, capacity: c})
+		}
+		if lt.sizes != nil {
+			mean := meanDistinctSize(lt)
+			for _, c := range lt.spec.caps {
+				jobs = append(jobs, &hrJob{lt: lt, capacity: c * mean, weighted: true, entries: c})
+			}
+		}
+	}
+	// Longest first, so that the pool does not end on one big replay.
+	order := slices.Clone(jobs)
+	slices.SortStableFunc(order, func(a, b *hrJob) int {
+		return cmp.Or(cmp.Compare(len(b.lt.keys), len(a.lt.keys)), cmp.Compare(b.capacity, a.capacity))
+	})
+	runPool(cfg.workers, order, func(j *hrJob) {
+		t := time.Now()
+		j.run(caches)
+		if !cfg.quick {
+			fmt.Fprintf(os.Stderr, "perf: hitratio: %s done in %s\n", j.label(), time.Since(t).Round(time.Millisecond))
+		}
+	})
+
+	r := &report{title: "Hit ratio"}
+	r.add("Single-threaded replay of each trace: Get, and on a miss Set (ristretto is waited for after each Set). "+
+		"Hit ratio in percent. `%s` is Belady's optimum with bypass (on a miss, store the key only if its next use is sooner "+
+		"than the farthest next use among the residents), the ceiling for any cache that may decline an insert. "+
+		"%d (trace, capacity) cells replayed by %d workers.", beladyName, len(jobs), cfg.workers)
+	var plain, weighted []*hrJob
+	for _, j := range jobs {
+		if j.weighted {
+			weighted = append(weighted, j)
+		} else {
+			plain = append(plain, j)
+		}
+	}
+	summary, headline := hitRatioSummary(plain, caches)
+	r.add("## Summary\n\n%s", summary)
+	r.headline = headline
+	r.add("## Occupancy once full\n\nMean / highest Len() sampled every %d requests once the cache had been offered as many misses as its bound; "+
+		"`n/a` where the cache cannot report it or never filled.\n\n%s", sampleEvery, occupancyTable(plain, caches))
+	if len(weighted) > 0 {
+		r.add("## Byte hit ratio\n\n%s", byteTable(weighted, caches))
+	}
+	if check, err := comparePeers(cfg.traceDir, plain); err != nil {
+		r.add("## Check against peers_hitratio.tsv\n\nnot run: %v", err)
+	} else {
+		r.add("## Check against peers_hitratio.tsv\n\n%s", check)
+	}
+	r.charts = hitRatioCharts(traces, plain, caches)
+	return r, nil
+}
+
+func (j *hrJob) label() string {
+	if j.weighted {
+		return fmt.Sprintf("%s @ %d MiB (≈ %d entries)", j.lt.spec.name, j.capacity>>20, j.entries)
+	}
+	return j.lt.spec.label(j.capacity)
+}
+
+func (j *hrJob) run(caches []string) {
+	j.results = map[string]replayResult{}
+	if j.weighted {
+		for _, name := range caches {
+			if !slices.Contains(peers.Weighted, name) {
+				continue
+			}
+			c := peers.MustNew[uint64, uint32](name, peers.Config[uint32]{
+				Capacity: int64(j.capacity),
+				Weigher:  func(v uint32) uint32 { return v },
+				Entries:  int64(j.entries),
+			})
+			j.results[name] = replayWeighted(c, j.lt.keys, j.lt.sizes)
+			c.Close()
+		}
+		return
+	}
+	b := j.lt.oracle.Replay(j.capacity)
+	j.results[beladyName] = replayResult{requests: b.Requests, hits: b.Hits}
+	for _, name := range caches {
+		c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(j.capacity)})
+		j.results[name] = replay(c, j.lt.keys, j.capacity)
+		c.Close()
+	}
+}
+
+// runPool runs f on every item with n goroutines.
+func runPool[T any](n int, items []T, f func(T)) {
+	ch := make(chan T)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for it := range ch {
+				f(it)
+			}
+		})
+	}
+	for _, it := range items {
+		ch <- it
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// meanDistinctSize is the mean size of the trace's distinct objects (their
+// first size seen), rounded up to a KiB; byte capacities are the entry
+// capacities times it.
+func meanDistinctSize(lt *loadedTrace) int {
+	seen := make(map[uint64]struct{}, lt.distinct)
+	var sum uint64
+	for i, k := range lt.keys {
+		if _, ok := seen[k]; !ok {
+			seen[k] = struct{}{}
+			sum += uint64(lt.sizes[i])
+		}
+	}
+	mean := int(sum / uint64(max(len(seen), 1)))
+	return (mean + 1023) &^ 1023
+}
+
+func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
+	cols := append(slices.Clone(caches), beladyName)
+	head := append([]string{"trace @ capacity"}, cols...)
+	hasUfo := slices.Contains(caches, peers.Ufocache)
+	if hasUfo {
+		head = append(head, "ufocache − best peer (pp)")
+	}
+	t := newTable(head...)
+	sums := map[string]float64{}
+	gaps := map[string]float64{}
+	worst, below := 0.0, 0
+	worstCell := ""
+	for _, j := range jobs {
+		row := []string{j.label()}
+		opt := j.results[beladyName].ratio()
+		for _, name := range cols {
+			res := j.results[name]
+			cell := pct(res.ratio())
+			if res.overBound(j.capacity) {
+				cell += "*"
+			}
+			if name != beladyName && res.aboveOptimum(j.results[beladyName]) {
+				cell += "†"
+			}
+			row = append(row, cell)
+			sums[name] += res.ratio()
+			gaps[name] += opt - res.ratio()
+		}
+		if hasUfo {
+			best := bestPeer(j, caches)
+			d := 100 * (j.results[peers.Ufocache].ratio() - best)
+			row = append(row, fmt.Sprintf("%+.2f", d))
+			if d < -0.5 {
+				below++
+			}
+			if d < worst || worstCell == "" {
+				worst, worstCell = d, j.label()
+			}
+		}
+		t.row(row...)
+	}
+	n := float64(len(jobs))
+	mean := []string{"**mean of all cells**"}
+	gap := []string{"**mean gap to Belady (pp)**"}
+	for _, name := range cols {
+		mean = append(mean, pct(sums[name]/n))
+		gap = append(gap, fmt.Sprintf("%.2f", 100*gaps[name]/n))
+	}
+	if hasUfo {
+		mean, gap = append(mean, ""), append(gap, "")
+	}
+	t.row(mean...)
+	t.row(gap...)
+	t.note("`*`: the cache held on average more than 10%% above its bound once full, which flatters its hit ratio. " +
+		"`†`: above Belady's optimum for the bound, which only a cache holding more than its bound can reach. " +
+		"\"Best peer\" is the best peer with neither mark in that cell.")
+	headline := []string{"| cache | mean hit ratio (%) | mean gap to Belady (pp) |", "|---|---:|---:|"}
+	for _, name := range cols {
+		headline = append(headline, fmt.Sprintf("| %s | %s | %.2f |", name, pct(sums[name]/n), 100*gaps[name]/n))
+	}
+	if hasUfo && len(jobs) > 0 {
+		headline = append(headline, "", fmt.Sprintf("ufocache is more than 0.5 pp below the best peer in %d of %d cells; its worst cell is %s (%+.2f pp).",
+			below, len(jobs), worstCell, worst))
+	}
+	return t.String(), headline
+}
+
+// bestPeer is the best hit ratio among the peers (not ufocache, not
+// Belady) that kept their bound in j and did not beat the optimum.
+func bestPeer(j *hrJob, caches []string) float64 {
+	best := math.Inf(-1)
+	for _, name := range caches {
+		if name == peers.Ufocache {
+			continue
+		}
+		if res := j.results[name]; !res.flagged(j.capacity, j.results[beladyName]) {
+			best = max(best, res.ratio())
+		}
+	}
+	if math.IsInf(best, -1) {
+		return 0
+	}
+	return best
+}
+
+func occupancyTable(jobs []*hrJob, caches []string) string {
+	t := newTable(append([]string{"trace @ capacity"}, caches...)...)
+	for _, j := range jobs {
+		row := []string{j.label()}
+		for _, name := range caches {
+			res := j.results[name]
+			if res.samples == 0 {
+				row = append(row, "n/a")
+				continue
+			}
+			cell := fmt.Sprintf("%.0f / %d", res.meanOcc(), res.highOcc)
+			if res.overBound(j.capacity) {
+				cell = "**" + cell + "**"
+			}
+			row = append(row, cell)
+		}
+		t.row(row...)
+	}
+	t.note("Bold: mean more than 10%% above the bound.")
+	return t.String()
+}
+
+func byteTable(jobs []*hrJob, caches []string) string {
+	var cols []string
+	for _, c := range caches {
+		if slices.Contains(peers.Weighted, c) {
+			cols = append(cols, c)
+		}
+	}
+	t := newTable(append([]string{"trace @ bytes"}, cols...)...)
+	for _, j := range jobs {
+		row := []string{j.label()}
+		for _, name := range cols {
+			res := j.results[name]
+			row = append(row, fmt.Sprintf("%s (%s)", pct(res.byteRatio()), pct(res.ratio())))
+		}
+		t.row(row...)
+	}
+	t.note("Each entry weighs its object's size; the bound is in bytes: the entry capacity times the mean size of the trace's " +
+		"distinct objects. Cells: byte hit ratio (object hit ratio), percent. No Belady here: with sizes the optimum is NP-hard.")
+	return t.String()
+}
+
+func hitRatioCharts(traces []*loadedTrace, jobs []*hrJob, caches []string) []chart {
+	var out []chart
+	for _, lt := range traces {
+		c := chart{
+			title:  "Hit ratio: " + lt.spec.name,
+			file:   "hitratio-" + lt.spec.name + ".svg",
+			xLabel: "capacity (entries)",
+			yLabel: "hit ratio (%)",
+			logX:   true,
+		}
+		for _, j := range jobs {
+			if j.lt != lt {
+				continue
+			}
+			for _, name := range append(slices.Clone(caches), beladyName) {
+				c.add(name, float64(j.capacity), 100*j.results[name].ratio())
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ufocache/ufocache/perf/readthrough"
+	"github.com/ufocache/ufocache/perf/zipf"
+)
+
+var errOrigin = errors.New("origin failed")
+
+// origin is a slow backend that counts its calls.
+type origin struct {
+	delay time.Duration
+	fail  bool
+	calls atomic.Int64
+	ttl   time.Duration
+}
+
+func (o *origin) load(ctx context.Context, k uint64) (uint64, time.Duration, error) {
+	o.calls.Add(1)
+	t := time.NewTimer(o.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	}
+	if o.fail {
+		return 0, 0, errOrigin
+	}
+	return k ^ 0xabcdef, o.ttl, nil
+}
+
+// burst is 'callers' goroutines asking for one cold key at once.
+type burst struct {
+	loads         int64
+	errs          int
+	p50, p99, max time.Duration
+	// lastIn is when the last caller made its call, after the release.
+	lastIn time.Duration
+}
+
+// runBurst releases callers together on one cold key. If leaderLeaves, the
+// first caller starts alone with a context cancelled after a fifth of the
+// loader's delay, and the others join a moment later: the load must survive
+// its caller leaving.
+func runBurst(name string, callers int, o *origin, leaderLeaves bool) (burst, error) {
+	c, err := readthrough.New(name, readthrough.Config{Capacity: 1000}, o.load)
+	if err != nil {
+		return burst{}, err
+	}
+	defer c.Close()
+	const key = 42
+	lat := make([]int64, callers)
+	in := make([]time.Time, callers)
+	failed := make([]bool, callers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	ask := func(i int, ctx context.Context) {
+		t0 := time.Now()
+		in[i] = t0
+		_, err := c.Get(ctx, key)
+		lat[i] = int64(time.Since(t0))
+		failed[i] = err != nil
+	}
+	first := 0
+	if leaderLeaves {
+		first = 1
+		ctx, cancel := context.WithTimeout(context.Background(), o.delay/5)
+		defer cancel()
+		wg.Go(func() { ask(0, ctx) })
+		for o.calls.Load() == 0 {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	for i := first; i < callers; i++ {
+		wg.Go(func() {
+			<-start
+			ask(i, context.Background())
+		})
+	}
+	released := time.Now()
+	close(start)
+	wg.Wait()
+	// Only the callers that stayed count for latency and errors.
+	stayed := lat[first:]
+	slices.Sort(stayed)
+	b := burst{loads: o.calls.Load()}
+	for _, f := range failed[first:] {
+		if f {
+			b.errs++
+		}
+	}
+	b.p50 = time.Duration(percentile(stayed, 0.50))
+	b.p99 = time.Duration(percentile(stayed, 0.99))
+	b.max = time.Duration(stayed[len(stayed)-1])
+	for _, t := range in[first:] {
+		b.lastIn = max(b.lastIn, t.Sub(released))
+	}
+	return b, nil
+}
+
+// steady is read-through under a steady Zipf load with short TTLs.
+type steady struct {
+	getsPerSec, loadsPerSec float64
+	errs                    int64
+}
+
+func runSteady(name string, goroutines int, keys []uint64, o *origin, capacity int, ttl, d time.Duration) (steady, error) {
+	c, err := readthrough.New(name, readthrough.Config{Capacity: capacity, TTL: ttl}, o.load)
+	if err != nil {
+		return steady{}, err
+	}
+	defer c.Close()
+	var stop atomic.Bool
+	var gets, errs atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for g := range goroutines {
+		wg.Go(func() {
+			ctx := context.Background()
+			i, n := g*len(keys)/goroutines, int64(0)
+			for !stop.Load() {
+				if _, err := c.Get(ctx, keys[i]); err != nil {
+					errs.Add(1)
+				}
+				n++
+				if i++; i == len(keys) {
+					i = 0
+				}
+			}
+			gets.Add(n)
+		})
+	}
+	time.Sleep(d)
+	stop.Store(true)
+	wg.Wait()
+	el := time.Since(t0).Seconds()
+	return steady{getsPerSec: float64(gets.Load()) / el, loadsPerSec: float64(o.calls.Load()) / el, errs: errs.Load()}, nil
+}
+
+func runStampede(cfg *config) (*report, error) {
+	names := cfg.selected(readthrough.Names)
+	callers, delay := 1000, 10*time.Millisecond
+	steadyDur, steadyG := 2*time.Second, 64
+	if cfg.quick {
+		callers, delay, steadyDur, steadyG = 100, 2*time.Millisecond, 100*time.Millisecond, 8
+	}
+	r := &report{title: "Stampede and read-through"}
+	r.add("Read-through caches: ufocache RTCache, otter v2 `Get(ctx, key, loader)`, theine's loading cache, and "+
+		"golang.org/x/sync/singleflight over golang-lru/expirable (the cache re-checked inside the flight). "+
+		"%d goroutines ask for one cold key at the same moment; the loader takes %s. Latency is per caller, from its "+
+		"call to its return.", callers, delay)
+	var missing []string
+	scenarios := []struct {
+		title        string
+		fail, leaves bool
+	}{
+		{"slow loader", false, false},
+		{"slow loader that fails", true, false},
+		{"the first caller leaves (its context ends at a fifth of the load); the others arrive after it", false, true},
+	}
+	headRows := map[string][]string{}
+	for _, sc := range scenarios {
+		t := newTable("cache", "loads", "errors", "p50", "p99", "max", "last caller in after")
+		for _, name := range names {
+			b, err := runBurst(name, callers, &origin{delay: delay, fail: sc.fail}, sc.leaves)
+			if err != nil {
+				if !slices.Contains(missing, name) {
+					missing = append(missing, name)
+					fmt.Fprintf(os.Stderr, "perf: stampede: %s skipped: %v\n", name, err)
+				}
+				t.row(name, "not built", "", "", "", "", "")
+				continue
+			}
+			t.row(name, fmt.Sprint(b.loads), fmt.Sprint(b.errs), dur(b.p50), dur(b.p99), dur(b.max), dur(b.lastIn))
+			headRows[name] = append(headRows[name], fmt.Sprint(b.loads))
+		}
+		t.note("\"Last caller in after\": when the last goroutine made its call, after all were released. A caller that " +
+			"comes in after the load has finished hits the cache (or, after a failed load, starts a new one): " +
+			"the number of loads depends on it.")
+		if sc.leaves {
+			t.note("Loads and errors count the %d callers that stayed; the load the leaver started may be cancelled with it "+
+				"(then the others must load again or get its error).", callers-1)
+		}
+		r.add("## %s\n\n%s", sc.title, t)
+	}
+
+	// Steady Zipf load with short TTLs.
+	const nKeys, capacity = 100_000, 10_000
+	ttl, loadDelay := 50*time.Millisecond, 100*time.Microsecond
+	keys := zipf.Keys(zipf.New(nKeys, 1.01), 1<<20, 7)
+	st := newTable("cache", "gets/s", "origin calls/s", "origin calls per 1000 gets", "errors")
+	for _, name := range names {
+		if slices.Contains(missing, name) {
+			st.row(name, "not built", "", "", "")
+			continue
+		}
+		s, err := runSteady(name, steadyG, keys, &origin{delay: loadDelay, ttl: ttl}, capacity, ttl, steadyDur)
+		if err != nil {
+			return nil, err
+		}
+		st.row(name, fmt.Sprintf("%.0f", s.getsPerSec), fmt.Sprintf("%.0f", s.loadsPerSec),
+			fmt.Sprintf("%.1f", 1000*s.loadsPerSec/s.getsPerSec), fmt.Sprint(s.errs))
+		headRows[name] = append(headRows[name], fmt.Sprintf("%.0f", s.getsPerSec), fmt.Sprintf("%.0f", s.loadsPerSec))
+	}
+	r.add("## Steady load, short TTLs\n\n%d goroutines for %s over Zipf 1.01 keys (%d keys, capacity %d), every entry "+
+		"living %s, loader %s. Fewer origin calls per get is better; gets/s is bounded by the goroutines waiting on loads.\n\n%s",
+		steadyG, steadyDur, nKeys, capacity, ttl, loadDelay, st)
+	if len(missing) > 0 {
+		r.add("Not built: %v.", missing)
+	}
+	h := newTable("cache", "loads: slow", "loads: failing", "loads: leader leaves", "steady gets/s", "steady origin calls/s")
+	for _, name := range names {
+		row := append([]string{name}, headRows[name]...)
+		for len(row) < len(h.head) {
+			row = append(row, "–")
+		}
+		h.row(row...)
+	}
+	h.note("%d callers on one cold key, loader %s.", callers, delay)
+	r.headline = []string{h.String()}
+	return r, nil
+}
