@@ -142,8 +142,10 @@ type Options[K comparable, V any] struct {
 	OnEvict func(key K, value V, reason EvictReason)
 	// Hasher, if set, hashes keys instead of the default: seeded xxhash for
 	// string keys, a seeded mixer for integer keys, seeded maphash for other
-	// comparable keys. Keys are always compared in full, so a poor Hasher
-	// costs speed, never correctness.
+	// comparable keys. It must be a function of the key (equal keys, equal
+	// hashes). Keys are always compared in full, so a poor Hasher (many
+	// collisions) costs speed, never correctness. A key not equal to itself
+	// (a NaN, or a struct or interface holding one) is declined by Set.
 	Hasher func(K) uint64
 	// Clock, if set, replaces the coarse monotonic clock.
 	Clock Clock

@@ -62,21 +62,36 @@ func newTable[K comparable, V any](slots int) *table[K, V] {
 	return &table[K, V]{groups: make([]group[K, V], n), n: uint64(n)}
 }
 
-// locate returns the group and slot that hold e; e must be present.
-func (t *table[K, V]) locate(e *fifo.Entry[K, V], h uint64) (*group[K, V], int) {
+// locate returns the group and slot that hold e, found by its hash h. If
+// the probe misses it (a Hasher that is not a function of the key), every
+// slot is searched, so a bad Hasher costs time but never hangs or corrupts
+// the index; if e is not there at all, grp is nil.
+func (t *table[K, V]) locate(e *fifo.Entry[K, V], h uint64) (grp *group[K, V], slot int) {
 	tag := tagOf(h)
-	for g := home(h, t.n); ; {
+	for g, probed := home(h, t.n), uint64(0); probed < t.n; probed++ {
 		grp := &t.groups[g]
-		for m := matchByte(grp.ctrl.Load(), tag); m != 0; m &= m - 1 {
+		ctrl := grp.ctrl.Load()
+		for m := matchByte(ctrl, tag); m != 0; m &= m - 1 {
 			i := bits.TrailingZeros64(m) >> 3
 			if grp.slots[i].Load() == e {
 				return grp, int(i)
 			}
 		}
+		if matchByte(ctrl, 0) != 0 {
+			break
+		}
 		if g++; g == t.n {
 			g = 0
 		}
 	}
+	for g := range t.groups {
+		for i := range t.groups[g].slots {
+			if t.groups[g].slots[i].Load() == e {
+				return &t.groups[g], i
+			}
+		}
+	}
+	return nil, 0
 }
 
 // insert puts e, whose key is absent, in the first free slot of its probe
@@ -150,14 +165,18 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 
 // replace swaps old for e (same key) in place.
 func (x *index[K, V]) replace(old, e *fifo.Entry[K, V], h uint64) {
-	grp, i := x.t.Load().locate(old, h)
-	grp.slots[i].Store(e)
+	if grp, i := x.t.Load().locate(old, h); grp != nil {
+		grp.slots[i].Store(e)
+	}
 }
 
 // remove takes e out. Its slot becomes empty if its group has an empty
 // slot (no probe sequence runs through such a group), else deleted.
 func (x *index[K, V]) remove(e *fifo.Entry[K, V], h uint64) {
 	grp, i := x.t.Load().locate(e, h)
+	if grp == nil {
+		return
+	}
 	ctrl := grp.ctrl.Load()
 	var mark uint64
 	if matchByte(ctrl, 0) == 0 {

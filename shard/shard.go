@@ -53,6 +53,10 @@ type Evicted[K comparable, V any] struct {
 	Reason Reason
 }
 
+func selfEqual[K comparable](k K) bool {
+	return k == k //nolint:staticcheck // false exactly for NaN-like keys
+}
+
 // report appends to out, which is nil when nobody listens.
 func report[K comparable, V any](out *[]Evicted[K, V], k K, v V, r Reason) {
 	if out != nil {
@@ -146,15 +150,24 @@ func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 // Set stores k=v with hash h, weight w (>= 1) and expiry expire (0: never,
 // < 0: already expired) at time now, then evicts what the policy chooses
 // until the shard fits; the new entry itself is never chosen. It reports
-// whether the value was stored: false only for a negative expiry or a
-// weight above the shard's capacity, which also remove any older value of
-// k. Everything that left, a declined value included, is appended to out
-// unless out is nil.
+// whether the value was stored: false only for a negative expiry, a
+// weight above the shard's capacity, or a key not equal to itself, which
+// also remove any older value of k. Everything that left, a declined value
+// included, is appended to out unless out is nil.
 func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *[]Evicted[K, V]) bool {
+	// A key not equal to itself (NaN, or a struct or interface holding one)
+	// can never be found, and hashes differently on every call, so its
+	// entry could not be located to be removed (remove would never return).
+	self := k
+	storable := expire >= 0 && int64(w) <= s.capacity && self == k
+	var e *fifo.Entry[K, V]
+	if storable { // allocate before taking the lock
+		e = &fifo.Entry[K, V]{Key: k, Val: v, Expire: expire, Weight: w}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.Find(k, h)
-	if expire < 0 || int64(w) > s.capacity {
+	if !storable {
 		if old != nil {
 			s.remove(old, Replaced, out)
 		}
@@ -162,7 +175,6 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		report(out, k, v, Rejected)
 		return false
 	}
-	e := &fifo.Entry[K, V]{Key: k, Val: v, Expire: expire, Weight: w}
 	s.sketch.Add(h)
 	if old != nil {
 		s.idx.replace(old, e, h)
