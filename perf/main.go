@@ -33,6 +33,7 @@ type config struct {
 	traceDir string
 	out      string // "" : stdout only
 	workers  int
+	readme   string // "" : leave the repository's README alone
 
 	// A user's own trace, replayed beside the bundled ones.
 	userTrace, userFormat string
@@ -79,6 +80,7 @@ func parseFlags(args []string) (*config, error) {
 	traceDir := fs.String("tracedir", "../testdata/traces", "directory of the bundled traces")
 	out := fs.String("out", "", "directory for the result files (default results, or none with -quick)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel hit-ratio replays")
+	readme := fs.String("readme", "", "README whose results block a run of every suite rewrites (default ../README.md when writing to results/)")
 	userTrace := fs.String("trace", "", "replay this trace file too (see -format, -caps)")
 	userFormat := fs.String("format", "", "format of -trace: arc, lirs, int64be, int32be, oracleGeneral")
 	userCaps := fs.String("caps", "1000,10000", "capacities for -trace")
@@ -95,6 +97,7 @@ func parseFlags(args []string) (*config, error) {
 		traceDir:   *traceDir,
 		out:        *out,
 		workers:    max(*workers, 1),
+		readme:     *readme,
 		userTrace:  *userTrace,
 		userFormat: *userFormat,
 		command:    "go -C perf run . " + strings.Join(args, " "),
@@ -138,6 +141,10 @@ func parseFlags(args []string) (*config, error) {
 	}
 	if cfg.out == "" && !cfg.quick {
 		cfg.out = "results"
+		if cfg.readme == "" && len(cfg.suites) == len(suiteOrder) && cfg.userTrace == "" &&
+			len(cfg.caches) == 0 && len(cfg.traces) == 0 {
+			cfg.readme = "../README.md" // the default full run keeps the README's tables true
+		}
 	}
 	return cfg, nil
 }
@@ -203,5 +210,10 @@ func run(cfg *config) error {
 		}
 		reports = append(reports, r)
 	}
-	return writeSummary(cfg.out, env, cfg.command, reports, time.Since(start))
+	summary, err := writeSummary(cfg.out, env, cfg.command, reports, time.Since(start))
+	if err != nil || cfg.readme == "" {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "perf: results block of %s rewritten\n", cfg.readme)
+	return updateReadme(cfg.readme, summary, "perf/"+cfg.out)
 }
