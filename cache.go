@@ -41,6 +41,7 @@ import (
 	"iter"
 	"math"
 	"math/bits"
+	"reflect"
 	"runtime"
 	"time"
 
@@ -191,6 +192,11 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 	if opts.DefaultTTL < 0 {
 		return nil, errors.New("ufocache: DefaultTTL must be >= 0 (0 means NoExpiration)")
 	}
+	if opts.Clock != nil {
+		if v := reflect.ValueOf(opts.Clock); v.Kind() == reflect.Pointer && v.IsNil() {
+			return nil, errors.New("ufocache: Clock is a nil pointer (leave it nil for the built-in clock)")
+		}
+	}
 	if opts.KeepExpired < 0 {
 		return nil, errors.New("ufocache: KeepExpired must be >= 0")
 	}
@@ -223,12 +229,16 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 		c.hits, c.misses = xsync.NewCounter(), xsync.NewCounter()
 	}
 	per, extra := opts.MaxWeight/int64(n), opts.MaxWeight%int64(n)
+	// Sketches are sized for their shard's share up front, within a total
+	// of about 4M keys (16 MiB) however many shards there are; beyond
+	// that they grow as entries arrive.
+	sketchKeys := max(256, (4<<20)/n)
 	for i := range c.shards {
 		w := per
 		if int64(i) < extra {
 			w++
 		}
-		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired))
+		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired), sketchKeys)
 	}
 	if c.clock == nil {
 		c.clockRef = clock.Acquire()
@@ -323,7 +333,8 @@ func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {
 }
 
 // GetStale returns the value of k even if it has expired, with how long ago
-// it expired (0 if it has not). ok is false only when k is absent. A stale
+// it expired: staleFor > 0 exactly when the entry has expired (1ns for one
+// expiring this very nanosecond). ok is false only when k is absent. A stale
 // read does not raise the entry's frequency.
 func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
 	h := c.hash.Sum(k)
@@ -336,7 +347,8 @@ func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
 	}
 	if e.Expires() {
 		if now := c.now(); now >= e.Expire {
-			return e.Val, time.Duration(now - e.Expire), true
+			// At least 1ns: an entry expired this very nanosecond is stale.
+			return e.Val, max(time.Duration(now-e.Expire), 1), true
 		}
 	}
 	e.Touch()

@@ -28,6 +28,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{ufocache.Options[string, int]{MaxWeight: 10, Shards: -1}, "Shards"},
 		{ufocache.Options[string, int]{MaxWeight: 1 << 20, Shards: 1 << 17}, "Shards"},
 		{ufocache.Options[string, int]{MaxWeight: 4, Shards: 8}, "Shards"},
+		{ufocache.Options[string, int]{MaxWeight: 4, Clock: (*fakeClock)(nil)}, "Clock"},
+		{ufocache.Options[string, int]{MaxWeight: 4, KeepExpired: -1}, "KeepExpired"},
 	} {
 		_, err := ufocache.New(tc.opts)
 		if err == nil || !strings.HasPrefix(err.Error(), "ufocache: ") || !strings.Contains(err.Error(), tc.want) {
@@ -382,5 +384,25 @@ func TestNoGoroutineLeftByDroppedCaches(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Fatalf("%d goroutines after dropping the caches, %d before", n, before)
+	}
+}
+
+// An empty cache with the most shards allowed and a huge bound allocates
+// little: sketches and indexes grow with the entries, not with MaxWeight.
+func TestEmptyCacheIsSmall(t *testing.T) {
+	for _, opts := range []ufocache.Options[int, int]{
+		{MaxWeight: 1 << 40, Shards: 1 << 16},
+		{MaxWeight: 1 << 40, Shards: 1 << 10, Weigher: func(int, int) uint32 { return 1 }},
+		{MaxWeight: 1 << 40},
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		c := ufocache.Must(opts)
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 200<<20 {
+			t.Errorf("New(%d shards) allocated %d MiB", ufocache.ShardCountOf(c), grew>>20)
+		}
+		runtime.KeepAlive(c)
 	}
 }

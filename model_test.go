@@ -161,7 +161,7 @@ func (h *harness) get(k uint16) {
 	}
 	sv, staleFor, sok := h.c.GetStale(k)
 	if sok != ok || (ok && (sv != m.v || (h.live(m) && staleFor != 0) ||
-		(!h.live(m) && staleFor != time.Duration(h.now()-m.expire)))) {
+		(!h.live(m) && staleFor != max(time.Duration(h.now()-m.expire), 1)))) {
 		h.t.Fatalf("GetStale(%d) = %d, %v, %v; model %v present %v", k, sv, staleFor, sok, m, ok)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 )
 
@@ -65,6 +66,22 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		first = make(map[K]int, len(keys))
 	}
 	joined := false
+	claiming := true
+	defer func() {
+		// A key that panics while being claimed (an unhashable value in an
+		// interface key) must not leave the keys claimed before it held
+		// forever: they fail with the panic, which then goes on.
+		if !claiming {
+			return
+		}
+		r := recover()
+		perr := &PanicError{Value: r, Stack: debug.Stack()}
+		for i, c := range mineCalls {
+			var zero V
+			g.finish(mine[i], c, zero, perr)
+		}
+		panic(r)
+	}()
 	for i, k := range keys {
 		if first != nil {
 			if j, ok := first[k]; ok {
@@ -83,6 +100,7 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 			mineCalls = append(mineCalls, c)
 		}
 	}
+	claiming = false
 	if len(mine) > 0 {
 		g.startBatch(ctx, b, mine, mineCalls, fn)
 	}

@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/puzpuzpuz/xsync/v3"
+	"github.com/ufocache/ufocache/internal/hashing"
 )
 
 // Options configures a Group. The zero value of every field means no bound
@@ -154,7 +155,11 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 	case opts.LoadTimeout < 0:
 		return nil, errors.New("coalesce: LoadTimeout must be >= 0 (0 means no limit)")
 	}
-	return &Group[K, V]{calls: xsync.NewMapOf[K, *call[V]](), opts: opts}, nil
+	// xsync's default hasher dereferences interface keys (a nil one
+	// panics); the library's seeded hasher handles every comparable key.
+	h := hashing.New[K](nil)
+	calls := xsync.NewMapOfWithHasher[K, *call[V]](func(k K, _ uint64) uint64 { return h.Sum(k) })
+	return &Group[K, V]{calls: calls, opts: opts}, nil
 }
 
 // Do returns the outcome of fn for key, making sure that only one fn runs
@@ -244,6 +249,11 @@ func (g *Group[K, V]) InFlight(key K) bool {
 // if the one there is older than LockAge). leader reports that it was
 // created by this claim. b marks calls created for a DoBatch.
 func (g *Group[K, V]) claim(key K, b *batch) (c *call[V], leader bool) {
+	if key != key { //nolint:staticcheck // a NaN-like key: see below
+		// It could never be found again to be released, so it is not
+		// shared: each caller runs its own call, outside the wait map.
+		return &call[V]{done: make(chan struct{}), start: time.Now(), batch: b}, true
+	}
 	if cur, ok := g.calls.Load(key); ok && !g.tooOld(cur) {
 		return cur, false
 	}

@@ -96,9 +96,6 @@ type Shard[K comparable, V any] struct {
 	_          cpu.CacheLinePad
 }
 
-// sketchPresizeMax caps the sketch allocated before any entry arrives.
-const sketchPresizeMax = 1 << 16
-
 // Init empties the shard and bounds it to capacity units of weight. unit
 // says every entry weighs 1, so capacity is also the entry bound.
 //
@@ -106,7 +103,10 @@ const sketchPresizeMax = 1 << 16
 // recomputes hashes with it rather than storing them in entries.
 // keep is how long after expiry the sweep and DeleteExpired leave an
 // entry for stale reads.
-func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep int64) {
+//
+// sketchKeys sizes the admission sketch up front; it doubles as the
+// shard's entries outgrow it.
+func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep int64, sketchKeys int) {
 	s.hash, s.keep = hash, keep
 	s.idx.hash = hash
 	s.capacity, s.unit = capacity, unit
@@ -115,7 +115,10 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep 
 		maxEntries = int(min(capacity, 1<<40))
 	}
 	s.idx.init(maxEntries)
-	s.sketch = sketch.New(int(min(capacity, sketchPresizeMax)))
+	if !unit {
+		sketchKeys = min(sketchKeys, 1024) // entry count unknown: grow with it
+	}
+	s.sketch = sketch.New(int(min(capacity, int64(max(sketchKeys, 1)))))
 	s.policy.Init(capacity, s.sketch, hash)
 }
 
@@ -182,8 +185,8 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		s.countTTL(old, -1)
 		report(out, old.Key, old.Val, Replaced)
 	} else {
-		if !s.unit && int(s.length.Load()) >= s.sketch.Capacity() {
-			s.sketch.Resize(2 * s.sketch.Capacity())
+		if n := s.sketch.Capacity(); int(s.length.Load()) >= n && int64(n) < s.capacity {
+			s.sketch.Resize(2 * n) // resets its counts: only while the shard fills up
 		}
 		s.idx.add(e, h)
 		s.policy.Add(e)

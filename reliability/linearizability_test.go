@@ -1,0 +1,530 @@
+package reliability
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/ufocache/ufocache"
+)
+
+var (
+	linHistories = flag.Int("lin.histories", 0, "histories per linearizability config (0: a short default)")
+	linOps       = flag.Int("lin.ops", 0, "operations per recording goroutine in each history (0: a short default)")
+)
+
+// The history's operations. Each is one call of the public API on one
+// key; its input and output are what the model judges.
+type linKind uint8
+
+const (
+	linSet      linKind = iota // Cache.Set, SetWithTTL(NoExpiration), ForceSet(0)
+	linGet                     // Cache.Get, GetWithStatus, GetStale, MultiGet of one key
+	linDelete                  // Cache.Delete
+	linRTGet                   // RTCache.Get
+	linRTSet                   // RTCache.Set
+	linRTDelete                // RTCache.Delete
+)
+
+var linKindNames = [...]string{"Set", "Get", "Delete", "RT.Get", "RT.Set", "RT.Delete"}
+
+type linInput struct {
+	kind linKind
+	key  int
+	val  uint64 // the value a Set writes
+	how  string // which method, for the report
+}
+
+type linOutput struct {
+	val uint64 // the value returned; 0 for none
+	ok  bool   // Set: stored; Get, Delete: found
+	st  ufocache.Status
+	err error
+}
+
+// Values are unique in a history and carry their weight and origin:
+// bits 0-2 are the weight (the Weigher returns them; 0 counts as 1), bit 3
+// marks a value a Loader produced, and the rest is a sequence number. A
+// value that was never written is therefore recognisable as such.
+const (
+	linWeightMask = 7
+	linLoadedBit  = 8
+)
+
+func linWeight(v uint64) int64 { return max(int64(v&linWeightMask), 1) }
+func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
+
+// linModel is the model of one key of a cache that may evict at any moment.
+// The state is the key's value (0: absent).
+//
+//   - A Set of a value that fits in a shard stores it and returns true; of
+//     one that can never fit returns false and removes the key.
+//   - A Get or a Delete that finds a value finds the state, and a Delete
+//     leaves the key absent. A Get may miss whatever the state: the cache
+//     may have evicted the key. With strict, a miss is that eviction and
+//     leaves the key absent, so an evicted value can never come back;
+//     without it, evictions are invisible and a miss changes nothing (the
+//     promise as the issue states it).
+//   - RTCache.Get: a Hit reads the state. A caller that loaded (Miss) wrote
+//     the loaded value, as the load's commit happens within its call; with
+//     detach (the history also has RTCache.Set and Delete, which detach a
+//     load in flight so that its value is not stored) it may also have
+//     written nothing. A LockHit is a read of the state when its value came
+//     from the cache or from a load that stored it; the value of a load
+//     that was not stored (detached, or too heavy) reaches its waiters
+//     all the same, so then only its origin is checked. A failed load
+//     writes nothing.
+func linModel(capacity int64, strict, detach bool) porcupine.Model {
+	nm := porcupine.NondeterministicModel{
+		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+			byKey := map[int][]porcupine.Operation{}
+			var keys []int
+			for _, op := range history {
+				k := op.Input.(linInput).key
+				if _, ok := byKey[k]; !ok {
+					keys = append(keys, k)
+				}
+				byKey[k] = append(byKey[k], op)
+			}
+			out := make([][]porcupine.Operation, 0, len(keys))
+			for _, k := range keys {
+				out = append(out, byKey[k])
+			}
+			return out
+		},
+		Init: func() []any { return []any{uint64(0)} },
+		Step: func(state, input, output any) []any {
+			s, in, out := state.(uint64), input.(linInput), output.(linOutput)
+			fits := linWeight(in.val) <= capacity
+			switch in.kind {
+			case linSet, linRTSet:
+				switch {
+				case out.ok != fits:
+					return nil
+				case fits:
+					return []any{in.val}
+				default:
+					return []any{uint64(0)}
+				}
+			case linGet:
+				if out.ok {
+					if out.val != s {
+						return nil
+					}
+					return []any{s}
+				}
+				if strict {
+					return []any{uint64(0)}
+				}
+				return []any{s}
+			case linDelete, linRTDelete:
+				if out.ok && out.val != s {
+					return nil
+				}
+				return []any{uint64(0)}
+			case linRTGet:
+				if out.err != nil {
+					return []any{s}
+				}
+				switch out.st {
+				case ufocache.Hit:
+					if out.val != s || s == 0 {
+						return nil
+					}
+					return []any{s}
+				case ufocache.Miss:
+					if !linLoaded(out.val) {
+						return nil
+					}
+					next := out.val
+					if linWeight(out.val) > capacity {
+						next = 0 // declined, and the older value removed
+					}
+					if detach {
+						return []any{next, s}
+					}
+					return []any{next}
+				case ufocache.LockHit:
+					if linLoaded(out.val) && (detach || linWeight(out.val) > capacity) {
+						return []any{s}
+					}
+					if out.val != s || s == 0 {
+						return nil
+					}
+					return []any{s}
+				}
+				return nil // no other status without TTLs
+			}
+			return nil
+		},
+		Equal: func(a, b any) bool { return a.(uint64) == b.(uint64) },
+		Hash:  func(s any) uint64 { return s.(uint64) },
+		DescribeOperation: func(input, output any) string {
+			in, out := input.(linInput), output.(linOutput)
+			switch {
+			case out.err != nil:
+				return fmt.Sprintf("%s(%d) -> err %v", in.how, in.key, out.err)
+			case in.kind == linSet || in.kind == linRTSet:
+				return fmt.Sprintf("%s(%d, %#x) -> %v", in.how, in.key, in.val, out.ok)
+			case in.kind == linRTGet:
+				return fmt.Sprintf("%s(%d) -> %#x %v", in.how, in.key, out.val, out.st)
+			}
+			return fmt.Sprintf("%s(%d) -> %#x %v", in.how, in.key, out.val, out.ok)
+		},
+		DescribeState: func(s any) string { return fmt.Sprintf("%#x", s.(uint64)) },
+	}
+	return nm.ToModel()
+}
+
+// linRecorder stamps calls and returns with a shared counter: an
+// operation that returned before another was called has a smaller return
+// stamp than the other's call stamp, which is all porcupine needs.
+type linRecorder struct {
+	clock atomic.Int64
+	mu    sync.Mutex
+	ops   []porcupine.Operation
+}
+
+func (r *linRecorder) record(client int, in linInput, f func() linOutput) {
+	call := r.clock.Add(1)
+	out := f()
+	ret := r.clock.Add(1)
+	r.mu.Lock()
+	r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+	r.mu.Unlock()
+}
+
+// linConfig is one kind of history.
+type linConfig struct {
+	name      string
+	maxWeight int64
+	shards    int
+	weighted  bool
+	keys      int // keys the recorded operations use
+	filler    int // keys the unrecorded filler writes, to force evictions
+	clearOdds int // the filler clears the cache once in this many steps (0: never)
+	rt        int // 0: no RTCache; 1: writes through the Cache; 2: through the RTCache
+}
+
+// The configs aim at the ways a value can be lost or resurrected: constant
+// eviction in one shard with weights (and values too heavy to store),
+// several shards, an index that grows and is cleared under the readers,
+// and read-through loads that race with writes.
+var linConfigs = []linConfig{
+	{name: "1shard-weighted-evicting", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20},
+	{name: "4shards-evicting", maxWeight: 16, shards: 4, keys: 4, filler: 60},
+	{name: "index-growth-and-clear", maxWeight: 4096, shards: 1, keys: 3, filler: 20000, clearOdds: 1000},
+	{name: "rtcache-cache-writes", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 1},
+	{name: "rtcache-rt-writes", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2},
+}
+
+var errLinLoad = errors.New("injected load failure")
+
+// linTotals counts what the checker saw, over the whole run.
+var linTotals struct {
+	histories, ops, partitions atomic.Int64
+}
+
+// TestLinearizable records concurrent histories and checks each with
+// porcupine, under the strict model (an eviction is permanent) and the
+// issue's model (a Get may miss at any time).
+func TestLinearizable(t *testing.T) {
+	histories, opsPer := 40, 250
+	if testing.Short() {
+		histories, opsPer = 10, 100
+	}
+	if *linHistories > 0 {
+		histories = *linHistories
+	}
+	if *linOps > 0 {
+		opsPer = *linOps
+	}
+	for _, cfg := range linConfigs {
+		t.Run(cfg.name, func(t *testing.T) {
+			var ops, parts int
+			for h := range histories {
+				history := runLinHistory(t, cfg, uint64(h), opsPer)
+				share := cfg.maxWeight / int64(cfg.shards)
+				for _, strict := range []bool{true, false} {
+					model := linModel(share, strict, cfg.rt == 2)
+					res, info := porcupine.CheckOperationsVerbose(model, history, 0)
+					if res != porcupine.Ok {
+						path := linVisualize(t, model, info)
+						t.Fatalf("history %d (strict=%v) is not linearizable (%v); %d operations; visualization: %s",
+							h, strict, res, len(history), path)
+					}
+				}
+				ops += len(history)
+				parts += len(model0Partition(history))
+			}
+			linTotals.histories.Add(int64(histories))
+			linTotals.ops.Add(int64(ops))
+			linTotals.partitions.Add(int64(parts))
+			t.Logf("%d histories, %d operations (%d per-key histories), each checked under both models", histories, ops, parts)
+		})
+	}
+	t.Logf("linearizability: %d histories, %d operations checked", linTotals.histories.Load(), linTotals.ops.Load())
+}
+
+func model0Partition(history []porcupine.Operation) [][]porcupine.Operation {
+	return linModel(1, true, false).Partition(history)
+}
+
+// linVisualize writes porcupine's visualization of a failed check to a
+// file that outlives the test, and returns its path.
+func linVisualize(t *testing.T, model porcupine.Model, info porcupine.LinearizationInfo) string {
+	f, err := os.CreateTemp("", "ufocache-linearizability-*.html")
+	if err != nil {
+		return "(none: " + err.Error() + ")"
+	}
+	defer f.Close()
+	if err := porcupine.Visualize(model, info, f); err != nil {
+		return "(none: " + err.Error() + ")"
+	}
+	return f.Name()
+}
+
+// runLinHistory runs one history of cfg and returns its operations.
+func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcupine.Operation {
+	opts := ufocache.Options[int, uint64]{MaxWeight: cfg.maxWeight, Shards: cfg.shards, Clock: frozenClock{}}
+	if cfg.weighted {
+		opts.Weigher = func(_ int, v uint64) uint32 { return uint32(v & linWeightMask) }
+	}
+	c, err := ufocache.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq atomic.Uint64 // value sequence numbers; unique within the history
+	value := func(r *rand.Rand, loaded bool) uint64 {
+		w := uint64(1)
+		if cfg.weighted {
+			w = uint64(r.IntN(8)) // 0..7: 7 is above a shard's share of 6
+		}
+		v := seq.Add(1)<<4 | w
+		if loaded {
+			v |= linLoadedBit
+		}
+		return v
+	}
+	var rt *ufocache.RTCache[int, uint64]
+	if cfg.rt > 0 {
+		loadRand := rand.New(rand.NewPCG(seed, 99))
+		var loadMu sync.Mutex
+		load := func(_ context.Context, k int) (uint64, time.Duration, error) {
+			loadMu.Lock()
+			fail := loadRand.IntN(8) == 0
+			slow := loadRand.IntN(4)
+			v := value(loadRand, true)
+			loadMu.Unlock()
+			for range slow * 50 { // let callers pile up on the load
+				runtime.Gosched()
+			}
+			if fail {
+				return 0, 0, errLinLoad
+			}
+			return v, 0, nil
+		}
+		if rt, err = ufocache.NewRTCache(c, load, ufocache.RTOptions[int, uint64]{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rec := &linRecorder{}
+	const clients = 4
+	stop := make(chan struct{})
+	var filler sync.WaitGroup
+	filler.Go(func() {
+		r := rand.New(rand.NewPCG(seed, 1))
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			k := cfg.keys + r.IntN(cfg.filler)
+			switch {
+			case cfg.clearOdds > 0 && r.IntN(cfg.clearOdds) == 0:
+				c.Clear()
+			case r.IntN(4) == 0:
+				c.Delete(k)
+			default:
+				// Filler values are never looked at; keep them light.
+				c.Set(k, uint64(1<<4|1))
+			}
+			if i%8 == 0 {
+				runtime.Gosched()
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for client := range clients {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(seed, uint64(client)+10))
+			for range opsPer {
+				k := r.IntN(cfg.keys)
+				linStep(r, rec, client, c, rt, cfg, k, value)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	filler.Wait()
+	if rt != nil && rt.InFlight() != 0 {
+		t.Fatalf("InFlight %d after every caller returned", rt.InFlight())
+	}
+	return rec.ops
+}
+
+// linStep runs and records one random operation on key k.
+func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, uint64], rt *ufocache.RTCache[int, uint64],
+	cfg linConfig, k int, value func(*rand.Rand, bool) uint64,
+) {
+	ctx := context.Background()
+	n := 10
+	if rt != nil {
+		n = 14
+	}
+	switch op := r.IntN(n); {
+	case op < 3:
+		in := linInput{kind: linSet, key: k, val: value(r, false)}
+		if rt != nil && cfg.rt == 2 {
+			in.kind, in.how = linRTSet, "RT.Set"
+			rec.record(client, in, func() linOutput { return linOutput{ok: rt.Set(k, in.val, 0)} })
+			return
+		}
+		switch op {
+		case 0:
+			in.how = "Set"
+			rec.record(client, in, func() linOutput { return linOutput{ok: c.Set(k, in.val)} })
+		case 1:
+			in.how = "SetWithTTL"
+			rec.record(client, in, func() linOutput { return linOutput{ok: c.SetWithTTL(k, in.val, ufocache.NoExpiration)} })
+		default:
+			in.how = "ForceSet"
+			rec.record(client, in, func() linOutput { return linOutput{ok: c.ForceSet(k, in.val, 0)} })
+		}
+	case op < 4:
+		in := linInput{kind: linDelete, key: k, how: "Delete"}
+		if rt != nil && cfg.rt == 2 {
+			in.kind, in.how = linRTDelete, "RT.Delete"
+			rec.record(client, in, func() linOutput { v, ok := rt.Delete(k); return linOutput{val: v, ok: ok} })
+			return
+		}
+		rec.record(client, in, func() linOutput { v, ok := c.Delete(k); return linOutput{val: v, ok: ok} })
+	case op < 10:
+		in := linInput{kind: linGet, key: k}
+		switch op {
+		case 4, 5:
+			in.how = "Get"
+			rec.record(client, in, func() linOutput { v, ok := c.Get(k); return linOutput{val: v, ok: ok} })
+		case 6, 7:
+			in.how = "GetWithStatus"
+			rec.record(client, in, func() linOutput {
+				v, st := c.GetWithStatus(k)
+				if st != ufocache.Hit && st != ufocache.Miss {
+					return linOutput{val: ^uint64(0), ok: true} // never legal: no TTLs here
+				}
+				return linOutput{val: v, ok: st == ufocache.Hit}
+			})
+		case 8:
+			in.how = "GetStale"
+			rec.record(client, in, func() linOutput {
+				v, stale, ok := c.GetStale(k)
+				if stale != 0 {
+					return linOutput{val: ^uint64(0), ok: true}
+				}
+				return linOutput{val: v, ok: ok}
+			})
+		default:
+			in.how = "MultiGet"
+			rec.record(client, in, func() linOutput {
+				res := c.MultiGet([]int{k})
+				return linOutput{val: res[0].Value, ok: res[0].Status == ufocache.Hit}
+			})
+		}
+	default:
+		in := linInput{kind: linRTGet, key: k, how: "RT.Get"}
+		rec.record(client, in, func() linOutput {
+			v, st, err := rt.Get(ctx, k)
+			if err != nil && !errors.Is(err, errLinLoad) {
+				// Only the injected failure is expected: report
+				// anything else as a value never written.
+				return linOutput{val: ^uint64(0), st: ufocache.Hit}
+			}
+			return linOutput{val: v, st: st, err: err}
+		})
+	}
+}
+
+// frozenClock is a Clock that never moves: these histories have no TTLs,
+// and an injected clock keeps the coarse clock's goroutine out of them.
+type frozenClock struct{}
+
+func (frozenClock) Nanotime() int64 { return 1 }
+
+// TestLinModelRejects shows the model can fail: hand-made histories that
+// break the promise are rejected, and their legal twins accepted.
+func TestLinModelRejects(t *testing.T) {
+	type o struct {
+		in       linInput
+		out      linOutput
+		call, rt int64
+	}
+	set := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linSet, key: k, val: v, how: "Set"}, linOutput{ok: true}, call, ret}
+	}
+	get := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linGet, key: k, how: "Get"}, linOutput{val: v, ok: v != 0}, call, ret}
+	}
+	del := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linDelete, key: k, how: "Delete"}, linOutput{val: v, ok: v != 0}, call, ret}
+	}
+	rtGet := func(k int, v uint64, st ufocache.Status, call, ret int64) o {
+		return o{linInput{kind: linRTGet, key: k, how: "RT.Get"}, linOutput{val: v, st: st}, call, ret}
+	}
+	const a, b, l = 1<<4 | 1, 2<<4 | 1, 3<<4 | 1 | linLoadedBit
+	for _, tc := range []struct {
+		name          string
+		ops           []o
+		strict, loose bool // legal under each model
+		detach        bool
+	}{
+		{"sequential set get", []o{set(1, a, 1, 2), get(1, a, 3, 4)}, true, true, false},
+		{"get of a value never written", []o{set(1, a, 1, 2), get(1, b, 3, 4)}, false, false, false},
+		{"get of another key's value", []o{set(2, a, 1, 2), get(1, a, 3, 4)}, false, false, false},
+		{"stale read after overwrite", []o{set(1, a, 1, 2), set(1, b, 3, 4), get(1, a, 5, 6)}, false, false, false},
+		{"read during overwrite", []o{set(1, a, 1, 2), set(1, b, 3, 6), get(1, a, 4, 5)}, true, true, false},
+		{"read after delete", []o{set(1, a, 1, 2), del(1, a, 3, 4), get(1, a, 5, 6)}, false, false, false},
+		{"miss then resurrection", []o{set(1, a, 1, 2), get(1, 0, 3, 4), get(1, a, 5, 6)}, false, true, false},
+		{"delete of a value never written", []o{set(1, a, 1, 2), del(1, b, 3, 4)}, false, false, false},
+		{"declined set", []o{{linInput{kind: linSet, key: 1, val: a, how: "Set"}, linOutput{ok: false}, 1, 2}}, false, false, false},
+		{"loaded value then hit", []o{rtGet(1, l, ufocache.Miss, 1, 2), get(1, l, 3, 4)}, true, true, false},
+		{"miss that loads a set value", []o{set(1, a, 1, 2), rtGet(1, a, ufocache.Miss, 3, 4)}, false, false, false},
+		{"lock hit of an unstored load", []o{rtGet(1, l, ufocache.LockHit, 1, 2)}, false, false, false},
+		{"lock hit of a detached load", []o{rtGet(1, l, ufocache.LockHit, 1, 2)}, true, true, true},
+		{"hit on an empty cache", []o{rtGet(1, a, ufocache.Hit, 1, 2)}, false, false, false},
+	} {
+		var history []porcupine.Operation
+		for _, op := range tc.ops {
+			history = append(history, porcupine.Operation{Input: op.in, Output: op.out, Call: op.call, Return: op.rt})
+		}
+		for _, strict := range []bool{true, false} {
+			want := tc.loose
+			if strict {
+				want = tc.strict
+			}
+			if got := porcupine.CheckOperations(linModel(6, strict, tc.detach), history); got != want {
+				t.Errorf("%s (strict=%v): linearizable = %v, want %v", tc.name, strict, got, want)
+			}
+		}
+	}
+}
