@@ -172,32 +172,6 @@ var hostileHashers = []struct {
 	{"pairs", func(k uint16) uint64 { return uint64(k/2) * 0x9e3779b97f4a7c15 }},
 }
 
-// newHostileHarness is newHarness (model_test.go) with a Hasher.
-func newHostileHarness(t testing.TB, maxWeight int64, shards int, weighted bool, hasher func(uint16) uint64) *harness {
-	h := &harness{t: t, clock: &fakeClock{}, model: map[uint16]modelEntry{}}
-	h.clock.t.Store(1)
-	h.weigh = func(uint64) int64 { return 1 }
-	opts := ufocache.Options[uint16, uint64]{
-		MaxWeight: maxWeight,
-		Shards:    shards,
-		Clock:     h.clock,
-		Hasher:    hasher,
-		OnEvict: func(k uint16, v uint64, r ufocache.EvictReason) {
-			h.events = append(h.events, event{k, v, r})
-		},
-	}
-	if weighted {
-		h.weigh = func(v uint64) int64 { return max(int64(v%5), 1) }
-		opts.Weigher = func(_ uint16, v uint64) uint32 { return uint32(v % 5) }
-	}
-	c, err := ufocache.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.c = c
-	return h
-}
-
 // TestModelUnderHostileHashers extends TestCollidingHasher: the exact model
 // harness (every Get, Delete, eviction and expiry must match a map-based
 // model, and the shard accounting is checked every 16 operations) runs
@@ -221,7 +195,7 @@ func TestModelUnderHostileHashers(t *testing.T) {
 					for i := range ops {
 						ops[i] = byte(r.Uint32())
 					}
-					newHostileHarness(t, cfg.max, cfg.shards, cfg.weighted, hh.f).run(ops)
+					newHarness(t, harnessConfig{max: cfg.max, shards: cfg.shards, weighted: cfg.weighted, hasher: hh.f}).run(ops)
 				}
 			}
 		})

@@ -41,20 +41,30 @@ type harness struct {
 	keep   time.Duration // Options.KeepExpired
 }
 
-func newHarness(t testing.TB, maxWeight int64, shards int, weighted bool, keep time.Duration) *harness {
-	h := &harness{t: t, clock: &fakeClock{}, model: map[uint16]modelEntry{}, keep: keep}
+// harnessConfig is a cache configuration for the harness.
+type harnessConfig struct {
+	max      int64
+	shards   int
+	weighted bool                // weights 0..4 from the value; 0 counts as 1
+	keep     time.Duration       // Options.KeepExpired
+	hasher   func(uint16) uint64 // nil: the default
+}
+
+func newHarness(t testing.TB, cfg harnessConfig) *harness {
+	h := &harness{t: t, clock: &fakeClock{}, model: map[uint16]modelEntry{}, keep: cfg.keep}
 	h.clock.t.Store(1)
 	h.weigh = func(uint64) int64 { return 1 }
 	opts := ufocache.Options[uint16, uint64]{
-		MaxWeight:   maxWeight,
-		Shards:      shards,
+		MaxWeight:   cfg.max,
+		Shards:      cfg.shards,
 		Clock:       h.clock,
-		KeepExpired: keep,
+		KeepExpired: cfg.keep,
+		Hasher:      cfg.hasher,
 		OnEvict: func(k uint16, v uint64, r ufocache.EvictReason) {
 			h.events = append(h.events, event{k, v, r})
 		},
 	}
-	if weighted {
+	if cfg.weighted {
 		// 0..4; 0 counts as 1; 4 may exceed a small shard's share.
 		h.weigh = func(v uint64) int64 { return max(int64(v%5), 1) }
 		opts.Weigher = func(_ uint16, v uint64) uint32 { return uint32(v % 5) }
@@ -265,17 +275,14 @@ func (h *harness) drainAll(r ufocache.EvictReason) {
 
 func TestModel(t *testing.T) {
 	configs := []struct {
-		name     string
-		max      int64
-		shards   int
-		weighted bool
-		keep     time.Duration
+		name string
+		harnessConfig
 	}{
-		{"1shard", 12, 1, false, 0},
-		{"4shards", 16, 4, false, 0},
-		{"weighted", 20, 2, true, 0},
-		{"tiny", 1, 1, false, 0},
-		{"keepExpired", 12, 2, false, 2 * time.Second},
+		{"1shard", harnessConfig{max: 12, shards: 1}},
+		{"4shards", harnessConfig{max: 16, shards: 4}},
+		{"weighted", harnessConfig{max: 20, shards: 2, weighted: true}},
+		{"tiny", harnessConfig{max: 1, shards: 1}},
+		{"keepExpired", harnessConfig{max: 12, shards: 2, keep: 2 * time.Second}},
 	}
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
@@ -285,7 +292,7 @@ func TestModel(t *testing.T) {
 				for i := range ops {
 					ops[i] = byte(r.Uint32())
 				}
-				newHarness(t, cfg.max, cfg.shards, cfg.weighted, cfg.keep).run(ops)
+				newHarness(t, cfg.harnessConfig).run(ops)
 			}
 		})
 	}
@@ -304,6 +311,6 @@ func FuzzModel(f *testing.F) {
 		if int64(shards) > max {
 			shards = 1
 		}
-		newHarness(t, max, shards, cfg&0x80 != 0, time.Duration(cfg>>6&1)*time.Second).run(ops)
+		newHarness(t, harnessConfig{max: max, shards: shards, weighted: cfg&0x80 != 0, keep: time.Duration(cfg>>6&1) * time.Second}).run(ops)
 	})
 }
