@@ -49,7 +49,7 @@ func TestAutoShardsFollowCapacity(t *testing.T) {
 		max         int64
 		procs, want int
 	}{
-		{250, 2, 1}, {2047, 64, 1}, {2048, 64, 2}, {16384, 2, 8}, {1 << 20, 2, 8}, {1 << 20, 64, 256},
+		{250, 2, 1}, {2047, 64, 1}, {2048, 64, 2}, {16384, 2, 16}, {1 << 20, 2, 32}, {1 << 20, 64, 1024},
 	} {
 		if got := ufocache.AutoShards(tc.max, tc.procs); got != tc.want {
 			t.Errorf("autoShards(%d, %d) = %d, want %d", tc.max, tc.procs, got, tc.want)
