@@ -81,8 +81,11 @@ func (h *Hasher[K]) Sum(k K) uint64 {
 // Word hashes an 8-byte integer key; only for Kind == Word64, whose choice
 // from K's reflect.Kind and size makes the unsafe read exactly the key's
 // own 8 bytes. Small enough to inline where a cache instantiates it.
+// Its body repeats Mix: a non-generic function called from generic code
+// instantiated in another package is not inlined.
 func (h *Hasher[K]) Word(k K) uint64 {
 	hi, lo := bits.Mul64(*(*uint64)(unsafe.Pointer(&k))^h.s1, h.s2)
+	hi, lo = bits.Mul64(hi^lo^h.s2, h.s1|1)
 	return hi ^ lo
 }
 
@@ -93,10 +96,11 @@ func (h *Hasher[K]) sum(k K) uint64 {
 	return h.F(k)
 }
 
-// Mix hashes a narrower integer with two seeds: the folded 128-bit product
-// of the seeded halves, as in wyhash's final mix (Sum does the same inline
-// for 8-byte keys).
+// Mix hashes an integer with two seeds: two rounds of the folded 128-bit
+// product (wyhash's mum). One round left keys that differ only in their high
+// bits correlated between two seeds (TestHashSeedsArePerCache).
 func Mix(x, s1, s2 uint64) uint64 {
 	hi, lo := bits.Mul64(x^s1, s2)
+	hi, lo = bits.Mul64(hi^lo^s2, s1|1)
 	return hi ^ lo
 }
