@@ -98,12 +98,14 @@ func TestTTLConventions(t *testing.T) {
 func TestExpiredReclaimedWithoutReads(t *testing.T) {
 	clk := &fakeClock{}
 	var expired atomic.Int64
-	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10000, Clock: clk,
+	c := ufocache.Must(ufocache.Options[int, int]{
+		MaxWeight: 10000, Clock: clk,
 		OnEvict: func(_, _ int, r ufocache.EvictReason) {
 			if r == ufocache.EvictExpired {
 				expired.Add(1)
 			}
-		}})
+		},
+	})
 	for i := range 5000 {
 		c.SetWithTTL(i, i, time.Second)
 	}
@@ -151,8 +153,10 @@ func TestWeights(t *testing.T) {
 // A Hasher that sends every key to one value must still be correct.
 func TestCollidingHasher(t *testing.T) {
 	for _, shards := range []int{1, 4} {
-		c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 4096, Shards: shards,
-			Hasher: func(string) uint64 { return 42 }})
+		c := ufocache.Must(ufocache.Options[string, int]{
+			MaxWeight: 4096, Shards: shards,
+			Hasher: func(string) uint64 { return 42 },
+		})
 		for i := range 500 {
 			if !c.ForceSet(fmt.Sprint("k", i), i, 0) {
 				t.Fatal("ForceSet declined")
@@ -356,8 +360,10 @@ func TestEntryFitsSizeClass(t *testing.T) {
 }
 
 func TestStatusStrings(t *testing.T) {
-	for st, want := range map[ufocache.Status]string{ufocache.Hit: "hit", ufocache.Miss: "miss",
-		ufocache.Expired: "expired", ufocache.LockHit: "lock-hit", ufocache.Stale: "stale"} {
+	for st, want := range map[ufocache.Status]string{
+		ufocache.Hit: "hit", ufocache.Miss: "miss",
+		ufocache.Expired: "expired", ufocache.LockHit: "lock-hit", ufocache.Stale: "stale",
+	} {
 		if st.String() != want {
 			t.Errorf("%d: %q", st, st.String())
 		}

@@ -141,10 +141,14 @@ func TestDoBatchFailures(t *testing.T) {
 		fn   func(context.Context, []int) ([]coalesce.Result[int], error)
 		want func(error) bool
 	}{
-		{"error", func(context.Context, []int) ([]coalesce.Result[int], error) { return nil, errBatch },
-			func(err error) bool { return err == errBatch }},
-		{"goexit", func(context.Context, []int) ([]coalesce.Result[int], error) { runtime.Goexit(); return nil, nil },
-			func(err error) bool { return err == coalesce.ErrGoexit }},
+		{
+			"error", func(context.Context, []int) ([]coalesce.Result[int], error) { return nil, errBatch },
+			func(err error) bool { return err == errBatch },
+		},
+		{
+			"goexit", func(context.Context, []int) ([]coalesce.Result[int], error) { runtime.Goexit(); return nil, nil },
+			func(err error) bool { return err == coalesce.ErrGoexit },
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

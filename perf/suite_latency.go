@@ -96,8 +96,10 @@ func runLatency(cfg *config) (*report, error) {
 			if len(s) == 0 {
 				continue
 			}
-			row := []string{name, fmt.Sprint(len(s)), dur(time.Duration(percentile(s, 0.5))),
-				dur(time.Duration(percentile(s, 0.99))), dur(time.Duration(percentile(s, 0.999))), dur(time.Duration(s[len(s)-1]))}
+			row := []string{
+				name, fmt.Sprint(len(s)), dur(time.Duration(percentile(s, 0.5))),
+				dur(time.Duration(percentile(s, 0.99))), dur(time.Duration(percentile(s, 0.999))), dur(time.Duration(s[len(s)-1])),
+			}
 			t.row(row...)
 			if mix == 90 {
 				head = append(head, fmt.Sprintf("| %s | %s | %s | %s |", name, row[2], row[3], row[4]))
@@ -105,7 +107,9 @@ func runLatency(cfg *config) (*report, error) {
 		}
 		r.add("## %d%% reads, %d%% writes\n\n%s", mix, 100-mix, t)
 	}
-	r.headline = append([]string{"90% reads, 10% writes, GOMAXPROCS=" + fmt.Sprint(p) + ":", "",
-		"| cache | p50 | p99 | p99.9 |", "|---|---:|---:|---:|"}, head...)
+	r.headline = append([]string{
+		"90% reads, 10% writes, GOMAXPROCS=" + fmt.Sprint(p) + ":", "",
+		"| cache | p50 | p99 | p99.9 |", "|---|---:|---:|---:|",
+	}, head...)
 	return r, nil
 }

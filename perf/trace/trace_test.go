@@ -85,8 +85,11 @@ func TestFormats(t *testing.T) {
 		{trace.LIRS, []byte("0\r\n7\r\n*\r\n  42 \nnot a key\n-1\n3"), []uint64{0, 7, 42, ^uint64(0), 3}, nil},
 		{trace.Int64BE, be64(1, 1<<40, 3), []uint64{1, 1 << 40, 3}, nil},
 		{trace.Int32BE, be32(0, 0xdeadbeef, 2), []uint64{0, 0xdeadbeef, 2}, nil},
-		{trace.OracleGeneral, oracle([2]uint64{9, 4096}, [2]uint64{1 << 50, 512}, [2]uint64{9, 4096}),
-			[]uint64{9, 1 << 50, 9}, []uint32{4096, 512, 4096}},
+		{
+			trace.OracleGeneral, oracle([2]uint64{9, 4096}, [2]uint64{1 << 50, 512}, [2]uint64{9, 4096}),
+			[]uint64{9, 1 << 50, 9},
+			[]uint32{4096, 512, 4096},
+		},
 		{trace.Int64BE, nil, nil, nil},
 	}
 	for _, c := range cases {
