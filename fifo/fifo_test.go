@@ -199,3 +199,54 @@ func TestExpiredVictimsFirst(t *testing.T) {
 		t.Fatalf("evicted %v, want the expired entry 5", out)
 	}
 }
+
+// On a loop slightly larger than the cache the small queue yields no hits,
+// so the climber must shrink it, and the hit ratio must rise to near what
+// a stable main queue gives.
+func TestClimberShrinksSmallOnALoop(t *testing.T) {
+	p := newS3(1000)
+	start := p.smallCap
+	resident := map[int]*entry{}
+	var hits int64
+	late, lateHits := 0, 0
+	for round := range 300 {
+		for k := range 1011 {
+			if e, ok := resident[k]; ok && !e.Dead() {
+				if e.Touch() {
+					hits++
+				}
+				if round >= 250 {
+					lateHits++
+				}
+			} else {
+				e := newEntry(k, 1)
+				resident[k] = e
+				p.sketch.Add(hash(k))
+				p.Add(e)
+				p.Inserted(hits)
+				p.Evict(0, e, nil)
+			}
+			if round >= 250 {
+				late++
+			}
+		}
+	}
+	if p.smallCap >= start {
+		t.Fatalf("small queue share %d, started at %d: the climber did not shrink it", p.smallCap, start)
+	}
+	if r := float64(lateHits) / float64(late); r < 0.9 {
+		t.Fatalf("hit ratio %.3f on a loop of 1011 keys over 1000 entries after adapting", r)
+	}
+}
+
+func TestClimberStaysInBounds(t *testing.T) {
+	var c climber
+	c.init(1000, 50)
+	var hits int64
+	for i := range 200_000 {
+		hits += int64(i % 3) // any signal at all
+		if s, ok := c.tick(hits); ok && (s < 5 || s > 600) {
+			t.Fatalf("share %d outside [5, 600]", s)
+		}
+	}
+}
