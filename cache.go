@@ -295,9 +295,8 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 		h = c.hash.Sum(k)
 	}
 	// Only entries with a TTL read the clock.
-	s := c.shardFor(h)
-	if e := s.Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
-		s.Touch(e)
+	if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
+		e.Touch()
 		if c.hits != nil {
 			c.hits.Inc()
 		}
@@ -314,12 +313,11 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 // the zero value is returned.
 func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {
 	h := c.hash.Sum(k)
-	s := c.shardFor(h)
-	e := s.Find(k, h)
+	e := c.shardFor(h).Find(k, h)
 	if e != nil {
 		// Only entries with a TTL read the clock.
 		if !e.Expires() || c.now() < e.Expire {
-			s.Touch(e)
+			e.Touch()
 			if c.hits != nil {
 				c.hits.Inc()
 			}
@@ -342,8 +340,7 @@ func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {
 // read does not raise the entry's frequency.
 func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
 	h := c.hash.Sum(k)
-	s := c.shardFor(h)
-	e := s.Find(k, h)
+	e := c.shardFor(h).Find(k, h)
 	if e == nil {
 		if c.misses != nil {
 			c.misses.Inc()
@@ -356,7 +353,7 @@ func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
 			return e.Val, max(time.Duration(now-e.Expire), 1), true
 		}
 	}
-	s.Touch(e)
+	e.Touch()
 	if c.hits != nil {
 		c.hits.Inc()
 	}

@@ -42,8 +42,7 @@ func (c *Cache[K, V]) expireCollect(k K, out *[]shard.Evicted[K, V]) bool {
 // entry expired. Counted and touched as GetWithStatus does.
 func (c *Cache[K, V]) lookup(k K) (v V, st Status, left time.Duration) {
 	h := c.hash.Sum(k)
-	s := c.shardFor(h)
-	e := s.Find(k, h)
+	e := c.shardFor(h).Find(k, h)
 	if e == nil {
 		if c.misses != nil {
 			c.misses.Inc()
@@ -61,7 +60,7 @@ func (c *Cache[K, V]) lookup(k K) (v V, st Status, left time.Duration) {
 		}
 		return e.Val, Expired, left
 	}
-	s.Touch(e)
+	e.Touch()
 	if c.hits != nil {
 		c.hits.Inc()
 	}

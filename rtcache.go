@@ -289,9 +289,8 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 		} else {
 			h = c.hash.Sum(k)
 		}
-		s := c.shardFor(h)
-		if e := s.Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
-			s.Touch(e)
+		if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
+			e.Touch()
 			return e.Val, Hit, nil
 		}
 	}

@@ -50,17 +50,11 @@ func (e *Entry[K, V]) Expires() bool { return e.Expire != 0 }
 // Touch records a read: it saturates the frequency at 3. The common case is
 // one atomic load of a word no one else writes, so hot entries stay shared
 // in every core's cache.
-//
-// It reports whether it raised the frequency: the caller may count that
-// read, since it is writing the entry's line anyway.
-func (e *Entry[K, V]) Touch() bool {
+func (e *Entry[K, V]) Touch() {
 	for {
 		m := e.meta.Load()
-		if m&freqMask == freqMask {
-			return false
-		}
-		if e.meta.CompareAndSwap(m, m+1) {
-			return true
+		if m&freqMask == freqMask || e.meta.CompareAndSwap(m, m+1) {
+			return
 		}
 	}
 }

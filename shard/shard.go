@@ -12,7 +12,6 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/ufocache/ufocache/fifo"
 	"github.com/ufocache/ufocache/sketch"
@@ -78,11 +77,6 @@ type Stats struct {
 type Shard[K comparable, V any] struct {
 	_   cpu.CacheLinePad
 	idx index[K, V]
-
-	// hits counts reads that raised an entry's frequency (a write to the
-	// entry already); the policy tunes itself on it. Its own line.
-	hits atomic.Int64
-	_    [unsafe.Sizeof(cpu.CacheLinePad{}) - 8]byte
 
 	// Written under mu; length and weight are atomics so that Len and
 	// Weight need no lock.
@@ -196,7 +190,6 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		}
 		s.idx.add(e, h)
 		s.policy.Add(e)
-		s.policy.Inserted(s.hits.Load())
 		s.length.Add(1)
 	}
 	s.countTTL(e, 1)
@@ -311,14 +304,6 @@ func (s *Shard[K, V]) Snapshot() []*fifo.Entry[K, V] {
 	var es []*fifo.Entry[K, V]
 	s.idx.each(func(e *fifo.Entry[K, V]) { es = append(es, e) })
 	return es
-}
-
-// Touch records a read of e, one of this shard's entries: it raises e's
-// frequency and counts the read if it did (see fifo's climber).
-func (s *Shard[K, V]) Touch(e *fifo.Entry[K, V]) {
-	if e.Touch() {
-		s.hits.Add(1)
-	}
 }
 
 // Len returns the number of entries.
