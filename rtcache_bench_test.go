@@ -13,9 +13,9 @@ import (
 // RTCache ≤ 1.1× Cache). Compare the two sub-benchmarks of one run:
 //
 //	go test -run '^$' -bench 'RTGetHit' -count 6 . | benchstat -col /api -
-func BenchmarkRTGetHit(b *testing.B) {
-	const n = 1 << 14
-	c := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 2 * n})
+// newHitBench returns a Cache and an RTCache over it holding keys 0..n-1.
+func newHitBench(b *testing.B, n int) (*ufocache.Cache[uint64, uint64], *ufocache.RTCache[uint64, uint64]) {
+	c := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 2 * int64(n)})
 	load := func(_ context.Context, k uint64) (uint64, time.Duration, error) { return k, 0, nil }
 	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[uint64, uint64]{})
 	if err != nil {
@@ -24,6 +24,12 @@ func BenchmarkRTGetHit(b *testing.B) {
 	for k := range uint64(n) {
 		rt.Set(k, k, 0)
 	}
+	return c, rt
+}
+
+func BenchmarkRTGetHit(b *testing.B) {
+	const n = 1 << 14
+	c, rt := newHitBench(b, n)
 	for k := range uint64(n) {
 		if _, ok := c.Get(k); !ok {
 			b.Fatalf("key %d not resident", k)
@@ -63,15 +69,7 @@ func BenchmarkRTGetHit(b *testing.B) {
 // to quote on a shared machine.
 func BenchmarkRTGetHitRatio(b *testing.B) {
 	const n = 1 << 14
-	c := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 2 * n})
-	load := func(_ context.Context, k uint64) (uint64, time.Duration, error) { return k, 0, nil }
-	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[uint64, uint64]{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for k := range uint64(n) {
-		rt.Set(k, k, 0)
-	}
+	c, rt := newHitBench(b, n)
 	stream := zipfStream(n, 1.01, 43)
 	ctx := context.Background()
 	const block = 1 << 12
