@@ -13,6 +13,7 @@ import (
 // RTCache ≤ 1.1× Cache). Compare the two sub-benchmarks of one run:
 //
 //	go test -run '^$' -bench 'RTGetHit' -count 6 . | benchstat -col /api -
+//
 // newHitBench returns a Cache and an RTCache over it holding keys 0..n-1.
 func newHitBench(b *testing.B, n int) (*ufocache.Cache[uint64, uint64], *ufocache.RTCache[uint64, uint64]) {
 	c := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 2 * int64(n)})
