@@ -8,12 +8,6 @@ import (
 	"github.com/ufocache/ufocache"
 )
 
-// BenchmarkRTGetHit puts RTCache.Get on hits beside Cache.Get on the same
-// cache and keys: the read-through layer's cost on the hot path (target:
-// RTCache ≤ 1.1× Cache). Compare the two sub-benchmarks of one run:
-//
-//	go test -run '^$' -bench 'RTGetHit' -count 6 . | benchstat -col /api -
-//
 // newHitBench returns a Cache and an RTCache over it holding keys 0..n-1.
 func newHitBench(b *testing.B, n int) (*ufocache.Cache[uint64, uint64], *ufocache.RTCache[uint64, uint64]) {
 	c := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 2 * int64(n)})
@@ -28,6 +22,11 @@ func newHitBench(b *testing.B, n int) (*ufocache.Cache[uint64, uint64], *ufocach
 	return c, rt
 }
 
+// BenchmarkRTGetHit puts RTCache.Get on hits beside Cache.Get on the same
+// cache and keys: the read-through layer's cost on the hot path (target:
+// RTCache ≤ 1.1× Cache). Compare the two sub-benchmarks of one run:
+//
+//	go test -run '^$' -bench 'RTGetHit' -count 6 . | benchstat -col /api -
 func BenchmarkRTGetHit(b *testing.B) {
 	const n = 1 << 14
 	c, rt := newHitBench(b, n)
