@@ -167,12 +167,19 @@ func TestRemoveAndReplace(t *testing.T) {
 	a.Touch()
 	a2 := newEntry(1, 4)
 	p.Replace(a, a2)
-	if !a.Dead() || a.Queued() || a2.Freq() != 1 || a2.InMain() || p.Weight() != 7 || p.small.head != a2 {
-		t.Fatalf("Replace: old dead %v, new freq %d, weight %d", a.Dead(), a2.Freq(), p.Weight())
+	// The write counts as one more read: a's 1 becomes 2.
+	if a2.Freq() != 2 || a2.InMain() || !a2.Queued() || p.Weight() != 7 || p.small.head != a2 || a2.next != b || b.prev != a2 {
+		t.Fatalf("Replace: new freq %d, weight %d, head is new %v", a2.Freq(), p.Weight(), p.small.head == a2)
+	}
+	a3 := newEntry(1, 5)
+	a2.SetFreq(3)
+	p.Replace(a2, a3)
+	if a3.Freq() != 3 || p.small.head != a3 || p.Weight() != 8 {
+		t.Fatalf("Replace of a saturated entry: freq %d, weight %d", a3.Freq(), p.Weight())
 	}
 	p.Remove(b)
 	p.Remove(b) // twice is harmless
-	if p.Weight() != 4 || p.small.Len() != 1 || !b.Dead() {
+	if p.Weight() != 5 || p.small.Len() != 1 || !b.Dead() {
 		t.Fatalf("Remove: weight %d, len %d", p.Weight(), p.small.Len())
 	}
 	if err := p.small.Check(); err != nil {

@@ -61,12 +61,16 @@ func (p *S3[K, V]) Add(e *Entry[K, V]) {
 	p.small.pushBack(e)
 }
 
-// Replace puts e where old was, with old's frequency, and unlinks old.
+// Replace puts e where old was, with old's frequency plus one (the write
+// counts as a read of the key, as a Get would), and unlinks old. Nothing
+// is written to old: a Set of a hot key would otherwise pull old's cache
+// line away from the cores reading it (old is unreachable from the queue
+// and the index; it is not flagged dead).
 func (p *S3[K, V]) Replace(old, e *Entry[K, V]) {
 	m := old.meta.Load()
-	e.meta.Store(m & (freqMask | inMain | queued))
+	f := min(m&freqMask+1, freqMask)
+	e.meta.Store(m&(inMain|queued) | f)
 	p.queueOf(m).swap(old, e)
-	old.meta.Store(dead)
 }
 
 // Remove unlinks a queued entry.
@@ -195,7 +199,9 @@ func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], limit i
 		out = p.drop(c, out)
 	}
 	clear(victims)
-	p.victims = victims[:0]
+	if cap(victims) != cap(p.victims) { // a store only when it grew
+		p.victims = victims[:0]
+	}
 	return out
 }
 

@@ -116,16 +116,17 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) (reused bool) {
 
 // index is a shard's table with its occupancy counts.
 type index[K comparable, V any] struct {
-	// t is read by every Get; the padding keeps writers' counters off its
-	// cache line.
+	// t is read by every Get. The fields sharing its cache line change
+	// only in init; the padding keeps the counters, written by Sets, off
+	// that line.
 	t       atomic.Pointer[table[K, V]]
-	_       [unsafe.Sizeof(cpu.CacheLinePad{}) - 8]byte
-	live    int // entries
-	deleted int // deleted control bytes
 	minSlot int // the table never shrinks below this many slots
 	maxSlot int // nor grows above it (0: no limit)
 	maxLive int // the entry bound init was given
 	hash    func(K) uint64
+	_       [unsafe.Sizeof(cpu.CacheLinePad{}) - 40]byte
+	live    int // entries
+	deleted int // deleted control bytes
 }
 
 // startSlots is the size of an empty table. Tables grow by doubling, up

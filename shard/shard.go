@@ -74,26 +74,43 @@ type Stats struct {
 // Shard must be initialised with Init before use. Shards are laid out in an
 // array: the padding at both ends keeps neighbours' writes off this shard's
 // read-mostly line (the index's table pointer).
+//
+// The field order is a performance contract (TestLayout checks it). A
+// shard's mutable state is written by Sets from every core, so each cache
+// line a Set writes is pulled from the core that wrote it last: a Set of a
+// resident key writes one of the shard's lines, an insert three. The
+// groups hold whether the array of shards starts on a line or 8 bytes into
+// one (the allocator's header for arrays from 1 KiB to 32 KiB).
 type Shard[K comparable, V any] struct {
 	_   cpu.CacheLinePad
-	idx index[K, V]
+	idx index[K, V] // the table pointer's line, then the live and deleted counts
 
-	// Written under mu; length and weight are atomics so that Len and
-	// Weight need no lock.
-	mu         sync.Mutex
-	policy     fifo.S3[K, V]
-	sketch     *sketch.Sketch
-	capacity   int64
-	unit       bool // every entry weighs 1
-	weight     atomic.Int64
-	length     atomic.Int64
-	ttlEntries int // entries with an expiry, for the sweep
-	scratch    []*fifo.Entry[K, V]
-	hash       func(K) uint64
-	keep       int64  // see Init
-	sweep      uint64 // next index group the expiry sweep visits
-	stats      Stats
-	_          cpu.CacheLinePad
+	// Line 2, written by every Set.
+	mu     sync.Mutex
+	sets   uint64
+	sketch sketch.Sketch // its counters first; the rest is read-only
+	// Line 3, written by every insert (length and weight are atomics so
+	// that Len and Weight need no lock).
+	length    atomic.Int64
+	weight    atomic.Int64
+	evictions uint64
+	policy    fifo.S3[K, V] // the small queue here, the main queue partly on line 4
+
+	// Written by some Sets.
+	ttlEntries  int    // entries with an expiry, for the sweep
+	sweep       uint64 // next index group the expiry sweep visits
+	rejections  uint64
+	expirations uint64
+	scratch     []*fifo.Entry[K, V]
+
+	// Set by Init.
+	capacity int64
+	unit     bool // every entry weighs 1
+	hash     func(K) uint64
+	keep     int64 // see Init
+	// The padding keeps the next shard's writes off these lines and makes
+	// the shard a whole number of lines.
+	_ [96]byte
 }
 
 // Init empties the shard and bounds it to capacity units of weight. unit
@@ -118,8 +135,8 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep 
 	if !unit {
 		sketchKeys = min(sketchKeys, 1024) // entry count unknown: grow with it
 	}
-	s.sketch = sketch.New(int(min(capacity, int64(max(sketchKeys, 1)))))
-	s.policy.Init(capacity, s.sketch, hash)
+	s.sketch.Resize(int(min(capacity, int64(max(sketchKeys, 1)))))
+	s.policy.Init(capacity, &s.sketch, hash)
 }
 
 // Find returns the entry of k, expired or not, or nil. It takes no lock:
@@ -174,17 +191,20 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		if old != nil {
 			s.remove(old, Replaced, out)
 		}
-		s.stats.Rejections++
+		s.rejections++
 		report(out, k, v, Rejected)
 		return false
 	}
-	s.sketch.Add(h)
 	if old != nil {
+		// No sketch update: Replace counts the write in e's frequency,
+		// as a read would be, which keeps the sketch's line (written by
+		// every insert) out of a hot key's writes.
 		s.idx.replace(old, e, h)
 		s.policy.Replace(old, e)
 		s.countTTL(old, -1)
 		report(out, old.Key, old.Val, Replaced)
 	} else {
+		s.sketch.Add(h)
 		if n := s.sketch.Capacity(); int(s.length.Load()) >= n && int64(n) < s.capacity {
 			s.sketch.Resize(2 * n) // resets its counts: only while the shard fills up
 		}
@@ -193,22 +213,25 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		s.length.Add(1)
 	}
 	s.countTTL(e, 1)
-	s.scratch = s.policy.Evict(now, e, s.scratch[:0])
-	for _, victim := range s.scratch {
+	victims := s.policy.Evict(now, e, s.scratch[:0])
+	for _, victim := range victims {
 		s.idx.remove(victim, s.hash(victim.Key))
 		reason := Capacity
 		if victim.Expires() && now >= victim.Expire {
 			reason = Expired
-			s.stats.Expirations++
+			s.expirations++
 		} else {
-			s.stats.Evictions++
+			s.evictions++
 		}
 		s.drop(victim, reason, out)
 	}
-	clear(s.scratch)
-	s.stats.Sets++
+	clear(victims)
+	if cap(victims) != cap(s.scratch) { // a store only when it grew
+		s.scratch = victims[:0]
+	}
+	s.sets++
 	s.sweepStep(now, out)
-	s.weight.Store(s.policy.Weight())
+	s.storeWeight()
 	return true
 }
 
@@ -223,10 +246,17 @@ func (s *Shard[K, V]) remove(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[
 	s.idx.remove(e, s.hash(e.Key))
 	s.policy.Remove(e)
 	if reason == Expired {
-		s.stats.Expirations++
+		s.expirations++
 	}
 	s.drop(e, reason, out)
-	s.weight.Store(s.policy.Weight())
+	s.storeWeight()
+}
+
+// storeWeight publishes the queues' weight, writing only a change.
+func (s *Shard[K, V]) storeWeight() {
+	if w := s.policy.Weight(); w != s.weight.Load() {
+		s.weight.Store(w)
+	}
 }
 
 func (s *Shard[K, V]) drop(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K, V]) {
@@ -292,7 +322,7 @@ func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
 	if out != nil {
 		s.idx.each(func(e *fifo.Entry[K, V]) { report(out, e.Key, e.Val, Deleted) })
 	}
-	s.policy.Init(s.capacity, s.sketch, s.hash)
+	s.policy.Init(s.capacity, &s.sketch, s.hash)
 	s.idx.init(s.idx.maxLive)
 	s.weight.Store(0)
 	s.length.Store(0)
@@ -319,7 +349,8 @@ func (s *Shard[K, V]) Capacity() int64 { return s.capacity }
 func (s *Shard[K, V]) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.stats
-	st.Len, st.Weight = s.Len(), s.Weight()
-	return st
+	return Stats{
+		Sets: s.sets, Rejections: s.rejections, Evictions: s.evictions, Expirations: s.expirations,
+		Len: s.Len(), Weight: s.Weight(),
+	}
 }

@@ -13,13 +13,16 @@ import "math/bits"
 
 const blockWords = 8 // 64 bytes
 
-// Sketch is not safe for concurrent use; the shard lock guards it.
+// Sketch is not safe for concurrent use; the shard lock guards it. The
+// zero value is empty; Resize sizes it. The counters every Add writes
+// come first, so that a shard can embed the sketch with them on the line
+// of its other per-Set writes.
 type Sketch struct {
-	table     []uint64
-	blockBits uint   // log2(number of blocks)
-	every     uint32 // increments between two halvings
 	count     uint32 // increments since the last halving
-	cursor    int    // next word to halve
+	cursor    uint32 // next word to halve
+	every     uint32 // increments between two halvings
+	blockBits uint32 // log2(number of blocks)
+	table     []uint64
 }
 
 // New returns a sketch sized for about n distinct keys.
@@ -33,7 +36,7 @@ func New(n int) *Sketch {
 func (s *Sketch) Resize(n int) {
 	words := max(blockWords, 1<<bits.Len(uint(max(n, 1)-1))/2)
 	s.table = make([]uint64, words)
-	s.blockBits = uint(bits.TrailingZeros(uint(words / blockWords)))
+	s.blockBits = uint32(bits.TrailingZeros(uint(words / blockWords)))
 	// Halve everything once per 10*n increments (TinyLFU's sample size).
 	s.every = uint32(max(1, 10*max(n, 1)/words))
 	s.count, s.cursor = 0, 0
@@ -70,7 +73,7 @@ func (s *Sketch) Add(h uint64) {
 		// crosses into the nibble below.
 		s.table[s.cursor] = (s.table[s.cursor] >> 1) & 0x7777777777777777
 		s.cursor++
-		if s.cursor == len(s.table) {
+		if int(s.cursor) == len(s.table) {
 			s.cursor = 0
 		}
 	}
