@@ -1,8 +1,10 @@
 package fifo
 
 import (
+	"runtime"
 	"slices"
 	"testing"
+	"weak"
 
 	"github.com/ufocache/ufocache/sketch"
 )
@@ -205,4 +207,35 @@ func TestExpiredVictimsFirst(t *testing.T) {
 	if len(out) != 1 || out[0].Key != 5 {
 		t.Fatalf("evicted %v, want the expired entry 5", out)
 	}
+}
+
+// TestEvictedEntriesAreCollectable: the stale links the queues leave at
+// their ends must not chain evicted entries together, or a long-running
+// cache would keep every entry it ever evicted.
+func TestEvictedEntriesAreCollectable(t *testing.T) {
+	p := newS3(20)
+	var gone []weak.Pointer[entry]
+	for k := range 2000 {
+		for _, v := range add(p, newEntry(k, 1)) {
+			gone = append(gone, weak.Make(v))
+		}
+		if k%3 == 0 { // some reads, so that entries also go round main
+			p.main.Each(func(e *entry) { e.Touch() })
+		}
+	}
+	if len(gone) < 1900 {
+		t.Fatalf("only %d evictions", len(gone))
+	}
+	runtime.GC()
+	alive := 0
+	for _, w := range gone {
+		if w.Value() != nil {
+			alive++
+		}
+	}
+	// Each queue's head may still point back at the entry popped before it.
+	if alive > 2 {
+		t.Fatalf("%d of %d evicted entries are still reachable", alive, len(gone))
+	}
+	runtime.KeepAlive(p)
 }

@@ -2,8 +2,14 @@ package fifo
 
 // Queue is an intrusive doubly linked FIFO of entries. It is not safe for
 // concurrent use: the shard lock guards it.
-// It keeps no count (24 bytes, so that a shard's two queues fit in the
-// cache line its Sets write).
+//
+// The links at the ends are not kept: the head's prev and the tail's next
+// are stale, and head and tail say where the queue ends. So popping the
+// head, the eviction path, writes nothing to the next entry, whose cache
+// line a reader on another core may hold. An entry leaving a queue has
+// its own links cleared, so a stale link holds at most that one entry
+// from the garbage collector. The queue keeps no count (24 bytes: a
+// shard's two queues share the cache line its Sets write).
 type Queue[K comparable, V any] struct {
 	head, tail *Entry[K, V]
 	weight     int64
@@ -12,9 +18,7 @@ type Queue[K comparable, V any] struct {
 // Len walks the queue to count its entries: for checks and tests.
 func (q *Queue[K, V]) Len() int {
 	n := 0
-	for e := q.head; e != nil; e = e.next {
-		n++
-	}
+	q.Each(func(*Entry[K, V]) { n++ })
 	return n
 }
 
@@ -44,14 +48,15 @@ func (q *Queue[K, V]) pushFront(e *Entry[K, V]) {
 }
 
 func (q *Queue[K, V]) unlink(e *Entry[K, V]) {
-	if e.prev == nil {
-		q.head = e.next
-	} else {
+	switch {
+	case e == q.head && e == q.tail:
+		q.head, q.tail = nil, nil
+	case e == q.head:
+		q.head = e.next // e.next.prev goes stale
+	case e == q.tail:
+		q.tail = e.prev // e.prev.next goes stale
+	default:
 		e.prev.next = e.next
-	}
-	if e.next == nil {
-		q.tail = e.prev
-	} else {
 		e.next.prev = e.prev
 	}
 	e.next, e.prev = nil, nil
@@ -63,12 +68,12 @@ func (q *Queue[K, V]) unlink(e *Entry[K, V]) {
 // is unreachable from the queue and the index.
 func (q *Queue[K, V]) swap(old, e *Entry[K, V]) {
 	e.prev, e.next = old.prev, old.next
-	if e.prev == nil {
+	if old == q.head {
 		q.head = e
 	} else {
 		e.prev.next = e
 	}
-	if e.next == nil {
+	if old == q.tail {
 		q.tail = e
 	} else {
 		e.next.prev = e
@@ -90,19 +95,28 @@ func (q *Queue[K, V]) popFront() *Entry[K, V] {
 func (q *Queue[K, V]) Each(f func(*Entry[K, V])) {
 	for e := q.head; e != nil; e = e.next {
 		f(e)
+		if e == q.tail {
+			return
+		}
 	}
 }
 
 // Check verifies the links both ways and the weight; for tests.
 func (q *Queue[K, V]) Check() error {
+	if (q.head == nil) != (q.tail == nil) {
+		return errBadLink
+	}
 	w := int64(0)
 	var prev *Entry[K, V]
 	for e := q.head; e != nil; e = e.next {
-		if e.prev != prev {
+		if prev != nil && e.prev != prev {
 			return errBadLink
 		}
 		prev = e
 		w += int64(e.Weight)
+		if e == q.tail {
+			break
+		}
 	}
 	if prev != q.tail || w != q.weight {
 		return errBadCount
