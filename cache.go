@@ -385,6 +385,9 @@ func (c *Cache[K, V]) MultiGet(keys []K) []Result[V] {
 // unread it enters the main queue only if the sketch rates it above the
 // entries it would displace. So a stored value may be evicted by the
 // writes that follow, but it is never silently dropped by this one.
+//
+// A Set of a key already present keeps the entry's place in the queues
+// and counts as one read of the key.
 func (c *Cache[K, V]) Set(k K, v V) bool {
 	return c.set(k, v, 0)
 }
