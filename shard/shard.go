@@ -189,7 +189,7 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 			s.sketch.Resize(2 * n) // resets its counts: only while the shard fills up
 		}
 		s.idx.add(e, h)
-		s.policy.Add(e)
+		s.policy.Add(e, h)
 		s.length.Add(1)
 	}
 	s.countTTL(e, 1)
