@@ -6,9 +6,18 @@
 // saturates a 2-bit frequency on the entry; it never moves the entry, which
 // is what lets reads run without a lock. Eviction pops the small queue's
 // head while the small queue holds more than its share: an entry read since
-// it was inserted is promoted to main, the others leave. Otherwise it pops
-// main's head: an entry with frequency > 0 is reinserted at the tail with
-// its frequency decremented (CLOCK), the others leave.
+// it was inserted is promoted to main; an unread one enters main only if
+// the TinyLFU sketch rates it clearly above the entries main would evict
+// for it. Otherwise eviction pops main's head: an entry with frequency > 0
+// is reinserted at the tail with its frequency decremented (CLOCK), the
+// others leave.
+//
+// The small queue's share adapts, ARC-style, to which queue's evictions are
+// regretted: two small sampled ghosts remember the keys that recently left
+// the small queue unpromoted and the main queue; a miss on a key in the
+// first grows the share, a miss on a key in the second shrinks it. All of
+// it happens on the miss path under the shard lock: a Get writes nothing
+// but the entry's own frequency bits.
 package fifo
 
 import "sync/atomic"

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"unsafe"
 	"weak"
 
 	"github.com/ufocache/ufocache/sketch"
@@ -81,7 +82,7 @@ func newS3(capacity int64) *S3[int, int] {
 
 func add(p *S3[int, int], e *entry) []*entry {
 	p.sketch.Add(hash(e.Key))
-	p.Add(e)
+	p.Add(e, hash(e.Key))
 	return p.Evict(0, e, nil)
 }
 
@@ -202,7 +203,7 @@ func TestExpiredVictimsFirst(t *testing.T) {
 	}
 	n := newEntry(99, 1)
 	p.sketch.Add(hash(n.Key))
-	p.Add(n)
+	p.Add(n, hash(n.Key))
 	out := p.Evict(200, n, nil) // at time 200 entry 5 has expired
 	if len(out) != 1 || out[0].Key != 5 {
 		t.Fatalf("evicted %v, want the expired entry 5", out)
@@ -238,4 +239,79 @@ func TestEvictedEntriesAreCollectable(t *testing.T) {
 		t.Fatalf("%d of %d evicted entries are still reachable", alive, len(gone))
 	}
 	runtime.KeepAlive(p)
+}
+
+// TestGhostWindow: a ghost remembers at least the last limit/2 keys added
+// and forgets keys more than limit adds old.
+func TestGhostWindow(t *testing.T) {
+	var g ghost
+	const limit = 64
+	for k := range 1000 {
+		g.add(hash(k), limit)
+	}
+	for k := 1000 - limit/2; k < 1000; k++ {
+		if !g.has(hash(k)) {
+			t.Fatalf("key %d, added %d keys ago, forgotten", k, 1000-k)
+		}
+	}
+	fp := 0
+	for k := range 1000 - limit {
+		if g.has(hash(k)) {
+			fp++
+		}
+	}
+	if fp > 20 {
+		t.Fatalf("%d of %d old keys still remembered", fp, 1000-limit)
+	}
+}
+
+// TestShareAdapts: a cyclic scan longer than the cache keeps the small
+// share at or below its start, and re-reads just past the small queue's
+// reach grow it.
+func TestShareAdapts(t *testing.T) {
+	p := newS3(1000)
+	start := p.SmallCap()
+	resident := map[int]*entry{}
+	get := func(k int) {
+		if e, ok := resident[k]; ok && !e.Dead() {
+			e.Touch()
+			return
+		}
+		e := newEntry(k, 1)
+		resident[k] = e
+		add(p, e)
+	}
+	for range 20 {
+		for k := range 1500 {
+			get(k)
+		}
+	}
+	if p.SmallCap() > start {
+		t.Fatalf("loop: small share grew from %d to %d", start, p.SmallCap())
+	}
+	p = newS3(1000)
+	clear(resident)
+	for k := range 20000 {
+		// every key comes back after 70 inserts: beyond a 50-entry
+		// small queue but well within the cache.
+		get(k + 1<<20)
+		if k >= 70 {
+			get(k - 70 + 1<<20)
+		}
+	}
+	if p.SmallCap() <= start {
+		t.Fatalf("recency: small share %d did not grow from %d", p.SmallCap(), start)
+	}
+}
+
+// TestHotFieldsTogether: what inserts write in S3 is contiguous, queues
+// first, so that shard.TestLayout can place it on the lines a Set writes.
+func TestHotFieldsTogether(t *testing.T) {
+	var p S3[int, int]
+	q := unsafe.Sizeof(p.small)
+	if unsafe.Offsetof(p.small) != 0 || unsafe.Offsetof(p.main) != q ||
+		unsafe.Offsetof(p.n) != 2*q || unsafe.Offsetof(p.smallCap) != 2*q+8 {
+		t.Fatalf("S3 starts small@%d main@%d n@%d smallCap@%d", unsafe.Offsetof(p.small),
+			unsafe.Offsetof(p.main), unsafe.Offsetof(p.n), unsafe.Offsetof(p.smallCap))
+	}
 }

@@ -6,13 +6,30 @@ import (
 	"github.com/ufocache/ufocache/sketch"
 )
 
-// SmallPercent is the small queue's share of the capacity: between S3-FIFO's
-// 10% and W-TinyLFU's 1% window. On the bundled traces every share from 3%
-// to 7% beat both ends on average (5% against 10%: +0.37 pp over 53 cells,
-// loops and zig-zags up to +4.8, recency-heavy sprite and oltp down to
-// -1.6). A fixed share is a stopgap: the right one depends on the workload,
-// and adapting it online is the open policy work.
+// SmallPercent is the small queue's starting share of the capacity, between
+// S3-FIFO's 10% and W-TinyLFU's 1% window; the ghosts then move it between
+// MinSmallPermille and MaxSmallPercent (see S3).
 const SmallPercent = 5
+
+const (
+	// MinSmallPermille and MaxSmallPercent bound the small queue's share.
+	MinSmallPermille = 5
+	MaxSmallPercent  = 60
+	// ghostPercent is each ghost's window, in evicted entries, as a share of
+	// the entries held: the marginal region whose hits the two queues
+	// compete for.
+	ghostPercent = 5
+	// strictPercent: below this small share the workload has shown that
+	// main's residents are worth more than newcomers (loops, scans, stable
+	// frequencies), and a candidate must beat its victim by strictMargin.
+	strictPercent = 3
+	// margin is how much a candidate's estimate must exceed its victim's
+	// (beyond a tie): the sketch halves one word at a time, so two keys
+	// seen equally often can differ by one depending on which was counted
+	// after the last halving of its counters.
+	margin       = 1
+	strictMargin = 3
+)
 
 var (
 	errBadLink  = errors.New("fifo: a prev link does not match")
@@ -27,18 +44,36 @@ var (
 // queue holds more than its share, its head leaves it: promoted to main if
 // it was read while in small; moved to main if main has room; otherwise it
 // must beat the entries main would evict next, by the sketch's estimate of
-// their frequencies, or it leaves the cache. Main evicts with CLOCK: a read
-// entry gets another round with its frequency decremented. Reads are
-// counted by the entries' 2-bit frequencies (no shared write on a Get) and
-// folded into the sketch whenever the policy consumes one (a promotion or
-// a CLOCK round), so the sketch learns from hits as well as from inserts.
+// their frequencies plus a margin, or it leaves the cache. Main evicts with
+// CLOCK: a read entry gets another round with its frequency decremented.
+// Reads are counted by the entries' 2-bit frequencies (no shared write on
+// a Get) and folded into the sketch whenever the policy consumes one (a
+// promotion or a CLOCK round), so the sketch learns from hits as well as
+// from inserts.
+//
+// The small share adapts on misses (Add): a key that left small unpromoted
+// within the last ghostPercent of the entries' worth of evictions, and
+// comes back, says small was too short; one that left main that recently
+// says main was. Each such miss moves the share by the entry's weight
+// (times the ghosts' sampling), between MinSmallPermille and
+// MaxSmallPercent. Both ghosts watch the same short window, the margin
+// where the two queues compete, so that a loop longer than the cache (its
+// rejected keys all come back, but much later) does not read as a call for
+// a bigger small queue. A share driven below strictPercent means the
+// residents keep earning their place, and the duel then demands a wider
+// margin from newcomers.
 type S3[K comparable, V any] struct {
+	// Written by inserts; kept together (see shard.TestLayout).
 	small, main Queue[K, V]
-	capacity    int64
-	smallCap    int64
-	sketch      *sketch.Sketch
-	hash        func(K) uint64
-	victims     []*Entry[K, V] // scratch for admission duels
+	n           int   // entries in both queues
+	smallCap    int64 // the small queue's current share
+
+	capacity int64
+	sketch   *sketch.Sketch
+	hash     func(K) uint64
+	victims  []*Entry[K, V] // scratch for admission duels
+	// ghosts of the keys that recently left small unpromoted and main.
+	smallGhost, mainGhost ghost
 }
 
 // Init empties the queues and sets the capacity. sk is the admission
@@ -48,6 +83,12 @@ func (p *S3[K, V]) Init(capacity int64, sk *sketch.Sketch, hash func(K) uint64) 
 	*p = S3[K, V]{capacity: capacity, smallCap: max(capacity*SmallPercent/100, 1), sketch: sk, hash: hash}
 }
 
+// Len returns the number of entries in both queues.
+func (p *S3[K, V]) Len() int { return p.n }
+
+// SmallCap returns the small queue's current share, in units of weight.
+func (p *S3[K, V]) SmallCap() int64 { return p.smallCap }
+
 // Small and Main expose the queues, for invariant checks.
 func (p *S3[K, V]) Small() *Queue[K, V] { return &p.small }
 func (p *S3[K, V]) Main() *Queue[K, V]  { return &p.main }
@@ -55,10 +96,25 @@ func (p *S3[K, V]) Main() *Queue[K, V]  { return &p.main }
 // Weight returns the weight in both queues.
 func (p *S3[K, V]) Weight() int64 { return p.small.weight + p.main.weight }
 
-// Add inserts a new entry at the small queue's tail.
-func (p *S3[K, V]) Add(e *Entry[K, V]) {
+// Add inserts a new entry, whose key hashes to h, at the small queue's
+// tail. A new key is a miss: if the key left one queue recently (it is in
+// that queue's ghost and not the other's), that queue was too small by
+// about the entry's weight, and the small share moves by that much.
+func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 	e.meta.Store(queued)
 	p.small.pushBack(e)
+	p.n++
+	if !sampled(h) {
+		return
+	}
+	inSmall, inMain := p.smallGhost.has(h), p.mainGhost.has(h)
+	d := int64(e.Weight) * int64(ghostSample)
+	switch {
+	case inSmall && !inMain:
+		p.smallCap = min(p.smallCap+d, max(p.capacity*MaxSmallPercent/100, 1))
+	case inMain && !inSmall:
+		p.smallCap = max(p.smallCap-d, p.capacity*MinSmallPermille/1000, 1)
+	}
 }
 
 // Replace puts e where old was, with old's frequency plus one (the write
@@ -80,6 +136,7 @@ func (p *S3[K, V]) Remove(e *Entry[K, V]) {
 		return
 	}
 	p.queueOf(m).unlink(e)
+	p.n--
 	e.meta.Store(dead)
 }
 
@@ -167,6 +224,10 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 // within limit, c enters main without displacing anyone else.
 func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], limit int64, out []*Entry[K, V]) []*Entry[K, V] {
 	freq := p.sketch.Estimate(p.hash(c.Key))
+	m := uint32(margin)
+	if p.smallCap*100 < p.capacity*strictPercent {
+		m = strictMargin
+	}
 	victims := p.victims[:0]
 	admit := true
 	for p.main.weight+int64(c.Weight) > p.capacity-p.smallCap {
@@ -182,7 +243,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], limit i
 			continue
 		}
 		victims = append(victims, v)
-		if v == protect || p.sketch.Estimate(p.hash(v.Key)) >= freq {
+		if v == protect || p.sketch.Estimate(p.hash(v.Key))+m >= freq {
 			admit = false
 			break
 		}
@@ -206,6 +267,15 @@ func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], limit i
 }
 
 func (p *S3[K, V]) drop(e *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
+	if h := p.hash(e.Key); sampled(h) {
+		limit := max(p.n*ghostPercent/100/int(ghostSample), 1)
+		if e.meta.Load()&inMain != 0 {
+			p.mainGhost.add(h, limit)
+		} else {
+			p.smallGhost.add(h, limit)
+		}
+	}
+	p.n--
 	e.meta.Store(dead)
 	return append(out, e)
 }

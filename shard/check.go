@@ -92,6 +92,12 @@ func (s *Shard[K, V]) Check() error {
 	if len(queued) != len(inIndex) {
 		fail("%d entries queued, %d indexed", len(queued), len(inIndex))
 	}
+	if n := s.policy.Len(); n != len(queued) {
+		fail("the policy counts %d entries, %d are queued", n, len(queued))
+	}
+	if c := s.policy.SmallCap(); c < 1 || c > max(s.capacity*fifo.MaxSmallPercent/100, 1) {
+		fail("small share %d outside [1, %d%% of %d]", c, fifo.MaxSmallPercent, s.capacity)
+	}
 	if w := s.policy.Weight(); w != s.Weight() {
 		fail("queues weigh %d, counted %d", w, s.Weight())
 	}

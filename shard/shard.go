@@ -110,7 +110,7 @@ type Shard[K comparable, V any] struct {
 	keep     int64 // see Init
 	// The padding keeps the next shard's writes off these lines and makes
 	// the shard a whole number of lines.
-	_ [96]byte
+	_ [104]byte
 }
 
 // Init empties the shard and bounds it to capacity units of weight. unit
@@ -209,7 +209,7 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 			s.sketch.Resize(2 * n) // resets its counts: only while the shard fills up
 		}
 		s.idx.add(e, h)
-		s.policy.Add(e)
+		s.policy.Add(e, h)
 		s.length.Add(1)
 	}
 	s.countTTL(e, 1)
