@@ -231,14 +231,20 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 	per, extra := opts.MaxWeight/int64(n), opts.MaxWeight%int64(n)
 	// Sketches are sized for their shard's share up front, within a total
 	// of about 4M keys (16 MiB) however many shards there are; beyond
-	// that they grow as entries arrive.
+	// that they grow as entries arrive. However small the cache, they
+	// share room for at least 4K keys (16 KiB; their aging still follows
+	// the shard's size): a sketch counts the keys its shard is offered,
+	// not only those it holds, and one sized for a few hundred entries
+	// conflated the keys that come back (0.5 to 4 pp of hit ratio on
+	// traces at 250 to 1000 entries).
 	sketchKeys := max(256, (4<<20)/n)
+	sketchMin := (4 << 10) / n
 	for i := range c.shards {
 		w := per
 		if int64(i) < extra {
 			w++
 		}
-		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired), sketchKeys)
+		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired), sketchKeys, sketchMin)
 	}
 	if c.clock == nil {
 		c.clockRef = clock.Acquire()

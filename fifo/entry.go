@@ -5,12 +5,12 @@
 // probationary queue that new entries enter, and a main queue. A read only
 // saturates a 2-bit frequency on the entry; it never moves the entry, which
 // is what lets reads run without a lock. Eviction pops the small queue's
-// head while the small queue holds more than its share: an entry read since
-// it was inserted is promoted to main; an unread one enters main only if
-// the TinyLFU sketch rates it clearly above the entries main would evict
-// for it. Otherwise eviction pops main's head: an entry with frequency > 0
-// is reinserted at the tail with its frequency decremented (CLOCK), the
-// others leave.
+// head while the small queue holds more than its share: a read since it
+// was inserted counts once in the TinyLFU sketch; the entry then enters
+// main if main has room, and otherwise only if the sketch rates it clearly
+// above the entries main would evict for it. Otherwise eviction pops
+// main's head: an entry with frequency > 0 is reinserted at the tail with
+// its frequency decremented (CLOCK), the others leave.
 //
 // The small queue's share adapts, ARC-style, to which queue's evictions are
 // regretted: two small sampled ghosts remember the keys that recently left

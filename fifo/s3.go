@@ -41,15 +41,17 @@ var (
 // (readers only touch entries' frequencies).
 //
 // The policy: a new entry always enters the small queue. When the small
-// queue holds more than its share, its head leaves it: promoted to main if
-// it was read while in small; moved to main if main has room; otherwise it
-// must beat the entries main would evict next, by the sketch's estimate of
-// their frequencies plus a margin, or it leaves the cache. Main evicts with
-// CLOCK: a read entry gets another round with its frequency decremented.
-// Reads are counted by the entries' 2-bit frequencies (no shared write on
-// a Get) and folded into the sketch whenever the policy consumes one (a
-// promotion or a CLOCK round), so the sketch learns from hits as well as
-// from inserts.
+// queue holds more than its share, its head leaves it: if it was read while
+// in small, that read is folded into the sketch (once, however often); it
+// then moves to main if main has room, and otherwise, read or not, it must
+// beat the entries main would evict next, by the sketch's estimate of their
+// frequencies plus a margin, or it leaves the cache (W-TinyLFU's duel: a
+// burst of reads in the small queue alone does not displace a resident
+// that has earned more). Main evicts with CLOCK: a read entry gets another
+// round with its frequency decremented. Reads are counted by the entries'
+// 2-bit frequencies (no shared write on a Get) and folded into the sketch
+// whenever the policy consumes one (leaving small or a CLOCK round), so the
+// sketch learns from hits as well as from inserts.
 //
 // The small share adapts on misses (Add): a key that left small unpromoted
 // within the last ghostPercent of the entries' worth of evictions, and
@@ -171,13 +173,16 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []
 					aside, asideW = c, int64(c.Weight)
 				case expired(c, now):
 					out = p.drop(c, out)
-				case c.Freq() > 0:
-					p.sketch.Add(p.hash(c.Key))
-					p.toMain(c)
-				case p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap:
-					p.toMain(c)
 				default:
-					out = p.duel(c, now, protect, p.capacity-asideW, out)
+					h := p.hash(c.Key)
+					if c.Freq() > 0 {
+						p.sketch.Add(h) // its reads in small count once
+					}
+					if p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap {
+						p.toMain(c)
+					} else {
+						out = p.duel(c, h, now, protect, p.capacity-asideW, out)
+					}
 				}
 				continue
 			}
@@ -216,14 +221,15 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 	}
 }
 
-// duel decides between c, leaving the small queue unread, and the main
-// entries it would displace: c enters main only if the sketch rates it
-// above every one of them; otherwise c leaves and they stay where they were.
+// duel decides between c (whose key hashes to h), leaving the small queue
+// when main is full, and the main entries it would displace: c enters main
+// only if the sketch rates it above every one of them; otherwise c leaves
+// and they stay where they were.
 //
 // Expired entries met on the way leave at once; if that alone makes room
 // within limit, c enters main without displacing anyone else.
-func (p *S3[K, V]) duel(c *Entry[K, V], now int64, protect *Entry[K, V], limit int64, out []*Entry[K, V]) []*Entry[K, V] {
-	freq := p.sketch.Estimate(p.hash(c.Key))
+func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V], limit int64, out []*Entry[K, V]) []*Entry[K, V] {
+	freq := p.sketch.Estimate(h)
 	m := uint32(margin)
 	if p.smallCap*100 < p.capacity*strictPercent {
 		m = strictMargin

@@ -122,8 +122,10 @@ type Shard[K comparable, V any] struct {
 // entry for stale reads.
 //
 // sketchKeys sizes the admission sketch up front; it doubles as the
-// shard's entries outgrow it.
-func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep int64, sketchKeys int) {
+// shard's entries outgrow it. sketchMin is its least size, even for a
+// smaller shard: the sketch counts the keys the shard is offered, not only
+// those it holds.
+func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep int64, sketchKeys, sketchMin int) {
 	s.hash, s.keep = hash, keep
 	s.idx.hash = hash
 	s.capacity, s.unit = capacity, unit
@@ -135,7 +137,7 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep 
 	if !unit {
 		sketchKeys = min(sketchKeys, 1024) // entry count unknown: grow with it
 	}
-	s.sketch.Resize(int(min(capacity, int64(max(sketchKeys, 1)))))
+	s.sketch.Resize(int(min(capacity, int64(max(sketchKeys, 1)))), sketchMin)
 	s.policy.Init(capacity, &s.sketch, hash)
 }
 
@@ -206,7 +208,7 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 	} else {
 		s.sketch.Add(h)
 		if n := s.sketch.Capacity(); int(s.length.Load()) >= n && int64(n) < s.capacity {
-			s.sketch.Resize(2 * n) // resets its counts: only while the shard fills up
+			s.sketch.Resize(2*n, 0) // resets its counts: only while the shard fills up
 		}
 		s.idx.add(e, h)
 		s.policy.Add(e, h)

@@ -28,17 +28,20 @@ type Sketch struct {
 // New returns a sketch sized for about n distinct keys.
 func New(n int) *Sketch {
 	s := &Sketch{}
-	s.Resize(n)
+	s.Resize(n, 0)
 	return s
 }
 
-// Resize clears the sketch and sizes it for about n keys.
-func (s *Sketch) Resize(n int) {
-	words := max(blockWords, 1<<bits.Len(uint(max(n, 1)-1))/2)
+// Resize clears the sketch and sizes it for about n keys, with room for
+// least keys at least: the counts are halved once per 10*n increments
+// (TinyLFU's sample size), or once per increment for each word of the
+// table if that is longer, however large the table.
+func (s *Sketch) Resize(n, least int) {
+	n = max(n, 1)
+	words := max(blockWords, 1<<bits.Len(uint(max(n, least)-1))/2)
 	s.table = make([]uint64, words)
 	s.blockBits = uint32(bits.TrailingZeros(uint(words / blockWords)))
-	// Halve everything once per 10*n increments (TinyLFU's sample size).
-	s.every = uint32(max(1, 10*max(n, 1)/words))
+	s.every = uint32(max(1, 10*n/words))
 	s.count, s.cursor = 0, 0
 }
 
@@ -55,15 +58,26 @@ func (s *Sketch) spread(h uint64) (block int, idx uint32) {
 	return block, uint32(h)
 }
 
-// Add records one occurrence of h.
+// Add records one occurrence of h. The update is conservative: only the
+// counters at h's current minimum are incremented, so a counter shared
+// with more frequent keys is not inflated further (the estimate, the
+// minimum, grows by exactly one unless saturated).
 func (s *Sketch) Add(h uint64) {
 	block, idx := s.spread(h)
+	var ws [4]int
+	var shs [4]uint32
+	m := uint32(15)
 	for i := range 4 {
 		// Row i uses word 2i or 2i+1 of the block and one of its 16 nibbles.
-		w := block + 2*i + int(idx>>(8*i))&1
-		sh := (idx >> (8*i + 1)) & 15 * 4
-		if (s.table[w]>>sh)&15 != 15 {
-			s.table[w] += 1 << sh
+		ws[i] = block + 2*i + int(idx>>(8*i))&1
+		shs[i] = (idx >> (8*i + 1)) & 15 * 4
+		m = min(m, uint32(s.table[ws[i]]>>shs[i])&15)
+	}
+	if m != 15 {
+		for i := range 4 {
+			if uint32(s.table[ws[i]]>>shs[i])&15 == m {
+				s.table[ws[i]] += 1 << shs[i]
+			}
 		}
 	}
 	s.count++

@@ -123,3 +123,26 @@ func FuzzSketch(f *testing.F) {
 		}
 	})
 }
+
+// The table holds room for least keys however small n is, and a key's
+// estimate grows by exactly one per Add (conservative update) until it
+// saturates, even when its counters are shared with a hotter key.
+func TestLeastAndConservative(t *testing.T) {
+	s := &Sketch{}
+	s.Resize(8, 4096)
+	if s.Capacity() < 4096 {
+		t.Fatalf("capacity %d, want at least 4096", s.Capacity())
+	}
+	if s.every != 1 {
+		t.Fatalf("halving every %d increments, want 1 (aging follows n)", s.every)
+	}
+	s = New(1 << 16)
+	for k := range uint64(12) {
+		h := k * 0x9e3779b97f4a7c15
+		before := s.Estimate(h)
+		s.Add(h)
+		if got := s.Estimate(h); got != min(before+1, 15) {
+			t.Fatalf("key %d: estimate %d after one Add, was %d", k, got, before)
+		}
+	}
+}
