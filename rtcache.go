@@ -77,6 +77,13 @@ type RTCache[K comparable, V any] struct {
 // panic or call runtime.Goexit: the key is released, the callers waiting
 // get a *PanicError or ErrGoexit, and the caller that started the load, if
 // it still waits, panics again with the *PanicError.
+//
+// The load runs on a goroutine of its own, so that the caller that started
+// it can leave; a caller that cannot leave (ctx.Done() is nil, as for
+// context.Background) with no LoadTimeout runs it on its own goroutine,
+// which saves a goroutine start and a wake-up per miss. A Goexit in the
+// Loader then ends that caller's goroutine, as if it had called the Loader
+// itself; the other callers still get ErrGoexit.
 type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Duration, error)
 
 // BatchLoader loads several keys in one call, for MultiGet. It returns one

@@ -166,7 +166,12 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 // for key at a time: if a call for key is in flight, Do waits for it rather
 // than starting another. fn runs on a goroutine of its own, with a context
 // that keeps ctx's values but not its cancellation (see
-// Options.LoadTimeout).
+// Options.LoadTimeout), so that its caller can leave and the others still
+// get the result. A caller that cannot leave (ctx.Done() is nil, as for
+// context.Background) runs fn on its own goroutine when there is no
+// LoadTimeout: that saves a goroutine start and a wake-up per load, and a
+// runtime.Goexit in fn then ends the caller's goroutine, as if it had
+// called fn itself (the other callers still get ErrGoexit).
 //
 // leader reports whether this caller started the call and fn ran for it
 // (not Recheck). err is fn's error, a *PanicError, ErrGoexit,
@@ -175,7 +180,11 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, leader bool, err error) {
 	c, own := g.claim(key, nil)
 	if own {
-		g.start(ctx, key, c, fn)
+		if ctx.Done() == nil && g.opts.LoadTimeout <= 0 {
+			g.runHere(ctx, key, c, fn)
+		} else {
+			g.start(ctx, key, c, fn)
+		}
 	}
 	select {
 	case <-c.done:
@@ -311,6 +320,19 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 		v, err = protect(lctx, fn)
 	}()
 	return true
+}
+
+// runHere is start for a caller that cannot leave: fn runs on the
+// caller's goroutine. ctx has no Done channel, hence no deadline and no
+// cancellation to strip.
+func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
+	if g.recheck(key, c) {
+		return
+	}
+	var v V
+	err := ErrGoexit // stays if fn calls runtime.Goexit: only the defers run
+	defer func() { g.finish(key, c, v, err) }()
+	v, err = protect(ctx, fn)
 }
 
 // loadContext returns the context a call's function runs with: ctx's

@@ -3,6 +3,7 @@ package coalesce_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -230,38 +231,60 @@ func TestPanicErrorUnwrap(t *testing.T) {
 	})
 }
 
+// TestGoexitReleasesKey: a loader that calls runtime.Goexit releases its
+// key and its waiters with ErrGoexit. A leader whose context can end ran
+// it on a goroutine of its own and gets ErrGoexit too; a leader that cannot
+// leave ran it on its own goroutine, which the Goexit ends.
 func TestGoexitReleasesKey(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := newGroup(t, coalesce.Options[string, int]{})
-		gate := make(chan struct{})
-		fn := func(context.Context) (int, error) {
-			<-gate
-			runtime.Goexit()
-			return 1, nil
-		}
-		const callers = 10
-		errs := make(chan error, callers)
-		for range callers {
-			go func() {
-				_, _, err := g.Do(context.Background(), "k", fn)
-				errs <- err
-			}()
-		}
-		synctest.Wait()
-		close(gate)
-		for range callers {
-			if err := <-errs; err != coalesce.ErrGoexit {
-				t.Fatalf("caller got %v, want ErrGoexit", err)
-			}
-		}
-		if n := g.Len(); n != 0 {
-			t.Fatalf("Len after Goexit = %d, want 0", n)
-		}
-		v, _, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil })
-		if v != 2 || err != nil {
-			t.Fatalf("Do after Goexit = (%d, %v), want (2, nil)", v, err)
-		}
-	})
+	for _, cancellable := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cancellable=%v", cancellable), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := newGroup(t, coalesce.Options[string, int]{})
+				gate := make(chan struct{})
+				fn := func(context.Context) (int, error) {
+					<-gate
+					runtime.Goexit()
+					return 1, nil
+				}
+				ctx := context.Background()
+				if cancellable {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx)
+					defer cancel()
+				}
+				const callers = 10
+				errs := make(chan error, callers)
+				for range callers {
+					go func() {
+						_, _, err := g.Do(ctx, "k", fn)
+						errs <- err
+					}()
+				}
+				synctest.Wait()
+				close(gate)
+				synctest.Wait()
+				want := callers
+				if !cancellable {
+					want-- // the leader's goroutine is gone
+				}
+				if len(errs) != want {
+					t.Fatalf("%d callers returned, want %d", len(errs), want)
+				}
+				for range want {
+					if err := <-errs; err != coalesce.ErrGoexit {
+						t.Fatalf("caller got %v, want ErrGoexit", err)
+					}
+				}
+				if n := g.Len(); n != 0 {
+					t.Fatalf("Len after Goexit = %d, want 0", n)
+				}
+				v, _, err := g.Do(ctx, "k", func(context.Context) (int, error) { return 2, nil })
+				if v != 2 || err != nil {
+					t.Fatalf("Do after Goexit = (%d, %v), want (2, nil)", v, err)
+				}
+			})
+		})
+	}
 }
 
 func TestLockTimeout(t *testing.T) {
@@ -619,4 +642,37 @@ func TestNoGoroutineLeak(t *testing.T) {
 			t.Errorf("Len after = %d, want 0", n)
 		}
 	})
+}
+
+// TestLoaderRunsOnTheCaller: a leader that cannot leave runs fn itself
+// (the panic's stack names the caller's goroutine); one that can leave
+// runs it on a goroutine of its own.
+func TestLoaderRunsOnTheCaller(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, int]{})
+	goroutineOf := func(stack []byte) string { // "goroutine 7 [running]:..."
+		f := strings.Fields(string(stack))
+		if len(f) < 2 {
+			return ""
+		}
+		return f[1]
+	}
+	loaderGoroutine := func(ctx context.Context) (id string) {
+		defer func() {
+			if p, ok := recover().(*coalesce.PanicError); ok {
+				id = goroutineOf(p.Stack)
+			}
+		}()
+		g.Do(ctx, "k", func(context.Context) (int, error) { panic("boom") })
+		return ""
+	}
+	buf := make([]byte, 64)
+	me := goroutineOf(buf[:runtime.Stack(buf, false)])
+	if id := loaderGoroutine(context.Background()); id != me {
+		t.Fatalf("Background: fn ran on goroutine %q, want the caller's (%s)", id, me)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if id := loaderGoroutine(ctx); id == "" || id == me {
+		t.Fatalf("cancellable ctx: fn ran on goroutine %q, the caller is %s", id, me)
+	}
 }
