@@ -24,7 +24,8 @@
 // so no key stays locked after any failure. A panic reaches every waiter as
 // a *PanicError that keeps the panic value and the stack it was raised on,
 // and the leader, if it still waits, panics again with that *PanicError on
-// its own goroutine. runtime.Goexit reaches every waiter as ErrGoexit.
+// its own goroutine. runtime.Goexit reaches every waiter as ErrGoexit (and
+// ends the leader's goroutine if fn ran on it: see Do).
 //
 // # Holding a key
 //
@@ -310,29 +311,33 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 		g.finish(key, c, zero, ErrLoadTimeout)
 	})
 	go func() {
-		var v V
-		err := ErrGoexit // stays if fn calls runtime.Goexit: only the defers run
-		defer func() {
-			stop()
-			g.finish(key, c, v, err)
-			cancel()
-		}()
-		v, err = protect(lctx, fn)
+		defer cancel()
+		g.run(lctx, key, c, fn, stop)
 	}()
 	return true
+}
+
+// run runs fn for the call c and finishes c with its outcome, after
+// stop (if not nil), whether fn returns, panics or calls runtime.Goexit.
+func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error), stop func() bool) {
+	var v V
+	err := ErrGoexit // stays if fn calls runtime.Goexit: only the defers run
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+		g.finish(key, c, v, err)
+	}()
+	v, err = protect(ctx, fn)
 }
 
 // runHere is start for a caller that cannot leave: fn runs on the
 // caller's goroutine. ctx has no Done channel, hence no deadline and no
 // cancellation to strip.
 func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
-	if g.recheck(key, c) {
-		return
+	if !g.recheck(key, c) {
+		g.run(ctx, key, c, fn, nil)
 	}
-	var v V
-	err := ErrGoexit // stays if fn calls runtime.Goexit: only the defers run
-	defer func() { g.finish(key, c, v, err) }()
-	v, err = protect(ctx, fn)
 }
 
 // loadContext returns the context a call's function runs with: ctx's

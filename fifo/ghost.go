@@ -23,8 +23,7 @@ const ghostBitsPerKey = 32
 // filter of len words (a power of two). The bits come from a multiplicative
 // remix, so they are independent of those the index and the sketch use.
 func bitsOf(h uint64, words int) (int, uint64) {
-	h *= 0xc2b2ae3d27d4eb4f
-	h ^= h >> 29
+	h = remix(h)
 	m := uint64(1)<<(h&63) | uint64(1)<<(h>>6&63) | uint64(1)<<(h>>12&63)
 	return int(h>>32) & (words - 1), m
 }
@@ -36,9 +35,7 @@ const ghostSample = 8
 
 // sampled reports whether the ghosts track the key of hash h.
 func sampled(h uint64) bool {
-	h *= 0xc2b2ae3d27d4eb4f
-	h ^= h >> 29
-	return (h>>18)&(ghostSample-1) == 0
+	return (remix(h)>>18)&(ghostSample-1) == 0
 }
 
 func (g *ghost) has(h uint64) bool {
@@ -68,4 +65,11 @@ func (g *ghost) add(h uint64, limit int) {
 	i, m := bitsOf(h, len(g.cur))
 	g.cur[i] |= m
 	g.n++
+}
+
+// remix decorrelates the ghosts' bits from those the index and the sketch
+// take from the same hash.
+func remix(h uint64) uint64 {
+	h *= 0xc2b2ae3d27d4eb4f
+	return h ^ h>>29
 }

@@ -172,7 +172,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []
 				case c == protect:
 					aside, asideW = c, int64(c.Weight)
 				case expired(c, now):
-					out = p.drop(c, out)
+					out = p.drop(c, p.hash(c.Key), out)
 				default:
 					h := p.hash(c.Key)
 					if c.Freq() > 0 {
@@ -195,7 +195,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []
 			aside, asideW = v, int64(v.Weight)
 			continue
 		}
-		out = p.drop(v, out)
+		out = p.drop(v, p.hash(v.Key), out)
 	}
 	if aside != nil {
 		p.pushFront(aside)
@@ -242,7 +242,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 			break
 		}
 		if expired(v, now) {
-			out = p.drop(v, out)
+			out = p.drop(v, p.hash(v.Key), out)
 			if len(victims) == 0 && p.Weight()+int64(c.Weight) <= limit {
 				break
 			}
@@ -256,14 +256,14 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	}
 	if admit {
 		for _, v := range victims {
-			out = p.drop(v, out)
+			out = p.drop(v, p.hash(v.Key), out)
 		}
 		p.toMain(c)
 	} else {
 		for i := len(victims) - 1; i >= 0; i-- {
 			p.pushFront(victims[i])
 		}
-		out = p.drop(c, out)
+		out = p.drop(c, h, out) // its hash is at hand: no second one
 	}
 	clear(victims)
 	if cap(victims) != cap(p.victims) { // a store only when it grew
@@ -272,8 +272,9 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	return out
 }
 
-func (p *S3[K, V]) drop(e *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
-	if h := p.hash(e.Key); sampled(h) {
+// drop flags e dead and appends it to out; h is e's hash, for the ghosts.
+func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, out []*Entry[K, V]) []*Entry[K, V] {
+	if sampled(h) {
 		limit := max(p.n*ghostPercent/100/int(ghostSample), 1)
 		if e.meta.Load()&inMain != 0 {
 			p.mainGhost.add(h, limit)
