@@ -7,7 +7,8 @@
 // is what lets reads run without a lock. Eviction pops the small queue's
 // head while the small queue holds more than its share: a read since it
 // was inserted counts once in the TinyLFU sketch; the entry then enters
-// main if main has room, and otherwise only if the sketch rates it clearly
+// main if main has room; otherwise a read entry goes round the small queue
+// again, and an unread one enters main only if the sketch rates it clearly
 // above the entries main would evict for it. Otherwise eviction pops
 // main's head: an entry with frequency > 0 is reinserted at the tail with
 // its frequency decremented (CLOCK), the others leave.

@@ -41,13 +41,15 @@ var (
 // (readers only touch entries' frequencies).
 //
 // The policy: a new entry always enters the small queue. When the small
-// queue holds more than its share, its head leaves it: if it was read while
-// in small, that read is folded into the sketch (once, however often); it
-// then moves to main if main has room, and otherwise, read or not, it must
-// beat the entries main would evict next, by the sketch's estimate of their
-// frequencies plus a margin, or it leaves the cache (W-TinyLFU's duel: a
-// burst of reads in the small queue alone does not displace a resident
-// that has earned more). Main evicts with CLOCK: a read entry gets another
+// queue holds more than its share, its head leaves it, or goes round: if it
+// was read since it entered (or last went round), that read is folded into
+// the sketch (once, however often); it then moves to main if main has
+// room. If main is full, a read head goes round the small queue again
+// unread (a CLOCK: W-TinyLFU's window is an LRU), and an unread one must
+// beat the entries main would evict next, by the sketch's estimate of
+// their frequencies plus a margin, or it leaves the cache (W-TinyLFU's
+// duel: a burst of reads in the small queue alone does not displace a
+// resident that has earned more). Main evicts with CLOCK: a read entry gets another
 // round with its frequency decremented. Reads are counted by the entries'
 // 2-bit frequencies (no shared write on a Get) and folded into the sketch
 // whenever the policy consumes one (leaving small or a CLOCK round), so the
@@ -165,6 +167,9 @@ func (p *S3[K, V]) pushFront(e *Entry[K, V]) {
 func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
 	var aside *Entry[K, V] // protect, while it is unlinked
 	var asideW int64
+	// Weight sent round the small queue by this call: bounds the rounds
+	// if readers keep touching every entry in it.
+	var rounds int64
 	for p.Weight()+asideW > p.capacity {
 		if p.small.weight > p.smallCap || p.main.weight == 0 {
 			if c := p.small.popFront(); c != nil {
@@ -176,9 +181,22 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []
 				default:
 					h := p.hash(c.Key)
 					if c.Freq() > 0 {
-						p.sketch.Add(h) // its reads in small count once
+						p.sketch.Add(h) // its reads count once
 					}
-					if p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap {
+					room := p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap
+					if !room && c.Freq() > 0 && rounds < p.small.weight {
+						// Read since it entered or last went round, and
+						// main is full: it goes round again, unread
+						// (W-TinyLFU's window is an LRU; this CLOCK is
+						// its lock-free cousin). It duels once it comes
+						// back to the head unread, with its rounds
+						// counted in the sketch.
+						rounds += int64(c.Weight)
+						c.meta.Store(queued)
+						p.small.pushBack(c)
+						continue
+					}
+					if room {
 						p.toMain(c)
 					} else {
 						out = p.duel(c, h, now, protect, p.capacity-asideW, out)
