@@ -315,3 +315,40 @@ func TestHotFieldsTogether(t *testing.T) {
 			unsafe.Offsetof(p.main), unsafe.Offsetof(p.n), unsafe.Offsetof(p.smallCap))
 	}
 }
+
+// Once main is full, an entry read while in the small queue goes round it
+// again with its frequency cleared and its read counted in the sketch,
+// instead of dueling.
+func TestReadSmallEntryGoesRound(t *testing.T) {
+	p := newS3(100)
+	for k := range 150 {
+		add(p, newEntry(k, 1))
+	}
+	if p.main.weight+p.small.weight != 100 || p.main.weight < 100-p.smallCap {
+		t.Fatalf("main %d, small %d after filling", p.main.weight, p.small.weight)
+	}
+	head := p.small.head
+	head.Touch()
+	before := p.sketch.Estimate(hash(head.Key))
+	add(p, newEntry(1000, 1)) // the small queue's head leaves or goes round
+	switch {
+	case head.Dead():
+		t.Fatal("the read head was evicted")
+	case head.InMain():
+		t.Fatal("the read head entered main although main was full")
+	case head.Freq() != 0:
+		t.Fatalf("frequency %d after going round, want 0", head.Freq())
+	case p.sketch.Estimate(hash(head.Key)) != before+1:
+		t.Fatalf("sketch estimate %d, want %d", p.sketch.Estimate(hash(head.Key)), before+1)
+	case p.small.head == head:
+		t.Fatal("the read head is still the small queue's head")
+	}
+	found := false
+	p.small.Each(func(e *entry) { found = found || e == head })
+	if !found {
+		t.Fatal("the read head is in neither queue")
+	}
+	if err := p.small.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
