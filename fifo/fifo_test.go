@@ -310,9 +310,10 @@ func TestHotFieldsTogether(t *testing.T) {
 	var p S3[int, int]
 	q := unsafe.Sizeof(p.small)
 	if unsafe.Offsetof(p.small) != 0 || unsafe.Offsetof(p.main) != q ||
-		unsafe.Offsetof(p.n) != 2*q || unsafe.Offsetof(p.smallCap) != 2*q+8 {
-		t.Fatalf("S3 starts small@%d main@%d n@%d smallCap@%d", unsafe.Offsetof(p.small),
-			unsafe.Offsetof(p.main), unsafe.Offsetof(p.n), unsafe.Offsetof(p.smallCap))
+		unsafe.Offsetof(p.n) != 2*q || unsafe.Offsetof(p.smallCap) != 2*q+8 ||
+		unsafe.Offsetof(p.reads) != 2*q+16 {
+		t.Fatalf("S3 starts small@%d main@%d n@%d smallCap@%d reads@%d", unsafe.Offsetof(p.small),
+			unsafe.Offsetof(p.main), unsafe.Offsetof(p.n), unsafe.Offsetof(p.smallCap), unsafe.Offsetof(p.reads))
 	}
 }
 

@@ -49,9 +49,9 @@ func TestLayout(t *testing.T) {
 		f("evictions", unsafe.Pointer(&s.evictions), 8, 3),
 		f("small queue", unsafe.Pointer(s.policy.Small()), unsafe.Sizeof(*s.policy.Small()), 3),
 		// Written by inserts only, which write lines 2 and 3 anyway; the
-		// policy's entry count and small share follow main
+		// policy's entry count, small share and read share follow main
 		// (fifo.TestHotFieldsTogether).
-		{"main queue, count, share", uintptr(unsafe.Pointer(s.policy.Main())) - base, unsafe.Sizeof(*s.policy.Main()) + 16, 3, 4},
+		{"main queue, count, shares", uintptr(unsafe.Pointer(s.policy.Main())) - base, unsafe.Sizeof(*s.policy.Main()) + 24, 3, 4},
 	}
 	for _, fd := range fields {
 		for _, o := range offsets {
