@@ -56,8 +56,8 @@ var (
 // beat the entries main would evict next, by the sketch's estimate of
 // their frequencies plus a margin, or it leaves the cache (W-TinyLFU's
 // duel: a burst of reads in the small queue alone does not displace a
-// resident that has earned more). Main evicts with CLOCK: a read entry gets another
-// round with its frequency decremented. Reads are counted by the entries'
+// resident that has earned more). Main evicts with CLOCK: a read entry
+// gets another round with its frequency decremented. Reads are counted by the entries'
 // 2-bit frequencies (no shared write on a Get) and folded into the sketch
 // whenever the policy consumes one (leaving small or a CLOCK round), so the
 // sketch learns from hits as well as from inserts.
@@ -69,10 +69,11 @@ var (
 // (times the ghosts' sampling), between MinSmallPermille and
 // MaxSmallPercent; a growth step is scaled down while fewer than one small
 // head in 16 was read in the small queue (a small queue that yields no
-// reads gains nothing by growing). Both ghosts watch the same short window, the margin
-// where the two queues compete, so that a loop longer than the cache (its
-// rejected keys all come back, but much later) does not read as a call for
-// a bigger small queue. A share driven below strictPercent means the
+// reads gains nothing by growing). Both ghosts watch the same short
+// window, the margin where the two queues compete, so that a loop longer
+// than the cache (its rejected keys all come back, but much later) does
+// not read as a call for a bigger small queue. A share driven below
+// strictPercent means the
 // residents keep earning their place, and the duel then demands a wider
 // margin from newcomers.
 type S3[K comparable, V any] struct {
@@ -129,7 +130,8 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 		// by growing: in a loop a little longer than the cache, keys
 		// leave small just before they come back however long it is,
 		// and growing it on their ghost hits drove the share to its
-		// maximum and the hit ratio from 98% to 40%.
+		// maximum and the hit ratio from 98% to 81% (one hash seed in
+		// 12 on a 1011-key loop at 1000 entries).
 		d = d * min(readsOne, p.reads*(readsOne/growReads)) / readsOne
 		p.smallCap = min(p.smallCap+d, max(p.capacity*MaxSmallPercent/100, 1))
 	case inMain && !inSmall:
