@@ -1,6 +1,7 @@
 package fifo
 
 import (
+	"fmt"
 	"runtime"
 	"slices"
 	"testing"
@@ -80,10 +81,23 @@ func newS3(capacity int64) *S3[int, int] {
 	return p
 }
 
+// add inserts e and evicts as a shard would; it returns the entries
+// evicted, after checking that each came out with its key's hash.
 func add(p *S3[int, int], e *entry) []*entry {
 	p.sketch.Add(hash(e.Key))
 	p.Add(e, hash(e.Key))
-	return p.Evict(0, e, nil)
+	return entries(p.Evict(0, e, nil))
+}
+
+func entries(gone []Gone[int, int]) []*entry {
+	out := make([]*entry, len(gone))
+	for i, g := range gone {
+		if g.H != hash(g.E.Key) {
+			panic(fmt.Sprintf("entry %d evicted with hash %#x, want %#x", g.E.Key, g.H, hash(g.E.Key)))
+		}
+		out[i] = g.E
+	}
+	return out
 }
 
 func TestEvictKeepsTheBoundAndTheNewcomer(t *testing.T) {
@@ -204,7 +218,7 @@ func TestExpiredVictimsFirst(t *testing.T) {
 	n := newEntry(99, 1)
 	p.sketch.Add(hash(n.Key))
 	p.Add(n, hash(n.Key))
-	out := p.Evict(200, n, nil) // at time 200 entry 5 has expired
+	out := entries(p.Evict(200, n, nil)) // at time 200 entry 5 has expired
 	if len(out) != 1 || out[0].Key != 5 {
 		t.Fatalf("evicted %v, want the expired entry 5", out)
 	}

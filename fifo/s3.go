@@ -86,7 +86,7 @@ type S3[K comparable, V any] struct {
 	capacity int64
 	sketch   *sketch.Sketch
 	hash     func(K) uint64
-	victims  []*Entry[K, V] // scratch for admission duels
+	victims  []Gone[K, V] // scratch for admission duels
 	// ghosts of the keys that recently left small unpromoted and main.
 	smallGhost, mainGhost ghost
 }
@@ -179,10 +179,18 @@ func (p *S3[K, V]) pushFront(e *Entry[K, V]) {
 	p.queueOf(e.meta.Load()).pushFront(e)
 }
 
+// Gone is an entry that Evict took out, unlinked and flagged dead, with
+// its key's hash: the caller removes it from its index without hashing
+// the key again.
+type Gone[K comparable, V any] struct {
+	E *Entry[K, V]
+	H uint64
+}
+
 // Evict removes entries until the queues fit the capacity, appending each
-// one it takes out to out (unlinked and flagged dead). protect, if not nil,
+// one it takes out to out. protect, if not nil,
 // is never chosen: the entry its caller just stored, which fits alone.
-func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []*Entry[K, V]) []*Entry[K, V] {
+func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Gone[K, V] {
 	var aside *Entry[K, V] // protect, while it is unlinked
 	var asideW int64
 	// Weight sent round the small queue by this call: bounds the rounds
@@ -267,7 +275,7 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 //
 // Expired entries met on the way leave at once; if that alone makes room
 // within limit, c enters main without displacing anyone else.
-func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V], limit int64, out []*Entry[K, V]) []*Entry[K, V] {
+func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V], limit int64, out []Gone[K, V]) []Gone[K, V] {
 	freq := p.sketch.Estimate(h)
 	m := uint32(margin)
 	if p.smallCap*100 < p.capacity*strictPercent {
@@ -287,20 +295,26 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 			}
 			continue
 		}
-		victims = append(victims, v)
-		if v == protect || p.sketch.Estimate(p.hash(v.Key))+m >= freq {
+		if v == protect {
+			victims = append(victims, Gone[K, V]{E: v})
+			admit = false
+			break
+		}
+		hv := p.hash(v.Key) // once: for the estimate, the ghosts and the caller
+		victims = append(victims, Gone[K, V]{v, hv})
+		if p.sketch.Estimate(hv)+m >= freq {
 			admit = false
 			break
 		}
 	}
 	if admit {
 		for _, v := range victims {
-			out = p.drop(v, p.hash(v.Key), out)
+			out = p.drop(v.E, v.H, out)
 		}
 		p.toMain(c)
 	} else {
 		for i := len(victims) - 1; i >= 0; i-- {
-			p.pushFront(victims[i])
+			p.pushFront(victims[i].E)
 		}
 		out = p.drop(c, h, out) // its hash is at hand: no second one
 	}
@@ -311,8 +325,8 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	return out
 }
 
-// drop flags e dead and appends it to out; h is e's hash, for the ghosts.
-func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, out []*Entry[K, V]) []*Entry[K, V] {
+// drop flags e dead and appends it to out; h is e's hash.
+func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, out []Gone[K, V]) []Gone[K, V] {
 	if sampled(h) {
 		limit := max(p.n*ghostPercent/100/int(ghostSample), 1)
 		if e.meta.Load()&inMain != 0 {
@@ -323,7 +337,7 @@ func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, out []*Entry[K, V]) []*Entry[K
 	}
 	p.n--
 	e.meta.Store(dead)
-	return append(out, e)
+	return append(out, Gone[K, V]{e, h})
 }
 
 func expired[K comparable, V any](e *Entry[K, V], now int64) bool {

@@ -101,7 +101,7 @@ type Shard[K comparable, V any] struct {
 	sweep       uint64 // next index group the expiry sweep visits
 	rejections  uint64
 	expirations uint64
-	scratch     []*fifo.Entry[K, V]
+	scratch     []fifo.Gone[K, V]
 
 	// Set by Init.
 	capacity int64
@@ -216,8 +216,9 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 	}
 	s.countTTL(e, 1)
 	victims := s.policy.Evict(now, e, s.scratch[:0])
-	for _, victim := range victims {
-		s.idx.remove(victim, s.hash(victim.Key))
+	for _, g := range victims {
+		victim := g.E
+		s.idx.remove(victim, g.H)
 		reason := Capacity
 		if victim.Expires() && now >= victim.Expire {
 			reason = Expired
