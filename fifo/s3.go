@@ -188,8 +188,8 @@ type Gone[K comparable, V any] struct {
 }
 
 // Evict removes entries until the queues fit the capacity, appending each
-// one it takes out to out. protect, if not nil,
-// is never chosen: the entry its caller just stored, which fits alone.
+// one it takes out to out. protect, if not nil, is never chosen: the
+// entry its caller just stored, which fits alone.
 func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Gone[K, V] {
 	var aside *Entry[K, V] // protect, while it is unlinked
 	var asideW int64
