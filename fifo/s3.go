@@ -57,10 +57,11 @@ var (
 // their frequencies plus a margin, or it leaves the cache (W-TinyLFU's
 // duel: a burst of reads in the small queue alone does not displace a
 // resident that has earned more). Main evicts with CLOCK: a read entry
-// gets another round with its frequency decremented. Reads are counted by the entries'
-// 2-bit frequencies (no shared write on a Get) and folded into the sketch
-// whenever the policy consumes one (leaving small or a CLOCK round), so the
-// sketch learns from hits as well as from inserts.
+// gets another round with its frequency decremented. Reads are counted by
+// the entries' 2-bit frequencies (no shared write on a Get) and folded
+// into the sketch whenever the policy consumes one (leaving or going round
+// small, a CLOCK round), so the sketch learns from hits as well as from
+// inserts.
 //
 // The small share adapts on misses (Add): a key that left small unpromoted
 // within the last ghostPercent of the entries' worth of evictions, and
@@ -73,9 +74,8 @@ var (
 // window, the margin where the two queues compete, so that a loop longer
 // than the cache (its rejected keys all come back, but much later) does
 // not read as a call for a bigger small queue. A share driven below
-// strictPercent means the
-// residents keep earning their place, and the duel then demands a wider
-// margin from newcomers.
+// strictPercent means the residents keep earning their place, and the
+// duel then demands a wider margin from newcomers.
 type S3[K comparable, V any] struct {
 	// Written by inserts; kept together (see shard.TestLayout).
 	small, main Queue[K, V]
@@ -206,14 +206,15 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 					out = p.drop(c, p.hash(c.Key), out)
 				default:
 					h := p.hash(c.Key)
-					if c.Freq() > 0 {
+					read := c.Freq() > 0
+					if read {
 						p.sketch.Add(h) // its reads count once
 						p.reads += (readsOne - p.reads) >> readsShift
 					} else {
 						p.reads -= p.reads >> readsShift
 					}
 					room := p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap
-					if !room && c.Freq() > 0 && rounds < p.small.weight {
+					if !room && read && rounds < p.small.weight {
 						// Read since it entered or last went round, and
 						// main is full: it goes round again, unread
 						// (W-TinyLFU's window is an LRU; this CLOCK is

@@ -58,6 +58,13 @@ func (s *Sketch) spread(h uint64) (block int, idx uint32) {
 	return block, uint32(h)
 }
 
+// counter returns the word and bit shift of row i's counter for a key
+// spread to block and idx: word 2i or 2i+1 of the block, one of its 16
+// nibbles.
+func counter(block int, idx uint32, i int) (w int, sh uint32) {
+	return block + 2*i + int(idx>>(8*i))&1, (idx >> (8*i + 1)) & 15 * 4
+}
+
 // Add records one occurrence of h. The update is conservative: only the
 // counters at h's current minimum are incremented, so a counter shared
 // with more frequent keys is not inflated further (the estimate, the
@@ -68,9 +75,7 @@ func (s *Sketch) Add(h uint64) {
 	var shs [4]uint32
 	m := uint32(15)
 	for i := range 4 {
-		// Row i uses word 2i or 2i+1 of the block and one of its 16 nibbles.
-		ws[i] = block + 2*i + int(idx>>(8*i))&1
-		shs[i] = (idx >> (8*i + 1)) & 15 * 4
+		ws[i], shs[i] = counter(block, idx, i)
 		m = min(m, uint32(s.table[ws[i]]>>shs[i])&15)
 	}
 	if m != 15 {
@@ -98,8 +103,7 @@ func (s *Sketch) Estimate(h uint64) uint32 {
 	block, idx := s.spread(h)
 	m := uint32(15)
 	for i := range 4 {
-		w := block + 2*i + int(idx>>(8*i))&1
-		sh := (idx >> (8*i + 1)) & 15 * 4
+		w, sh := counter(block, idx, i)
 		m = min(m, uint32(s.table[w]>>sh)&15)
 	}
 	return m
