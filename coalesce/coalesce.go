@@ -264,7 +264,14 @@ func (g *Group[K, V]) claim(key K, b *batch) (c *call[V], leader bool) {
 		// shared: each caller runs its own call, outside the wait map.
 		return &call[V]{done: make(chan struct{}), start: time.Now(), batch: b}, true
 	}
-	if cur, ok := g.calls.Load(key); ok && !g.tooOld(cur) {
+	// A finished call stays in the map while its Commit stores the result
+	// (under the map's lock for key). A Load, which takes no lock, may see
+	// it after that store, and after a write that replaced or deleted the
+	// stored value: joining it then would answer with a value older than
+	// the caller. So a finished call is left to Compute, which waits for
+	// the lock: it joins the call only if its Commit is still to come, and
+	// otherwise finds the key free.
+	if cur, ok := g.calls.Load(key); ok && !g.tooOld(cur) && !cur.finished.Load() {
 		return cur, false
 	}
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {

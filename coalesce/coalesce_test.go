@@ -676,3 +676,51 @@ func TestLoaderRunsOnTheCaller(t *testing.T) {
 		t.Fatalf("cancellable ctx: fn ran on goroutine %q, the caller is %s", id, me)
 	}
 }
+
+// A caller that arrives while a finished load's Commit is storing its
+// result must not take that result: the value may be replaced or deleted
+// before the caller's lookup (RTCache: a Cache.Delete between the store
+// and the key's release let a later Get return the deleted value). It
+// waits for the key and runs a call of its own.
+func TestNoJoiningAFinishedCall(t *testing.T) {
+	inCommit, release := make(chan struct{}), make(chan struct{})
+	g, err := coalesce.New(coalesce.Options[string, int]{
+		Commit: func(_ string, v int, _ error) func() {
+			if v == 1 {
+				close(inCommit)
+				<-release
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first := make(chan int)
+	go func() {
+		v, _, _ := g.Do(ctx, "k", func(context.Context) (int, error) { return 1, nil })
+		first <- v
+	}()
+	<-inCommit
+	type res struct {
+		v      int
+		leader bool
+	}
+	second := make(chan res)
+	go func() {
+		v, leader, _ := g.Do(ctx, "k", func(context.Context) (int, error) { return 2, nil })
+		second <- res{v, leader}
+	}()
+	// Give the second caller time to find the finished call (an ordering
+	// aid, not a timing assertion: had it not got there yet, it would find
+	// the key free and the test would pass without exercising the race).
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if v := <-first; v != 1 {
+		t.Fatalf("first caller got %d, want 1", v)
+	}
+	if r := <-second; r.v != 2 || !r.leader {
+		t.Fatalf("second caller got %d (leader %v), want its own load's 2", r.v, r.leader)
+	}
+}
