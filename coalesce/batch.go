@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 )
 
 // Result is one key's outcome in DoBatch, and what a batch function
@@ -26,9 +27,10 @@ var ErrBatchSize = errors.New("coalesce: the batch function returned the wrong n
 
 // batch marks the calls that one DoBatch created.
 type batch struct {
-	// panicked is written before the batch's calls finish, if fn
-	// panicked; read only after one of them has.
-	panicked *PanicError
+	// panicked is set, if fn panicked, before fn's outcome finishes the
+	// batch's calls. It is atomic: a LoadTimeout can finish them first,
+	// and the caller then reads it while fn may still panic.
+	panicked atomic.Pointer[PanicError]
 }
 
 // DoBatch returns the outcome for each of keys, in order, loading the keys
@@ -125,8 +127,8 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		r.Val, r.Leader, r.Err = outcome(c, own)
 		sawOwn = sawOwn || r.Leader
 	}
-	if sawOwn && b.panicked != nil {
-		panic(b.panicked)
+	if p := b.panicked.Load(); sawOwn && p != nil {
+		panic(p)
 	}
 	return out
 }
@@ -150,7 +152,7 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 			switch {
 			case err != nil:
 				if p, ok := err.(*PanicError); ok {
-					b.panicked = p
+					b.panicked.Store(p)
 				}
 				fail(err)
 			case len(res) != len(keys):
