@@ -179,6 +179,26 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 // ErrLoadTimeout, ErrLockTimeout, or ctx.Err() if ctx ended first. If fn
 // panicked and this caller is its leader, Do panics with the *PanicError.
 func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, leader bool, err error) {
+	c, own, err := g.do(ctx, key, fn)
+	// A joined call that Recheck answered carries a value another caller
+	// read from the cache, perhaps before this one came and before a
+	// write that changed it since: look again (the key is free by now).
+	for err == nil && !own && c.rechecked {
+		c, own, err = g.do(ctx, key, fn)
+	}
+	if err != nil {
+		return v, own, err
+	}
+	v, leader, err = outcome(c, own)
+	if p, ok := err.(*PanicError); ok && leader {
+		panic(p)
+	}
+	return v, leader, err
+}
+
+// do claims key, runs fn if this caller leads, and waits for the call: it
+// returns the call once done, or the error that ended the wait.
+func (g *Group[K, V]) do(ctx context.Context, key K, fn func(context.Context) (V, error)) (*call[V], bool, error) {
 	c, own := g.claim(key, nil)
 	if own {
 		if ctx.Done() == nil && g.opts.LoadTimeout <= 0 {
@@ -189,22 +209,16 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V
 	}
 	select {
 	case <-c.done:
+		return c, own, nil
 	default:
-		var timeout <-chan struct{}
-		if !own {
-			var stop func() bool
-			timeout, stop = g.lockTimer()
-			defer stop()
-		}
-		if err := wait(ctx, c, timeout); err != nil {
-			return v, own, err
-		}
 	}
-	v, leader, err = outcome(c, own)
-	if p, ok := err.(*PanicError); ok && leader {
-		panic(p)
+	var timeout <-chan struct{}
+	if !own {
+		var stop func() bool
+		timeout, stop = g.lockTimer()
+		defer stop()
 	}
-	return v, leader, err
+	return c, own, wait(ctx, c, timeout)
 }
 
 // Go starts fn for key in the background, unless a call for key is in
