@@ -724,3 +724,39 @@ func TestNoJoiningAFinishedCall(t *testing.T) {
 		t.Fatalf("second caller got %d (leader %v), want its own load's 2", r.v, r.leader)
 	}
 }
+
+// A caller that joins a call Recheck answers looks again: the answer was
+// read before it came, and a write may have changed it since.
+func TestJoinerOfARecheckLooksAgain(t *testing.T) {
+	inRecheck, release := make(chan struct{}), make(chan struct{})
+	var rechecks atomic.Int32
+	g, err := coalesce.New(coalesce.Options[string, int]{
+		Recheck: func(string) (int, bool, error) {
+			if rechecks.Add(1) == 1 {
+				close(inRecheck)
+				<-release
+				return 1, true, nil // what the cache held when the first caller looked
+			}
+			return 2, true, nil // what it holds now
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	load := func(context.Context) (int, error) { return 3, nil }
+	go g.Do(ctx, "k", load)
+	<-inRecheck
+	second := make(chan int)
+	go func() {
+		v, _, _ := g.Do(ctx, "k", load)
+		second <- v
+	}()
+	// An ordering aid, not a timing assertion: had the second caller not
+	// joined yet, it would find the key free and recheck by itself.
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if v := <-second; v != 2 {
+		t.Fatalf("second caller got %d, want 2 (the value when it looked)", v)
+	}
+}
