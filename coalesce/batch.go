@@ -37,7 +37,7 @@ type batch struct {
 // that need it with one call of fn.
 //
 // A key whose call is in flight joins that call, as Do would, whoever
-// started it. DoBatch claims the other keys, runs Recheck for each, and
+// started it (and, as Do does, looks again if Recheck answered that call). DoBatch claims the other keys, runs Recheck for each, and
 // passes those left to one call of fn, on a goroutine of its own (detached
 // from ctx's cancellation, bounded by LoadTimeout), each key once, in the
 // order of its first appearance in keys. Each of them is a call of its own
@@ -50,7 +50,7 @@ type batch struct {
 // wrong length, with ErrBatchSize.
 //
 // Keys joined to other callers' calls give up after LockTimeout (one bound
-// for the whole DoBatch); every key gives up when ctx ends. If fn itself
+// for the whole DoBatch, and one more for the keys that look again); every key gives up when ctx ends. If fn itself
 // panicked, DoBatch panics with the *PanicError once its keys have their
 // outcome (a *PanicError that fn returns as one key's Err is only that
 // key's error).
@@ -113,7 +113,10 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		defer stop()
 	}
 	sawOwn := false
+	var again []K // joined keys that Recheck answered
+	var at []int  // their places in keys
 	for i, c := range calls {
+		k := keys[i]
 		own := c.batch == b
 		to := timeout
 		if own {
@@ -123,12 +126,25 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 			out[i].Err, out[i].Leader = err, own
 			continue
 		}
+		if !own && c.rechecked {
+			// As in Do: a joined call that Recheck answered carries a
+			// value read before this caller came, perhaps before a write
+			// that changed it. The key is looked at again, below.
+			again = append(again, k)
+			at = append(at, i)
+			continue
+		}
 		r := &out[i]
 		r.Val, r.Leader, r.Err = outcome(c, own)
 		sawOwn = sawOwn || r.Leader
 	}
 	if p := b.panicked.Load(); sawOwn && p != nil {
 		panic(p)
+	}
+	if len(again) > 0 {
+		for j, r := range g.DoBatch(ctx, again, fn) {
+			out[at[j]] = r
+		}
 	}
 	return out
 }

@@ -246,3 +246,61 @@ func TestDoBatchCallerLeaves(t *testing.T) {
 		}
 	})
 }
+
+// TestDoBatchJoinerOfARecheckLooksAgain: a key of a batch that joined a
+// call Recheck answered does not take that call's value, which was read
+// before the batch came; it looks again, as Do does.
+func TestDoBatchJoinerOfARecheckLooksAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inRecheck, release := make(chan struct{}), make(chan struct{})
+		var mu sync.Mutex
+		rechecks := 0
+		g := newGroup(t, coalesce.Options[string, int]{
+			Recheck: func(k string) (int, bool, error) {
+				if k != "k" {
+					return 0, false, nil
+				}
+				mu.Lock()
+				rechecks++
+				n := rechecks
+				mu.Unlock()
+				if n == 1 {
+					close(inRecheck)
+					<-release
+					return 1, true, nil // what the cache held when the first caller looked
+				}
+				return 2, true, nil // what it holds now
+			},
+		})
+		ctx := context.Background()
+		go g.Do(ctx, "k", func(context.Context) (int, error) { return 3, nil })
+		<-inRecheck
+		var loaded [][]string
+		done := make(chan []coalesce.Result[int])
+		go func() {
+			done <- g.DoBatch(ctx, []string{"k", "x", "k"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+				mu.Lock()
+				loaded = append(loaded, slices.Clone(keys))
+				mu.Unlock()
+				res := make([]coalesce.Result[int], len(keys))
+				for i := range res {
+					res[i].Val = 30
+				}
+				return res, nil
+			})
+		}()
+		synctest.Wait() // the batch has joined "k" and waits
+		close(release)
+		got := <-done
+		want := []coalesce.Result[int]{{Val: 2}, {Val: 30, Leader: true}, {Val: 2}}
+		if !slices.Equal(got, want) {
+			t.Fatalf("DoBatch = %+v, want %+v (the value when the batch looked)", got, want)
+		}
+		if len(loaded) != 1 || !slices.Equal(loaded[0], []string{"x"}) {
+			t.Fatalf("fn loaded %v, want one call for [x]", loaded)
+		}
+		if rechecks != 2 {
+			t.Fatalf("%d rechecks of k, want 2", rechecks)
+		}
+	})
+}
