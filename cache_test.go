@@ -48,11 +48,16 @@ func TestAutoShardsFollowCapacity(t *testing.T) {
 	for _, tc := range []struct {
 		max         int64
 		procs, want int
+		weighted    bool
 	}{
-		{250, 2, 1}, {2047, 64, 1}, {2048, 64, 2}, {16384, 2, 16}, {1 << 20, 2, 32}, {1 << 20, 64, 1024},
+		{250, 2, 1, false}, {2047, 64, 1, false}, {2048, 64, 2, false}, {16384, 2, 16, false},
+		{1 << 20, 2, 32, false}, {1 << 20, 64, 1024, false},
+		// A weighted cache: at most one shard per P (rounded up to a power of two).
+		{250, 2, 1, true}, {1 << 30, 1, 1, true}, {1 << 30, 2, 2, true}, {1 << 30, 6, 8, true},
+		{1 << 30, 64, 64, true}, {4096, 64, 4, true},
 	} {
-		if got := ufocache.AutoShards(tc.max, tc.procs); got != tc.want {
-			t.Errorf("autoShards(%d, %d) = %d, want %d", tc.max, tc.procs, got, tc.want)
+		if got := ufocache.AutoShards(tc.max, tc.procs, tc.weighted); got != tc.want {
+			t.Errorf("autoShards(%d, %d, weighted %v) = %d, want %d", tc.max, tc.procs, tc.weighted, got, tc.want)
 		}
 	}
 }
