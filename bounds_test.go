@@ -457,7 +457,7 @@ func TestNewNamesTheField(t *testing.T) {
 		{MaxWeight: math.MaxInt64},
 		{MaxWeight: math.MaxInt64, Shards: 2},
 		{MaxWeight: 10, DefaultTTL: ufocache.NoExpiration},
-		{MaxWeight: 10, DefaultTTL: 1},
+		{MaxWeight: 10, DefaultTTL: 1, Clock: &fakeClock{}}, // a clock that stands still: the 1 ns has not passed
 		{MaxWeight: 10, KeepExpired: ufocache.NoExpiration},
 	} {
 		c, err := ufocache.New(o)

@@ -325,9 +325,10 @@ func TestHotFieldsTogether(t *testing.T) {
 	q := unsafe.Sizeof(p.small)
 	if unsafe.Offsetof(p.small) != 0 || unsafe.Offsetof(p.main) != q ||
 		unsafe.Offsetof(p.n) != 2*q || unsafe.Offsetof(p.smallCap) != 2*q+8 ||
-		unsafe.Offsetof(p.reads) != 2*q+16 {
-		t.Fatalf("S3 starts small@%d main@%d n@%d smallCap@%d reads@%d", unsafe.Offsetof(p.small),
-			unsafe.Offsetof(p.main), unsafe.Offsetof(p.n), unsafe.Offsetof(p.smallCap), unsafe.Offsetof(p.reads))
+		unsafe.Offsetof(p.reads) != 2*q+16 || unsafe.Offsetof(p.admits) != 2*q+24 {
+		t.Fatalf("S3 starts small@%d main@%d n@%d smallCap@%d reads@%d admits@%d", unsafe.Offsetof(p.small),
+			unsafe.Offsetof(p.main), unsafe.Offsetof(p.n), unsafe.Offsetof(p.smallCap), unsafe.Offsetof(p.reads),
+			unsafe.Offsetof(p.admits))
 	}
 }
 

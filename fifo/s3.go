@@ -36,6 +36,9 @@ const (
 	readsShift = 6
 	readsOne   = 1 << 10
 	growReads  = readsOne / 16
+	// growAdmits: likewise for the running share of duels won (with the
+	// same averaging): below one duel in 10 a growth step shrinks.
+	growAdmits = readsOne / 10
 )
 
 var (
@@ -70,7 +73,8 @@ var (
 // (times the ghosts' sampling), between MinSmallPermille and
 // MaxSmallPercent; a growth step is scaled down while fewer than one small
 // head in 16 was read in the small queue (a small queue that yields no
-// reads gains nothing by growing). Both ghosts watch the same short
+// reads gains nothing by growing), and while newcomers win fewer than one
+// duel in 10 (main's residents are worth what small would take from them). Both ghosts watch the same short
 // window, the margin where the two queues compete, so that a loop longer
 // than the cache (its rejected keys all come back, but much later) does
 // not read as a call for a bigger small queue. A share driven below
@@ -82,6 +86,7 @@ type S3[K comparable, V any] struct {
 	n           int   // entries in both queues
 	smallCap    int64 // the small queue's current share
 	reads       int64 // running share of small heads read, of readsOne
+	admits      int64 // running share of duels the newcomer won, of readsOne
 
 	capacity int64
 	sketch   *sketch.Sketch
@@ -133,6 +138,12 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 		// maximum and the hit ratio from 98% to 81% (one hash seed in
 		// 12 on a 1011-key loop at 1000 entries).
 		d = d * min(readsOne, p.reads*(readsOne/growReads)) / readsOne
+		// Nor does one whose heads keep losing their duels: main's
+		// residents are earning their place, and every unit small gains
+		// is a unit main loses. A zig-zag scan (LRU is optimal there)
+		// returns the keys just rejected, and their ghost hits held the
+		// share at 2-4% where 1% reaches Belady's optimum.
+		d = d * min(readsOne, p.admits*(readsOne/growAdmits)) / readsOne
 		p.smallCap = min(p.smallCap+d, max(p.capacity*MaxSmallPercent/100, 1))
 	case inMain && !inSmall:
 		p.smallCap = max(p.smallCap-d, p.capacity*MinSmallPermille/1000, 1)
@@ -309,11 +320,13 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		}
 	}
 	if admit {
+		p.admits += (readsOne - p.admits) >> readsShift
 		for _, v := range victims {
 			out = p.drop(v.E, v.H, out)
 		}
 		p.toMain(c)
 	} else {
+		p.admits -= p.admits >> readsShift
 		for i := len(victims) - 1; i >= 0; i-- {
 			p.pushFront(victims[i].E)
 		}
