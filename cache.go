@@ -15,6 +15,21 @@
 // An [RTCache] adds read-through loading: concurrent callers of a missing key
 // share one load.
 //
+// # Eviction policy
+//
+// A new key enters the small queue. An entry read there goes round it
+// again (a CLOCK, where W-TinyLFU's window is an LRU); an unread one, once
+// main is full, duels with the entries main would evict next and enters
+// only if the sketch rates it above them by a margin (a narrow loser is
+// counted once more, so it gets in if it comes back soon). Main evicts
+// with CLOCK on the 2-bit frequencies, which are folded into the sketch as
+// the policy consumes them, so the sketch learns from hits without a write
+// on Get. The small queue's share (0.5% to 60%) adapts on misses, ARC-style:
+// a key back soon after leaving small grows it, one back from main shrinks
+// it; growth is damped while few entries are read in small or few
+// newcomers win their duels, which keeps loops and zig-zag scans from
+// inflating it. The sketch ages by halving one word at a time.
+//
 // # Time to live
 //
 // Every entry has a time to live (TTL):

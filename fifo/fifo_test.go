@@ -368,3 +368,38 @@ func TestReadSmallEntryGoesRound(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A newcomer that loses its duel to a victim rated at most one above it
+// is counted once more in the sketch, so that it wins if it comes back
+// soon; one that loses clearly is not.
+func TestCloseLossCountsInTheSketch(t *testing.T) {
+	for _, lead := range []uint32{0, 1, 2, 3} {
+		p := newS3(100)
+		for k := range 150 {
+			add(p, newEntry(k, 1))
+		}
+		c, v := p.small.head, p.main.head
+		hc, hv := hash(c.Key), hash(v.Key)
+		if p.smallCap*100 < p.capacity*strictPercent {
+			t.Fatalf("small share %d of %d: the strict regime would decide", p.smallCap, p.capacity)
+		}
+		for p.sketch.Estimate(hv) < p.sketch.Estimate(hc)+lead {
+			p.sketch.Add(hv)
+		}
+		before := p.sketch.Estimate(hc)
+		if got := p.sketch.Estimate(hv); got != before+lead {
+			t.Fatalf("lead %d: victim rated %d, candidate %d", lead, got, before)
+		}
+		gone := add(p, newEntry(1000, 1))
+		if !slices.Contains(gone, c) || v.Dead() {
+			t.Fatalf("lead %d: the candidate was not the one rejected", lead)
+		}
+		want := before
+		if lead <= 1 {
+			want++
+		}
+		if got := p.sketch.Estimate(hc); got != want {
+			t.Errorf("lead %d: candidate rated %d after its loss, want %d", lead, got, want)
+		}
+	}
+}

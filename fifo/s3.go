@@ -59,7 +59,10 @@ var (
 // beat the entries main would evict next, by the sketch's estimate of
 // their frequencies plus a margin, or it leaves the cache (W-TinyLFU's
 // duel: a burst of reads in the small queue alone does not displace a
-// resident that has earned more). Main evicts with CLOCK: a read entry
+// resident that has earned more; a newcomer that loses to a resident rated
+// at most one above it is counted once more in the sketch, so that it wins
+// if it comes back before the sketch ages: S3-FIFO's ghost admission, kept
+// in the sketch at no cost in memory). Main evicts with CLOCK: a read entry
 // gets another round with its frequency decremented. Reads are counted by
 // the entries' 2-bit frequencies (no shared write on a Get) and folded
 // into the sketch whenever the policy consumes one (leaving or going round
@@ -295,6 +298,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	}
 	victims := p.victims[:0]
 	admit := true
+	close := false // c lost to an estimate at most one above its own
 	for p.main.weight+int64(c.Weight) > p.capacity-p.smallCap {
 		v := p.clock(now)
 		if v == nil {
@@ -314,8 +318,8 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		}
 		hv := p.hash(v.Key) // once: for the estimate, the ghosts and the caller
 		victims = append(victims, Gone[K, V]{v, hv})
-		if p.sketch.Estimate(hv)+m >= freq {
-			admit = false
+		if ev := p.sketch.Estimate(hv); ev+m >= freq {
+			admit, close = false, freq+1 >= ev
 			break
 		}
 	}
@@ -327,6 +331,14 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		p.toMain(c)
 	} else {
 		p.admits -= p.admits >> readsShift
+		if close && m == margin {
+			// A close loss counts once more in the sketch: if c comes
+			// back before the sketch ages, it wins its next close duel,
+			// as S3-FIFO admits a key its ghost remembers, and if it
+			// does not, aging fades the count. Not in the strict regime,
+			// where the residents have shown they are worth more.
+			p.sketch.Add(h)
+		}
 		for i := len(victims) - 1; i >= 0; i-- {
 			p.pushFront(victims[i].E)
 		}
