@@ -37,10 +37,11 @@ type batch struct {
 // that need it with one call of fn.
 //
 // A key whose call is in flight joins that call, as Do would, whoever
-// started it (and, as Do does, looks again if Recheck answered that call). DoBatch claims the other keys, runs Recheck for each, and
-// passes those left to one call of fn, on a goroutine of its own (detached
-// from ctx's cancellation, bounded by LoadTimeout), each key once, in the
-// order of its first appearance in keys. Each of them is a call of its own
+// started it (and, as Do does, looks again if Recheck answered that call).
+// DoBatch claims the other keys, runs Recheck for each, and passes those
+// left to one call of fn, on a goroutine of its own (detached from ctx's
+// cancellation, bounded by LoadTimeout), each key once, in the order of
+// its first appearance in keys. Each of them is a call of its own
 // in the wait map: a Do of one of those keys while fn runs joins it, and
 // Commit runs for each key.
 //
@@ -50,8 +51,8 @@ type batch struct {
 // wrong length, with ErrBatchSize.
 //
 // Keys joined to other callers' calls give up after LockTimeout (one bound
-// for the whole DoBatch, and one more for the keys that look again); every key gives up when ctx ends. If fn itself
-// panicked, DoBatch panics with the *PanicError once its keys have their
+// for the whole DoBatch, and one more for the keys that look again); every
+// key gives up when ctx ends. If fn itself panicked, DoBatch panics with the *PanicError once its keys have their
 // outcome (a *PanicError that fn returns as one key's Err is only that
 // key's error).
 func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context.Context, keys []K) ([]Result[V], error)) []Result[V] {

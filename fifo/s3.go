@@ -77,10 +77,10 @@ var (
 // MaxSmallPercent; a growth step is scaled down while fewer than one small
 // head in 16 was read in the small queue (a small queue that yields no
 // reads gains nothing by growing), and while newcomers win fewer than one
-// duel in 10 (main's residents are worth what small would take from them). Both ghosts watch the same short
-// window, the margin where the two queues compete, so that a loop longer
-// than the cache (its rejected keys all come back, but much later) does
-// not read as a call for a bigger small queue. A share driven below
+// duel in 10 (main's residents are worth what small would take from them).
+// Both ghosts watch the same short window, the margin where the two queues
+// compete, so that a loop longer than the cache (its rejected keys all come
+// back, but much later) does not read as a call for a bigger small queue. A share driven below
 // strictPercent means the residents keep earning their place, and the
 // duel then demands a wider margin from newcomers.
 type S3[K comparable, V any] struct {
@@ -298,7 +298,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	}
 	victims := p.victims[:0]
 	admit := true
-	close := false // c lost to an estimate at most one above its own
+	narrow := false // c lost to an estimate at most one above its own
 	for p.main.weight+int64(c.Weight) > p.capacity-p.smallCap {
 		v := p.clock(now)
 		if v == nil {
@@ -319,7 +319,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		hv := p.hash(v.Key) // once: for the estimate, the ghosts and the caller
 		victims = append(victims, Gone[K, V]{v, hv})
 		if ev := p.sketch.Estimate(hv); ev+m >= freq {
-			admit, close = false, freq+1 >= ev
+			admit, narrow = false, freq+1 >= ev
 			break
 		}
 	}
@@ -331,7 +331,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		p.toMain(c)
 	} else {
 		p.admits -= p.admits >> readsShift
-		if close && m == margin {
+		if narrow && m == margin {
 			// A close loss counts once more in the sketch: if c comes
 			// back before the sketch ages, it wins its next close duel,
 			// as S3-FIFO admits a key its ghost remembers, and if it
