@@ -30,7 +30,7 @@ const (
 	linSet      linKind = iota // Cache.Set, SetWithTTL(NoExpiration), ForceSet(0)
 	linGet                     // Cache.Get, GetWithStatus, GetStale, MultiGet of one key
 	linDelete                  // Cache.Delete
-	linRTGet                   // RTCache.Get
+	linRTGet                   // RTCache.Get, MultiGet of one key
 	linRTSet                   // RTCache.Set
 	linRTDelete                // RTCache.Delete
 )
@@ -453,6 +453,18 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		}
 	default:
 		in := linInput{kind: linRTGet, key: k, how: "RT.Get"}
+		if op == 13 {
+			// RT.MultiGet of one key: its misses go through DoBatch.
+			in.how = "RT.MultiGet"
+			rec.record(client, in, func() linOutput {
+				res, err := rt.MultiGet(ctx, []int{k})
+				if len(res) != 1 || err != nil && !errors.Is(err, errLinLoad) {
+					return linOutput{val: ^uint64(0), st: ufocache.Hit}
+				}
+				return linOutput{val: res[0].Value, st: res[0].Status, err: res[0].Err}
+			})
+			return
+		}
 		rec.record(client, in, func() linOutput {
 			v, st, err := rt.Get(ctx, k)
 			if err != nil && !errors.Is(err, errLinLoad) {
