@@ -403,3 +403,53 @@ func TestCloseLossCountsInTheSketch(t *testing.T) {
 		}
 	}
 }
+
+// A heavy newcomer that would displace several entries duels with their
+// mean estimate, weighted by their weights, not with each of them: one hot
+// entry among the victims does not keep out a newcomer worth more than the
+// victims together.
+func TestHeavyNewcomerDuelsTheVictimsMean(t *testing.T) {
+	const w = 4
+	for _, wantIn := range []bool{true, false} {
+		p := newS3(100)
+		for k := range 150 {
+			add(p, newEntry(k, 1))
+		}
+		var vs []*entry // main's next w victims: its head onwards, all unread
+		for e := p.main.head; len(vs) < w; e = e.next {
+			vs = append(vs, e)
+		}
+		for p.sketch.Estimate(hash(vs[0].Key)) < 8 {
+			p.sketch.Add(hash(vs[0].Key))
+		}
+		var rated int64
+		for _, v := range vs {
+			rated += int64(p.sketch.Estimate(hash(v.Key)))
+		}
+		// The least estimate that beats the mean by the margin, or the
+		// greatest that does not.
+		f := uint32((rated+margin*w)/w) + 1
+		if !wantIn {
+			f--
+		}
+		if f+margin > 8 {
+			t.Fatalf("victims rated %d in all: the hot one alone would not keep c out", rated)
+		}
+		c := newEntry(1000, w)
+		hc := hash(c.Key)
+		for p.sketch.Estimate(hc) < f {
+			p.sketch.Add(hc)
+		}
+		p.Add(c, hc)
+		p.small.unlink(c) // as Evict pops the small queue's head
+		gone := entries(p.duel(c, hc, 0, nil, p.capacity, nil))
+		if c.InMain() != wantIn {
+			t.Fatalf("c rated %d against victims rated %d in all: in main %v, want %v (gone %d)", f, rated, c.InMain(), wantIn, len(gone))
+		}
+		for _, v := range vs {
+			if v.Dead() != wantIn {
+				t.Fatalf("victim %d dead %v, want %v", v.Key, v.Dead(), wantIn)
+			}
+		}
+	}
+}

@@ -285,8 +285,10 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 
 // duel decides between c (whose key hashes to h), leaving the small queue
 // when main is full, and the main entries it would displace: c enters main
-// only if the sketch rates it above every one of them; otherwise c leaves
-// and they stay where they were.
+// only if the sketch rates it above their mean estimate, weighted by their
+// weights; otherwise c leaves and they stay where they were. (A frequency
+// is what a unit of weight yields in hits of that weight, so an entry that
+// displaces several is worth what they yield together.)
 //
 // Expired entries met on the way leave at once; if that alone makes room
 // within limit, c enters main without displacing anyone else.
@@ -298,7 +300,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	}
 	victims := p.victims[:0]
 	admit := true
-	narrow := false // c lost to an estimate at most one above its own
+	var rated, weight int64 // the victims' estimates times their weights, and their weight
 	for p.main.weight+int64(c.Weight) > p.capacity-p.smallCap {
 		v := p.clock(now)
 		if v == nil {
@@ -318,10 +320,14 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		}
 		hv := p.hash(v.Key) // once: for the estimate, the ghosts and the caller
 		victims = append(victims, Gone[K, V]{v, hv})
-		if ev := p.sketch.Estimate(hv); ev+m >= freq {
-			admit, narrow = false, freq+1 >= ev
-			break
-		}
+		rated += int64(p.sketch.Estimate(hv)) * int64(v.Weight)
+		weight += int64(v.Weight)
+	}
+	// c must beat the mean by the margin; it lost narrowly if the mean is
+	// at most one above its own estimate.
+	narrow := false
+	if admit && weight > 0 && int64(freq)*weight <= rated+int64(m)*weight {
+		admit, narrow = false, int64(freq+1)*weight >= rated
 	}
 	if admit {
 		p.admits += (readsOne - p.admits) >> readsShift
