@@ -62,6 +62,22 @@ func TestAutoShardsFollowCapacity(t *testing.T) {
 	}
 }
 
+// New applies the weighted rule when a Weigher is set: a cache of 1 GiB of
+// byte weights gets the shards of GOMAXPROCS, not those of an entry count
+// of 1G.
+func TestNewWeightedCacheShardsByProcs(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	weigh := func(_ string, v []byte) uint32 { return uint32(len(v)) }
+	c := ufocache.Must(ufocache.Options[string, []byte]{MaxWeight: 1 << 30, Weigher: weigh})
+	if got, want := ufocache.ShardCountOf(c), ufocache.AutoShards(1<<30, procs, true); got != want || got >= 2*procs {
+		t.Errorf("weighted cache: %d shards, want %d (GOMAXPROCS %d)", got, want, procs)
+	}
+	u := ufocache.Must(ufocache.Options[string, []byte]{MaxWeight: 1 << 30})
+	if got, want := ufocache.ShardCountOf(u), ufocache.AutoShards(1<<30, procs, false); got != want {
+		t.Errorf("unweighted cache: %d shards, want %d", got, want)
+	}
+}
+
 func TestTTLConventions(t *testing.T) {
 	clk := &fakeClock{}
 	c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 100, Clock: clk, DefaultTTL: time.Minute})
