@@ -52,9 +52,9 @@ type batch struct {
 //
 // Keys joined to other callers' calls give up after LockTimeout (one bound
 // for the whole DoBatch, and one more for the keys that look again); every
-// key gives up when ctx ends. If fn itself panicked, DoBatch panics with the *PanicError once its keys have their
-// outcome (a *PanicError that fn returns as one key's Err is only that
-// key's error).
+// key gives up when ctx ends. If fn itself panicked, DoBatch panics with
+// the *PanicError once its keys have their outcome (a *PanicError that fn
+// returns as one key's Err is only that key's error).
 func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context.Context, keys []K) ([]Result[V], error)) []Result[V] {
 	out := make([]Result[V], len(keys))
 	if len(keys) == 0 {
@@ -117,7 +117,6 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 	var again []K // joined keys that Recheck answered
 	var at []int  // their places in keys
 	for i, c := range calls {
-		k := keys[i]
 		own := c.batch == b
 		to := timeout
 		if own {
@@ -131,7 +130,7 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 			// As in Do: a joined call that Recheck answered carries a
 			// value read before this caller came, perhaps before a write
 			// that changed it. The key is looked at again, below.
-			again = append(again, k)
+			again = append(again, keys[i])
 			at = append(at, i)
 			continue
 		}

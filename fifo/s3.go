@@ -80,9 +80,9 @@ var (
 // duel in 10 (main's residents are worth what small would take from them).
 // Both ghosts watch the same short window, the margin where the two queues
 // compete, so that a loop longer than the cache (its rejected keys all come
-// back, but much later) does not read as a call for a bigger small queue. A share driven below
-// strictPercent means the residents keep earning their place, and the
-// duel then demands a wider margin from newcomers.
+// back, but much later) does not read as a call for a bigger small queue.
+// A share driven below strictPercent means the residents keep earning
+// their place, and the duel then demands a wider margin from newcomers.
 type S3[K comparable, V any] struct {
 	// Written by inserts; kept together (see shard.TestLayout).
 	small, main Queue[K, V]
@@ -140,13 +140,13 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 		// and growing it on their ghost hits drove the share to its
 		// maximum and the hit ratio from 98% to 81% (one hash seed in
 		// 12 on a 1011-key loop at 1000 entries).
-		d = d * min(readsOne, p.reads*(readsOne/growReads)) / readsOne
+		d = damp(d, p.reads, growReads)
 		// Nor does one whose heads keep losing their duels: main's
 		// residents are earning their place, and every unit small gains
 		// is a unit main loses. A zig-zag scan (LRU is optimal there)
 		// returns the keys just rejected, and their ghost hits held the
 		// share at 2-4% where 1% reaches Belady's optimum.
-		d = d * min(readsOne, p.admits*(readsOne/growAdmits)) / readsOne
+		d = damp(d, p.admits, growAdmits)
 		p.smallCap = min(p.smallCap+d, max(p.capacity*MaxSmallPercent/100, 1))
 	case inMain && !inSmall:
 		p.smallCap = max(p.smallCap-d, p.capacity*MinSmallPermille/1000, 1)
@@ -223,10 +223,8 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 					read := c.Freq() > 0
 					if read {
 						p.sketch.Add(h) // its reads count once
-						p.reads += (readsOne - p.reads) >> readsShift
-					} else {
-						p.reads -= p.reads >> readsShift
 					}
+					track(&p.reads, read)
 					room := p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap
 					if !room && read && rounds < p.small.weight {
 						// Read since it entered or last went round, and
@@ -329,14 +327,13 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	if admit && weight > 0 && int64(freq)*weight <= rated+int64(m)*weight {
 		admit, narrow = false, int64(freq+1)*weight >= rated
 	}
+	track(&p.admits, admit)
 	if admit {
-		p.admits += (readsOne - p.admits) >> readsShift
 		for _, v := range victims {
 			out = p.drop(v.E, v.H, out)
 		}
 		p.toMain(c)
 	} else {
-		p.admits -= p.admits >> readsShift
 		if narrow && m == margin {
 			// A close loss counts once more in the sketch: if c comes
 			// back before the sketch ages, it wins its next close duel,
@@ -370,6 +367,22 @@ func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, out []Gone[K, V]) []Gone[K, V]
 	p.n--
 	e.meta.Store(dead)
 	return append(out, Gone[K, V]{e, h})
+}
+
+// track moves a running share (of readsOne) 1/2^readsShift of the way
+// towards readsOne if yes, towards 0 if not.
+func track(share *int64, yes bool) {
+	if yes {
+		*share += (readsOne - *share) >> readsShift
+	} else {
+		*share -= *share >> readsShift
+	}
+}
+
+// damp scales a growth step d by a running share: in full from full (of
+// readsOne) up, in proportion below it.
+func damp(d, share, full int64) int64 {
+	return d * min(readsOne, share*(readsOne/full)) / readsOne
 }
 
 func expired[K comparable, V any](e *Entry[K, V], now int64) bool {
