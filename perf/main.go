@@ -38,12 +38,16 @@ type config struct {
 	// A user's own trace, replayed beside the bundled ones.
 	userTrace, userFormat string
 	userCaps              []int
+	runs                  int // policy suite: replays per cell
 
 	command string    // the command line, for the result files
 	stdout  io.Writer // where the reports are printed
 }
 
 var suiteOrder = []string{"hitratio", "throughput", "memory", "stampede", "latency"}
+
+// extraSuites run only when named: tools for developers, not results.
+var extraSuites = []string{"policy"}
 
 // suite runs one measurement and returns its Markdown report.
 type suite func(cfg *config) (*report, error)
@@ -54,6 +58,7 @@ var suites = map[string]suite{
 	"memory":     runMemory,
 	"stampede":   runStampede,
 	"latency":    runLatency,
+	"policy":     runPolicy,
 }
 
 func main() {
@@ -70,7 +75,7 @@ func main() {
 
 func parseFlags(args []string) (*config, error) {
 	fs := flag.NewFlagSet("perf", flag.ContinueOnError)
-	suiteList := fs.String("suite", strings.Join(suiteOrder, ","), "suites to run: "+strings.Join(suiteOrder, ","))
+	suiteList := fs.String("suite", strings.Join(suiteOrder, ","), "suites to run: "+strings.Join(suiteOrder, ",")+" (and, only when named: "+strings.Join(extraSuites, ",")+")")
 	quick := fs.Bool("quick", false, "tiny sizes and a small trace subset, for CI smoke runs")
 	cpuList := fs.String("cpu", "", "GOMAXPROCS values for throughput (default 1,NumCPU)")
 	reps := fs.Int("reps", 0, "repetitions per throughput cell; the median is kept (default 3, quick 1)")
@@ -84,6 +89,7 @@ func parseFlags(args []string) (*config, error) {
 	userTrace := fs.String("trace", "", "replay this trace file too (see -format, -caps)")
 	userFormat := fs.String("format", "", "format of -trace: arc, lirs, int64be, int32be, oracleGeneral")
 	userCaps := fs.String("caps", "1000,10000", "capacities for -trace")
+	runs := fs.Int("runs", 3, "policy suite: replays of each cell (each with its own hash seed)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -100,13 +106,14 @@ func parseFlags(args []string) (*config, error) {
 		readme:     *readme,
 		userTrace:  *userTrace,
 		userFormat: *userFormat,
+		runs:       max(*runs, 1),
 		command:    "go -C perf run . " + strings.Join(args, " "),
 		stdout:     os.Stdout,
 	}
 	cfg.command = strings.TrimSpace(cfg.command)
 	for _, s := range splitList(*suiteList) {
 		if suites[s] == nil {
-			return nil, fmt.Errorf("unknown suite %q (known: %s)", s, strings.Join(suiteOrder, ","))
+			return nil, fmt.Errorf("unknown suite %q (known: %s)", s, strings.Join(slices.Concat(suiteOrder, extraSuites), ","))
 		}
 		cfg.suites = append(cfg.suites, s)
 	}
@@ -192,7 +199,7 @@ func run(cfg *config) error {
 	env := describeMachine()
 	var reports []*report
 	start := time.Now()
-	for _, name := range suiteOrder {
+	for _, name := range slices.Concat(suiteOrder, extraSuites) {
 		if !slices.Contains(cfg.suites, name) {
 			continue
 		}

@@ -83,3 +83,33 @@ func TestMedianAndPercentile(t *testing.T) {
 		t.Errorf("p99 = %v", p)
 	}
 }
+
+// TestPolicySuite runs the policy suite on the -quick traces and checks
+// that it compared every cell with a published peer.
+func TestPolicySuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays traces")
+	}
+	dir := t.TempDir()
+	cfg, err := parseFlags([]string{"-quick", "-suite", "policy", "-runs", "2", "-out", dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.stdout = io.Discard
+	if err := run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "policy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{"replayed 2 times per cell", "Summary over 12 cells", "| theine |", "| zigzag @ 1500 |"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("policy.md lacks %q", want)
+		}
+	}
+	if strings.Contains(s, "n/a") {
+		t.Errorf("a cell found no published peer:\n%s", s)
+	}
+}
