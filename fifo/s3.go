@@ -23,18 +23,19 @@ const (
 	// main's residents are worth more than newcomers (loops, scans, stable
 	// frequencies), and a candidate must beat its victim by strictMargin.
 	strictPercent = 3
-	// margin is how much a candidate's estimate must exceed its victim's
-	// (beyond a tie): the sketch halves one word at a time, so two keys
-	// seen equally often can differ by one depending on which was counted
-	// after the last halving of its counters.
-	margin       = 1
-	strictMargin = 3
+	// margin is how much a candidate's rate (sketch.Rate, in units of
+	// sketch.RateOne) must exceed its victim's, beyond a tie: a count-min
+	// estimate is one or so above the truth wherever its counters are
+	// shared, and a newcomer that merely ties its victim is not worth the
+	// churn. strictMargin applies in the strict regime.
+	margin       = sketch.RateOne
+	strictMargin = sketch.RateOne * 3 / 2
 	// readsShift sets the running share of small-queue heads found read:
 	// each head moves it 1/2^readsShift of the way. growReads is the share
 	// (of readsOne) above which a small-ghost hit grows the small queue by
 	// a full step; below it the step shrinks in proportion.
 	readsShift = 6
-	readsOne   = 1 << 10
+	readsOne   = 1 << 16
 	growReads  = readsOne / 16
 	// growAdmits: likewise for the running share of duels won (with the
 	// same averaging): below one duel in 10 a growth step shrinks.
@@ -291,7 +292,7 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 // Expired entries met on the way leave at once; if that alone makes room
 // within limit, c enters main without displacing anyone else.
 func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V], limit int64, out []Gone[K, V]) []Gone[K, V] {
-	freq := p.sketch.Estimate(h)
+	freq := p.sketch.Rate(h)
 	m := uint32(margin)
 	if p.smallCap*100 < p.capacity*strictPercent {
 		m = strictMargin
@@ -318,14 +319,14 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		}
 		hv := p.hash(v.Key) // once: for the estimate, the ghosts and the caller
 		victims = append(victims, Gone[K, V]{v, hv})
-		rated += int64(p.sketch.Estimate(hv)) * int64(v.Weight)
+		rated += int64(p.sketch.Rate(hv)) * int64(v.Weight)
 		weight += int64(v.Weight)
 	}
 	// c must beat the mean by the margin; it lost narrowly if the mean is
-	// at most one above its own estimate.
+	// at most one occurrence above its own rate.
 	narrow := false
 	if admit && weight > 0 && int64(freq)*weight <= rated+int64(m)*weight {
-		admit, narrow = false, int64(freq+1)*weight >= rated
+		admit, narrow = false, int64(freq+sketch.RateOne)*weight >= rated
 	}
 	track(&p.admits, admit)
 	if admit {

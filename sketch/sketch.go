@@ -98,6 +98,34 @@ func (s *Sketch) Add(h uint64) {
 	}
 }
 
+// RateOne is what Rate returns for one occurrence counted in a block that
+// was just halved.
+const RateOne = 1 << 8
+
+// Rate returns h's estimate in units of RateOne, corrected for the phase
+// of the incremental aging: RateAt(h, Estimate(h)).
+func (s *Sketch) Rate(h uint64) uint32 { return s.RateAt(h, s.Estimate(h)) }
+
+// RateAt returns the rate that an estimate of e for h stands for. A block
+// that is next in line to be halved holds a full period's counts on top of
+// its halved history, one that was just halved only the halved history:
+// in the steady state, the same rate r reads as r(1+φ), where φ is the
+// share of a period since h's block was halved. RateAt divides that out,
+// so that two keys seen equally often compare equal whichever was halved
+// last. A table of one block has no phase to correct.
+func (s *Sketch) RateAt(h uint64, e uint32) uint32 {
+	e *= RateOne
+	n := len(s.table)
+	if n == blockWords {
+		return e
+	}
+	block, _ := s.spread(h)
+	// Words halved since the middle of h's block was, from 0 (just
+	// halved) to n-1 (next in line).
+	d := (int(s.cursor) - block - blockWords/2 + 2*n) % n
+	return uint32(uint64(e) * uint64(n) / uint64(n+d))
+}
+
 // Estimate returns the minimum of h's four counters (0..15).
 func (s *Sketch) Estimate(h uint64) uint32 {
 	block, idx := s.spread(h)

@@ -146,3 +146,63 @@ func TestLeastAndConservative(t *testing.T) {
 		}
 	}
 }
+
+// Keys seen equally often read as equal rates, whichever of them had its
+// block halved last; their raw estimates differ by up to twice.
+func TestRateCorrectsThePhase(t *testing.T) {
+	s := New(4096)
+	keys := make([]uint64, 8192)
+	for i := range keys {
+		keys[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 40 { // 40 rounds of every key once: 16 halvings of each word
+		r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		for _, h := range keys {
+			s.Add(h)
+		}
+	}
+	// The keys whose blocks were halved last (first quarter of the
+	// period behind the cursor) against those next in line (last quarter).
+	n := len(s.table)
+	var est, rate [2]float64
+	var count [2]int
+	for _, h := range keys {
+		block, _ := s.spread(h)
+		d := (int(s.cursor) - block - blockWords/2 + 2*n) % n
+		g := -1
+		switch {
+		case d < n/4:
+			g = 0
+		case d >= 3*n/4:
+			g = 1
+		}
+		if g >= 0 {
+			est[g] += float64(s.Estimate(h))
+			rate[g] += float64(s.Rate(h)) / RateOne
+			count[g]++
+		}
+	}
+	e0, e1 := est[0]/float64(count[0]), est[1]/float64(count[1])
+	r0, r1 := rate[0]/float64(count[0]), rate[1]/float64(count[1])
+	t.Logf("estimates %.2f (just halved) vs %.2f (next in line); rates %.2f vs %.2f", e0, e1, r0, r1)
+	if e1 < 1.4*e0 {
+		t.Fatalf("estimates %.2f vs %.2f: the phase bias this test needs is not there", e0, e1)
+	}
+	if r1 < 0.85*r0 || r1 > 1.15*r0 {
+		t.Errorf("rates %.2f (just halved) vs %.2f (next in line), want within 15%%", r0, r1)
+	}
+}
+
+// A table of one block is halved all at once, near enough: no phase.
+func TestRateOfOneBlockIsTheEstimate(t *testing.T) {
+	s := New(1)
+	for i := range 100 {
+		s.Add(uint64(i % 7))
+		for h := range uint64(7) {
+			if got, want := s.Rate(h), s.Estimate(h)*RateOne; got != want {
+				t.Fatalf("Rate(%d) = %d, want %d", h, got, want)
+			}
+		}
+	}
+}
