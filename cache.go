@@ -21,14 +21,18 @@
 // again (a CLOCK, where W-TinyLFU's window is an LRU); an unread one, once
 // main is full, duels with the entries main would evict next and enters
 // only if the sketch rates it above them by a margin (a narrow loser is
-// counted once more, so it gets in if it comes back soon). Main evicts
+// counted once more, so it gets in if it comes back soon; and a key that
+// lost and came back may enter without its duel, S3-FIFO's ghost
+// admission, while such admissions keep paying off: each bets that the
+// newcomer is read before its victim comes back). Main evicts
 // with CLOCK on the 2-bit frequencies, which are folded into the sketch as
 // the policy consumes them, so the sketch learns from hits without a write
 // on Get. The small queue's share (0.5% to 60%) adapts on misses, ARC-style:
 // a key back soon after leaving small grows it, one back from main shrinks
 // it; growth is damped while few entries are read in small or few
 // newcomers win their duels, which keeps loops and zig-zag scans from
-// inflating it. The sketch ages by halving one word at a time.
+// inflating it. The sketch ages by halving one word at a time; duels
+// compare rates corrected for where each key's counters are in that cycle.
 //
 // # Time to live
 //

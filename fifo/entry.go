@@ -52,6 +52,10 @@ const (
 	inMain   = 1 << 2 // the entry is in the main queue, else the small one
 	dead     = 1 << 3 // removed from the cache
 	queued   = 1 << 4 // linked in a queue
+	// Ghost admission (admit.go), written under the shard lock.
+	returning = 1 << 5 // its key lost a duel recently
+	betting   = 1 << 6 // admitted without a duel; its bet's slot follows
+	betShift  = 8
 )
 
 // Expires reports whether the entry has a TTL.

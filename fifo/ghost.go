@@ -14,7 +14,8 @@ import "math/bits"
 // shard cost about 0.05 bytes per entry it holds.
 type ghost struct {
 	cur, prev []uint64
-	n         int // keys added to cur
+	n         int32 // keys added to cur
+	bits      int32 // per remembered key; 0 means ghostBitsPerKey
 }
 
 const ghostBitsPerKey = 32
@@ -52,8 +53,12 @@ func (g *ghost) has(h uint64) bool {
 // add remembers h within a window of limit keys.
 func (g *ghost) add(h uint64, limit int) {
 	half := max(limit/2, 1)
-	if g.n >= half || len(g.cur) == 0 {
-		words := 1 << bits.Len(uint(half*ghostBitsPerKey-1)/64)
+	if int(g.n) >= half || len(g.cur) == 0 {
+		per := g.bits
+		if per == 0 {
+			per = ghostBitsPerKey
+		}
+		words := 1 << bits.Len(uint(half*int(per)-1)/64)
 		g.cur, g.prev = g.prev, g.cur
 		if len(g.cur) != words {
 			g.cur = make([]uint64, words)

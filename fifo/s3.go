@@ -110,6 +110,7 @@ type S3[K comparable, V any] struct {
 	victims  []Gone[K, V] // scratch for admission duels
 	// ghosts of the keys that recently left small unpromoted and main.
 	smallGhost, mainGhost ghost
+	ga                    *ghostAdmission[K, V] // see admit.go
 }
 
 // Init empties the queues and sets the capacity. sk is the admission
@@ -138,6 +139,7 @@ func (p *S3[K, V]) Weight() int64 { return p.small.weight + p.main.weight }
 // about the entry's weight, and the small share moves by that much.
 func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 	e.meta.Store(queued)
+	p.arrived(e, h)
 	p.small.pushBack(e)
 	p.n++
 	if !sampled(h) {
@@ -176,6 +178,7 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 // line away from the cores reading it (old is unreachable from the queue
 // and the index; it is not flagged dead).
 func (p *S3[K, V]) Replace(old, e *Entry[K, V]) {
+	p.examined(old)
 	m := old.meta.Load()
 	f := min(m&freqMask+1, freqMask)
 	e.meta.Store(m&(inMain|queued) | f)
@@ -188,6 +191,7 @@ func (p *S3[K, V]) Remove(e *Entry[K, V]) {
 	if m&queued == 0 {
 		return
 	}
+	p.examined(e)
 	p.queueOf(m).unlink(e)
 	p.n--
 	e.meta.Store(dead)
@@ -289,6 +293,7 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 		if e == nil {
 			return p.small.popFront()
 		}
+		p.examined(e)
 		if e.Freq() == 0 || expired(e, now) {
 			return e
 		}
@@ -309,6 +314,7 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 // within limit, c enters main without displacing anyone else.
 func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V], limit int64, out []Gone[K, V]) []Gone[K, V] {
 	freq := p.sketch.Rate(h)
+	returned := c.meta.Load()&returning != 0
 	m := uint32(margin)
 	if p.smallCap*100 < p.capacity*strictPercent {
 		m = strictMargin
@@ -340,8 +346,10 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	}
 	// c must beat the mean by the margin; it lost narrowly if the mean is
 	// at most one occurrence above its own rate.
+	// A returning newcomer may skip the comparison (admit.go).
+	bypass := admit && returned && weight > 0 && p.mayEnter()
 	narrow := false
-	if admit && weight > 0 && int64(freq)*weight <= rated+int64(m)*weight {
+	if admit && !bypass && weight > 0 && int64(freq)*weight <= rated+int64(m)*weight {
 		admit, narrow = false, int64(freq+sketch.RateOne)*weight >= rated
 	}
 	track(&p.admits, admit)
@@ -350,6 +358,9 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 			out = p.drop(v.E, v.H, out)
 		}
 		p.toMain(c)
+		if bypass {
+			p.wager(c, victims[0].H)
+		}
 	} else {
 		if narrow && m == margin {
 			// A close loss counts once more in the sketch: if c comes
@@ -362,6 +373,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		for i := len(victims) - 1; i >= 0; i-- {
 			p.pushFront(victims[i].E)
 		}
+		p.rejected(h)
 		out = p.drop(c, h, out) // its hash is at hand: no second one
 	}
 	clear(victims)
@@ -381,6 +393,7 @@ func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, out []Gone[K, V]) []Gone[K, V]
 			p.smallGhost.add(h, limit)
 		}
 	}
+	p.examined(e)
 	p.n--
 	e.meta.Store(dead)
 	return append(out, Gone[K, V]{e, h})

@@ -98,6 +98,9 @@ func (s *Shard[K, V]) Check() error {
 	if c := s.policy.SmallCap(); c < 1 || c > max(s.capacity*fifo.MaxSmallPercent/100, 1) {
 		fail("small share %d outside [1, %d%% of %d]", c, fifo.MaxSmallPercent, s.capacity)
 	}
+	if err := s.policy.CheckBets(); err != nil {
+		fail("%v", err)
+	}
 	if w := s.policy.Weight(); w != s.Weight() {
 		fail("queues weigh %d, counted %d", w, s.Weight())
 	}
