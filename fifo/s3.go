@@ -344,9 +344,9 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		rated += int64(p.sketch.Rate(hv)) * int64(v.Weight)
 		weight += int64(v.Weight)
 	}
+	// A returning newcomer may skip the comparison (admit.go). Otherwise
 	// c must beat the mean by the margin; it lost narrowly if the mean is
 	// at most one occurrence above its own rate.
-	// A returning newcomer may skip the comparison (admit.go).
 	bypass := admit && returned && weight > 0 && p.mayEnter()
 	narrow := false
 	if admit && !bypass && weight > 0 && int64(freq)*weight <= rated+int64(m)*weight {

@@ -36,18 +36,7 @@ func runHitRatio(cfg *config) (*report, error) {
 	}
 	fmt.Fprintf(os.Stderr, "perf: hitratio: %d traces decoded in %s\n", len(traces), time.Since(t0).Round(time.Millisecond))
 
-	var jobs []*hrJob
-	for _, lt := range traces {
-		for _, c := range lt.spec.caps {
-			jobs = append(jobs, &hrJob{lt: lt, capacity: c})
-		}
-		if lt.sizes != nil {
-			mean := meanDistinctSize(lt)
-			for _, c := range lt.spec.caps {
-				jobs = append(jobs, &hrJob{lt: lt, capacity: c * mean, weighted: true, entries: c})
-			}
-		}
-	}
+	jobs := hitRatioJobs(traces)
 	// Longest first, so that the pool does not end on one big replay.
 	order := slices.Clone(jobs)
 	slices.SortStableFunc(order, func(a, b *hrJob) int {
@@ -122,6 +111,24 @@ func (j *hrJob) run(caches []string) {
 		j.results[name] = replay(c, j.lt.keys, j.capacity)
 		c.Close()
 	}
+}
+
+// hitRatioJobs lists every (trace, capacity) cell, and for a trace with
+// object sizes the byte-weighted cells too.
+func hitRatioJobs(traces []*loadedTrace) []*hrJob {
+	var jobs []*hrJob
+	for _, lt := range traces {
+		for _, c := range lt.spec.caps {
+			jobs = append(jobs, &hrJob{lt: lt, capacity: c})
+		}
+		if lt.sizes != nil {
+			mean := meanDistinctSize(lt)
+			for _, c := range lt.spec.caps {
+				jobs = append(jobs, &hrJob{lt: lt, capacity: c * mean, weighted: true, entries: c})
+			}
+		}
+	}
+	return jobs
 }
 
 // runPool runs f on every item with n goroutines.

@@ -34,19 +34,8 @@ func runPolicy(cfg *config) (*report, error) {
 		job *hrJob
 		res replayResult
 	}
-	var jobs []*hrJob
+	jobs := hitRatioJobs(traces)
 	var runs []*run
-	for _, lt := range traces {
-		for _, c := range lt.spec.caps {
-			jobs = append(jobs, &hrJob{lt: lt, capacity: c})
-		}
-		if lt.sizes != nil {
-			mean := meanDistinctSize(lt)
-			for _, c := range lt.spec.caps {
-				jobs = append(jobs, &hrJob{lt: lt, capacity: c * mean, weighted: true, entries: c})
-			}
-		}
-	}
 	for _, j := range jobs {
 		for range cfg.runs {
 			runs = append(runs, &run{job: j})
