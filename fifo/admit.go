@@ -88,7 +88,7 @@ func (p *S3[K, V]) arrived(e *Entry[K, V], h uint64) {
 		e.meta.Store(queued | returning)
 	}
 	if b := &ga.bets[slotOf(h)]; b.open && b.hv == h {
-		p.settle(b, b.e != nil && b.e.Freq() > 0, true)
+		p.settle(b, true)
 	}
 }
 
@@ -113,7 +113,7 @@ func (p *S3[K, V]) wager(c *Entry[K, V], hv uint64) {
 	s := slotOf(hv)
 	b := &p.ga.bets[s]
 	if b.open {
-		p.settle(b, b.e != nil && b.e.Freq() > 0, false)
+		p.settle(b, false)
 	}
 	*b = bet[K, V]{e: c, hv: hv, open: true}
 	c.meta.Store(queued | inMain | betting | s<<betShift)
@@ -133,18 +133,18 @@ func (p *S3[K, V]) examined(e *Entry[K, V]) {
 	}
 	b := &p.ga.bets[m>>betShift&(betSlots-1)]
 	if e.Freq() > 0 {
-		p.settle(b, true, false)
+		p.settle(b, false)
 		return
 	}
 	release(e)
 	b.e = nil // no bet keeps an entry alive after it leaves
 }
 
-// settle closes bet b, paid or (if its victim came back first) lost;
-// neither is void.
-func (p *S3[K, V]) settle(b *bet[K, V], paid, back bool) {
+// settle closes bet b: paid if its newcomer is still held and was read,
+// else lost if its victim came back first (back), else void.
+func (p *S3[K, V]) settle(b *bet[K, V], back bool) {
 	switch {
-	case paid:
+	case b.e != nil && b.e.Freq() > 0:
 		track(&p.ga.gate, true)
 	case back:
 		track(&p.ga.gate, false)

@@ -393,7 +393,6 @@ func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, out []Gone[K, V]) []Gone[K, V]
 			p.smallGhost.add(h, limit)
 		}
 	}
-	p.examined(e)
 	p.n--
 	e.meta.Store(dead)
 	return append(out, Gone[K, V]{e, h})
