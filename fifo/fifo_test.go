@@ -182,25 +182,63 @@ func TestRemoveAndReplace(t *testing.T) {
 	add(p, a)
 	add(p, b)
 	a.Touch()
+	// The small queue keeps to its share (1) while main has room: a moved
+	// on to main when b came (b, just stored, stays).
+	if !a.InMain() || b.InMain() || p.main.head != a || p.small.head != b {
+		t.Fatalf("while main had room: a in main %v, b in main %v", a.InMain(), b.InMain())
+	}
 	a2 := newEntry(1, 4)
 	p.Replace(a, a2)
 	// The write counts as one more read: a's 1 becomes 2.
-	if a2.Freq() != 2 || a2.InMain() || !a2.Queued() || p.Weight() != 7 || p.small.head != a2 || a2.next != b || b.prev != a2 {
-		t.Fatalf("Replace: new freq %d, weight %d, head is new %v", a2.Freq(), p.Weight(), p.small.head == a2)
+	if a2.Freq() != 2 || !a2.InMain() || !a2.Queued() || p.Weight() != 7 || p.main.head != a2 || p.main.tail != a2 {
+		t.Fatalf("Replace: new freq %d, weight %d, head is new %v", a2.Freq(), p.Weight(), p.main.head == a2)
 	}
 	a3 := newEntry(1, 5)
 	a2.SetFreq(3)
 	p.Replace(a2, a3)
-	if a3.Freq() != 3 || p.small.head != a3 || p.Weight() != 8 {
+	if a3.Freq() != 3 || p.main.head != a3 || p.Weight() != 8 {
 		t.Fatalf("Replace of a saturated entry: freq %d, weight %d", a3.Freq(), p.Weight())
 	}
 	p.Remove(b)
 	p.Remove(b) // twice is harmless
-	if p.Weight() != 5 || p.small.Len() != 1 || !b.Dead() {
-		t.Fatalf("Remove: weight %d, len %d", p.Weight(), p.small.Len())
+	if p.Weight() != 5 || p.main.Len() != 1 || p.small.Len() != 0 || !b.Dead() {
+		t.Fatalf("Remove: weight %d, len %d", p.Weight(), p.main.Len())
 	}
-	if err := p.small.Check(); err != nil {
-		t.Fatal(err)
+	for _, q := range []*Queue[int, int]{&p.small, &p.main} {
+		if err := q.Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFillingKeepsSmallToItsShare: while the cache fills, the small queue
+// holds its share (and the entry just stored), the rest moves on to main,
+// and reads of entries there are kept for the CLOCK. Without this the
+// small queue held every entry until the first overflow, which then moved
+// them all to main with their reads forgotten.
+func TestFillingKeepsSmallToItsShare(t *testing.T) {
+	p := newS3(1000)
+	var all []*entry
+	for k := range 900 {
+		e := newEntry(k, 1)
+		if out := add(p, e); len(out) != 0 {
+			t.Fatalf("evicted %d entries while filling", len(out))
+		}
+		all = append(all, e)
+		if p.small.weight > p.smallCap+1 {
+			t.Fatalf("after %d inserts the small queue holds %d, its share is %d", k+1, p.small.weight, p.smallCap)
+		}
+		if k%2 == 0 && k >= 100 {
+			all[k-100].Touch() // in main by now
+		}
+	}
+	if p.main.weight+p.small.weight != 900 || p.main.weight < 900-p.smallCap-1 {
+		t.Fatalf("main %d, small %d of 900", p.main.weight, p.small.weight)
+	}
+	for k := 0; k < 800; k += 2 {
+		if e := all[k]; !e.InMain() || e.Freq() != 1 {
+			t.Fatalf("entry %d read in main: in main %v, frequency %d", k, e.InMain(), e.Freq())
+		}
 	}
 }
 
@@ -212,9 +250,10 @@ func TestExpiredVictimsFirst(t *testing.T) {
 			e.Expire = 100
 		}
 		add(p, e)
-		e.Touch()
-		e.Touch()
 	}
+	// Read after the fill moved them to main (it clears frequencies).
+	p.small.Each(func(e *Entry[int, int]) { e.Touch(); e.Touch() })
+	p.main.Each(func(e *Entry[int, int]) { e.Touch(); e.Touch() })
 	n := newEntry(99, 1)
 	p.sketch.Add(hash(n.Key))
 	p.Add(n, hash(n.Key))
