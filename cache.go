@@ -25,7 +25,9 @@
 // counted once more, so it gets in if it comes back soon; and a key that
 // lost and came back may enter without its duel, S3-FIFO's ghost
 // admission, while such admissions keep paying off: each bets that the
-// newcomer is read before its victim comes back). Main evicts
+// newcomer is read before its victim comes back; newcomers that win
+// their duels bet too, and while those bets stop paying the duel demands a
+// wider margin). Main evicts
 // with CLOCK on the 2-bit frequencies, which are folded into the sketch as
 // the policy consumes them, so the sketch learns from hits without a write
 // on Get. The small queue's share (0.5% to 60%) adapts on misses, ARC-style:

@@ -24,9 +24,13 @@ import (
 // is closed, one returning newcomer in exploreEvery is admitted anyway, to
 // keep measuring.
 //
+// A newcomer that wins its duel bets the same way, in a book of its own:
+// while fewer than wonPercent of those bets pay, the duel turns strict
+// (S3.strict).
+//
 // The ghost of returning keys costs 16 bits per remembered key, half the
 // entries' worth (1 byte per entry, once a duel has been lost), and the
-// bets 1 KiB per shard. Measured with the policy suite, two runs of 8
+// bets 3 KiB per shard (two books of 64). Measured with the policy suite, two runs of 8
 // seeds against 8 without it (go -C perf run . -suite policy -runs 8):
 // p3 at 100k entries +2.0 and +2.2 pp (to within 0.3 of plain S3-FIFO),
 // oltp at 250/500 entries -0.4 to -0.7 (still 3 pp above every peer), loop
@@ -42,19 +46,25 @@ const (
 	// gatePercent of bets paid, of those settled, opens the gate.
 	gatePercent  = 20
 	exploreEvery = 64
-	betSlots     = 64
+	// betSlots in each of the two books: ghost admissions, and duels won.
+	betSlots = 64
+	// wonPercent: while fewer of the bets on duels won pay, the duel
+	// demands the strict margin (see S3.strict).
+	wonPercent = 10
 )
 
-// ghostAdmission is an S3's ghost admission state, allocated when the
-// first duel is lost.
+// ghostAdmission is an S3's ghost admission state, and its bets on duels
+// won, allocated at the first duel.
 type ghostAdmission[K comparable, V any] struct {
 	returning ghost // rejected keys: unsampled
-	gate      int64 // running share of settled bets paid, of readsOne
+	gate      int64 // running share of settled ghost-admission bets paid, of readsOne
+	won       int64 // the same for bets on duels won; starts at one half
 	returned  uint32
-	// bets in flight, by their victim's hash; an admitted entry knows its
+	// bets in flight, by their victim's hash: ghost admissions in the
+	// first betSlots, duels won in the rest. An admitted entry knows its
 	// slot (in its meta, from betShift) and is cleared from it when the
 	// CLOCK reaches it or it leaves.
-	bets [betSlots]bet[K, V]
+	bets [2 * betSlots]bet[K, V]
 }
 
 type bet[K comparable, V any] struct {
@@ -63,18 +73,27 @@ type bet[K comparable, V any] struct {
 	// open: the bet is unsettled (e == nil once its newcomer was found
 	// unread: it is lost if the victim still comes back first).
 	open bool
+	duel bool // the newcomer won its duel (else: a ghost admission)
 }
+
+// slotMask masks a slot from an entry's meta.
+const slotMask = 2*betSlots - 1
 
 // slotOf picks a victim hash's slot, with bits the index and the sketch do
 // not use.
 func slotOf(hv uint64) uint32 { return uint32(remix(hv) >> (64 - bits.Len(betSlots-1))) }
 
+// admission returns the ghost admission state, allocating it.
+func (p *S3[K, V]) admission() *ghostAdmission[K, V] {
+	if p.ga == nil {
+		p.ga = &ghostAdmission[K, V]{returning: ghost{bits: returnBitsPerKey}, won: readsOne / 2}
+	}
+	return p.ga
+}
+
 // rejected remembers the key of a newcomer that lost its duel.
 func (p *S3[K, V]) rejected(h uint64) {
-	if p.ga == nil {
-		p.ga = &ghostAdmission[K, V]{returning: ghost{bits: returnBitsPerKey}}
-	}
-	p.ga.returning.add(h, max(p.n*returnPercent/100, 1))
+	p.admission().returning.add(h, max(p.n*returnPercent/100, 1))
 }
 
 // arrived is called for each new key: it flags a returning one, and
@@ -87,8 +106,11 @@ func (p *S3[K, V]) arrived(e *Entry[K, V], h uint64) {
 	if ga.returning.has(h) {
 		e.meta.Store(queued | returning)
 	}
-	if b := &ga.bets[slotOf(h)]; b.open && b.hv == h {
-		p.settle(b, true)
+	s := slotOf(h)
+	for _, b := range [2]*bet[K, V]{&ga.bets[s], &ga.bets[betSlots+s]} {
+		if b.open && b.hv == h {
+			p.settle(b, true)
+		}
 	}
 }
 
@@ -106,16 +128,19 @@ func (p *S3[K, V]) mayEnter() bool {
 	return ga.gate > readsOne*gatePercent/100 || ga.returned%exploreEvery == 0
 }
 
-// wager records c, just admitted to main without its duel, against its
-// first victim hv; a bet already in that slot is settled first (paid if
-// its newcomer was read, else void).
-func (p *S3[K, V]) wager(c *Entry[K, V], hv uint64) {
+// wager records c, just admitted to main, against its first victim hv: in
+// the book of duels won if duel, else of ghost admissions. A bet already
+// in that slot is settled first (paid if its newcomer was read, else void).
+func (p *S3[K, V]) wager(c *Entry[K, V], hv uint64, duel bool) {
 	s := slotOf(hv)
+	if duel {
+		s += betSlots
+	}
 	b := &p.ga.bets[s]
 	if b.open {
 		p.settle(b, false)
 	}
-	*b = bet[K, V]{e: c, hv: hv, open: true}
+	*b = bet[K, V]{e: c, hv: hv, open: true, duel: duel}
 	c.meta.Store(queued | inMain | betting | s<<betShift)
 }
 
@@ -131,7 +156,7 @@ func (p *S3[K, V]) examined(e *Entry[K, V]) {
 		release(e)
 		return
 	}
-	b := &p.ga.bets[m>>betShift&(betSlots-1)]
+	b := &p.ga.bets[m>>betShift&slotMask]
 	if e.Freq() > 0 {
 		p.settle(b, false)
 		return
@@ -143,11 +168,15 @@ func (p *S3[K, V]) examined(e *Entry[K, V]) {
 // settle closes bet b: paid if its newcomer is still held and was read,
 // else lost if its victim came back first (back), else void.
 func (p *S3[K, V]) settle(b *bet[K, V], back bool) {
+	share := &p.ga.gate
+	if b.duel {
+		share = &p.ga.won
+	}
 	switch {
 	case b.e != nil && b.e.Freq() > 0:
-		track(&p.ga.gate, true)
+		track(share, true)
 	case back:
-		track(&p.ga.gate, false)
+		track(share, false)
 	}
 	if b.e != nil {
 		release(b.e)
@@ -160,7 +189,7 @@ func (p *S3[K, V]) settle(b *bet[K, V], back bool) {
 func release[K comparable, V any](e *Entry[K, V]) {
 	for {
 		m := e.meta.Load()
-		if e.meta.CompareAndSwap(m, m&^(betting|(betSlots-1)<<betShift)) {
+		if e.meta.CompareAndSwap(m, m&^(betting|slotMask<<betShift)) {
 			return
 		}
 	}
@@ -184,7 +213,7 @@ func (p *S3[K, V]) CheckBets() error {
 				errs = append(errs, fmt.Errorf("fifo: closed bet %d holds entry %v", s, b.e.Key))
 			case m&(dead|queued|inMain) != queued|inMain:
 				errs = append(errs, fmt.Errorf("fifo: bet %d holds entry %v, not queued in main (meta %#x)", s, b.e.Key, m))
-			case m&betting == 0 || int(m>>betShift&(betSlots-1)) != s:
+			case m&betting == 0 || int(m>>betShift&slotMask) != s:
 				errs = append(errs, fmt.Errorf("fifo: bet %d holds entry %v flagged %#x", s, b.e.Key, m))
 			default:
 				held++

@@ -185,6 +185,64 @@ func TestBetsSettle(t *testing.T) {
 	}
 }
 
+// A newcomer that wins its duel bets, in the second book, on being read
+// before its first victim comes back; while fewer than wonPercent of those
+// bets pay, the duel is strict.
+func TestDuelWinsBet(t *testing.T) {
+	for _, readFirst := range []bool{false, true} {
+		p := newS3(100)
+		for k := range 150 {
+			add(p, newEntry(k, 1))
+		}
+		c := newEntry(1000, 1)
+		for range 4 {
+			p.sketch.Add(hash(c.Key)) // rated well above every resident
+		}
+		add(p, c)
+		victim := p.main.head
+		for k := 2000; !c.InMain() && !c.Dead(); k++ {
+			add(p, newEntry(k, 1))
+		}
+		if !c.InMain() || !victim.Dead() {
+			t.Fatalf("the frequent newcomer did not displace its victim (in main %v, victim dead %v)", c.InMain(), victim.Dead())
+		}
+		b := &p.ga.bets[betSlots+slotOf(hash(victim.Key))]
+		if !b.open || !b.duel || b.e != c || c.meta.Load()&betting == 0 {
+			t.Fatalf("no bet on the duel won against the victim: %+v", *b)
+		}
+		if err := p.CheckBets(); err != nil {
+			t.Fatal(err)
+		}
+		if readFirst {
+			c.Touch()
+		}
+		gate, before := p.ga.gate, p.ga.won
+		add(p, newEntry(victim.Key, 1)) // the victim comes back
+		switch {
+		case b.open:
+			t.Errorf("read first %v: the bet is still open after its victim came back", readFirst)
+		case p.ga.gate != gate:
+			t.Errorf("a bet on a duel won moved the ghost admission gate %d -> %d", gate, p.ga.gate)
+		case readFirst && p.ga.won <= before:
+			t.Errorf("a paid bet moved the share of duels won that pay %d -> %d", before, p.ga.won)
+		case !readFirst && p.ga.won >= before:
+			t.Errorf("a lost bet moved the share of duels won that pay %d -> %d", before, p.ga.won)
+		}
+		if err := p.CheckBets(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := newS3(100)
+	p.ga = nil
+	if p.strict() {
+		t.Fatal("a new cache is strict")
+	}
+	p.ga.won = readsOne*wonPercent/100 - 1
+	if !p.strict() {
+		t.Fatalf("not strict while fewer than %d%% of the bets on duels won pay", wonPercent)
+	}
+}
+
 // While the gate is closed, one returning newcomer in exploreEvery still
 // enters, so that the bets keep being measured.
 func TestClosedGateExplores(t *testing.T) {
