@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ufocache/ufocache/perf/peers"
 )
 
 // TestQuickSuite runs every suite at its -quick sizes, as CI does, and
@@ -111,5 +113,28 @@ func TestPolicySuite(t *testing.T) {
 	}
 	if strings.Contains(s, "n/a") {
 		t.Errorf("a cell found no published peer:\n%s", s)
+	}
+}
+
+// The pairwise table leaves out, for each peer, the cells where it held
+// more than its bound or beat Belady, and averages ufocache over the same
+// cells.
+func TestPairwiseSkipsFlaggedCells(t *testing.T) {
+	cell := func(ufo, peer, opt, occ int) *hrJob {
+		return &hrJob{capacity: 100, results: map[string]replayResult{
+			peers.Ufocache: {requests: 100, hits: ufo},
+			"p":            {requests: 100, hits: peer, samples: 1, sumOcc: occ},
+			beladyName:     {requests: 100, hits: opt},
+		}}
+	}
+	jobs := []*hrJob{
+		cell(50, 40, 60, 100), // kept: ufocache +10
+		cell(50, 70, 80, 200), // over its bound
+		cell(50, 65, 60, 100), // above Belady
+		cell(30, 40, 60, 105), // kept: ufocache -10
+	}
+	got := pairwiseTable(jobs, []string{peers.Ufocache, "p"})
+	if want := "| p | 2 of 4 | 40.00 | 40.00 | +0.00 |"; !strings.Contains(got, want) {
+		t.Fatalf("pairwise table\n%s\nlacks %q", got, want)
 	}
 }

@@ -65,6 +65,10 @@ func runHitRatio(cfg *config) (*report, error) {
 	}
 	summary, headline := hitRatioSummary(plain, caches)
 	r.add("## Summary\n\n%s", summary)
+	if slices.Contains(caches, peers.Ufocache) {
+		r.add("## Pairwise, over the cells where the peer kept its bound\n\nThe means of all cells above count a peer's marked cells too, "+
+			"where it held more than its bound.\n\n%s", pairwiseTable(plain, caches))
+	}
 	r.headline = headline
 	r.add("## Occupancy once full\n\nMean / highest Len() sampled every %d requests once the cache had been offered as many misses as its bound; "+
 		"`n/a` where the cache cannot report it or never filled.\n\n%s", sampleEvery, occupancyTable(plain, caches))
@@ -228,8 +232,37 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 	if hasUfo && len(jobs) > 0 {
 		headline = append(headline, "", fmt.Sprintf("ufocache is more than 0.5 pp below the best peer in %d of %d cells; its worst cell is %s (%+.2f pp).",
 			below, len(jobs), worstCell, worst))
+		headline = append(headline, "", pairwiseTable(jobs, caches))
 	}
 	return t.String(), headline
+}
+
+// pairwiseTable compares ufocache with each peer over the cells where that
+// peer kept its bound and stayed at or below Belady (no mark in the
+// table): the means of all cells count a peer's flattered cells too.
+func pairwiseTable(jobs []*hrJob, caches []string) string {
+	t := newTable("peer", "cells where it kept its bound", "its mean there (%)", "ufocache's mean there (%)", "ufocache − peer (pp)")
+	for _, name := range caches {
+		if name == peers.Ufocache {
+			continue
+		}
+		var n int
+		var sumPeer, sumUfo float64
+		for _, j := range jobs {
+			if res := j.results[name]; !res.flagged(j.capacity, j.results[beladyName]) {
+				n++
+				sumPeer += res.ratio()
+				sumUfo += j.results[peers.Ufocache].ratio()
+			}
+		}
+		if n == 0 {
+			t.row(name, "0", "", "", "")
+			continue
+		}
+		t.row(name, fmt.Sprintf("%d of %d", n, len(jobs)), pct(sumPeer/float64(n)), pct(sumUfo/float64(n)),
+			fmt.Sprintf("%+.2f", 100*(sumUfo-sumPeer)/float64(n)))
+	}
+	return t.String()
 }
 
 // bestPeer is the best hit ratio among the peers (not ufocache, not
