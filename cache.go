@@ -36,6 +36,8 @@
 // newcomers win their duels, which keeps loops and zig-zag scans from
 // inflating it. The sketch ages by halving one word at a time; duels
 // compare rates corrected for where each key's counters are in that cycle.
+// It starts afresh when its shard first overflows: what it counted while
+// the cache filled describes a cold cache's traffic.
 //
 // # Time to live
 //
