@@ -160,7 +160,7 @@ func TestBetsSettle(t *testing.T) {
 			t.Fatalf("with the gate open the returning key did not displace its victim (in main %v, victim dead %v)", back.InMain(), victim.Dead())
 		}
 		b := &p.ga.bets[slotOf(hash(victim.Key))]
-		if !b.open || b.e != back || back.meta.Load()&betting == 0 {
+		if b.hv == 0 || b.e != back || back.meta.Load()&betting == 0 {
 			t.Fatalf("no bet recorded against the victim: %+v", *b)
 		}
 		if err := p.CheckBets(); err != nil {
@@ -172,7 +172,7 @@ func TestBetsSettle(t *testing.T) {
 		before := p.ga.gate
 		add(p, newEntry(victim.Key, 1)) // the victim comes back
 		switch {
-		case b.open || back.meta.Load()&betting != 0:
+		case b.hv != 0 || back.meta.Load()&betting != 0:
 			t.Errorf("read first %v: the bet is still open after its victim came back", readFirst)
 		case readFirst && p.ga.gate <= before:
 			t.Errorf("a paid bet moved the gate %d -> %d", before, p.ga.gate)
@@ -207,7 +207,7 @@ func TestDuelWinsBet(t *testing.T) {
 			t.Fatalf("the frequent newcomer did not displace its victim (in main %v, victim dead %v)", c.InMain(), victim.Dead())
 		}
 		b := &p.ga.bets[betSlots+slotOf(hash(victim.Key))]
-		if !b.open || !b.duel || b.e != c || c.meta.Load()&betting == 0 {
+		if b.hv == 0 || b.e != c || c.meta.Load()&betting == 0 {
 			t.Fatalf("no bet on the duel won against the victim: %+v", *b)
 		}
 		if err := p.CheckBets(); err != nil {
@@ -219,7 +219,7 @@ func TestDuelWinsBet(t *testing.T) {
 		gate, before := p.ga.gate, p.ga.won
 		add(p, newEntry(victim.Key, 1)) // the victim comes back
 		switch {
-		case b.open:
+		case b.hv != 0:
 			t.Errorf("read first %v: the bet is still open after its victim came back", readFirst)
 		case p.ga.gate != gate:
 			t.Errorf("a bet on a duel won moved the ghost admission gate %d -> %d", gate, p.ga.gate)
