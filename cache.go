@@ -20,8 +20,8 @@
 // A new key enters the small queue. While main has room, the small queue
 // keeps to its share and its heads move on to main. An entry read there
 // goes round it again (a CLOCK, where W-TinyLFU's window is an LRU); an
-// unread one, once main is full, duels with the entries main would evict next and enters
-// only if the sketch rates it above them by a margin (a narrow loser is
+// unread one, once main is full, duels with the entries main would evict
+// next and enters only if the sketch rates it above them by a margin (a narrow loser is
 // counted once more, so it gets in if it comes back soon; and a key that
 // lost and came back may enter without its duel, S3-FIFO's ghost
 // admission, while such admissions keep paying off: each bets that the

@@ -60,8 +60,9 @@ var (
 // queue holds more than its share, its head leaves it, or goes round: if it
 // was read since it entered (or last went round), that read is folded into
 // the sketch (once, however often); it then moves to main if main has
-// room (while the cache fills, at once: see fill). If main is full, a read head goes round the small queue again
-// unread (a CLOCK: W-TinyLFU's window is an LRU), and an unread one must
+// room (while the cache fills, at once: see fill). If main is full, a read
+// head goes round the small queue again unread (a CLOCK: W-TinyLFU's
+// window is an LRU), and an unread one must
 // beat the entries main would evict next, by the sketch's rate of their
 // frequencies (sketch.Rate: corrected for the phase of the aging) plus a
 // margin, or it leaves the cache (W-TinyLFU's
@@ -243,11 +244,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 					out = p.drop(c, p.hash(c.Key), out)
 				default:
 					h := p.hash(c.Key)
-					read := c.Freq() > 0
-					if read {
-						p.sketch.Add(h) // its reads count once
-					}
-					track(&p.reads, read)
+					read := p.headRead(c, h)
 					room := p.main.weight+int64(c.Weight) <= p.capacity-p.smallCap
 					if !room && read && rounds < p.small.weight {
 						// Read since it entered or last went round, and
@@ -300,13 +297,21 @@ func (p *S3[K, V]) fill(now int64, protect *Entry[K, V]) {
 			return // protect and expired entries: Evict's loop deals with them
 		}
 		p.small.popFront()
-		read := c.Freq() > 0
-		if read {
-			p.sketch.Add(p.hash(c.Key)) // its reads count once
-		}
-		track(&p.reads, read)
+		p.headRead(c, p.hash(c.Key))
 		p.toMain(c)
 	}
+}
+
+// headRead reports whether c, leaving the small queue's head (its key
+// hashes to h), was read since it entered or last went round; its reads
+// count once in the sketch, and in the running share of heads read.
+func (p *S3[K, V]) headRead(c *Entry[K, V], h uint64) bool {
+	read := c.Freq() > 0
+	if read {
+		p.sketch.Add(h)
+	}
+	track(&p.reads, read)
+	return read
 }
 
 // clock unlinks main's next victim: the first entry that is expired or has
