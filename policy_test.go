@@ -3,15 +3,11 @@ package ufocache_test
 // Policy tests on access patterns whose right answer is known.
 
 import (
-	"bufio"
-	"compress/gzip"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/ufocache/ufocache"
 	"github.com/ufocache/ufocache/internal/hashing"
+	"github.com/ufocache/ufocache/internal/tracetest"
 )
 
 // mix64 is a seeded integer hash (splitmix64's finaliser).
@@ -101,7 +97,7 @@ func TestZigZagScanKeepsTheSmallQueueShort(t *testing.T) {
 // that nothing stayed long enough to be read. Now the worst of seeds 0-599
 // is 10.4%.
 func TestZigZagTraceDoesNotCollapse(t *testing.T) {
-	keys := readLIRS(t, "testdata/traces/lirs/zigzag.trace.gz")
+	keys := tracetest.LIRS(t, "testdata/traces/lirs/zigzag.trace.gz")
 	seeds := []uint64{267, 303, 333, 8}
 	for s := range uint64(28) {
 		seeds = append(seeds, 1000+s)
@@ -125,35 +121,4 @@ func TestZigZagTraceDoesNotCollapse(t *testing.T) {
 			t.Errorf("seed %d: hit ratio %.2f%%, want at least 9%% (LRU: 12.0%%)", s, 100*r)
 		}
 	}
-}
-
-// readLIRS reads a gzipped trace of one decimal key per line.
-func readLIRS(t *testing.T, path string) []uint64 {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []uint64
-	sc := bufio.NewScanner(z)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		k, err := strconv.ParseUint(line, 10, 64)
-		if err != nil {
-			t.Fatalf("%s: %q: %v", path, line, err)
-		}
-		keys = append(keys, k)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return keys
 }

@@ -1,12 +1,10 @@
 package fifo
 
 import (
-	"bufio"
-	"compress/gzip"
-	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
+
+	"github.com/ufocache/ufocache/internal/tracetest"
 )
 
 // replayS3 runs keys through a fresh S3 of the given capacity with a map
@@ -69,35 +67,6 @@ func TestGhostAdmissionStaysOutOfAZigZag(t *testing.T) {
 	}
 }
 
-// readARC reads an ARC trace ("start count ..." per line: keys start to
-// start+count-1).
-func readARC(t *testing.T, path string) []int {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []int
-	sc := bufio.NewScanner(z)
-	for sc.Scan() {
-		var start, count int
-		if _, err := fmt.Sscan(sc.Text(), &start, &count); err != nil {
-			t.Fatalf("%s: %q: %v", path, sc.Text(), err)
-		}
-		for i := range count {
-			keys = append(keys, start+i)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
-
 // On p3 (a workstation's disk, scans and shifting extents) at 100k entries
 // plain S3-FIFO, which admits every key its ghost remembers, beat the
 // sketch-only duel by 2-3 pp: ghost admission is what closes that gap.
@@ -105,7 +74,7 @@ func TestGhostAdmissionOnP3(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays 3.9M requests twice")
 	}
-	keys := readARC(t, "../testdata/traces/arc/p3.gz")
+	keys := tracetest.ARC(t, "../testdata/traces/arc/p3.gz")
 	ratio := func() float64 {
 		hits, p := replayS3(100000, keys, len(keys))
 		if err := p.CheckBets(); err != nil {

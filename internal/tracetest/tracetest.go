@@ -1,0 +1,69 @@
+// Package tracetest reads the bundled gzipped traces for tests.
+package tracetest
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// ARC reads an ARC trace: each line "start count ..." stands for the keys
+// start to start+count-1.
+func ARC(t testing.TB, path string) []int {
+	t.Helper()
+	var keys []int
+	each(t, path, func(line string) error {
+		var start, count int
+		if _, err := fmt.Sscan(line, &start, &count); err != nil {
+			return err
+		}
+		for i := range count {
+			keys = append(keys, start+i)
+		}
+		return nil
+	})
+	return keys
+}
+
+// LIRS reads a LIRS trace: one decimal key per line.
+func LIRS(t testing.TB, path string) []uint64 {
+	t.Helper()
+	var keys []uint64
+	each(t, path, func(line string) error {
+		var k uint64
+		_, err := fmt.Sscan(line, &k)
+		keys = append(keys, k)
+		return err
+	})
+	return keys
+}
+
+// each calls f with every non-blank line of the gzipped file at path.
+func each(t testing.TB, path string, f func(string) error) {
+	t.Helper()
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	z, err := gzip.NewReader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(z)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if err := f(line); err != nil {
+			t.Fatalf("%s: %q: %v", path, line, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
