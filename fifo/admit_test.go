@@ -128,29 +128,7 @@ func TestBetsSettle(t *testing.T) {
 		if !back.InMain() || !victim.Dead() {
 			t.Fatalf("with the gate open the returning key did not displace its victim (in main %v, victim dead %v)", back.InMain(), victim.Dead())
 		}
-		b := &p.ga.bets[slotOf(hash(victim.Key))]
-		if b.hv == 0 || b.e != back || back.meta.Load()&betting == 0 {
-			t.Fatalf("no bet recorded against the victim: %+v", *b)
-		}
-		if err := p.CheckBets(); err != nil {
-			t.Fatal(err)
-		}
-		if readFirst {
-			back.Touch()
-		}
-		before := p.ga.gate
-		add(p, newEntry(victim.Key, 1)) // the victim comes back
-		switch {
-		case b.hv != 0 || back.meta.Load()&betting != 0:
-			t.Errorf("read first %v: the bet is still open after its victim came back", readFirst)
-		case readFirst && p.ga.gate <= before:
-			t.Errorf("a paid bet moved the gate %d -> %d", before, p.ga.gate)
-		case !readFirst && p.ga.gate >= before:
-			t.Errorf("a lost bet moved the gate %d -> %d", before, p.ga.gate)
-		}
-		if err := p.CheckBets(); err != nil {
-			t.Fatal(err)
-		}
+		checkBetSettles(t, p, back, victim.Key, slotOf(hash(victim.Key)), readFirst, &p.ga.gate, &p.ga.won)
 	}
 }
 
@@ -175,31 +153,7 @@ func TestDuelWinsBet(t *testing.T) {
 		if !c.InMain() || !victim.Dead() {
 			t.Fatalf("the frequent newcomer did not displace its victim (in main %v, victim dead %v)", c.InMain(), victim.Dead())
 		}
-		b := &p.ga.bets[betSlots+slotOf(hash(victim.Key))]
-		if b.hv == 0 || b.e != c || c.meta.Load()&betting == 0 {
-			t.Fatalf("no bet on the duel won against the victim: %+v", *b)
-		}
-		if err := p.CheckBets(); err != nil {
-			t.Fatal(err)
-		}
-		if readFirst {
-			c.Touch()
-		}
-		gate, before := p.ga.gate, p.ga.won
-		add(p, newEntry(victim.Key, 1)) // the victim comes back
-		switch {
-		case b.hv != 0:
-			t.Errorf("read first %v: the bet is still open after its victim came back", readFirst)
-		case p.ga.gate != gate:
-			t.Errorf("a bet on a duel won moved the ghost admission gate %d -> %d", gate, p.ga.gate)
-		case readFirst && p.ga.won <= before:
-			t.Errorf("a paid bet moved the share of duels won that pay %d -> %d", before, p.ga.won)
-		case !readFirst && p.ga.won >= before:
-			t.Errorf("a lost bet moved the share of duels won that pay %d -> %d", before, p.ga.won)
-		}
-		if err := p.CheckBets(); err != nil {
-			t.Fatal(err)
-		}
+		checkBetSettles(t, p, c, victim.Key, betSlots+slotOf(hash(victim.Key)), readFirst, &p.ga.won, &p.ga.gate)
 	}
 	p := newS3(100)
 	p.ga = nil
@@ -283,5 +237,38 @@ func TestBetsReleaseEntriesThatLeave(t *testing.T) {
 	}
 	if bets == 0 {
 		t.Error("no bet was open at the end: the test exercised nothing")
+	}
+}
+
+// checkBetSettles checks that newcomer c holds the bet in slot against
+// victim, and that the victim's return settles it: paid (share up) if c
+// was read first, lost (share down) if not, and the other book's share
+// unmoved.
+func checkBetSettles(t *testing.T, p *S3[int, int], c *entry, victim int, slot uint32, readFirst bool, share, other *int64) {
+	t.Helper()
+	b := &p.ga.bets[slot]
+	if b.hv != hash(victim) || b.e != c || c.meta.Load()&betting == 0 {
+		t.Fatalf("no bet in slot %d against the victim: %+v", slot, *b)
+	}
+	if err := p.CheckBets(); err != nil {
+		t.Fatal(err)
+	}
+	if readFirst {
+		c.Touch()
+	}
+	before, otherBefore := *share, *other
+	add(p, newEntry(victim, 1)) // the victim comes back
+	switch {
+	case b.hv != 0 || c.meta.Load()&betting != 0:
+		t.Errorf("read first %v: the bet is still open after its victim came back", readFirst)
+	case *other != otherBefore:
+		t.Errorf("the bet moved the other book's share %d -> %d", otherBefore, *other)
+	case readFirst && *share <= before:
+		t.Errorf("a paid bet moved its share %d -> %d", before, *share)
+	case !readFirst && *share >= before:
+		t.Errorf("a lost bet moved its share %d -> %d", before, *share)
+	}
+	if err := p.CheckBets(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -54,7 +54,7 @@ const (
 	queued   = 1 << 4 // linked in a queue
 	// Ghost admission (admit.go), written under the shard lock.
 	returning = 1 << 5 // its key lost a duel recently
-	betting   = 1 << 6 // admitted without a duel; its bet's slot follows
+	betting   = 1 << 6 // admitted on a bet (ghost admission or duel won); its slot follows
 	betShift  = 8
 )
 
