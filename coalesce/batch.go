@@ -126,7 +126,7 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 			out[i].Err, out[i].Leader = err, own
 			continue
 		}
-		if !own && c.rechecked {
+		if !own && c.end == rechecked {
 			// As in Do: a joined call that Recheck answered carries a
 			// value read before this caller came, perhaps before a write
 			// that changed it. The key is looked at again, below.
@@ -162,13 +162,14 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 	arg := slices.Clone(keys) // fn may keep or change its slice
 	go func() {
 		var res []Result[V]
+		end := returned
 		err := ErrGoexit // stays if fn calls runtime.Goexit
 		defer func() {
 			stop()
 			switch {
 			case err != nil:
-				if p, ok := err.(*PanicError); ok {
-					b.panicked.Store(p)
+				if end == panicked { // not a *PanicError fn returned
+					b.panicked.Store(err.(*PanicError))
 				}
 				fail(err)
 			case len(res) != len(keys):
@@ -180,6 +181,6 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 			}
 			cancel()
 		}()
-		res, err = protect(lctx, func(ctx context.Context) ([]Result[V], error) { return fn(ctx, arg) })
+		res, end, err = protect(lctx, func(ctx context.Context) ([]Result[V], error) { return fn(ctx, arg) })
 	}()
 }

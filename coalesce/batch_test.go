@@ -304,3 +304,27 @@ func TestDoBatchJoinerOfARecheckLooksAgain(t *testing.T) {
 		}
 	})
 }
+
+// A joined key whose call finished in time keeps its value even if DoBatch
+// reaches it after the lock timer fired (while it waited for a slow key of
+// its own): a finished call wins over the timer, which select alone would
+// pick half the time.
+func TestDoBatchFinishedJoinedKeyBeatsTheLockTimer(t *testing.T) {
+	for range 20 {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGroup(t, coalesce.Options[string, int]{LockTimeout: time.Second})
+			go g.Do(context.Background(), "joined", func(context.Context) (int, error) {
+				time.Sleep(100 * time.Millisecond)
+				return 7, nil
+			})
+			synctest.Wait()
+			res := g.DoBatch(context.Background(), []string{"own", "joined"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+				time.Sleep(2 * time.Second) // past the lock timeout
+				return make([]coalesce.Result[int], len(keys)), nil
+			})
+			if res[1].Val != 7 || res[1].Err != nil {
+				t.Fatalf("the joined key, finished at 100ms, = %+v; want 7 (LockTimeout 1s)", res[1])
+			}
+		})
+	}
+}

@@ -110,12 +110,21 @@ type call[V any] struct {
 	finished atomic.Bool
 
 	// Written once by the finisher before done is closed; read only after.
-	val       V
-	err       error
-	rechecked bool // Recheck answered; the function never ran
+	val V
+	err error
+	end ending // how the call finished
 
 	batch *batch // the DoBatch that created this call, or nil
 }
+
+// ending says how a call finished.
+type ending uint8
+
+const (
+	returned  ending = iota // the function returned, or the load timed out
+	rechecked               // Recheck answered; the function never ran
+	panicked                // the function panicked: err is its *PanicError
+)
 
 // ErrLockTimeout is returned to a caller that waited Options.LockTimeout for
 // another caller's call without seeing it finish.
@@ -183,15 +192,16 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V
 	// A joined call that Recheck answered carries a value another caller
 	// read from the cache, perhaps before this one came and before a
 	// write that changed it since: look again (the key is free by now).
-	for err == nil && !own && c.rechecked {
+	for err == nil && !own && c.end == rechecked {
 		c, own, err = g.do(ctx, key, fn)
 	}
 	if err != nil {
 		return v, own, err
 	}
 	v, leader, err = outcome(c, own)
-	if p, ok := err.(*PanicError); ok && leader {
-		panic(p)
+	if leader && c.end == panicked {
+		// fn panicked (a *PanicError it merely returned is its error).
+		panic(err)
 	}
 	return v, leader, err
 }
@@ -260,13 +270,27 @@ func (g *Group[K, V]) Forget(key K, f func()) bool {
 	return found
 }
 
-// Len returns the number of calls in flight that hold their key.
-func (g *Group[K, V]) Len() int { return g.calls.Size() }
+// Len returns the number of calls in flight that hold their key (a call
+// older than LockAge no longer does).
+func (g *Group[K, V]) Len() int {
+	if g.opts.LockAge <= 0 {
+		return g.calls.Size()
+	}
+	n := 0
+	g.calls.Range(func(_ K, c *call[V]) bool {
+		if !g.tooOld(c) {
+			n++
+		}
+		return true
+	})
+	return n
+}
 
-// InFlight reports whether a call holds key. It only reads the wait map.
+// InFlight reports whether a call holds key (a call older than LockAge no
+// longer does). It only reads the wait map.
 func (g *Group[K, V]) InFlight(key K) bool {
-	_, ok := g.calls.Load(key)
-	return ok
+	c, ok := g.calls.Load(key)
+	return ok && !g.tooOld(c)
 }
 
 // claim returns the call that holds key, creating it if there is none (or
@@ -312,11 +336,31 @@ func (g *Group[K, V]) recheck(key K, c *call[V]) bool {
 	if g.opts.Recheck == nil {
 		return false
 	}
+	through := false
+	defer func() {
+		if through {
+			return
+		}
+		// Recheck panicked or called runtime.Goexit: c, already in the
+		// wait map, must not hold key forever. Its waiters get the panic
+		// (or ErrGoexit); this caller's goroutine goes on panicking.
+		r := recover()
+		var err error = ErrGoexit
+		if r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+		var zero V
+		g.finishWith(key, c, zero, err, returned, false)
+		if r != nil {
+			panic(r)
+		}
+	}()
 	v, ok, err := g.opts.Recheck(key)
+	through = true
 	if !ok {
 		return false
 	}
-	g.finishWith(key, c, v, err, true, false)
+	g.finishWith(key, c, v, err, rechecked, false)
 	return true
 }
 
@@ -342,14 +386,15 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 // stop (if not nil), whether fn returns, panics or calls runtime.Goexit.
 func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error), stop func() bool) {
 	var v V
+	end := returned
 	err := ErrGoexit // stays if fn calls runtime.Goexit: only the defers run
 	defer func() {
 		if stop != nil {
 			stop()
 		}
-		g.finish(key, c, v, err)
+		g.finishWith(key, c, v, err, end, true)
 	}()
-	v, err = protect(ctx, fn)
+	v, end, err = protect(ctx, fn)
 }
 
 // runHere is start for a caller that cannot leave: fn runs on the
@@ -381,31 +426,35 @@ func (g *Group[K, V]) onLoadTimeout(lctx context.Context, f func()) (stop func()
 	return context.AfterFunc(lctx, f)
 }
 
-// protect runs fn, turning a panic into a *PanicError.
-func protect[V any](ctx context.Context, fn func(context.Context) (V, error)) (v V, err error) {
+// protect runs fn, turning a panic into a *PanicError; end says whether
+// fn returned or panicked.
+func protect[V any](ctx context.Context, fn func(context.Context) (V, error)) (v V, end ending, err error) {
 	defer func() {
 		// recover returns nil during runtime.Goexit, so a Goexit passes.
 		if r := recover(); r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
+			end, err = panicked, &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return fn(ctx)
+	v, err = fn(ctx)
+	return v, returned, err
 }
 
 // finish records the outcome of c, commits it if c still holds key,
 // removes c from the wait map and wakes its waiters. Only the first finish
 // of a call counts; it reports whether this one did.
 func (g *Group[K, V]) finish(key K, c *call[V], v V, err error) bool {
-	return g.finishWith(key, c, v, err, false, true)
+	return g.finishWith(key, c, v, err, returned, true)
 }
 
-func (g *Group[K, V]) finishWith(key K, c *call[V], v V, err error, rechecked, commit bool) bool {
+// finishWith is finish with how the call ended; commit says whether
+// Commit may store the outcome.
+func (g *Group[K, V]) finishWith(key K, c *call[V], v V, err error, end ending, commit bool) bool {
 	if !c.finished.CompareAndSwap(false, true) {
 		return false
 	}
 	// Safety: only the goroutine that won the CompareAndSwap writes the
 	// result, and waiters read it only after done is closed.
-	c.val, c.err, c.rechecked = v, err, rechecked
+	c.val, c.err, c.end = v, err, end
 	var after func()
 	var commitPanic any
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
@@ -448,8 +497,16 @@ func (g *Group[K, V]) lockTimer() (<-chan struct{}, func() bool) {
 	return ch, t.Stop
 }
 
-// wait waits until c finishes, ctx ends or timeout is closed.
+// wait waits until c finishes, ctx ends or timeout is closed. A call that
+// has finished wins whatever else is ready (select would pick at random: a
+// DoBatch that reached a joined key after its lock timer fired got
+// ErrLockTimeout for a call that had finished in time).
 func wait[V any](ctx context.Context, c *call[V], timeout <-chan struct{}) error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
 	select {
 	case <-c.done:
 		return nil
@@ -463,5 +520,5 @@ func wait[V any](ctx context.Context, c *call[V], timeout <-chan struct{}) error
 // outcome returns c's result to one of its callers once done is closed.
 // own says that the caller created c.
 func outcome[V any](c *call[V], own bool) (V, bool, error) {
-	return c.val, own && !c.rechecked, c.err
+	return c.val, own && c.end != rechecked, c.err
 }

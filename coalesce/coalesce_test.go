@@ -760,3 +760,117 @@ func TestJoinerOfARecheckLooksAgain(t *testing.T) {
 		t.Fatalf("second caller got %d, want 2 (the value when it looked)", v)
 	}
 }
+
+// A call older than LockAge no longer holds its key: InFlight and Len say
+// so, as claim does (a refresh that asks InFlight first would otherwise
+// never replace a hung load).
+func TestInFlightAndLenForgetCallsPastLockAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{LockAge: time.Second})
+		hang := make(chan struct{})
+		defer close(hang)
+		g.Go(context.Background(), "k", func(context.Context) (int, error) { <-hang; return 1, nil })
+		synctest.Wait()
+		if !g.InFlight("k") || g.Len() != 1 {
+			t.Fatalf("a running call: InFlight %v, Len %d; want true, 1", g.InFlight("k"), g.Len())
+		}
+		time.Sleep(2 * time.Second)
+		if g.InFlight("k") || g.Len() != 0 {
+			t.Errorf("a call past LockAge: InFlight %v, Len %d; want false, 0", g.InFlight("k"), g.Len())
+		}
+		if !g.Go(context.Background(), "k", func(context.Context) (int, error) { return 2, nil }) {
+			t.Error("no new call started for a key whose call is past LockAge")
+		}
+		synctest.Wait()
+	})
+}
+
+// A Recheck that panics or calls runtime.Goexit does not leave its call
+// holding the key: a caller waiting on it gets the panic as a
+// *PanicError (or ErrGoexit), and the next caller loads.
+func TestFailingRecheckReleasesTheKey(t *testing.T) {
+	for _, goexit := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			inRecheck, release := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int32
+			g := newGroup(t, coalesce.Options[string, int]{
+				Recheck: func(string) (int, bool, error) {
+					if calls.Add(1) == 1 {
+						close(inRecheck)
+						<-release
+						if goexit {
+							runtime.Goexit()
+						}
+						panic("recheck bug")
+					}
+					return 0, false, nil
+				},
+			})
+			var recovered any
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				defer func() { recovered = recover() }()
+				g.Do(context.Background(), "k", func(context.Context) (int, error) { return 1, nil })
+			}()
+			<-inRecheck
+			var werr error
+			waited := make(chan struct{})
+			go func() {
+				defer close(waited)
+				_, _, werr = g.Do(context.Background(), "k", func(context.Context) (int, error) { return 3, nil })
+			}()
+			synctest.Wait() // the second caller has joined the call
+			close(release)
+			<-done
+			<-waited
+			var perr *coalesce.PanicError
+			switch {
+			case !goexit && recovered != "recheck bug":
+				t.Errorf("the caller whose Recheck panicked recovered %v, want the panic", recovered)
+			case !goexit && !(errors.As(werr, &perr) && perr.Value == "recheck bug"):
+				t.Errorf("a waiter got %v, want the Recheck's panic as a *PanicError", werr)
+			case goexit && !errors.Is(werr, coalesce.ErrGoexit):
+				t.Errorf("a waiter got %v, want ErrGoexit", werr)
+			}
+			if g.InFlight("k") {
+				t.Error("the key is still held after its Recheck failed")
+			}
+			if v, leader, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil }); v != 2 || !leader || err != nil {
+				t.Errorf("the next Do = %d, %v, %v; want 2, true, nil", v, leader, err)
+			}
+		})
+	}
+}
+
+// Only a panic in fn makes its leader panic: a *PanicError that fn returns
+// (from a layer below, say) is fn's error, for Do and for DoBatch.
+func TestReturnedPanicErrorIsAnError(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, int]{})
+	ret := &coalesce.PanicError{Value: "from a layer below"}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("Do panicked with %v", r)
+			}
+		}()
+		if _, leader, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 0, ret }); err != ret || !leader {
+			t.Errorf("Do = %v, leader %v; want the returned *PanicError, leader", err, leader)
+		}
+	}()
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("DoBatch panicked with %v", r)
+			}
+		}()
+		res := g.DoBatch(context.Background(), []string{"a", "b"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
+			return nil, ret
+		})
+		for i, r := range res {
+			if r.Err != ret {
+				t.Errorf("DoBatch key %d: %v, want the returned *PanicError", i, r.Err)
+			}
+		}
+	}()
+}
