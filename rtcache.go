@@ -331,12 +331,32 @@ func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Durati
 		rt.hit(ctx, k, left)
 		return v, StaleStatus{Status: Hit}, nil
 	}
-	nv, nst, err := rt.fetch(ctx, k, st)
-	if err != nil && st == Expired && -left <= staleTTL {
+	if st != Expired || -left > staleTTL {
+		nv, nst, err := rt.fetch(ctx, k, st)
+		return nv, StaleStatus{Status: nst}, err
+	}
+	nv, nst, err := rt.fetchCaught(ctx, k, st)
+	if err != nil {
 		rt.st.stale.Add(1)
 		return v, StaleStatus{Status: Stale, StaleFor: -left}, nil
 	}
-	return nv, StaleStatus{Status: nst}, err
+	return nv, StaleStatus{Status: nst}, nil
+}
+
+// fetchCaught is fetch for a caller that has a stale value to fall back
+// on: a panic in the Loader, which fetch raises again in its leader, is
+// returned as its *PanicError instead.
+func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, s Status, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, ok := r.(*PanicError)
+			if !ok {
+				panic(r)
+			}
+			s, err = st, p
+		}
+	}()
+	return rt.fetch(ctx, k, st)
 }
 
 // GetStaleWhileUpdate serves stale while it revalidates: if k's value
@@ -553,31 +573,46 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
 // counted.
 func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 	return func(ctx context.Context) (r loaded[V], err error) {
-		rt.st.loads.Add(1)
-		start := time.Now()
-		failed := true // stays true through a panic or Goexit
-		defer func() {
-			rt.st.loadTime.Add(int64(time.Since(start)))
-			if failed {
-				rt.st.loadErrors.Add(1)
-			}
-		}()
+		failed := 1 // stays through a panic or Goexit
+		done := rt.count(ctx, 1)
+		defer func() { done(failed) }()
 		r.val, r.ttl, err = rt.load(ctx, k)
-		failed = err != nil
+		if err == nil {
+			failed = 0
+		}
 		return r, err
+	}
+}
+
+// count counts n loads that run with ctx, their load context, and returns
+// the function that counts, once they end, how many failed. If ctx ends
+// first, the loads timed out (a load context ends only by LoadTimeout
+// before they return): all n count as failed then, whatever they return
+// later, and a load that hangs is counted too.
+func (rt *RTCache[K, V]) count(ctx context.Context, n int) (done func(failed int)) {
+	rt.st.loads.Add(uint64(n))
+	start := time.Now()
+	var counted atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		if counted.CompareAndSwap(false, true) {
+			rt.st.loadErrors.Add(uint64(n))
+		}
+	})
+	return func(failed int) {
+		stop()
+		rt.st.loadTime.Add(int64(time.Since(start)))
+		if counted.CompareAndSwap(false, true) {
+			rt.st.loadErrors.Add(uint64(failed))
+		}
 	}
 }
 
 // loadBatch loads MultiGet's misses: with the BatchLoader, or with the
 // Loader, one goroutine per key.
 func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesce.Result[loaded[V]], err error) {
-	rt.st.loads.Add(uint64(len(keys)))
-	start := time.Now()
 	failed := len(keys) // all, until the results are in
-	defer func() {
-		rt.st.loadTime.Add(int64(time.Since(start)))
-		rt.st.loadErrors.Add(uint64(failed))
-	}()
+	done := rt.count(ctx, len(keys))
+	defer func() { done(failed) }()
 	if rt.batch == nil {
 		res = rt.loadEach(ctx, keys)
 	} else {

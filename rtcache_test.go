@@ -73,6 +73,7 @@ type origin struct {
 	gate     chan struct{} // if not nil, each load waits for it
 	delay    time.Duration
 	err      error
+	panics   any // if not nil, each load panics with it
 	ttl      time.Duration
 	val      func(key string, n int32) string
 }
@@ -88,13 +89,16 @@ func (o *origin) load(ctx context.Context, key string) (string, time.Duration, e
 		}
 	}
 	o.mu.Lock()
-	gate, delay, err, ttl, val := o.gate, o.delay, o.err, o.ttl, o.val
+	gate, delay, err, panics, ttl, val := o.gate, o.delay, o.err, o.panics, o.ttl, o.val
 	o.mu.Unlock()
 	if gate != nil {
 		<-gate
 	}
 	if delay > 0 {
 		time.Sleep(delay)
+	}
+	if panics != nil {
+		panic(panics)
 	}
 	if err != nil {
 		return "", 0, err
@@ -631,6 +635,130 @@ func TestRTGetStaleIfError(t *testing.T) {
 		v, st, err = rt.GetStale(context.Background(), "k", time.Second)
 		if v != "k#4" || st.Status != ufocache.Expired || err != nil {
 			t.Fatalf("GetStale with the origin back = (%q, %+v, %v), want (k#4, expired, nil)", v, st, err)
+		}
+	})
+}
+
+// A panic in the Loader is a failed load too: GetStale serves the stale
+// value (Get, with nothing to fall back on, panics in the leader).
+func TestRTGetStaleIfPanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{})
+		rt.Get(context.Background(), "k")
+		o.set(func(o *origin) { o.panics = "origin bug" })
+		time.Sleep(1500 * time.Millisecond)
+		var v string
+		var st ufocache.StaleStatus
+		var err error
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("GetStale panicked with %v", r)
+				}
+			}()
+			v, st, err = rt.GetStale(context.Background(), "k", time.Second)
+		}()
+		if v != "k#1" || st.Status != ufocache.Stale || err != nil {
+			t.Fatalf("GetStale with a panicking Loader = (%q, %+v, %v), want (k#1, stale, nil)", v, st, err)
+		}
+		defer func() {
+			var p *ufocache.PanicError
+			if r := recover(); !(errors.As(asError(r), &p) && p.Value == "origin bug") {
+				t.Fatalf("Get with a panicking Loader recovered %v, want its *PanicError", r)
+			}
+		}()
+		rt.Get(context.Background(), "k")
+	})
+}
+
+func asError(r any) error {
+	err, _ := r.(error)
+	return err
+}
+
+// A *PanicError that the Loader returns (from a layer below) is its error:
+// Get returns it and does not panic.
+func TestRTReturnedPanicErrorIsAnError(t *testing.T) {
+	below := &ufocache.PanicError{Value: "a layer below"}
+	o := &origin{err: below}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 100})
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("Get panicked with %v", r)
+		}
+	}()
+	if _, _, err := rt.Get(context.Background(), "k"); err != below {
+		t.Fatalf("Get = %v, want the Loader's error", err)
+	}
+}
+
+// Stats.LoadErrors counts the loads that timed out, whether they return
+// later (their result dropped) or hang, once each, single and batched.
+func TestRTLoadErrorsCountTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hang := make(chan struct{})
+		load := func(ctx context.Context, k string) (string, time.Duration, error) {
+			if k == "hangs" {
+				<-hang
+			}
+			time.Sleep(2 * time.Second)
+			return "late", 0, nil
+		}
+		batch := func(ctx context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			time.Sleep(2 * time.Second)
+			return make([]ufocache.Loaded[string], len(keys)), nil
+		}
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+		rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{LoadTimeout: time.Second, BatchLoader: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"late", "hangs"} {
+			if _, _, err := rt.Get(context.Background(), k); err != ufocache.ErrLoadTimeout {
+				t.Fatalf("Get(%s) = %v, want ErrLoadTimeout", k, err)
+			}
+		}
+		rt.MultiGet(context.Background(), []string{"a", "b", "c"})
+		time.Sleep(5 * time.Second) // the late ones return
+		synctest.Wait()
+		if s := rt.Stats(); s.Loads != 5 || s.LoadErrors != 5 {
+			t.Errorf("after 5 loads that timed out, one still hung: Loads %d, LoadErrors %d; want 5 and 5", s.Loads, s.LoadErrors)
+		}
+		close(hang)
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if s := rt.Stats(); s.LoadErrors != 5 {
+			t.Errorf("once the hung load returned too: LoadErrors %d, want 5", s.LoadErrors)
+		}
+	})
+}
+
+// With LockAge, a hung load no longer holds its key: a stale read after it
+// starts a new refresh rather than waiting on the hung one forever.
+func TestRTStaleWhileRevalidateReplacesAHungLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{LockAge: time.Second})
+		rt.Get(context.Background(), "k")
+		hang := make(chan struct{})
+		defer close(hang)
+		o.set(func(o *origin) { o.gate = hang })
+		time.Sleep(1100 * time.Millisecond)
+		rt.GetStaleWhileUpdate(context.Background(), "k", time.Hour) // its refresh hangs
+		synctest.Wait()
+		o.set(func(o *origin) { o.gate = nil })
+		time.Sleep(2 * time.Second) // past LockAge
+		if rt.InFlight() != 0 {
+			t.Errorf("InFlight = %d with the only load past LockAge, want 0", rt.InFlight())
+		}
+		rt.GetStaleWhileUpdate(context.Background(), "k", time.Hour)
+		synctest.Wait()
+		if n := o.loads.Load(); n != 3 {
+			t.Errorf("%d loads, want 3: the stale read past LockAge did not start a refresh", n)
+		}
+		if v, _ := rt.Cache().Get("k"); v != "k#3" {
+			t.Errorf("cache holds %q, want the new refresh's k#3", v)
 		}
 	})
 }
