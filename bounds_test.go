@@ -583,3 +583,68 @@ func TestOnEvictMayUseTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Len never shows an unweighted cache above MaxWeight, not even between an
+// insert and the eviction it causes (the count was raised before the
+// eviction and lowered after: a watcher saw MaxWeight+1 within ~100k Sets).
+func TestLenNeverAboveMaxWeightDuringASet(t *testing.T) {
+	const maxWeight = 10
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: maxWeight, Shards: 1})
+	stop := make(chan struct{})
+	var seen atomic.Int64
+	var watch sync.WaitGroup
+	watch.Go(func() {
+		for i := 0; ; i++ {
+			if i%1024 == 0 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+			if n := c.Len(); n > maxWeight {
+				seen.Store(int64(n))
+			}
+		}
+	})
+	n := 400_000
+	if testing.Short() {
+		n = 50_000
+	}
+	for k := range n {
+		c.Set(k, k)
+		if seen.Load() != 0 {
+			break
+		}
+	}
+	close(stop)
+	watch.Wait()
+	if n := seen.Load(); n != 0 {
+		t.Fatalf("Len() = %d seen, above MaxWeight %d", n, maxWeight)
+	}
+}
+
+// An entry heavier than MaxWeight/Shards is declined whichever shard its
+// key lands in, also when MaxWeight is not a multiple of Shards (the first
+// MaxWeight%Shards shards hold one unit more, and took such entries).
+func TestEntryWeightLimitIsTheSameInEveryShard(t *testing.T) {
+	const maxWeight, shards = 5, 4 // MaxWeight/Shards = 1; shard 0 holds 2
+	c := ufocache.Must(ufocache.Options[string, uint32]{
+		MaxWeight: maxWeight, Shards: shards,
+		Weigher: func(_ string, w uint32) uint32 { return w },
+	})
+	landed := map[int]bool{}
+	for i := range 64 {
+		k := fmt.Sprint("key", i)
+		landed[c.ShardOf(k)] = true
+		if c.Set(k, 2) {
+			t.Fatalf("%s of weight 2 > MaxWeight/Shards = 1 was stored (shard %d)", k, c.ShardOf(k))
+		}
+		if !c.Set(k, 1) {
+			t.Fatalf("%s of weight 1 was declined (shard %d)", k, c.ShardOf(k))
+		}
+	}
+	if len(landed) != shards {
+		t.Fatalf("the keys landed in %d shards, want all %d", len(landed), shards)
+	}
+}

@@ -271,6 +271,9 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 			w++
 		}
 		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired), sketchKeys, sketchMin)
+		// The first extra shards hold one unit more, but an entry's limit
+		// does not depend on where its key lands.
+		c.shards[i].LimitEntryWeight(per)
 	}
 	if c.clock == nil {
 		c.clockRef = clock.Acquire()

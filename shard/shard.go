@@ -105,13 +105,14 @@ type Shard[K comparable, V any] struct {
 
 	// Set by Init.
 	capacity int64
-	unit     bool // every entry weighs 1
-	filled   bool // the shard overflowed since Init or Clear
+	heaviest int64 // the weight above which an entry is declined
+	unit     bool  // every entry weighs 1
+	filled   bool  // the shard overflowed since Init or Clear
 	hash     func(K) uint64
 	keep     int64 // see Init
 	// The padding keeps the next shard's writes off these lines and makes
 	// the shard a whole number of lines.
-	_ [80]byte
+	_ [72]byte
 }
 
 // Init empties the shard and bounds it to capacity units of weight. unit
@@ -129,7 +130,7 @@ type Shard[K comparable, V any] struct {
 func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep int64, sketchKeys, sketchMin int) {
 	s.hash, s.keep = hash, keep
 	s.idx.hash = hash
-	s.capacity, s.unit, s.filled = capacity, unit, false
+	s.capacity, s.heaviest, s.unit, s.filled = capacity, capacity, unit, false
 	maxEntries := 0
 	if unit {
 		maxEntries = int(min(capacity, 1<<40))
@@ -170,11 +171,20 @@ func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 	}
 }
 
+// LimitEntryWeight declines, from now on, entries heavier than w (at most
+// the capacity, which is the limit Init sets): a Cache whose shards differ
+// by one unit of capacity declines the same entries in all of them.
+func (s *Shard[K, V]) LimitEntryWeight(w int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.heaviest = min(w, s.capacity)
+}
+
 // Set stores k=v with hash h, weight w (>= 1) and expiry expire (0: never,
 // < 0: already expired) at time now, then evicts what the policy chooses
 // until the shard fits; the new entry itself is never chosen. It reports
 // whether the value was stored: false only for a negative expiry, a
-// weight above the shard's capacity, or a key not equal to itself, which
+// weight above the shard's limit (see LimitEntryWeight), or a key not equal to itself, which
 // also remove any older value of k. Everything that left, a declined value
 // included, is appended to out unless out is nil.
 func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *[]Evicted[K, V]) bool {
@@ -182,7 +192,7 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 	// can never be found, and hashes differently on every call, so its
 	// entry could not be located to be removed (remove would never return).
 	self := k
-	storable := expire >= 0 && int64(w) <= s.capacity && self == k
+	storable := expire >= 0 && int64(w) <= s.heaviest && self == k
 	var e *fifo.Entry[K, V]
 	if storable { // allocate before taking the lock
 		e = &fifo.Entry[K, V]{Key: k, Val: v, Expire: expire, Weight: w}
@@ -220,12 +230,11 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 			s.sketch.Reset()
 		}
 		s.sketch.Add(h)
-		if n := s.sketch.Capacity(); int(s.length.Load()) >= n && int64(n) < s.capacity {
+		if n := s.sketch.Capacity(); s.policy.Len() >= n && int64(n) < s.capacity {
 			s.sketch.Resize(2*n, 0) // resets its counts: only while the shard fills up
 		}
 		s.idx.add(e, h)
 		s.policy.Add(e, h)
-		s.length.Add(1)
 	}
 	s.countTTL(e, 1)
 	victims := s.policy.Evict(now, e, s.scratch[:0])
@@ -247,7 +256,7 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 	}
 	s.sets++
 	s.sweepStep(now, out)
-	s.storeWeight()
+	s.publish()
 	return true
 }
 
@@ -265,18 +274,23 @@ func (s *Shard[K, V]) remove(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[
 		s.expirations++
 	}
 	s.drop(e, reason, out)
-	s.storeWeight()
+	s.publish()
 }
 
-// storeWeight publishes the queues' weight, writing only a change.
-func (s *Shard[K, V]) storeWeight() {
+// publish stores the queues' entry count and weight for Len and Weight,
+// writing only a change, once the entries an insert displaces are gone:
+// counted as they came and went, Len showed one entry above the bound
+// between an insert and its eviction.
+func (s *Shard[K, V]) publish() {
+	if n := int64(s.policy.Len()); n != s.length.Load() {
+		s.length.Store(n)
+	}
 	if w := s.policy.Weight(); w != s.weight.Load() {
 		s.weight.Store(w)
 	}
 }
 
 func (s *Shard[K, V]) drop(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K, V]) {
-	s.length.Add(-1)
 	s.countTTL(e, -1)
 	report(out, e.Key, e.Val, reason)
 }
