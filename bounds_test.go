@@ -648,3 +648,24 @@ func TestEntryWeightLimitIsTheSameInEveryShard(t *testing.T) {
 		t.Fatalf("the keys landed in %d shards, want all %d", len(landed), shards)
 	}
 }
+
+// A Clock's origin is its own: reading 0 or below, it must not turn a
+// positive TTL into "already expired" (declined) or into "never" (an
+// expiry of 0, where the clock reads minus the TTL).
+func TestClockOriginDoesNotMatter(t *testing.T) {
+	for _, start := range []int64{-int64(time.Minute), -int64(time.Second), 0, 1, int64(time.Hour)} {
+		clk := &fakeClock{}
+		clk.t.Store(start)
+		c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 10, Clock: clk})
+		if !c.SetWithTTL("k", 1, time.Second) {
+			t.Fatalf("clock at %d: a 1s TTL was declined", start)
+		}
+		if _, st := c.GetWithStatus("k"); st != ufocache.Hit {
+			t.Fatalf("clock at %d: k is %v at once", start, st)
+		}
+		clk.t.Add(int64(time.Hour))
+		if _, st := c.GetWithStatus("k"); st == ufocache.Hit {
+			t.Errorf("clock started at %d: k, set with a 1s TTL, is a hit an hour later", start)
+		}
+	}
+}

@@ -51,8 +51,11 @@
 //     value of the key is removed, and SetWithTTL returns false.
 //
 // Expired entries are never returned by Get and never gain frequency. Their
-// memory is reclaimed when eviction meets them (it prefers them), by an
-// incremental sweep that every write advances a little, and by
+// memory is reclaimed when eviction meets them (it drops an expired entry
+// it reaches at once, with no second chance and no duel, but does not
+// search for them: a full cache may evict a live entry while an expired
+// one waits further along its queue), by an incremental sweep that every
+// write advances a little, and by
 // [Cache.DeleteExpired]; Options.KeepExpired holds them back from the
 // latter two for stale reads. Without an injected clock, time is read from a
 // coarse clock that ticks every millisecond, so an entry may live up to about
@@ -132,8 +135,8 @@ const (
 )
 
 // Clock is a source of time for expiry; inject one in tests.
-// Nanotime returns nanoseconds since an arbitrary fixed origin and must
-// never go backwards.
+// Nanotime returns nanoseconds since an arbitrary fixed origin (any value,
+// 0 and negative ones included) and must never go backwards.
 type Clock interface {
 	Nanotime() int64
 }
@@ -154,8 +157,9 @@ type Options[K comparable, V any] struct {
 	// KeepExpired is how long past its expiry an entry stays available to
 	// GetStale (and to RTCache's stale reads) before the incremental sweep
 	// and DeleteExpired reclaim it. Eviction under capacity pressure still
-	// takes expired entries first. 0 (the default) reclaims at expiry;
-	// negative is an error.
+	// drops the expired entries it reaches, held back or not, before any
+	// live one, but it does not search for them (see the package doc). 0
+	// (the default) reclaims at expiry; negative is an error.
 	KeepExpired time.Duration
 	// Shards is the number of shards, a power of two up to 1<<16.
 	// 0 chooses from GOMAXPROCS and capacity: never more than 16 per P, and
@@ -203,6 +207,7 @@ type Cache[K comparable, V any] struct {
 	weigher    func(K, V) uint32
 	onEvict    func(K, V, EvictReason)
 	clock      Clock // nil: the coarse clock
+	clockBase  int64 // subtracted from clock's readings: see now
 	defaultTTL time.Duration
 	maxWeight  int64
 	hits       *xsync.Counter // nil unless RecordStats
@@ -275,6 +280,9 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 		// does not depend on where its key lands.
 		c.shards[i].LimitEntryWeight(per)
 	}
+	if c.clock != nil {
+		c.clockBase = c.clock.Nanotime() - 1
+	}
 	if c.clock == nil {
 		c.clockRef = clock.Acquire()
 		runtime.AddCleanup(c, func(r *clock.Ref) { r.Release() }, c.clockRef)
@@ -318,9 +326,13 @@ func (c *Cache[K, V]) shardFor(h uint64) *shard.Shard[K, V] {
 	return &c.shards[h>>c.shift]
 }
 
+// now returns the time, on a scale that starts at 1 when an injected
+// Clock is read first: expiries are now+ttl, with 0 meaning never and a
+// negative one already expired, so a clock with an origin of its own (it
+// may read 0, or below) would turn a TTL into either.
 func (c *Cache[K, V]) now() int64 {
 	if c.clock != nil {
-		return c.clock.Nanotime()
+		return c.clock.Nanotime() - c.clockBase
 	}
 	return clock.Now()
 }
