@@ -40,7 +40,7 @@ func Acquire() *Ref {
 	defer mu.Unlock()
 	refs++
 	if refs == 1 {
-		now.Store(Precise())
+		advance(Precise())
 		stop, done = make(chan struct{}), make(chan struct{})
 		go run(stop, done)
 	}
@@ -77,7 +77,20 @@ func run(stop, done chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			now.Store(Precise())
+			advance(Precise())
+		}
+	}
+}
+
+// advance moves the clock to p unless it is already past it: a ticker
+// that is stopping can store once more after the next one started (select
+// picks at random when stop and a tick are both ready), with a reading
+// older than the new ticker's.
+func advance(p int64) {
+	for {
+		cur := now.Load()
+		if p <= cur || now.CompareAndSwap(cur, p) {
+			return
 		}
 	}
 }

@@ -39,3 +39,42 @@ func TestNowAdvances(t *testing.T) {
 		time.Sleep(Tick)
 	}
 }
+
+// The clock never goes back, whatever order two tickers (one stopping, one
+// starting) store their readings in.
+func TestClockNeverGoesBack(t *testing.T) {
+	start := Now()
+	advance(start + 100)
+	advance(start + 50) // an older reading, stored late
+	if got := Now(); got < start+100 {
+		t.Fatalf("Now() = start%+d after readings start+100 then start+50, want at least start+100", got-start)
+	}
+	// Many tickers' worth of stops and starts, with a reader checking.
+	stop := make(chan struct{})
+	back := make(chan int64, 1)
+	go func() {
+		last := Now()
+		for {
+			select {
+			case <-stop:
+				close(back)
+				return
+			default:
+			}
+			n := Now()
+			if n < last {
+				back <- last - n
+				close(back)
+				return
+			}
+			last = n
+		}
+	}()
+	for range 200 {
+		Acquire().Release()
+	}
+	close(stop)
+	if d, ok := <-back; ok {
+		t.Fatalf("Now() went back by %dns across ticker restarts", d)
+	}
+}
