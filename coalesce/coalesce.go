@@ -183,6 +183,9 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 // runtime.Goexit in fn then ends the caller's goroutine, as if it had
 // called fn itself (the other callers still get ErrGoexit).
 //
+// A caller that joined a call that Recheck answered looks again (the value
+// was read before it came), and so may wait up to LockTimeout once more.
+//
 // leader reports whether this caller started the call and fn ran for it
 // (not Recheck). err is fn's error, a *PanicError, ErrGoexit,
 // ErrLoadTimeout, ErrLockTimeout, or ctx.Err() if ctx ended first. If fn
