@@ -669,3 +669,26 @@ func TestClockOriginDoesNotMatter(t *testing.T) {
 		}
 	}
 }
+
+// Small caches whose first duel is won do not panic (MaxWeight 34 to 39
+// did, in about one cache in four, by the hash seed).
+func TestSmallCachesSurviveTheirFirstDuel(t *testing.T) {
+	for maxWeight := 30; maxWeight <= 45; maxWeight++ {
+		for range 16 {
+			c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: int64(maxWeight)})
+			for k := range maxWeight {
+				c.Set(k, k)
+			}
+			last := maxWeight - 1
+			c.Get(last) // read in the small queue: counted in the sketch as it goes round
+			c.Set(maxWeight, 0)
+			c.Get(last)
+			for k := maxWeight + 1; k < 3*maxWeight; k++ {
+				c.Set(k, k) // last leaves the small queue unread, and duels
+			}
+			if err := ufocache.CheckInvariantsOf(c); err != nil {
+				t.Fatalf("MaxWeight %d: %v", maxWeight, err)
+			}
+		}
+	}
+}

@@ -139,14 +139,15 @@ func (p *S3[K, V]) wager(c *Entry[K, V], hv uint64, duel bool) {
 	if hv == 0 {
 		return
 	}
+	ga := p.admission()
 	s := slotOf(hv)
 	if duel {
 		s += betSlots
 	}
-	if p.ga.bets[s].hv != 0 {
+	if ga.bets[s].hv != 0 {
 		p.settle(s, false)
 	}
-	p.ga.bets[s] = bet[K, V]{e: c, hv: hv}
+	ga.bets[s] = bet[K, V]{e: c, hv: hv}
 	c.meta.Store(queued | inMain | betting | s<<betShift)
 }
 

@@ -272,3 +272,36 @@ func checkBetSettles(t *testing.T, p *S3[int, int], c *entry, victim int, slot u
 		t.Fatal(err)
 	}
 }
+
+// At capacities 34 to 39 the starting small share (1) is below the strict
+// share, and the duel did not allocate the bets before a newcomer won its
+// first one: wager dereferenced nil.
+func TestFirstDuelWonAllocatesTheBets(t *testing.T) {
+	for capacity := int64(30); capacity <= 45; capacity++ {
+		p := newS3(capacity)
+		for k := range int(capacity) - 1 {
+			add(p, newEntry(k, 1)) // unread residents
+		}
+		hot := 1000
+		for range 10 {
+			p.sketch.Add(hash(hot)) // it beats any resident
+		}
+		add(p, newEntry(hot, 1))
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("capacity %d: the first duel, won, panicked: %v", capacity, r)
+				}
+			}()
+			for k := 2000; !p.main.tail.InMain() || p.main.tail.Key != hot; k++ {
+				if k > 2000+int(capacity) {
+					t.Fatalf("capacity %d: the hot newcomer never won its duel", capacity)
+				}
+				add(p, newEntry(k, 1))
+			}
+		}()
+		if err := p.CheckBets(); err != nil {
+			t.Fatalf("capacity %d: %v", capacity, err)
+		}
+	}
+}

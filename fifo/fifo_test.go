@@ -2,6 +2,7 @@ package fifo
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"testing"
@@ -550,5 +551,57 @@ func TestShortSmallQueueCanStillGrow(t *testing.T) {
 			t.Fatalf("small share grew by %d with no reads and no duels won, want at most %d", d, ghostSample)
 		}
 		grew++
+	}
+}
+
+// The share bounds hold for any capacity, MaxInt64 included: products like
+// capacity*60 overflowed from about 1.5e17 (the share started at 1% and a
+// ghost hit sent it to 1).
+func TestShareBoundsAtHugeCapacities(t *testing.T) {
+	for _, capacity := range []int64{1 << 40, 1 << 62, math.MaxInt64} {
+		p := &S3[int, int]{}
+		p.Init(capacity, sketch.New(1024), hash)
+		if want := capacity / 100 * SmallPercent; p.SmallCap() < want || p.SmallCap() > want+SmallPercent {
+			t.Errorf("capacity %d: small share starts at %d, want %d%%: %d", capacity, p.SmallCap(), SmallPercent, want)
+		}
+		for k := 0; ; k++ {
+			h := hash(k)
+			if !sampled(h) {
+				continue
+			}
+			p.reads, p.admits = readsOne, readsOne // undamped
+			p.smallGhost.add(h, 100)
+			before := p.SmallCap()
+			p.Add(newEntry(k, 1), h)
+			if p.SmallCap() <= before || p.SmallCap() > Share(capacity, MaxSmallPercent, 100) {
+				t.Errorf("capacity %d: a small-ghost hit moved the share %d -> %d", capacity, before, p.SmallCap())
+			}
+			break
+		}
+		if !below(1, capacity, strictPercent, 100) || below(capacity, capacity, strictPercent, 100) {
+			t.Errorf("capacity %d: below() is wrong at the ends", capacity)
+		}
+	}
+}
+
+// protect is never chosen, not even when it has expired and a duel's CLOCK
+// reaches it (the duel dropped expired victims before looking for protect).
+func TestDuelNeverDropsAnExpiredProtect(t *testing.T) {
+	p := newS3(10)
+	for k := range 12 {
+		add(p, newEntry(k, 1))
+	}
+	p.sketch.Add(hash(100))
+	p.Add(newEntry(100, 1), hash(100)) // small holds more than its share
+	old := p.main.head
+	e := &entry{Key: old.Key, Val: -1, Weight: 2, Expire: 1} // heavier, expired by now
+	p.Replace(old, e)
+	for _, g := range p.Evict(5, e, nil) {
+		if g.E == e {
+			t.Fatal("Evict chose protect: expired, reached by a duel")
+		}
+	}
+	if e.Dead() || !e.Queued() {
+		t.Fatal("protect left its queue")
 	}
 }

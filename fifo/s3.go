@@ -2,6 +2,7 @@ package fifo
 
 import (
 	"errors"
+	"math/bits"
 
 	"github.com/ufocache/ufocache/sketch"
 )
@@ -125,7 +126,7 @@ type S3[K comparable, V any] struct {
 // sketch, which the caller also feeds with every insert; hash recomputes
 // a key's hash for it.
 func (p *S3[K, V]) Init(capacity int64, sk *sketch.Sketch, hash func(K) uint64) {
-	*p = S3[K, V]{capacity: capacity, smallCap: max(capacity*SmallPercent/100, 1), sketch: sk, hash: hash}
+	*p = S3[K, V]{capacity: capacity, smallCap: max(Share(capacity, SmallPercent, 100), 1), sketch: sk, hash: hash}
 }
 
 // Len returns the number of entries in both queues.
@@ -174,9 +175,9 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 		// reads because it is short, and must still be able to grow out
 		// of that (oltp at 500 entries fell from 34% to 30% in that trap).
 		d = max(d, int64(e.Weight)*int64(ghostSample)/dampFloor)
-		p.smallCap = min(p.smallCap+d, max(p.capacity*MaxSmallPercent/100, 1))
+		p.smallCap = min(p.smallCap+d, max(Share(p.capacity, MaxSmallPercent, 100), 1))
 	case inMain && !inSmall:
-		p.smallCap = max(p.smallCap-d, p.capacity*MinSmallPermille/1000, 1)
+		p.smallCap = max(p.smallCap-d, Share(p.capacity, MinSmallPermille, 1000), 1)
 	}
 }
 
@@ -363,17 +364,17 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		if v == nil {
 			break
 		}
+		if v == protect { // before expiry: protect is never chosen
+			victims = append(victims, Gone[K, V]{E: v})
+			admit = false
+			break
+		}
 		if expired(v, now) {
 			out = p.drop(v, p.hash(v.Key), out)
 			if len(victims) == 0 && p.Weight()+int64(c.Weight) <= limit {
 				break
 			}
 			continue
-		}
-		if v == protect {
-			victims = append(victims, Gone[K, V]{E: v})
-			admit = false
-			break
 		}
 		hv := p.hash(v.Key) // once: for the estimate, the ghosts and the caller
 		victims = append(victims, Gone[K, V]{v, hv})
@@ -429,7 +430,8 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 // little earlier: 0.5% hits under 1 hash seed in 300, 4.7% under another,
 // where LRU gets 12%.
 func (p *S3[K, V]) strict() bool {
-	return p.smallCap*100 < p.capacity*strictPercent || p.admission().won < readsOne*wonPercent/100
+	won := p.admission().won // allocates it: a duel won next bets in it
+	return below(p.smallCap, p.capacity, strictPercent, 100) || won < readsOne*wonPercent/100
 }
 
 // drop flags e dead and appends it to out; h is e's hash.
@@ -461,6 +463,21 @@ func track(share *int64, yes bool) {
 // readsOne) up, in proportion below it.
 func damp(d, share, full int64) int64 {
 	return d * min(readsOne, share*(readsOne/full)) / readsOne
+}
+
+// Share returns x*num/den, rounded down, for x >= 0 and num <= den, without
+// overflow for any int64 x (a weighted cache may be bounded by MaxInt64).
+func Share(x int64, num, den uint64) int64 {
+	hi, lo := bits.Mul64(uint64(x), num)
+	q, _ := bits.Div64(hi, lo, den)
+	return int64(q)
+}
+
+// below reports whether a < x*num/den, exactly (a, x >= 0).
+func below(a, x int64, num, den uint64) bool {
+	ah, al := bits.Mul64(uint64(a), den)
+	xh, xl := bits.Mul64(uint64(x), num)
+	return ah < xh || ah == xh && al < xl
 }
 
 func expired[K comparable, V any](e *Entry[K, V], now int64) bool {

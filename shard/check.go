@@ -95,7 +95,7 @@ func (s *Shard[K, V]) Check() error {
 	if n := s.policy.Len(); n != len(queued) {
 		fail("the policy counts %d entries, %d are queued", n, len(queued))
 	}
-	if c := s.policy.SmallCap(); c < 1 || c > max(s.capacity*fifo.MaxSmallPercent/100, 1) {
+	if c := s.policy.SmallCap(); c < 1 || c > max(fifo.Share(s.capacity, fifo.MaxSmallPercent, 100), 1) {
 		fail("small share %d outside [1, %d%% of %d]", c, fifo.MaxSmallPercent, s.capacity)
 	}
 	if err := s.policy.CheckBets(); err != nil {
