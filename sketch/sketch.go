@@ -14,13 +14,13 @@ import "math/bits"
 const blockWords = 8 // 64 bytes
 
 // Sketch is not safe for concurrent use; the shard lock guards it. The
-// zero value is empty; Resize sizes it. The counters every Add writes
+// zero value has no table: Resize (or New) sizes it before any use. The counters every Add writes
 // come first, so that a shard can embed the sketch with them on the line
 // of its other per-Set writes.
 type Sketch struct {
-	count     uint32 // increments since the last halving
+	count     uint32 // len(table) per increment since the last halving, less every per halving
 	cursor    uint32 // next word to halve
-	every     uint32 // increments between two halvings
+	every     uint32 // the increments of a full sweep: one word is halved each time count reaches it
 	blockBits uint32 // log2(number of blocks)
 	table     []uint64
 }
@@ -41,7 +41,7 @@ func (s *Sketch) Resize(n, least int) {
 	words := max(blockWords, 1<<bits.Len(uint(max(n, least)-1))/2)
 	s.table = make([]uint64, words)
 	s.blockBits = uint32(bits.TrailingZeros(uint(words / blockWords)))
-	s.every = uint32(max(1, 10*n/words))
+	s.every = uint32(min(max(10*n, words), 1<<31))
 	s.count, s.cursor = 0, 0
 }
 
@@ -85,9 +85,12 @@ func (s *Sketch) Add(h uint64) {
 			}
 		}
 	}
-	s.count++
+	// len(table) halvings per every increments, spread evenly (with
+	// every/len(table) increments between two, rounded down, a table
+	// sized up by least aged up to twice as fast as 10*n).
+	s.count += uint32(len(s.table))
 	if s.count >= s.every {
-		s.count = 0
+		s.count -= s.every
 		// Halve one word: shift every nibble right, dropping the bit that
 		// crosses into the nibble below.
 		s.table[s.cursor] = (s.table[s.cursor] >> 1) & 0x7777777777777777

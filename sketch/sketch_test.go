@@ -9,8 +9,8 @@ func TestNeverUnderestimatesBeforeAging(t *testing.T) {
 	s := New(1024)
 	r := rand.New(rand.NewPCG(1, 2))
 	truth := map[uint64]uint32{}
-	// Stay below the first halving: every is 10*n/words increments.
-	for range int(s.every) - 1 {
+	// Stay below the first halving.
+	for range s.firstHalving() - 1 {
 		h := r.Uint64() % 300
 		h = h*0x9e3779b97f4a7c15 + 1
 		s.Add(h)
@@ -49,14 +49,14 @@ func TestAgingHalvesOldCounts(t *testing.T) {
 		t.Fatal("setup")
 	}
 	// Feed another key whose block differs, so that only the halving
-	// touches key 7's counters: one full sweep takes every*len(table) adds.
+	// touches key 7's counters: one full sweep takes every adds.
 	other := uint64(8)
 	for b7, _ := s.spread(7); ; other++ {
 		if b, _ := s.spread(other); b != b7 {
 			break
 		}
 	}
-	for range int(s.every) * len(s.table) {
+	for range int(s.every) {
 		s.Add(other)
 	}
 	if got := s.Estimate(7); got != 7 {
@@ -112,7 +112,7 @@ func FuzzSketch(f *testing.F) {
 			h := uint64(k) * 0xff51afd7ed558ccd
 			s.Add(h)
 			truth[h]++
-			if uint32(i+1) < s.every { // no halving yet
+			if i+1 < s.firstHalving() { // no halving yet
 				if got := s.Estimate(h); got < min(truth[h], 15) {
 					t.Fatalf("Estimate = %d < true %d", got, truth[h])
 				}
@@ -133,8 +133,8 @@ func TestLeastAndConservative(t *testing.T) {
 	if s.Capacity() < 4096 {
 		t.Fatalf("capacity %d, want at least 4096", s.Capacity())
 	}
-	if s.every != 1 {
-		t.Fatalf("halving every %d increments, want 1 (aging follows n)", s.every)
+	if s.firstHalving() != 1 || int(s.every) != len(s.table) {
+		t.Fatalf("a full sweep every %d increments, the first halving after %d; want a halving per increment (10*n is shorter than the table)", s.every, s.firstHalving())
 	}
 	s = New(1 << 16)
 	for k := range uint64(12) {
@@ -205,4 +205,33 @@ func TestRateOfOneBlockIsTheEstimate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The table is halved once per 10*n increments even when least makes it
+// larger than n (a whole word count between two halvings, rounded down,
+// aged a one-shard cache of 409 entries every 2048 increments, not 4090).
+func TestAgingFollowsNWithLeast(t *testing.T) {
+	for _, n := range []int{409, 1000, 3000, 5000} {
+		s := &Sketch{}
+		s.Resize(n, 4096)
+		want := max(10*n, len(s.table))
+		adds, halved := 0, 0
+		for h := uint64(1); halved < len(s.table); h++ {
+			cursor := s.cursor
+			s.Add(h * 0x9e3779b97f4a7c15)
+			adds++
+			if s.cursor != cursor {
+				halved++
+			}
+		}
+		if adds != want {
+			t.Errorf("n=%d, table of %d words: a full sweep took %d increments, want %d", n, len(s.table), adds, want)
+		}
+	}
+}
+
+// firstHalving returns how many increments come before the first halving.
+func (s *Sketch) firstHalving() int {
+	w := len(s.table)
+	return (int(s.every) + w - 1) / w
 }
