@@ -45,8 +45,19 @@ func (w workload) prefill(c peers.Cache[uint64, uint64]) {
 	for r := range min(w.keys, w.capacity) {
 		k := zipf.Key(r) &^ writeBit
 		c.Set(k, k)
+		waitEvery(c, r)
 	}
 	if wt, ok := c.(peers.Waiter); ok {
+		wt.Wait()
+	}
+}
+
+// waitEvery lets a cache that applies writes asynchronously catch up every
+// 1024 Sets (the i-th is the last made): its buffer fills and drops writes
+// otherwise (ristretto held 53% of a 65,536-key prefill, and 30% of a
+// million Sets in the memory suite).
+func waitEvery[K peers.Key, V any](c peers.Cache[K, V], i int) {
+	if wt, ok := c.(peers.Waiter); ok && i%1024 == 1023 {
 		wt.Wait()
 	}
 }

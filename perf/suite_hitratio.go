@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,19 +43,34 @@ func runHitRatio(cfg *config) (*report, error) {
 	slices.SortStableFunc(order, func(a, b *hrJob) int {
 		return cmp.Or(cmp.Compare(len(b.lt.keys), len(a.lt.keys)), cmp.Compare(b.capacity, a.capacity))
 	})
+	// The caches with policy goroutines replay alone, after the others.
+	var pooled, alone []string
+	for _, name := range caches {
+		if slices.Contains(peers.Background, name) {
+			alone = append(alone, name)
+		} else {
+			pooled = append(pooled, name)
+		}
+	}
 	runPool(cfg.workers, order, func(j *hrJob) {
 		t := time.Now()
-		j.run(caches)
+		j.run(pooled)
 		if !cfg.quick {
 			fmt.Fprintf(os.Stderr, "perf: hitratio: %s done in %s\n", j.label(), time.Since(t).Round(time.Millisecond))
 		}
 	})
+	if len(alone) > 0 {
+		t := time.Now()
+		runPool(1, order, func(j *hrJob) { j.run(alone) })
+		fmt.Fprintf(os.Stderr, "perf: hitratio: %v replayed alone in %s\n", alone, time.Since(t).Round(time.Millisecond))
+	}
 
 	r := &report{title: "Hit ratio"}
 	r.add("Single-threaded replay of each trace: Get, and on a miss Set (ristretto is waited for after each Set). "+
 		"Hit ratio in percent. `%s` is Belady's optimum with bypass (on a miss, store the key only if its next use is sooner "+
 		"than the farthest next use among the residents), the ceiling for any cache that may decline an insert. "+
-		"%d (trace, capacity) cells replayed by %d workers.", beladyName, len(jobs), cfg.workers)
+		"%d (trace, capacity) cells replayed by %d workers; %s, whose policy goroutines drop the reads they record when they lag, "+
+		"replayed one cell at a time after the others.", beladyName, len(jobs), cfg.workers, strings.Join(peers.Background, ", "))
 	var plain, weighted []*hrJob
 	for _, j := range jobs {
 		if j.weighted {
@@ -92,7 +108,9 @@ func (j *hrJob) label() string {
 }
 
 func (j *hrJob) run(caches []string) {
-	j.results = map[string]replayResult{}
+	if j.results == nil {
+		j.results = map[string]replayResult{}
+	}
 	if j.weighted {
 		for _, name := range caches {
 			if !slices.Contains(peers.Weighted, name) {
@@ -108,8 +126,10 @@ func (j *hrJob) run(caches []string) {
 		}
 		return
 	}
-	b := j.lt.oracle.Replay(j.capacity)
-	j.results[beladyName] = replayResult{requests: b.Requests, hits: b.Hits}
+	if _, ok := j.results[beladyName]; !ok {
+		b := j.lt.oracle.Replay(j.capacity)
+		j.results[beladyName] = replayResult{requests: b.Requests, hits: b.Hits}
+	}
 	for _, name := range caches {
 		c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(j.capacity)})
 		j.results[name] = replay(c, j.lt.keys, j.capacity)
