@@ -41,7 +41,7 @@ func (s *Sketch) Resize(n, least int) {
 	words := max(blockWords, 1<<bits.Len(uint(max(n, least)-1))/2)
 	s.table = make([]uint64, words)
 	s.blockBits = uint32(bits.TrailingZeros(uint(words / blockWords)))
-	s.every = uint32(min(max(10*n, words), 1<<31))
+	s.every = uint32(min(max(10*int64(n), int64(words)), 1<<31))
 	s.count, s.cursor = 0, 0
 }
 
