@@ -171,9 +171,8 @@ type Options[K comparable, V any] struct {
 	// OnEvict, if set, is called after an entry leaves the cache, outside
 	// any lock, on the goroutine whose call removed it.
 	OnEvict func(key K, value V, reason EvictReason)
-	// Hasher, if set, hashes keys instead of the default: seeded xxhash for
-	// string keys, a seeded mixer for integer keys, seeded maphash for other
-	// comparable keys. It must be a function of the key (equal keys, equal
+	// Hasher, if set, hashes keys instead of the default: seeded maphash for
+	// string and other comparable keys, a seeded mixer for integer keys. It must be a function of the key (equal keys, equal
 	// hashes). Keys are always compared in full, so a poor Hasher (many
 	// collisions) costs speed, never correctness. A key not equal to itself
 	// (a NaN, or a struct or interface holding one) is declined by Set.
@@ -224,8 +223,11 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 		return nil, errors.New("ufocache: DefaultTTL must be >= 0 (0 means NoExpiration)")
 	}
 	if opts.Clock != nil {
-		if v := reflect.ValueOf(opts.Clock); v.Kind() == reflect.Pointer && v.IsNil() {
-			return nil, errors.New("ufocache: Clock is a nil pointer (leave it nil for the built-in clock)")
+		switch v := reflect.ValueOf(opts.Clock); v.Kind() {
+		case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+			if v.IsNil() {
+				return nil, fmt.Errorf("ufocache: Clock is a nil %s (leave it nil for the built-in clock)", v.Kind())
+			}
 		}
 	}
 	if opts.KeepExpired < 0 {
@@ -473,14 +475,26 @@ func (c *Cache[K, V]) set(k K, v V, ttl time.Duration) bool {
 // not nil) instead of calling OnEvict, so that a caller holding a lock can
 // notify after releasing it.
 func (c *Cache[K, V]) setCollect(k K, v V, ttl time.Duration, out *[]shard.Evicted[K, V]) bool {
+	return c.setWeighed(k, v, c.weigh(k, v), ttl, out)
+}
+
+// weigh returns the weight of k=v: the Weigher's, at least 1.
+func (c *Cache[K, V]) weigh(k K, v V) uint32 {
+	if c.weigher == nil {
+		return 1
+	}
+	return max(c.weigher(k, v), 1)
+}
+
+// setWeighed is setCollect with the weight w already computed, for a
+// caller that stores under a lock of its own: the Weigher runs before any
+// lock is taken (a Weigher that calls the RTCache would deadlock under it).
+func (c *Cache[K, V]) setWeighed(k K, v V, w uint32, ttl time.Duration, out *[]shard.Evicted[K, V]) bool {
 	if ttl == 0 {
 		ttl = c.defaultTTL
 	}
+	w = max(w, 1)
 	h := c.hash.Sum(k)
-	var w uint32 = 1
-	if c.weigher != nil {
-		w = max(c.weigher(k, v), 1)
-	}
 	var expire int64
 	now := c.now()
 	if ttl < 0 {

@@ -212,6 +212,7 @@ type rtCounters struct {
 type loaded[V any] struct {
 	val V
 	ttl time.Duration
+	w   uint32 // val's weight, computed before the store takes any lock
 }
 
 // NewRTCache returns a read-through cache that stores in c and loads with
@@ -397,11 +398,9 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 	var missAt []int
 	var missing []K
 	for i, k := range keys {
-		v, st := rt.c.GetWithStatus(k)
+		v, st, left := rt.c.lookup(k)
 		if st == Hit {
-			if rt.st.hits != nil {
-				rt.st.hits.Inc()
-			}
+			rt.hit(ctx, k, left) // counted, and refreshed ahead as Get's hits are
 			out[i] = RTResult[V]{Value: v, Status: Hit}
 			continue
 		}
@@ -439,7 +438,8 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 // and later callers of k do not join it. A cached error of k is cleared.
 func (rt *RTCache[K, V]) Set(k K, v V, ttl time.Duration) bool {
 	var ok bool
-	rt.write(k, func(out *[]shard.Evicted[K, V]) { ok = rt.c.setCollect(k, v, ttl, out) })
+	w := rt.c.weigh(k, v) // before the wait map's lock, as Cache.Set does
+	rt.write(k, func(out *[]shard.Evicted[K, V]) { ok = rt.c.setWeighed(k, v, w, ttl, out) })
 	return ok
 }
 
@@ -508,7 +508,7 @@ func (rt *RTCache[K, V]) hit(ctx context.Context, k K, left time.Duration) {
 	if rt.st.hits != nil {
 		rt.st.hits.Inc()
 	}
-	if left <= rt.refreshAhead {
+	if left < rt.refreshAhead {
 		rt.refresh(ctx, k)
 	}
 }
@@ -579,6 +579,7 @@ func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 		r.val, r.ttl, err = rt.load(ctx, k)
 		if err == nil {
 			failed = 0
+			r.w = rt.c.weigh(k, r.val)
 		}
 		return r, err
 	}
@@ -626,7 +627,10 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesc
 		}
 		res = make([]coalesce.Result[loaded[V]], len(got))
 		for i, l := range got {
-			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{l.Value, l.TTL}, Err: l.Err}
+			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{l.Value, l.TTL, 0}, Err: l.Err}
+			if l.Err == nil {
+				res[i].Val.w = rt.c.weigh(keys[i], l.Value)
+			}
 		}
 	}
 	failed = 0
@@ -655,6 +659,9 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, keys []K) []coalesce.Resu
 			var l loaded[V]
 			var err error
 			l.val, l.ttl, err = rt.load(ctx, k)
+			if err == nil {
+				l.w = rt.c.weigh(k, l.val)
+			}
 			r.Val, r.Err = l, err
 		})
 	}
@@ -673,7 +680,7 @@ func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) {
 			r.val = v
 			return r, true, nil
 		}
-	} else if v, st, left := rt.c.lookup(k); st == Hit && left > rt.refreshAhead {
+	} else if v, st, left := rt.c.lookup(k); st == Hit && left >= rt.refreshAhead {
 		r.val = v
 		return r, true, nil
 	}
@@ -696,7 +703,7 @@ func (rt *RTCache[K, V]) commit(k K, r loaded[V], err error) func() {
 		return nil
 	}
 	var out []shard.Evicted[K, V]
-	rt.c.setCollect(k, r.val, r.ttl, &out)
+	rt.c.setWeighed(k, r.val, r.w, r.ttl, &out)
 	if rt.errs != nil {
 		rt.errs.Delete(k)
 	}
