@@ -571,40 +571,37 @@ func TestDocMaxRefreshesLaterReadTriesAgain(t *testing.T) {
 	})
 }
 
-// Claim (RTOptions.RefreshAhead): a lookup that hits a value with LESS than
-// RefreshAhead left starts a refresh; exactly RefreshAhead left is not less.
-func TestDocRefreshAheadStrictlyLess(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		o := &origin{ttl: 100 * time.Millisecond}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond})
-		rt.Get(context.Background(), "k")
-		time.Sleep(70 * time.Millisecond) // exactly 30ms left
-		rt.Get(context.Background(), "k")
-		synctest.Wait()
-		if n := o.loads.Load(); n != 1 {
-			t.Fatalf("%d loads after a hit with exactly RefreshAhead (30ms) left, want 1: not less than RefreshAhead", n)
-		}
-	})
-}
-
-// Claim (RTOptions.RefreshAhead): "a lookup that hits" a value close to
-// expiry starts a refresh; MultiGet's hits are lookups (Status Hit, counted
-// in RTStats.Hits).
-func TestDocRefreshAheadOnMultiGetHit(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		o := &origin{ttl: 100 * time.Millisecond}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond})
-		rt.Get(context.Background(), "k")
-		time.Sleep(80 * time.Millisecond) // 20ms left
-		res, err := rt.MultiGet(context.Background(), []string{"k"})
-		if err != nil || res[0].Status != ufocache.Hit {
-			t.Fatalf("MultiGet = %+v %v", res, err)
-		}
-		synctest.Wait()
-		if n := o.loads.Load(); n != 2 {
-			t.Fatalf("%d loads after a MultiGet hit 20ms before expiry with RefreshAhead 30ms, want 2 (a refresh)", n)
-		}
-	})
+// Claim (RTOptions.RefreshAhead): "a lookup that hits a value with less
+// than this left" starts a refresh: exactly RefreshAhead left is not less,
+// and MultiGet's hits are lookups too (Status Hit, counted in RTStats.Hits).
+func TestDocRefreshAheadBoundAndMultiGet(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		after time.Duration // since the load, of a 100ms TTL; RefreshAhead is 30ms
+		multi bool
+		loads int32
+	}{
+		{"Get with exactly RefreshAhead left", 70 * time.Millisecond, false, 1},
+		{"MultiGet with less left", 80 * time.Millisecond, true, 2},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			o := &origin{ttl: 100 * time.Millisecond}
+			rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond})
+			rt.Get(context.Background(), "k")
+			time.Sleep(c.after)
+			st := ufocache.Miss
+			if c.multi {
+				res, _ := rt.MultiGet(context.Background(), []string{"k"})
+				st = res[0].Status
+			} else {
+				_, st, _ = rt.Get(context.Background(), "k")
+			}
+			synctest.Wait()
+			if n := o.loads.Load(); st != ufocache.Hit || n != c.loads {
+				t.Fatalf("%s: %v, %d loads; want a hit and %d loads", c.name, st, n, c.loads)
+			}
+		})
+	}
 }
 
 // Claim (ErrorTTL / RTCache.Delete / Invalidate): Delete and Invalidate
