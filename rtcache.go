@@ -193,7 +193,9 @@ type RTStats struct {
 	// so did not load.
 	Misses, LockHits, Stale, ErrorHits uint64
 	// Loads counts keys loaded from the origin (a batch of n keys counts
-	// n); LoadErrors, those that failed (error, panic, Goexit or timeout).
+	// n); LoadErrors, those that failed (error, panic, Goexit or timeout:
+	// a load still running at its LoadTimeout counts as failed whatever it
+	// returns later, and one that returns right at it may count either way).
 	Loads, LoadErrors uint64
 	// Batches counts BatchLoader calls; Refreshes, background loads started.
 	Batches, Refreshes uint64
