@@ -55,7 +55,7 @@
 // it reaches at once, with no second chance and no duel, but does not
 // search for them: a full cache may evict a live entry while an expired
 // one waits further along its queue), by an incremental sweep that every
-// write advances a little, and by
+// Set that stores advances a little, and by
 // [Cache.DeleteExpired]; Options.KeepExpired holds them back from the
 // latter two for stale reads. Without an injected clock, time is read from a
 // coarse clock that ticks every millisecond, so an entry may live up to about
@@ -546,8 +546,8 @@ func (c *Cache[K, V]) deleteCollect(k K, out *[]shard.Evicted[K, V]) (V, bool) {
 	return e.Val, true
 }
 
-// DeleteExpired removes every entry expired for longer than
-// Options.KeepExpired.
+// DeleteExpired removes every entry that expired at least
+// Options.KeepExpired ago (with 0, every expired entry).
 func (c *Cache[K, V]) DeleteExpired() {
 	now := c.now()
 	for i := range c.shards {
