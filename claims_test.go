@@ -409,16 +409,24 @@ func TestDocMaxErrorsBound(t *testing.T) {
 	}
 }
 
+// expiredAndFailing returns an RTCache, caching errors for an hour, whose
+// key k (loaded as k#1 with a 1s TTL) expired a second ago and whose
+// origin now fails. Call it inside a synctest bubble.
+func expiredAndFailing(t *testing.T) (*origin, *ufocache.RTCache[string, string]) {
+	o := &origin{ttl: time.Second}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
+	rt.Get(context.Background(), "k")
+	time.Sleep(2 * time.Second)
+	o.set(func(o *origin) { o.err = errors.New("down") })
+	return o, rt
+}
+
 // Claim (GetStale): a cached error counts as a failed load, and a timeout
 // (LoadTimeout) or ctx ending first also serve the stale value.
 func TestDocGetStaleOnCachedErrorTimeoutAndCtx(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o := &origin{ttl: time.Second}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
+		o, rt := expiredAndFailing(t)
 		ctx := context.Background()
-		rt.Get(ctx, "k")
-		time.Sleep(2 * time.Second)
-		o.set(func(o *origin) { o.err = errors.New("down") })
 		rt.Get(ctx, "k") // fails: the error is cached
 		n := o.loads.Load()
 		v, st, err := rt.GetStale(ctx, "k", time.Hour)
@@ -452,12 +460,8 @@ func TestDocGetStaleOnCachedErrorTimeoutAndCtx(t *testing.T) {
 // cached; the stale value is still served at once.
 func TestDocGSWUNoRefreshWhileErrorCached(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o := &origin{ttl: time.Second}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
+		o, rt := expiredAndFailing(t)
 		ctx := context.Background()
-		rt.Get(ctx, "k")
-		time.Sleep(2 * time.Second)
-		o.set(func(o *origin) { o.err = errors.New("down") })
 		if _, st, _ := rt.GetStaleWhileUpdate(ctx, "k", time.Hour); st.Status != ufocache.Stale {
 			t.Fatalf("first stale read: %+v", st)
 		}

@@ -629,16 +629,15 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesc
 		}
 		res = make([]coalesce.Result[loaded[V]], len(got))
 		for i, l := range got {
-			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{l.Value, l.TTL, 0}, Err: l.Err}
-			if l.Err == nil {
-				res[i].Val.w = rt.c.weigh(keys[i], l.Value)
-			}
+			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{val: l.Value, ttl: l.TTL}, Err: l.Err}
 		}
 	}
 	failed = 0
-	for _, r := range res {
-		if r.Err != nil {
+	for i := range res {
+		if res[i].Err != nil {
 			failed++
+		} else {
+			res[i].Val.w = rt.c.weigh(keys[i], res[i].Val.val) // before the store's lock
 		}
 	}
 	return res, nil
@@ -661,9 +660,6 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, keys []K) []coalesce.Resu
 			var l loaded[V]
 			var err error
 			l.val, l.ttl, err = rt.load(ctx, k)
-			if err == nil {
-				l.w = rt.c.weigh(k, l.val)
-			}
 			r.Val, r.Err = l, err
 		})
 	}
