@@ -193,9 +193,9 @@ type RTStats struct {
 	// so did not load.
 	Misses, LockHits, Stale, ErrorHits uint64
 	// Loads counts keys loaded from the origin (a batch of n keys counts
-	// n); LoadErrors, those that failed (error, panic, Goexit or timeout:
-	// a load still running at its LoadTimeout counts as failed whatever it
-	// returns later, and one that returns right at it may count either way).
+	// n); LoadErrors, the loads whose callers got an error (the loader's,
+	// a panic, Goexit or ErrLoadTimeout: a load still running at its
+	// LoadTimeout counts as failed then, whatever it returns later).
 	Loads, LoadErrors uint64
 	// Batches counts BatchLoader calls; Refreshes, background loads started.
 	Batches, Refreshes uint64
@@ -273,6 +273,7 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		LoadTimeout: opts.LoadTimeout,
 		Recheck:     rt.recheck,
 		Commit:      rt.commit,
+		Finished:    rt.finished,
 	})
 	if err != nil {
 		return nil, err
@@ -575,47 +576,38 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
 // counted.
 func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 	return func(ctx context.Context) (r loaded[V], err error) {
-		failed := 1 // stays through a panic or Goexit
-		done := rt.count(ctx, 1)
-		defer func() { done(failed) }()
+		defer rt.timed(1)()
 		r.val, r.ttl, err = rt.load(ctx, k)
 		if err == nil {
-			failed = 0
 			r.w = rt.c.weigh(k, r.val)
 		}
 		return r, err
 	}
 }
 
-// count counts n loads that run with ctx, their load context, and returns
-// the function that counts, once they end, how many failed. If ctx ends
-// first, the loads timed out (a load context ends only by LoadTimeout
-// before they return): all n count as failed then, whatever they return
-// later, and a load that hangs is counted too.
-func (rt *RTCache[K, V]) count(ctx context.Context, n int) (done func(failed int)) {
+// timed counts n loads starting, and returns the function that adds their
+// time once they end (through a panic or Goexit too). Their failures are
+// counted by finished.
+func (rt *RTCache[K, V]) timed(n int) (done func()) {
 	rt.st.loads.Add(uint64(n))
 	start := time.Now()
-	var counted atomic.Bool
-	stop := context.AfterFunc(ctx, func() {
-		if counted.CompareAndSwap(false, true) {
-			rt.st.loadErrors.Add(uint64(n))
-		}
-	})
-	return func(failed int) {
-		stop()
-		rt.st.loadTime.Add(int64(time.Since(start)))
-		if counted.CompareAndSwap(false, true) {
-			rt.st.loadErrors.Add(uint64(failed))
-		}
+	return func() { rt.st.loadTime.Add(int64(time.Since(start))) }
+}
+
+// finished is the coalesce Finished: it runs once for each key a Loader or
+// BatchLoader was started for, with the error its callers see (the
+// loader's, a panic's, ErrGoexit or the load timeout), when its load
+// finishes or times out; a load that hangs past LoadTimeout counts then.
+func (rt *RTCache[K, V]) finished(_ K, err error) {
+	if err != nil {
+		rt.st.loadErrors.Add(1)
 	}
 }
 
 // loadBatch loads MultiGet's misses: with the BatchLoader, or with the
 // Loader, one goroutine per key.
 func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesce.Result[loaded[V]], err error) {
-	failed := len(keys) // all, until the results are in
-	done := rt.count(ctx, len(keys))
-	defer func() { done(failed) }()
+	defer rt.timed(len(keys))()
 	if rt.batch == nil {
 		res = rt.loadEach(ctx, keys)
 	} else {
@@ -632,11 +624,8 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesc
 			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{val: l.Value, ttl: l.TTL}, Err: l.Err}
 		}
 	}
-	failed = 0
 	for i := range res {
-		if res[i].Err != nil {
-			failed++
-		} else {
+		if res[i].Err == nil {
 			res[i].Val.w = rt.c.weigh(keys[i], res[i].Val.val) // before the store's lock
 		}
 	}

@@ -734,6 +734,52 @@ func TestRTLoadErrorsCountTimeouts(t *testing.T) {
 	})
 }
 
+// A load that returns right at its LoadTimeout reaches its caller either
+// as a value or as ErrLoadTimeout; LoadErrors counts it the way the caller
+// saw it, so it equals the callers' errors exactly (single and batched).
+func TestRTLoadErrorsAgreeWithCallersAtTheLoadTimeout(t *testing.T) {
+	atDeadline := func(ctx context.Context) {
+		<-ctx.Done() // returns at the deadline, racing the load timer
+	}
+	load := func(ctx context.Context, k int) (int, time.Duration, error) {
+		atDeadline(ctx)
+		return k, 0, nil
+	}
+	batch := func(ctx context.Context, keys []int) ([]ufocache.Loaded[int], error) {
+		atDeadline(ctx)
+		return make([]ufocache.Loaded[int], len(keys)), nil
+	}
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10000})
+	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[int, int]{LoadTimeout: time.Millisecond, BatchLoader: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, _, err := rt.Get(context.Background(), i); err != nil {
+				failed.Add(1)
+			}
+		})
+		wg.Go(func() {
+			res, _ := rt.MultiGet(context.Background(), []int{n + 2*i, n + 2*i + 1})
+			for _, r := range res {
+				if r.Err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	s := rt.Stats()
+	if s.Loads != 3*n || s.LoadErrors != uint64(failed.Load()) {
+		t.Errorf("Loads %d, LoadErrors %d; the callers got %d errors in %d loads", s.Loads, s.LoadErrors, failed.Load(), 3*n)
+	}
+	t.Logf("%d of %d loads timed out", failed.Load(), 3*n)
+}
+
 // With LockAge, a hung load no longer holds its key: a stale read after it
 // starts a new refresh rather than waiting on the hung one forever.
 func TestRTStaleWhileRevalidateReplacesAHungLoad(t *testing.T) {

@@ -157,6 +157,9 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 			g.finish(keys[i], c, zero, err)
 		}
 	}
+	for _, c := range calls {
+		c.started = true
+	}
 	lctx, cancel := g.loadContext(ctx)
 	stop := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
 	arg := slices.Clone(keys) // fn may keep or change its slice

@@ -91,6 +91,17 @@ type Options[K comparable, V any] struct {
 	// must not run under it), before the waiters wake. A panic in Commit
 	// is raised again once the key is released and the waiters woken.
 	Commit func(key K, v V, err error) (after func())
+	// Finished, if set, runs once for each call whose function was
+	// started (a DoBatch's key counts as started once fn is given it),
+	// with the error every caller of the call sees: fn's, a *PanicError,
+	// ErrGoexit or ErrLoadTimeout; nil if it succeeded. A call that
+	// Recheck answered is not reported; one detached by Forget or
+	// superseded after LockAge is. It runs when the call finishes, after
+	// Commit and its after function, outside the wait map's lock and
+	// before any waiter wakes; so a count kept by Finished agrees with
+	// what the callers saw, even for a call that finished right at its
+	// LoadTimeout. It must not block, panic or call the Group.
+	Finished func(key K, err error)
 }
 
 // Group coalesces calls by key. Create it with New; its methods are safe
@@ -113,6 +124,10 @@ type call[V any] struct {
 	val V
 	err error
 	end ending // how the call finished
+
+	// started is set before fn is started (and before its load timer), by
+	// the goroutine that starts it: Finished reports only such calls.
+	started bool
 
 	batch *batch // the DoBatch that created this call, or nil
 }
@@ -373,6 +388,7 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 	if g.recheck(key, c) {
 		return false
 	}
+	c.started = true
 	lctx, cancel := g.loadContext(ctx)
 	stop := g.onLoadTimeout(lctx, func() {
 		var zero V
@@ -405,6 +421,7 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 // cancellation to strip.
 func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
 	if !g.recheck(key, c) {
+		c.started = true
 		g.run(ctx, key, c, fn, nil)
 	}
 }
@@ -477,8 +494,11 @@ func (g *Group[K, V]) finishWith(key K, c *call[V], v V, err error, end ending, 
 		return nil, true
 	})
 	// The key is free and the result in place: wake the waiters once the
-	// after function (or a panic) is through.
+	// after function (or a panic) and Finished are through.
 	defer close(c.done)
+	if c.started && g.opts.Finished != nil {
+		defer g.opts.Finished(key, err)
+	}
 	if commitPanic != nil {
 		panic(commitPanic)
 	}
