@@ -46,6 +46,10 @@ type config struct {
 
 var suiteOrder = []string{"hitratio", "throughput", "memory", "stampede", "latency"}
 
+// partialOut is where a run of less than every suite, cache and trace
+// writes by default (ignored by git).
+const partialOut = "results/partial"
+
 // extraSuites run only when named: tools for developers, not results.
 var extraSuites = []string{"policy"}
 
@@ -146,11 +150,17 @@ func parseFlags(args []string) (*config, error) {
 			cfg.duration = 10 * time.Millisecond
 		}
 	}
+	full := len(cfg.suites) == len(suiteOrder) && cfg.userTrace == "" && len(cfg.caches) == 0 && len(cfg.traces) == 0
 	if cfg.out == "" && !cfg.quick {
-		cfg.out = "results"
-		if cfg.readme == "" && len(cfg.suites) == len(suiteOrder) && cfg.userTrace == "" &&
-			len(cfg.caches) == 0 && len(cfg.traces) == 0 {
-			cfg.readme = "../README.md" // the default full run keeps the README's tables true
+		// Only the default full run writes results/ and the README: a run
+		// of some suites, caches or traces would leave results/README.md
+		// (and a suite's file) at odds with the README's tables.
+		cfg.out = partialOut
+		if full {
+			cfg.out = "results"
+			if cfg.readme == "" {
+				cfg.readme = "../README.md" // the default full run keeps the README's tables true
+			}
 		}
 	}
 	return cfg, nil

@@ -65,8 +65,24 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.out != "results" || len(cfg.suites) != len(suiteOrder) || cfg.reps != 3 {
+	if cfg.out != "results" || len(cfg.suites) != len(suiteOrder) || cfg.reps != 3 || cfg.readme != "../README.md" {
 		t.Errorf("defaults: %+v", cfg)
+	}
+	// A partial run must not overwrite the full run's results (their
+	// README.md sums up every suite) nor the README's tables.
+	for _, args := range [][]string{
+		{"-suite", "hitratio"},
+		{"-suite", "policy"},
+		{"-caches", "ufocache,otter-v2"},
+		{"-traces", "oltp"},
+	} {
+		cfg, err := parseFlags(args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.out != partialOut || cfg.readme != "" {
+			t.Errorf("%q writes to %q and README %q, want %q and none", args, cfg.out, cfg.readme, partialOut)
+		}
 	}
 }
 
