@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// burnCache is a read-through cache that shares one load per key, and
+// spends burn of CPU in every Get before it looks: a slower wait path.
+type burnCache struct {
+	burn  time.Duration
+	load  func(context.Context, uint64) (uint64, time.Duration, error)
+	group singleflight.Group
+	mu    sync.Mutex
+	m     map[uint64]uint64
+}
+
+func (b *burnCache) Name() string { return "burn" }
+func (b *burnCache) Close()       {}
+func (b *burnCache) Get(ctx context.Context, k uint64) (uint64, error) {
+	for t0 := time.Now(); time.Since(t0) < b.burn; {
+	}
+	b.mu.Lock()
+	v, ok := b.m[k]
+	b.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	r, err, _ := b.group.Do("k", func() (any, error) {
+		v, _, err := b.load(ctx, k)
+		if err == nil {
+			b.mu.Lock()
+			b.m[k] = v
+			b.mu.Unlock()
+		}
+		return v, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return r.(uint64), nil
+}
+
+// The callers of a burst are released at the same moment. A cache whose
+// Get costs more CPU makes the later callers start their calls later; timed
+// from its own call, such a caller waited less for the shared load (or came
+// after it and hit), so the slower cache reported the lower latency: the
+// published ufocache p50 (7.40ms, its last caller in after 8.79ms) was
+// below the 10ms loader, where the others' were about 11ms.
+func TestBurstLatencyDoesNotRewardLateCallers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // a spread that does not depend on the core count
+	p50 := map[time.Duration]time.Duration{}
+	for _, burn := range []time.Duration{0, 30 * time.Microsecond} {
+		o := &origin{delay: 10 * time.Millisecond}
+		c := &burnCache{burn: burn, load: o.load, m: map[uint64]uint64{}}
+		b := burstOn(c, 1000, o, false)
+		if b.loads != 1 {
+			t.Fatalf("burn %v: %d loads", burn, b.loads)
+		}
+		t.Logf("burn %v: p50 %v p99 %v, last caller in after %v", burn, b.p50, b.p99, b.lastIn)
+		p50[burn] = b.p50
+	}
+	if fast, slow := p50[0], p50[30*time.Microsecond]; slow < fast*9/10 {
+		t.Fatalf("the cache with the slower Get reports p50 %v, the faster %v", slow, fast)
+	}
+}
