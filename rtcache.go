@@ -572,11 +572,11 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
 	rt.st.refreshes.Add(1)
 }
 
-// loader returns the function a load of k runs: the Loader, timed and
-// counted.
+// loader returns the function a load of k runs: the Loader, timed (recheck
+// counted it).
 func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 	return func(ctx context.Context) (r loaded[V], err error) {
-		defer rt.timed(1)()
+		defer rt.timed()()
 		r.val, r.ttl, err = rt.load(ctx, k)
 		if err == nil {
 			r.w = rt.c.weigh(k, r.val)
@@ -585,11 +585,10 @@ func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 	}
 }
 
-// timed counts n loads starting, and returns the function that adds their
-// time once they end (through a panic or Goexit too). Their failures are
-// counted by finished.
-func (rt *RTCache[K, V]) timed(n int) (done func()) {
-	rt.st.loads.Add(uint64(n))
+// timed returns the function that adds the time of loads starting now
+// once they end (through a panic or Goexit too). They were counted in
+// Loads by recheck, and their failures are counted by finished.
+func (rt *RTCache[K, V]) timed() (done func()) {
 	start := time.Now()
 	return func() { rt.st.loadTime.Add(int64(time.Since(start))) }
 }
@@ -607,7 +606,7 @@ func (rt *RTCache[K, V]) finished(_ K, err error) {
 // loadBatch loads MultiGet's misses: with the BatchLoader, or with the
 // Loader, one goroutine per key.
 func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesce.Result[loaded[V]], err error) {
-	defer rt.timed(len(keys))()
+	defer rt.timed()()
 	if rt.batch == nil {
 		res = rt.loadEach(ctx, keys)
 	} else {
@@ -659,7 +658,10 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, keys []K) []coalesce.Resu
 // recheck is the coalesce Recheck: a caller about to load k looks at the
 // cache (and the cached errors) again, in case a load that just finished
 // stored k. With RefreshAhead a value about to expire does not count, so
-// that its refresh goes ahead.
+// that its refresh goes ahead. If it answers nothing, coalesce starts the
+// load: it is counted in Loads here, before its load timer can run
+// finished (a timer may fire before the Loader's goroutine has run, and
+// LoadErrors must not count a load that Loads does not).
 func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) {
 	var r loaded[V]
 	if rt.refreshAhead == 0 {
@@ -676,6 +678,7 @@ func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) {
 			return r, true, err
 		}
 	}
+	rt.st.loads.Add(1)
 	return r, false, nil
 }
 

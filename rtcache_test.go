@@ -780,6 +780,43 @@ func TestRTLoadErrorsAgreeWithCallersAtTheLoadTimeout(t *testing.T) {
 	t.Logf("%d of %d loads timed out", failed.Load(), 3*n)
 }
 
+// A load is counted in Loads before its failure can be counted in
+// LoadErrors: a caller that got ErrLoadTimeout never sees LoadErrors above
+// Loads, even when the load timer fires before the Loader's goroutine has
+// run (a LoadTimeout of 1ns has passed before the load is started; one P
+// runs the timer's goroutine first), single and batched.
+func TestRTLoadErrorsNeverExceedLoads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	load := func(_ context.Context, k int) (int, time.Duration, error) { return k, 0, nil }
+	batch := func(_ context.Context, keys []int) ([]ufocache.Loaded[int], error) {
+		return make([]ufocache.Loaded[int], len(keys)), nil
+	}
+	const n = 2000
+	for _, batched := range []bool{false, true} {
+		bad := 0
+		var worst ufocache.RTStats
+		for i := range n {
+			c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100})
+			rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[int, int]{LoadTimeout: time.Nanosecond, BatchLoader: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if batched {
+				_, err = rt.MultiGet(context.Background(), []int{i, i + 1})
+			} else {
+				_, _, err = rt.Get(context.Background(), i)
+			}
+			if s := rt.Stats(); err != nil && s.LoadErrors > s.Loads {
+				bad++
+				worst = s
+			}
+		}
+		if bad > 0 {
+			t.Errorf("batched %v: %d of %d callers that got an error then saw LoadErrors > Loads, e.g. %+v", batched, bad, n, worst)
+		}
+	}
+}
+
 // With LockAge, a hung load no longer holds its key: a stale read after it
 // starts a new refresh rather than waiting on the hung one forever.
 func TestRTStaleWhileRevalidateReplacesAHungLoad(t *testing.T) {
