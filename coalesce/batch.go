@@ -54,7 +54,8 @@ type batch struct {
 // for the whole DoBatch, and one more for the keys that look again); every
 // key gives up when ctx ends. If fn itself panicked, DoBatch panics with
 // the *PanicError once its keys have their outcome (a *PanicError that fn
-// returns as one key's Err is only that key's error).
+// returns as one key's Err is only that key's error; a panic after the
+// load timeout finished the keys is dropped, as is any late outcome).
 func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context.Context, keys []K) ([]Result[V], error)) []Result[V] {
 	out := make([]Result[V], len(keys))
 	if len(keys) == 0 {
@@ -113,9 +114,9 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		timeout, stop = g.lockTimer()
 		defer stop()
 	}
-	sawOwn := false
-	var again []K // joined keys that Recheck answered
-	var at []int  // their places in keys
+	var panicked *PanicError // fn's panic, if it was an own key's outcome
+	var again []K            // joined keys that Recheck answered
+	var at []int             // their places in keys
 	for i, c := range calls {
 		own := c.batch == b
 		to := timeout
@@ -136,10 +137,15 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		}
 		r := &out[i]
 		r.Val, r.Leader, r.Err = outcome(c, own)
-		sawOwn = sawOwn || r.Leader
+		// fn's panic is stored before it finishes any key. A panic that
+		// came after the load timeout finished the keys is dropped, as
+		// Do drops it.
+		if p := b.panicked.Load(); r.Leader && p != nil && r.Err == error(p) {
+			panicked = p
+		}
 	}
-	if p := b.panicked.Load(); sawOwn && p != nil {
-		panic(p)
+	if panicked != nil {
+		panic(panicked)
 	}
 	if len(again) > 0 {
 		for j, r := range g.DoBatch(ctx, again, fn) {

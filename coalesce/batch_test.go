@@ -218,6 +218,58 @@ func TestDoBatchTimeouts(t *testing.T) {
 	})
 }
 
+// A batch function that panics after the load timeout finished its keys
+// is dropped like any late outcome, as Do drops it: DoBatch returns its
+// keys' ErrLoadTimeout, the error Finished reported, and does not panic.
+// Here the panic comes while DoBatch still waits for a key joined to
+// another caller's call (held in its Recheck), before it looks at whether
+// fn panicked.
+func TestDoBatchPanicAfterTheLoadTimeoutIsDropped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log finishedLog
+		release := make(chan struct{})
+		g := newGroup(t, coalesce.Options[string, int]{
+			LoadTimeout: time.Second,
+			Finished:    log.finished,
+			Recheck: func(k string) (int, bool, error) {
+				if k == "joined" {
+					<-release
+				}
+				return 0, false, nil
+			},
+		})
+		go g.Do(context.Background(), "joined", func(context.Context) (int, error) { return 1, nil })
+		synctest.Wait()
+		late := make(chan struct{})
+		var res []coalesce.Result[int]
+		var panicked any
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { panicked = recover() }()
+			res = g.DoBatch(context.Background(), []string{"own", "joined"}, func(ctx context.Context, _ []string) ([]coalesce.Result[int], error) {
+				<-ctx.Done()
+				<-late
+				panic("after the load timeout")
+			})
+		}()
+		time.Sleep(2 * time.Second) // "own" timed out; DoBatch waits for "joined"
+		synctest.Wait()
+		close(late) // fn panics now: too late for "own"
+		synctest.Wait()
+		close(release)
+		<-done
+		if p, ok := panicked.(*coalesce.PanicError); ok {
+			t.Fatalf("DoBatch panicked with *PanicError{%v}; its own key's outcome was ErrLoadTimeout (Finished: %v)", p.Value, log.of("own"))
+		} else if panicked != nil {
+			t.Fatalf("DoBatch panicked with %v", panicked)
+		}
+		if res[0].Err != coalesce.ErrLoadTimeout || !res[0].Leader || res[1].Err != nil || res[1].Val != 1 {
+			t.Errorf("DoBatch = %+v, want ErrLoadTimeout for own and 1 for joined", res)
+		}
+	})
+}
+
 func TestDoBatchCallerLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := newGroup(t, coalesce.Options[string, int]{})
