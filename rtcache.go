@@ -528,12 +528,20 @@ func (rt *RTCache[K, V]) fetch(ctx context.Context, k K, st Status) (V, Status, 
 
 // join loads k, or waits for the load of k in flight.
 func (rt *RTCache[K, V]) join(ctx context.Context, k K, st Status) (V, Status, error) {
+	// Only a leader's Do panics (the load's *PanicError) or ends its
+	// goroutine (a Goexit in a load run on it): it is a Miss all the same.
+	leader := true
+	defer func() {
+		if leader {
+			rt.st.misses.Add(1)
+		} else {
+			rt.st.lockHits.Add(1)
+		}
+	}()
 	r, leader, err := rt.group.Do(ctx, k, rt.loader(k))
 	if !leader {
-		rt.st.lockHits.Add(1)
 		return r.val, LockHit, err
 	}
-	rt.st.misses.Add(1)
 	return r.val, st, err
 }
 

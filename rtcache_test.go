@@ -672,6 +672,35 @@ func TestRTGetStaleIfPanic(t *testing.T) {
 	})
 }
 
+// A lookup whose load panics started that load: it counts as a Miss like
+// one whose load returned an error, both in GetStale (which serves the
+// stale value) and in Get (whose leader panics again).
+func TestRTPanickingLoadCountsItsMiss(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{})
+		rt.Get(context.Background(), "k")
+		o.set(func(o *origin) { o.err = errors.New("down") })
+		time.Sleep(1500 * time.Millisecond)
+		rt.GetStale(context.Background(), "k", time.Hour) // the load fails: stale
+		if s := rt.Stats(); s.Misses != 2 || s.Loads != 2 || s.Stale != 1 {
+			t.Fatalf("after a GetStale whose load failed: %+v, want Misses 2, Loads 2, Stale 1", s)
+		}
+		o.set(func(o *origin) { o.err, o.panics = nil, "origin bug" })
+		rt.GetStale(context.Background(), "k", time.Hour) // the load panics: stale
+		if s := rt.Stats(); s.Misses != 3 || s.Loads != 3 || s.LoadErrors != 2 || s.Stale != 2 {
+			t.Errorf("after a GetStale whose load panicked: %+v, want Misses 3, Loads 3, LoadErrors 2, Stale 2", s)
+		}
+		func() {
+			defer func() { recover() }()
+			rt.Get(context.Background(), "k")
+		}()
+		if s := rt.Stats(); s.Misses != 4 || s.Loads != 4 || s.LoadErrors != 3 {
+			t.Errorf("after a Get whose load panicked: %+v, want Misses 4, Loads 4, LoadErrors 3", s)
+		}
+	})
+}
+
 func asError(r any) error {
 	err, _ := r.(error)
 	return err
