@@ -614,12 +614,14 @@ func (rt *RTCache[K, V]) finished(_ K, err error) {
 // loadBatch loads MultiGet's misses: with the BatchLoader, or with the
 // Loader, one goroutine per key.
 func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesce.Result[loaded[V]], err error) {
-	defer rt.timed()()
 	if rt.batch == nil {
-		res = rt.loadEach(ctx, keys)
+		res = rt.loadEach(ctx, keys) // times each Loader call
 	} else {
 		rt.st.batches.Add(1)
-		got, err := rt.batch(ctx, keys)
+		got, err := func() ([]Loaded[V], error) {
+			defer rt.timed()() // through a panic or Goexit too
+			return rt.batch(ctx, keys)
+		}()
 		if err != nil {
 			return nil, err
 		}
@@ -653,6 +655,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, keys []K) []coalesce.Resu
 					r.Err = &PanicError{Value: p, Stack: debug.Stack()}
 				}
 			}()
+			defer rt.timed()()
 			var l loaded[V]
 			var err error
 			l.val, l.ttl, err = rt.load(ctx, k)

@@ -1203,6 +1203,37 @@ func TestRTMultiGetWithoutBatchLoader(t *testing.T) {
 	}
 }
 
+// LoadTime is the total time spent in Loader calls: MultiGet's per-key
+// Loader calls (no BatchLoader) each add theirs, as the same loads done by
+// Gets do, while one BatchLoader call adds its own once.
+func TestRTMultiGetLoadTimeSumsItsLoaderCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		load := func(_ context.Context, k string) (string, time.Duration, error) {
+			time.Sleep(time.Second)
+			return k, 0, nil
+		}
+		batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			time.Sleep(time.Second)
+			return make([]ufocache.Loaded[string], len(keys)), nil
+		}
+		for _, tc := range []struct {
+			name  string
+			batch ufocache.BatchLoader[string, string]
+			want  time.Duration
+		}{{"Loader", nil, 3 * time.Second}, {"BatchLoader", batch, time.Second}} {
+			c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+			rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{BatchLoader: tc.batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt.MultiGet(context.Background(), []string{"a", "b", "c"})
+			if s := rt.Stats(); s.Loads != 3 || s.LoadTime != tc.want {
+				t.Errorf("%s: three keys loaded in 1s each: Loads %d, LoadTime %v; want 3, %v", tc.name, s.Loads, s.LoadTime, tc.want)
+			}
+		}
+	})
+}
+
 func TestRTMultiGetBatchPanics(t *testing.T) {
 	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100})
 	batch := func(context.Context, []string) ([]ufocache.Loaded[string], error) { panic("batch bug") }
