@@ -193,9 +193,11 @@ type RTStats struct {
 	// so did not load.
 	Misses, LockHits, Stale, ErrorHits uint64
 	// Loads counts keys loaded from the origin (a batch of n keys counts
-	// n); LoadErrors, the loads whose callers got an error (the loader's,
-	// a panic, Goexit or ErrLoadTimeout: a load still running at its
-	// LoadTimeout counts as failed then, whatever it returns later).
+	// n), once each load has ended or timed out; LoadErrors, the loads
+	// whose callers got an error (the loader's, a panic, Goexit or
+	// ErrLoadTimeout: a load still running at its LoadTimeout counts as
+	// failed then, whatever it returns later). A load in flight counts in
+	// neither yet.
 	Loads, LoadErrors uint64
 	// Batches counts BatchLoader calls; Refreshes, background loads started.
 	Batches, Refreshes uint64
@@ -485,13 +487,14 @@ func (rt *RTCache[K, V]) write(k K, w func(out *[]shard.Evicted[K, V])) {
 
 // Stats returns a snapshot of the counters.
 func (rt *RTCache[K, V]) Stats() RTStats {
+	loadErrors := rt.st.loadErrors.Load() // before loads: see finished
 	s := RTStats{
 		Misses:     rt.st.misses.Load(),
 		LockHits:   rt.st.lockHits.Load(),
 		Stale:      rt.st.stale.Load(),
 		ErrorHits:  rt.st.errorHits.Load(),
 		Loads:      rt.st.loads.Load(),
-		LoadErrors: rt.st.loadErrors.Load(),
+		LoadErrors: loadErrors,
 		Batches:    rt.st.batches.Load(),
 		Refreshes:  rt.st.refreshes.Load(),
 		LoadTime:   time.Duration(rt.st.loadTime.Load()),
@@ -580,8 +583,8 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
 	rt.st.refreshes.Add(1)
 }
 
-// loader returns the function a load of k runs: the Loader, timed (recheck
-// counted it).
+// loader returns the function a load of k runs: the Loader, timed
+// (finished counts it).
 func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 	return func(ctx context.Context) (r loaded[V], err error) {
 		defer rt.timed()()
@@ -594,8 +597,7 @@ func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 }
 
 // timed returns the function that adds the time of loads starting now
-// once they end (through a panic or Goexit too). They were counted in
-// Loads by recheck, and their failures are counted by finished.
+// once they end (through a panic or Goexit too). finished counts them.
 func (rt *RTCache[K, V]) timed() (done func()) {
 	start := time.Now()
 	return func() { rt.st.loadTime.Add(int64(time.Since(start))) }
@@ -605,7 +607,12 @@ func (rt *RTCache[K, V]) timed() (done func()) {
 // BatchLoader was started for, with the error its callers see (the
 // loader's, a panic's, ErrGoexit or the load timeout), when its load
 // finishes or times out; a load that hangs past LoadTimeout counts then.
+// Loads and LoadErrors are counted here, together and in that order (and
+// Stats reads them in the other): a load timer can finish a call before
+// its Loader's goroutine has even started, and LoadErrors never exceeds
+// Loads in a snapshot.
 func (rt *RTCache[K, V]) finished(_ K, err error) {
+	rt.st.loads.Add(1)
 	if err != nil {
 		rt.st.loadErrors.Add(1)
 	}
@@ -669,10 +676,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, keys []K) []coalesce.Resu
 // recheck is the coalesce Recheck: a caller about to load k looks at the
 // cache (and the cached errors) again, in case a load that just finished
 // stored k. With RefreshAhead a value about to expire does not count, so
-// that its refresh goes ahead. If it answers nothing, coalesce starts the
-// load: it is counted in Loads here, before its load timer can run
-// finished (a timer may fire before the Loader's goroutine has run, and
-// LoadErrors must not count a load that Loads does not).
+// that its refresh goes ahead.
 func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) {
 	var r loaded[V]
 	if rt.refreshAhead == 0 {
@@ -689,7 +693,6 @@ func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) {
 			return r, true, err
 		}
 	}
-	rt.st.loads.Add(1)
 	return r, false, nil
 }
 
