@@ -69,3 +69,18 @@ func TestBurstLatencyDoesNotRewardLateCallers(t *testing.T) {
 		t.Fatalf("the cache with the slower Get reports p50 %v, the faster %v", slow, fast)
 	}
 }
+
+// A cache's bursts sum up to the most loads and errors of any one, and the
+// median of each time.
+func TestMedianBurstKeepsTheWorstLoads(t *testing.T) {
+	ms := time.Millisecond
+	got := medianBurst([]burst{
+		{loads: 1, errs: 0, p50: 9 * ms, p99: 10 * ms, max: 11 * ms, lastIn: 5 * ms},
+		{loads: 2, errs: 3, p50: 1 * ms, p99: 2 * ms, max: 3 * ms, lastIn: 1 * ms},
+		{loads: 1, errs: 1, p50: 4 * ms, p99: 5 * ms, max: 6 * ms, lastIn: 9 * ms},
+	})
+	want := burst{loads: 2, errs: 3, p50: 4 * ms, p99: 5 * ms, max: 6 * ms, lastIn: 5 * ms}
+	if got != want {
+		t.Errorf("medianBurst = %+v, want %+v", got, want)
+	}
+}
