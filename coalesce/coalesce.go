@@ -40,7 +40,10 @@
 // Options.Commit is how a call's result is stored: it runs when the call
 // finishes, only if the call still holds its key, under the same lock as
 // Forget's function. A cache fill done in Commit therefore never overwrites
-// a write made through Forget after the load began.
+// a write made through Forget after the load began. Options.Finished, by
+// contrast, sees every call whose function started, detached or not, with
+// the outcome its callers got: where a read-through cache counts its loads
+// and their failures.
 package coalesce
 
 import (
