@@ -150,7 +150,15 @@ func parseFlags(args []string) (*config, error) {
 			cfg.duration = 10 * time.Millisecond
 		}
 	}
-	full := len(cfg.suites) == len(suiteOrder) && cfg.userTrace == "" && len(cfg.caches) == 0 && len(cfg.traces) == 0
+	// Every main suite and no other (a count would take a list with an
+	// extra suite or a repeat for the full set).
+	full := cfg.userTrace == "" && len(cfg.caches) == 0 && len(cfg.traces) == 0
+	for _, s := range suiteOrder {
+		full = full && slices.Contains(cfg.suites, s)
+	}
+	for _, s := range cfg.suites {
+		full = full && slices.Contains(suiteOrder, s)
+	}
 	if cfg.out == "" && !cfg.quick {
 		// Only the default full run writes results/ and the README: a run
 		// of some suites, caches or traces would leave results/README.md

@@ -77,6 +77,10 @@ func TestFlags(t *testing.T) {
 		{"-suite", "policy"},
 		{"-caches", "ufocache,otter-v2"},
 		{"-traces", "oltp"},
+		// As many suites as the full run, but not the same ones: no
+		// latency, which the README's tables would lose.
+		{"-suite", "hitratio,throughput,memory,stampede,policy"},
+		{"-suite", "hitratio,hitratio,throughput,memory,stampede"},
 	} {
 		cfg, err := parseFlags(args)
 		if err != nil {
