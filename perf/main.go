@@ -87,7 +87,7 @@ func parseFlags(args []string) (*config, error) {
 	cacheList := fs.String("caches", "", "comma-separated cache names (default: all)")
 	traceList := fs.String("traces", "", "comma-separated trace names, or 'all' (default: all, quick: a small subset)")
 	traceDir := fs.String("tracedir", "../testdata/traces", "directory of the bundled traces")
-	out := fs.String("out", "", "directory for the result files (default results, or none with -quick)")
+	out := fs.String("out", "", "directory for the result files (default results for a run of every suite, cache and trace, else "+partialOut+"; none with -quick)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel hit-ratio replays")
 	readme := fs.String("readme", "", "README whose results block a run of every suite rewrites (default ../README.md when writing to results/)")
 	userTrace := fs.String("trace", "", "replay this trace file too (see -format, -caps)")
