@@ -418,7 +418,25 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		missing = append(missing, k)
 	}
 	if len(missing) > 0 {
-		for j, r := range rt.group.DoBatch(ctx, missing, rt.loadBatch) {
+		// The keys the BatchLoader was given: this MultiGet's misses, which
+		// it counts even if DoBatch panics with the BatchLoader's panic (its
+		// keys have their outcome by then), as Get counts a panicking load.
+		var led atomic.Int64
+		load := func(ctx context.Context, keys []K) ([]coalesce.Result[loaded[V]], error) {
+			led.Add(int64(len(keys)))
+			return rt.loadBatch(ctx, keys)
+		}
+		returned := false
+		defer func() {
+			if !returned {
+				n := led.Load()
+				rt.st.misses.Add(uint64(n))
+				rt.st.lockHits.Add(uint64(max(int64(len(missing))-n, 0)))
+			}
+		}()
+		res := rt.group.DoBatch(ctx, missing, load)
+		returned = true
+		for j, r := range res {
 			o := &out[missAt[j]]
 			o.Value, o.Err = r.Val.val, r.Err
 			if r.Leader {

@@ -701,6 +701,44 @@ func TestRTPanickingLoadCountsItsMiss(t *testing.T) {
 	})
 }
 
+// A MultiGet whose BatchLoader panics panics too, and still counts a Miss
+// for each key it loaded (and a LockHit for each it joined), as Get does.
+func TestRTPanickingBatchCountsItsMisses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		load := func(_ context.Context, k string) (string, time.Duration, error) {
+			<-release
+			return k, 0, nil
+		}
+		batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			panic("batch bug")
+		}
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+		rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{BatchLoader: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go rt.Get(context.Background(), "joined") // its load waits on release
+		synctest.Wait()
+		var got any
+		go func() {
+			synctest.Wait() // MultiGet waits on "joined"
+			close(release)
+		}()
+		func() {
+			defer func() { got = recover() }()
+			rt.MultiGet(context.Background(), []string{"a", "b", "joined"})
+		}()
+		if got == nil {
+			t.Fatal("MultiGet did not panic with its BatchLoader")
+		}
+		synctest.Wait()
+		if s := rt.Stats(); s.Misses != 3 || s.LockHits != 1 || s.Loads != 3 || s.LoadErrors != 2 {
+			t.Errorf("after a MultiGet of 2 keys whose BatchLoader panicked and 1 joined: %+v; want Misses 3 (its 2 and the Get's), LockHits 1, Loads 3, LoadErrors 2", s)
+		}
+	})
+}
+
 func asError(r any) error {
 	err, _ := r.(error)
 	return err
