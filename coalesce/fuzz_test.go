@@ -1,0 +1,215 @@
+package coalesce_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache/coalesce"
+)
+
+// FuzzGroup runs random callers of Do, DoBatch, Go and Forget on three
+// keys, at random moments, with functions that return, fail, panic, call
+// Goexit, take their time or hang, under random LockAge, LockTimeout and
+// LoadTimeout, and a Recheck that answers for keys committed recently.
+// Whatever happens, once every caller is through and every hung function
+// released:
+//   - no caller is left waiting (synctest reports a deadlock otherwise);
+//   - no key is held (Len is 0);
+//   - Finished ran exactly once for each function started, and never for
+//     a call Recheck answered;
+//   - Commit ran at most once per function started, and every caller got
+//     an outcome its function could give or one of the Group's errors.
+func FuzzGroup(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}, uint8(0))
+	f.Add([]byte{3, 3, 3, 3, 9, 9, 9, 27, 1, 2, 81, 4, 4, 4}, uint8(7))
+	f.Add([]byte("coalesce a stampede of callers"), uint8(42))
+	f.Fuzz(func(t *testing.T, ops []byte, cfg uint8) {
+		if len(ops) > 96 {
+			ops = ops[:96]
+		}
+		synctest.Test(t, func(t *testing.T) { fuzzGroup(t, ops, cfg) })
+	})
+}
+
+var errFn = errors.New("fn failed")
+
+func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
+	keys := []string{"a", "b", "c"}
+	ms := time.Millisecond
+	var mu sync.Mutex
+	started, finished, commits := map[string]int{}, map[string]int{}, map[string]int{}
+	committedAt := map[string]time.Time{}
+	opts := coalesce.Options[string, int]{
+		LockAge:     []time.Duration{0, 5 * ms, 20 * ms}[cfg%3],
+		LockTimeout: []time.Duration{0, 3 * ms, 30 * ms}[cfg/3%3],
+		LoadTimeout: []time.Duration{0, 4 * ms, 40 * ms}[cfg/9%3],
+		Commit: func(k string, v int, err error) func() {
+			mu.Lock()
+			defer mu.Unlock()
+			commits[k]++
+			if err == nil {
+				committedAt[k] = time.Now()
+			}
+			return nil
+		},
+		Finished: func(k string, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			finished[k]++
+		},
+	}
+	if cfg&0x80 != 0 {
+		opts.Recheck = func(k string) (int, bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			at, ok := committedAt[k]
+			return 7, ok && time.Since(at) < 2*ms, nil
+		}
+	}
+	g := newGroup(t, opts)
+	hang := make(chan struct{})
+	// fn's behaviour comes from one byte: 0 returns, 1 fails, 2 panics,
+	// 3 calls Goexit, 4 takes a while, 5 hangs until the end.
+	fn := func(k string, b byte) func(context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			mu.Lock()
+			started[k]++
+			mu.Unlock()
+			switch b % 6 {
+			case 1:
+				return 0, errFn
+			case 2:
+				panic("fn panicked")
+			case 3:
+				runtime.Goexit()
+			case 4:
+				time.Sleep(time.Duration(b/6%8) * ms)
+			case 5:
+				<-hang
+			}
+			return 1, nil
+		}
+	}
+	batchFn := func(b byte) func(context.Context, []string) ([]coalesce.Result[int], error) {
+		return func(ctx context.Context, ks []string) ([]coalesce.Result[int], error) {
+			mu.Lock()
+			for _, k := range ks {
+				started[k]++
+			}
+			mu.Unlock()
+			res := make([]coalesce.Result[int], len(ks))
+			for i := range res {
+				res[i].Val = 1
+			}
+			switch b % 6 {
+			case 1:
+				return nil, errFn
+			case 2:
+				panic("batch panicked")
+			case 3:
+				runtime.Goexit()
+			case 4:
+				time.Sleep(time.Duration(b/6%8) * ms)
+			case 5:
+				<-hang
+			}
+			if b%7 == 0 && len(res) > 0 {
+				res[0] = coalesce.Result[int]{Err: errFn}
+			}
+			return res, nil
+		}
+	}
+	allowed := func(err error) bool {
+		var pe *coalesce.PanicError
+		return err == nil || err == errFn || errors.As(err, &pe) || err == coalesce.ErrGoexit ||
+			err == coalesce.ErrLoadTimeout || err == coalesce.ErrLockTimeout || errors.Is(err, context.Canceled) ||
+			errors.Is(err, context.DeadlineExceeded)
+	}
+	var wg sync.WaitGroup
+	var bad []string
+	report := func(format string, args ...any) {
+		mu.Lock()
+		bad = append(bad, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	for i := 0; i+1 < len(ops); i += 2 {
+		op, b := ops[i], ops[i+1]
+		k := keys[int(op>>3)%len(keys)]
+		ctx := context.Background()
+		switch op % 8 {
+		case 0, 1, 2: // Do, with a context that may end early
+			wg.Go(func() {
+				c := ctx
+				if b&0x40 != 0 {
+					var cancel context.CancelFunc
+					c, cancel = context.WithTimeout(ctx, time.Duration(b%5+1)*ms)
+					defer cancel()
+				}
+				defer func() {
+					if r := recover(); r != nil {
+						if _, ok := r.(*coalesce.PanicError); !ok {
+							report("Do(%s) panicked with %v", k, r)
+						}
+					}
+				}()
+				if v, _, err := g.Do(c, k, fn(k, b)); !allowed(err) || err == nil && v != 1 && v != 7 {
+					report("Do(%s) = %d, %v", k, v, err)
+				}
+			})
+		case 3, 4: // DoBatch of two or three keys, perhaps with a repeat
+			ks := []string{k, keys[int(b)%len(keys)]}
+			if b&1 != 0 {
+				ks = append(ks, keys[int(b>>1)%len(keys)])
+			}
+			wg.Go(func() {
+				defer func() {
+					if r := recover(); r != nil {
+						if _, ok := r.(*coalesce.PanicError); !ok {
+							report("DoBatch(%v) panicked with %v", ks, r)
+						}
+					}
+				}()
+				for i, r := range g.DoBatch(ctx, ks, batchFn(b)) {
+					if !allowed(r.Err) || r.Err == nil && r.Val != 1 && r.Val != 7 {
+						report("DoBatch(%v)[%d] = %d, %v", ks, i, r.Val, r.Err)
+					}
+				}
+			})
+		case 5:
+			g.Go(ctx, k, fn(k, b))
+		case 6:
+			g.Forget(k, nil)
+		case 7:
+			time.Sleep(time.Duration(b%8) * ms)
+		}
+	}
+	// Let the callers that can finish do so, then release the hung
+	// functions and let time run past every bound.
+	time.Sleep(100 * ms)
+	close(hang)
+	wg.Wait()
+	time.Sleep(100 * ms)
+	synctest.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range bad {
+		t.Error(s)
+	}
+	if n := g.Len(); n != 0 {
+		t.Errorf("%d keys still held after every call finished", n)
+	}
+	for _, k := range keys {
+		if started[k] != finished[k] {
+			t.Errorf("key %s: %d functions started, Finished ran %d times", k, started[k], finished[k])
+		}
+		if commits[k] > started[k] {
+			t.Errorf("key %s: %d commits for %d functions started", k, commits[k], started[k])
+		}
+	}
+}
