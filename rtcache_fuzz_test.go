@@ -1,0 +1,194 @@
+package ufocache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// FuzzRTCache runs random Get, GetStale, GetStaleWhileUpdate, MultiGet,
+// Set, Delete and Invalidate callers on four keys against an origin whose
+// loads, by a script, return, fail, panic, call Goexit, take their time or
+// hang, under random RTOptions. Once every caller is through and every hung
+// load released: no caller was left waiting (synctest reports a deadlock),
+// no load holds a key, every error is one a lookup may return, the Cache
+// keeps its bound, and RTStats agrees with the origin: Loads is the number
+// of keys it was asked for, and LoadErrors is at least the number it failed
+// (timeouts add to it) and at most Loads.
+func FuzzRTCache(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, []byte{0, 1, 4, 0, 2}, uint16(0))
+	f.Add([]byte("a stampede of read-through callers"), []byte{5, 0, 0, 3, 1}, uint16(0x1ff))
+	f.Add([]byte{4, 4, 4, 36, 36, 68, 100, 4, 132}, []byte{4, 4, 2}, uint16(0x0a5))
+	f.Fuzz(func(t *testing.T, ops, script []byte, cfg uint16) {
+		if len(ops) > 80 {
+			ops = ops[:80]
+		}
+		if len(script) == 0 {
+			script = []byte{0}
+		}
+		synctest.Test(t, func(t *testing.T) { fuzzRTCache(t, ops, script, cfg) })
+	})
+}
+
+var errOriginDown = errors.New("origin down")
+
+func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
+	ms := time.Millisecond
+	hang := make(chan struct{})
+	var calls, asked, failed atomic.Int64
+	// behave runs one load's scripted behaviour: 0 returns, 1 fails, 2
+	// panics, 3 calls Goexit, 4 takes a while, 5 hangs until the end.
+	behave := func(ctx context.Context, keys int) error {
+		b := script[int(calls.Add(1)-1)%len(script)]
+		asked.Add(int64(keys))
+		switch b % 6 {
+		case 1:
+			failed.Add(int64(keys))
+			return errOriginDown
+		case 2:
+			failed.Add(int64(keys))
+			panic("origin bug")
+		case 3:
+			failed.Add(int64(keys))
+			runtime.Goexit()
+		case 4:
+			time.Sleep(time.Duration(b/6%6) * ms)
+		case 5:
+			<-hang
+		}
+		return nil
+	}
+	ttl := []time.Duration{0, 3 * ms}[cfg>>8&1]
+	load := func(ctx context.Context, k int) (int, time.Duration, error) {
+		if err := behave(ctx, 1); err != nil {
+			return 0, 0, err
+		}
+		return k + 1000, ttl, nil
+	}
+	opts := ufocache.RTOptions[int, int]{
+		LockAge:      []time.Duration{0, 5 * ms}[cfg&1],
+		LockTimeout:  []time.Duration{0, 3 * ms}[cfg>>1&1],
+		LoadTimeout:  []time.Duration{0, 4 * ms}[cfg>>2&1],
+		ErrorTTL:     []time.Duration{0, 2 * ms}[cfg>>3&1],
+		RefreshAhead: []time.Duration{0, ms}[cfg>>4&1],
+		MaxRefreshes: []int{0, 1}[cfg>>5&1],
+	}
+	if cfg>>6&1 != 0 {
+		opts.BatchLoader = func(ctx context.Context, keys []int) ([]ufocache.Loaded[int], error) {
+			if err := behave(ctx, len(keys)); err != nil {
+				return nil, err
+			}
+			out := make([]ufocache.Loaded[int], len(keys))
+			for i, k := range keys {
+				out[i] = ufocache.Loaded[int]{Value: k + 1000, TTL: ttl}
+			}
+			return out, nil
+		}
+	}
+	const maxWeight = 3
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: maxWeight, Shards: 1, Clock: newBubbleClock()})
+	rt, err := ufocache.NewRTCache(c, load, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var bad []string
+	check := func(op string, k int, v int, err error) {
+		var pe *ufocache.PanicError
+		ok := err == nil && (v == k+1000 || v == k+2000) ||
+			err != nil && (errors.Is(err, errOriginDown) || errors.As(err, &pe) || err == ufocache.ErrGoexit ||
+				err == ufocache.ErrLoadTimeout || err == ufocache.ErrLockTimeout || errors.Is(err, context.DeadlineExceeded))
+		if !ok {
+			mu.Lock()
+			bad = append(bad, fmt.Sprintf("%s(%d) = %d, %v", op, k, v, err))
+			mu.Unlock()
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i+1 < len(ops); i += 2 {
+		op, b := ops[i], ops[i+1]
+		k := int(op>>3) % 4
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if b&0x80 != 0 {
+			ctx, cancel = context.WithTimeout(ctx, time.Duration(b%4+1)*ms)
+		}
+		call := func(f func()) {
+			wg.Go(func() {
+				defer cancel()
+				defer func() {
+					if r := recover(); r != nil {
+						if _, ok := r.(*ufocache.PanicError); !ok {
+							mu.Lock()
+							bad = append(bad, fmt.Sprintf("op %d on %d panicked with %v", op%8, k, r))
+							mu.Unlock()
+						}
+					}
+				}()
+				f()
+			})
+		}
+		switch op % 8 {
+		case 0:
+			call(func() {
+				v, st, err := rt.Get(ctx, k)
+				if err == nil && st == ufocache.Hit && v == 0 {
+					err = errors.New("a hit of no value")
+				}
+				check("Get", k, v, err)
+			})
+		case 1:
+			call(func() { v, _, err := rt.GetStale(ctx, k, time.Duration(b%3)*ms); check("GetStale", k, v, err) })
+		case 2:
+			call(func() {
+				v, _, err := rt.GetStaleWhileUpdate(ctx, k, time.Duration(b%3)*ms)
+				check("GetStaleWhileUpdate", k, v, err)
+			})
+		case 3:
+			keys := []int{k, int(b) % 4, int(b>>2) % 4}
+			call(func() {
+				res, _ := rt.MultiGet(ctx, keys)
+				for j, r := range res {
+					check("MultiGet", keys[j], r.Value, r.Err)
+				}
+			})
+		case 4:
+			rt.Set(k, k+2000, time.Duration(b%4)*ms)
+			cancel()
+		case 5:
+			rt.Delete(k)
+			cancel()
+		case 6:
+			rt.Invalidate(k)
+			cancel()
+		case 7:
+			time.Sleep(time.Duration(b%6) * ms)
+			cancel()
+		}
+	}
+	time.Sleep(50 * ms)
+	close(hang)
+	wg.Wait()
+	time.Sleep(50 * ms)
+	synctest.Wait()
+	for _, s := range bad {
+		t.Error(s)
+	}
+	if n := rt.InFlight(); n != 0 {
+		t.Errorf("InFlight = %d once every load finished", n)
+	}
+	if n := c.Len(); n > maxWeight {
+		t.Errorf("Len = %d, above MaxWeight %d", n, maxWeight)
+	}
+	s := rt.Stats()
+	if s.Loads != uint64(asked.Load()) || s.LoadErrors < uint64(failed.Load()) || s.LoadErrors > s.Loads {
+		t.Errorf("RTStats %+v; the origin was asked for %d keys and failed %d", s, asked.Load(), failed.Load())
+	}
+}
