@@ -74,50 +74,45 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 	}
 	g := newGroup(t, opts)
 	hang := make(chan struct{})
-	// fn's behaviour comes from one byte: 0 returns, 1 fails, 2 panics,
-	// 3 calls Goexit, 4 takes a while, 5 hangs until the end.
-	fn := func(k string, b byte) func(context.Context) (int, error) {
-		return func(ctx context.Context) (int, error) {
-			mu.Lock()
+	// behave counts a function started for keys and plays its behaviour,
+	// from one byte: 0 returns, 1 fails, 2 panics, 3 calls Goexit, 4 takes
+	// a while, 5 hangs until the end.
+	behave := func(b byte, keys ...string) error {
+		mu.Lock()
+		for _, k := range keys {
 			started[k]++
-			mu.Unlock()
-			switch b % 6 {
-			case 1:
-				return 0, errFn
-			case 2:
-				panic("fn panicked")
-			case 3:
-				runtime.Goexit()
-			case 4:
-				time.Sleep(time.Duration(b/6%8) * ms)
-			case 5:
-				<-hang
+		}
+		mu.Unlock()
+		switch b % 6 {
+		case 1:
+			return errFn
+		case 2:
+			panic("fn panicked")
+		case 3:
+			runtime.Goexit()
+		case 4:
+			time.Sleep(time.Duration(b/6%8) * ms)
+		case 5:
+			<-hang
+		}
+		return nil
+	}
+	fn := func(k string, b byte) func(context.Context) (int, error) {
+		return func(context.Context) (int, error) {
+			if err := behave(b, k); err != nil {
+				return 0, err
 			}
 			return 1, nil
 		}
 	}
 	batchFn := func(b byte) func(context.Context, []string) ([]coalesce.Result[int], error) {
-		return func(ctx context.Context, ks []string) ([]coalesce.Result[int], error) {
-			mu.Lock()
-			for _, k := range ks {
-				started[k]++
+		return func(_ context.Context, ks []string) ([]coalesce.Result[int], error) {
+			if err := behave(b, ks...); err != nil {
+				return nil, err
 			}
-			mu.Unlock()
 			res := make([]coalesce.Result[int], len(ks))
 			for i := range res {
 				res[i].Val = 1
-			}
-			switch b % 6 {
-			case 1:
-				return nil, errFn
-			case 2:
-				panic("batch panicked")
-			case 3:
-				runtime.Goexit()
-			case 4:
-				time.Sleep(time.Duration(b/6%8) * ms)
-			case 5:
-				<-hang
 			}
 			if b%7 == 0 && len(res) > 0 {
 				res[0] = coalesce.Result[int]{Err: errFn}
