@@ -692,3 +692,29 @@ func TestSmallCachesSurviveTheirFirstDuel(t *testing.T) {
 		}
 	}
 }
+
+// An injected Clock may read any value, so its readings may span more
+// than MaxInt64 nanoseconds: one that starts at 0 (or below) and is then
+// set to the end of time. The cache's time, counted from the first
+// reading, must not wrap around there: an entry set with a TTL of an hour
+// is expired at the end of time, and a Set with a positive TTL is stored.
+func TestClockSpanningMoreThanMaxInt64(t *testing.T) {
+	for _, start := range []int64{0, -1, -int64(time.Hour), math.MinInt64} {
+		clk := &fakeClock{}
+		clk.t.Store(start)
+		c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 10, Clock: clk})
+		if !c.SetWithTTL("hour", 1, time.Hour) {
+			t.Fatalf("clock at %d: a 1h TTL was declined", start)
+		}
+		clk.t.Store(math.MaxInt64)
+		if _, st := c.GetWithStatus("hour"); st != ufocache.Expired {
+			t.Errorf("clock from %d to MaxInt64: an entry set with a 1h TTL is %v, want expired", start, st)
+		}
+		if !c.SetWithTTL("late", 2, time.Hour) {
+			t.Errorf("clock from %d to MaxInt64: a 1h TTL was declined as already expired", start)
+		}
+		if _, st := c.GetWithStatus("late"); st != ufocache.Hit {
+			t.Errorf("clock from %d to MaxInt64: an entry just set with a 1h TTL is %v, want hit", start, st)
+		}
+	}
+}

@@ -206,7 +206,7 @@ type Cache[K comparable, V any] struct {
 	weigher    func(K, V) uint32
 	onEvict    func(K, V, EvictReason)
 	clock      Clock // nil: the coarse clock
-	clockBase  int64 // subtracted from clock's readings: see now
+	clockStart int64 // clock's first reading: see now
 	defaultTTL time.Duration
 	maxWeight  int64
 	hits       *xsync.Counter // nil unless RecordStats
@@ -283,7 +283,7 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 		c.shards[i].LimitEntryWeight(per)
 	}
 	if c.clock != nil {
-		c.clockBase = c.clock.Nanotime() - 1
+		c.clockStart = c.clock.Nanotime()
 	}
 	if c.clock == nil {
 		c.clockRef = clock.Acquire()
@@ -331,10 +331,19 @@ func (c *Cache[K, V]) shardFor(h uint64) *shard.Shard[K, V] {
 // now returns the time, on a scale that starts at 1 when an injected
 // Clock is read first: expiries are now+ttl, with 0 meaning never and a
 // negative one already expired, so a clock with an origin of its own (it
-// may read 0, or below) would turn a TTL into either.
+// may read 0, or below) would turn a TTL into either. The time since the
+// first reading is taken in uint64 and saturates below MaxInt64: a clock
+// may span more than MaxInt64 (from 0, or below, to the end of time), and
+// the difference in int64 wrapped around to a negative time there. A
+// reading before the first one (a clock going back, against Clock's
+// contract) counts as the first.
 func (c *Cache[K, V]) now() int64 {
 	if c.clock != nil {
-		return c.clock.Nanotime() - c.clockBase
+		t := c.clock.Nanotime()
+		if t <= c.clockStart {
+			return 1
+		}
+		return int64(min(uint64(t)-uint64(c.clockStart), math.MaxInt64-1)) + 1
 	}
 	return clock.Now()
 }
