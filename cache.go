@@ -509,8 +509,17 @@ func (c *Cache[K, V]) setWeighed(k K, v V, w uint32, ttl time.Duration, out *[]s
 	if ttl < 0 {
 		expire = -1 // already expired: the shard removes k
 	} else if ttl != NoExpiration {
-		expire = now + int64(ttl)
-		if expire < now { // overflow: as good as never
+		from := now
+		if c.clock == nil {
+			// The coarse clock lags real time by up to a tick: counted
+			// from it, the expiry came up to a tick early. Counted from
+			// the exact time on the same scale, an entry lives at least
+			// its TTL and at most about a tick more, as the package doc
+			// says. Only a write with a TTL pays for the reading.
+			from = clock.Precise()
+		}
+		expire = from + int64(ttl)
+		if expire < from { // overflow: as good as never
 			expire = 0
 		}
 	}

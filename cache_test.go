@@ -14,6 +14,7 @@ import (
 
 	"github.com/ufocache/ufocache"
 	"github.com/ufocache/ufocache/fifo"
+	"github.com/ufocache/ufocache/internal/clock"
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -431,5 +432,37 @@ func TestEmptyCacheIsSmall(t *testing.T) {
 			t.Errorf("New(%d shards) allocated %d MiB", ufocache.ShardCountOf(c), grew>>20)
 		}
 		runtime.KeepAlive(c)
+	}
+}
+
+// TestTTLNeverCutShortByTheCoarseClock: without an injected Clock, time is
+// read from a coarse clock, so "an entry may live up to about a
+// millisecond past its TTL" (package doc) — but it must not expire before
+// its TTL. The coarse clock lags real time by up to a tick (more while its
+// goroutine waits for a CPU), so an expiry counted from it came early by
+// that lag. Each Set is made while the coarse clock lags (it waits for
+// that), and the check is an invariant, not a timing threshold: timed on
+// the monotonic clock from before the Set to after the first Get that
+// misses, every entry has lived at least its TTL.
+func TestTTLNeverCutShortByTheCoarseClock(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100})
+	const ttl = time.Millisecond
+	for i := range 30 {
+		for clock.Precise()-clock.Now() < int64(clock.Tick/2) {
+			runtime.Gosched() // wait until the coarse clock lags
+		}
+		start := time.Now()
+		if !c.SetWithTTL(i, i, ttl) {
+			t.Fatal("a positive TTL was declined")
+		}
+		for {
+			if _, ok := c.Get(i); !ok {
+				break
+			}
+			runtime.Gosched()
+		}
+		if lived := time.Since(start); lived < ttl {
+			t.Fatalf("entry %d was gone %v after its Set, before its TTL of %v", i, lived, ttl)
+		}
 	}
 }
