@@ -476,9 +476,12 @@ func TestNewNamesTheField(t *testing.T) {
 
 var errCallback = errors.New("callback failed")
 
-// TestCallbacksThatPanic: the Weigher and the Hasher run before any lock,
-// OnEvict after every lock is released (Options docs). So a panic in any of
-// them reaches the caller and leaves the cache consistent and usable.
+// TestCallbacksThatPanic: the Weigher runs before any lock (Options docs),
+// the Hasher first on the key of the call before any lock (the shard hashes
+// stored keys again under its lock, for eviction, removal and growth: a
+// Hasher must not call the cache), OnEvict after every lock is released.
+// So a panic in any of them reaches the caller and leaves the cache
+// consistent and usable.
 func TestCallbacksThatPanic(t *testing.T) {
 	var weighPanics, hashPanics, evictPanics atomic.Bool
 	c := ufocache.Must(ufocache.Options[int, int]{
