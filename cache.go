@@ -173,11 +173,18 @@ type Options[K comparable, V any] struct {
 	// any lock, on the goroutine whose call removed it.
 	OnEvict func(key K, value V, reason EvictReason)
 	// Hasher, if set, hashes keys instead of the default: seeded maphash for
-	// string and other comparable keys, a seeded mixer for integer keys. It must be a function of the key (equal keys, equal
-	// hashes). Keys are always compared in full, so a poor Hasher (many
+	// string and other comparable keys, a seeded mixer for integer keys. It
+	// must be a function of the key (equal keys, equal hashes). Its hashes
+	// go through a seeded bijection that spreads every bit over all 64, so
+	// it need only avoid collisions, not mix (the identity is fine for
+	// distinct integer IDs); keys whose hashes are equal still collide.
+	// Keys are always compared in full, so a poor Hasher (many
 	// collisions) costs speed, never correctness. A key not equal to itself
 	// (a NaN, or a struct or interface holding one) is declined by Set.
 	Hasher func(K) uint64
+	// rawHasher skips the spreading of Hasher's hashes: for tests that aim
+	// a Hasher at the bits that pick the shard, the group and the tag.
+	rawHasher bool
 	// Clock, if set, replaces the coarse monotonic clock.
 	Clock Clock
 	// RecordStats enables the Hits and Misses counters of Stats. They are
@@ -249,7 +256,7 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 	c := &Cache[K, V]{
 		shards:     make([]shard.Shard[K, V], n),
 		shift:      uint(64 - bits.TrailingZeros(uint(n))),
-		hash:       hashing.New(opts.Hasher),
+		hash:       hashing.New(opts.Hasher, opts.rawHasher),
 		weigher:    opts.Weigher,
 		onEvict:    opts.OnEvict,
 		clock:      opts.Clock,

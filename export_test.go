@@ -39,3 +39,11 @@ func CheckInvariantsOf[K comparable, V any](c *Cache[K, V]) error { return c.Che
 
 // LockShardFor takes the write lock of k's shard.
 func (c *Cache[K, V]) LockShardFor(k K) (unlock func()) { return c.LockShard(c.ShardOf(k)) }
+
+// WithRawHasher returns o with its Hasher's hashes used as they are, not
+// spread: for tests that aim a Hasher at the bits that pick the shard, the
+// index group and the tag.
+func WithRawHasher[K comparable, V any](o Options[K, V]) Options[K, V] {
+	o.rawHasher = true
+	return o
+}

@@ -108,15 +108,20 @@ func fnvHasher(k string) uint64 {
 	return h.Sum64()
 }
 
-// TestCraftedKeysSpreadUnderDefaultHasher: keys crafted against a fixed,
-// public Hasher all land in one shard of a cache that uses it, so that
-// cache holds no more of them than one shard's share; under the default
-// (seeded) hashing the same keys spread evenly and all of them fit.
+// TestCraftedKeysSpreadUnderDefaultHasher: keys crafted against the bits
+// of a fixed, public Hasher all land in one shard of a cache that uses
+// those bits as they are, so that cache holds no more of them than one
+// shard's share. Under the default (seeded) hashing, and under the same
+// public Hasher once the cache spreads its hashes with its own seeds, the
+// keys spread evenly and all of them fit. (Keys whose public hashes are
+// equal in all 64 bits still collide: TestCollidingHasher.)
 func TestCraftedKeysSpreadUnderDefaultHasher(t *testing.T) {
 	const perShard = 128
-	fixed := ufocache.Must(ufocache.Options[string, int]{
+	opts := ufocache.Options[string, int]{
 		MaxWeight: hostileShards * perShard, Shards: hostileShards, Hasher: fnvHasher,
-	})
+	}
+	raw := ufocache.Must(ufocache.WithRawHasher(opts))
+	spread := ufocache.Must(opts)
 	def := ufocache.Must(ufocache.Options[string, int]{
 		MaxWeight: hostileShards * perShard, Shards: hostileShards,
 	})
@@ -129,26 +134,52 @@ func TestCraftedKeysSpreadUnderDefaultHasher(t *testing.T) {
 		}
 	}
 	for _, k := range keys {
-		if s := fixed.ShardOf(k); s != 0 {
-			t.Fatalf("crafted key %q is in shard %d of the fixed-hasher cache: the attack did not work, so the test proves nothing", k, s)
+		if s := raw.ShardOf(k); s != 0 {
+			t.Fatalf("crafted key %q is in shard %d of the raw-hasher cache: the attack did not work, so the test proves nothing", k, s)
 		}
 	}
 	checkSpread(t, def, keys, "crafted keys under the default hashing")
+	checkSpread(t, spread, keys, "crafted keys under the public Hasher, spread")
 
 	for i, k := range keys {
-		fixed.Set(k, i)
+		raw.Set(k, i)
+		spread.Set(k, i)
 		def.Set(k, i)
 	}
-	if n := fixed.Len(); n > perShard {
-		t.Fatalf("the fixed-hasher cache holds %d crafted keys, more than one shard's share %d", n, perShard)
+	if n := raw.Len(); n > perShard {
+		t.Fatalf("the raw-hasher cache holds %d crafted keys, more than one shard's share %d", n, perShard)
 	}
-	if n := def.Len(); n != len(keys) {
-		t.Fatalf("the default cache holds %d of %d crafted keys, want all (no shard overflows)", n, len(keys))
-	}
-	for i, k := range keys {
-		if v, ok := def.Get(k); !ok || v != i {
-			t.Fatalf("Get(%q) = %d, %v; want %d", k, v, ok, i)
+	for _, c := range []*ufocache.Cache[string, int]{def, spread} {
+		if n := c.Len(); n != len(keys) {
+			t.Fatalf("a cache holds %d of %d crafted keys, want all (no shard overflows)", n, len(keys))
 		}
+		for i, k := range keys {
+			if v, ok := c.Get(k); !ok || v != i {
+				t.Fatalf("Get(%q) = %d, %v; want %d", k, v, ok, i)
+			}
+		}
+	}
+}
+
+// TestCustomHasherIsSpread: a Hasher that avoids collisions but does not
+// mix (the identity on integer IDs) gave every small key the same top
+// bits, so a 16-shard cache of 16384 entries held 1024 of 16384 keys, and
+// the same low bits' group order, so each shard probed its index from one
+// end. Its hashes are spread now: the keys fill the cache.
+func TestCustomHasherIsSpread(t *testing.T) {
+	const n = 16384
+	c := ufocache.Must(ufocache.Options[uint64, uint64]{
+		MaxWeight: n, Shards: 16, Hasher: func(k uint64) uint64 { return k },
+	})
+	for k := range uint64(n) {
+		c.Set(k, k)
+	}
+	// Each shard is offered 1024 +- 32 keys for 1024 places.
+	if got := c.Len(); got < n*9/10 {
+		t.Fatalf("the cache holds %d of %d keys with an identity Hasher, want at least 90%%", got, n)
+	}
+	if err := ufocache.CheckInvariantsOf(c); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -209,10 +240,10 @@ func TestCollidingHasherConcurrent(t *testing.T) {
 	for _, hh := range hostileHashers[:4] {
 		t.Run(hh.name, func(t *testing.T) {
 			clk := &fakeClock{}
-			c := ufocache.Must(ufocache.Options[uint16, uint64]{
+			c := ufocache.Must(ufocache.WithRawHasher(ufocache.Options[uint16, uint64]{
 				MaxWeight: 256, Shards: 2, Clock: clk,
 				Hasher: hh.f,
-			})
+			}))
 			n := 3000
 			if testing.Short() {
 				n = 500

@@ -69,6 +69,9 @@ func newHarness(t testing.TB, cfg harnessConfig) *harness {
 		h.weigh = func(v uint64) int64 { return max(int64(v%5), 1) }
 		opts.Weigher = func(_ uint16, v uint64) uint32 { return uint32(v % 5) }
 	}
+	if cfg.hasher != nil {
+		opts = ufocache.WithRawHasher(opts) // aimed at the bits themselves
+	}
 	c, err := ufocache.New(opts)
 	if err != nil {
 		t.Fatal(err)

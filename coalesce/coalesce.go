@@ -185,7 +185,7 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 	}
 	// xsync's default hasher dereferences interface keys (a nil one
 	// panics); the library's seeded hasher handles every comparable key.
-	h := hashing.New[K](nil)
+	h := hashing.New[K](nil, false)
 	calls := xsync.NewMapOfWithHasher[K, *call[V]](func(k K, _ uint64) uint64 { return h.Sum(k) })
 	return &Group[K, V]{calls: calls, opts: opts}, nil
 }

@@ -4,13 +4,13 @@ import "testing"
 
 // Word and Mix must agree: Word is Mix spelled out so that it inlines.
 func TestWordIsMix(t *testing.T) {
-	h := New[uint64](nil)
+	h := New[uint64](nil, false)
 	for _, k := range []uint64{0, 1, 42, 1 << 40, ^uint64(0)} {
 		if h.Word(k) != Mix(k, h.s1, h.s2) || h.Sum(k) != h.Word(k) {
 			t.Fatalf("Word(%d) = %x, Mix = %x", k, h.Word(k), Mix(k, h.s1, h.s2))
 		}
 	}
-	narrow := New[int16](nil)
+	narrow := New[int16](nil, false)
 	if narrow.Kind != Func || narrow.Sum(-1) != Mix(uint64(uint16(0xffff)), narrow.s1, narrow.s2) {
 		t.Fatal("narrow integers are not widened and mixed")
 	}
@@ -18,7 +18,7 @@ func TestWordIsMix(t *testing.T) {
 
 // Two hashers of the same key type disagree: seeds are per instance.
 func TestSeedsDiffer(t *testing.T) {
-	a, b := New[string](nil), New[string](nil)
+	a, b := New[string](nil, false), New[string](nil, false)
 	same := 0
 	for _, k := range []string{"a", "b", "example.com", ""} {
 		if a.Sum(k) == b.Sum(k) {
@@ -27,5 +27,63 @@ func TestSeedsDiffer(t *testing.T) {
 	}
 	if same > 0 {
 		t.Fatalf("%d of 4 keys hash alike under two seeds", same)
+	}
+}
+
+// A custom Hasher's hashes are spread: the identity on small integers (no
+// collisions, no mixing) reaches every top-bit bucket and every low-bit
+// bucket about evenly, and distinct hashes stay distinct.
+func TestCustomHashesAreSpread(t *testing.T) {
+	h := New(func(k uint64) uint64 { return k }, false)
+	raw := New(func(k uint64) uint64 { return k }, true)
+	if raw.Sum(12345) != 12345 {
+		t.Fatal("a raw custom Hasher's hash was changed")
+	}
+	const n, buckets = 1 << 14, 16
+	var top, low [buckets]int
+	seen := make(map[uint64]bool, n)
+	for k := range uint64(n) {
+		x := h.Sum(k)
+		if seen[x] {
+			t.Fatalf("two keys below %d hash to %#x", n, x)
+		}
+		seen[x] = true
+		top[x>>60]++
+		low[(x&0xffffffff)*buckets>>32]++ // as the index picks a home group
+	}
+	for b := range buckets {
+		// Expected n/16 = 1024 each, standard deviation about 31.
+		if top[b] < 800 || top[b] > 1250 || low[b] < 800 || low[b] > 1250 {
+			t.Fatalf("bucket %d: %d keys by the top bits, %d by the low bits; want about %d", b, top[b], low[b], n/buckets)
+		}
+	}
+}
+
+// Spread is a bijection: it is inverted step by step.
+func TestSpreadIsABijection(t *testing.T) {
+	const s1, s2 = 0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321
+	unshift := func(x uint64, r uint) uint64 { // inverts x ^= x >> r
+		y := x
+		for range 64 / r {
+			y = x ^ y>>r
+		}
+		return y
+	}
+	inv := func(m uint64) uint64 { // inverse of an odd m modulo 2^64 (Newton)
+		y := m
+		for range 6 {
+			y *= 2 - m*y
+		}
+		return y
+	}
+	for _, x := range []uint64{0, 1, 2, 42, 1 << 63, ^uint64(0), 0xdead_beef_cafe} {
+		y := Spread(x, s1, s2)
+		y = unshift(y, 29)
+		y *= inv(0x9e3779b97f4a7c15)
+		y = unshift(y, 32)
+		y = y*inv(s2) ^ s1
+		if y != x {
+			t.Fatalf("Spread(%#x) inverted to %#x", x, y)
+		}
 	}
 }
