@@ -1,0 +1,43 @@
+package main
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+// nopCache answers every Get at once and allocates nothing: the fastest
+// cache there could be.
+type nopCache struct{}
+
+func (nopCache) Name() string              { return "nop" }
+func (nopCache) Get(uint64) (uint64, bool) { return 0, false }
+func (nopCache) Set(uint64, uint64) bool   { return true }
+func (nopCache) Len() int                  { return 0 }
+func (nopCache) Close()                    {}
+
+// The latency loop's own allocations must not depend on how fast the
+// cache is. Its samples grew by append, so a fast cache's run allocated
+// about five times its samples (xsync-mapof: 25 MB in 300ms, one GC cycle
+// while the Gets were timed) and a slow one's nothing (golang-lru: 1 MB,
+// no GC): the harness itself put a GC, its stop-the-world pauses and mark
+// workers, under the timed Gets of the fastest caches only. Bounded by the
+// fixed buffers (reservoir and sorted copy), whatever the duration.
+func TestLatencyRunAllocatesAFixedBudget(t *testing.T) {
+	ops := workload{keys: 1000, capacity: 100, s: 1.01}.opStream(1<<12, 100, 1)
+	const goroutines = 2
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	r := latencyRun(nopCache{}, ops, goroutines, 300*time.Millisecond)
+	runtime.ReadMemStats(&b)
+	budget := uint64(2*goroutines*maxLatencySamples*8 + 1<<20)
+	got := b.TotalAlloc - a.TotalAlloc
+	t.Logf("%d timed Gets kept as %d samples, %d bytes allocated (budget %d)", r.timed, len(r.sorted), got, budget)
+	if got > budget {
+		t.Errorf("latencyRun allocated %d bytes for %d timed Gets; a fixed budget is %d", got, r.timed, budget)
+	}
+	if len(r.sorted) == 0 || r.timed < len(r.sorted) || len(r.sorted) > goroutines*maxLatencySamples || r.max < r.sorted[len(r.sorted)-1] {
+		t.Errorf("timed %d, kept %d, max %d", r.timed, len(r.sorted), r.max)
+	}
+}
