@@ -99,3 +99,19 @@ func TestMedianBurstKeepsTheWorstLoads(t *testing.T) {
 		t.Errorf("medianBurst = %+v, want %+v", got, want)
 	}
 }
+
+// A loader that panics: every caller of the burst returns (the panic the
+// cache passes on is recovered as that caller's failure, not the harness's
+// crash), and each counts as one failed caller.
+func TestBurstCountsPanickingCallersAsFailed(t *testing.T) {
+	o := &origin{delay: time.Millisecond, panics: true}
+	c := &burnCache{load: o.load, m: map[uint64]uint64{}}
+	const callers = 50
+	b := burstOn(c, callers, o, false)
+	if b.errs != callers {
+		t.Fatalf("%d of %d callers failed under a panicking loader, want all", b.errs, callers)
+	}
+	if b.loads < 1 {
+		t.Fatalf("%d loads, want at least 1", b.loads)
+	}
+}

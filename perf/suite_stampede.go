@@ -18,10 +18,11 @@ var errOrigin = errors.New("origin failed")
 
 // origin is a slow backend that counts its calls.
 type origin struct {
-	delay time.Duration
-	fail  bool
-	calls atomic.Int64
-	ttl   time.Duration
+	delay  time.Duration
+	fail   bool
+	panics bool // the load panics instead of returning
+	calls  atomic.Int64
+	ttl    time.Duration
 }
 
 func (o *origin) load(ctx context.Context, k uint64) (uint64, time.Duration, error) {
@@ -32,6 +33,9 @@ func (o *origin) load(ctx context.Context, k uint64) (uint64, time.Duration, err
 	case <-t.C:
 	case <-ctx.Done():
 		return 0, 0, ctx.Err()
+	}
+	if o.panics {
+		panic("origin panicked")
 	}
 	if o.fail {
 		return 0, 0, errOrigin
@@ -93,8 +97,13 @@ func burstOn(c readthrough.Cache, callers int, o *origin, leaderLeaves bool) bur
 	// from its call it waited less, or came after the load and hit.
 	ask := func(i int, ctx context.Context, t0 time.Time) {
 		in[i] = time.Now()
+		defer func() {
+			lat[i] = int64(time.Since(t0))
+			if recover() != nil {
+				failed[i] = true // the load's panic, passed on to this caller
+			}
+		}()
 		_, err := c.Get(ctx, key)
-		lat[i] = int64(time.Since(t0))
 		failed[i] = err != nil
 	}
 	first := 0
@@ -189,12 +198,13 @@ func runStampede(cfg *config) (*report, error) {
 		"Gets keep the CPUs busy).", callers, delay)
 	var missing []string
 	scenarios := []struct {
-		title        string
-		fail, leaves bool
+		title                string
+		fail, panics, leaves bool
 	}{
-		{"slow loader", false, false},
-		{"slow loader that fails", true, false},
-		{"the first caller leaves (its context ends at a fifth of the load); the others arrive after it", false, true},
+		{"slow loader", false, false, false},
+		{"slow loader that fails", true, false, false},
+		{"slow loader that panics", false, true, false},
+		{"the first caller leaves (its context ends at a fifth of the load); the others arrive after it", false, false, true},
 	}
 	headRows := map[string][]string{}
 	for _, sc := range scenarios {
@@ -210,7 +220,7 @@ func runStampede(cfg *config) (*report, error) {
 				if slices.Contains(missing, name) {
 					continue
 				}
-				b, err := runBurst(name, callers, &origin{delay: delay, fail: sc.fail}, sc.leaves)
+				b, err := runBurst(name, callers, &origin{delay: delay, fail: sc.fail, panics: sc.panics}, sc.leaves)
 				if err != nil {
 					missing = append(missing, name)
 					fmt.Fprintf(os.Stderr, "perf: stampede: %s skipped: %v\n", name, err)
@@ -263,7 +273,7 @@ func runStampede(cfg *config) (*report, error) {
 	if len(missing) > 0 {
 		r.add("Not built: %v.", missing)
 	}
-	h := newTable("cache", "loads: slow", "loads: failing", "loads: leader leaves", "steady gets/s", "steady origin calls/s")
+	h := newTable("cache", "loads: slow", "loads: failing", "loads: panicking", "loads: leader leaves", "steady gets/s", "steady origin calls/s")
 	for _, name := range names {
 		row := append([]string{name}, headRows[name]...)
 		for len(row) < len(h.head) {
