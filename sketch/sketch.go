@@ -124,8 +124,9 @@ func (s *Sketch) RateAt(h uint64, e uint32) uint32 {
 	}
 	block, _ := s.spread(h)
 	// Words halved since the middle of h's block was, from 0 (just
-	// halved) to n-1 (next in line).
-	d := (int(s.cursor) - block - blockWords/2 + 2*n) % n
+	// halved: the cursor is one past it) to n-1 (next in line: the
+	// cursor is on it).
+	d := (int(s.cursor) - block - blockWords/2 - 1 + 2*n) % n
 	return uint32(uint64(e) * uint64(n) / uint64(n+d))
 }
 

@@ -169,7 +169,7 @@ func TestRateCorrectsThePhase(t *testing.T) {
 	var count [2]int
 	for _, h := range keys {
 		block, _ := s.spread(h)
-		d := (int(s.cursor) - block - blockWords/2 + 2*n) % n
+		d := (int(s.cursor) - block - blockWords/2 - 1 + 2*n) % n
 		g := -1
 		switch {
 		case d < n/4:
@@ -234,4 +234,40 @@ func TestAgingFollowsNWithLeast(t *testing.T) {
 func (s *Sketch) firstHalving() int {
 	w := len(s.table)
 	return (int(s.every) + w - 1) / w
+}
+
+// The phase correction is monotonic in the cursor: with the same estimate,
+// a key whose block's middle word is next in line to be halved (it holds a
+// full period's counts on top of its halved history) rates lowest, and one
+// whose middle word was just halved rates highest (its estimate is only the
+// halved history). The distance wrapped one word early: the key next in
+// line read as uncorrected, the highest rate of all.
+func TestRateNextInLineIsCorrectedMost(t *testing.T) {
+	s := New(64) // 32 words, 4 blocks
+	n := len(s.table)
+	var h uint64
+	for h = 1; ; h++ {
+		if block, _ := s.spread(h); block == blockWords { // the second block
+			break
+		}
+	}
+	mid := blockWords + blockWords/2
+	rates := make([]uint32, n)
+	for c := range n {
+		s.cursor = uint32(c)
+		rates[c] = s.RateAt(h, 8)
+	}
+	next, justHalved := rates[mid], rates[(mid+1)%n]
+	t.Logf("rate of an estimate of 8: %d with its middle word next in line, %d just after it was halved", next, justHalved)
+	if next >= justHalved {
+		t.Errorf("next in line rates %d, just halved %d: want the next in line lowest", next, justHalved)
+	}
+	for c := range n {
+		if rates[c] < next || rates[c] > justHalved {
+			t.Errorf("cursor %d: rate %d outside [%d, %d]", c, rates[c], next, justHalved)
+		}
+	}
+	if want := uint32(8 * RateOne); justHalved != want {
+		t.Errorf("just halved: rate %d, want the estimate uncorrected, %d", justHalved, want)
+	}
 }
