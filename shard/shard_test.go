@@ -43,3 +43,42 @@ func TestSketchStartsAfreshOnFirstOverflow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Once the shard has overflowed, the sketch keeps what it counted: a
+// weighted shard whose entries get lighter holds more of them than its
+// sketch was sized for, and the sketch grows then, after the first
+// overflow. Growing must not wipe the counts the duels rely on.
+func TestSketchGrowsWithoutForgettingAfterTheFirstOverflow(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(20000, false, mixHash, 0, 1024, 0) // a sketch for 1024 keys
+	set := func(k int, w uint32) { s.Set(k, k, mixHash(k), w, 0, 0, nil) }
+	n := s.sketch.Capacity()
+	for k := range 1001 { // heavy entries, 20 units each: it overflows
+		set(k, 20)
+	}
+	if !s.filled {
+		t.Fatal("the shard did not overflow")
+	}
+	hot := 1000 // resident, just inserted after the reset
+	for range 7 {
+		s.sketch.Add(mixHash(hot))
+	}
+	before := s.sketch.Estimate(mixHash(hot))
+	for k := range 50 { // the heavy entries give way to light ones
+		s.Delete(k, mixHash(k), nil)
+	}
+	for k := 100000; s.sketch.Capacity() == n; k++ {
+		if k > 100000+2*n {
+			t.Fatalf("the sketch never grew: %d entries", s.Len())
+		}
+		set(k, 1)
+	}
+	after := s.sketch.Estimate(mixHash(hot))
+	t.Logf("sketch grew from %d to %d keys at %d entries; hot key estimated %d before, %d after", n, s.sketch.Capacity(), s.Len(), before, after)
+	if after < before/2 {
+		t.Errorf("growing the sketch after the first overflow dropped a resident's estimate from %d to %d", before, after)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -45,6 +45,25 @@ func (s *Sketch) Resize(n, least int) {
 	s.count, s.cursor = 0, 0
 }
 
+// Grow doubles the sketch's size, keeping every key's counts: a key's block
+// is the top blockBits bits of its spread hash, so with one bit more it
+// lands in block 2b or 2b+1 of the new table, and both start as copies of
+// block b (its counters, at the same offsets). The aging follows the new
+// size (10 increments per key it is sized for), from the same place in
+// the table.
+func (s *Sketch) Grow() {
+	old := s.table
+	s.table = make([]uint64, 2*len(old))
+	for b := 0; b < len(old); b += blockWords {
+		copy(s.table[2*b:], old[b:b+blockWords])
+		copy(s.table[2*b+blockWords:], old[b:b+blockWords])
+	}
+	s.blockBits++
+	s.every = uint32(min(max(10*int64(s.Capacity()), int64(len(s.table))), 1<<31))
+	s.cursor = 2*(s.cursor-s.cursor%blockWords) + s.cursor%blockWords
+	s.count = 0
+}
+
 // Capacity returns the number of keys the sketch was sized for.
 func (s *Sketch) Capacity() int { return len(s.table) * 2 }
 

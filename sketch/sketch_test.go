@@ -271,3 +271,32 @@ func TestRateNextInLineIsCorrectedMost(t *testing.T) {
 		t.Errorf("just halved: rate %d, want the estimate uncorrected, %d", justHalved, want)
 	}
 }
+
+// Grow doubles the table and keeps every key's estimate.
+func TestGrowKeepsEstimates(t *testing.T) {
+	for _, n := range []int{1, 16, 1000} {
+		s := New(n)
+		r := rand.New(rand.NewPCG(7, uint64(n)))
+		keys := make([]uint64, 3*s.Capacity())
+		for i := range keys {
+			keys[i] = r.Uint64()
+		}
+		for range 5 * len(keys) {
+			s.Add(keys[r.IntN(len(keys))])
+		}
+		before := make([]uint32, len(keys))
+		for i, h := range keys {
+			before[i] = s.Estimate(h)
+		}
+		c := s.Capacity()
+		s.Grow()
+		if s.Capacity() != 2*c || s.every != uint32(10*s.Capacity()) || int(s.cursor) >= len(s.table) {
+			t.Fatalf("n=%d: grew from %d to %d keys, every %d, cursor %d of %d", n, c, s.Capacity(), s.every, s.cursor, len(s.table))
+		}
+		for i, h := range keys {
+			if got := s.Estimate(h); got != before[i] {
+				t.Fatalf("n=%d: key %d estimated %d after Grow, %d before", n, i, got, before[i])
+			}
+		}
+	}
+}
