@@ -305,3 +305,44 @@ func TestFirstDuelWonAllocatesTheBets(t *testing.T) {
 		}
 	}
 }
+
+// A returning newcomer read in the small queue goes round it, and keeps its
+// claim to ghost admission when it comes back to the head: being read
+// must not make it duel where, unread, it would have entered.
+func TestReturningKeyReadInSmallKeepsItsGhostAdmission(t *testing.T) {
+	p := newS3(100)
+	for k := range 150 {
+		add(p, newEntry(k, 1))
+	}
+	p.main.Each(func(e *entry) {
+		for range 8 {
+			p.sketch.Add(hash(e.Key))
+		}
+	})
+	c := newEntry(1000, 1)
+	add(p, c)
+	for k := 2000; !c.Dead(); k++ {
+		add(p, newEntry(k, 1))
+	}
+	back := newEntry(1000, 1)
+	add(p, back)
+	if back.meta.Load()&returning == 0 {
+		t.Fatal("a rejected key that came back is not flagged returning")
+	}
+	back.Touch() // read in the small queue
+	p.ga.gate = readsOne / 2
+	wentRound, flagged := false, true
+	for k := 3000; !back.InMain() && !back.Dead(); k++ {
+		add(p, newEntry(k, 1))
+		if !back.Dead() && !back.InMain() && back.Freq() == 0 {
+			wentRound = true
+			flagged = back.meta.Load()&returning != 0
+		}
+	}
+	if !wentRound {
+		t.Fatal("the read returning key did not go round the small queue")
+	}
+	if !back.InMain() {
+		t.Fatalf("with the gate open, a returning key read in the small queue was rejected (still flagged returning after its round: %v)", flagged)
+	}
+}

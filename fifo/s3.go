@@ -259,9 +259,11 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 						// (W-TinyLFU's window is an LRU; this CLOCK is
 						// its lock-free cousin). It duels once it comes
 						// back to the head unread, with its rounds
-						// counted in the sketch.
+						// counted in the sketch; a returning key is still
+						// returning (its claim to ghost admission does
+						// not lapse because it was read).
 						rounds += int64(c.Weight)
-						c.meta.Store(queued)
+						c.meta.Store(queued | c.meta.Load()&returning)
 						p.small.pushBack(c)
 						continue
 					}
