@@ -605,3 +605,62 @@ func TestDuelNeverDropsAnExpiredProtect(t *testing.T) {
 		t.Fatal("protect left its queue")
 	}
 }
+
+// An entry that leaves because its TTL passed says nothing about the
+// queues' sizes: kept longer, it would not have hit. Its key coming back
+// must not move the small share (either way), any more than one the
+// expiry sweep removed (Remove leaves no ghost).
+func TestExpiredDeparturesLeaveNoGhost(t *testing.T) {
+	p := newS3(1000)
+	for k := range 900 { // residents that never expire
+		add(p, newEntry(k, 1))
+	}
+	var ttl []*entry
+	for k := 10000; k < 10100; k++ { // the rest expire at 5
+		e := newEntry(k, 1)
+		e.Expire = 5
+		ttl = append(ttl, e)
+		p.sketch.Add(hash(k))
+		p.Add(e, hash(k))
+		p.Evict(0, e, nil)
+	}
+	sampledGone := 0
+	for k := 20000; ; k++ { // after expiry, newcomers push them out
+		n := newEntry(k, 1)
+		p.sketch.Add(hash(k))
+		p.Add(n, hash(k))
+		p.Evict(10, n, nil)
+		gone := 0
+		for _, e := range ttl {
+			if e.Dead() {
+				gone++
+			}
+		}
+		if gone == len(ttl) {
+			break
+		}
+		if k > 30000 {
+			t.Fatalf("only %d of the %d expired entries left", gone, len(ttl))
+		}
+	}
+	start := p.SmallCap()
+	for _, e := range ttl {
+		h := hash(e.Key)
+		if sampled(h) {
+			sampledGone++
+		}
+		if sampled(h) && (p.smallGhost.has(h) || p.mainGhost.has(h)) {
+			t.Errorf("expired key %d is in a ghost (small %v, main %v)", e.Key, p.smallGhost.has(h), p.mainGhost.has(h))
+		}
+	}
+	for _, e := range ttl { // they come back, fresh
+		n := newEntry(e.Key, 1)
+		p.sketch.Add(hash(n.Key))
+		p.Add(n, hash(n.Key))
+		p.Evict(10, n, nil)
+	}
+	t.Logf("%d of the expired keys are sampled; small share %d before they came back, %d after", sampledGone, start, p.SmallCap())
+	if p.SmallCap() != start {
+		t.Errorf("expired keys coming back moved the small share from %d to %d", start, p.SmallCap())
+	}
+}

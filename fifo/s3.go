@@ -248,7 +248,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 				case c == protect:
 					aside, asideW = c, int64(c.Weight)
 				case expired(c, now):
-					out = p.drop(c, p.hash(c.Key), out)
+					out = p.drop(c, p.hash(c.Key), now, out)
 				default:
 					h := p.hash(c.Key)
 					read := p.headRead(c, h)
@@ -284,7 +284,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 			aside, asideW = v, int64(v.Weight)
 			continue
 		}
-		out = p.drop(v, p.hash(v.Key), out)
+		out = p.drop(v, p.hash(v.Key), now, out)
 	}
 	if aside != nil {
 		p.pushFront(aside)
@@ -372,7 +372,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 			break
 		}
 		if expired(v, now) {
-			out = p.drop(v, p.hash(v.Key), out)
+			out = p.drop(v, p.hash(v.Key), now, out)
 			if len(victims) == 0 && p.Weight()+int64(c.Weight) <= limit {
 				break
 			}
@@ -394,7 +394,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	track(&p.admits, admit)
 	if admit {
 		for _, v := range victims {
-			out = p.drop(v.E, v.H, out)
+			out = p.drop(v.E, v.H, now, out)
 		}
 		p.toMain(c)
 		if weight > 0 {
@@ -413,7 +413,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 			p.pushFront(victims[i].E)
 		}
 		p.rejected(h)
-		out = p.drop(c, h, out) // its hash is at hand: no second one
+		out = p.drop(c, h, now, out) // its hash is at hand: no second one
 	}
 	clear(victims)
 	if cap(victims) != cap(p.victims) { // a store only when it grew
@@ -436,9 +436,12 @@ func (p *S3[K, V]) strict() bool {
 	return below(p.smallCap, p.capacity, strictPercent, 100) || won < readsOne*wonPercent/100
 }
 
-// drop flags e dead and appends it to out; h is e's hash.
-func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, out []Gone[K, V]) []Gone[K, V] {
-	if sampled(h) {
+// drop flags e dead and appends it to out; h is e's hash. An entry that
+// expired leaves no ghost: kept longer, it would not have hit, so its key
+// coming back says nothing of either queue's size (as for one the expiry
+// sweep removes).
+func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, now int64, out []Gone[K, V]) []Gone[K, V] {
+	if sampled(h) && !expired(e, now) {
 		limit := max(p.n*ghostPercent/100/int(ghostSample), 1)
 		if e.meta.Load()&inMain != 0 {
 			p.mainGhost.add(h, limit)
