@@ -346,3 +346,45 @@ func TestReturningKeyReadInSmallKeepsItsGhostAdmission(t *testing.T) {
 		t.Fatalf("with the gate open, a returning key read in the small queue was rejected (still flagged returning after its round: %v)", flagged)
 	}
 }
+
+// A Set of a key admitted on a bet replaces its entry, and the write
+// counts as a read of the key (Replace), as a Get would: the bet pays if
+// the victim comes back after it, as it would after a Get.
+func TestReplacedBetStillPays(t *testing.T) {
+	for _, duel := range []bool{false, true} {
+		p := newS3(100)
+		for k := range 150 {
+			add(p, newEntry(k, 1))
+		}
+		c := newEntry(1000, 1)
+		add(p, c)
+		victim := p.main.head
+		p.rejected(0) // allocate the bets
+		p.main.unlink(victim)
+		p.n--
+		victim.meta.Store(dead)
+		p.small.unlink(c)
+		p.toMain(c)
+		p.wager(c, hash(victim.Key), duel)
+		share := &p.ga.gate
+		if duel {
+			share = &p.ga.won
+		}
+		if err := p.CheckBets(); err != nil {
+			t.Fatal(err)
+		}
+		n := newEntry(c.Key, 1)
+		p.Replace(c, n) // written, not read
+		if err := p.CheckBets(); err != nil {
+			t.Fatal(err)
+		}
+		before := *share
+		add(p, newEntry(victim.Key, 1)) // the victim comes back
+		if *share <= before {
+			t.Errorf("duel %v: the victim came back after the newcomer's key was written: share %d -> %d, want up (paid)", duel, before, *share)
+		}
+		if err := p.CheckBets(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -182,15 +182,21 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 }
 
 // Replace puts e where old was, with old's frequency plus one (the write
-// counts as a read of the key, as a Get would), and unlinks old. Nothing
-// is written to old: a Set of a hot key would otherwise pull old's cache
+// counts as a read of the key, as a Get would), and unlinks old. e takes
+// over old's flags: a returning key is still returning, and a bet old was
+// admitted on is now e's (read, as far as the bet goes). Nothing is
+// written to old: a Set of a hot key would otherwise pull old's cache
 // line away from the cores reading it (old is unreachable from the queue
 // and the index; it is not flagged dead).
 func (p *S3[K, V]) Replace(old, e *Entry[K, V]) {
-	p.examined(old)
 	m := old.meta.Load()
 	f := min(m&freqMask+1, freqMask)
-	e.meta.Store(m&(inMain|queued) | f)
+	keep := uint32(inMain | queued | returning)
+	if m&betting != 0 && p.ga != nil {
+		keep |= betting | slotMask<<betShift
+		p.ga.bets[m>>betShift&slotMask].e = e
+	}
+	e.meta.Store(m&keep | f)
 	p.queueOf(m).swap(old, e)
 }
 
