@@ -109,7 +109,7 @@ func (p *S3[K, V]) arrived(e *Entry[K, V], h uint64) {
 		return
 	}
 	if ga.returning.has(h) {
-		e.meta.Store(queued | returning)
+		e.meta.Or(returning)
 	}
 	for _, s := range [2]uint32{slotOf(h), betSlots + slotOf(h)} {
 		if ga.bets[s].hv == h && h != 0 {

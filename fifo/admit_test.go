@@ -388,3 +388,23 @@ func TestReplacedBetStillPays(t *testing.T) {
 		}
 	}
 }
+
+// The shard publishes a new entry in its index before the policy flags it,
+// so a reader may raise its frequency first: Add, for a new key and for a
+// returning one, keeps that read (it stored the flags over it).
+func TestAddKeepsAReadThatCameFirst(t *testing.T) {
+	p := newS3(100)
+	p.rejected(hash(7)) // key 7 lost a duel: it comes back returning
+	for _, k := range []int{7, 8} {
+		e := newEntry(k, 1)
+		e.Touch()
+		p.sketch.Add(hash(k))
+		p.Add(e, hash(k))
+		if e.Freq() != 1 || !e.Queued() {
+			t.Fatalf("key %d: frequency %d, queued %v after Add; want the reader's 1, queued", k, e.Freq(), e.Queued())
+		}
+	}
+	if m := p.small.head.meta.Load(); m&returning == 0 {
+		t.Fatalf("key 7 is not flagged returning (meta %#x)", m)
+	}
+}

@@ -147,7 +147,7 @@ func (p *S3[K, V]) Weight() int64 { return p.small.weight + p.main.weight }
 // that queue's ghost and not the other's), that queue was too small by
 // about the entry's weight, and the small share moves by that much.
 func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
-	e.meta.Store(queued)
+	e.meta.Or(queued) // not Store: a reader may have found e in the index and raised its frequency
 	p.arrived(e, h)
 	p.small.pushBack(e)
 	p.n++
