@@ -410,7 +410,8 @@ func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {
 // GetStale returns the value of k even if it has expired, with how long ago
 // it expired: staleFor > 0 exactly when the entry has expired (1ns for one
 // expiring this very nanosecond). ok is false only when k is absent. A stale
-// read does not raise the entry's frequency.
+// read does not raise the entry's frequency, and counts as a miss in Stats,
+// as GetWithStatus counts an expired entry.
 func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
 	h := c.hash.Sum(k)
 	e := c.shardFor(h).Find(k, h)
@@ -422,6 +423,9 @@ func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
 	}
 	if e.Expires() {
 		if now := c.now(); now >= e.Expire {
+			if c.misses != nil {
+				c.misses.Inc()
+			}
 			// At least 1ns: an entry expired this very nanosecond is stale.
 			return e.Val, max(time.Duration(now-e.Expire), 1), true
 		}

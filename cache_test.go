@@ -371,6 +371,29 @@ func TestStats(t *testing.T) {
 	}
 }
 
+// Every read of an expired entry counts as a miss, whichever call makes
+// it: GetWithStatus (Expired), GetStale (the stale value) and RTCache's
+// lookups agree. GetStale counted nothing for a stale read.
+func TestStaleReadsCountAsMisses(t *testing.T) {
+	clk := &fakeClock{}
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10, Clock: clk, RecordStats: true})
+	c.SetWithTTL(1, 1, time.Second)
+	if _, stale, ok := c.GetStale(1); !ok || stale != 0 {
+		t.Fatalf("fresh GetStale: stale %v, ok %v", stale, ok)
+	}
+	clk.Advance(2 * time.Second)
+	if _, st := c.GetWithStatus(1); st != ufocache.Expired {
+		t.Fatalf("GetWithStatus = %v, want Expired", st)
+	}
+	if _, stale, ok := c.GetStale(1); !ok || stale != time.Second {
+		t.Fatalf("GetStale: stale %v, ok %v; want 1s, true", stale, ok)
+	}
+	c.GetStale(2) // absent
+	if st := c.Stats(); st.Hits != 1 || st.Misses != 3 {
+		t.Fatalf("stats %d hits, %d misses; want 1 fresh hit and 3 misses (expired, stale, absent)", st.Hits, st.Misses)
+	}
+}
+
 func TestEntryFitsSizeClass(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("the size class is for 64-bit platforms")
