@@ -92,34 +92,44 @@ func TestGhostAdmissionOnP3(t *testing.T) {
 	}
 }
 
+// rejectedAndBack fills a cache of 100 with residents the sketch rates
+// far above newcomers, has key 1000 lose its duel, and brings it back: it
+// returns the cache and key 1000's new entry, in the small queue, flagged
+// returning.
+func rejectedAndBack(t *testing.T) (*S3[int, int], *entry) {
+	t.Helper()
+	p := newS3(100)
+	for k := range 150 {
+		add(p, newEntry(k, 1))
+	}
+	p.main.Each(func(e *entry) {
+		for range 8 {
+			p.sketch.Add(hash(e.Key))
+		}
+	})
+	// Newcomers until key 1000 loses its duel.
+	c := newEntry(1000, 1)
+	add(p, c)
+	for k := 2000; !c.Dead(); k++ {
+		add(p, newEntry(k, 1))
+	}
+	if p.ga == nil || !p.ga.returning.has(hash(1000)) {
+		t.Fatal("a newcomer lost its duel and is not remembered as rejected")
+	}
+	back := newEntry(1000, 1)
+	add(p, back)
+	if back.meta.Load()&returning == 0 {
+		t.Fatal("a rejected key that came back is not flagged returning")
+	}
+	return p, back
+}
+
 // A returning newcomer, with the gate open, enters main though rated far
 // below its victim, and bets on being read before the victim comes back:
 // the victim coming back first lowers the gate, a read raises it.
 func TestBetsSettle(t *testing.T) {
 	for _, readFirst := range []bool{false, true} {
-		p := newS3(100)
-		for k := range 150 {
-			add(p, newEntry(k, 1))
-		}
-		p.main.Each(func(e *entry) {
-			for range 8 {
-				p.sketch.Add(hash(e.Key))
-			}
-		})
-		// Newcomers until key 1000 loses its duel.
-		c := newEntry(1000, 1)
-		add(p, c)
-		for k := 2000; !c.Dead(); k++ {
-			add(p, newEntry(k, 1))
-		}
-		if p.ga == nil || !p.ga.returning.has(hash(1000)) {
-			t.Fatal("a newcomer lost its duel and is not remembered as rejected")
-		}
-		back := newEntry(1000, 1)
-		add(p, back)
-		if back.meta.Load()&returning == 0 {
-			t.Fatal("a rejected key that came back is not flagged returning")
-		}
+		p, back := rejectedAndBack(t)
 		p.ga.gate = readsOne / 2
 		victim := p.main.head
 		for k := 3000; !back.InMain() && !back.Dead(); k++ {
@@ -310,25 +320,7 @@ func TestFirstDuelWonAllocatesTheBets(t *testing.T) {
 // claim to ghost admission when it comes back to the head: being read
 // must not make it duel where, unread, it would have entered.
 func TestReturningKeyReadInSmallKeepsItsGhostAdmission(t *testing.T) {
-	p := newS3(100)
-	for k := range 150 {
-		add(p, newEntry(k, 1))
-	}
-	p.main.Each(func(e *entry) {
-		for range 8 {
-			p.sketch.Add(hash(e.Key))
-		}
-	})
-	c := newEntry(1000, 1)
-	add(p, c)
-	for k := 2000; !c.Dead(); k++ {
-		add(p, newEntry(k, 1))
-	}
-	back := newEntry(1000, 1)
-	add(p, back)
-	if back.meta.Load()&returning == 0 {
-		t.Fatal("a rejected key that came back is not flagged returning")
-	}
+	p, back := rejectedAndBack(t)
 	back.Touch() // read in the small queue
 	p.ga.gate = readsOne / 2
 	wentRound, flagged := false, true
