@@ -82,3 +82,56 @@ func TestSketchGrowsWithoutForgettingAfterTheFirstOverflow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A shard whose entries all weigh 1 never grows its index beyond the slots
+// its entry bound needs (index.init's maxSlot: the bound over growLoad),
+// however many keys churn through it: the doubling is capped there rather
+// than overshooting to the next power of two.
+func TestIndexStaysWithinTheEntryBound(t *testing.T) {
+	const capacity = 1000
+	var s Shard[int, int]
+	s.Init(capacity, true, mixHash, 0, 4096, 0)
+	for k := range 20 * capacity {
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+		if k%3 == 0 {
+			s.Delete(k-1, mixHash(k-1), nil)
+		}
+	}
+	need := int(float64(capacity)/growLoad) + 1
+	most := (need + groupSlots - 1) / groupSlots * groupSlots
+	if slots := int(s.idx.t.Load().n) * groupSlots; slots > most {
+		t.Fatalf("index of %d slots for at most %d entries; the bound needs %d", slots, capacity, most)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The sketch is sized for the entries, not the capacity: it doubles when
+// an insert finds the shard holding as many entries as the sketch was
+// sized for, and not before.
+func TestSketchGrowsWithTheEntries(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(1<<20, true, mixHash, 0, 1024, 0)
+	n := s.sketch.Capacity()
+	for k := range n {
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+		if c := s.sketch.Capacity(); c != n {
+			t.Fatalf("the sketch grew from %d to %d keys at %d entries", n, c, s.Len())
+		}
+	}
+	s.Set(n, n, mixHash(n), 1, 0, 0, nil)
+	if c := s.sketch.Capacity(); c != 2*n {
+		t.Fatalf("at %d entries the sketch is sized for %d keys, want %d", s.Len(), c, 2*n)
+	}
+	// Nor beyond the shard's capacity: one sized for every entry it can
+	// hold stays that size.
+	var full Shard[int, int]
+	full.Init(int64(n), true, mixHash, 0, n, 0)
+	for k := range 3 * n {
+		full.Set(k, k, mixHash(k), 1, 0, 0, nil)
+	}
+	if c := full.sketch.Capacity(); c != n {
+		t.Fatalf("a shard of capacity %d grew its sketch to %d keys", n, c)
+	}
+}
