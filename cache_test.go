@@ -489,3 +489,34 @@ func TestTTLNeverCutShortByTheCoarseClock(t *testing.T) {
 		}
 	}
 }
+
+// Stats counts an expired entry that leaves as an expiration, not an
+// eviction, on each path that reclaims one: eviction meeting it (an entry
+// at its very expiry is expired), the sweep a storing Set advances, and
+// DeleteExpired. OnEvict agrees.
+func TestStatsCountExpirations(t *testing.T) {
+	clk := &fakeClock{}
+	var reasons []ufocache.EvictReason
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 4, Shards: 1, Clock: clk,
+		OnEvict: func(_, _ int, r ufocache.EvictReason) { reasons = append(reasons, r) }})
+	for k := range 4 {
+		c.SetWithTTL(k, k, time.Second)
+	}
+	clk.Advance(time.Second) // exactly at their expiry
+	c.Set(10, 10)            // evicts one expired entry, sweeps the others
+	st := c.Stats()
+	if st.Expirations != 4 || st.Evictions != 0 || st.Len != 1 {
+		t.Fatalf("after expiry and a Set: %+v; want 4 expirations, no eviction, 1 entry", st)
+	}
+	for _, r := range reasons {
+		if r != ufocache.EvictExpired {
+			t.Fatalf("OnEvict reasons %v, want all expired", reasons)
+		}
+	}
+	c.SetWithTTL(20, 20, time.Second)
+	clk.Advance(time.Second)
+	c.DeleteExpired()
+	if st := c.Stats(); st.Expirations != 5 || st.Evictions != 0 || st.Len != 1 {
+		t.Fatalf("after DeleteExpired: %+v; want 5 expirations, no eviction, 1 entry", st)
+	}
+}
