@@ -53,10 +53,6 @@ type Evicted[K comparable, V any] struct {
 	Reason Reason
 }
 
-func selfEqual[K comparable](k K) bool {
-	return k == k //nolint:staticcheck // false exactly for NaN-like keys
-}
-
 // report appends to out, which is nil when nobody listens.
 func report[K comparable, V any](out *[]Evicted[K, V], k K, v V, r Reason) {
 	if out != nil {
