@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -873,4 +874,268 @@ func TestReturnedPanicErrorIsAnError(t *testing.T) {
 			}
 		}
 	}()
+}
+
+// Any positive duration is a bound, down to one nanosecond: a LoadTimeout
+// of 1ns ends a call whose caller cannot leave (which otherwise runs fn on
+// its own goroutine, unbounded), a LockTimeout of 1ns ends a joiner's wait,
+// and a LockAge of 1ns frees the key for InFlight, Len and the next caller.
+func TestOneNanosecondIsABound(t *testing.T) {
+	t.Run("LoadTimeout", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: time.Nanosecond})
+			hang := make(chan struct{})
+			defer close(hang)
+			_, _, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { <-hang; return 1, nil })
+			if err != coalesce.ErrLoadTimeout {
+				t.Errorf("Do with a 1ns LoadTimeout = %v, want ErrLoadTimeout", err)
+			}
+		})
+	})
+	t.Run("LockTimeout", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGroup(t, coalesce.Options[string, int]{LockTimeout: time.Nanosecond})
+			hang := make(chan struct{})
+			defer close(hang)
+			g.Go(context.Background(), "k", func(context.Context) (int, error) { <-hang; return 1, nil })
+			synctest.Wait()
+			if _, _, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil }); err != coalesce.ErrLockTimeout {
+				t.Errorf("a joiner with a 1ns LockTimeout got %v, want ErrLockTimeout", err)
+			}
+		})
+	})
+	t.Run("LockAge", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGroup(t, coalesce.Options[string, int]{LockAge: time.Nanosecond})
+			hang := make(chan struct{})
+			defer close(hang)
+			g.Go(context.Background(), "k", func(context.Context) (int, error) { <-hang; return 1, nil })
+			synctest.Wait()
+			time.Sleep(time.Nanosecond)
+			if g.InFlight("k") || g.Len() != 0 {
+				t.Errorf("a call 1ns old with a 1ns LockAge: InFlight %v, Len %d; want false, 0", g.InFlight("k"), g.Len())
+			}
+			if v, leader, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil }); v != 2 || !leader {
+				t.Errorf("Do after LockAge = %d (leader %v), want its own call's 2", v, leader)
+			}
+		})
+	})
+}
+
+// With a LockAge, Len counts every call that still holds its key, not
+// just the first it finds.
+func TestLenWithLockAgeCountsEveryCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{LockAge: time.Hour})
+		hang := make(chan struct{})
+		defer close(hang)
+		for _, k := range []string{"a", "b", "c"} {
+			g.Go(context.Background(), k, func(context.Context) (int, error) { <-hang; return 1, nil })
+		}
+		synctest.Wait()
+		if n := g.Len(); n != 3 {
+			t.Errorf("Len with 3 calls in flight = %d, want 3", n)
+		}
+	})
+}
+
+// A key that is not equal to itself (a NaN) could never be found again to
+// be released: each of its callers runs a call of its own, as its leader,
+// and nothing of it stays in the wait map.
+func TestNaNKeyIsNotShared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[float64, int]{})
+		nan := math.NaN()
+		gate := make(chan struct{})
+		var calls atomic.Int32
+		type res struct {
+			v      int
+			leader bool
+			err    error
+		}
+		out := make(chan res, 2)
+		for range 2 {
+			go func() {
+				v, leader, err := g.Do(context.Background(), nan, func(context.Context) (int, error) {
+					n := calls.Add(1)
+					<-gate
+					return int(n), nil
+				})
+				out <- res{v, leader, err}
+			}()
+		}
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Errorf("two callers of NaN ran %d calls, want 2", n)
+		}
+		close(gate)
+		for range 2 {
+			if r := <-out; r.v == 0 || !r.leader || r.err != nil {
+				t.Errorf("a caller of NaN got %+v, want its own call's value as leader", r)
+			}
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after the NaN calls = %d, want 0", n)
+		}
+	})
+}
+
+// goroutinesIn counts the goroutines whose stack has every one of frames.
+func goroutinesIn(frames ...string) int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		in := true
+		for _, f := range frames {
+			in = in && strings.Contains(g, f)
+		}
+		if in {
+			n++
+		}
+	}
+	return n
+}
+
+// Two callers that both find the key free, and then meet at the wait map's
+// lock, share one call: the second joins the call the first created (it
+// neither runs fn again nor takes the call out of the map). Forget's
+// function holds that lock while they get there.
+func TestCallersMeetingAtTheLockShareOneCall(t *testing.T) {
+	var commits, calls atomic.Int32
+	g := newGroup(t, coalesce.Options[string, int]{
+		Commit: func(string, int, error) func() { commits.Add(1); return nil },
+	})
+	holding, hold, gate := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	forgot := make(chan struct{})
+	go func() {
+		defer close(forgot)
+		g.Forget("k", func() { close(holding); <-hold })
+	}()
+	<-holding
+	type res struct {
+		v      int
+		leader bool
+	}
+	out := make(chan res, 2)
+	for range 2 {
+		go func() {
+			v, leader, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) {
+				calls.Add(1)
+				<-gate
+				return 5, nil
+			})
+			out <- res{v, leader}
+		}()
+	}
+	// Both callers have looked (the map is empty) and wait for the lock.
+	deadline := time.Now().Add(10 * time.Second)
+	for goroutinesIn("coalesce.(*Group[...]).claim", "Mutex).Lock") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the callers did not reach the wait map's lock")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	<-forgot
+	// One caller runs fn, the other waits for its call (or, wrongly, runs
+	// fn too).
+	deadline = time.Now().Add(10 * time.Second)
+	for !(calls.Load() == 1 && goroutinesIn("coalesce.wait[") == 1) && calls.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("fn ran %d times and %d callers wait, want 1 and 1", calls.Load(), goroutinesIn("coalesce.wait["))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := g.Len(); n != 1 {
+		t.Errorf("Len while the shared call runs = %d, want 1", n)
+	}
+	close(gate)
+	leaders := 0
+	for range 2 {
+		r := <-out
+		if r.v != 5 {
+			t.Errorf("a caller got %d, want 5", r.v)
+		}
+		if r.leader {
+			leaders++
+		}
+	}
+	if n := calls.Load(); n != 1 || leaders != 1 || commits.Load() != 1 {
+		t.Errorf("fn ran %d times, %d leaders, %d commits; want 1, 1, 1", n, leaders, commits.Load())
+	}
+}
+
+// A call that Recheck answered, or whose Recheck panicked, is not
+// committed: Commit stores loads, not what Recheck read from the store.
+func TestRecheckedCallsAreNotCommitted(t *testing.T) {
+	var commits atomic.Int32
+	g := newGroup(t, coalesce.Options[string, int]{
+		Recheck: func(k string) (int, bool, error) {
+			if k == "bug" {
+				panic("recheck bug")
+			}
+			return 3, k == "hit", nil
+		},
+		Commit: func(string, int, error) func() { commits.Add(1); return nil },
+	})
+	fn := func(context.Context) (int, error) { return 4, nil }
+	if v, leader, err := g.Do(context.Background(), "hit", fn); v != 3 || leader || err != nil {
+		t.Fatalf("Do(hit) = (%d, %v, %v), want (3, false, nil)", v, leader, err)
+	}
+	func() {
+		defer func() { recover() }()
+		g.Do(context.Background(), "bug", fn)
+	}()
+	if n := commits.Load(); n != 0 {
+		t.Errorf("%d commits after a Recheck answer and a Recheck panic, want 0", n)
+	}
+}
+
+// A panic in Commit is raised again, on the goroutine that finished the
+// call (here the caller's, which ran fn), once the key is released and
+// the waiters have the result.
+func TestCommitPanicIsRaisedAfterTheKeyIsReleased(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var commits atomic.Int32
+		g := newGroup(t, coalesce.Options[string, int]{
+			Commit: func(string, int, error) func() {
+				if commits.Add(1) == 1 {
+					panic("commit bug")
+				}
+				return nil
+			},
+		})
+		gate := make(chan struct{})
+		var recovered any
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { recovered = recover() }()
+			g.Do(context.Background(), "k", func(context.Context) (int, error) { <-gate; return 1, nil })
+		}()
+		synctest.Wait()
+		waiter := make(chan error, 1)
+		go func() {
+			v, _, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil })
+			if err == nil && v != 1 {
+				err = fmt.Errorf("got %d, want 1", v)
+			}
+			waiter <- err
+		}()
+		synctest.Wait()
+		close(gate)
+		<-done
+		if recovered != "commit bug" {
+			t.Errorf("the caller that finished the call recovered %v, want the Commit's panic", recovered)
+		}
+		if err := <-waiter; err != nil {
+			t.Errorf("the waiter: %v", err)
+		}
+		if n := g.Len(); n != 0 {
+			t.Fatalf("Len after the Commit panic = %d, want 0", n)
+		}
+		if v, leader, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 3, nil }); v != 3 || !leader || err != nil {
+			t.Errorf("Do after the Commit panic = (%d, %v, %v), want (3, true, nil)", v, leader, err)
+		}
+	})
 }
