@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -379,4 +380,135 @@ func TestDoBatchFinishedJoinedKeyBeatsTheLockTimer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A key that panics while DoBatch claims its keys (an unhashable value in
+// an interface key) does not leave the keys claimed before it held: they
+// fail with the panic, the key is free, and DoBatch panics.
+func TestDoBatchPanicWhileClaimingReleasesTheKeys(t *testing.T) {
+	g := newGroup(t, coalesce.Options[any, int]{})
+	var recovered any
+	func() {
+		defer func() { recovered = recover() }()
+		g.DoBatch(context.Background(), []any{"a", []int{1}}, func(_ context.Context, keys []any) ([]coalesce.Result[int], error) {
+			return make([]coalesce.Result[int], len(keys)), nil
+		})
+	}()
+	if recovered == nil {
+		t.Fatal("DoBatch with an unhashable key did not panic")
+	}
+	if g.InFlight("a") || g.Len() != 0 {
+		t.Fatalf("after the panic: InFlight(a) %v, Len %d; want false, 0", g.InFlight("a"), g.Len())
+	}
+	if v, leader, err := g.Do(context.Background(), "a", func(context.Context) (int, error) { return 1, nil }); v != 1 || !leader || err != nil {
+		t.Errorf("Do(a) after the panic = (%d, %v, %v), want (1, true, nil)", v, leader, err)
+	}
+}
+
+// fn runs only for keys left to load: a DoBatch whose keys Recheck all
+// answered, or that all joined other calls, does not call it with none.
+func TestDoBatchWithNothingToLoadDoesNotCallFn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{
+			Recheck: func(k string) (int, bool, error) { return 3, k != "joined", nil },
+		})
+		calls := 0
+		fn := func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+			calls++
+			return make([]coalesce.Result[int], len(keys)), nil
+		}
+		res := g.DoBatch(context.Background(), []string{"a", "b"}, fn)
+		if want := []coalesce.Result[int]{{Val: 3}, {Val: 3}}; !slices.Equal(res, want) {
+			t.Errorf("DoBatch of rechecked keys = %+v, want %+v", res, want)
+		}
+		gate := make(chan struct{})
+		g.Go(context.Background(), "joined", func(context.Context) (int, error) { <-gate; return 4, nil })
+		synctest.Wait()
+		done := make(chan []coalesce.Result[int])
+		go func() { done <- g.DoBatch(context.Background(), []string{"joined"}, fn) }()
+		synctest.Wait()
+		close(gate)
+		if res := <-done; res[0].Val != 4 || res[0].Leader {
+			t.Errorf("DoBatch of a joined key = %+v, want 4, not as leader", res)
+		}
+		if calls != 0 {
+			t.Errorf("fn called %d times with nothing to load, want 0", calls)
+		}
+	})
+}
+
+// As TestDoBatchPanicAfterTheLoadTimeoutIsDropped, with the joined key
+// first: DoBatch reaches its own key only after fn has panicked, and must
+// still not take that panic for its key's outcome (ErrLoadTimeout).
+func TestDoBatchPanicAfterTheLoadTimeoutIsDroppedJoinedFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		g := newGroup(t, coalesce.Options[string, int]{
+			LoadTimeout: time.Second,
+			Recheck: func(k string) (int, bool, error) {
+				if k == "joined" {
+					<-release
+				}
+				return 0, false, nil
+			},
+		})
+		go g.Do(context.Background(), "joined", func(context.Context) (int, error) { return 1, nil })
+		synctest.Wait()
+		late := make(chan struct{})
+		var res []coalesce.Result[int]
+		var panicked any
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { panicked = recover() }()
+			res = g.DoBatch(context.Background(), []string{"joined", "own"}, func(ctx context.Context, _ []string) ([]coalesce.Result[int], error) {
+				<-ctx.Done()
+				<-late
+				panic("after the load timeout")
+			})
+		}()
+		time.Sleep(2 * time.Second) // "own" timed out; DoBatch waits for "joined"
+		synctest.Wait()
+		close(late) // fn panics now: too late for "own"
+		synctest.Wait()
+		close(release)
+		<-done
+		if panicked != nil {
+			t.Fatalf("DoBatch panicked with %v; its own key's outcome was ErrLoadTimeout", panicked)
+		}
+		if res[0].Err != nil || res[0].Val != 1 || res[1].Err != coalesce.ErrLoadTimeout || !res[1].Leader {
+			t.Errorf("DoBatch = %+v, want 1 for joined and ErrLoadTimeout for own", res)
+		}
+	})
+}
+
+// A single key of a batch that joined a call Recheck answered looks again
+// too (TestDoBatchJoinerOfARecheckLooksAgain has it twice).
+func TestDoBatchOneJoinerOfARecheckLooksAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var rechecks atomic.Int32
+		g := newGroup(t, coalesce.Options[string, int]{
+			Recheck: func(string) (int, bool, error) {
+				if rechecks.Add(1) == 1 {
+					<-release
+					return 1, true, nil
+				}
+				return 2, true, nil
+			},
+		})
+		go g.Do(context.Background(), "k", func(context.Context) (int, error) { return 3, nil })
+		synctest.Wait()
+		done := make(chan []coalesce.Result[int])
+		go func() {
+			done <- g.DoBatch(context.Background(), []string{"k"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+				return make([]coalesce.Result[int], len(keys)), nil
+			})
+		}()
+		synctest.Wait()
+		close(release)
+		if got := <-done; got[0] != (coalesce.Result[int]{Val: 2}) {
+			t.Fatalf("DoBatch = %+v, want 2 (the value when the batch looked)", got)
+		}
+	})
 }
