@@ -41,10 +41,21 @@ func (c *Cache[K, V]) expireCollect(k K, out *[]shard.Evicted[K, V]) bool {
 // (NoExpiration if it never expires), or minus how long ago an Expired
 // entry expired. Counted and touched as GetWithStatus does.
 func (c *Cache[K, V]) lookup(k K) (v V, st Status, left time.Duration) {
+	return c.read(k, true)
+}
+
+// recheckRead is lookup for RTCache's recheck, which looks at k again for
+// a caller whose lookup already counted: it touches a hit but counts
+// nothing, so that one RTCache lookup counts once in Stats.
+func (c *Cache[K, V]) recheckRead(k K) (v V, st Status, left time.Duration) {
+	return c.read(k, false)
+}
+
+func (c *Cache[K, V]) read(k K, count bool) (v V, st Status, left time.Duration) {
 	h := c.hash.Sum(k)
 	e := c.shardFor(h).Find(k, h)
 	if e == nil {
-		if c.misses != nil {
+		if count && c.misses != nil {
 			c.misses.Inc()
 		}
 		return v, Miss, 0
@@ -55,13 +66,13 @@ func (c *Cache[K, V]) lookup(k K) (v V, st Status, left time.Duration) {
 		left = time.Duration(e.Expire - c.now())
 	}
 	if left <= 0 {
-		if c.misses != nil {
+		if count && c.misses != nil {
 			c.misses.Inc()
 		}
 		return e.Val, Expired, left
 	}
 	e.Touch()
-	if c.hits != nil {
+	if count && c.hits != nil {
 		c.hits.Inc()
 	}
 	return e.Val, Hit, left

@@ -47,3 +47,13 @@ func WithRawHasher[K comparable, V any](o Options[K, V]) Options[K, V] {
 	o.rawHasher = true
 	return o
 }
+
+// FreqOf returns the read frequency of k's entry (0 if k has none): for
+// tests that a read path touches what it reads.
+func (c *Cache[K, V]) FreqOf(k K) uint32 {
+	h := c.hash.Sum(k)
+	if e := c.shardFor(h).Find(k, h); e != nil {
+		return e.Freq()
+	}
+	return 0
+}

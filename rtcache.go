@@ -697,12 +697,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, keys []K) []coalesce.Resu
 // that its refresh goes ahead.
 func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) {
 	var r loaded[V]
-	if rt.refreshAhead == 0 {
-		if v, ok := rt.c.Get(k); ok {
-			r.val = v
-			return r, true, nil
-		}
-	} else if v, st, left := rt.c.lookup(k); st == Hit && left >= rt.refreshAhead {
+	if v, st, left := rt.c.recheckRead(k); st == Hit && left >= rt.refreshAhead {
 		r.val = v
 		return r, true, nil
 	}

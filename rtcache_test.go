@@ -1385,3 +1385,32 @@ func testHitPath[K comparable](t *testing.T, key func(int) K) {
 		}
 	}
 }
+
+// RTCache's lookups (all but the plain Get's hit path) count in the
+// Cache's Stats as its own reads do, touch what they hit, and take a
+// value with 1ns left to live for a hit.
+func TestRTLookupsCountAndTouchLikeCacheReads(t *testing.T) {
+	clk := &stepClock{}
+	clk.ns.Store(int64(time.Hour))
+	o := &origin{ttl: time.Second}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 100, Clock: clk, RecordStats: true})
+	c := rt.Cache()
+	ctx := context.Background()
+	rt.Get(ctx, "k") // a miss: loads k
+	f0 := c.FreqOf("k")
+	clk.ns.Add(int64(time.Second - time.Nanosecond))
+	if v, st, err := rt.GetStale(ctx, "k", time.Hour); v != "k#1" || st.Status != ufocache.Hit || err != nil {
+		t.Fatalf("GetStale 1ns before expiry = (%q, %+v, %v), want a hit", v, st, err)
+	}
+	if f := c.FreqOf("k"); f <= f0 {
+		t.Errorf("a hit through RTCache left the entry's frequency at %d, want it touched", f)
+	}
+	clk.ns.Add(int64(time.Nanosecond))
+	rt.Get(ctx, "k") // expired: loads again
+	if s := c.Stats(); s.Hits != 1 || s.Misses != 2 {
+		t.Errorf("Cache stats after a miss, a hit and an expired read through RTCache: %d hits, %d misses; want 1, 2", s.Hits, s.Misses)
+	}
+	if n := o.loads.Load(); n != 2 {
+		t.Errorf("%d loads, want 2", n)
+	}
+}
