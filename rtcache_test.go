@@ -1386,6 +1386,36 @@ func testHitPath[K comparable](t *testing.T, key func(int) K) {
 	}
 }
 
+// Invalidate reports whether k had a value that had not expired: at the
+// instant of its expiry it had none (Get misses then too).
+func TestRTInvalidateAtTheExpiryInstant(t *testing.T) {
+	clk := &stepClock{}
+	clk.ns.Store(int64(time.Hour))
+	rt := newRT(t, &origin{}, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+	rt.Set("k", "v", time.Second)
+	clk.ns.Add(int64(time.Second))
+	if rt.Invalidate("k") {
+		t.Error("Invalidate at the instant the value expired reported a value that had not expired")
+	}
+}
+
+// Invalidate keeps the old value for stale reads, even in a cache so small
+// that every write sweeps the group that holds it: its own write must not
+// reclaim the entry it has just expired.
+func TestRTInvalidateKeepsTheValueForStaleReads(t *testing.T) {
+	clk := &stepClock{}
+	clk.ns.Store(int64(time.Hour))
+	o := &origin{err: errors.New("down")}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 4, Shards: 1, Clock: clk})
+	rt.Set("k", "v", 0)
+	if !rt.Invalidate("k") {
+		t.Fatal("Invalidate found nothing")
+	}
+	if v, st, err := rt.GetStale(context.Background(), "k", time.Hour); v != "v" || st.Status != ufocache.Stale || err != nil {
+		t.Errorf("GetStale after Invalidate = (%q, %+v, %v), want the old value, stale", v, st, err)
+	}
+}
+
 // RTCache's lookups (all but the plain Get's hit path) count in the
 // Cache's Stats as its own reads do, touch what they hit, and take a
 // value with 1ns left to live for a hit.
