@@ -1444,3 +1444,209 @@ func TestRTLookupsCountAndTouchLikeCacheReads(t *testing.T) {
 		t.Errorf("%d loads, want 2", n)
 	}
 }
+
+// GetStale and GetStaleWhileUpdate answer a fresh value as Get does: Status
+// Hit, counted in RTStats.Hits, without a load.
+func TestRTStaleReadsOfAFreshValueAreHits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{
+			MaxWeight: 100, Clock: newBubbleClock(), RecordStats: true,
+		})
+		rt.Set("k", "v", time.Hour)
+		if v, st, err := rt.GetStale(context.Background(), "k", time.Hour); v != "v" || st != (ufocache.StaleStatus{Status: ufocache.Hit}) || err != nil {
+			t.Errorf("GetStale of a fresh value = (%q, %+v, %v), want a hit", v, st, err)
+		}
+		if v, st, err := rt.GetStaleWhileUpdate(context.Background(), "k", time.Hour); v != "v" || st != (ufocache.StaleStatus{Status: ufocache.Hit}) || err != nil {
+			t.Errorf("GetStaleWhileUpdate of a fresh value = (%q, %+v, %v), want a hit", v, st, err)
+		}
+		synctest.Wait()
+		if s := rt.Stats(); s != (ufocache.RTStats{Hits: 2}) {
+			t.Errorf("stats after two hits = %+v, want Hits 2 and nothing else", s)
+		}
+	})
+}
+
+// A value that expired exactly staleTTL ago is within the allowance ("no
+// more than staleTTL ago"), for GetStale and GetStaleWhileUpdate.
+func TestRTStaleAllowanceIsInclusive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{})
+		rt.Get(context.Background(), "k")
+		o.set(func(o *origin) { o.err = errors.New("down") })
+		time.Sleep(1500 * time.Millisecond) // expired 500ms ago
+		want := ufocache.StaleStatus{Status: ufocache.Stale, StaleFor: 500 * time.Millisecond}
+		if v, st, err := rt.GetStale(context.Background(), "k", 500*time.Millisecond); v != "k#1" || st != want || err != nil {
+			t.Errorf("GetStale with staleTTL = 500ms = (%q, %+v, %v), want (k#1, %+v, nil)", v, st, err, want)
+		}
+		if v, st, err := rt.GetStaleWhileUpdate(context.Background(), "k", 500*time.Millisecond); v != "k#1" || st != want || err != nil {
+			t.Errorf("GetStaleWhileUpdate with staleTTL = 500ms = (%q, %+v, %v), want (k#1, %+v, nil)", v, st, err, want)
+		}
+		synctest.Wait()
+	})
+}
+
+// MultiGet reports an expired key it loaded as Expired, a key whose load
+// another caller had in flight as LockHit, and counts them in RTStats as
+// Get does: one Miss per key it loaded, one LockHit per key it joined.
+func TestRTMultiGetStatusesAndCounts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			out := make([]ufocache.Loaded[string], len(keys))
+			for i, k := range keys {
+				out[i] = ufocache.Loaded[string]{Value: "batch:" + k, TTL: time.Hour}
+			}
+			return out, nil
+		}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{BatchLoader: batch})
+		rt.Get(context.Background(), "old") // Miss 1
+		time.Sleep(2 * time.Second)         // old expired
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate = gate })
+		go rt.Get(context.Background(), "joined") // Miss 2, its load waits
+		synctest.Wait()
+		done := make(chan []ufocache.RTResult[string])
+		go func() {
+			res, _ := rt.MultiGet(context.Background(), []string{"old", "joined", "new"})
+			done <- res
+		}()
+		synctest.Wait()
+		close(gate)
+		res := <-done
+		want := []ufocache.RTResult[string]{
+			{Value: "batch:old", Status: ufocache.Expired},
+			{Value: "joined#2", Status: ufocache.LockHit},
+			{Value: "batch:new", Status: ufocache.Miss},
+		}
+		for i := range want {
+			if res[i] != want[i] {
+				t.Errorf("result %d = %+v, want %+v", i, res[i], want[i])
+			}
+		}
+		if s := rt.Stats(); s.Misses != 4 || s.LockHits != 1 {
+			t.Errorf("stats %+v: want Misses 4 (two Gets, two batch keys), LockHits 1", s)
+		}
+	})
+}
+
+// A MultiGet whose BatchLoader panics, with no key joined to another
+// caller's load, counts a Miss per key and no LockHit.
+func TestRTPanickingBatchWithoutJoinedKeysCountsNoLockHit(t *testing.T) {
+	batch := func(context.Context, []string) ([]ufocache.Loaded[string], error) { panic("batch bug") }
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100})
+	rt, err := ufocache.NewRTCache(c, (&origin{}).load, ufocache.RTOptions[string, string]{BatchLoader: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() { recover() }()
+		rt.MultiGet(context.Background(), []string{"a", "b"})
+	}()
+	if s := rt.Stats(); s.Misses != 2 || s.LockHits != 0 {
+		t.Errorf("stats %+v: want Misses 2, LockHits 0", s)
+	}
+}
+
+// GetStale turns only a Loader's panic (a *PanicError) into a stale read:
+// any other panic on the load's path, here an OnEvict callback that panics
+// when the load's value replaces the expired one, still reaches the caller.
+func TestRTGetStaleRaisesOtherPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var armed atomic.Bool
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{
+			MaxWeight: 100,
+			Clock:     newBubbleClock(),
+			OnEvict: func(string, string, ufocache.EvictReason) {
+				if armed.Load() {
+					panic("OnEvict bug")
+				}
+			},
+		})
+		rt.Get(context.Background(), "k")
+		time.Sleep(2 * time.Second)
+		armed.Store(true)
+		var recovered any
+		var v string
+		var st ufocache.StaleStatus
+		func() {
+			defer func() { recovered = recover() }()
+			v, st, _ = rt.GetStale(context.Background(), "k", time.Hour)
+		}()
+		if recovered != "OnEvict bug" {
+			t.Errorf("GetStale whose load's store ran a panicking OnEvict = (%q, %+v), recovered %v; want the panic", v, st, recovered)
+		}
+	})
+}
+
+// MaxRefreshes bounds the refreshes in flight also after earlier ones
+// have finished: a finished refresh gives back exactly its one slot.
+func TestRTMaxRefreshesHoldsAfterRefreshesFinish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		// KeepExpired: a's refresh, a write, must not sweep b and c away.
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{MaxRefreshes: 1}, ufocache.Options[string, string]{
+			MaxWeight: 100, Clock: newBubbleClock(), KeepExpired: time.Hour,
+		})
+		for _, k := range []string{"a", "b", "c"} {
+			rt.Get(context.Background(), k)
+		}
+		time.Sleep(2 * time.Second) // all expired
+		rt.GetStaleWhileUpdate(context.Background(), "a", time.Hour)
+		synctest.Wait() // a's refresh finished
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate = gate })
+		for _, k := range []string{"b", "c"} {
+			if _, st, _ := rt.GetStaleWhileUpdate(context.Background(), k, time.Hour); st.Status != ufocache.Stale {
+				t.Fatalf("GetStaleWhileUpdate(%s) = %+v, want stale", k, st)
+			}
+		}
+		synctest.Wait()
+		if n := o.inFlight.Load(); n != 1 {
+			t.Errorf("%d refreshes in flight with MaxRefreshes 1, want 1", n)
+		}
+		close(gate)
+		synctest.Wait()
+	})
+}
+
+// A refresh ahead that Recheck answers (a load error is cached for the
+// key) starts no load: it is not counted in Refreshes and gives its
+// MaxRefreshes slot back, so refreshes go on once the error has expired,
+// and the bound still holds.
+func TestRTRefreshAnsweredByACachedErrorGivesItsSlotBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: 100 * time.Millisecond}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{
+			RefreshAhead: 50 * time.Millisecond, MaxRefreshes: 1, ErrorTTL: 5 * time.Millisecond,
+		}, ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), KeepExpired: time.Hour})
+		ctx := context.Background()
+		rt.Get(ctx, "k")
+		rt.Get(ctx, "j")
+		time.Sleep(60 * time.Millisecond) // 40ms left: in the refresh window
+		o.set(func(o *origin) { o.err = errors.New("down") })
+		rt.Get(ctx, "k") // its refresh fails: the error is cached for 5ms
+		synctest.Wait()
+		rt.Get(ctx, "k") // its refresh is answered by the cached error
+		synctest.Wait()
+		if s := rt.Stats(); s.Refreshes != 1 || o.loads.Load() != 3 {
+			t.Fatalf("after a refresh that failed and one answered by its cached error: Refreshes %d, loads %d; want 1, 3", s.Refreshes, o.loads.Load())
+		}
+		time.Sleep(5 * time.Millisecond) // the error expired; 35ms left
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.err, o.gate = nil, gate })
+		rt.Get(ctx, "k") // refreshes k: one slot of one
+		rt.Get(ctx, "j") // no slot left
+		synctest.Wait()
+		if n := o.inFlight.Load(); n != 1 {
+			t.Errorf("%d refreshes in flight, want 1 (MaxRefreshes 1)", n)
+		}
+		close(gate)
+		synctest.Wait()
+		if s := rt.Stats(); s.Refreshes != 2 {
+			t.Errorf("Refreshes %d, want 2", s.Refreshes)
+		}
+	})
+}
