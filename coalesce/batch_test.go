@@ -226,49 +226,54 @@ func TestDoBatchTimeouts(t *testing.T) {
 // another caller's call (held in its Recheck), before it looks at whether
 // fn panicked.
 func TestDoBatchPanicAfterTheLoadTimeoutIsDropped(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var log finishedLog
-		release := make(chan struct{})
-		g := newGroup(t, coalesce.Options[string, int]{
-			LoadTimeout: time.Second,
-			Finished:    log.finished,
-			Recheck: func(k string) (int, bool, error) {
-				if k == "joined" {
-					<-release
-				}
-				return 0, false, nil
-			},
-		})
-		go g.Do(context.Background(), "joined", func(context.Context) (int, error) { return 1, nil })
-		synctest.Wait()
-		late := make(chan struct{})
-		var res []coalesce.Result[int]
-		var panicked any
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer func() { panicked = recover() }()
-			res = g.DoBatch(context.Background(), []string{"own", "joined"}, func(ctx context.Context, _ []string) ([]coalesce.Result[int], error) {
-				<-ctx.Done()
-				<-late
-				panic("after the load timeout")
+	// With the joined key first, DoBatch reaches its own key only after fn
+	// has panicked, and must still not take that panic for its outcome.
+	for _, keys := range [][]string{{"own", "joined"}, {"joined", "own"}} {
+		synctest.Test(t, func(t *testing.T) {
+			var log finishedLog
+			release := make(chan struct{})
+			g := newGroup(t, coalesce.Options[string, int]{
+				LoadTimeout: time.Second,
+				Finished:    log.finished,
+				Recheck: func(k string) (int, bool, error) {
+					if k == "joined" {
+						<-release
+					}
+					return 0, false, nil
+				},
 			})
-		}()
-		time.Sleep(2 * time.Second) // "own" timed out; DoBatch waits for "joined"
-		synctest.Wait()
-		close(late) // fn panics now: too late for "own"
-		synctest.Wait()
-		close(release)
-		<-done
-		if p, ok := panicked.(*coalesce.PanicError); ok {
-			t.Fatalf("DoBatch panicked with *PanicError{%v}; its own key's outcome was ErrLoadTimeout (Finished: %v)", p.Value, log.of("own"))
-		} else if panicked != nil {
-			t.Fatalf("DoBatch panicked with %v", panicked)
-		}
-		if res[0].Err != coalesce.ErrLoadTimeout || !res[0].Leader || res[1].Err != nil || res[1].Val != 1 {
-			t.Errorf("DoBatch = %+v, want ErrLoadTimeout for own and 1 for joined", res)
-		}
-	})
+			go g.Do(context.Background(), "joined", func(context.Context) (int, error) { return 1, nil })
+			synctest.Wait()
+			late := make(chan struct{})
+			var res []coalesce.Result[int]
+			var panicked any
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				defer func() { panicked = recover() }()
+				res = g.DoBatch(context.Background(), keys, func(ctx context.Context, _ []string) ([]coalesce.Result[int], error) {
+					<-ctx.Done()
+					<-late
+					panic("after the load timeout")
+				})
+			}()
+			time.Sleep(2 * time.Second) // "own" timed out; DoBatch waits for "joined"
+			synctest.Wait()
+			close(late) // fn panics now: too late for "own"
+			synctest.Wait()
+			close(release)
+			<-done
+			if panicked != nil {
+				t.Fatalf("keys %v: DoBatch panicked with %v; its own key's outcome was ErrLoadTimeout (Finished: %v)", keys, panicked, log.of("own"))
+			}
+			for i, k := range keys {
+				r := res[i]
+				if k == "own" && (r.Err != coalesce.ErrLoadTimeout || !r.Leader) || k == "joined" && (r.Err != nil || r.Val != 1) {
+					t.Errorf("keys %v: DoBatch = %+v, want ErrLoadTimeout for own and 1 for joined", keys, res)
+				}
+			}
+		})
+	}
 }
 
 func TestDoBatchCallerLeaves(t *testing.T) {
@@ -433,51 +438,6 @@ func TestDoBatchWithNothingToLoadDoesNotCallFn(t *testing.T) {
 		}
 		if calls != 0 {
 			t.Errorf("fn called %d times with nothing to load, want 0", calls)
-		}
-	})
-}
-
-// As TestDoBatchPanicAfterTheLoadTimeoutIsDropped, with the joined key
-// first: DoBatch reaches its own key only after fn has panicked, and must
-// still not take that panic for its key's outcome (ErrLoadTimeout).
-func TestDoBatchPanicAfterTheLoadTimeoutIsDroppedJoinedFirst(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		g := newGroup(t, coalesce.Options[string, int]{
-			LoadTimeout: time.Second,
-			Recheck: func(k string) (int, bool, error) {
-				if k == "joined" {
-					<-release
-				}
-				return 0, false, nil
-			},
-		})
-		go g.Do(context.Background(), "joined", func(context.Context) (int, error) { return 1, nil })
-		synctest.Wait()
-		late := make(chan struct{})
-		var res []coalesce.Result[int]
-		var panicked any
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer func() { panicked = recover() }()
-			res = g.DoBatch(context.Background(), []string{"joined", "own"}, func(ctx context.Context, _ []string) ([]coalesce.Result[int], error) {
-				<-ctx.Done()
-				<-late
-				panic("after the load timeout")
-			})
-		}()
-		time.Sleep(2 * time.Second) // "own" timed out; DoBatch waits for "joined"
-		synctest.Wait()
-		close(late) // fn panics now: too late for "own"
-		synctest.Wait()
-		close(release)
-		<-done
-		if panicked != nil {
-			t.Fatalf("DoBatch panicked with %v; its own key's outcome was ErrLoadTimeout", panicked)
-		}
-		if res[0].Err != nil || res[0].Val != 1 || res[1].Err != coalesce.ErrLoadTimeout || !res[1].Leader {
-			t.Errorf("DoBatch = %+v, want 1 for joined and ErrLoadTimeout for own", res)
 		}
 	})
 }
