@@ -76,6 +76,43 @@ func FuzzQueue(f *testing.F) {
 	})
 }
 
+// Check, which FuzzQueue and the shard's invariant checks rely on, reports
+// each kind of corruption on its own: a broken back link, a tail the walk
+// does not end on, and a weight the links do not add up to.
+func TestQueueCheckFindsCorruption(t *testing.T) {
+	build := func() (*Queue[int, int], []*entry) {
+		var q Queue[int, int]
+		es := []*entry{newEntry(1, 1), newEntry(2, 2), newEntry(3, 3)}
+		for _, e := range es {
+			q.pushBack(e)
+		}
+		if err := q.Check(); err != nil {
+			t.Fatalf("a sound queue: %v", err)
+		}
+		return &q, es
+	}
+	q, es := build()
+	es[2].prev = es[0]
+	if err := q.Check(); err != errBadLink {
+		t.Errorf("a wrong prev link: %v, want %v", err, errBadLink)
+	}
+	q, _ = build()
+	q.tail = newEntry(9, 0) // not in the queue: links and weight still agree
+	if err := q.Check(); err != errBadCount {
+		t.Errorf("a tail off the queue: %v, want %v", err, errBadCount)
+	}
+	q, _ = build()
+	q.weight++ // the links and the tail agree
+	if err := q.Check(); err != errBadCount {
+		t.Errorf("a weight off by one: %v, want %v", err, errBadCount)
+	}
+	q, _ = build()
+	q.head = nil
+	if err := q.Check(); err != errBadLink {
+		t.Errorf("a tail without a head: %v, want %v", err, errBadLink)
+	}
+}
+
 func newS3(capacity int64) *S3[int, int] {
 	p := &S3[int, int]{}
 	p.Init(capacity, sketch.New(int(capacity)), hash)
