@@ -152,7 +152,11 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 	slots := int(t.n) * groupSlots
 	if float64(x.live+x.deleted+1) > maxLoad*float64(slots) {
 		if float64(x.live+1) > growLoad*float64(slots) {
-			if slots *= 2; x.maxSlot > 0 && x.maxSlot > slots/2 {
+			// Capped even at the cap: an insert into a full unit shard
+			// holds one entry above the bound until its eviction, which
+			// can pass growLoad of a table at maxSlot; the table then
+			// stays that size (it rehashes in place), with room to spare.
+			if slots *= 2; x.maxSlot > 0 {
 				slots = min(slots, x.maxSlot)
 			}
 		}
