@@ -1,6 +1,10 @@
 package shard
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ufocache/ufocache/fifo"
+)
 
 func mixHash(k int) uint64 {
 	x := uint64(k)*0x9e3779b97f4a7c15 + 1
@@ -110,6 +114,132 @@ func TestIndexStaysWithinTheEntryBound(t *testing.T) {
 		if err := s.Check(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// farKey is where indexHash starts sending keys to the last group.
+const farKey = 1000
+
+// indexHash is a Hasher for index tests that places keys by hand: key k's
+// tag is its low 7 bits, and its home (home maps the low 32 bits onto the
+// groups) is group 0 for k < farKey, else the last group, whatever the
+// table's size. Keys that share a home fill its group, then the next.
+func indexHash(k int) uint64 {
+	h := uint64(k&0x7f) << 32
+	if k >= farKey {
+		h |= 0xffffffff
+	}
+	return h
+}
+
+func newIndex(maxEntries int) *index[int, int] {
+	x := &index[int, int]{hash: indexHash}
+	x.init(maxEntries)
+	return x
+}
+
+func (x *index[K, V]) slots() int { return int(x.t.Load().n) * groupSlots }
+
+func indexAdd(x *index[int, int], k int) *fifo.Entry[int, int] {
+	e := &fifo.Entry[int, int]{Key: k, Val: k, Weight: 1}
+	x.add(e, indexHash(k))
+	return e
+}
+
+// The index rehashes on the add that takes its live and deleted slots
+// above maxLoad of the table, and doubles it then only if the live ones
+// pass growLoad; remove marks a slot deleted only in a group with no empty
+// slot. The counts are exact: a table of 56 slots holds 50 (0.9*56 =
+// 50.4) before it rehashes, and doubles at 45 live (0.8*56 = 44.8).
+func TestIndexLoadBounds(t *testing.T) {
+	x := newIndex(1000) // 56 slots, and room to double
+	t0 := x.t.Load()
+	for k := range 50 {
+		indexAdd(x, k)
+	}
+	if x.t.Load() != t0 || x.slots() != 56 {
+		t.Fatalf("50 entries in 56 slots: rehashed to %d slots", x.slots())
+	}
+	if indexAdd(x, 50); x.slots() != 112 {
+		t.Fatalf("the 51st entry: %d slots, want 112", x.slots())
+	}
+
+	// 50 entries fill groups 0 to 6 (all home in group 0) and one slot of
+	// group 7. Removing r of group 0's leaves r deleted slots, so the next
+	// add rehashes with 50-r live: doubled at 45 (r = 6), not at 44.
+	for r, want := range map[int]int{6: 112, 7: 56} {
+		x := newIndex(1000)
+		var es []*fifo.Entry[int, int]
+		for k := range 50 {
+			es = append(es, indexAdd(x, k))
+		}
+		for _, e := range es[:r] {
+			x.remove(e, indexHash(e.Key))
+		}
+		if x.deleted != r || x.live != 50-r {
+			t.Fatalf("%d removed from a full group: %d deleted, %d live", r, x.deleted, x.live)
+		}
+		t0 := x.t.Load()
+		indexAdd(x, 50)
+		if x.t.Load() == t0 || x.slots() != want || x.deleted != 0 {
+			t.Errorf("an add at %d live, %d deleted: %d slots (want %d), %d deleted", 50-r, r, x.slots(), want, x.deleted)
+		}
+	}
+
+	// At a bound where maxLoad is a whole number of slots: 55 entries
+	// cap the table at 70 slots (maxSlot 69), where 0.9*70 = 63. 62 live
+	// or deleted and the add make 63, which is not above it.
+	x = newIndex(55)
+	var es []*fifo.Entry[int, int]
+	for k := range 55 { // groups 0 to 6, and 6 slots of group 7
+		es = append(es, indexAdd(x, k))
+	}
+	if x.slots() != 70 {
+		t.Fatalf("55 entries, capped at 69 slots: %d slots, want 70", x.slots())
+	}
+	for _, e := range es[:7] { // group 0 all deleted
+		x.remove(e, indexHash(e.Key))
+	}
+	for k := farKey; k < farKey+7; k++ { // group 9 full
+		indexAdd(x, k)
+	}
+	t0 = x.t.Load()
+	indexAdd(x, farKey+7) // wraps round to group 0's deleted slots
+	if x.t.Load() != t0 || x.deleted != 6 || x.live != 56 {
+		t.Errorf("an add at 63 of 70 slots live or deleted: rehashed %v, %d deleted, %d live", x.t.Load() != t0, x.deleted, x.live)
+	}
+
+	// In a group with an empty slot, a removed entry's slot is empty again.
+	x = newIndex(0)
+	x.remove(indexAdd(x, 0), indexHash(0))
+	if ctrl := x.t.Load().groups[0].ctrl.Load(); x.deleted != 0 || ctrl != 0 {
+		t.Errorf("the only entry removed: %d deleted, control word %#x", x.deleted, ctrl)
+	}
+}
+
+// init empties the index and bounds it afresh: an empty bounded table has
+// startSlots slots, or what its bound needs if that is fewer (whole
+// groups), and a bound set before does not outlive the next init. (An
+// unbounded one, init(0), starts at one group: min(max(0, 7), 56).)
+func TestIndexInit(t *testing.T) {
+	x := newIndex(1000)
+	for _, c := range []struct{ maxEntries, slots int }{
+		{1000, startSlots}, {3, 7}, // maxSlot 4
+		{27, 35}, // maxSlot 34
+		{40, 56}, // maxSlot 51
+	} {
+		x.init(c.maxEntries)
+		if x.slots() != c.slots || x.live != 0 || x.deleted != 0 {
+			t.Errorf("init(%d): %d slots, %d live, %d deleted; want %d slots", c.maxEntries, x.slots(), x.live, x.deleted, c.slots)
+		}
+	}
+	x.init(55) // capped at 70 slots
+	x.init(0)
+	for k := range 60 {
+		indexAdd(x, k)
+	}
+	if x.slots() != 112 {
+		t.Errorf("60 entries after init(55), init(0): %d slots, want 112 (unbounded)", x.slots())
 	}
 }
 
