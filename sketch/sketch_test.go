@@ -91,7 +91,8 @@ func TestDistinguishesHotFromCold(t *testing.T) {
 }
 
 func TestSizeStaysSmall(t *testing.T) {
-	for _, n := range []int{1, 100, 1000, 1 << 20} {
+	// 1<<10+1 needs the next power of two up: 1<<11 keys.
+	for _, n := range []int{1, 100, 1000, 1<<10 + 1, 1 << 20} {
 		s := New(n)
 		// Half a word per key, doubled at most by rounding to a power of two.
 		if bytes := len(s.table) * 8; bytes > max(8*n, 8*blockWords) {
@@ -210,11 +211,15 @@ func TestRateOfOneBlockIsTheEstimate(t *testing.T) {
 // The table is halved once per 10*n increments even when least makes it
 // larger than n (a whole word count between two halvings, rounded down,
 // aged a one-shard cache of 409 entries every 2048 increments, not 4090).
+// A sketch for fewer than one key is one for one key: its 8 words are
+// halved once per 10 increments. A sweep halves each word once and ends
+// with the cursor back on word 0.
 func TestAgingFollowsNWithLeast(t *testing.T) {
-	for _, n := range []int{409, 1000, 3000, 5000} {
+	for _, c := range []struct{ n, least int }{{409, 4096}, {1000, 4096}, {3000, 4096}, {5000, 4096}, {1, 0}, {0, 0}} {
+		n := c.n
 		s := &Sketch{}
-		s.Resize(n, 4096)
-		want := max(10*n, len(s.table))
+		s.Resize(n, c.least)
+		want := max(10*max(n, 1), len(s.table))
 		adds, halved := 0, 0
 		for h := uint64(1); halved < len(s.table); h++ {
 			cursor := s.cursor
@@ -224,8 +229,8 @@ func TestAgingFollowsNWithLeast(t *testing.T) {
 				halved++
 			}
 		}
-		if adds != want {
-			t.Errorf("n=%d, table of %d words: a full sweep took %d increments, want %d", n, len(s.table), adds, want)
+		if adds != want || s.cursor != 0 {
+			t.Errorf("n=%d, table of %d words: a full sweep took %d increments (want %d) and left the cursor on word %d", n, len(s.table), adds, want, s.cursor)
 		}
 	}
 }
@@ -297,6 +302,123 @@ func TestGrowKeepsEstimates(t *testing.T) {
 			if got := s.Estimate(h); got != before[i] {
 				t.Fatalf("n=%d: key %d estimated %d after Grow, %d before", n, i, got, before[i])
 			}
+		}
+	}
+}
+
+// Resize and Reset clear a sketch that was in use, its aging included: it
+// then counts and ages exactly as a new sketch of that size.
+func TestResizeAndResetStartAfresh(t *testing.T) {
+	for _, reset := range []bool{false, true} {
+		s := New(1000)
+		for h := range uint64(3000) { // 153 words halved, part way to the next
+			s.Add(h * 0x9e3779b97f4a7c15)
+		}
+		ref := New(64)
+		if reset {
+			s.Reset()
+			ref = New(1000)
+		} else {
+			s.Resize(64, 0)
+		}
+		for h := range uint64(2000) {
+			h = h*0xff51afd7ed558ccd + 1
+			s.Add(h)
+			ref.Add(h)
+			if s.cursor != ref.cursor || s.Estimate(h) != ref.Estimate(h) {
+				t.Fatalf("reset %v, add %#x: cursor %d, estimate %d; a new sketch: cursor %d, estimate %d",
+					reset, h, s.cursor, s.Estimate(h), ref.cursor, ref.Estimate(h))
+			}
+		}
+	}
+}
+
+// Grow keeps the sweep where it was: block b becomes blocks 2b and 2b+1,
+// and the next word halved is block 2b's copy of the word that was next,
+// so a key keeps about the phase it had. The grown table's own period
+// starts then: its first sweep takes exactly its every increments,
+// whatever part of a period the old table had counted (here all but one
+// increment's worth).
+func TestGrowKeepsThePhase(t *testing.T) {
+	for c := range uint32(32) {
+		s := New(64) // 32 words, 4 blocks
+		s.cursor = c
+		s.count = s.every - uint32(len(s.table))
+		s.Grow()
+		if s.cursor/blockWords != 2*(c/blockWords) || s.cursor%blockWords != c%blockWords {
+			t.Fatalf("cursor on word %d (block %d) grew to word %d, want block %d's word %d",
+				c, c/blockWords, s.cursor, 2*(c/blockWords), c%blockWords)
+		}
+		adds, halved := 0, 0
+		for h := uint64(1); halved < len(s.table); h++ {
+			cursor := s.cursor
+			s.Add(h * 0x9e3779b97f4a7c15)
+			adds++
+			if s.cursor != cursor {
+				halved++
+			}
+		}
+		if adds != int(s.every) {
+			t.Fatalf("cursor %d: the first sweep after Grow took %d increments, want %d", c, adds, s.every)
+		}
+	}
+}
+
+// A key's four counters are one per row, row i's in word 2i or 2i+1 of the
+// key's block (one cache line), and over many keys every block, both words
+// of a row and each of their 16 nibbles are used.
+func TestCountersCoverTheBlock(t *testing.T) {
+	for _, n := range []int{16, 32, 64, 1024} {
+		s := New(n)
+		blocks := len(s.table) / blockWords
+		type pos struct{ w, sh uint32 }
+		used := map[int]bool{}
+		rows := [4]map[pos]bool{}
+		for i := range rows {
+			rows[i] = map[pos]bool{}
+		}
+		for k := range uint64(20000) {
+			block, idx := s.spread(k*0x9e3779b97f4a7c15 + 1)
+			if block%blockWords != 0 || block/blockWords >= blocks {
+				t.Fatalf("n=%d: block at word %d of %d", n, block, len(s.table))
+			}
+			used[block] = true
+			for i := range 4 {
+				w, sh := counter(block, idx, i)
+				if (w-block != 2*i && w-block != 2*i+1) || sh%4 != 0 || sh > 60 {
+					t.Fatalf("n=%d: row %d's counter at word %d of its block, shift %d", n, i, w-block, sh)
+				}
+				rows[i][pos{uint32(w - block), sh}] = true
+			}
+		}
+		if len(used) != blocks {
+			t.Errorf("n=%d: keys spread over %d of %d blocks", n, len(used), blocks)
+		}
+		for i, r := range rows {
+			if len(r) != 32 {
+				t.Errorf("n=%d: row %d uses %d of its 32 counters", n, i, len(r))
+			}
+		}
+	}
+}
+
+// Estimate is the least of the key's four counters, whichever row holds it.
+func TestEstimateIsTheLeastOfFourCounters(t *testing.T) {
+	s := New(1024)
+	h := uint64(0x9e3779b97f4a7c15)
+	block, idx := s.spread(h)
+	for low := range 4 {
+		clear(s.table)
+		for i := range 4 {
+			w, sh := counter(block, idx, i)
+			v := uint64(9)
+			if i == low {
+				v = 4
+			}
+			s.table[w] |= v << sh
+		}
+		if got := s.Estimate(h); got != 4 {
+			t.Errorf("row %d holds 4, the others 9: estimate %d", low, got)
 		}
 	}
 }
