@@ -142,7 +142,10 @@ func (x *index[K, V]) init(maxEntries int) {
 	if maxEntries > 0 {
 		x.maxSlot = int(float64(maxEntries)/growLoad) + 1
 	}
-	x.minSlot = min(max(x.maxSlot, groupSlots), startSlots)
+	x.minSlot = startSlots // unbounded (a weighted shard)
+	if x.maxSlot > 0 {
+		x.minSlot = min(max(x.maxSlot, groupSlots), startSlots)
+	}
 	x.t.Store(newTable[K, V](x.minSlot))
 	x.live, x.deleted = 0, 0
 }

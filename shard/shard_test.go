@@ -225,8 +225,9 @@ func TestIndexInit(t *testing.T) {
 	x := newIndex(1000)
 	for _, c := range []struct{ maxEntries, slots int }{
 		{1000, startSlots}, {3, 7}, // maxSlot 4
-		{27, 35}, // maxSlot 34
-		{40, 56}, // maxSlot 51
+		{27, 35},        // maxSlot 34
+		{40, 56},        // maxSlot 51
+		{0, startSlots}, // unbounded: a weighted shard starts where a large unit one does
 	} {
 		x.init(c.maxEntries)
 		if x.slots() != c.slots || x.live != 0 || x.deleted != 0 {
