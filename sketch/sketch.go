@@ -70,11 +70,8 @@ func (s *Sketch) Capacity() int { return len(s.table) * 2 }
 // spread derives the block and four 4-bit counter positions from one hash.
 func (s *Sketch) spread(h uint64) (block int, idx uint32) {
 	h *= 0x9e3779b97f4a7c15 // fold all bits upwards
-	block = int(h>>(64-s.blockBits)) * blockWords
-	if s.blockBits == 0 {
-		block = 0
-	}
-	return block, uint32(h)
+	// With one block (blockBits 0) the shift is 64, which Go defines as 0.
+	return int(h>>(64-s.blockBits)) * blockWords, uint32(h)
 }
 
 // counter returns the word and bit shift of row i's counter for a key
