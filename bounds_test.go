@@ -652,6 +652,40 @@ func TestEntryWeightLimitIsTheSameInEveryShard(t *testing.T) {
 	}
 }
 
+// The unit left over by MaxWeight%Shards is usable, and every shard is
+// used: with MaxWeight n+1 over n shards, shard 0 holds 2 entries and the
+// others 1 each, so n+1 entries, two of them in shard 0, all stay. The raw
+// Hasher puts key k in shard k%n (the top log2(n) bits pick the shard).
+func TestExtraUnitsAreHeld(t *testing.T) {
+	for _, tc := range []struct {
+		shards int
+		shift  uint // log2(shards)
+	}{{2, 1}, {4, 2}} {
+		n := tc.shards
+		c := ufocache.Must(ufocache.WithRawHasher(ufocache.Options[int, int]{
+			MaxWeight: int64(n + 1), Shards: n,
+			Hasher: func(k int) uint64 { return uint64(k%n)<<(64-tc.shift) | uint64(k) },
+		}))
+		keys := []int{0, n} // both in shard 0
+		for k := 1; k < n; k++ {
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			if !c.Set(k, k) {
+				t.Fatalf("%d shards: Set(%d) declined", n, k)
+			}
+		}
+		if c.Len() != n+1 || c.Weight() != int64(n+1) {
+			t.Fatalf("%d shards: Len %d, Weight %d after %d Sets into MaxWeight %d", n, c.Len(), c.Weight(), n+1, n+1)
+		}
+		for _, k := range keys {
+			if _, ok := c.Get(k); !ok {
+				t.Errorf("%d shards: %d (shard %d) is gone", n, k, c.ShardOf(k))
+			}
+		}
+	}
+}
+
 // A Clock's origin is its own: reading 0 or below, it must not turn a
 // positive TTL into "already expired" (declined) or into "never" (an
 // expiry of 0, where the clock reads minus the TTL).
@@ -665,6 +699,12 @@ func TestClockOriginDoesNotMatter(t *testing.T) {
 		}
 		if _, st := c.GetWithStatus("k"); st != ufocache.Hit {
 			t.Fatalf("clock at %d: k is %v at once", start, st)
+		}
+		// Exactly 1s later it has expired, wherever the clock started (a
+		// clock at -1m still reads below 0 then).
+		clk.t.Add(int64(time.Second))
+		if _, st := c.GetWithStatus("k"); st != ufocache.Expired {
+			t.Errorf("clock started at %d: k, set with a 1s TTL, is %v 1s later, want expired", start, st)
 		}
 		clk.t.Add(int64(time.Hour))
 		if _, st := c.GetWithStatus("k"); st == ufocache.Hit {
@@ -709,9 +749,17 @@ func TestClockSpanningMoreThanMaxInt64(t *testing.T) {
 		if !c.SetWithTTL("hour", 1, time.Hour) {
 			t.Fatalf("clock at %d: a 1h TTL was declined", start)
 		}
+		// The longest finite TTL, set at the first reading: it ends at
+		// MaxInt64-1 ns from there, which the clock reaches from 0 or below.
+		if !c.SetWithTTL("longest", 3, ufocache.NoExpiration-1) {
+			t.Fatalf("clock at %d: a TTL of MaxInt64-1 was declined", start)
+		}
 		clk.t.Store(math.MaxInt64)
 		if _, st := c.GetWithStatus("hour"); st != ufocache.Expired {
 			t.Errorf("clock from %d to MaxInt64: an entry set with a 1h TTL is %v, want expired", start, st)
+		}
+		if _, st := c.GetWithStatus("longest"); st != ufocache.Expired {
+			t.Errorf("clock from %d to MaxInt64: an entry set with a TTL of MaxInt64-1 is %v, want expired", start, st)
 		}
 		if !c.SetWithTTL("late", 2, time.Hour) {
 			t.Errorf("clock from %d to MaxInt64: a 1h TTL was declined as already expired", start)

@@ -53,6 +53,8 @@ func TestAutoShardsFollowCapacity(t *testing.T) {
 	}{
 		{250, 2, 1, false}, {2047, 64, 1, false}, {2048, 64, 2, false}, {16384, 2, 16, false},
 		{1 << 20, 2, 32, false}, {1 << 20, 64, 1024, false},
+		// 16*17 = 272 rounds up to 512 (15*17 = 255 would give 256).
+		{1 << 30, 17, 512, false},
 		// A weighted cache: at most one shard per P (rounded up to a power of two).
 		{250, 2, 1, true}, {1 << 30, 1, 1, true}, {1 << 30, 2, 2, true}, {1 << 30, 6, 8, true},
 		{1 << 30, 64, 64, true}, {4096, 64, 4, true},
@@ -76,6 +78,23 @@ func TestNewWeightedCacheShardsByProcs(t *testing.T) {
 	u := ufocache.Must(ufocache.Options[string, []byte]{MaxWeight: 1 << 30})
 	if got, want := ufocache.ShardCountOf(u), ufocache.AutoShards(1<<30, procs, false); got != want {
 		t.Errorf("unweighted cache: %d shards, want %d", got, want)
+	}
+}
+
+// New reads GOMAXPROCS to choose the shard count; it must not set it. A
+// process at 3 Ps stays at 3 and a weighted cache gets AutoShards' 4 shards
+// (3 rounded up to a power of two), however many caches were made before.
+func TestNewLeavesGOMAXPROCSAlone(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	weigh := func(_ string, v []byte) uint32 { return uint32(len(v)) }
+	for i := range 2 {
+		c := ufocache.Must(ufocache.Options[string, []byte]{MaxWeight: 1 << 30, Weigher: weigh})
+		if got := runtime.GOMAXPROCS(0); got != 3 {
+			t.Fatalf("after New #%d GOMAXPROCS is %d, want 3", i+1, got)
+		}
+		if got := ufocache.ShardCountOf(c); got != 4 {
+			t.Errorf("New #%d at GOMAXPROCS 3: %d shards, want 4", i+1, got)
+		}
 	}
 }
 
@@ -388,9 +407,38 @@ func TestStaleReadsCountAsMisses(t *testing.T) {
 	if _, stale, ok := c.GetStale(1); !ok || stale != time.Second {
 		t.Fatalf("GetStale: stale %v, ok %v; want 1s, true", stale, ok)
 	}
-	c.GetStale(2) // absent
+	if v, stale, ok := c.GetStale(2); v != 0 || stale != 0 || ok { // absent: not stale either
+		t.Fatalf("GetStale of an absent key = (%d, %v, %v), want (0, 0, false)", v, stale, ok)
+	}
 	if st := c.Stats(); st.Hits != 1 || st.Misses != 3 {
 		t.Fatalf("stats %d hits, %d misses; want 1 fresh hit and 3 misses (expired, stale, absent)", st.Hits, st.Misses)
+	}
+}
+
+// Every read of a fresh entry counts one hit and touches the entry (its
+// frequency rises from the 0 a new entry starts with), whichever call makes
+// it.
+func TestFreshReadsCountAndTouch(t *testing.T) {
+	for name, read := range map[string]func(c *ufocache.Cache[int, int]) bool{
+		"Get":           func(c *ufocache.Cache[int, int]) bool { _, ok := c.Get(1); return ok },
+		"GetWithStatus": func(c *ufocache.Cache[int, int]) bool { _, st := c.GetWithStatus(1); return st == ufocache.Hit },
+		"GetStale":      func(c *ufocache.Cache[int, int]) bool { _, stale, ok := c.GetStale(1); return ok && stale == 0 },
+		"MultiGet":      func(c *ufocache.Cache[int, int]) bool { return c.MultiGet([]int{1})[0].Status == ufocache.Hit },
+	} {
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10, RecordStats: true})
+		c.SetWithTTL(1, 1, time.Hour)
+		if f := c.FreqOf(1); f != 0 {
+			t.Fatalf("a new entry has frequency %d, want 0", f)
+		}
+		if !read(c) {
+			t.Fatalf("%s: not a hit", name)
+		}
+		if f := c.FreqOf(1); f == 0 {
+			t.Errorf("%s: the entry read was not touched", name)
+		}
+		if st := c.Stats(); st.Hits != 1 || st.Misses != 0 {
+			t.Errorf("%s: %d hits, %d misses; want 1 and 0", name, st.Hits, st.Misses)
+		}
 	}
 }
 
@@ -436,22 +484,42 @@ func TestNoGoroutineLeftByDroppedCaches(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		t.Fatalf("%d goroutines after dropping the caches, %d before", n, before)
 	}
+	// The count above misses a ticker started by an earlier test's cache
+	// and kept running by one of these: with every cache of the package
+	// dropped (the tests keep none), the ticker stops.
+	running, done := clock.Running()
+	for i := 0; i < 1000 && running; i++ { // cleanups run after a GC
+		runtime.GC()
+		runtime.Gosched()
+		running, done = clock.Running()
+	}
+	if running {
+		t.Fatal("the coarse clock still ticks after every cache was dropped")
+	}
+	<-done
 }
 
 // An empty cache with the most shards allowed and a huge bound allocates
 // little: sketches and indexes grow with the entries, not with MaxWeight.
+// A weighted cache's units say nothing of its entry count: its one shard
+// starts with a sketch for 1024 keys (4 KiB), not for 4M (16 MiB).
 func TestEmptyCacheIsSmall(t *testing.T) {
-	for _, opts := range []ufocache.Options[int, int]{
-		{MaxWeight: 1 << 40, Shards: 1 << 16},
-		{MaxWeight: 1 << 40, Shards: 1 << 10, Weigher: func(int, int) uint32 { return 1 }},
-		{MaxWeight: 1 << 40},
+	for _, tc := range []struct {
+		opts  ufocache.Options[int, int]
+		limit uint64
+	}{
+		{ufocache.Options[int, int]{MaxWeight: 1 << 40, Shards: 1 << 16}, 200 << 20},
+		{ufocache.Options[int, int]{MaxWeight: 1 << 40, Shards: 1 << 10, Weigher: func(int, int) uint32 { return 1 }}, 200 << 20},
+		{ufocache.Options[int, int]{MaxWeight: 1 << 40}, 200 << 20},
+		{ufocache.Options[int, int]{MaxWeight: 1 << 40, Shards: 1, Weigher: func(int, int) uint32 { return 1 }}, 1 << 20},
 	} {
+		opts := tc.opts
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		c := ufocache.Must(opts)
 		runtime.ReadMemStats(&after)
-		if grew := after.TotalAlloc - before.TotalAlloc; grew > 200<<20 {
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > tc.limit {
 			t.Errorf("New(%d shards) allocated %d MiB", ufocache.ShardCountOf(c), grew>>20)
 		}
 		runtime.KeepAlive(c)
