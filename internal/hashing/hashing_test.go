@@ -14,6 +14,10 @@ func TestWordIsMix(t *testing.T) {
 	if narrow.Kind != Func || narrow.Sum(-1) != Mix(uint64(uint16(0xffff)), narrow.s1, narrow.s2) {
 		t.Fatal("narrow integers are not widened and mixed")
 	}
+	i32, u32, i8 := New[int32](nil, false), New[uint32](nil, false), New[int8](nil, false)
+	if i32.Sum(-1) != Mix(0xffff_ffff, i32.s1, i32.s2) || u32.Sum(7) != Mix(7, u32.s1, u32.s2) || i8.Sum(-1) != Mix(0xff, i8.s1, i8.s2) {
+		t.Fatal("32- and 8-bit integers are not widened and mixed")
+	}
 }
 
 // Two hashers of the same key type disagree: seeds are per instance.
@@ -59,9 +63,10 @@ func TestCustomHashesAreSpread(t *testing.T) {
 	}
 }
 
-// Spread is a bijection: it is inverted step by step.
+// Spread is a bijection: it is inverted step by step, with fixed seeds
+// and with those New draws (its s2 must be odd, or the multiply loses the
+// top bit).
 func TestSpreadIsABijection(t *testing.T) {
-	const s1, s2 = 0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321
 	unshift := func(x uint64, r uint) uint64 { // inverts x ^= x >> r
 		y := x
 		for range 64 / r {
@@ -76,14 +81,22 @@ func TestSpreadIsABijection(t *testing.T) {
 		}
 		return y
 	}
-	for _, x := range []uint64{0, 1, 2, 42, 1 << 63, ^uint64(0), 0xdead_beef_cafe} {
-		y := Spread(x, s1, s2)
-		y = unshift(y, 29)
-		y *= inv(0x9e3779b97f4a7c15)
-		y = unshift(y, 32)
-		y = y*inv(s2) ^ s1
-		if y != x {
-			t.Fatalf("Spread(%#x) inverted to %#x", x, y)
+	seeds := [][2]uint64{{0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321}}
+	for range 64 { // an even s2 in each with probability 1/2
+		h := New(func(k uint64) uint64 { return k }, false)
+		seeds = append(seeds, [2]uint64{h.s1, h.s2})
+	}
+	for _, s := range seeds {
+		s1, s2 := s[0], s[1]
+		for _, x := range []uint64{0, 1, 2, 42, 1 << 63, ^uint64(0), 0xdead_beef_cafe} {
+			y := Spread(x, s1, s2)
+			y = unshift(y, 29)
+			y *= inv(0x9e3779b97f4a7c15)
+			y = unshift(y, 32)
+			y = y*inv(s2) ^ s1
+			if y != x {
+				t.Fatalf("Spread(%#x) with seeds %#x, %#x inverted to %#x", x, s1, s2, y)
+			}
 		}
 	}
 }
