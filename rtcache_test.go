@@ -973,6 +973,31 @@ func TestRTRefreshAhead(t *testing.T) {
 	})
 }
 
+// RefreshAhead's bound is exclusive: a value with exactly RefreshAhead
+// left to live is not refreshed by a hit, and a caller's recheck takes it
+// (it would have been a hit) instead of loading.
+func TestRTRefreshAheadBoundIsExclusive(t *testing.T) {
+	clk := &stepClock{}
+	o := &origin{ttl: 100 * time.Millisecond}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond},
+		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+	ctx := context.Background()
+	rt.Get(ctx, "k")
+	clk.ns.Add(int64(70 * time.Millisecond)) // 30ms left
+	if v, st, err := rt.Get(ctx, "k"); v != "k#1" || st != ufocache.Hit || err != nil {
+		t.Fatalf("Get with 30ms left = (%q, %v, %v), want a hit", v, st, err)
+	}
+	if n := rt.Stats().Refreshes; n != 0 {
+		t.Fatalf("a hit with exactly RefreshAhead left started %d refreshes, want 0", n)
+	}
+	if v, st, err := rt.JoinAfterMiss(ctx, "k"); v != "k#1" || st != ufocache.LockHit || err != nil {
+		t.Errorf("recheck with exactly RefreshAhead left = (%q, %v, %v), want (k#1, lock-hit, nil)", v, st, err)
+	}
+	if n := o.loads.Load(); n != 1 {
+		t.Errorf("%d loads, want 1", n)
+	}
+}
+
 func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -1208,6 +1233,49 @@ func TestRTMultiGetShortBatch(t *testing.T) {
 		}
 		if rt.InFlight() != 0 {
 			t.Errorf("InFlight after = %d", rt.InFlight())
+		}
+	}
+}
+
+// MultiGet stores what it loads with the Weigher's weight, with or
+// without a BatchLoader: the origin's values "k#1" and "longer#2" (a
+// weight of len) weigh 3 and 8; a key whose load failed is not weighed.
+func TestRTMultiGetStoresWithTheWeigherWeight(t *testing.T) {
+	failed := errors.New("no such key")
+	batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+		out := make([]ufocache.Loaded[string], len(keys))
+		for i, k := range keys {
+			out[i].Value = fmt.Sprintf("%s#%d", k, i+1)
+			if k == "bad" {
+				out[i].Err = failed
+			}
+		}
+		return out, nil
+	}
+	for _, withBatch := range []bool{false, true} {
+		var weighed atomic.Int32
+		weigh := func(_, v string) uint32 { weighed.Add(1); return uint32(len(v)) }
+		o := &origin{val: func(k string, _ int32) string {
+			if k == "k" {
+				return "k#1"
+			}
+			return "longer#2"
+		}}
+		opts := ufocache.RTOptions[string, string]{}
+		if withBatch {
+			opts.BatchLoader = batch
+		}
+		rt := newRT(t, o, opts, ufocache.Options[string, string]{MaxWeight: 100, Weigher: weigh})
+		if withBatch {
+			rt.MultiGet(context.Background(), []string{"k", "longer", "bad"})
+		} else {
+			rt.MultiGet(context.Background(), []string{"k", "longer"})
+		}
+		if w := rt.Cache().Weight(); w != 3+8 {
+			t.Errorf("BatchLoader %v: Weight %d after loading k#1 and longer#2, want 11", withBatch, w)
+		}
+		if n := weighed.Load(); n != 2 {
+			t.Errorf("BatchLoader %v: the Weigher ran %d times, want 2 (once per value loaded)", withBatch, n)
 		}
 	}
 }
