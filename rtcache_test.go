@@ -945,6 +945,28 @@ func TestRTNegativeCaching(t *testing.T) {
 	})
 }
 
+// Any ErrorTTL > 0 caches errors, 1ns too: the error is a hit at the
+// instant it was cached and gone 1ns later.
+func TestRTErrorTTLOfOneNanosecond(t *testing.T) {
+	clk := &stepClock{}
+	errNX := errors.New("no such name")
+	o := &origin{err: errNX}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Nanosecond},
+		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+	ctx := context.Background()
+	rt.Get(ctx, "k")
+	if _, st, err := rt.Get(ctx, "k"); st != ufocache.Hit || err != errNX {
+		t.Fatalf("Get at the instant the error was cached = (%v, %v), want (hit, errNX)", st, err)
+	}
+	clk.ns.Add(int64(time.Nanosecond))
+	if _, st, err := rt.Get(ctx, "k"); st != ufocache.Miss || err != errNX {
+		t.Fatalf("Get 1ns later = (%v, %v), want (miss, errNX)", st, err)
+	}
+	if n := o.loads.Load(); n != 2 {
+		t.Errorf("%d loads, want 2", n)
+	}
+}
+
 func TestRTRefreshAhead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o := &origin{ttl: 100 * time.Millisecond}
@@ -1451,6 +1473,39 @@ func testHitPath[K comparable](t *testing.T, key func(int) K) {
 		if ok != (st == ufocache.Hit) || (ok && got != want) || err != nil {
 			t.Fatalf("key %v: Cache.Get = (%d, %v), RTCache.Get = (%d, %v, %v)", k, want, ok, got, st, err)
 		}
+	}
+}
+
+// Get's plain hit path (no RecordStats, no RefreshAhead) touches what it
+// hits, as Cache.Get does, so that eviction sees the read.
+func TestRTPlainGetHitTouches(t *testing.T) {
+	rt := newRT(t, &origin{}, ufocache.RTOptions[string, string]{},
+		ufocache.Options[string, string]{MaxWeight: 100, Clock: &stepClock{}})
+	rt.Set("k", "v", 0)
+	f0 := rt.Cache().FreqOf("k")
+	if v, st, err := rt.Get(context.Background(), "k"); v != "v" || st != ufocache.Hit || err != nil {
+		t.Fatalf("Get = (%q, %v, %v), want a hit", v, st, err)
+	}
+	if f := rt.Cache().FreqOf("k"); f <= f0 {
+		t.Errorf("a plain Get hit left the entry's frequency at %d, want it touched", f)
+	}
+}
+
+// Get's plain hit path answers a hit itself, as Cache.Get does: a value
+// without a TTL is served without reading the clock, not passed on to the
+// general lookup.
+func TestRTPlainGetHitOfNoTTLReadsNoClock(t *testing.T) {
+	var reads atomic.Int64
+	clk := funcClock(func() int64 { reads.Add(1); return int64(time.Hour) })
+	rt := newRT(t, &origin{}, ufocache.RTOptions[string, string]{},
+		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+	rt.Set("k", "v", ufocache.NoExpiration)
+	reads.Store(0)
+	if v, st, err := rt.Get(context.Background(), "k"); v != "v" || st != ufocache.Hit || err != nil {
+		t.Fatalf("Get = (%q, %v, %v), want a hit", v, st, err)
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("a plain Get hit of a value without a TTL read the clock %d times, want 0", n)
 	}
 }
 
