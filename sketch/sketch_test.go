@@ -208,6 +208,21 @@ func TestRateOfOneBlockIsTheEstimate(t *testing.T) {
 	}
 }
 
+// sweep adds distinct keys until every word of the table was halved once,
+// and returns how many it took.
+func sweep(s *Sketch) int {
+	adds, halved := 0, 0
+	for h := uint64(1); halved < len(s.table); h++ {
+		cursor := s.cursor
+		s.Add(h * 0x9e3779b97f4a7c15)
+		adds++
+		if s.cursor != cursor {
+			halved++
+		}
+	}
+	return adds
+}
+
 // The table is halved once per 10*n increments even when least makes it
 // larger than n (a whole word count between two halvings, rounded down,
 // aged a one-shard cache of 409 entries every 2048 increments, not 4090).
@@ -220,15 +235,7 @@ func TestAgingFollowsNWithLeast(t *testing.T) {
 		s := &Sketch{}
 		s.Resize(n, c.least)
 		want := max(10*max(n, 1), len(s.table))
-		adds, halved := 0, 0
-		for h := uint64(1); halved < len(s.table); h++ {
-			cursor := s.cursor
-			s.Add(h * 0x9e3779b97f4a7c15)
-			adds++
-			if s.cursor != cursor {
-				halved++
-			}
-		}
+		adds := sweep(s)
 		if adds != want || s.cursor != 0 {
 			t.Errorf("n=%d, table of %d words: a full sweep took %d increments (want %d) and left the cursor on word %d", n, len(s.table), adds, want, s.cursor)
 		}
@@ -349,15 +356,7 @@ func TestGrowKeepsThePhase(t *testing.T) {
 			t.Fatalf("cursor on word %d (block %d) grew to word %d, want block %d's word %d",
 				c, c/blockWords, s.cursor, 2*(c/blockWords), c%blockWords)
 		}
-		adds, halved := 0, 0
-		for h := uint64(1); halved < len(s.table); h++ {
-			cursor := s.cursor
-			s.Add(h * 0x9e3779b97f4a7c15)
-			adds++
-			if s.cursor != cursor {
-				halved++
-			}
-		}
+		adds := sweep(s)
 		if adds != int(s.every) {
 			t.Fatalf("cursor %d: the first sweep after Grow took %d increments, want %d", c, adds, s.every)
 		}
