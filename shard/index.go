@@ -157,8 +157,9 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 		if float64(x.live+1) > growLoad*float64(slots) {
 			// Capped even at the cap: an insert into a full unit shard
 			// holds one entry above the bound until its eviction, which
-			// can pass growLoad of a table at maxSlot; the table then
-			// stays that size (it rehashes in place), with room to spare.
+			// can pass growLoad of a table at maxSlot; the table is then
+			// rebuilt at the same size, which still leaves room to spare
+			// (maxSlot is above maxEntries/growLoad).
 			if slots *= 2; x.maxSlot > 0 {
 				slots = min(slots, x.maxSlot)
 			}
