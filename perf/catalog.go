@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/ufocache/ufocache/perf/belady"
+	"github.com/ufocache/ufocache/perf/synth"
 	"github.com/ufocache/ufocache/perf/trace"
 	"github.com/ufocache/ufocache/perf/zipf"
 )
@@ -21,7 +22,14 @@ type traceSpec struct {
 	caps   []int
 	zipfS  float64 // > 0: a synthetic Zipf stream instead of a file
 	quick  bool    // part of the -quick subset
+	// gen, if set, generates the stream instead (package synth): a
+	// workload outside the target set of the design brief, reported apart.
+	gen func() []uint64
 }
+
+// synthetic reports whether s is one of the generated workloads reported
+// apart from the target set (the bundled traces and the Zipf streams).
+func (s traceSpec) synthetic() bool { return s.gen != nil }
 
 // Zipf streams: 2M requests over 1M keys.
 const (
@@ -46,6 +54,31 @@ var catalog = []traceSpec{
 	{name: "zipf0.8", zipfS: 0.8, caps: []int{1000, 10000, 100000}},
 	{name: "zipf1.0", zipfS: 1.0, caps: []int{1000, 10000, 100000}},
 	{name: "zipf1.2", zipfS: 1.2, caps: []int{1000, 10000, 100000}},
+	// Synthetic workloads (see package synth), added after the policy was
+	// tuned on the rest: traffic shapes a proxy meets that no bundled
+	// trace was recorded from.
+	{name: "shift", caps: []int{1000, 10000, 50000}, gen: func() []uint64 {
+		// Zipf 0.9 over 200k keys; every 150k requests, 7 ranks in 10
+		// pass to new keys.
+		return synth.Shift(1_500_000, 200_000, 0.9, 150_000, 7, 1)
+	}},
+	{name: "scanmix", caps: []int{1000, 10000}, gen: func() []uint64 {
+		// Zipf 1.0 over 100k keys; every 40k requests a scan of 15k new keys.
+		return synth.ScanMix(1_000_000, 100_000, 1.0, 40_000, 15_000, 2)
+	}},
+	{name: "loopmix", caps: []int{1000, 2500, 5000}, gen: func() []uint64 {
+		// Half Zipf 0.8 over 50k keys, half a loop over 3000.
+		return synth.LoopMix(1_000_000, 50_000, 0.8, 3_000, 3)
+	}},
+	{name: "recency", caps: []int{500, 2000, 8000}, gen: func() []uint64 {
+		// LRU stack model: 85% reuses at an exponential depth of mean 800.
+		return synth.Recency(800_000, 0.85, 800, 50_000, 4)
+	}},
+	{name: "tenants", caps: []int{1000, 10000}, gen: func() []uint64 {
+		// Zipf 1.0 over 100k keys beside Zipf 1.1 over 30k, whose share
+		// swings between 10% and 70% every 100k requests.
+		return synth.Tenants(1_000_000, 100_000, 1.0, 30_000, 1.1, 0.1, 0.7, 100_000, 5)
+	}},
 }
 
 // pickTraces applies -traces, -quick and -trace.
@@ -100,9 +133,12 @@ func loadTraces(cfg *config, specs []traceSpec) ([]*loadedTrace, error) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			lt := &loadedTrace{spec: s}
-			if s.zipfS > 0 {
+			switch {
+			case s.gen != nil:
+				lt.keys = s.gen()
+			case s.zipfS > 0:
 				lt.keys = zipf.Keys(zipf.New(zipfKeys, s.zipfS), zipfRequests, uint64(s.zipfS*1000))
-			} else {
+			default:
 				path := s.path
 				if !filepath.IsAbs(path) {
 					path = filepath.Join(cfg.traceDir, path)
