@@ -20,8 +20,13 @@ const SmallPercent = 5
 
 const (
 	// MinSmallPermille and MaxSmallPercent bound the small queue's share.
+	// On pure recency (the LRU stack model) the share rests at its cap:
+	// 60% left perf's synthetic recency workload 2.5-3 pp below LRU at 500
+	// and 2000 entries, 90% gains +1.5/+2.0 there; the policy suite (8
+	// seeds) kept its mean (50.23), gli at 500 entries -0.4, the rest
+	// within ±0.3 (TestRecencyStreamComesCloseToLRU).
 	MinSmallPermille = 5
-	MaxSmallPercent  = 60
+	MaxSmallPercent  = 90
 	// ghostPercent is each ghost's window, in evicted entries, as a share of
 	// the entries held: the marginal region whose hits the two queues
 	// compete for. (10% against 5%: sprite +0.4 to +0.7 pp, the rest
