@@ -232,3 +232,62 @@ func TestPolicySkipsCellsPublishedOnAnotherTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestSyntheticCellsStayOutOfTheTargetSummary replays one bundled trace
+// and one synthetic workload: the synthetic cells have their own table and
+// headline, and the target set's summary, pairwise table and check against
+// the published peers count only the bundled trace.
+func TestSyntheticCellsStayOutOfTheTargetSummary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays a synthetic workload")
+	}
+	dir := t.TempDir()
+	cfg, err := parseFlags([]string{"-suite", "hitratio", "-traces", "gli,tenants", "-caches", "ufocache,golang-lru", "-out", dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.stdout = io.Discard
+	if err := run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "hitratio.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr := string(b)
+	synth := strings.Index(hr, "## Synthetic workloads")
+	if synth < 0 {
+		t.Fatal("hitratio.md has no synthetic workloads section")
+	}
+	summary := hr[strings.Index(hr, "## Summary"):synth]
+	if strings.Contains(summary, "tenants @") {
+		t.Error("a synthetic cell is in the target set's summary")
+	}
+	if !strings.Contains(summary, "gli @ 1000") || !strings.Contains(summary, "| golang-lru | 4 of 4 |") {
+		t.Error("the target set's summary lacks the gli cells")
+	}
+	section := hr[synth:]
+	section = section[:strings.Index(section[1:], "\n## ")+1]
+	for _, want := range []string{"tenants @ 1000", "tenants @ 10000", "mean of all cells"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the synthetic section lacks %q", want)
+		}
+	}
+	if strings.Contains(section, "gli @") {
+		t.Error("a bundled trace's cell is in the synthetic section")
+	}
+	check := hr[strings.Index(hr, "## Check against peers_hitratio.tsv"):]
+	check = check[:strings.Index(check, "![")] // the charts follow
+	if strings.Contains(check, "tenants") || !strings.Contains(check, "| golang-lru | 4 |") {
+		t.Errorf("the check against the published peers is not over the 4 gli cells:\n%s", check)
+	}
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ufocache is more than 0.5 pp below the best peer in %d of 2 cells"
+	if !strings.Contains(string(readme), "Synthetic workloads (perf/synth)") ||
+		!strings.Contains(string(readme), fmt.Sprintf(want, 0)) && !strings.Contains(string(readme), fmt.Sprintf(want, 1)) && !strings.Contains(string(readme), fmt.Sprintf(want, 2)) {
+		t.Errorf("README.md lacks the synthetic headline:\n%s", readme)
+	}
+}
