@@ -701,3 +701,56 @@ func TestExpiredDeparturesLeaveNoGhost(t *testing.T) {
 		t.Errorf("expired keys coming back moved the small share from %d to %d", start, p.SmallCap())
 	}
 }
+
+// A newcomer heavier than main's share (the small queue may take 90% of
+// the weight) duels main's entries only: it used to take the small queue's
+// entries as victims too once main was empty, so that every such duel
+// walked the whole cache, reached the entry just stored (never a victim)
+// and lost, however often the newcomer had been seen.
+func TestNewcomerHeavierThanMainsShareDuelsMainOnly(t *testing.T) {
+	p := newS3(1000)
+	for k := range 2000 {
+		add(p, newEntry(k, 1))
+	}
+	p.smallCap = 900
+	for k := 2000; k < 3000; k++ {
+		add(p, newEntry(k, 1))
+	}
+	if p.small.weight != 900 || p.main.weight != 100 {
+		t.Fatalf("small %d, main %d: want 900 and 100", p.small.weight, p.main.weight)
+	}
+	inMain := map[*entry]bool{}
+	p.main.Each(func(e *entry) { inMain[e] = true })
+	c := newEntry(9999, 200)
+	for range 15 {
+		p.sketch.Add(hash(c.Key)) // far above every resident
+	}
+	var gone []*entry
+	for k := 3000; k < 5000 && !c.InMain() && !c.Dead(); k++ {
+		if k == 3000 {
+			gone = append(gone, add(p, c)...)
+			continue
+		}
+		gone = append(gone, add(p, newEntry(k, 1))...)
+	}
+	if !c.InMain() {
+		t.Fatalf("the newcomer rated above every resident did not enter main (dead %v)", c.Dead())
+	}
+	// What left from main are the victims of c's duel; from small, the
+	// light heads that left unread before c reached the head.
+	fromMain := 0
+	for _, v := range gone {
+		if inMain[v] {
+			fromMain++
+		}
+	}
+	if fromMain != 100 || p.main.weight != 200 {
+		t.Errorf("%d entries of main left, main weighs %d: want all 100 displaced by c alone", fromMain, p.main.weight)
+	}
+	if err := p.small.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.main.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

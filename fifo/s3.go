@@ -376,7 +376,12 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	victims := p.victims[:0]
 	admit := true
 	var rated, weight int64 // the victims' estimates times their weights, and their weight
-	for p.main.weight+int64(c.Weight) > p.capacity-p.smallCap {
+	// Main's share, or c's weight if c alone is heavier: c displaces at
+	// most the whole of main, never the small queue (whose entries, once
+	// main was empty, a heavy c used to take as victims too, up to the
+	// entry just stored, which always lost it the duel).
+	room := max(p.capacity-p.smallCap, int64(c.Weight))
+	for p.main.weight+int64(c.Weight) > room {
 		v := p.clock(now)
 		if v == nil {
 			break
