@@ -115,19 +115,7 @@ func TestPolicySuite(t *testing.T) {
 		t.Skip("replays traces")
 	}
 	dir := t.TempDir()
-	cfg, err := parseFlags([]string{"-quick", "-suite", "policy", "-runs", "2", "-out", dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.stdout = io.Discard
-	if err := run(cfg); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "policy.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
+	s := runAndRead(t, dir, "policy.md", "-quick", "-suite", "policy", "-runs", "2")
 	for _, want := range []string{"replayed 2 times per cell", "Summary over 12 cells", "| theine |", "| zigzag @ 1500 |"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("policy.md lacks %q", want)
@@ -233,6 +221,25 @@ func TestPolicySkipsCellsPublishedOnAnotherTrace(t *testing.T) {
 	}
 }
 
+// runAndRead runs perf with args, writing to dir, and returns the file
+// name it wrote there.
+func runAndRead(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	cfg, err := parseFlags(append(args, "-out", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.stdout = io.Discard
+	if err := run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // TestSyntheticCellsStayOutOfTheTargetSummary replays one bundled trace
 // and one synthetic workload: the synthetic cells have their own table and
 // headline, and the target set's summary, pairwise table and check against
@@ -242,19 +249,7 @@ func TestSyntheticCellsStayOutOfTheTargetSummary(t *testing.T) {
 		t.Skip("replays a synthetic workload")
 	}
 	dir := t.TempDir()
-	cfg, err := parseFlags([]string{"-suite", "hitratio", "-traces", "gli,tenants", "-caches", "ufocache,golang-lru", "-out", dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.stdout = io.Discard
-	if err := run(cfg); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "hitratio.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hr := string(b)
+	hr := runAndRead(t, dir, "hitratio.md", "-suite", "hitratio", "-traces", "gli,tenants", "-caches", "ufocache,golang-lru")
 	synth := strings.Index(hr, "## Synthetic workloads")
 	if synth < 0 {
 		t.Fatal("hitratio.md has no synthetic workloads section")
