@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,5 +114,31 @@ func TestBurstCountsPanickingCallersAsFailed(t *testing.T) {
 	}
 	if b.loads < 1 {
 		t.Fatalf("%d loads, want at least 1", b.loads)
+	}
+}
+
+// goneCache starts no load for a caller whose context has ended, as a
+// read-through cache may: the leader-leaves burst waited for the leader's
+// load to start, and with the leader's deadline set before its goroutine
+// ran (a fifth of -quick's 2ms), a late goroutine found it passed and the
+// burst waited forever (TestQuickSuite hung once in 15 runs).
+type goneCache struct {
+	burnCache
+	leaderGone atomic.Bool
+}
+
+func (g *goneCache) Get(ctx context.Context, k uint64) (uint64, error) {
+	if g.leaderGone.CompareAndSwap(false, true) {
+		return 0, context.DeadlineExceeded // as if its deadline had passed already
+	}
+	return g.burnCache.Get(ctx, k)
+}
+
+func TestLeaderLeavesBurstEndsWhenTheLeaderStartsNoLoad(t *testing.T) {
+	o := &origin{delay: 2 * time.Millisecond}
+	c := &goneCache{burnCache: burnCache{load: o.load, m: map[uint64]uint64{}}}
+	b := burstOn(c, 20, o, true)
+	if b.loads != 1 || b.errs != 0 {
+		t.Errorf("loads %d, errors %d among the callers that stayed: want 1 and 0", b.loads, b.errs)
 	}
 }

@@ -109,11 +109,26 @@ func burstOn(c readthrough.Cache, callers int, o *origin, leaderLeaves bool) bur
 	first := 0
 	if leaderLeaves {
 		first = 1
-		ctx, cancel := context.WithTimeout(context.Background(), o.delay/5)
-		defer cancel()
-		wg.Go(func() { ask(0, ctx, time.Now()) })
+		// The leader's deadline starts at its call, not before its
+		// goroutine runs: started earlier, it could pass before the call
+		// (a fifth of -quick's 2ms delay is 400µs), and a cache rightly
+		// starts no load for a caller already gone. The others wait for
+		// the load to start, or for the leader to have returned without
+		// one, whatever the cache did.
+		leaderDone := make(chan struct{})
+		wg.Go(func() {
+			defer close(leaderDone)
+			ctx, cancel := context.WithTimeout(context.Background(), o.delay/5)
+			defer cancel()
+			ask(0, ctx, time.Now())
+		})
+	wait:
 		for o.calls.Load() == 0 {
-			time.Sleep(50 * time.Microsecond)
+			select {
+			case <-leaderDone:
+				break wait
+			case <-time.After(50 * time.Microsecond):
+			}
 		}
 	}
 	var released time.Time // set before start is closed
