@@ -149,7 +149,7 @@ func TestZigZagLosesOnlyTheFirstBackwardPass(t *testing.T) {
 			MaxWeight: int64(capacity),
 			Hasher:    func(k uint64) uint64 { return hashing.Mix(k, s1, s2) },
 		}))
-		lru, at := list.New(), map[uint64]*list.Element{}
+		lru := newRefLRU(capacity)
 		var ours, best []int // hits per pass
 		for i, k := range keys {
 			p := max(i-1, 0) / pass
@@ -161,14 +161,8 @@ func TestZigZagLosesOnlyTheFirstBackwardPass(t *testing.T) {
 			} else {
 				c.Set(k, k)
 			}
-			if e := at[k]; e != nil {
+			if lru.hit(k) {
 				best[p]++
-				lru.MoveToFront(e)
-			} else {
-				at[k] = lru.PushFront(k)
-				if lru.Len() > capacity {
-					delete(at, lru.Remove(lru.Back()).(uint64))
-				}
 			}
 		}
 		sumOurs, sumBest := 0, 0
@@ -183,6 +177,32 @@ func TestZigZagLosesOnlyTheFirstBackwardPass(t *testing.T) {
 				capacity, i/4, sumOurs, sumBest)
 		}
 	}
+}
+
+// refLRU is an exact LRU cache of keys, the reference the policy tests
+// compare with where LRU is optimal.
+type refLRU struct {
+	capacity int
+	order    *list.List // most recent first
+	at       map[uint64]*list.Element
+}
+
+func newRefLRU(capacity int) *refLRU {
+	return &refLRU{capacity, list.New(), map[uint64]*list.Element{}}
+}
+
+// hit reports whether k was held, and makes it the most recent key,
+// inserting it (and evicting the least recent) if it was not.
+func (l *refLRU) hit(k uint64) bool {
+	if e := l.at[k]; e != nil {
+		l.order.MoveToFront(e)
+		return true
+	}
+	l.at[k] = l.order.PushFront(k)
+	if l.order.Len() > l.capacity {
+		delete(l.at, l.order.Remove(l.order.Back()).(uint64))
+	}
+	return false
 }
 
 // stackStream is the LRU stack model: each request reuses, with
@@ -229,21 +249,15 @@ func TestRecencyStreamComesCloseToLRU(t *testing.T) {
 			MaxWeight: capacity,
 			Hasher:    func(k uint64) uint64 { return mix64(k, seed) },
 		}))
-		lru, at := list.New(), map[uint64]*list.Element{}
+		lru := newRefLRU(capacity)
 		for _, k := range keys {
 			if _, ok := c.Get(k); ok {
 				ours++
 			} else {
 				c.Set(k, k)
 			}
-			if e := at[k]; e != nil {
+			if lru.hit(k) {
 				best++
-				lru.MoveToFront(e)
-			} else {
-				at[k] = lru.PushFront(k)
-				if lru.Len() > capacity {
-					delete(at, lru.Remove(lru.Back()).(uint64))
-				}
 			}
 		}
 	}
