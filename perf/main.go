@@ -38,7 +38,7 @@ type config struct {
 	// A user's own trace, replayed beside the bundled ones.
 	userTrace, userFormat string
 	userCaps              []int
-	runs                  int // policy suite: replays per cell
+	runs                  int // hitratio and policy suites: replays per cell and cache
 
 	command string    // the command line, for the result files
 	stdout  io.Writer // where the reports are printed
@@ -93,7 +93,7 @@ func parseFlags(args []string) (*config, error) {
 	userTrace := fs.String("trace", "", "replay this trace file too (see -format, -caps)")
 	userFormat := fs.String("format", "", "format of -trace: arc, lirs, int64be, int32be, oracleGeneral")
 	userCaps := fs.String("caps", "1000,10000", "capacities for -trace")
-	runs := fs.Int("runs", 3, "policy suite: replays of each cell (each with its own hash seed)")
+	runs := fs.Int("runs", 0, "hitratio and policy suites: replays of each cell by each cache, each with a fresh cache and so its own hash seed; a cell shows their mean (default 3, quick 1)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func parseFlags(args []string) (*config, error) {
 		readme:     *readme,
 		userTrace:  *userTrace,
 		userFormat: *userFormat,
-		runs:       max(*runs, 1),
+		runs:       *runs,
 		command:    "go -C perf run . " + strings.Join(args, " "),
 		stdout:     os.Stdout,
 	}
@@ -138,6 +138,15 @@ func parseFlags(args []string) (*config, error) {
 	}
 	cfg.caches = splitList(*cacheList)
 	cfg.traces = splitList(*traceList)
+	if cfg.runs < 0 {
+		return nil, fmt.Errorf("-runs %d: want at least 1 (0 for the default)", cfg.runs)
+	}
+	if cfg.runs == 0 {
+		cfg.runs = 3
+		if cfg.quick {
+			cfg.runs = 1
+		}
+	}
 	if cfg.reps == 0 {
 		cfg.reps = 3
 		if cfg.quick {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"io"
 	"os"
 	"path/filepath"
@@ -57,6 +58,7 @@ func TestFlags(t *testing.T) {
 		{"-suite", "speed"},
 		{"-cpu", "0"},
 		{"-trace", "x.gz"},
+		{"-runs", "-1"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(bad); err == nil {
@@ -67,8 +69,11 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.out != "results" || len(cfg.suites) != len(suiteOrder) || cfg.reps != 3 || cfg.readme != "../README.md" {
+	if cfg.out != "results" || len(cfg.suites) != len(suiteOrder) || cfg.reps != 3 || cfg.runs != 3 || cfg.readme != "../README.md" {
 		t.Errorf("defaults: %+v", cfg)
+	}
+	if q, err := parseFlags([]string{"-quick"}); err != nil || q.runs != 1 || q.reps != 1 {
+		t.Errorf("-quick defaults: %+v, %v", q, err)
 	}
 	// A partial run must not overwrite the full run's results (their
 	// README.md sums up every suite) nor the README's tables.
@@ -168,7 +173,7 @@ func TestSameRoomReplaysAtThePeersOccupancy(t *testing.T) {
 			beladyName:     {requests: 100, hits: 99},
 		}}
 	}
-	got := sameRoom([]*hrJob{cell(40, 50, 100), cell(60, 50, 108), cell(40, 50, 108)}, []string{peers.Ufocache, "p"}, 2)
+	got := sameRoom([]*hrJob{cell(40, 50, 100), cell(60, 50, 108), cell(40, 50, 108)}, []string{peers.Ufocache, "p"}, 2, 2)
 	if n := strings.Count(got, "| loop108 @ 100 |"); n != 1 {
 		t.Fatalf("want one row (ufocache trails a peer that held 8%% more), got %d:\n%s", n, got)
 	}
@@ -181,7 +186,7 @@ func TestSameRoomReplaysAtThePeersOccupancy(t *testing.T) {
 	if ufo != 95 || opt != 95 {
 		t.Errorf("row %q: ufocache %.2f%% and Belady %.2f%% at 108 entries; want both 95%% (all but the first pass)", row, ufo, opt)
 	}
-	if none := sameRoom([]*hrJob{cell(40, 50, 100)}, []string{peers.Ufocache, "p"}, 1); !strings.HasPrefix(none, "No cell") {
+	if none := sameRoom([]*hrJob{cell(40, 50, 100)}, []string{peers.Ufocache, "p"}, 1, 1); !strings.HasPrefix(none, "No cell") {
 		t.Errorf("a peer within 1%% of its bound got a row:\n%s", none)
 	}
 }
@@ -284,5 +289,48 @@ func TestSyntheticCellsStayOutOfTheTargetSummary(t *testing.T) {
 	if !strings.Contains(string(readme), "Synthetic workloads (perf/synth)") ||
 		!strings.Contains(string(readme), fmt.Sprintf(want, 0)) && !strings.Contains(string(readme), fmt.Sprintf(want, 1)) && !strings.Contains(string(readme), fmt.Sprintf(want, 2)) {
 		t.Errorf("README.md lacks the synthetic headline:\n%s", readme)
+	}
+}
+
+// Pooling replays of one cell: the hit ratio is their mean, the range
+// their lowest and highest, the occupancy the mean of every sample; and a
+// pooled result is compared with one Belady replay by ratio, not by count.
+func TestMergePoolsReplays(t *testing.T) {
+	var r replayResult
+	r.merge(replayResult{requests: 100, hits: 40, samples: 2, sumOcc: 200, highOcc: 101})
+	r.merge(replayResult{requests: 100, hits: 50, samples: 2, sumOcc: 220, highOcc: 115})
+	r.merge(replayResult{requests: 100, hits: 45, samples: 1, sumOcc: 100, highOcc: 100})
+	if r.runs != 3 || r.ratio() != 0.45 || r.lo != 0.40 || r.hi != 0.50 || r.meanOcc() != 104 || r.highOcc != 115 {
+		t.Errorf("pooled %+v: want 3 runs, ratio 0.45, range 0.40-0.50, occupancy 104 (highest 115)", r)
+	}
+	if math.Abs(r.spread()-0.10) > 1e-12 {
+		t.Errorf("spread %v, want 0.10", r.spread())
+	}
+	// 135 hits in 300 requests is below a Belady of 46 in 100, and above
+	// 44 in 100, though 135 exceeds both counts.
+	if r.aboveOptimum(replayResult{requests: 100, hits: 46}) || !r.aboveOptimum(replayResult{requests: 100, hits: 44}) {
+		t.Error("aboveOptimum compares counts, not ratios")
+	}
+	var w replayResult
+	w.merge(replayResult{requests: 10, hits: 5, bytesRequested: 1000, bytesHit: 200})
+	w.merge(replayResult{requests: 10, hits: 5, bytesRequested: 1000, bytesHit: 400})
+	if w.byteRatio() != 0.3 || w.lo != 0.2 || w.hi != 0.4 {
+		t.Errorf("weighted %+v: want byte ratio 0.3, range 0.2-0.4 (byte hit ratios)", w)
+	}
+}
+
+// With -runs 2 each cache replays each cell twice, each time from a fresh
+// cache: golang-lru, which draws no seed, repeats itself exactly (a replay
+// on the first one's warm cache would not), and ufocache, which does, is
+// reported with its range.
+func TestHitRatioSuitePoolsFreshReplays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays a trace")
+	}
+	s := runAndRead(t, t.TempDir(), "hitratio.md", "-quick", "-suite", "hitratio", "-runs", "2", "-traces", "gli", "-caches", "ufocache,golang-lru")
+	for _, want := range []string{"the mean of 2 replays", "## Run-to-run spread", "| golang-lru | 0.00 | gli @ 250 | 0.00 |", "| ufocache | "} {
+		if !strings.Contains(s, want) {
+			t.Errorf("hitratio.md lacks %q:\n%s", want, s)
+		}
 	}
 }

@@ -14,7 +14,39 @@ type replayResult struct {
 	// unknown.
 	samples         int
 	sumOcc, highOcc int
+	// runs is how many replays were pooled (see merge); lo and hi are the
+	// lowest and highest hit ratio among them.
+	runs   int
+	lo, hi float64
 }
+
+// merge pools another replay of the same cell into r: the hit ratio becomes
+// the mean over the replays (they have the same length), the occupancy
+// the mean over all samples with the highest seen.
+func (r *replayResult) merge(o replayResult) {
+	ratio := o.ratio()
+	if o.weighted() {
+		ratio = o.byteRatio()
+	}
+	if r.runs == 0 {
+		r.lo, r.hi = ratio, ratio
+	}
+	r.runs++
+	r.lo, r.hi = min(r.lo, ratio), max(r.hi, ratio)
+	r.requests += o.requests
+	r.hits += o.hits
+	r.bytesRequested += o.bytesRequested
+	r.bytesHit += o.bytesHit
+	r.samples += o.samples
+	r.sumOcc += o.sumOcc
+	r.highOcc = max(r.highOcc, o.highOcc)
+}
+
+func (r replayResult) weighted() bool { return r.bytesRequested > 0 }
+
+// spread is the range of the pooled replays' hit ratios (byte hit ratios
+// for a weighted cell), as a fraction.
+func (r replayResult) spread() float64 { return r.hi - r.lo }
 
 func (r replayResult) ratio() float64 {
 	if r.requests == 0 {
@@ -32,8 +64,9 @@ func (r replayResult) byteRatio() float64 {
 
 // aboveOptimum reports a hit ratio above Belady's optimum for the same
 // bound, which only a cache that held more entries than its bound can reach.
+// Compared exactly (r may pool several replays, opt is one).
 func (r replayResult) aboveOptimum(opt replayResult) bool {
-	return r.hits > opt.hits
+	return int64(r.hits)*int64(opt.requests) > int64(opt.hits)*int64(r.requests)
 }
 
 // flagged reports a result that is not comparable: over its bound, or

@@ -54,23 +54,25 @@ func runHitRatio(cfg *config) (*report, error) {
 	}
 	runPool(cfg.workers, order, func(j *hrJob) {
 		t := time.Now()
-		j.run(pooled)
+		j.run(pooled, cfg.runs)
 		if !cfg.quick {
 			fmt.Fprintf(os.Stderr, "perf: hitratio: %s done in %s\n", j.label(), time.Since(t).Round(time.Millisecond))
 		}
 	})
 	if len(alone) > 0 {
 		t := time.Now()
-		runPool(1, order, func(j *hrJob) { j.run(alone) })
+		runPool(1, order, func(j *hrJob) { j.run(alone, cfg.runs) })
 		fmt.Fprintf(os.Stderr, "perf: hitratio: %v replayed alone in %s\n", alone, time.Since(t).Round(time.Millisecond))
 	}
 
 	r := &report{title: "Hit ratio"}
 	r.add("Single-threaded replay of each trace: Get, and on a miss Set (ristretto is waited for after each Set). "+
-		"Hit ratio in percent. `%s` is Belady's optimum with bypass (on a miss, store the key only if its next use is sooner "+
+		"Hit ratio in percent: the mean of %s, each with a fresh cache and so its own hash seed where the cache draws one "+
+		"(one replay's cell can move by a point or more with the seed; see the spread below). "+
+		"`%s` is Belady's optimum with bypass (on a miss, store the key only if its next use is sooner "+
 		"than the farthest next use among the residents), the ceiling for any cache that may decline an insert. "+
 		"%d (trace, capacity) cells replayed by %d workers; %s, whose policy goroutines drop the reads they record when they lag, "+
-		"replayed one cell at a time after the others.", beladyName, len(jobs), cfg.workers, strings.Join(peers.Background, ", "))
+		"replayed one cell at a time after the others.", plural(cfg.runs, "replay"), beladyName, len(jobs), cfg.workers, strings.Join(peers.Background, ", "))
 	var plain, weighted, synthetic []*hrJob
 	for _, j := range jobs {
 		switch {
@@ -103,7 +105,11 @@ func runHitRatio(cfg *config) (*report, error) {
 	}
 	r.headline = headline
 	if slices.Contains(caches, peers.Ufocache) {
-		r.add("## Where ufocache trails a peer that held more than its bound\n\n%s", sameRoom(all, caches, cfg.workers))
+		r.add("## Where ufocache trails a peer that held more than its bound\n\n%s", sameRoom(all, caches, cfg.workers, cfg.runs))
+	}
+	if cfg.runs > 1 {
+		r.add("## Run-to-run spread\n\nThe widest range (highest minus lowest hit ratio, byte hit ratio in weighted cells) among one cache's %d replays of a cell, "+
+			"and the mean range over all cells: how far a single replay can stray from the mean the tables show.\n\n%s", cfg.runs, spreadTable(jobs, caches))
 	}
 	r.add("## Occupancy once full\n\nMean / highest Len() sampled every %d requests once the cache had been offered as many misses as its bound; "+
 		"`n/a` where the cache cannot report it or never filled.\n\n%s", sampleEvery, occupancyTable(all, caches))
@@ -128,7 +134,10 @@ func (j *hrJob) label() string {
 	return j.lt.spec.label(j.capacity)
 }
 
-func (j *hrJob) run(caches []string) {
+// run replays the cell with each cache runs times, each replay with a
+// fresh cache (and so its own hash seed, for the caches that draw one),
+// pooling the replays (replayResult.merge); Belady once.
+func (j *hrJob) run(caches []string, runs int) {
 	if j.results == nil {
 		j.results = map[string]replayResult{}
 	}
@@ -137,13 +146,17 @@ func (j *hrJob) run(caches []string) {
 			if !slices.Contains(peers.Weighted, name) {
 				continue
 			}
-			c := peers.MustNew[uint64, uint32](name, peers.Config[uint32]{
-				Capacity: int64(j.capacity),
-				Weigher:  func(v uint32) uint32 { return v },
-				Entries:  int64(j.entries),
-			})
-			j.results[name] = replayWeighted(c, j.lt.keys, j.lt.sizes)
-			c.Close()
+			var pooled replayResult
+			for range runs {
+				c := peers.MustNew[uint64, uint32](name, peers.Config[uint32]{
+					Capacity: int64(j.capacity),
+					Weigher:  func(v uint32) uint32 { return v },
+					Entries:  int64(j.entries),
+				})
+				pooled.merge(replayWeighted(c, j.lt.keys, j.lt.sizes))
+				c.Close()
+			}
+			j.results[name] = pooled
 		}
 		return
 	}
@@ -152,9 +165,13 @@ func (j *hrJob) run(caches []string) {
 		j.results[beladyName] = replayResult{requests: b.Requests, hits: b.Hits}
 	}
 	for _, name := range caches {
-		c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(j.capacity)})
-		j.results[name] = replay(c, j.lt.keys, j.capacity)
-		c.Close()
+		var pooled replayResult
+		for range runs {
+			c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(j.capacity)})
+			pooled.merge(replay(c, j.lt.keys, j.capacity))
+			c.Close()
+		}
+		j.results[name] = pooled
 	}
 }
 
@@ -411,10 +428,10 @@ func bestPeerName(j *hrJob, caches []string) string {
 
 // sameRoom lists the cells where ufocache trails the best peer and that
 // peer held on average at least 1% more entries than its bound (less than
-// the 10% that marks it), and replays ufocache (and Belady) again with the
-// peer's mean occupancy as the bound: how much of the gap is room rather
-// than policy.
-func sameRoom(jobs []*hrJob, caches []string, workers int) string {
+// the 10% that marks it), and replays ufocache (runs times, pooled) and
+// Belady again with the peer's mean occupancy as the bound: how much of
+// the gap is room rather than policy.
+func sameRoom(jobs []*hrJob, caches []string, workers, runs int) string {
 	t := newTable("trace @ capacity", "best peer", "its mean occupancy", "its hit ratio", "ufocache", "ufocache at that occupancy", "Belady at that occupancy", "ufocache − peer at the same occupancy (pp)")
 	var rows []*hrJob
 	var names []string
@@ -440,9 +457,11 @@ func sameRoom(jobs []*hrJob, caches []string, workers int) string {
 	runPool(workers, at, func(i int) {
 		j := rows[i]
 		room := int(math.Round(j.results[names[i]].meanOcc()))
-		c := peers.MustNew[uint64, uint64](peers.Ufocache, peers.Config[uint64]{Capacity: int64(room)})
-		out[i].ufo = replay(c, j.lt.keys, room)
-		c.Close()
+		for range runs {
+			c := peers.MustNew[uint64, uint64](peers.Ufocache, peers.Config[uint64]{Capacity: int64(room)})
+			out[i].ufo.merge(replay(c, j.lt.keys, room))
+			c.Close()
+		}
 		b := j.lt.oracle.Replay(room)
 		out[i].opt = replayResult{requests: b.Requests, hits: b.Hits}
 	})
@@ -453,4 +472,38 @@ func sameRoom(jobs []*hrJob, caches []string, workers int) string {
 	}
 	t.note("The summary's comparison stands as it is (a peer within 10%% of its bound counts as keeping it); this only shows what the extra room is worth.")
 	return t.String()
+}
+
+// spreadTable lists, for each cache, the widest range of its replays' hit
+// ratios in one cell, and the mean range.
+func spreadTable(jobs []*hrJob, caches []string) string {
+	t := newTable("cache", "widest range (pp)", "at", "mean range (pp)")
+	for _, name := range caches {
+		widest, sum, n, at := 0.0, 0.0, 0, ""
+		for _, j := range jobs {
+			res, ok := j.results[name]
+			if !ok || res.runs < 2 {
+				continue
+			}
+			d := res.spread()
+			sum += d
+			n++
+			if d > widest || at == "" {
+				widest, at = d, j.label()
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		t.row(name, fmt.Sprintf("%.2f", 100*widest), at, fmt.Sprintf("%.2f", 100*sum/float64(n)))
+	}
+	return t.String()
+}
+
+// plural spells n things: "1 replay", "3 replays".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
