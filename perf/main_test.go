@@ -290,6 +290,21 @@ func TestSyntheticCellsStayOutOfTheTargetSummary(t *testing.T) {
 		!strings.Contains(string(readme), fmt.Sprintf(want, 0)) && !strings.Contains(string(readme), fmt.Sprintf(want, 1)) && !strings.Contains(string(readme), fmt.Sprintf(want, 2)) {
 		t.Errorf("README.md lacks the synthetic headline:\n%s", readme)
 	}
+	// The README folds the target set's every cell, and only those.
+	cells := string(readme)
+	i, j := strings.Index(cells, "<details>"), strings.Index(cells, "</details>")
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no folded table of every cell:\n%s", readme)
+	}
+	cells = cells[i:j]
+	for _, c := range []string{"250", "500", "1000", "2000"} {
+		if !strings.Contains(cells, "| gli @ "+c+" |") {
+			t.Errorf("the folded table lacks gli @ %s", c)
+		}
+	}
+	if strings.Contains(cells, "tenants @") {
+		t.Error("a synthetic cell is in the folded table of the target set")
+	}
 }
 
 // Pooling replays of one cell: the hit ratio is their mean, the range

@@ -96,6 +96,9 @@ func runHitRatio(cfg *config) (*report, error) {
 			r.add("## Pairwise, over the cells where the peer kept its bound\n\nThe means of all cells above count a peer's marked cells too, "+
 				"where it held more than its bound.\n\n%s", pairs)
 		}
+		// Every cell, folded: the target is per cell, and a reader of the
+		// README should not need the report to check it.
+		headline = append(headline, "", "<details><summary>Every cell of the target set</summary>", "", summary, "", "</details>")
 	}
 	if len(synthetic) > 0 {
 		table, synthHead := hitRatioSummary(synthetic, caches)
