@@ -149,17 +149,15 @@ func (j *hrJob) run(caches []string, runs int) {
 			if !slices.Contains(peers.Weighted, name) {
 				continue
 			}
-			var pooled replayResult
-			for range runs {
+			j.results[name] = replays(runs, func() replayResult {
 				c := peers.MustNew[uint64, uint32](name, peers.Config[uint32]{
 					Capacity: int64(j.capacity),
 					Weigher:  func(v uint32) uint32 { return v },
 					Entries:  int64(j.entries),
 				})
-				pooled.merge(replayWeighted(c, j.lt.keys, j.lt.sizes))
-				c.Close()
-			}
-			j.results[name] = pooled
+				defer c.Close()
+				return replayWeighted(c, j.lt.keys, j.lt.sizes)
+			})
 		}
 		return
 	}
@@ -168,13 +166,11 @@ func (j *hrJob) run(caches []string, runs int) {
 		j.results[beladyName] = replayResult{requests: b.Requests, hits: b.Hits}
 	}
 	for _, name := range caches {
-		var pooled replayResult
-		for range runs {
+		j.results[name] = replays(runs, func() replayResult {
 			c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(j.capacity)})
-			pooled.merge(replay(c, j.lt.keys, j.capacity))
-			c.Close()
-		}
-		j.results[name] = pooled
+			defer c.Close()
+			return replay(c, j.lt.keys, j.capacity)
+		})
 	}
 }
 
@@ -460,11 +456,11 @@ func sameRoom(jobs []*hrJob, caches []string, workers, runs int) string {
 	runPool(workers, at, func(i int) {
 		j := rows[i]
 		room := int(math.Round(j.results[names[i]].meanOcc()))
-		for range runs {
+		out[i].ufo = replays(runs, func() replayResult {
 			c := peers.MustNew[uint64, uint64](peers.Ufocache, peers.Config[uint64]{Capacity: int64(room)})
-			out[i].ufo.merge(replay(c, j.lt.keys, room))
-			c.Close()
-		}
+			defer c.Close()
+			return replay(c, j.lt.keys, room)
+		})
 		b := j.lt.oracle.Replay(room)
 		out[i].opt = replayResult{requests: b.Requests, hits: b.Hits}
 	})
@@ -501,6 +497,16 @@ func spreadTable(jobs []*hrJob, caches []string) string {
 		t.row(name, fmt.Sprintf("%.2f", 100*widest), at, fmt.Sprintf("%.2f", 100*sum/float64(n)))
 	}
 	return t.String()
+}
+
+// replays pools runs replays of one cell (replayResult.merge); once
+// replays it on a fresh cache.
+func replays(runs int, once func() replayResult) replayResult {
+	var pooled replayResult
+	for range runs {
+		pooled.merge(once())
+	}
+	return pooled
 }
 
 // plural spells n things: "1 replay", "3 replays".
