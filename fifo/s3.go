@@ -27,10 +27,10 @@ const (
 	// within ±0.3 (TestRecencyStreamComesCloseToLRU).
 	// On sprite, where LRU leads at 1000 and 2000 entries, a share held at
 	// 60-90% comes within 0.1-0.5 pp of LRU (4 hash seeds), but the
-	// ghosts (100-150 sampled hits in small's over the trace) keep it at
-	// 19-27% on average; steps twice as large gain sprite 0.3-0.4 pp and
-	// lose as much on the zig-zags and p3 at 25k entries (policy suite, 4
-	// replays).
+	// ghosts (100-150 sampled hits in the small queue's ghost over the
+	// trace) keep it at 19-27% on average; steps twice as large gain
+	// sprite 0.3-0.4 pp and lose as much on the zig-zags and p3 at 25k
+	// entries (policy suite, 4 replays).
 	MinSmallPermille = 5
 	MaxSmallPercent  = 90
 	// ghostPercent is each ghost's window, in evicted entries, as a share of
