@@ -37,7 +37,13 @@ import (
 // -17, Zipf -0.3 to -2.7. Judged by the admitted losers' own bets instead
 // (one loser in 256 admitted to keep measuring), sprite moved less than
 // 0.25 pp and loops, gli, zig-zags and Zipf lost 0.3-0.6 (policy suite, 4
-// replays).
+// replays). Those shares were found offline, pairing each rejection with
+// the trace's future. Kept in the cache (256 slots; wrong if the loser comes
+// back before its victim was read), the book cannot tell sprite from the
+// rest: only losers that come back before their slot is reused settle, and
+// those were wrong 74-100% of the time on every trace but the loops (2-5%)
+// and zig-zags (47-61%): sprite 98-100%, but also cloudphysics 80-100%, p3
+// and oltp 99% (one replay each, 60-99% of bets voided unsettled).
 //
 // The ghost of returning keys costs 16 bits per remembered key, half the
 // entries' worth (1 byte per entry, once a duel has been lost), and the

@@ -30,7 +30,16 @@ const (
 	// ghosts (100-150 sampled hits in the small queue's ghost over the
 	// trace) keep it at 19-27% on average; steps twice as large gain
 	// sprite 0.3-0.4 pp and lose as much on the zig-zags and p3 at 25k
-	// entries (policy suite, 4 replays).
+	// entries (policy suite, 4 replays). Sprite is the only trace where
+	// small heads are found read about as often as main's CLOCK heads or
+	// more (30-34% against 22-32% at 1000-2000 entries; oltp 9-13%
+	// against 14-16%, web12 18% against 21%), but growing by full steps
+	// (or twice that) while they are gained sprite at most 0.5 pp and
+	// cost the zig-zags 0.5-4.9, where both shares sit near 0 and cross
+	// (policy mean 50.24 -> 50.20 / 49.84). Per unit of capacity, small's
+	// reads on sprite at 1000-2000 entries are 2-5x as dense as main's,
+	// but 3-6x on web12 and 4-23x on cloudphysics, whose shares stay at
+	// 3-16%: that ratio does not separate them either.
 	MinSmallPermille = 5
 	MaxSmallPercent  = 90
 	// ghostPercent is each ghost's window, in evicted entries, as a share of
