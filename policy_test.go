@@ -61,8 +61,9 @@ func TestLoopLongerThanTheCacheKeepsAStableSet(t *testing.T) {
 // 1000: LRU is optimal here (48.0%), and so is holding a fixed set. Every
 // key is read as often as every other, so newcomers lose their duels, and
 // the keys they were, which come back soon after the turn, must not read
-// as a call for a longer small queue. The guard on duels won is what keeps
-// it short: with it this gives 46.3%, without it 43.4%.
+// as a call for a longer small queue. The guard on duels won kept it short
+// (46.3% with it, 43.4% without); since blind admission follows LRU up to
+// the first turn, this gives 47.5% with or without the guard.
 func TestZigZagScanKeepsTheSmallQueueShort(t *testing.T) {
 	const keys, capacity, passes = 2001, 1000, 26
 	var hits, total int
@@ -89,8 +90,8 @@ func TestZigZagScanKeepsTheSmallQueueShort(t *testing.T) {
 	}
 	r := float64(hits) / float64(total)
 	t.Logf("hit ratio %.2f%% over 6 seeds", 100*r)
-	if r < 0.455 {
-		t.Errorf("hit ratio %.2f%% over 6 seeds, want at least 45.5%% (LRU: 48%%)", 100*r)
+	if r < 0.47 {
+		t.Errorf("hit ratio %.2f%% over 6 seeds, want at least 47%% (LRU: 48%%)", 100*r)
 	}
 }
 
@@ -100,8 +101,9 @@ func TestZigZagScanKeepsTheSmallQueueShort(t *testing.T) {
 // 9%: 267 to 0.5%, 303 4.7%, 1023 4.9%, 333 6.0%, 1006 6.2%, 8 7.0%, where
 // LRU gets 12.0%. In the collapse a tenth of the newcomers won their duels
 // on count-min noise, each displacing one admitted a little earlier, so
-// that nothing stayed long enough to be read. Now the worst of seeds 0-599
-// is 10.4%.
+// that nothing stayed long enough to be read. The guard made the worst of
+// seeds 0-599 10.4%; with blind admission it is 11.3%, and 11.4% among
+// these.
 func TestZigZagTraceDoesNotCollapse(t *testing.T) {
 	keys := tracetest.LIRS(t, "testdata/traces/lirs/zigzag.trace.gz")
 	seeds := []uint64{267, 303, 333, 8}
@@ -123,22 +125,23 @@ func TestZigZagTraceDoesNotCollapse(t *testing.T) {
 				c.Set(k, k)
 			}
 		}
-		if r := float64(hits) / float64(len(keys)); r < 0.09 {
-			t.Errorf("seed %d: hit ratio %.2f%%, want at least 9%% (LRU: 12.0%%)", s, 100*r)
+		if r := float64(hits) / float64(len(keys)); r < 0.11 {
+			t.Errorf("seed %d: hit ratio %.2f%%, want at least 11%% (LRU: 12.0%%)", s, 100*r)
 		}
 	}
 }
 
 // The zig-zag trace sweeps 2001 keys up, down, up, ... 26 times; LRU is
-// optimal on it (one pass's worth of hits per turn). ufocache loses most
-// of the first backward pass: the newcomers of the first forward pass lose their
-// duels to the residents the cache filled with (the sketch starts afresh
-// then, and a newcomer must beat a resident), and on their way back, seen
-// twice, they win and evict those residents just before the sweep reaches
-// them (S3-FIFO's ghost admission does the same). From the next pass on it
-// holds a stable set and must stay within 4% of LRU's hits (under 8 fixed
-// hash seeds: 97.2% of LRU at worst in 40 random ones).
-func TestZigZagLosesOnlyTheFirstBackwardPass(t *testing.T) {
+// optimal on it (one pass's worth of hits per turn). Up to the first turn
+// every key is new, so blind admission lets the newcomers displace the
+// residents the cache filled with, as LRU does, and the first backward
+// pass must hit as LRU's does. (Before it, the newcomers lost their duels
+// to those residents and, seen twice on their way back, won and evicted
+// them just before the sweep reached them: 50 hits at 1000 entries where
+// LRU gets 999.) From then on it holds a stable set and must stay within
+// 4% of LRU's hits (under 8 fixed hash seeds: 97.2% of LRU at worst in 40
+// random ones before blind admission, 98.6% at worst under these).
+func TestZigZagFollowsLRUFromTheFirstTurn(t *testing.T) {
 	keys := tracetest.LIRS(t, "testdata/traces/lirs/zigzag.trace.gz")
 	const pass = 2000 // requests per sweep after the first (2001)
 	for i := range 8 * 4 {
@@ -172,6 +175,10 @@ func TestZigZagLosesOnlyTheFirstBackwardPass(t *testing.T) {
 		}
 		t.Logf("capacity %d, seed %d: first backward pass %d hits (LRU %d); the %d passes after it %d (LRU %d)",
 			capacity, i/4, ours[1], best[1], len(ours)-2, sumOurs, sumBest)
+		if float64(ours[1]) < 0.98*float64(best[1]) {
+			t.Errorf("capacity %d, seed %d: %d hits in the first backward pass, want at least 98%% of LRU's %d",
+				capacity, i/4, ours[1], best[1])
+		}
 		if float64(sumOurs) < 0.96*float64(sumBest) {
 			t.Errorf("capacity %d, seed %d: %d hits in the passes after the first backward one, want at least 96%% of LRU's %d",
 				capacity, i/4, sumOurs, sumBest)

@@ -113,7 +113,16 @@ func TestQueueCheckFindsCorruption(t *testing.T) {
 	}
 }
 
+// newS3 returns an empty policy past blind admission, as if a key had
+// already been seen again: the duels the tests set up are fought (see
+// newBlindS3 for a policy fresh from Init).
 func newS3(capacity int64) *S3[int, int] {
+	p := newBlindS3(capacity)
+	p.reused()
+	return p
+}
+
+func newBlindS3(capacity int64) *S3[int, int] {
 	p := &S3[int, int]{}
 	p.Init(capacity, sketch.New(int(capacity)), hash)
 	return p
