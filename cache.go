@@ -37,7 +37,11 @@
 // inflating it. The sketch ages by halving one word at a time; duels
 // compare rates corrected for where each key's counters are in that cycle.
 // It starts afresh when its shard first overflows: what it counted while
-// the cache filled describes a cold cache's traffic.
+// the cache filled describes a cold cache's traffic. Until some key is
+// seen again after that (a read the policy finds, or evicted keys coming
+// back), every key was seen once and a duel has nothing to go by, so
+// newcomers enter main without one and displace residents in CLOCK order,
+// as LRU would (for at most 8 times the capacity).
 //
 // # Time to live
 //
