@@ -199,16 +199,16 @@ func (p *S3[K, V]) Weight() int64 { return p.small.weight + p.main.weight }
 // about the entry's weight, and the small share moves by that much.
 func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 	e.meta.Or(queued) // not Store: a reader may have found e in the index and raised its frequency
-	if p.blind > 0 && sampled(h) && p.seen.has(h) {
-		if p.returns++; p.returns >= blindReturns {
-			p.reused()
-		}
-	}
 	p.arrived(e, h)
 	p.small.pushBack(e)
 	p.n++
 	if !sampled(h) {
 		return
+	}
+	if p.blind > 0 && p.seen.has(h) {
+		if p.returns++; p.returns >= blindReturns {
+			p.reused()
+		}
 	}
 	inSmall, inMain := p.smallGhost.has(h), p.mainGhost.has(h)
 	d := int64(e.Weight) * int64(ghostSample)
@@ -555,15 +555,17 @@ func (p *S3[K, V]) strict() bool {
 // coming back says nothing of either queue's size (as for one the expiry
 // sweep removes).
 func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, now int64, out []Gone[K, V]) []Gone[K, V] {
-	if p.blind > 0 && sampled(h) {
-		p.seen.add(h, max(p.n*seenTimes/int(ghostSample), 1))
-	}
-	if sampled(h) && !expired(e, now) {
-		limit := max(p.n*ghostPercent/100/int(ghostSample), 1)
-		if e.meta.Load()&inMain != 0 {
-			p.mainGhost.add(h, limit)
-		} else {
-			p.smallGhost.add(h, limit)
+	if sampled(h) {
+		if p.blind > 0 {
+			p.seen.add(h, max(p.n*seenTimes/int(ghostSample), 1))
+		}
+		if !expired(e, now) {
+			limit := max(p.n*ghostPercent/100/int(ghostSample), 1)
+			if e.meta.Load()&inMain != 0 {
+				p.mainGhost.add(h, limit)
+			} else {
+				p.smallGhost.add(h, limit)
+			}
 		}
 	}
 	p.n--
