@@ -174,8 +174,13 @@ func TestReadEntriesSurviveAScan(t *testing.T) {
 		for i := range hot {
 			hot[i] = newEntry(i, 1)
 			add(p, hot[i])
-			hot[i].Touch()
-			hot[i].Touch()
+		}
+		// Read in main, not while in small during the fill: that would
+		// start the small queue larger (fillShare), which main's CLOCK
+		// victims pay for as it fills up, scan or not.
+		for _, e := range hot {
+			e.Touch()
+			e.Touch()
 		}
 		for k := 1000; k < 11000; k++ { // a scan, 100 times the capacity
 			add(p, newEntry(k, 1))
@@ -287,6 +292,38 @@ func TestFillingKeepsSmallToItsShare(t *testing.T) {
 	for k := 0; k < 800; k += 2 {
 		if e := all[k]; !e.InMain() || e.Freq() != 1 {
 			t.Fatalf("entry %d read in main: in main %v, frequency %d", k, e.InMain(), e.Freq())
+		}
+	}
+}
+
+// A cache whose newcomers are read while still in the small queue as it
+// fills starts, once full, with a small queue that can hold that reuse
+// (fillShare); one whose newcomers are not read keeps SmallPercent.
+func TestSlowFillStartsWithALargerSmallQueue(t *testing.T) {
+	for _, readEvery := range []int{0, 1, 2} {
+		p := newS3(1000)
+		es := map[int]*entry{}
+		for k := range 1001 {
+			es[k] = newEntry(k, 1)
+			add(p, es[k])
+			// Read a key inserted 10 earlier, still in the small queue.
+			if readEvery != 0 && k%readEvery == 0 && k >= 10 {
+				es[k-10].Touch()
+			}
+		}
+		if !p.filled {
+			t.Fatal("1001 entries did not overflow a capacity of 1000")
+		}
+		read := 0.0
+		if readEvery != 0 {
+			read = 1 / float64(readEvery)
+		}
+		// The running share lags: allow it 10% below the heads' true share.
+		lo := int64(1000*fillReadPercent/100*read*0.9 + 0.5)
+		hi := int64(1000 * fillReadPercent / 100 * read)
+		lo, hi = max(lo, 1000*SmallPercent/100), max(hi, 1000*SmallPercent/100)
+		if c := p.SmallCap(); c < lo || c > hi+1 {
+			t.Errorf("one newcomer in %d read in small while filling: share %d at the first overflow, want %d-%d", readEvery, c, lo, hi)
 		}
 	}
 }
@@ -625,6 +662,9 @@ func TestShareBoundsAtHugeCapacities(t *testing.T) {
 				t.Errorf("capacity %d: a small-ghost hit moved the share %d -> %d", capacity, before, p.SmallCap())
 			}
 			break
+		}
+		if got, want := fillShare(capacity, readsOne), Share(capacity, fillReadPercent, 100); got > want || got < want-want/1000 {
+			t.Errorf("capacity %d: every small head read while filling starts the share at %d, want %d", capacity, got, want)
 		}
 		if !below(1, capacity, strictPercent, 100) || below(capacity, capacity, strictPercent, 100) {
 			t.Errorf("capacity %d: below() is wrong at the ends", capacity)

@@ -82,9 +82,11 @@ const (
 	// the cache, where recency holds nothing it needs. (A window of 8
 	// cost gli at 500 entries 1.6 pp; one of 2, or 1 or 4 returns, moved
 	// no cell by more than 0.45.)
-	blindTimes   = 8
-	seenTimes    = 4
-	blindReturns = 2
+	// fillReadPercent: see fillShare.
+	fillReadPercent = 40
+	blindTimes      = 8
+	seenTimes       = 4
+	blindReturns    = 2
 )
 
 var (
@@ -305,6 +307,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 	p.fill(now, protect)
 	if !p.filled && p.Weight() > p.capacity {
 		p.filled = true
+		p.smallCap = max(p.smallCap, fillShare(p.capacity, p.reads))
 		if !p.reuse {
 			p.blind = min(p.capacity, math.MaxInt64/blindTimes) * blindTimes
 			p.seen = &ghost{}
@@ -378,6 +381,31 @@ func (p *S3[K, V]) fill(now int64, protect *Entry[K, V]) {
 		p.headRead(c, p.hash(c.Key))
 		p.toMain(c)
 	}
+}
+
+// fillShare returns the small share the queues start from when they first
+// overflow, given reads, the running share of small heads read while the
+// cache filled: fillReadPercent of it, as a share of the capacity (never
+// above MaxSmallPercent). A cache that fills slowly, its newcomers read
+// within the small queue's 5% of the capacity, has shown reuse at short
+// range; a larger small queue holds that reuse once main is full, and the
+// ghosts, which only watch the margin just past each queue, cannot find
+// it: on p3 at 400k entries (it fills in 1.65M requests, 37% of small
+// heads read by then) they took the share to 1% and the hit ratio to
+// 75.3%, where a share held at 30% gets 78%. Traces that fill in about
+// one capacity's worth of requests read almost no small head by then
+// (gli, multi2, p3 at 25k-100k entries: under 1%) and keep SmallPercent.
+// Policy suite, 8 replays: p3 at 400k +1.45 pp, no other cell moved by
+// more than 0.3; 30% and 50% gain p3 +0.9 to +1.0, but 60% +0.35 and
+// 80% -0.3 (main, left too short, loses the old extents the trace
+// comes back to). The small queue then fills up to its new share by
+// evicting main's CLOCK victims, among them entries read only while they
+// were in small during the fill (fill moved them to main with their reads
+// in the sketch and their frequency cleared); keeping one read for them
+// in main cost gli at 500 entries 0.9 pp and p3 at 400k 0.4.
+func fillShare(capacity, reads int64) int64 {
+	want := Share(capacity, uint64(reads)*fillReadPercent/100, readsOne)
+	return min(want, max(Share(capacity, MaxSmallPercent, 100), 1))
 }
 
 // headRead reports whether c, leaving the small queue's head (its key
