@@ -45,6 +45,23 @@ import (
 // and zig-zags (47-61%): sprite 98-100%, but also cloudphysics 80-100%, p3
 // and oltp 99% (one replay each, 60-99% of bets voided unsettled).
 //
+// The bets settle soon: a slot is reused after betSlots more bets, which
+// at a high admission rate is a few thousand requests, so the gate reads
+// quick reuse. On p3 at 400k entries it opened for the 7% of the trace
+// before a burst of returns to older extents; the residents its
+// admissions (and the duels won) had displaced then came back, and the
+// gate, the won book and the share all collapsed for the next 12%.
+// Wagering only one ghost admission in 4 or 16 (so that bets live longer)
+// cost p3 at 100k entries 2.2 pp and left p3 at 400k where it was;
+// exploring 1 in 2 or 8 once the gate had been open, or growing the small
+// share on each paid bet, did not move it either (one shard, one replay).
+// Ties let through the gate as returning keys are (duels the newcomer
+// lost only by the margin): on cloudphysics at 16k entries the phase just
+// after the fill, where the peers admit newcomers that tie with the fill's
+// residents, went from 16/33% to 35/57% hits at 1 in 2 explored, but the
+// later phases, where the residents are the ones to keep, lost more (total
+// 43.4% -> 38.0%; at 1 in 64, nothing moved).
+//
 // The ghost of returning keys costs 16 bits per remembered key, half the
 // entries' worth (1 byte per entry, once a duel has been lost), and the
 // bets 8 KiB per shard (two books of 256 slots, 16 bytes each), allocated

@@ -37,7 +37,14 @@ const (
 	// against 14-16%, web12 18% against 21%), but growing by full steps
 	// (or twice that) while they are gained sprite at most 0.5 pp and
 	// cost the zig-zags 0.5-4.9, where both shares sit near 0 and cross
-	// (policy mean 50.24 -> 50.20 / 49.84). Per unit of capacity, small's
+	// (policy mean 50.24 -> 50.20 / 49.84). With blind admission the
+	// zig-zags no longer pay for it (both shares above 20%: sprite at
+	// 1000 entries +0.4 to +0.8, at 2000 up to +0.5), but sprite at 250
+	// and 500 entries and oltp at 2000 lose as much, and 8 replays left
+	// the mean where it was: the signal feeds itself, since the larger
+	// small grows the more of its heads are read and the fewer of main's
+	// (oltp at 2000 entries ran from 30% to 54-71% of the capacity). Per
+	// unit of capacity, small's
 	// reads on sprite at 1000-2000 entries are 2-5x as dense as main's,
 	// but 3-6x on web12 and 4-23x on cloudphysics, whose shares stay at
 	// 3-16%: that ratio does not separate them either.
@@ -466,6 +473,15 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 //
 // Expired entries met on the way leave at once; if that alone makes room
 // within limit, c enters main without displacing anyone else.
+//
+// Two ways around the margin were tried and left out (policy suite, 4
+// replays): letting any newcomer seen at all beat victims the sketch has
+// not counted since it started afresh won back cloudphysics's phase just
+// after the fill, but cost gli at 500 entries 10.6 pp (a loop's residents
+// are not counted again until it comes round); letting a newcomer in once
+// the same victim had turned away 8 in a row gained sprite at 1000 entries
+// 0.6 pp and cost oltp 0.6-1.6, gli at 250 2.1 and cloudphysics at 16k
+// 1.5 (32 or 128 in a row: no cell moved by more than 0.5).
 func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V], limit int64, out []Gone[K, V]) []Gone[K, V] {
 	freq := p.sketch.Rate(h)
 	returned := c.meta.Load()&returning != 0
