@@ -44,10 +44,10 @@ const (
 	// the mean where it was: the signal feeds itself, since the larger
 	// small grows the more of its heads are read and the fewer of main's
 	// (oltp at 2000 entries ran from 30% to 54-71% of the capacity). Per
-	// unit of capacity, small's
-	// reads on sprite at 1000-2000 entries are 2-5x as dense as main's,
-	// but 3-6x on web12 and 4-23x on cloudphysics, whose shares stay at
-	// 3-16%: that ratio does not separate them either.
+	// unit of capacity, small's reads on sprite at 1000-2000 entries are
+	// 2-5x as dense as main's, but 3-6x on web12 and 4-23x on
+	// cloudphysics, whose shares stay at 3-16%: that ratio does not
+	// separate them either.
 	MinSmallPermille = 5
 	MaxSmallPercent  = 90
 	// ghostPercent is each ghost's window, in evicted entries, as a share of
@@ -140,12 +140,13 @@ var (
 // Both ghosts watch a short window, the margin where the two queues
 // compete, so that a loop longer than the cache (its rejected keys all
 // come back, but much later) does not read as a call for a bigger small
-// queue. Each window counts its own ghost's
-// departures, so main's ghost, fed far more slowly, reaches further back
-// in time, and a key long gone from main that keeps cycling through small
-// reads as main's regret: a frequency signal the tuning relies on (ghosts
-// turned together, equal in time, gave p3 +0.7 pp but zig-zags -1 to -9,
-// Zipf -0.4 to -2.4, mean -0.5).
+// queue. Each window counts its own ghost's departures, so main's ghost,
+// fed far more slowly, reaches further back in time, and a key long gone
+// from main that keeps cycling through small reads as main's regret: a
+// frequency signal the tuning relies on (ghosts turned together, equal in
+// time, gave p3 +0.7 pp but zig-zags -1 to -9, Zipf -0.4 to -2.4, mean
+// -0.5; still -0.3 with blind admission, and main's reach capped at 4 or
+// 16 times small's cost 0.1-0.3).
 // A share driven below strictPercent means the residents keep earning
 // their place, and the duel then demands a wider margin from newcomers; so
 // do duel wins that stop paying (see strict).
@@ -250,9 +251,8 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 		// runs; oltp at 250 and 500 entries -0.3 to -0.5, still 3 pp above
 		// every peer, the rest within ±0.3 pp, the mean -0.02; oltp at 500
 		// 33.1-34.0% over the seeds: the trap did not come back). A floor
-		// of 1/16 of a step
-		// there (a fraction carried from step to step) left the zig-zag at
-		// 1500 entries at -0.58.
+		// of 1/16 of a step there (a fraction carried from step to step)
+		// left the zig-zag at 1500 entries at -0.58.
 		if p.admits >= growAdmits {
 			d = max(d, int64(e.Weight)*int64(ghostSample)/dampFloor)
 		}
