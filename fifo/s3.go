@@ -330,7 +330,9 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 	p.fill(now, protect)
 	if !p.filled && p.Weight() > p.capacity {
 		p.filled = true
-		p.smallCap = max(p.smallCap, fillShare(p.capacity, p.reads))
+		if fillShareOn {
+			p.smallCap = max(p.smallCap, fillShare(p.capacity, p.reads))
+		}
 		if !p.reuse {
 			p.blind = min(p.capacity, math.MaxInt64/blindTimes) * blindTimes
 			p.seen = &ghost{}
@@ -426,6 +428,9 @@ func (p *S3[K, V]) fill(now int64, protect *Entry[K, V]) {
 // were in small during the fill (fill moved them to main with their reads
 // in the sketch and their frequency cleared); keeping one read for them
 // in main cost gli at 500 entries 0.9 pp and p3 at 400k 0.4.
+// fillShareOn: a test turns it off to measure what it is worth.
+var fillShareOn = true
+
 func fillShare(capacity, reads int64) int64 {
 	want := Share(capacity, uint64(reads)*fillReadPercent/100, readsOne)
 	return min(want, max(Share(capacity, MaxSmallPercent, 100), 1))
