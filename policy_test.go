@@ -63,7 +63,9 @@ func TestLoopLongerThanTheCacheKeepsAStableSet(t *testing.T) {
 // the keys they were, which come back soon after the turn, must not read
 // as a call for a longer small queue. The guard on duels won kept it short
 // (46.3% with it, 43.4% without); since blind admission follows LRU up to
-// the first turn, this gives 47.5% with or without the guard.
+// the first turn, this gives 47.5% with or without the guard, and 47.7%
+// since the small queue's growth has no floor while newcomers lose nearly
+// every duel.
 func TestZigZagScanKeepsTheSmallQueueShort(t *testing.T) {
 	const keys, capacity, passes = 2001, 1000, 26
 	var hits, total int
@@ -90,8 +92,8 @@ func TestZigZagScanKeepsTheSmallQueueShort(t *testing.T) {
 	}
 	r := float64(hits) / float64(total)
 	t.Logf("hit ratio %.2f%% over 6 seeds", 100*r)
-	if r < 0.47 {
-		t.Errorf("hit ratio %.2f%% over 6 seeds, want at least 47%% (LRU: 48%%)", 100*r)
+	if r < 0.476 {
+		t.Errorf("hit ratio %.2f%% over 6 seeds, want at least 47.6%% (LRU: 48%%)", 100*r)
 	}
 }
 
@@ -139,8 +141,11 @@ func TestZigZagTraceDoesNotCollapse(t *testing.T) {
 // to those residents and, seen twice on their way back, won and evicted
 // them just before the sweep reached them: 50 hits at 1000 entries where
 // LRU gets 999.) From then on it holds a stable set and must stay within
-// 4% of LRU's hits (under 8 fixed hash seeds: 97.2% of LRU at worst in 40
-// random ones before blind admission, 98.6% at worst under these).
+// 1.2% of LRU's hits under 8 fixed hash seeds (97.2% of LRU at worst in 40
+// random ones before blind admission; under these, 98.6% at worst while
+// the small queue's growth floor held when newcomers lost every duel, and
+// 99.1% since: the floor's steps cost main residents each pass came back
+// to).
 func TestZigZagFollowsLRUFromTheFirstTurn(t *testing.T) {
 	keys := tracetest.LIRS(t, "testdata/traces/lirs/zigzag.trace.gz")
 	const pass = 2000 // requests per sweep after the first (2001)
@@ -179,8 +184,8 @@ func TestZigZagFollowsLRUFromTheFirstTurn(t *testing.T) {
 			t.Errorf("capacity %d, seed %d: %d hits in the first backward pass, want at least 98%% of LRU's %d",
 				capacity, i/4, ours[1], best[1])
 		}
-		if float64(sumOurs) < 0.96*float64(sumBest) {
-			t.Errorf("capacity %d, seed %d: %d hits in the passes after the first backward one, want at least 96%% of LRU's %d",
+		if float64(sumOurs) < 0.988*float64(sumBest) {
+			t.Errorf("capacity %d, seed %d: %d hits in the passes after the first backward one, want at least 98.8%% of LRU's %d",
 				capacity, i/4, sumOurs, sumBest)
 		}
 	}
