@@ -67,25 +67,33 @@ func TestGhostAdmissionStaysOutOfAZigZag(t *testing.T) {
 	}
 }
 
-// On p3 (a workstation's disk, scans and shifting extents) at 100k entries
-// plain S3-FIFO, which admits every key its ghost remembers, beat the
-// sketch-only duel by 2-3 pp: ghost admission is what closes that gap.
-func TestGhostAdmissionOnP3(t *testing.T) {
+// p3WithAndWithout replays the p3 trace through one policy of capacity
+// entries with the feature that flag turns on, then with it off, and
+// returns both hit ratios (the bets are checked after each replay).
+func p3WithAndWithout(t *testing.T, capacity int64, flag *bool) (with, without float64) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("replays 3.9M requests twice")
 	}
 	keys := tracetest.ARC(t, "../testdata/traces/arc/p3.gz")
 	ratio := func() float64 {
-		hits, p := replayS3(100000, keys, len(keys))
+		hits, p := replayS3(capacity, keys, len(keys))
 		if err := p.CheckBets(); err != nil {
 			t.Fatal(err)
 		}
 		return float64(hits) / float64(len(keys))
 	}
-	on := ratio()
-	ghostAdmissionOn = false
-	off := ratio()
-	ghostAdmissionOn = true
+	with = ratio()
+	*flag = false
+	defer func() { *flag = true }()
+	return with, ratio()
+}
+
+// On p3 (a workstation's disk, scans and shifting extents) at 100k entries
+// plain S3-FIFO, which admits every key its ghost remembers, beat the
+// sketch-only duel by 2-3 pp: ghost admission is what closes that gap.
+func TestGhostAdmissionOnP3(t *testing.T) {
+	on, off := p3WithAndWithout(t, 100000, &ghostAdmissionOn)
 	t.Logf("p3 at 100000 entries: %.2f%% with ghost admission, %.2f%% without", 100*on, 100*off)
 	if on < off+0.01 {
 		t.Errorf("ghost admission gains %.2f pp on p3, want at least 1", 100*(on-off))
@@ -97,18 +105,7 @@ func TestGhostAdmissionOnP3(t *testing.T) {
 // (fillShare) is worth more than a point: the ghosts alone take the share
 // to 1% (one shard: 75.4% without it, 76.5% with it).
 func TestFillShareOnP3(t *testing.T) {
-	if testing.Short() {
-		t.Skip("replays 3.9M requests twice")
-	}
-	keys := tracetest.ARC(t, "../testdata/traces/arc/p3.gz")
-	ratio := func() float64 {
-		hits, _ := replayS3(400000, keys, len(keys))
-		return float64(hits) / float64(len(keys))
-	}
-	on := ratio()
-	fillShareOn = false
-	off := ratio()
-	fillShareOn = true
+	on, off := p3WithAndWithout(t, 400000, &fillShareOn)
 	t.Logf("p3 at 400000 entries: %.2f%% with the fill share, %.2f%% without", 100*on, 100*off)
 	if on < off+0.008 {
 		t.Errorf("the fill share gains %.2f pp on p3 at 400k entries, want at least 0.8", 100*(on-off))
