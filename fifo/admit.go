@@ -54,7 +54,9 @@ import (
 // Wagering only one ghost admission in 4 or 16 (so that bets live longer)
 // cost p3 at 100k entries 2.2 pp and left p3 at 400k where it was;
 // exploring 1 in 2 or 8 once the gate had been open, or growing the small
-// share on each paid bet, did not move it either (one shard, one replay).
+// share on each paid bet, did not move it either (one shard, one replay;
+// the latter, by 8 or 32 units a bet, cost p3 at 100k entries 6-7 pp and
+// sprite at 250 2-4 in the policy suite).
 // Ties let through the gate as returning keys are (duels the newcomer
 // lost only by the margin): on cloudphysics at 16k entries the phase just
 // after the fill, where the peers admit newcomers that tie with the fill's
