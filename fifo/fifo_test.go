@@ -812,3 +812,69 @@ func TestNewcomerHeavierThanMainsShareDuelsMainOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// ghostHit has a new sampled key, remembered by the small queue's ghost
+// if small, else by main's, miss in p, and returns the share's move.
+func ghostHit(t *testing.T, p *S3[int, int], k *int, small bool) int64 {
+	t.Helper()
+	for ; ; *k++ {
+		h := hash(*k)
+		if !sampled(h) || p.smallGhost.has(h) || p.mainGhost.has(h) {
+			continue
+		}
+		if small {
+			p.smallGhost.add(h, 100)
+		} else {
+			p.mainGhost.add(h, 100)
+		}
+		before := p.SmallCap()
+		p.reads, p.admits = readsOne, readsOne // undamped
+		p.Add(newEntry(*k, 1), h)
+		p.Remove(p.small.tail)
+		*k++
+		return p.SmallCap() - before
+	}
+}
+
+// While one ghost draws at least momentumPercent of the ghost hits, each
+// hit in a run of that ghost's doubles the share's step, up to
+// 2^momentumShift times; a hit of the other ghost ends the run. While
+// neither ghost dominates, each hit moves the share by one step.
+func TestMomentum(t *testing.T) {
+	p := newS3(10000)
+	for range 500 {
+		add(p, newEntry(-1-p.Len(), 1))
+	}
+	p.smallCap = 2000
+	k := 1 << 20
+	step := int64(ghostSample)
+	moves := func(small bool, n int) []int64 {
+		var out []int64
+		for range n {
+			out = append(out, ghostHit(t, p, &k, small))
+		}
+		return out
+	}
+	p.smallHits = readsOne // small's ghost dominates, and stays above 65% for these hits
+	if got, want := moves(true, 5), []int64{step, 2 * step, 4 * step, 8 * step, 8 * step}; !slices.Equal(got, want) {
+		t.Errorf("a run of small-ghost hits moved the share by %v, want %v", got, want)
+	}
+	p.smallHits = 0 // main's ghost dominates
+	if got, want := moves(false, 5), []int64{-step, -2 * step, -4 * step, -8 * step, -8 * step}; !slices.Equal(got, want) {
+		t.Errorf("a run of main-ghost hits moved the share by %v, want %v", got, want)
+	}
+	p.smallHits = readsOne
+	if got, want := moves(true, 2), []int64{step, 2 * step}; !slices.Equal(got, want) {
+		t.Errorf("small-ghost hits after main's moved the share by %v, want %v (the run starts again)", got, want)
+	}
+	p.smallHits = readsOne / 2
+	for _, small := range []bool{true, true, true, false, false, false} {
+		want := step
+		if !small {
+			want = -step
+		}
+		if got := ghostHit(t, p, &k, small); got != want {
+			t.Errorf("with neither ghost dominant, a ghost hit (small %v) moved the share by %d, want %d", small, got, want)
+		}
+	}
+}

@@ -108,7 +108,7 @@ type Shard[K comparable, V any] struct {
 	keep     int64 // see Init
 	// The padding keeps the next shard's writes off these lines and makes
 	// the shard a whole number of lines.
-	_ [48]byte
+	_ [40]byte
 }
 
 // Init empties the shard and bounds it to capacity units of weight. unit
