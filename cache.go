@@ -36,8 +36,11 @@
 // a key back soon after leaving small grows it, one back from main shrinks
 // it; growth is damped while few entries are read in small or few
 // newcomers win their duels, which keeps loops and zig-zag scans from
-// inflating it. The sketch ages by halving one word at a time; duels
-// compare rates corrected for where each key's counters are in that cycle.
+// inflating it, and while one ghost draws most of the hits, a run of its
+// hits doubles the step (up to eight times), so that the share follows a
+// working set that moved. The sketch ages by halving one word at a time;
+// duels compare rates corrected for where each key's counters are in that
+// cycle.
 // It starts afresh when its shard first overflows: what it counted while
 // the cache filled describes a cold cache's traffic. Until some key is
 // seen again after that (a read the policy finds, or evicted keys coming

@@ -16,14 +16,15 @@
 // The small queue's share adapts, ARC-style, to which queue's evictions are
 // regretted: two small sampled ghosts remember the keys that recently left
 // the small queue unpromoted and the main queue; a miss on a key in the
-// first grows the share, a miss on a key in the second shrinks it. It
-// starts from the reuse the fill showed: the more of the small queue's
-// heads were read there while the cache filled, the larger (fillShare). Until
-// any key is seen again after the queues first overflow, newcomers enter
-// main without the sketch's comparison, as in LRU (blind admission: the
-// sketch has nothing to rate yet). All of it happens on the miss path
-// under the shard lock: a Get writes nothing but the entry's own
-// frequency bits.
+// first grows the share, a miss on a key in the second shrinks it; while
+// one ghost draws most of the hits, each hit in a run of its hits doubles
+// the step, up to eight times (momentum). It starts from the reuse the
+// fill showed: the more of the small queue's heads were read there while
+// the cache filled, the larger (fillShare). Until any key is seen again
+// after the queues first overflow, newcomers enter main without the
+// sketch's comparison, as in LRU (blind admission: the sketch has nothing
+// to rate yet). All of it happens on the miss path under the shard lock:
+// a Get writes nothing but the entry's own frequency bits.
 package fifo
 
 import "sync/atomic"
