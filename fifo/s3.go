@@ -238,7 +238,6 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 	switch {
 	case inSmall && !inMain:
 		track(&p.smallHits, true)
-		p.streak = max(p.streak, 0)
 		// A small queue whose entries are seldom read there gains little
 		// by growing: in a loop a little longer than the cache, keys
 		// leave small just before they come back however long it is,
@@ -275,7 +274,6 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 		p.smallCap = min(p.smallCap+d, max(Share(p.capacity, MaxSmallPercent, 100), 1))
 	case inMain && !inSmall:
 		track(&p.smallHits, false)
-		p.streak = min(p.streak, 0)
 		d = p.momentum(d, readsOne-p.smallHits, -1)
 		p.smallCap = max(p.smallCap-d, Share(p.capacity, MinSmallPermille, 1000), 1)
 	}
@@ -297,11 +295,12 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 // sprite at 1000/2000 entries +0.3/+0.45 pp, oltp at 250/500 +1.2/+0.8,
 // no cell down by more than 0.25 (sprite at 250). At 60% sprite at 250
 // and 500 lost 0.4-0.8; at 70% sprite at 1000 gained under 0.3; steps up to
-// 16 times gained no more; growth alone gained as much in the suite (its
-// shards are small: the running share moves slowly there).
+// 16 times gained no more; growth alone gained as much in the suite, whose
+// p3 cells run 32 shards (the running share moves slowly in each).
 func (p *S3[K, V]) momentum(d, share int64, dir int8) int64 {
-	// streak has dir's sign or is 0 (Add reset it otherwise): the shift
-	// is not negative.
+	if p.streak*dir < 0 {
+		p.streak = 0 // a hit of this ghost ends the other's run
+	}
 	if !momentumOn || share < readsOne*momentumPercent/100 {
 		return d
 	}
