@@ -635,6 +635,13 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 // than the cache returns its keys after the seen ghost forgets them).
 // Policy suite, 4 replays: zig-zags +0.6/+1.0/+2.0/+1.1 pp at 250/500/
 // 1000/1500 entries, every other cell within ±0.3.
+// Left out (policy suite, 8 replays): reads ending it only once a quarter
+// (or a tenth) of main's CLOCK heads are found read, or never: the phase
+// after cloudphysics's fill, and p3's at 100k entries, want newcomers in,
+// and gained 0.4-0.8 pp at 16k and 100k entries, but gli's loop reads the
+// fill's residents only when it comes round, and lost 2-16 pp at 250-1000
+// entries (and cloudphysics at 8000, 0.9). Small heads' reads alone not
+// ending it changed nothing: a CLOCK read follows within a few requests.
 func (p *S3[K, V]) blindAdmits(c *Entry[K, V]) bool {
 	if p.blind <= 0 {
 		return false
