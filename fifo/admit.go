@@ -81,7 +81,15 @@ const (
 	// at 8 (5%), Zipf at 1000 entries lost 1-2 pp.
 	returnBitsPerKey = 16
 	// gatePercent of bets paid, of those settled, opens the gate.
-	gatePercent  = 20
+	gatePercent = 20
+	// exploreEvery: while the gate is shut, one returning newcomer in
+	// exploreEvery is admitted anyway. Each is a resident lost on a
+	// zig-zag (about 0.4 pp at 1500 entries, where the stable main set
+	// gives up 6-10 hits a pass to them), but they are what opens the
+	// gate on p3: exploring 4 times less while under 2% or 5% of the bets
+	// paid gained the zig-zags at 1000/1500 entries 0.2-0.3 pp and cost
+	// p3 at 100k entries 0.5-0.8; one in 256 throughout, 2.3 (policy
+	// suite, 8 replays).
 	exploreEvery = 64
 	// betSlots in each of the two books: ghost admissions, and duels won
 	// (policy suite, 8 seeds: 64 -> 256 slots, mean +0.05 pp, oltp at 250
