@@ -83,10 +83,10 @@ const (
 	// gatePercent of bets paid, of those settled, opens the gate.
 	gatePercent = 20
 	// exploreEvery: while the gate is shut, one returning newcomer in
-	// exploreEvery is admitted anyway. Each is a resident lost on a
-	// zig-zag (about 0.4 pp at 1500 entries, where the stable main set
-	// gives up 6-10 hits a pass to them), but they are what opens the
-	// gate on p3: exploring 4 times less while under 2% or 5% of the bets
+	// exploreEvery is admitted anyway. On a zig-zag each costs a
+	// resident of main's stable set: at 1500 entries, in one shard, main
+	// gives up 6-10 hits a pass where LRU gets 1500, and one in 256 won
+	// back about 40% of that; but they are what opens the gate on p3: exploring 4 times less while under 2% or 5% of the bets
 	// paid gained the zig-zags at 1000/1500 entries 0.2-0.3 pp and cost
 	// p3 at 100k entries 0.5-0.8; one in 256 throughout, 2.3 (policy
 	// suite, 8 replays).
