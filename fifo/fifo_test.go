@@ -622,17 +622,11 @@ func TestShortSmallQueueCanStillGrow(t *testing.T) {
 		for k := range 600 {
 			add(p, newEntry(k, 1))
 		}
-		tried := 0
-		for k := 10000; tried < 20; k++ {
-			h := hash(k)
-			if !sampled(h) || p.mainGhost.has(h) {
-				continue
-			}
-			p.smallCap, p.reads, p.admits = 2, 0, admits
-			p.smallGhost.add(h, 100)
-			p.Add(newEntry(k, 1), h)
-			p.Remove(p.small.tail)
-			d := p.smallCap - 2
+		k := 10000
+		for range 20 {
+			// smallHits at one half: no momentum (TestMomentum)
+			p.smallCap, p.reads, p.admits, p.smallHits = 2, 0, admits, readsOne/2
+			d := ghostHit(t, p, &k, true)
 			switch {
 			case admits < growAdmits/2 && d != 0:
 				t.Fatalf("small share grew by %d with no reads and under one duel in 20 won, want 0", d)
@@ -641,7 +635,6 @@ func TestShortSmallQueueCanStillGrow(t *testing.T) {
 			case d > ghostSample:
 				t.Fatalf("small share grew by %d with no reads, want at most %d", d, ghostSample)
 			}
-			tried++
 		}
 	}
 }
@@ -828,7 +821,6 @@ func ghostHit(t *testing.T, p *S3[int, int], k *int, small bool) int64 {
 			p.mainGhost.add(h, 100)
 		}
 		before := p.SmallCap()
-		p.reads, p.admits = readsOne, readsOne // undamped
 		p.Add(newEntry(*k, 1), h)
 		p.Remove(p.small.tail)
 		*k++
@@ -846,6 +838,7 @@ func TestMomentum(t *testing.T) {
 		add(p, newEntry(-1-p.Len(), 1))
 	}
 	p.smallCap = 2000
+	p.reads, p.admits = readsOne, readsOne // undamped: Add moves neither
 	k := 1 << 20
 	step := int64(ghostSample)
 	moves := func(small bool, n int) []int64 {
