@@ -649,19 +649,10 @@ func TestShareBoundsAtHugeCapacities(t *testing.T) {
 		if want := capacity / 100 * SmallPercent; p.SmallCap() < want || p.SmallCap() > want+SmallPercent {
 			t.Errorf("capacity %d: small share starts at %d, want %d%%: %d", capacity, p.SmallCap(), SmallPercent, want)
 		}
-		for k := 0; ; k++ {
-			h := hash(k)
-			if !sampled(h) {
-				continue
-			}
-			p.reads, p.admits = readsOne, readsOne // undamped
-			p.smallGhost.add(h, 100)
-			before := p.SmallCap()
-			p.Add(newEntry(k, 1), h)
-			if p.SmallCap() <= before || p.SmallCap() > Share(capacity, MaxSmallPercent, 100) {
-				t.Errorf("capacity %d: a small-ghost hit moved the share %d -> %d", capacity, before, p.SmallCap())
-			}
-			break
+		p.reads, p.admits = readsOne, readsOne // undamped
+		before, k := p.SmallCap(), 0
+		if d := ghostHit(t, p, &k, true); d <= 0 || p.SmallCap() > Share(capacity, MaxSmallPercent, 100) {
+			t.Errorf("capacity %d: a small-ghost hit moved the share %d -> %d", capacity, before, p.SmallCap())
 		}
 		if got, want := fillShare(capacity, readsOne), Share(capacity, fillReadPercent, 100); got > want || got < want-want/1000 {
 			t.Errorf("capacity %d: every small head read while filling starts the share at %d, want %d", capacity, got, want)
