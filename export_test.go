@@ -57,3 +57,7 @@ func (c *Cache[K, V]) FreqOf(k K) uint32 {
 	}
 	return 0
 }
+
+// SketchLeastPerShard is the switch a test turns off to size the least
+// sketch over all the shards together, as before.
+var SketchLeastPerShard = &sketchLeastPerShard
