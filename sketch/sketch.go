@@ -48,10 +48,11 @@ func (s *Sketch) Resize(n, least int) {
 // Grow doubles the sketch's size, keeping every key's counts: a key's block
 // is the top blockBits bits of its spread hash, so with one bit more it
 // lands in block 2b or 2b+1 of the new table, and both start as copies of
-// block b (its counters, at the same offsets). The aging follows the new
-// size (10 increments per key it is sized for), from the same place in
-// the table.
-func (s *Sketch) Grow() {
+// block b (its counters, at the same offsets). The aging then follows n
+// keys (10n increments per full halving, as Resize's), from the same place
+// in the table: the new size, or fewer where the sketch keeps room for
+// more keys than it ages for.
+func (s *Sketch) Grow(n int) {
 	old := s.table
 	s.table = make([]uint64, 2*len(old))
 	for b := 0; b < len(old); b += blockWords {
@@ -59,7 +60,7 @@ func (s *Sketch) Grow() {
 		copy(s.table[2*b+blockWords:], old[b:b+blockWords])
 	}
 	s.blockBits++
-	s.every = uint32(min(max(10*int64(s.Capacity()), int64(len(s.table))), 1<<31))
+	s.every = uint32(min(max(10*int64(max(n, 1)), int64(len(s.table))), 1<<31))
 	s.cursor = 2*(s.cursor-s.cursor%blockWords) + s.cursor%blockWords
 	s.count = 0
 }

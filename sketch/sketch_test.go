@@ -301,7 +301,7 @@ func TestGrowKeepsEstimates(t *testing.T) {
 			before[i] = s.Estimate(h)
 		}
 		c := s.Capacity()
-		s.Grow()
+		s.Grow(s.Capacity() * 2)
 		if s.Capacity() != 2*c || s.every != uint32(10*s.Capacity()) || int(s.cursor) >= len(s.table) {
 			t.Fatalf("n=%d: grew from %d to %d keys, every %d, cursor %d of %d", n, c, s.Capacity(), s.every, s.cursor, len(s.table))
 		}
@@ -351,7 +351,7 @@ func TestGrowKeepsThePhase(t *testing.T) {
 		s := New(64) // 32 words, 4 blocks
 		s.cursor = c
 		s.count = s.every - uint32(len(s.table))
-		s.Grow()
+		s.Grow(s.Capacity() * 2)
 		if s.cursor/blockWords != 2*(c/blockWords) || s.cursor%blockWords != c%blockWords {
 			t.Fatalf("cursor on word %d (block %d) grew to word %d, want block %d's word %d",
 				c, c/blockWords, s.cursor, 2*(c/blockWords), c%blockWords)
@@ -419,5 +419,20 @@ func TestEstimateIsTheLeastOfFourCounters(t *testing.T) {
 		if got := s.Estimate(h); got != 4 {
 			t.Errorf("row %d holds 4, the others 9: estimate %d", low, got)
 		}
+	}
+}
+
+// Grow(n) ages for n keys, whatever room the sketch now has: a weighted
+// shard keeps room for more keys than it holds entries, and ages for the
+// entries.
+func TestGrowAgesForTheKeysGiven(t *testing.T) {
+	s := New(1000)
+	c := s.Capacity()
+	s.Grow(c)
+	if s.Capacity() != 2*c || s.every != uint32(10*c) {
+		t.Fatalf("Grow(%d): room for %d keys, halving every %d increments; want %d and %d", c, s.Capacity(), s.every, 2*c, 10*c)
+	}
+	if adds := sweep(s); adds != 10*c {
+		t.Fatalf("a full sweep after Grow(%d) took %d increments, want %d", c, adds, 10*c)
 	}
 }

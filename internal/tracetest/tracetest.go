@@ -4,7 +4,9 @@ package tracetest
 import (
 	"bufio"
 	"compress/gzip"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -39,6 +41,39 @@ func LIRS(t testing.TB, path string) []uint64 {
 		return err
 	})
 	return keys
+}
+
+// Request is one record of an oracleGeneral trace: an object and its size.
+type Request struct {
+	Key  uint64
+	Size uint32
+}
+
+// Oracle reads a libCacheSim oracleGeneral trace: 24-byte little-endian
+// records {u32 time, u64 object id, u32 size, i64 next access}.
+func Oracle(t testing.TB, path string) []Request {
+	t.Helper()
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	z, err := gzip.NewReader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b)%24 != 0 {
+		t.Fatalf("%s: %d bytes, not a whole number of 24-byte records", path, len(b))
+	}
+	reqs := make([]Request, 0, len(b)/24)
+	for r := b; len(r) > 0; r = r[24:] {
+		reqs = append(reqs, Request{binary.LittleEndian.Uint64(r[4:]), binary.LittleEndian.Uint32(r[12:])})
+	}
+	return reqs
 }
 
 // each calls f with every non-blank line of the gzipped file at path.
