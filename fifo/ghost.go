@@ -31,7 +31,11 @@ func bitsOf(h uint64, words int) (int, uint64) {
 
 // ghostSample: the ghosts track one key in ghostSample (by hash), and a
 // ghost hit moves the share by ghostSample times the entry's weight. One in
-// 8 and one in 1 (no sampling) gave the same hit ratios on the traces.
+// 8 and one in 1 (no sampling) gave the same hit ratios on the traces
+// before the share's steps had momentum (S3.momentum), whose runs are
+// runs of sampled hits; with it, one in 1 or 2 cost oltp at 250-1000
+// entries 2-6 pp and p3 at 400k 0.7-1.0, one in 16 or 32 oltp and sprite
+// at 250 0.3-1.4 (policy suite, 8 replays).
 const ghostSample = 8
 
 // sampled reports whether the ghosts track the key of hash h.
