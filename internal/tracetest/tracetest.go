@@ -3,6 +3,7 @@ package tracetest
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
@@ -53,19 +54,7 @@ type Request struct {
 // records {u32 time, u64 object id, u32 size, i64 next access}.
 func Oracle(t testing.TB, path string) []Request {
 	t.Helper()
-	file, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	z, err := gzip.NewReader(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := gunzip(t, path)
 	if len(b)%24 != 0 {
 		t.Fatalf("%s: %d bytes, not a whole number of 24-byte records", path, len(b))
 	}
@@ -79,16 +68,7 @@ func Oracle(t testing.TB, path string) []Request {
 // each calls f with every non-blank line of the gzipped file at path.
 func each(t testing.TB, path string, f func(string) error) {
 	t.Helper()
-	file, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	z, err := gzip.NewReader(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(z)
+	sc := bufio.NewScanner(bytes.NewReader(gunzip(t, path)))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" {
@@ -101,4 +81,23 @@ func each(t testing.TB, path string, f func(string) error) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// gunzip returns the contents of the gzipped file at path.
+func gunzip(t testing.TB, path string) []byte {
+	t.Helper()
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	z, err := gzip.NewReader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return b
 }
