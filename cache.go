@@ -299,10 +299,13 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 	// those cells and cost 20 bytes per entry at 10k. The gain is the
 	// room per key, not the shard count: fewer, larger shards (at least
 	// 4096 entries each) moved no cell, their sketches growing with them.
-	// Beyond 64 shards the least room is shared out again, within 256K
-	// keys (1 MiB) in all.
+	// The least room stays within the up-front budget (16 MiB in all) and
+	// within 4 keys per unit of the shard's capacity (16 bytes), where
+	// that is more than the 4K keys shared out: however many shards a
+	// machine's cores call for, a shard of 2K entries gets its 4K keys,
+	// and 64K shards of one entry get 4 each, not 4K (TestSketchLeastRoom).
 	sketchKeys := max(256, (4<<20)/n)
-	sketchMin := min(4<<10, (256<<10)/n) // within 1 MiB for all the shards
+	sketchMin := min(4<<10, sketchKeys, max((4<<10)/n, int(min(per, 1<<20))*4))
 	if !sketchLeastPerShard {
 		sketchMin = (4 << 10) / n
 	}

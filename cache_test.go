@@ -588,3 +588,32 @@ func TestStatsCountExpirations(t *testing.T) {
 		t.Fatalf("after DeleteExpired: %+v; want 5 expirations, no eviction, 1 entry", st)
 	}
 }
+
+// Every shard's sketch has room for 4K keys, whatever the shard count
+// (the cores a machine has call for more shards of the same size), but
+// never more than 4 keys per unit of its shard's capacity beyond the 4K
+// shared out over all the shards, nor beyond the up-front budget of 4M
+// keys in all.
+func TestSketchLeastRoom(t *testing.T) {
+	for _, tc := range []struct {
+		maxWeight int64
+		shards    int
+		keys      int // per shard
+	}{
+		{1000, 1, 4096},          // a small cache: 4K keys, as before
+		{100, 1, 4096},           // 4K shared out by one shard
+		{10000, 8, 4096},         // 1250 entries a shard
+		{1 << 16, 32, 4096},      // 2K entries a shard, two cores' worth
+		{1 << 21, 1024, 4096},    // the same shards, 64 cores' worth
+		{1 << 16, 1 << 16, 16},   // one entry a shard: 4 keys, the least table
+		{1 << 22, 1 << 12, 1024}, // 1K entries a shard: the budget, 4M keys over 4K shards
+		{1 << 40, 1 << 16, 256},  // the budget: 4M keys over 64K shards
+	} {
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: tc.maxWeight, Shards: tc.shards})
+		for _, i := range []int{0, tc.shards - 1} {
+			if got := ufocache.SketchKeysOf(c, i); got != tc.keys {
+				t.Errorf("MaxWeight %d over %d shards: shard %d's sketch has room for %d keys, want %d", tc.maxWeight, tc.shards, i, got, tc.keys)
+			}
+		}
+	}
+}

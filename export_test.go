@@ -61,3 +61,6 @@ func (c *Cache[K, V]) FreqOf(k K) uint32 {
 // SketchLeastPerShard is the switch a test turns off to size the least
 // sketch over all the shards together, as before.
 var SketchLeastPerShard = &sketchLeastPerShard
+
+// SketchKeysOf returns the keys shard i's sketch has room for.
+func SketchKeysOf[K comparable, V any](c *Cache[K, V], i int) int { return c.shards[i].SketchKeys() }

@@ -403,6 +403,9 @@ func (s *Shard[K, V]) Weight() int64 { return s.weight.Load() }
 // Capacity returns the shard's weight bound.
 func (s *Shard[K, V]) Capacity() int64 { return s.capacity }
 
+// SketchKeys returns the number of keys the admission sketch has room for.
+func (s *Shard[K, V]) SketchKeys() int { return s.sketch.Capacity() }
+
 // Stats returns the shard's counters.
 func (s *Shard[K, V]) Stats() Stats {
 	s.mu.Lock()
