@@ -116,8 +116,8 @@ type Shard[K comparable, V any] struct {
 // bound says nothing of their number), and with room for one key each the
 // sketch conflated the keys the shard is offered, as a unit shard's did
 // with its room shared out (see ufocache.New). Room for two (8 bytes per
-// entry, Caffeine's density; aging still once per 10 entries' worth of
-// increments) gained cloudphysics's byte hit ratio at 160/320/640 MiB
+// entry, Caffeine's density; the aging still halves the counts once per
+// 10 increments per entry) gained cloudphysics's byte hit ratio at 160/320/640 MiB
 // 0.5-0.8/2.0-2.1/0.8 pp (policy suite, 8 replays, two runs); for four,
 // 0.1-0.2 more (TestWeightedSketchRoom: one shard of about 8000 objects,
 // 22.26% -> 23.22%).
