@@ -38,7 +38,10 @@
 // newcomers win their duels, which keeps loops and zig-zag scans from
 // inflating it, and while one ghost draws most of the hits, a run of its
 // hits doubles the step (up to eight times), so that the share follows a
-// working set that moved. The sketch ages by halving one word at a time;
+// working set that moved. Each shard's sketch counts every key the shard
+// is offered, often many times the entries it holds, so it has room for
+// at least 4K keys however small the shard (a weighted shard's, for two
+// keys per entry it holds). The sketch ages by halving one word at a time;
 // duels compare rates corrected for where each key's counters are in that
 // cycle.
 // It starts afresh when its shard first overflows: what it counted while
