@@ -23,6 +23,20 @@ func mix64(x, seed uint64) uint64 {
 	return x ^ x>>31
 }
 
+// hitRatio replays keys through c (Get; on a miss, Set) and returns the
+// share of hits.
+func hitRatio(c *ufocache.Cache[uint64, uint64], keys []uint64) float64 {
+	hits := 0
+	for _, k := range keys {
+		if _, ok := c.Get(k); ok {
+			hits++
+		} else {
+			c.Set(k, k)
+		}
+	}
+	return float64(hits) / float64(len(keys))
+}
+
 // A loop over 1011 keys through a cache of 1000: a cache that keeps its
 // bound does best by holding a fixed 1000 of them (98.9% hits); plain FIFO
 // or LRU gets none. The
@@ -119,15 +133,7 @@ func TestZigZagTraceDoesNotCollapse(t *testing.T) {
 			MaxWeight: 250,
 			Hasher:    func(k uint64) uint64 { return hashing.Mix(k, s1, s2) },
 		}))
-		hits := 0
-		for _, k := range keys {
-			if _, ok := c.Get(k); ok {
-				hits++
-			} else {
-				c.Set(k, k)
-			}
-		}
-		if r := float64(hits) / float64(len(keys)); r < 0.11 {
+		if r := hitRatio(c, keys); r < 0.11 {
 			t.Errorf("seed %d: hit ratio %.2f%%, want at least 11%% (LRU: 12.0%%)", s, 100*r)
 		}
 	}
@@ -291,22 +297,16 @@ func TestSketchRoomPerShard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays 3.9M requests twice")
 	}
-	keys := tracetest.ARC(t, "testdata/traces/arc/p3.gz")
+	var keys []uint64
+	for _, k := range tracetest.ARC(t, "testdata/traces/arc/p3.gz") {
+		keys = append(keys, uint64(k))
+	}
 	ratio := func() float64 {
-		c := ufocache.Must(ufocache.WithRawHasher(ufocache.Options[uint64, uint64]{
+		return hitRatio(ufocache.Must(ufocache.WithRawHasher(ufocache.Options[uint64, uint64]{
 			MaxWeight: 25000,
 			Shards:    16,
 			Hasher:    func(k uint64) uint64 { return mix64(k, 12345) },
-		}))
-		hits := 0
-		for _, k := range keys {
-			if _, ok := c.Get(uint64(k)); ok {
-				hits++
-			} else {
-				c.Set(uint64(k), 0)
-			}
-		}
-		return float64(hits) / float64(len(keys))
+		})), keys)
 	}
 	per := ratio()
 	*ufocache.SketchLeastPerShard = false
