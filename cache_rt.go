@@ -13,27 +13,23 @@ import (
 // expiry. Each mirrors the method of cache.go named in its comment.
 
 // expireCollect makes k's entry expire now, keeping its value for stale
-// reads. It reports whether k had a value that had not expired. Without
-// notify. A clock at 0 cannot express "expired at 0" (0 means never), so
-// there the entry is deleted instead.
+// reads. It reports whether k had a value that had not expired. The value
+// stays, so nothing is reported to OnEvict (it hears of the value once,
+// when it leaves). A clock at 0 cannot express "expired at 0" (0 means
+// never), so there the entry is deleted instead, and that is reported.
 func (c *Cache[K, V]) expireCollect(k K, out *[]shard.Evicted[K, V]) bool {
 	h := c.hash.Sum(k)
 	s := c.shardFor(h)
-	e := s.Find(k, h)
 	now := c.now()
-	if e == nil || (e.Expires() && now >= e.Expire) {
-		return false
-	}
 	if now <= 0 {
+		e := s.Find(k, h)
+		if e == nil || (e.Expires() && now >= e.Expire) {
+			return false
+		}
 		s.Delete(k, h, c.collect(out))
 		return true
 	}
-	// The value and weight are those of the entry just read; a Cache.Set
-	// of k racing with this may be undone, as with any two racing writes.
-	// The shard is told it is now-1 so that this very write's sweep step
-	// does not reclaim the entry it has just expired.
-	s.Set(k, e.Val, h, e.Weight, now, now-1, c.collect(out))
-	return true
+	return s.Expire(k, h, now, now)
 }
 
 // lookup is GetWithStatus that also returns the value of an expired entry

@@ -1539,6 +1539,36 @@ func TestRTInvalidateKeepsTheValueForStaleReads(t *testing.T) {
 	}
 }
 
+// Invalidate keeps the value, so OnEvict hears nothing of it then: it
+// hears of the value once, when it leaves (here by Delete). It used to
+// hear EvictReplaced at Invalidate while GetStale still served the value,
+// and again at the Delete: a callback that recycles values would have
+// recycled one still being served, and twice.
+func TestRTInvalidateTellsOnEvictOnlyWhenTheValueLeaves(t *testing.T) {
+	clk := &stepClock{}
+	clk.ns.Store(int64(time.Hour))
+	var heard []string
+	o := &origin{err: errors.New("down")}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{
+		MaxWeight: 100, Clock: clk, KeepExpired: time.Hour,
+		OnEvict: func(k, v string, r ufocache.EvictReason) { heard = append(heard, fmt.Sprintf("%s=%s %v", k, v, r)) },
+	})
+	rt.Set("k", "v", time.Minute)
+	if !rt.Invalidate("k") {
+		t.Fatal("Invalidate found nothing")
+	}
+	if len(heard) != 0 {
+		t.Fatalf("OnEvict heard %v at Invalidate, want nothing: the value stays for stale reads", heard)
+	}
+	if v, st, err := rt.GetStale(context.Background(), "k", time.Hour); v != "v" || st.Status != ufocache.Stale || err != nil {
+		t.Fatalf("GetStale after Invalidate = (%q, %+v, %v), want the old value, stale", v, st, err)
+	}
+	rt.Delete("k")
+	if want := fmt.Sprintf("k=v %v", ufocache.EvictDeleted); len(heard) != 1 || heard[0] != want {
+		t.Fatalf("OnEvict heard %v, want once %q", heard, want)
+	}
+}
+
 // RTCache's lookups (all but the plain Get's hit path) count in the
 // Cache's Stats as its own reads do, touch what they hit, and take a
 // value with 1ns left to live for a hit.

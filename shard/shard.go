@@ -343,6 +343,27 @@ func (s *Shard[K, V]) reclaimable(e *fifo.Entry[K, V], now int64) bool {
 	return e.Expires() && now >= e.Expire && now-e.Expire >= s.keep
 }
 
+// Expire makes k's entry, if it is live at now, expire at at (0 < at <=
+// now), keeping its value for stale reads, and reports whether it was
+// live. The entry is replaced by a copy with the new expiry (readers hold
+// entries without a lock: a published entry is never written), and the
+// replacement is reported to no one, since the value stays. Nothing is
+// evicted: the weight is the same.
+func (s *Shard[K, V]) Expire(k K, h uint64, at, now int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.Find(k, h)
+	if old == nil || (old.Expires() && now >= old.Expire) {
+		return false
+	}
+	e := &fifo.Entry[K, V]{Key: old.Key, Val: old.Val, Expire: at, Weight: old.Weight}
+	s.idx.replace(old, e, h)
+	s.policy.Replace(old, e)
+	s.countTTL(old, -1)
+	s.countTTL(e, 1)
+	return true
+}
+
 // Delete removes k and returns its entry, or nil.
 func (s *Shard[K, V]) Delete(k K, h uint64, out *[]Evicted[K, V]) *fifo.Entry[K, V] {
 	s.mu.Lock()

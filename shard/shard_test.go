@@ -272,3 +272,43 @@ func TestSketchGrowsWithTheEntries(t *testing.T) {
 		t.Fatalf("a shard of capacity %d grew its sketch to %d keys", n, c)
 	}
 }
+
+// Expire replaces a live entry by a copy that expires at the given time,
+// reporting nothing and evicting nothing; an absent or expired key is left
+// alone (nothing is put back).
+func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(10, true, mixHash, 0, 0, 0)
+	var out []Evicted[int, int]
+	for k := range 10 {
+		s.Set(k, k*10, mixHash(k), 1, 0, 1, &out)
+	}
+	s.Set(3, 30, mixHash(3), 1, 50, 1, &out) // expires at 50
+	out = out[:0]
+	if !s.Expire(2, mixHash(2), 5, 5) {
+		t.Fatal("Expire of a live entry reported false")
+	}
+	e := s.Find(2, mixHash(2))
+	if e == nil || e.Val != 20 || e.Expire != 5 {
+		t.Fatalf("after Expire: entry %+v, want value 20 expiring at 5", e)
+	}
+	if len(out) != 0 || s.Len() != 10 || s.Weight() != 10 {
+		t.Fatalf("Expire reported %v, left %d entries weighing %d; want nothing reported and 10/10", out, s.Len(), s.Weight())
+	}
+	if s.Expire(2, mixHash(2), 6, 6) {
+		t.Error("Expire of an entry expired at 5 reported true at 6")
+	}
+	if s.Expire(3, mixHash(3), 60, 60) {
+		t.Error("Expire of an entry expired at 50 reported true at 60")
+	}
+	if s.Expire(99, mixHash(99), 7, 7) || s.Find(99, mixHash(99)) != nil {
+		t.Error("Expire of an absent key reported true or stored it")
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	// The sweep counts entries with an expiry: 2 and 3 now.
+	if s.ttlEntries != 2 {
+		t.Fatalf("entries with an expiry: %d, want 2", s.ttlEntries)
+	}
+}
