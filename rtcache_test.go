@@ -1331,6 +1331,63 @@ func TestRTMultiGetWithoutBatchLoader(t *testing.T) {
 	}
 }
 
+// OnEvict may call the RTCache, even for a key of the MultiGet whose store
+// evicted the entry: the keys of a batch are all stored and free before
+// OnEvict runs for any of them. It used to join the other key's load, which
+// only the goroutine running OnEvict could finish: MultiGet and every
+// caller of those keys hung (the bubble deadlocked).
+func TestRTMultiGetOnEvictMayReadAKeyOfTheSameBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rt *ufocache.RTCache[string, string]
+		var inner []string
+		c := ufocache.Must(ufocache.Options[string, string]{
+			MaxWeight: 2, Shards: 1, Clock: newBubbleClock(),
+			OnEvict: func(k, v string, r ufocache.EvictReason) {
+				if r == ufocache.EvictCapacity {
+					v, _, err := rt.Get(context.Background(), "z")
+					inner = append(inner, fmt.Sprintf("%s %v", v, err))
+				}
+			},
+		})
+		loader := func(_ context.Context, k string) (string, time.Duration, error) { return "v" + k, 0, nil }
+		for _, batch := range []bool{false, true} {
+			o := ufocache.RTOptions[string, string]{}
+			if batch {
+				o.BatchLoader = func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+					out := make([]ufocache.Loaded[string], len(keys))
+					for i, k := range keys {
+						out[i].Value = "v" + k
+					}
+					return out, nil
+				}
+			}
+			var err error
+			if rt, err = ufocache.NewRTCache(c, loader, o); err != nil {
+				t.Fatal(err)
+			}
+			c.Clear()
+			inner = inner[:0]
+			rt.Set("x", "vx", 0)
+			rt.Set("y", "vy", 0)
+			res, err := rt.MultiGet(context.Background(), []string{"a", "b", "z"})
+			if err != nil || res[0].Value != "va" || res[1].Value != "vb" || res[2].Value != "vz" {
+				t.Fatalf("BatchLoader %v: MultiGet = %+v, %v", batch, res, err)
+			}
+			if len(inner) == 0 {
+				t.Fatalf("BatchLoader %v: the MultiGet's stores evicted nothing (OnEvict never read z)", batch)
+			}
+			for _, got := range inner {
+				if got != "vz <nil>" {
+					t.Errorf("BatchLoader %v: OnEvict's Get(z) = %s, want vz", batch, got)
+				}
+			}
+			if n := rt.InFlight(); n != 0 {
+				t.Errorf("BatchLoader %v: InFlight after = %d, want 0", batch, n)
+			}
+		}
+	})
+}
+
 // LoadTime is the total time spent in Loader calls: MultiGet's per-key
 // Loader calls (no BatchLoader) each add theirs, as the same loads done by
 // Gets do, while one BatchLoader call adds its own once.

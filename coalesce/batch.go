@@ -27,9 +27,14 @@ var ErrBatchSize = errors.New("coalesce: the batch function returned the wrong n
 
 // batch marks the calls that one DoBatch created.
 type batch struct {
-	// panicked is set, if fn panicked, before fn's outcome finishes the
-	// batch's calls. It is atomic: a LoadTimeout can finish them first,
-	// and the caller then reads it while fn may still panic.
+	// over is set by whichever finishes the batch's calls first, fn's
+	// outcome or the load timeout: the other then finishes none of them,
+	// so that every key of a batch gets the same one (a timeout racing
+	// fn's return used to split the keys between them).
+	over atomic.Bool
+	// panicked is set, if fn panicked and its outcome finishes the
+	// batch's calls, before it does. It is atomic: the caller reads it
+	// while the batch's goroutine may still run.
 	panicked atomic.Pointer[PanicError]
 }
 
@@ -73,18 +78,22 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 	claiming := true
 	defer func() {
 		// A key that panics while being claimed (an unhashable value in an
-		// interface key) must not leave the keys claimed before it held
-		// forever: they fail with the panic, which then goes on.
+		// interface key, or Recheck) must not leave the keys claimed before
+		// it held forever: they fail with the panic, which then goes on.
+		// So does a runtime.Goexit in Recheck (recover returns nil then),
+		// whose Goexit goes on, as in Do.
 		if !claiming {
 			return
 		}
 		r := recover()
-		perr := &PanicError{Value: r, Stack: debug.Stack()}
-		for i, c := range mineCalls {
-			var zero V
-			g.finish(mine[i], c, zero, perr)
+		var err error = ErrGoexit
+		if r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
-		panic(r)
+		g.finishAll(mine, mineCalls, func(int) (v V, _ error) { return v, err })
+		if r != nil {
+			panic(r)
+		}
 	}()
 	for i, k := range keys {
 		if first != nil {
@@ -158,16 +167,17 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 // startBatch runs fn for the calls this DoBatch created, one per key.
 func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls []*call[V], fn func(context.Context, []K) ([]Result[V], error)) {
 	fail := func(err error) {
-		var zero V
-		for i, c := range calls {
-			g.finish(keys[i], c, zero, err)
-		}
+		g.finishAll(keys, calls, func(int) (v V, _ error) { return v, err })
 	}
 	for _, c := range calls {
 		c.started = true
 	}
 	lctx, cancel := g.loadContext(ctx)
-	stop := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
+	stop := g.onLoadTimeout(lctx, func() {
+		if b.over.CompareAndSwap(false, true) {
+			fail(ErrLoadTimeout)
+		}
+	})
 	arg := slices.Clone(keys) // fn may keep or change its slice
 	go func() {
 		var res []Result[V]
@@ -175,6 +185,10 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 		err := ErrGoexit // stays if fn calls runtime.Goexit
 		defer func() {
 			stop()
+			defer cancel()
+			if !b.over.CompareAndSwap(false, true) {
+				return // the load timeout finished the keys: fn's outcome is dropped
+			}
 			switch {
 			case err != nil:
 				if end == panicked { // not a *PanicError fn returned
@@ -184,11 +198,8 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 			case len(res) != len(keys):
 				fail(fmt.Errorf("%w: %d results for %d keys", ErrBatchSize, len(res), len(keys)))
 			default:
-				for i, c := range calls {
-					g.finish(keys[i], c, res[i].Val, res[i].Err)
-				}
+				g.finishAll(keys, calls, func(i int) (V, error) { return res[i].Val, res[i].Err })
 			}
-			cancel()
 		}()
 		res, end, err = protect(lctx, func(ctx context.Context) ([]Result[V], error) { return fn(ctx, arg) })
 	}()

@@ -472,3 +472,131 @@ func TestDoBatchOneJoinerOfARecheckLooksAgain(t *testing.T) {
 		}
 	})
 }
+
+// A Commit's after function that calls the Group for another key of the
+// same batch (RTCache's OnEvict reading a key) finds that key free: every
+// key of a batch leaves the wait map before any after function runs. It
+// used to join the other key's call, which only the goroutine running the
+// after function could finish: the bubble deadlocked.
+func TestDoBatchAfterFunctionMayCallTheGroupForAnotherKeyOfTheBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g *coalesce.Group[string, int]
+		var inner []coalesce.Result[int]
+		g = newGroup(t, coalesce.Options[string, int]{
+			Commit: func(k string, v int, err error) func() {
+				if k != "a" {
+					return nil
+				}
+				return func() {
+					v, leader, err := g.Do(context.Background(), "z", func(context.Context) (int, error) { return 99, nil })
+					inner = append(inner, coalesce.Result[int]{Val: v, Err: err, Leader: leader})
+				}
+			},
+		})
+		res := g.DoBatch(context.Background(), []string{"a", "b", "z"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+			out := make([]coalesce.Result[int], len(keys))
+			for i := range out {
+				out[i].Val = i + 1
+			}
+			return out, nil
+		})
+		for i, r := range res {
+			if r.Val != i+1 || r.Err != nil || !r.Leader {
+				t.Errorf("key %d: %+v, want (%d, leader, no error)", i, r, i+1)
+			}
+		}
+		// z's call was settled (and so free) before a's after function ran:
+		// the Do ran a call of its own.
+		if len(inner) != 1 || inner[0].Val != 99 || inner[0].Err != nil || !inner[0].Leader {
+			t.Errorf("the after function's Do(z) = %+v, want one call of its own (99)", inner)
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after = %d, want 0", n)
+		}
+	})
+}
+
+// A batch function that returns right at the load timeout gives every key
+// the same outcome, whichever side wins: the timeout's error or fn's
+// values, never some of each. It used to split the keys between the two,
+// key by key (about 1 run in 10 at 64 keys).
+func TestDoBatchAtTheLoadTimeoutGivesEveryKeyOneOutcome(t *testing.T) {
+	var sides [2]int // batches that timed out, that loaded
+	for range 50 {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGroup(t, coalesce.Options[int, int]{LoadTimeout: time.Second})
+			keys := make([]int, 64)
+			for i := range keys {
+				keys[i] = i
+			}
+			res := g.DoBatch(context.Background(), keys, func(_ context.Context, keys []int) ([]coalesce.Result[int], error) {
+				time.Sleep(time.Second) // returns as the timeout fires
+				out := make([]coalesce.Result[int], len(keys))
+				for i := range out {
+					out[i].Val = 1
+				}
+				return out, nil
+			})
+			timedOut := 0
+			for _, r := range res {
+				switch {
+				case r.Err == coalesce.ErrLoadTimeout:
+					timedOut++
+				case r.Err != nil || r.Val != 1:
+					t.Fatalf("a key got %+v, want ErrLoadTimeout or 1", r)
+				}
+			}
+			switch timedOut {
+			case 0:
+				sides[1]++
+			case len(keys):
+				sides[0]++
+			default:
+				t.Fatalf("%d of %d keys timed out, the others loaded", timedOut, len(keys))
+			}
+			synctest.Wait()
+			if n := g.Len(); n != 0 {
+				t.Errorf("Len after = %d, want 0", n)
+			}
+		})
+	}
+	t.Logf("timed out %d, loaded %d", sides[0], sides[1])
+}
+
+// A Recheck that calls runtime.Goexit while DoBatch claims its keys ends
+// the caller's goroutine, as it would in Do: the keys claimed so far get
+// ErrGoexit and are free again. DoBatch used to turn the Goexit into a
+// panic with a nil value.
+func TestDoBatchRecheckGoexitReleasesTheKeys(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, int]{
+		Recheck: func(k string) (int, bool, error) {
+			if k == "b" {
+				runtime.Goexit()
+			}
+			return 0, false, nil
+		},
+	})
+	var recovered any = "not run"
+	exited := true
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { recovered = recover() }()
+		g.DoBatch(context.Background(), []string{"a", "b", "c"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+			return make([]coalesce.Result[int], len(keys)), nil
+		})
+		exited = false
+	}()
+	<-done
+	if recovered != nil || !exited {
+		t.Fatalf("DoBatch with a Goexit in Recheck: recovered %v (%T), goroutine ended: %v; want no panic and the goroutine ended", recovered, recovered, exited)
+	}
+	if g.Len() != 0 {
+		t.Fatalf("Len after = %d, want 0", g.Len())
+	}
+	for _, k := range []string{"a", "c"} {
+		if v, leader, err := g.Do(context.Background(), k, func(context.Context) (int, error) { return 7, nil }); v != 7 || !leader || err != nil {
+			t.Errorf("Do(%s) after = (%d, %v, %v), want (7, true, nil)", k, v, leader, err)
+		}
+	}
+}

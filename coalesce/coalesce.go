@@ -88,11 +88,15 @@ type Options[K comparable, V any] struct {
 	// holds its key when it finishes: a call detached by Forget or
 	// superseded after LockAge is not committed. It runs under the wait
 	// map's lock for the key, before any waiter sees the result, and so is
-	// ordered with Forget's function. It must be short, must not block and
-	// must not call the Group. If it returns a non-nil function, that
-	// function runs right after the lock is released (for callbacks that
-	// must not run under it), before the waiters wake. A panic in Commit
-	// is raised again once the key is released and the waiters woken.
+	// ordered with Forget's function. It must be short, must not block,
+	// must not call the Group and must not call runtime.Goexit (t.FailNow
+	// in a test hook): a Goexit cannot be stopped, and would leave the lock
+	// held. If it returns a non-nil function, that function runs right
+	// after the lock is released (for callbacks that must not run under
+	// it), before the waiters wake; for a DoBatch's keys, once every key
+	// of the batch is committed and free, so that it may call the Group
+	// for any of them. A panic in Commit is raised again once the key is
+	// released and the waiters woken.
 	Commit func(key K, v V, err error) (after func())
 	// Finished, if set, runs once for each call whose function was
 	// started (a DoBatch's key counts as started once fn is given it),
@@ -270,7 +274,8 @@ func (g *Group[K, V]) Go(ctx context.Context, key K, fn func(context.Context) (V
 // detached call's result still reaches the callers waiting for it but is
 // not committed. f, if not nil, runs under the lock that Commit runs under:
 // every commit of key happens either entirely before f or not at all. f
-// must be short and must not call the Group.
+// must be short, must not call the Group and, as Commit, must not call
+// runtime.Goexit.
 func (g *Group[K, V]) Forget(key K, f func()) bool {
 	found := false
 	var fPanic any
@@ -472,14 +477,32 @@ func (g *Group[K, V]) finish(key K, c *call[V], v V, err error) bool {
 // finishWith is finish with how the call ended; commit says whether
 // Commit may store the outcome.
 func (g *Group[K, V]) finishWith(key K, c *call[V], v V, err error, end ending, commit bool) bool {
+	f, ok := g.settle(key, c, v, err, end, commit)
+	if ok {
+		g.release(key, f)
+	}
+	return ok
+}
+
+// settled is a call whose outcome is recorded and committed, and which has
+// left the wait map, but whose waiters do not know yet (see release).
+type settled[V any] struct {
+	c           *call[V]
+	after       func() // Commit's after function, if any
+	commitPanic any
+}
+
+// settle records the outcome of c, commits it if c still holds key and
+// removes c from the wait map. Only the first settle of a call counts; it
+// reports whether this one did.
+func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, commit bool) (settled[V], bool) {
 	if !c.finished.CompareAndSwap(false, true) {
-		return false
+		return settled[V]{}, false
 	}
 	// Safety: only the goroutine that won the CompareAndSwap writes the
 	// result, and waiters read it only after done is closed.
 	c.val, c.err, c.end = v, err, end
-	var after func()
-	var commitPanic any
+	f := settled[V]{c: c}
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
 		if !loaded || cur != c {
 			// c was detached or superseded: leave the key's holder be.
@@ -488,27 +511,76 @@ func (g *Group[K, V]) finishWith(key K, c *call[V], v V, err error, end ending, 
 		if commit && g.opts.Commit != nil {
 			// xsync does not release the bucket lock if this function
 			// panics, so a panicking Commit is caught here and raised
-			// again once the lock is released.
+			// again once the lock is released. (Nor if Commit calls
+			// runtime.Goexit, which nothing can stop: see Options.Commit.)
 			func() {
-				defer func() { commitPanic = recover() }()
-				after = g.opts.Commit(key, v, err)
+				defer func() { f.commitPanic = recover() }()
+				f.after = g.opts.Commit(key, v, err)
 			}()
 		}
 		return nil, true
 	})
-	// The key is free and the result in place: wake the waiters once the
-	// after function (or a panic) and Finished are through.
+	return f, true
+}
+
+// release ends a settled call: its after function (or Commit's panic,
+// raised again), then Finished, then its waiters wake.
+func (g *Group[K, V]) release(key K, f settled[V]) {
+	c := f.c
 	defer close(c.done)
 	if c.started && g.opts.Finished != nil {
-		defer g.opts.Finished(key, err)
+		defer g.opts.Finished(key, c.err)
 	}
-	if commitPanic != nil {
-		panic(commitPanic)
+	if f.commitPanic != nil {
+		panic(f.commitPanic)
 	}
-	if after != nil {
-		after()
+	if f.after != nil {
+		f.after()
 	}
-	return true
+}
+
+// finishAll finishes a batch's calls, the i-th of keys[i], with the
+// outcomes out(i) gives. Every call is settled (committed and out of the
+// wait map) before any is released: an after function (RTCache's OnEvict)
+// that calls the Group for another key of the batch then finds that key
+// free, rather than joining a call only this goroutine could finish. Each
+// call is released in turn; a panic in one (Commit's, or its after
+// function's) does not keep the others from being released, and the
+// first is raised again at the end. A runtime.Goexit in one releases the
+// rest without their after functions, as the goroutine ends.
+func (g *Group[K, V]) finishAll(keys []K, calls []*call[V], out func(i int) (V, error)) {
+	fs := make([]settled[V], 0, len(calls))
+	at := make([]int, 0, len(calls))
+	for i, c := range calls {
+		v, err := out(i)
+		if f, ok := g.settle(keys[i], c, v, err, returned, true); ok {
+			fs = append(fs, f)
+			at = append(at, i)
+		}
+	}
+	next := 0
+	defer func() {
+		for ; next < len(fs); next++ { // only if a release called runtime.Goexit
+			fs[next].after, fs[next].commitPanic = nil, nil
+			g.release(keys[at[next]], fs[next])
+		}
+	}()
+	var first any
+	for next < len(fs) {
+		j := next
+		next++
+		func() {
+			defer func() {
+				if r := recover(); r != nil && first == nil {
+					first = r
+				}
+			}()
+			g.release(keys[at[j]], fs[j])
+		}()
+	}
+	if first != nil {
+		panic(first)
+	}
 }
 
 // lockTimer returns a channel closed after LockTimeout (nil, which never
