@@ -9,6 +9,7 @@ package shard
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -123,6 +124,13 @@ type Shard[K comparable, V any] struct {
 // 22.26% -> 23.22%).
 var weightedSketchRoom = 2 // a test changes it to measure what it is worth
 
+// maxIndexBound is the largest entry bound a unit shard's index is sized
+// by; a larger capacity leaves the index unbounded, as a weighted shard's
+// is. It fits an int on every platform: converting a larger capacity
+// truncated it on 32-bit ones (1<<32+100 became 100, and a table capped
+// at 126 slots then filled up, and inserts and look-ups spun for ever).
+const maxIndexBound = min(1<<40, math.MaxInt/4)
+
 // Init empties the shard and bounds it to capacity units of weight. unit
 // says every entry weighs 1, so capacity is also the entry bound.
 //
@@ -139,9 +147,9 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep 
 	s.hash, s.keep = hash, keep
 	s.idx.hash = hash
 	s.capacity, s.heaviest, s.unit, s.filled = capacity, capacity, unit, false
-	maxEntries := 0
-	if unit {
-		maxEntries = int(min(capacity, 1<<40))
+	maxEntries := 0 // no bound on the index: it grows with the entries
+	if unit && capacity <= maxIndexBound {
+		maxEntries = int(capacity)
 	}
 	s.idx.init(maxEntries)
 	if !unit {

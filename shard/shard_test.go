@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"math"
 	"testing"
 
 	"github.com/ufocache/ufocache/fifo"
@@ -310,5 +311,35 @@ func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
 	// The sweep counts entries with an expiry: 2 and 3 now.
 	if s.ttlEntries != 2 {
 		t.Fatalf("entries with an expiry: %d, want 2", s.ttlEntries)
+	}
+}
+
+// A unit shard's index is bounded by its capacity only where the capacity
+// fits maxIndexBound (an int on every platform); beyond, it grows with the
+// entries. On 32-bit platforms the conversion used to truncate: a capacity
+// of 1<<32+100 bounded the index at 100 entries (a table of 126 slots),
+// and inserts spun once it was full (a 64-bit run cannot truncate; it
+// checks the rule on both sides of the bound, and that shards beyond it
+// take entries).
+func TestIndexBoundFitsTheCapacity(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(maxIndexBound, true, mixHash, 0, 1024, 0)
+	if s.idx.maxLive != maxIndexBound {
+		t.Fatalf("capacity %d: index bound %d, want the capacity", int64(maxIndexBound), s.idx.maxLive)
+	}
+	for _, capacity := range []int64{maxIndexBound + 1, math.MaxInt64} {
+		s.Init(capacity, true, mixHash, 0, 1024, 0)
+		if s.idx.maxLive != 0 || s.idx.maxSlot != 0 {
+			t.Fatalf("capacity %d: index bound %d (%d slots), want none", capacity, s.idx.maxLive, s.idx.maxSlot)
+		}
+		for k := range 1000 {
+			s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+		}
+		if s.Len() != 1000 {
+			t.Fatalf("capacity %d: %d entries held of 1000", capacity, s.Len())
+		}
+		if err := s.Check(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
