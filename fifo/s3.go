@@ -564,7 +564,11 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	}
 	victims := p.victims[:0]
 	admit := true
-	var rated, weight int64 // the victims' estimates times their weights, and their weight
+	// The victims' estimates times their weights, and their weight. rated
+	// is 128 bits wide: a weighted cache's bound may be near MaxInt64, and
+	// rates (up to 2^12) times that much weight overflow 64 bits.
+	var rated wide
+	var weight int64
 	// Main's share, or c's weight if c alone is heavier: c displaces at
 	// most the whole of main, never the small queue (whose entries, once
 	// main was empty, a heavy c used to take as victims too, up to the
@@ -589,7 +593,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		}
 		hv := p.hash(v.Key) // once: for the estimate, the ghosts and the caller
 		victims = append(victims, Gone[K, V]{v, hv})
-		rated += int64(p.sketch.Rate(hv)) * int64(v.Weight)
+		rated.addMul(uint64(p.sketch.Rate(hv)), uint64(v.Weight))
 		weight += int64(v.Weight)
 	}
 	// Blind, c enters without comparison (blindAdmits), as does a
@@ -599,8 +603,8 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	blind := admit && weight > 0 && p.blindAdmits(c)
 	bypass := admit && !blind && returned && weight > 0 && p.mayEnter()
 	narrow := false
-	if admit && !blind && !bypass && weight > 0 && int64(freq)*weight <= rated+int64(m)*weight {
-		admit, narrow = false, int64(freq+sketch.RateOne)*weight >= rated
+	if admit && !blind && !bypass && weight > 0 && !rated.plus(uint64(m), uint64(weight)).below(uint64(freq), uint64(weight)) {
+		admit, narrow = false, !rated.above(uint64(freq+sketch.RateOne), uint64(weight))
 	}
 	track(&p.admits, admit)
 	if admit {
@@ -711,6 +715,36 @@ func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, now int64, out []Gone[K, V]) [
 	p.n--
 	e.meta.Store(dead)
 	return append(out, Gone[K, V]{e, h})
+}
+
+// wide is an unsigned 128-bit sum of products, for the duel's weighted
+// rates.
+type wide struct{ hi, lo uint64 }
+
+// addMul adds x*y.
+func (a *wide) addMul(x, y uint64) {
+	hi, lo := bits.Mul64(x, y)
+	var carry uint64
+	a.lo, carry = bits.Add64(a.lo, lo, 0)
+	a.hi += hi + carry
+}
+
+// plus returns a + x*y.
+func (a wide) plus(x, y uint64) wide {
+	a.addMul(x, y)
+	return a
+}
+
+// below reports whether a < x*y.
+func (a wide) below(x, y uint64) bool {
+	hi, lo := bits.Mul64(x, y)
+	return a.hi < hi || a.hi == hi && a.lo < lo
+}
+
+// above reports whether a > x*y.
+func (a wide) above(x, y uint64) bool {
+	hi, lo := bits.Mul64(x, y)
+	return a.hi > hi || a.hi == hi && a.lo > lo
 }
 
 // track moves a running share (of readsOne) 1/2^readsShift of the way
