@@ -37,9 +37,7 @@ func TestWideAgreesWithBigInts(t *testing.T) {
 		}
 		x, y := pick(), pick()
 		xy := new(big.Int).Mul(new(big.Int).SetUint64(x), new(big.Int).SetUint64(y))
-		got := new(big.Int).Lsh(new(big.Int).SetUint64(a.hi), 64)
-		got.Or(got, new(big.Int).SetUint64(a.lo))
-		if got.Cmp(want) != 0 {
+		if got := a.big(); got.Cmp(want) != 0 {
 			t.Fatalf("sum %v, want %v", got, want)
 		}
 		if a.below(x, y) != (want.Cmp(xy) < 0) || a.above(x, y) != (want.Cmp(xy) > 0) {
@@ -47,10 +45,7 @@ func TestWideAgreesWithBigInts(t *testing.T) {
 		}
 		sum := new(big.Int).Add(want, xy)
 		if sum.BitLen() <= 128 {
-			p := a.plus(x, y)
-			got := new(big.Int).Lsh(new(big.Int).SetUint64(p.hi), 64)
-			got.Or(got, new(big.Int).SetUint64(p.lo))
-			if got.Cmp(sum) != 0 {
+			if got := a.plus(x, y).big(); got.Cmp(sum) != 0 {
 				t.Fatalf("plus: %v, want %v", got, sum)
 			}
 		}
@@ -61,4 +56,9 @@ func TestWideAgreesWithBigInts(t *testing.T) {
 	if !a.below(1<<12+1, 1<<52) || a.above(1<<12, 1<<52) || a.below(1<<12, 1<<52) {
 		t.Fatal("2^64 compared wrongly")
 	}
+}
+
+func (a wide) big() *big.Int {
+	b := new(big.Int).Lsh(new(big.Int).SetUint64(a.hi), 64)
+	return b.Or(b, new(big.Int).SetUint64(a.lo))
 }
