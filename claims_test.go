@@ -333,28 +333,50 @@ func TestDocLoaderGoroutine(t *testing.T) {
 }
 
 // Claim (RTCache doc): a load that succeeds is stored before any waiter
-// wakes.
+// wakes. The store evicts an entry, and OnEvict (which runs after the
+// store, before the waiters wake) blocks: while it does, the value is in
+// the cache and no caller has returned.
 func TestDocStoredBeforeWaitersWake(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		evicting := make(chan struct{})
+		c := ufocache.Must(ufocache.Options[string, string]{
+			MaxWeight: 1, Shards: 1, Clock: newBubbleClock(),
+			OnEvict: func(k, _ string, _ ufocache.EvictReason) {
+				if k == "x" {
+					<-evicting
+				}
+			},
+		})
 		o := &origin{}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{})
 		gate := make(chan struct{})
 		o.set(func(o *origin) { o.gate = gate })
-		var missing atomic.Int32
-		var wg sync.WaitGroup
-		for range 50 {
-			wg.Go(func() {
-				_, _, err := rt.Get(context.Background(), "cold")
-				if _, ok := rt.Cache().Get("cold"); !ok || err != nil {
-					missing.Add(1)
+		rt, err := ufocache.NewRTCache(c, o.load, ufocache.RTOptions[string, string]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.Set("x", "x", 0) // the entry the load's store will evict
+		var returned atomic.Int32
+		for range 10 {
+			go func() {
+				if _, _, err := rt.Get(context.Background(), "cold"); err != nil {
+					t.Error(err)
 				}
-			})
+				returned.Add(1)
+			}()
 		}
 		synctest.Wait()
 		close(gate)
-		wg.Wait()
-		if n := missing.Load(); n != 0 {
-			t.Fatalf("%d callers woke before the value was in the cache", n)
+		synctest.Wait() // the load returned; its store evicted x, whose OnEvict waits
+		if n := returned.Load(); n != 0 {
+			t.Fatalf("%d callers returned before the store's OnEvict ran", n)
+		}
+		if v, ok := c.Get("cold"); !ok || v != "cold#1" {
+			t.Fatalf("while the callers wait, the cache holds (%q, %v), want the loaded value", v, ok)
+		}
+		close(evicting)
+		synctest.Wait()
+		if n := returned.Load(); n != 10 {
+			t.Fatalf("%d callers returned, want 10", n)
 		}
 	})
 }

@@ -537,25 +537,64 @@ func TestRecheckError(t *testing.T) {
 	}
 }
 
-func TestCommitBeforeWaitersWake(t *testing.T) {
-	var stored atomic.Int64
-	var afterRan atomic.Int32
-	g := newGroup(t, coalesce.Options[string, int64]{
-		Commit: func(_ string, v int64, err error) func() {
-			if err == nil {
-				stored.Store(v)
+// Commit, its after function and Finished all run before any caller of
+// the call wakes, for Do and for each key of a DoBatch: each blocks in
+// turn while a joined caller is shown to be still waiting (a waiter woken
+// any earlier would have returned by synctest.Wait).
+func TestCommitAfterAndFinishedBeforeWaitersWake(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			var stored atomic.Int64
+			gates := map[string]chan struct{}{"commit": make(chan struct{}), "after": make(chan struct{}), "finished": make(chan struct{})}
+			g := newGroup(t, coalesce.Options[string, int64]{
+				Commit: func(_ string, v int64, _ error) func() {
+					<-gates["commit"]
+					stored.Store(v)
+					return func() { <-gates["after"] }
+				},
+				Finished: func(string, error) { <-gates["finished"] },
+			})
+			load := make(chan struct{})
+			var returned atomic.Int32
+			var got atomic.Int64
+			lead := func() {
+				if batch {
+					res := g.DoBatch(context.Background(), []string{"k"}, func(context.Context, []string) ([]coalesce.Result[int64], error) {
+						<-load
+						return []coalesce.Result[int64]{{Val: 5}}, nil
+					})
+					got.Store(res[0].Val)
+				} else {
+					g.Do(context.Background(), "k", func(context.Context) (int64, error) { <-load; return 5, nil })
+				}
+				returned.Add(1)
 			}
-			return func() { afterRan.Add(1) }
-		},
-	})
-	for i := range int64(20) {
-		v, _, err := g.Do(context.Background(), "k", func(context.Context) (int64, error) { return i, nil })
-		if err != nil || stored.Load() != v {
-			t.Fatalf("after Do returned %d the committed value is %d", v, stored.Load())
-		}
-	}
-	if n := afterRan.Load(); n != 20 {
-		t.Errorf("Commit's after function ran %d times, want 20", n)
+			go lead()
+			synctest.Wait() // the leader's function waits for load
+			go func() {
+				v, leader, err := g.Do(context.Background(), "k", func(context.Context) (int64, error) { return -1, nil })
+				if v != 5 || leader || err != nil {
+					t.Errorf("joined caller got (%d, %v, %v), want (5, false, nil)", v, leader, err)
+				}
+				if stored.Load() != 5 {
+					t.Errorf("joined caller woke with %d committed, want 5", stored.Load())
+				}
+				returned.Add(1)
+			}()
+			synctest.Wait()
+			close(load)
+			for _, step := range []string{"commit", "after", "finished"} {
+				synctest.Wait() // blocked in this step
+				if n := returned.Load(); n != 0 {
+					t.Fatalf("batch %v: %d callers returned while %s was still running", batch, n, step)
+				}
+				close(gates[step])
+			}
+			synctest.Wait()
+			if n := returned.Load(); n != 2 {
+				t.Fatalf("batch %v: %d callers returned, want 2", batch, n)
+			}
+		})
 	}
 }
 
@@ -713,10 +752,16 @@ func TestNoJoiningAFinishedCall(t *testing.T) {
 		v, leader, _ := g.Do(ctx, "k", func(context.Context) (int, error) { return 2, nil })
 		second <- res{v, leader}
 	}()
-	// Give the second caller time to find the finished call (an ordering
-	// aid, not a timing assertion: had it not got there yet, it would find
-	// the key free and the test would pass without exercising the race).
-	time.Sleep(20 * time.Millisecond)
+	// Wait until the second caller has found the finished call: it waits
+	// for the wait map's lock, which Commit holds (or, wrongly, it joined
+	// the call and waits for its result).
+	deadline := time.Now().Add(10 * time.Second)
+	for goroutinesIn("coalesce.(*Group[...]).claim", "Mutex).Lock")+goroutinesIn("coalesce.wait[") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second caller neither reached the wait map's lock nor joined the call")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	if v := <-first; v != 1 {
 		t.Fatalf("first caller got %d, want 1", v)
@@ -729,37 +774,36 @@ func TestNoJoiningAFinishedCall(t *testing.T) {
 // A caller that joins a call Recheck answers looks again: the answer was
 // read before it came, and a write may have changed it since.
 func TestJoinerOfARecheckLooksAgain(t *testing.T) {
-	inRecheck, release := make(chan struct{}), make(chan struct{})
-	var rechecks atomic.Int32
-	g, err := coalesce.New(coalesce.Options[string, int]{
-		Recheck: func(string) (int, bool, error) {
-			if rechecks.Add(1) == 1 {
-				close(inRecheck)
-				<-release
-				return 1, true, nil // what the cache held when the first caller looked
-			}
-			return 2, true, nil // what it holds now
-		},
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var rechecks atomic.Int32
+		g := newGroup(t, coalesce.Options[string, int]{
+			Recheck: func(string) (int, bool, error) {
+				if rechecks.Add(1) == 1 {
+					<-release
+					return 1, true, nil // what the cache held when the first caller looked
+				}
+				return 2, true, nil // what it holds now
+			},
+		})
+		ctx := context.Background()
+		load := func(context.Context) (int, error) { return 3, nil }
+		go g.Do(ctx, "k", load)
+		synctest.Wait() // the first caller is in Recheck
+		second := make(chan int)
+		go func() {
+			v, _, _ := g.Do(ctx, "k", load)
+			second <- v
+		}()
+		synctest.Wait() // the second caller has joined the first's call
+		if n := rechecks.Load(); n != 1 {
+			t.Fatalf("Recheck ran %d times before the first returned, want 1 (the second caller joined)", n)
+		}
+		close(release)
+		if v := <-second; v != 2 {
+			t.Fatalf("second caller got %d, want 2 (the value when it looked)", v)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	load := func(context.Context) (int, error) { return 3, nil }
-	go g.Do(ctx, "k", load)
-	<-inRecheck
-	second := make(chan int)
-	go func() {
-		v, _, _ := g.Do(ctx, "k", load)
-		second <- v
-	}()
-	// An ordering aid, not a timing assertion: had the second caller not
-	// joined yet, it would find the key free and recheck by itself.
-	time.Sleep(20 * time.Millisecond)
-	close(release)
-	if v := <-second; v != 2 {
-		t.Fatalf("second caller got %d, want 2 (the value when it looked)", v)
-	}
 }
 
 // A call older than LockAge no longer holds its key: InFlight and Len say
