@@ -71,7 +71,8 @@ func runHitRatio(cfg *config) (*report, error) {
 		"(one replay's cell can move by a point or more with the seed; see the spread below). "+
 		"`%s` is Belady's optimum with bypass (on a miss, store the key only if its next use is sooner "+
 		"than the farthest next use among the residents), the ceiling for any cache that may decline an insert. "+
-		"%d (trace, capacity) cells replayed by %d workers; %s, whose policy goroutines drop the reads they record when they lag, "+
+		"%d (trace, capacity) cells replayed by %d workers; %s, whose policies run on goroutines of their own "+
+		"(which drop reads or evict late when they lag, by an amount that moves with the machine's load), "+
 		"replayed one cell at a time after the others.", plural(cfg.runs, "replay"), beladyName, len(jobs), cfg.workers, strings.Join(peers.Background, ", "))
 	var plain, weighted, synthetic []*hrJob
 	for _, j := range jobs {
