@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -446,17 +445,7 @@ func TestDoBatchWithNothingToLoadDoesNotCallFn(t *testing.T) {
 // too (TestDoBatchJoinerOfARecheckLooksAgain has it twice).
 func TestDoBatchOneJoinerOfARecheckLooksAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		var rechecks atomic.Int32
-		g := newGroup(t, coalesce.Options[string, int]{
-			Recheck: func(string) (int, bool, error) {
-				if rechecks.Add(1) == 1 {
-					<-release
-					return 1, true, nil
-				}
-				return 2, true, nil
-			},
-		})
+		g, release, rechecks := recheckingGroup(t)
 		go g.Do(context.Background(), "k", func(context.Context) (int, error) { return 3, nil })
 		synctest.Wait()
 		done := make(chan []coalesce.Result[int])
@@ -465,7 +454,10 @@ func TestDoBatchOneJoinerOfARecheckLooksAgain(t *testing.T) {
 				return make([]coalesce.Result[int], len(keys)), nil
 			})
 		}()
-		synctest.Wait()
+		synctest.Wait() // the batch's key has joined the first caller's call
+		if n := rechecks.Load(); n != 1 {
+			t.Fatalf("Recheck ran %d times before the first returned, want 1 (the batch joined)", n)
+		}
 		close(release)
 		if got := <-done; got[0] != (coalesce.Result[int]{Val: 2}) {
 			t.Fatalf("DoBatch = %+v, want 2 (the value when the batch looked)", got)

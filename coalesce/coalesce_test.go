@@ -771,21 +771,30 @@ func TestNoJoiningAFinishedCall(t *testing.T) {
 	}
 }
 
+// recheckingGroup returns a Group whose Recheck answers 1 to its first
+// caller once release is closed (what the cache held when that caller
+// looked) and 2 at once to every later one (what it holds now), and the
+// count of Recheck calls.
+func recheckingGroup(t *testing.T) (*coalesce.Group[string, int], chan struct{}, *atomic.Int32) {
+	release := make(chan struct{})
+	rechecks := new(atomic.Int32)
+	g := newGroup(t, coalesce.Options[string, int]{
+		Recheck: func(string) (int, bool, error) {
+			if rechecks.Add(1) == 1 {
+				<-release
+				return 1, true, nil
+			}
+			return 2, true, nil
+		},
+	})
+	return g, release, rechecks
+}
+
 // A caller that joins a call Recheck answers looks again: the answer was
 // read before it came, and a write may have changed it since.
 func TestJoinerOfARecheckLooksAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		var rechecks atomic.Int32
-		g := newGroup(t, coalesce.Options[string, int]{
-			Recheck: func(string) (int, bool, error) {
-				if rechecks.Add(1) == 1 {
-					<-release
-					return 1, true, nil // what the cache held when the first caller looked
-				}
-				return 2, true, nil // what it holds now
-			},
-		})
+		g, release, rechecks := recheckingGroup(t)
 		ctx := context.Background()
 		load := func(context.Context) (int, error) { return 3, nil }
 		go g.Do(ctx, "k", load)
