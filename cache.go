@@ -197,7 +197,10 @@ type Options[K comparable, V any] struct {
 	// rawHasher skips the spreading of Hasher's hashes: for tests that aim
 	// a Hasher at the bits that pick the shard, the group and the tag.
 	rawHasher bool
-	// Clock, if set, replaces the coarse monotonic clock.
+	// Clock, if set, replaces the coarse monotonic clock. Without one, a
+	// cache made inside a testing/synctest bubble reads the bubble's time
+	// (time.Now on every read that needs the time; no goroutine), and one
+	// made outside keeps to real time wherever it is used.
 	Clock Clock
 	// RecordStats enables the Hits and Misses counters of Stats. They are
 	// striped, but still a write on every Get: off by default.
@@ -322,6 +325,9 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 		// does not depend on where its key lands.
 		c.shards[i].LimitEntryWeight(per)
 	}
+	if c.clock == nil && clock.Faked() {
+		c.clock = fakedClock{}
+	}
 	if c.clock != nil {
 		c.clockStart = c.clock.Nanotime()
 	}
@@ -371,6 +377,12 @@ func (c *Cache[K, V]) shardFor(h uint64) *shard.Shard[K, V] {
 	}
 	return &c.shards[h>>c.shift]
 }
+
+// fakedClock is the clock of a cache made inside a testing/synctest bubble
+// without a Clock (see Options.Clock): the bubble's time, read each time.
+type fakedClock struct{}
+
+func (fakedClock) Nanotime() int64 { return time.Now().UnixNano() }
 
 // now returns the time, on a scale that starts at 1 when an injected
 // Clock is read first: expiries are now+ttl, with 0 meaning never and a
@@ -563,8 +575,10 @@ func (c *Cache[K, V]) setWeighed(k K, v V, w uint32, ttl time.Duration, out *[]s
 			// from it, the expiry came up to a tick early. Counted from
 			// the exact time on the same scale, an entry lives at least
 			// its TTL and at most about a tick more, as the package doc
-			// says. Only a write with a TTL pays for the reading.
-			from = clock.Precise()
+			// says. Only a write with a TTL pays for the reading. (In a
+			// synctest bubble the exact time reads years before the coarse
+			// one, which stays on real time: from is then the coarse time.)
+			from = max(clock.Precise(), now)
 		}
 		expire = from + int64(ttl)
 		if expire < from { // overflow: as good as never

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unsafe"
 
@@ -615,5 +616,49 @@ func TestSketchLeastRoom(t *testing.T) {
 				t.Errorf("MaxWeight %d over %d shards: shard %d's sketch has room for %d keys, want %d", tc.maxWeight, tc.shards, i, got, tc.keys)
 			}
 		}
+	}
+}
+
+// A cache made inside a testing/synctest bubble without a Clock keeps to
+// the bubble's time and starts no goroutine there; one made outside keeps
+// to real time and still stores values with a TTL when used inside one.
+// Before, a cache made in a bubble declined every positive TTL while the
+// process's ticker ran (its exact time read 26 years before the coarse
+// one), and one that started the ticker left its goroutine in the bubble
+// (synctest panics when the test ends, and a GC afterwards closed a
+// bubble's channel from outside it: a fatal error). So did a cache made
+// outside, used with a TTL inside.
+func TestCachesAndSynctestBubbles(t *testing.T) {
+	outside := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10}) // keeps the process's ticker running
+	synctest.Test(t, func(t *testing.T) {
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10})
+		if !c.SetWithTTL(1, 1, time.Second) {
+			t.Fatal("a cache made in the bubble declined a positive TTL")
+		}
+		time.Sleep(time.Second - time.Nanosecond)
+		if _, ok := c.Get(1); !ok {
+			t.Fatal("the entry expired before its TTL had passed in the bubble's time")
+		}
+		time.Sleep(time.Nanosecond)
+		if _, st := c.GetWithStatus(1); st != ufocache.Expired {
+			t.Fatalf("once its TTL had passed in the bubble's time: %v, want Expired", st)
+		}
+		if !outside.SetWithTTL(2, 2, time.Hour) {
+			t.Fatal("a cache made outside the bubble declined a positive TTL inside it")
+		}
+		if _, ok := outside.Get(2); !ok {
+			t.Fatal("a cache made outside the bubble lost a value stored inside it")
+		}
+	})
+	runtime.KeepAlive(outside)
+	// Caches made in a bubble and dropped: their cleanups, which run
+	// outside it after a GC, must not touch it.
+	synctest.Test(t, func(t *testing.T) {
+		for range 3 {
+			ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10}).SetWithTTL(1, 1, time.Minute)
+		}
+	})
+	for range 3 {
+		runtime.GC()
 	}
 }

@@ -30,6 +30,14 @@ func Now() int64 { return now.Load() }
 // Precise returns the exact time on the same scale as Now.
 func Precise() int64 { return int64(time.Since(epoch)) }
 
+// Faked reports whether the caller's time is not the process's: inside a
+// testing/synctest bubble, time starts at 2000-01-01, before any epoch this
+// package took from the wall clock. A cache made there must not start (or
+// count on) the process's ticker: the ticker's goroutine and channels would
+// belong to the bubble, and Precise, measured from a real epoch, would be
+// about -26 years. (Wall clocks, not monotonic readings, are compared.)
+func Faked() bool { return time.Now().Round(0).Before(epoch.Round(0)) }
+
 // Ref keeps the ticker running until Release.
 type Ref struct{ once sync.Once }
 

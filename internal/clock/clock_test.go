@@ -2,6 +2,7 @@ package clock
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -77,4 +78,21 @@ func TestClockNeverGoesBack(t *testing.T) {
 	if d, ok := <-back; ok {
 		t.Fatalf("Now() went back by %dns across ticker restarts", d)
 	}
+}
+
+// Faked tells a synctest bubble's time from the process's, even after the
+// bubble's clock has run on.
+func TestFaked(t *testing.T) {
+	if Faked() {
+		t.Fatal("Faked outside any bubble")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		if !Faked() {
+			t.Fatal("not Faked in a bubble")
+		}
+		time.Sleep(24 * time.Hour)
+		if !Faked() {
+			t.Fatal("not Faked in a bubble a day on")
+		}
+	})
 }
