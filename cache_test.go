@@ -1,6 +1,7 @@
 package ufocache_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -231,13 +232,14 @@ func TestGetDoesNotAllocate(t *testing.T) {
 	ic := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: 1000})
 	ic.Set(7, 7)
 	for name, f := range map[string]func(){
-		"hit":       func() { c.Get("present") },
-		"hit-ttl":   func() { c.Get("ttl") },
-		"miss":      func() { c.Get("absent") },
-		"int-hit":   func() { ic.Get(7) },
-		"int-miss":  func() { ic.Get(8) },
-		"getstale":  func() { c.GetStale("present") },
-		"getstatus": func() { c.GetWithStatus("absent") },
+		"hit":           func() { c.Get("present") },
+		"hit-ttl":       func() { c.Get("ttl") },
+		"miss":          func() { c.Get("absent") },
+		"int-hit":       func() { ic.Get(7) },
+		"int-miss":      func() { ic.Get(8) },
+		"getstale":      func() { c.GetStale("present") },
+		"getstatus":     func() { c.GetWithStatus("absent") },
+		"getstatus-hit": func() { c.GetWithStatus("ttl") },
 	} {
 		if a := testing.AllocsPerRun(1000, f); a != 0 {
 			t.Errorf("%s: %v allocs per Get", name, a)
@@ -245,12 +247,16 @@ func TestGetDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// A reader never waits for a writer: with a shard's write lock held, Gets
-// of keys in that shard still return.
+// A reader never waits for a writer: with a shard's write lock held, Get,
+// GetWithStatus and an RTCache hit of keys in that shard still return.
 func TestReadersDoNotWaitForWriters(t *testing.T) {
 	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1 << 16, Shards: 4})
 	for i := range 1000 {
 		c.Set(i, i)
+	}
+	rt, err := ufocache.NewRTCache(c, func(context.Context, int) (int, time.Duration, error) { return -1, 0, nil }, ufocache.RTOptions[int, int]{})
+	if err != nil {
+		t.Fatal(err)
 	}
 	unlock := c.LockShardFor(0)
 	done := make(chan error, 1)
@@ -262,6 +268,14 @@ func TestReadersDoNotWaitForWriters(t *testing.T) {
 			}
 			if v, ok := c.Get(i); !ok || v != i {
 				done <- fmt.Errorf("Get(%d) = %d, %v", i, v, ok)
+				return
+			}
+			if v, st := c.GetWithStatus(i); st != ufocache.Hit || v != i {
+				done <- fmt.Errorf("GetWithStatus(%d) = %d, %v", i, v, st)
+				return
+			}
+			if v, st, err := rt.Get(context.Background(), i); st != ufocache.Hit || v != i || err != nil {
+				done <- fmt.Errorf("RTCache.Get(%d) = %d, %v, %v", i, v, st, err)
 				return
 			}
 			n++

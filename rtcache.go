@@ -70,7 +70,10 @@ type RTCache[K comparable, V any] struct {
 // Loader loads the value of key from the origin and returns it with the
 // TTL to store it for (0: the Cache's DefaultTTL; NoExpiration: forever; a
 // negative TTL: return the value to the callers waiting for it, store
-// nothing). State reaches it through its closure, never through globals.
+// nothing, and remove any older (stale) value of key, as SetWithTTL with a
+// negative ttl does: OnEvict sees the old value EvictReplaced and the
+// loaded one EvictRejected). State reaches it through its closure, never
+// through globals.
 //
 // ctx keeps the values of the context of the caller that started the load,
 // not its cancellation; it ends after RTOptions.LoadTimeout. A Loader may

@@ -8,8 +8,9 @@
 // # Calls and callers
 //
 // The first caller of a key becomes the call's leader: the call's function
-// starts on a goroutine of its own, and every caller of the key, the leader
-// included, waits for the call's result, for its own ctx, or (all but the
+// starts on a goroutine of its own (or on the leader's, when the leader's
+// ctx cannot end and there is no LoadTimeout: see Do), and every caller of
+// the key, the leader included, waits for the call's result, for its own ctx, or (all but the
 // leader) for Options.LockTimeout, whichever comes first. A caller that
 // leaves early does not cancel the call: the function runs with a context
 // that keeps the leader's values but not its cancellation, bounded only by

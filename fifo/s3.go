@@ -337,9 +337,16 @@ var momentumOn = true
 // written to old: a Set of a hot key would otherwise pull old's cache
 // line away from the cores reading it (old is unreachable from the queue
 // and the index; it is not flagged dead).
-func (p *S3[K, V]) Replace(old, e *Entry[K, V]) {
+func (p *S3[K, V]) Replace(old, e *Entry[K, V]) { p.replace(old, e, 1) }
+
+// Swap is Replace without the read: e keeps old's frequency. For a write
+// that only changes the entry's expiry (RTCache.Invalidate): an expired
+// entry gains no frequency.
+func (p *S3[K, V]) Swap(old, e *Entry[K, V]) { p.replace(old, e, 0) }
+
+func (p *S3[K, V]) replace(old, e *Entry[K, V], read uint32) {
 	m := old.meta.Load()
-	f := min(m&freqMask+1, freqMask)
+	f := min(m&freqMask+read, freqMask)
 	keep := uint32(inMain | queued | returning)
 	if m&betting != 0 && p.ga != nil {
 		keep |= betting | slotMask<<betShift

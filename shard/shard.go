@@ -366,7 +366,7 @@ func (s *Shard[K, V]) Expire(k K, h uint64, at, now int64) bool {
 	}
 	e := &fifo.Entry[K, V]{Key: old.Key, Val: old.Val, Expire: at, Weight: old.Weight}
 	s.idx.replace(old, e, h)
-	s.policy.Replace(old, e)
+	s.policy.Swap(old, e) // no read: an expired entry gains no frequency
 	s.countTTL(old, -1)
 	s.countTTL(e, 1)
 	return true

@@ -275,8 +275,8 @@ func TestSketchGrowsWithTheEntries(t *testing.T) {
 }
 
 // Expire replaces a live entry by a copy that expires at the given time,
-// reporting nothing and evicting nothing; an absent or expired key is left
-// alone (nothing is put back).
+// with the same frequency, reporting nothing and evicting nothing; an
+// absent or expired key is left alone (nothing is put back).
 func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
 	var s Shard[int, int]
 	s.Init(10, true, mixHash, 0, 0, 0)
@@ -286,12 +286,16 @@ func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
 	}
 	s.Set(3, 30, mixHash(3), 1, 50, 1, &out) // expires at 50
 	out = out[:0]
+	s.Find(2, mixHash(2)).Touch() // read once: frequency 1
 	if !s.Expire(2, mixHash(2), 5, 5) {
 		t.Fatal("Expire of a live entry reported false")
 	}
 	e := s.Find(2, mixHash(2))
 	if e == nil || e.Val != 20 || e.Expire != 5 {
 		t.Fatalf("after Expire: entry %+v, want value 20 expiring at 5", e)
+	}
+	if f := e.Freq(); f != 1 {
+		t.Fatalf("after Expire: frequency %d, want 1 (the read before; expiring is no read)", f)
 	}
 	if len(out) != 0 || s.Len() != 10 || s.Weight() != 10 {
 		t.Fatalf("Expire reported %v, left %d entries weighing %d; want nothing reported and 10/10", out, s.Len(), s.Weight())
