@@ -114,6 +114,23 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) (reused bool) {
 	}
 }
 
+// indexHead has the layout of index's fields before its padding (their
+// sizes do not depend on K and V), and indexPad the bytes that end their
+// line: 24 on 64-bit platforms with 64-byte lines, 44 on 32-bit ones
+// (whose 20 bytes of fields a line of 32 would have split; x/sys gives no
+// line size on wasm). It was CacheLinePad's size less 40, which did not
+// compile where lines are under 40 bytes (arm, mips, wasm).
+type indexHead struct {
+	t                         unsafe.Pointer
+	minSlot, maxSlot, maxLive int
+	hash                      func()
+}
+
+const (
+	indexLine = max(unsafe.Sizeof(cpu.CacheLinePad{}), 64)
+	indexPad  = (indexLine - unsafe.Sizeof(indexHead{})%indexLine) % indexLine
+)
+
 // index is a shard's table with its occupancy counts.
 type index[K comparable, V any] struct {
 	// t is read by every Get. The fields sharing its cache line change
@@ -124,7 +141,7 @@ type index[K comparable, V any] struct {
 	maxSlot int // nor grows above it (0: no limit)
 	maxLive int // the entry bound init was given
 	hash    func(K) uint64
-	_       [unsafe.Sizeof(cpu.CacheLinePad{}) - 40]byte
+	_       [indexPad]byte
 	live    int // entries
 	deleted int // deleted control bytes
 }
