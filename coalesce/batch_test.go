@@ -592,3 +592,42 @@ func TestDoBatchRecheckGoexitReleasesTheKeys(t *testing.T) {
 		}
 	}
 }
+
+// An after function that calls runtime.Goexit (t.FailNow in a test's
+// OnEvict) ends the batch's goroutine only once every key of the batch is
+// released, each with its own after function and Finished: the keys after
+// it used to lose their after functions.
+func TestDoBatchGoexitInAnAfterFunctionReleasesEveryKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var afters, finished []string
+		g := newGroup(t, coalesce.Options[string, int]{
+			Commit: func(k string, _ int, _ error) func() {
+				return func() {
+					afters = append(afters, k)
+					if k == "a" {
+						runtime.Goexit()
+					}
+				}
+			},
+			Finished: func(k string, _ error) { finished = append(finished, k) },
+		})
+		res := g.DoBatch(context.Background(), []string{"a", "b", "c"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+			out := make([]coalesce.Result[int], len(keys))
+			for i := range out {
+				out[i].Val = i + 1
+			}
+			return out, nil
+		})
+		for i, r := range res {
+			if r.Val != i+1 || r.Err != nil {
+				t.Errorf("key %d: %+v, want %d", i, r, i+1)
+			}
+		}
+		if !slices.Equal(afters, []string{"a", "b", "c"}) || !slices.Equal(finished, []string{"a", "b", "c"}) {
+			t.Errorf("after functions ran for %v, Finished for %v; want a, b, c for both", afters, finished)
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("Len after = %d, want 0", n)
+		}
+	})
+}

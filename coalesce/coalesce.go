@@ -545,10 +545,9 @@ func (g *Group[K, V]) release(key K, f settled[V]) {
 // wait map) before any is released: an after function (RTCache's OnEvict)
 // that calls the Group for another key of the batch then finds that key
 // free, rather than joining a call only this goroutine could finish. Each
-// call is released in turn; a panic in one (Commit's, or its after
-// function's) does not keep the others from being released, and the
-// first is raised again at the end. A runtime.Goexit in one releases the
-// rest without their after functions, as the goroutine ends.
+// call is then released in turn, whatever the others' after functions do:
+// the first panic among them is raised again at the end, and a
+// runtime.Goexit ends the goroutine once every call is released.
 func (g *Group[K, V]) finishAll(keys []K, calls []*call[V], out func(i int) (V, error)) {
 	fs := make([]settled[V], 0, len(calls))
 	at := make([]int, 0, len(calls))
@@ -559,29 +558,27 @@ func (g *Group[K, V]) finishAll(keys []K, calls []*call[V], out func(i int) (V, 
 			at = append(at, i)
 		}
 	}
-	next := 0
-	defer func() {
-		for ; next < len(fs); next++ { // only if a release called runtime.Goexit
-			fs[next].after, fs[next].commitPanic = nil, nil
-			g.release(keys[at[next]], fs[next])
-		}
-	}()
 	var first any
-	for next < len(fs) {
-		j := next
-		next++
-		func() {
-			defer func() {
-				if r := recover(); r != nil && first == nil {
-					first = r
-				}
-			}()
-			g.release(keys[at[j]], fs[j])
-		}()
-	}
+	g.releaseFrom(keys, fs, at, 0, &first)
 	if first != nil {
 		panic(first)
 	}
+}
+
+// releaseFrom releases fs[i:] in order. The rest is released by a deferred
+// call, which runs even if this call's after function panics (recovered
+// into first, if it is the first) or calls runtime.Goexit.
+func (g *Group[K, V]) releaseFrom(keys []K, fs []settled[V], at []int, i int, first *any) {
+	if i == len(fs) {
+		return
+	}
+	defer g.releaseFrom(keys, fs, at, i+1, first)
+	defer func() {
+		if r := recover(); r != nil && *first == nil {
+			*first = r
+		}
+	}()
+	g.release(keys[at[i]], fs[i])
 }
 
 // lockTimer returns a channel closed after LockTimeout (nil, which never

@@ -31,12 +31,17 @@ func Now() int64 { return now.Load() }
 func Precise() int64 { return int64(time.Since(epoch)) }
 
 // Faked reports whether the caller's time is not the process's: inside a
-// testing/synctest bubble, time starts at 2000-01-01, before any epoch this
-// package took from the wall clock. A cache made there must not start (or
+// testing/synctest bubble, time is the bubble's, which starts at 2000-01-01
+// and carries no monotonic reading. A cache made there must not start (or
 // count on) the process's ticker: the ticker's goroutine and channels would
-// belong to the bubble, and Precise, measured from a real epoch, would be
-// about -26 years. (Wall clocks, not monotonic readings, are compared.)
-func Faked() bool { return time.Now().Round(0).Before(epoch.Round(0)) }
+// belong to the bubble, and Precise, measured from a real epoch, would read
+// years off. (Comparing the wall clock with the epoch instead took a clock
+// set back after the process started for a bubble, and missed a bubble
+// whose time had been slept past the epoch.)
+func Faked() bool {
+	n := time.Now()
+	return n == n.Round(0)
+}
 
 // Ref keeps the ticker running until Release.
 type Ref struct{ once sync.Once }
