@@ -485,18 +485,7 @@ func TestDoBatchAfterFunctionMayCallTheGroupForAnotherKeyOfTheBatch(t *testing.T
 				}
 			},
 		})
-		res := g.DoBatch(context.Background(), []string{"a", "b", "z"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
-			out := make([]coalesce.Result[int], len(keys))
-			for i := range out {
-				out[i].Val = i + 1
-			}
-			return out, nil
-		})
-		for i, r := range res {
-			if r.Val != i+1 || r.Err != nil || !r.Leader {
-				t.Errorf("key %d: %+v, want (%d, leader, no error)", i, r, i+1)
-			}
-		}
+		wantOrdinals(t, g.DoBatch(context.Background(), []string{"a", "b", "z"}, loadOrdinals))
 		// z's call was settled (and so free) before a's after function ran:
 		// the Do ran a call of its own.
 		if len(inner) != 1 || inner[0].Val != 99 || inner[0].Err != nil || !inner[0].Leader {
@@ -611,18 +600,7 @@ func TestDoBatchGoexitInAnAfterFunctionReleasesEveryKey(t *testing.T) {
 			},
 			Finished: func(k string, _ error) { finished = append(finished, k) },
 		})
-		res := g.DoBatch(context.Background(), []string{"a", "b", "c"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
-			out := make([]coalesce.Result[int], len(keys))
-			for i := range out {
-				out[i].Val = i + 1
-			}
-			return out, nil
-		})
-		for i, r := range res {
-			if r.Val != i+1 || r.Err != nil {
-				t.Errorf("key %d: %+v, want %d", i, r, i+1)
-			}
-		}
+		wantOrdinals(t, g.DoBatch(context.Background(), []string{"a", "b", "c"}, loadOrdinals))
 		if !slices.Equal(afters, []string{"a", "b", "c"}) || !slices.Equal(finished, []string{"a", "b", "c"}) {
 			t.Errorf("after functions ran for %v, Finished for %v; want a, b, c for both", afters, finished)
 		}
@@ -630,4 +608,24 @@ func TestDoBatchGoexitInAnAfterFunctionReleasesEveryKey(t *testing.T) {
 			t.Errorf("Len after = %d, want 0", n)
 		}
 	})
+}
+
+// loadOrdinals is a batch function that gives the i-th key it is given i+1.
+func loadOrdinals(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+	out := make([]coalesce.Result[int], len(keys))
+	for i := range out {
+		out[i].Val = i + 1
+	}
+	return out, nil
+}
+
+// wantOrdinals checks that a DoBatch of distinct keys, all its own to load
+// with loadOrdinals, gave the i-th key i+1 as its leader.
+func wantOrdinals(t *testing.T, res []coalesce.Result[int]) {
+	t.Helper()
+	for i, r := range res {
+		if r.Val != i+1 || r.Err != nil || !r.Leader {
+			t.Errorf("key %d: %+v, want (%d, leader, no error)", i, r, i+1)
+		}
+	}
 }
