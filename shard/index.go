@@ -116,10 +116,10 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) (reused bool) {
 
 // indexHead has the layout of index's fields before its padding (their
 // sizes do not depend on K and V), and indexPad the bytes that end their
-// line: 24 on 64-bit platforms with 64-byte lines, 44 on 32-bit ones
-// (whose 20 bytes of fields a line of 32 would have split; x/sys gives no
-// line size on wasm). It was CacheLinePad's size less 40, which did not
-// compile where lines are under 40 bytes (arm, mips, wasm).
+// line, taking lines of at least 64 bytes (x/sys says 32 on arm and mips
+// and 0 on wasm): 24 after the 40 bytes of a 64-bit platform, 44 after the
+// 20 of a 32-bit one. It was CacheLinePad's size less 40, which did not
+// compile where that size is under 40.
 type indexHead struct {
 	t                         unsafe.Pointer
 	minSlot, maxSlot, maxLive int
