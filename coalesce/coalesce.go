@@ -10,8 +10,9 @@
 // The first caller of a key becomes the call's leader: the call's function
 // starts on a goroutine of its own (or on the leader's, when the leader's
 // ctx cannot end and there is no LoadTimeout: see Do), and every caller of
-// the key, the leader included, waits for the call's result, for its own ctx, or (all but the
-// leader) for Options.LockTimeout, whichever comes first. A caller that
+// the key, the leader included, waits for the call's result, for its own
+// ctx, or (all but the leader) for Options.LockTimeout, whichever comes
+// first. A caller that
 // leaves early does not cancel the call: the function runs with a context
 // that keeps the leader's values but not its cancellation, bounded only by
 // Options.LoadTimeout. Whatever the function does, the callers still waiting
@@ -480,14 +481,15 @@ func (g *Group[K, V]) finish(key K, c *call[V], v V, err error) bool {
 func (g *Group[K, V]) finishWith(key K, c *call[V], v V, err error, end ending, commit bool) bool {
 	f, ok := g.settle(key, c, v, err, end, commit)
 	if ok {
-		g.release(key, f)
+		g.release(f)
 	}
 	return ok
 }
 
 // settled is a call whose outcome is recorded and committed, and which has
 // left the wait map, but whose waiters do not know yet (see release).
-type settled[V any] struct {
+type settled[K comparable, V any] struct {
+	key         K
 	c           *call[V]
 	after       func() // Commit's after function, if any
 	commitPanic any
@@ -496,14 +498,14 @@ type settled[V any] struct {
 // settle records the outcome of c, commits it if c still holds key and
 // removes c from the wait map. Only the first settle of a call counts; it
 // reports whether this one did.
-func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, commit bool) (settled[V], bool) {
+func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, commit bool) (settled[K, V], bool) {
 	if !c.finished.CompareAndSwap(false, true) {
-		return settled[V]{}, false
+		return settled[K, V]{}, false
 	}
 	// Safety: only the goroutine that won the CompareAndSwap writes the
 	// result, and waiters read it only after done is closed.
 	c.val, c.err, c.end = v, err, end
-	f := settled[V]{c: c}
+	f := settled[K, V]{key: key, c: c}
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
 		if !loaded || cur != c {
 			// c was detached or superseded: leave the key's holder be.
@@ -526,11 +528,11 @@ func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, comm
 
 // release ends a settled call: its after function (or Commit's panic,
 // raised again), then Finished, then its waiters wake.
-func (g *Group[K, V]) release(key K, f settled[V]) {
+func (g *Group[K, V]) release(f settled[K, V]) {
 	c := f.c
 	defer close(c.done)
 	if c.started && g.opts.Finished != nil {
-		defer g.opts.Finished(key, c.err)
+		defer g.opts.Finished(f.key, c.err)
 	}
 	if f.commitPanic != nil {
 		panic(f.commitPanic)
@@ -549,36 +551,34 @@ func (g *Group[K, V]) release(key K, f settled[V]) {
 // the first panic among them is raised again at the end, and a
 // runtime.Goexit ends the goroutine once every call is released.
 func (g *Group[K, V]) finishAll(keys []K, calls []*call[V], out func(i int) (V, error)) {
-	fs := make([]settled[V], 0, len(calls))
-	at := make([]int, 0, len(calls))
+	fs := make([]settled[K, V], 0, len(calls))
 	for i, c := range calls {
 		v, err := out(i)
 		if f, ok := g.settle(keys[i], c, v, err, returned, true); ok {
 			fs = append(fs, f)
-			at = append(at, i)
 		}
 	}
 	var first any
-	g.releaseFrom(keys, fs, at, 0, &first)
+	g.releaseFrom(fs, &first)
 	if first != nil {
 		panic(first)
 	}
 }
 
-// releaseFrom releases fs[i:] in order. The rest is released by a deferred
-// call, which runs even if this call's after function panics (recovered
-// into first, if it is the first) or calls runtime.Goexit.
-func (g *Group[K, V]) releaseFrom(keys []K, fs []settled[V], at []int, i int, first *any) {
-	if i == len(fs) {
+// releaseFrom releases fs in order. The rest is released by a deferred
+// call, which runs even if fs[0]'s after function panics (recovered into
+// first, if it is the first) or calls runtime.Goexit.
+func (g *Group[K, V]) releaseFrom(fs []settled[K, V], first *any) {
+	if len(fs) == 0 {
 		return
 	}
-	defer g.releaseFrom(keys, fs, at, i+1, first)
+	defer g.releaseFrom(fs[1:], first)
 	defer func() {
 		if r := recover(); r != nil && *first == nil {
 			*first = r
 		}
 	}()
-	g.release(keys[at[i]], fs[i])
+	g.release(fs[0])
 }
 
 // lockTimer returns a channel closed after LockTimeout (nil, which never
