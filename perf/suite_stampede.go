@@ -31,7 +31,10 @@ type origin struct {
 
 func (o *origin) load(ctx context.Context, k uint64) (uint64, time.Duration, error) {
 	o.calls.Add(1)
-	n, _ := o.inFlight.LoadOrStore(k, new(atomic.Int32))
+	n, ok := o.inFlight.Load(k)
+	if !ok { // a counter is made only for a key's first call
+		n, _ = o.inFlight.LoadOrStore(k, new(atomic.Int32))
+	}
 	running := n.(*atomic.Int32)
 	if running.Add(1) > 1 {
 		o.overlaps.Add(1)
