@@ -404,6 +404,39 @@ func TestGhostWindow(t *testing.T) {
 	}
 }
 
+// TestGhostWindowThatGrows: a shard whose entry count grows (a weighted
+// one that went from heavy entries to light ones) widens its ghosts'
+// windows between two turns; the filter of the turn must not take more
+// keys than it was sized for. It did: 60 keys in a one-word filter sized
+// for 1 remembered 87% of fresh keys, and a scan's false main-ghost hits
+// drove the small share to its least.
+func TestGhostWindowThatGrows(t *testing.T) {
+	for _, bitsPerKey := range []int32{0, returnBitsPerKey} {
+		g := ghost{bits: bitsPerKey}
+		k := 0
+		for range 4 {
+			g.add(hash(k), 2)
+			k++
+		}
+		for range 3000 {
+			g.add(hash(k), 4000)
+			k++
+			if k%100 != 0 {
+				continue
+			}
+			fp := 0
+			for j := range 2000 {
+				if g.has(hash(1_000_000 + j)) {
+					fp++
+				}
+			}
+			if fp > 40 {
+				t.Fatalf("%d bits a key, after %d keys: %d of 2000 fresh keys remembered (filters of %d and %d words)", bitsPerKey, k, fp, len(g.cur), len(g.prev))
+			}
+		}
+	}
+}
+
 // TestShareAdapts: a cyclic scan longer than the cache keeps the small
 // share at or below its start, and re-reads just past the small queue's
 // reach grow it.

@@ -10,8 +10,9 @@ import "math/bits"
 // key, its three bits in one word: a look-up is one load per filter, and
 // false positives stay near 0.1%. (With 12 bits per key, 2% false
 // positives on every miss were enough noise to cost 3 pp on Zipf 0.8 at
-// 1000 entries.) Only one key in ghostSample is tracked, so the ghosts of a
-// shard cost about 0.05 bytes per entry it holds.
+// 1000 entries.) Only one key in ghostSample is tracked, so the two ghosts
+// of a shard (two filters each, rounded up to powers of two) cost about
+// 0.1-0.2 bytes per entry it holds.
 type ghost struct {
 	cur, prev []uint64
 	n         int32 // keys added to cur
@@ -54,15 +55,19 @@ func (g *ghost) has(h uint64) bool {
 	return false
 }
 
-// add remembers h within a window of limit keys.
+// add remembers h within a window of limit keys. The filters turn when
+// cur holds limit/2 keys, or as many as it was sized for: limit follows the
+// entries a shard holds, and may grow between two turns (a weighted shard
+// whose heavy entries give way to light ones), and cur, sized at the last
+// turn, would otherwise fill up and remember nearly every key.
 func (g *ghost) add(h uint64, limit int) {
 	half := max(limit/2, 1)
-	if int(g.n) >= half || len(g.cur) == 0 {
-		per := g.bits
-		if per == 0 {
-			per = ghostBitsPerKey
-		}
-		words := 1 << bits.Len(uint(half*int(per)-1)/64)
+	per := int(g.bits)
+	if per == 0 {
+		per = ghostBitsPerKey
+	}
+	if int(g.n) >= half || len(g.cur) == 0 || int(g.n)*per >= len(g.cur)*64 {
+		words := 1 << bits.Len(uint(half*per-1)/64)
 		g.cur, g.prev = g.prev, g.cur
 		if len(g.cur) != words {
 			g.cur = make([]uint64, words)

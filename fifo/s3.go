@@ -128,9 +128,11 @@ var (
 // margin, or it leaves the cache (W-TinyLFU's
 // duel: a burst of reads in the small queue alone does not displace a
 // resident that has earned more; a newcomer that loses to a resident rated
-// at most one above it is counted once more in the sketch, so that it wins
-// if it comes back before the sketch ages: S3-FIFO's ghost admission, kept
-// in the sketch at no cost in memory). Main evicts with CLOCK: a read entry
+// at most one above it is counted once more in the sketch, so that if it
+// comes back before the sketch ages it duels two counts higher (this one
+// and its return's), and beats a resident rated less than one above its
+// first rate (one rated exactly one above ties, and wins again): S3-FIFO's
+// ghost admission, kept in the sketch at no cost in memory). Main evicts with CLOCK: a read entry
 // gets another round with its frequency decremented. Reads are counted by
 // the entries' 2-bit frequencies (no shared write on a Get) and folded
 // into the sketch whenever the policy consumes one (leaving or going round
@@ -632,8 +634,8 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	} else {
 		if narrow && m == margin {
 			// A close loss counts once more in the sketch: if c comes
-			// back before the sketch ages, it wins its next close duel,
-			// as S3-FIFO admits a key its ghost remembers, and if it
+			// back before the sketch ages, it wins its next close duel
+			// (but a tie at exactly one above: see S3), as S3-FIFO admits a key its ghost remembers, and if it
 			// does not, aging fades the count. Not in the strict regime,
 			// where the residents have shown they are worth more.
 			p.sketch.Add(h)
