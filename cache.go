@@ -239,6 +239,13 @@ type Cache[K comparable, V any] struct {
 
 // New validates opts and returns an empty cache.
 func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
+	return newCache(opts, clock.Faked())
+}
+
+// newCache is New; inBubble says whether a cache without a Clock reads a
+// testing/synctest bubble's time (New: whether it is made in one). An
+// RTCache's error cache follows its Cache's clock, wherever it is made.
+func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K, V], error) {
 	if opts.MaxWeight <= 0 {
 		return nil, errors.New("ufocache: MaxWeight must be > 0")
 	}
@@ -325,7 +332,7 @@ func New[K comparable, V any](opts Options[K, V]) (*Cache[K, V], error) {
 		// does not depend on where its key lands.
 		c.shards[i].LimitEntryWeight(per)
 	}
-	if c.clock == nil && clock.Faked() {
+	if c.clock == nil && inBubble {
 		c.clock = fakedClock{}
 	}
 	if c.clock != nil {

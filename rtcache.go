@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,7 +145,9 @@ type RTOptions[K comparable, V any] struct {
 	// a stale value is still served and a later read tries again. 0: 64.
 	MaxRefreshes int
 	// BatchLoader, if set, loads MultiGet's misses in one call. Without it,
-	// MultiGet loads each missing key with the Loader, concurrently.
+	// MultiGet loads each missing key with the Loader, concurrently, as
+	// Get would: each with its own LoadTimeout, stored as soon as it
+	// loads.
 	BatchLoader BatchLoader[K, V]
 }
 
@@ -266,7 +267,10 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		if n == 0 {
 			n = 1024
 		}
-		errs, err := New(Options[K, error]{MaxWeight: n, Clock: c.clock})
+		// The Cache's clock: a bubble's if it reads one (c.clock is then
+		// fakedClock), the coarse one if not, even if this RTCache is made
+		// in a bubble.
+		errs, err := newCache(Options[K, error]{MaxWeight: n, Clock: c.clock}, false)
 		if err != nil {
 			return nil, fmt.Errorf("ufocache: error cache: %w", err)
 		}
@@ -393,14 +397,17 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 
 // MultiGet looks up every key and returns the answers in the order of keys.
 // Hits are served from the cache; the misses are loaded in one call of the
-// BatchLoader (without one, each with the Loader, concurrently). Misses
-// whose load another caller (a Get, or another MultiGet) has in flight wait
-// for it instead, and a Get of a key in this MultiGet's batch waits for the
-// batch. A key that fails does not fail the others: its RTResult.Err says
-// why, and the hits are kept. err is the first key's error in the order of
-// keys, or nil if none failed. A BatchLoader that returns the wrong number
-// of results fails its keys with ErrBatchSize; it never panics MultiGet.
-// If the BatchLoader itself panics, MultiGet panics with the *PanicError.
+// BatchLoader (without one, each with the Loader, concurrently, as Get
+// would). Misses whose load another caller (a Get, or another MultiGet)
+// has in flight wait for it instead, and a Get of a key in this MultiGet's
+// BatchLoader call waits for that call. A key that fails does not fail the
+// others: its RTResult.Err says why, and the hits are kept. err is the
+// first key's error in the order of keys, or nil if none failed. A key
+// given twice is loaded once: its first miss has Status Miss (or
+// Expired), the others LockHit, and the counts say so. A BatchLoader that
+// returns the wrong number of results fails its keys with ErrBatchSize; it
+// never panics MultiGet. If the BatchLoader itself panics, MultiGet panics
+// with the *PanicError; a Loader's panic is its key's error.
 func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V], error) {
 	out := make([]RTResult[V], len(keys))
 	var missAt []int
@@ -420,7 +427,9 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		missAt = append(missAt, i)
 		missing = append(missing, k)
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && rt.batch == nil {
+		rt.loadEach(ctx, out, missAt, missing)
+	} else if len(missing) > 0 {
 		// The keys the BatchLoader was given: this MultiGet's misses, which
 		// it counts even if DoBatch panics with the BatchLoader's panic (its
 		// keys have their outcome by then), as Get counts a panicking load.
@@ -439,9 +448,21 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		}()
 		res := rt.group.DoBatch(ctx, missing, load)
 		returned = true
+		var first map[K]struct{} // the keys counted as loaded, if one may repeat
+		if len(missing) > 1 {
+			first = make(map[K]struct{}, len(missing))
+		}
 		for j, r := range res {
 			o := &out[missAt[j]]
 			o.Value, o.Err = r.Val.val, r.Err
+			if r.Leader && first != nil {
+				k := missing[j]
+				if _, again := first[k]; again {
+					r.Leader = false // the same call, a second time: its load is counted
+				} else {
+					first[k] = struct{}{}
+				}
+			}
 			if r.Leader {
 				rt.st.misses.Add(1)
 			} else {
@@ -639,59 +660,62 @@ func (rt *RTCache[K, V]) finished(_ K, err error) {
 	}
 }
 
-// loadBatch loads MultiGet's misses: with the BatchLoader, or with the
-// Loader, one goroutine per key.
-func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) (res []coalesce.Result[loaded[V]], err error) {
-	if rt.batch == nil {
-		res = rt.loadEach(ctx, keys) // times each Loader call
-	} else {
-		rt.st.batches.Add(1)
-		got, err := func() ([]Loaded[V], error) {
-			defer rt.timed()() // through a panic or Goexit too
-			return rt.batch(ctx, keys)
-		}()
-		if err != nil {
-			return nil, err
-		}
-		if len(got) != len(keys) {
-			return nil, fmt.Errorf("ufocache: BatchLoader returned %d results for %d keys: %w", len(got), len(keys), ErrBatchSize)
-		}
-		res = make([]coalesce.Result[loaded[V]], len(got))
-		for i, l := range got {
-			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{val: l.Value, ttl: l.TTL}, Err: l.Err}
-		}
+// loadBatch loads MultiGet's misses with the BatchLoader.
+func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Result[loaded[V]], error) {
+	rt.st.batches.Add(1)
+	got, err := func() ([]Loaded[V], error) {
+		defer rt.timed()() // through a panic or Goexit too
+		return rt.batch(ctx, keys)
+	}()
+	if err != nil {
+		return nil, err
 	}
-	for i := range res {
-		if res[i].Err == nil {
-			res[i].Val.w = rt.c.weigh(keys[i], res[i].Val.val) // before the store's lock
+	if len(got) != len(keys) {
+		return nil, fmt.Errorf("ufocache: BatchLoader returned %d results for %d keys: %w", len(got), len(keys), ErrBatchSize)
+	}
+	res := make([]coalesce.Result[loaded[V]], len(got))
+	for i, l := range got {
+		res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{val: l.Value, ttl: l.TTL}, Err: l.Err}
+		if l.Err == nil {
+			res[i].Val.w = rt.c.weigh(keys[i], l.Value) // before the store's lock
 		}
 	}
 	return res, nil
 }
 
-// loadEach loads keys with the Loader, concurrently. A panic or Goexit in
-// one load fails that key only.
-func (rt *RTCache[K, V]) loadEach(ctx context.Context, keys []K) []coalesce.Result[loaded[V]] {
-	res := make([]coalesce.Result[loaded[V]], len(keys))
+// loadEach loads MultiGet's misses without a BatchLoader: each key as Get
+// would (it leads or joins the key's own call, with its own load timeout,
+// and is stored as soon as it loads), on a goroutine of its own, writing
+// its answer into out at missAt. A panic or Goexit in one key's Loader
+// fails that key only. (As one batch, one slow key held every key back:
+// their values stored only once it returned, Gets of them waiting for it,
+// and at the load timeout all of them failed.) Any other panic (an
+// OnEvict's, in a store) is raised again on the caller's goroutine once
+// every key has its answer.
+func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) {
 	var wg sync.WaitGroup
-	for i, k := range keys {
+	var other atomic.Pointer[any] // the first panic that is not a Loader's
+	for j, k := range missing {
+		o := &out[missAt[j]]
 		wg.Go(func() {
-			r := &res[i]
-			r.Err = ErrGoexit // stays if the Loader calls runtime.Goexit
+			st := o.Status
+			o.Err = ErrGoexit // stays if the Loader calls runtime.Goexit on this goroutine
 			defer func() {
-				if p := recover(); p != nil {
-					r.Err = &PanicError{Value: p, Stack: debug.Stack()}
+				if r := recover(); r != nil {
+					if p, ok := r.(*PanicError); ok {
+						o.Err = p
+					} else {
+						other.CompareAndSwap(nil, &r)
+					}
 				}
 			}()
-			defer rt.timed()()
-			var l loaded[V]
-			var err error
-			l.val, l.ttl, err = rt.load(ctx, k)
-			r.Val, r.Err = l, err
+			o.Value, o.Status, o.Err = rt.join(ctx, k, st)
 		})
 	}
 	wg.Wait()
-	return res
+	if r := other.Load(); r != nil {
+		panic(*r)
+	}
 }
 
 // recheck is the coalesce Recheck: a caller about to load k looks at the

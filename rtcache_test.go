@@ -1339,13 +1339,16 @@ func TestRTMultiGetWithoutBatchLoader(t *testing.T) {
 func TestRTMultiGetOnEvictMayReadAKeyOfTheSameBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rt *ufocache.RTCache[string, string]
+		var mu sync.Mutex // without a BatchLoader, the keys store (and evict) concurrently
 		var inner []string
 		c := ufocache.Must(ufocache.Options[string, string]{
 			MaxWeight: 2, Shards: 1, Clock: newBubbleClock(),
 			OnEvict: func(k, v string, r ufocache.EvictReason) {
 				if r == ufocache.EvictCapacity {
 					v, _, err := rt.Get(context.Background(), "z")
+					mu.Lock()
 					inner = append(inner, fmt.Sprintf("%s %v", v, err))
+					mu.Unlock()
 				}
 			},
 		})
@@ -1857,6 +1860,142 @@ func TestRTRefreshAnsweredByACachedErrorGivesItsSlotBack(t *testing.T) {
 		synctest.Wait()
 		if s := rt.Stats(); s.Refreshes != 2 {
 			t.Errorf("Refreshes %d, want 2", s.Refreshes)
+		}
+	})
+}
+
+// Without a BatchLoader each key of a MultiGet loads on its own, as Get's
+// would: a key whose Loader hangs past the load timeout fails alone, and a
+// key whose Loader returned is stored at once, so a Get of it does not
+// wait for the slow one. As one batch, the slow key failed every key with
+// ErrLoadTimeout, stored none of them, and held such a Get until it ended.
+func TestRTMultiGetWithoutBatchLoaderKeysDoNotWaitForEachOther(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		load := func(_ context.Context, k string) (string, time.Duration, error) {
+			if k == "slow" {
+				<-release // past the load timeout: the key fails with ErrLoadTimeout
+			}
+			return "v:" + k, 0, nil
+		}
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+		rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{LoadTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan []ufocache.RTResult[string])
+		go func() {
+			res, _ := rt.MultiGet(context.Background(), []string{"fast", "slow"})
+			done <- res
+		}()
+		synctest.Wait() // fast has loaded; slow's Loader waits
+		if v, ok := c.Get("fast"); !ok || v != "v:fast" {
+			t.Errorf("while slow loads, the cache holds fast: %q %v; want v:fast", v, ok)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		v, st, err := rt.Get(ctx, "fast")
+		cancel()
+		if err != nil || v != "v:fast" || st != ufocache.Hit {
+			t.Errorf("Get(fast) while slow loads = %q %v %v; want v:fast, Hit", v, st, err)
+		}
+		res := <-done // slow's load times out after a minute
+		if res[0].Err != nil || res[0].Value != "v:fast" || res[0].Status != ufocache.Miss {
+			t.Errorf("fast's result = %+v; want v:fast, Miss", res[0])
+		}
+		if !errors.Is(res[1].Err, ufocache.ErrLoadTimeout) {
+			t.Errorf("slow's result = %+v; want ErrLoadTimeout", res[1])
+		}
+		if s := rt.Stats(); s.Loads != 2 || s.LoadErrors != 1 {
+			t.Errorf("stats %+v: want 2 loads, 1 error", s)
+		}
+		close(release)
+	})
+}
+
+// A key given twice to one MultiGet is loaded once and counted once as a
+// miss: the other occurrence is a LockHit, as a second Get's would be.
+// Through DoBatch both occurrences used to say Miss (Misses 2, Loads 1).
+func TestRTMultiGetRepeatedKeyCountsOneMiss(t *testing.T) {
+	batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+		out := make([]ufocache.Loaded[string], len(keys))
+		for i, k := range keys {
+			out[i] = ufocache.Loaded[string]{Value: "batch:" + k}
+		}
+		return out, nil
+	}
+	for _, tc := range []struct {
+		name  string
+		batch ufocache.BatchLoader[string, string]
+	}{{"Loader", nil}, {"BatchLoader", batch}} {
+		o := &origin{}
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100})
+		rt, err := ufocache.NewRTCache(c, o.load, ufocache.RTOptions[string, string]{BatchLoader: tc.batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := rt.MultiGet(context.Background(), []string{"a", "b", "a"})
+		if err != nil || res[0].Value == "" || res[0].Value != res[2].Value {
+			t.Fatalf("%s: MultiGet = %+v %v", tc.name, res, err)
+		}
+		var miss, lock int
+		for _, i := range []int{0, 2} {
+			switch res[i].Status {
+			case ufocache.Miss:
+				miss++
+			case ufocache.LockHit:
+				lock++
+			}
+		}
+		if s := rt.Stats(); miss != 1 || lock != 1 || s.Misses != 2 || s.LockHits != 1 || s.Loads != 2 {
+			t.Errorf("%s: a twice, b once: statuses %v/%v, stats %+v; want one Miss and one LockHit for a, Misses 2, LockHits 1, Loads 2",
+				tc.name, res[0].Status, res[2].Status, s)
+		}
+	}
+}
+
+// Without a BatchLoader each key loads on a goroutine of its own; a panic
+// there that is not its Loader's (an OnEvict's, run by the store) would
+// end the process. MultiGet raises it on its caller's goroutine, as Get
+// does, once every key has its answer.
+func TestRTMultiGetWithoutBatchLoaderRaisesAnOnEvictPanic(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 1, OnEvict: func(string, string, ufocache.EvictReason) {
+		panic("OnEvict bug")
+	}})
+	c.Set("x", "x")
+	o := &origin{}
+	rt, err := ufocache.NewRTCache(c, o.load, ufocache.RTOptions[string, string]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r != "OnEvict bug" {
+			t.Errorf("MultiGet recovered %v, want OnEvict's panic", r)
+		}
+	}()
+	rt.MultiGet(context.Background(), []string{"a"})
+	t.Error("MultiGet returned")
+}
+
+// An RTCache's cached errors expire on its Cache's clock. Made in a
+// testing/synctest bubble over a Cache made outside (real time), its error
+// cache used to read the bubble's time: an hour of bubble time expired an
+// error cached for a minute, while the Cache's values, on real time, stayed.
+func TestRTErrorTTLKeepsTheCachesClock(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10}) // real time
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{err: errors.New("origin down")}
+		rt, err := ufocache.NewRTCache(c, o.load, ufocache.RTOptions[string, string]{ErrorTTL: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetWithTTL("v", "v", time.Minute)
+		rt.Get(context.Background(), "k")
+		time.Sleep(time.Hour) // bubble time; real time has hardly moved
+		if _, ok := c.Get("v"); !ok {
+			t.Fatal("the Cache's value expired on the bubble's clock")
+		}
+		if _, _, err := rt.Get(context.Background(), "k"); err == nil || o.loads.Load() != 1 {
+			t.Errorf("after an hour of bubble time: err %v, %d loads; want the cached error and 1 load", err, o.loads.Load())
 		}
 	})
 }
