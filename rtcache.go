@@ -686,16 +686,35 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 // loadEach loads MultiGet's misses without a BatchLoader: each key as Get
 // would (it leads or joins the key's own call, with its own load timeout,
 // and is stored as soon as it loads), on a goroutine of its own, writing
-// its answer into out at missAt. A panic or Goexit in one key's Loader
-// fails that key only. (As one batch, one slow key held every key back:
-// their values stored only once it returned, Gets of them waiting for it,
-// and at the load timeout all of them failed.) Any other panic (an
-// OnEvict's, in a store) is raised again on the caller's goroutine once
-// every key has its answer.
+// its answer into out at missAt. A key given more than once loads once,
+// for its first occurrence: the others take its answer as LockHits (each
+// joining it as another caller would have waited at most LockTimeout, and
+// loaded again if the answer was not stored). A panic or Goexit in one
+// key's Loader fails that key only. (As one batch, one slow key held every
+// key back: their values stored only once it returned, Gets of them
+// waiting for it, and at the load timeout all of them failed.) Any other
+// panic that reaches a key's goroutine (an OnEvict's, when the store ran
+// there) is raised again on the caller's goroutine once every key has its
+// answer.
 func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) {
+	var firstAt []int // for each of missing, the index in missing of its first occurrence
+	if len(missing) > 1 {
+		firstAt = make([]int, len(missing))
+		seen := make(map[K]int, len(missing))
+		for j, k := range missing {
+			if i, ok := seen[k]; ok {
+				firstAt[j] = i
+			} else {
+				seen[k], firstAt[j] = j, j
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	var other atomic.Pointer[any] // the first panic that is not a Loader's
 	for j, k := range missing {
+		if firstAt != nil && firstAt[j] != j {
+			continue
+		}
 		o := &out[missAt[j]]
 		wg.Go(func() {
 			st := o.Status
@@ -713,6 +732,13 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 		})
 	}
 	wg.Wait()
+	for j, i := range firstAt {
+		if i != j {
+			first := out[missAt[i]]
+			out[missAt[j]] = RTResult[V]{Value: first.Value, Status: LockHit, Err: first.Err}
+			rt.st.lockHits.Add(1)
+		}
+	}
 	if r := other.Load(); r != nil {
 		panic(*r)
 	}

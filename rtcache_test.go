@@ -1954,9 +1954,10 @@ func TestRTMultiGetRepeatedKeyCountsOneMiss(t *testing.T) {
 }
 
 // Without a BatchLoader each key loads on a goroutine of its own; a panic
-// there that is not its Loader's (an OnEvict's, run by the store) would
-// end the process. MultiGet raises it on its caller's goroutine, as Get
-// does, once every key has its answer.
+// there that is not its Loader's (an OnEvict's, run by a store made on
+// that goroutine: the ctx cannot end) would end the process. MultiGet
+// raises it on its caller's goroutine, as Get does, once every key has its
+// answer.
 func TestRTMultiGetWithoutBatchLoaderRaisesAnOnEvictPanic(t *testing.T) {
 	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 1, OnEvict: func(string, string, ufocache.EvictReason) {
 		panic("OnEvict bug")
@@ -1996,6 +1997,46 @@ func TestRTErrorTTLKeepsTheCachesClock(t *testing.T) {
 		}
 		if _, _, err := rt.Get(context.Background(), "k"); err == nil || o.loads.Load() != 1 {
 			t.Errorf("after an hour of bubble time: err %v, %d loads; want the cached error and 1 load", err, o.loads.Load())
+		}
+	})
+}
+
+// A key given twice to a MultiGet without a BatchLoader loads once, for
+// both occurrences, whatever becomes of the load: the second occurrence
+// does not wait for the first as another caller would (LockTimeout
+// failed it while its own load went on), nor load again when the first
+// load's answer is not stored (a failed load, a negative TTL).
+func TestRTMultiGetRepeatedKeyWithoutBatchLoaderLoadsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		load := func(_ context.Context, k string) (string, time.Duration, error) {
+			calls.Add(1)
+			time.Sleep(2 * time.Second)
+			switch k {
+			case "down":
+				return "", 0, errors.New("down")
+			case "neg":
+				return "v:neg", -1, nil
+			}
+			return "v:" + k, 0, nil
+		}
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+		rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{LockTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ := rt.MultiGet(context.Background(), []string{"a", "down", "neg", "a", "down", "neg"})
+		for i := range 3 {
+			first, again := res[i], res[i+3]
+			if first.Status != ufocache.Miss || again.Status != ufocache.LockHit || first.Value != again.Value || first.Err != again.Err {
+				t.Errorf("occurrences of key %d: %+v and %+v; want the same answer, Miss then LockHit", i, first, again)
+			}
+		}
+		if res[0].Err != nil || res[0].Value != "v:a" || res[1].Err == nil || res[2].Value != "v:neg" {
+			t.Errorf("results %+v", res)
+		}
+		if s := rt.Stats(); calls.Load() != 3 || s.Loads != 3 || s.Misses != 3 || s.LockHits != 3 {
+			t.Errorf("%d Loader calls, stats %+v; want 3 calls, Loads 3, Misses 3, LockHits 3", calls.Load(), s)
 		}
 	})
 }
