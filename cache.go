@@ -416,7 +416,10 @@ func (c *Cache[K, V]) now() int64 {
 }
 
 // Get returns the value of k if it is present and not expired.
-// It takes no lock and does not allocate.
+// It takes no lock and does not allocate (but a key with pointers that is
+// hashed through a function, a Hasher's or the default one's for keys other
+// than integers and strings, escapes: what it points to is moved to the
+// heap).
 func (c *Cache[K, V]) Get(k K) (V, bool) {
 	var h uint64
 	// The integer hash inlines here; Sum would be a call (generic code

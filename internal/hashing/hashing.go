@@ -106,7 +106,7 @@ func (h *Hasher[K]) sum(k K) uint64 {
 
 // Spread is a seeded bijection on 64 bits that makes every output bit
 // depend on every input bit. A cache takes its shard from a hash's top
-// bits, its index group from the low 32 and its tag from the next 8, so a
+// bits, its index group from the low 32 and its tag from the next 7, so a
 // caller's Hasher that is good at avoiding collisions but not at mixing
 // (the identity on integer IDs, a multiplicative hash of small keys) sent
 // every key to one shard and one group: 16 shards holding 1024 of 16384
