@@ -124,7 +124,7 @@ func newS3(capacity int64) *S3[int, int] {
 
 func newBlindS3(capacity int64) *S3[int, int] {
 	p := &S3[int, int]{}
-	p.Init(capacity, sketch.New(int(capacity)), hash)
+	p.Init(capacity, true, sketch.New(int(capacity)), hash)
 	return p
 }
 
@@ -437,6 +437,40 @@ func TestGhostWindowThatGrows(t *testing.T) {
 	}
 }
 
+// TestLeastShare: a loop a little longer than the cache drives the small
+// share down to its least, 0.1% of the capacity where every entry weighs
+// 1, 0.5% where entries have weights (there 0.1% of the bound may not
+// hold one entry), and never below.
+func TestLeastShare(t *testing.T) {
+	const capacity = 10000
+	for _, unit := range []bool{true, false} {
+		p := &S3[int, int]{}
+		p.Init(capacity, unit, sketch.New(capacity), hash)
+		p.reused()
+		want := int64(capacity * MinSmallPermilleWeighted / 1000)
+		if unit {
+			want = capacity * MinSmallPermille / 1000
+		}
+		resident := map[int]*entry{}
+		least := p.SmallCap()
+		for range 30 {
+			for k := range capacity + capacity/10 {
+				if e, ok := resident[k]; ok && !e.Dead() {
+					e.Touch()
+					continue
+				}
+				e := newEntry(k, 1)
+				resident[k] = e
+				add(p, e)
+				least = min(least, p.SmallCap())
+			}
+		}
+		if least != want {
+			t.Errorf("unit %v: the share's least over the loop was %d, want %d", unit, least, want)
+		}
+	}
+}
+
 // TestShareAdapts: a cyclic scan longer than the cache keeps the small
 // share at or below its start, and re-reads just past the small queue's
 // reach grow it.
@@ -678,7 +712,7 @@ func TestShortSmallQueueCanStillGrow(t *testing.T) {
 func TestShareBoundsAtHugeCapacities(t *testing.T) {
 	for _, capacity := range []int64{1 << 40, 1 << 62, math.MaxInt64} {
 		p := &S3[int, int]{}
-		p.Init(capacity, sketch.New(1024), hash)
+		p.Init(capacity, true, sketch.New(1024), hash)
 		if want := capacity / 100 * SmallPercent; p.SmallCap() < want || p.SmallCap() > want+SmallPercent {
 			t.Errorf("capacity %d: small share starts at %d, want %d%%: %d", capacity, p.SmallCap(), SmallPercent, want)
 		}

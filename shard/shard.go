@@ -109,7 +109,7 @@ type Shard[K comparable, V any] struct {
 	keep     int64 // see Init
 	// The padding keeps the next shard's writes off these lines and makes
 	// the shard a whole number of lines.
-	_ [40]byte
+	_ [32]byte
 }
 
 // weightedSketchRoom is the keys a weighted shard's sketch has room for
@@ -156,7 +156,7 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep 
 		sketchKeys = min(sketchKeys, 1024) // entry count unknown: grow with it
 	}
 	s.sketch.Resize(int(min(capacity, int64(max(sketchKeys, 1)))), sketchMin)
-	s.policy.Init(capacity, &s.sketch, hash)
+	s.policy.Init(capacity, unit, &s.sketch, hash)
 }
 
 // Find returns the entry of k, expired or not, or nil. It takes no lock:
@@ -408,7 +408,7 @@ func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
 	if out != nil {
 		s.idx.each(func(e *fifo.Entry[K, V]) { report(out, e.Key, e.Val, Deleted) })
 	}
-	s.policy.Init(s.capacity, &s.sketch, s.hash)
+	s.policy.Init(s.capacity, s.unit, &s.sketch, s.hash)
 	s.filled = false
 	s.idx.init(s.idx.maxLive)
 	s.weight.Store(0)
