@@ -185,8 +185,8 @@ type Options[K comparable, V any] struct {
 	// any lock, on the goroutine whose call removed it. It must not panic
 	// where nothing can recover: an RTCache stores a load on the load's
 	// own goroutine when its caller may leave (a ctx that can end, a
-	// LoadTimeout, a background refresh), and a panic there ends the
-	// process.
+	// LoadTimeout, a background refresh) and always for a MultiGet's
+	// BatchLoader call, and a panic there ends the process.
 	OnEvict func(key K, value V, reason EvictReason)
 	// Hasher, if set, hashes keys instead of the default: seeded maphash for
 	// string and other comparable keys, a seeded mixer for integer keys. It

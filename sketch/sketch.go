@@ -7,7 +7,8 @@
 // table is halved, so the whole table is halved once per sampleSize
 // increments without any caller paying for a full sweep. Memory is half a
 // 64-bit word per key of Capacity, which rounds the expected keys up to a
-// power of two: 4 to 8 bytes per expected key.
+// power of two: 4 to 8 bytes per expected key (more where Resize's least
+// room applies).
 //
 // TinyLFU's doorkeeper (a Bloom filter that takes a key's first occurrence,
 // so that keys seen once never reach the counters) was tried as one bit
