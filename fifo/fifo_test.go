@@ -437,6 +437,17 @@ func TestGhostWindowThatGrows(t *testing.T) {
 	}
 }
 
+// request reads k if resident holds it, live, or else adds it (a miss).
+func request(p *S3[int, int], resident map[int]*entry, k int) {
+	if e, ok := resident[k]; ok && !e.Dead() {
+		e.Touch()
+		return
+	}
+	e := newEntry(k, 1)
+	resident[k] = e
+	add(p, e)
+}
+
 // TestLeastShare: a loop a little longer than the cache drives the small
 // share down to its least, 0.1% of the capacity where every entry weighs
 // 1, 0.5% where entries have weights (there 0.1% of the bound may not
@@ -455,13 +466,7 @@ func TestLeastShare(t *testing.T) {
 		least := p.SmallCap()
 		for range 30 {
 			for k := range capacity + capacity/10 {
-				if e, ok := resident[k]; ok && !e.Dead() {
-					e.Touch()
-					continue
-				}
-				e := newEntry(k, 1)
-				resident[k] = e
-				add(p, e)
+				request(p, resident, k)
 				least = min(least, p.SmallCap())
 			}
 		}
@@ -478,15 +483,7 @@ func TestShareAdapts(t *testing.T) {
 	p := newS3(1000)
 	start := p.SmallCap()
 	resident := map[int]*entry{}
-	get := func(k int) {
-		if e, ok := resident[k]; ok && !e.Dead() {
-			e.Touch()
-			return
-		}
-		e := newEntry(k, 1)
-		resident[k] = e
-		add(p, e)
-	}
+	get := func(k int) { request(p, resident, k) }
 	for range 20 {
 		for k := range 1500 {
 			get(k)
