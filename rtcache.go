@@ -412,6 +412,10 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 	out := make([]RTResult[V], len(keys))
 	var missAt []int
 	var missing []K
+	// A miss whose key an earlier miss has is loaded once, with it, and
+	// takes its answer as a LockHit: repeats holds the two indices in out.
+	var seen map[K]int
+	var repeats [][2]int
 	for i, k := range keys {
 		v, st, left := rt.c.lookup(k)
 		if st == Hit {
@@ -422,6 +426,16 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		if err, ok := rt.cachedError(k); ok {
 			out[i] = RTResult[V]{Status: Hit, Err: err}
 			continue
+		}
+		if len(missing) > 0 { // a second miss: it may repeat one
+			if seen == nil {
+				seen = map[K]int{missing[0]: missAt[0]}
+			}
+			if first, ok := seen[k]; ok {
+				repeats = append(repeats, [2]int{i, first})
+				continue
+			}
+			seen[k] = i
 		}
 		out[i].Status = st
 		missAt = append(missAt, i)
@@ -443,26 +457,14 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 			if !returned {
 				n := led.Load()
 				rt.st.misses.Add(uint64(n))
-				rt.st.lockHits.Add(uint64(max(int64(len(missing))-n, 0)))
+				rt.st.lockHits.Add(uint64(max(int64(len(missing))-n, 0) + int64(len(repeats))))
 			}
 		}()
 		res := rt.group.DoBatch(ctx, missing, load)
 		returned = true
-		var first map[K]struct{} // the keys counted as loaded, if one may repeat
-		if len(missing) > 1 {
-			first = make(map[K]struct{}, len(missing))
-		}
 		for j, r := range res {
 			o := &out[missAt[j]]
 			o.Value, o.Err = r.Val.val, r.Err
-			if r.Leader && first != nil {
-				k := missing[j]
-				if _, again := first[k]; again {
-					r.Leader = false // the same call, a second time: its load is counted
-				} else {
-					first[k] = struct{}{}
-				}
-			}
 			if r.Leader {
 				rt.st.misses.Add(1)
 			} else {
@@ -470,6 +472,11 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 				rt.st.lockHits.Add(1)
 			}
 		}
+	}
+	for _, r := range repeats {
+		first := out[r[1]]
+		out[r[0]] = RTResult[V]{Value: first.Value, Status: LockHit, Err: first.Err}
+		rt.st.lockHits.Add(1)
 	}
 	for _, o := range out {
 		if o.Err != nil {
@@ -686,10 +693,10 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 // loadEach loads MultiGet's misses without a BatchLoader: each key as Get
 // would (it leads or joins the key's own call, with its own load timeout,
 // and is stored as soon as it loads), on a goroutine of its own, writing
-// its answer into out at missAt. A key given more than once loads once,
-// for its first occurrence: the others take its answer as LockHits (each
-// joining it as another caller would have waited at most LockTimeout, and
-// loaded again if the answer was not stored). A panic or Goexit in one
+// its answer into out at missAt. (MultiGet gives each key once: a repeat
+// that joined its first occurrence as another caller would have waited at
+// most LockTimeout, and loaded again if the answer was not stored.) A
+// panic or Goexit in one
 // key's Loader fails that key only. (As one batch, one slow key held every
 // key back: their values stored only once it returned, Gets of them
 // waiting for it, and at the load timeout all of them failed.) Any other
@@ -697,24 +704,9 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 // there) is raised again on the caller's goroutine once every key has its
 // answer.
 func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) {
-	var firstAt []int // for each of missing, the index in missing of its first occurrence
-	if len(missing) > 1 {
-		firstAt = make([]int, len(missing))
-		seen := make(map[K]int, len(missing))
-		for j, k := range missing {
-			if i, ok := seen[k]; ok {
-				firstAt[j] = i
-			} else {
-				seen[k], firstAt[j] = j, j
-			}
-		}
-	}
 	var wg sync.WaitGroup
 	var other atomic.Pointer[any] // the first panic that is not a Loader's
 	for j, k := range missing {
-		if firstAt != nil && firstAt[j] != j {
-			continue
-		}
 		o := &out[missAt[j]]
 		wg.Go(func() {
 			st := o.Status
@@ -732,13 +724,6 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 		})
 	}
 	wg.Wait()
-	for j, i := range firstAt {
-		if i != j {
-			first := out[missAt[i]]
-			out[missAt[j]] = RTResult[V]{Value: first.Value, Status: LockHit, Err: first.Err}
-			rt.st.lockHits.Add(1)
-		}
-	}
 	if r := other.Load(); r != nil {
 		panic(*r)
 	}
