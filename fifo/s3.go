@@ -647,8 +647,9 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		if narrow && m == margin {
 			// A close loss counts once more in the sketch: if c comes
 			// back before the sketch ages, it wins its next close duel
-			// (but a tie at exactly one above: see S3), as S3-FIFO admits a key its ghost remembers, and if it
-			// does not, aging fades the count. Not in the strict regime,
+			// (but a tie at exactly one above: see S3), as S3-FIFO
+			// admits a key its ghost remembers, and if it does not,
+			// aging fades the count. Not in the strict regime,
 			// where the residents have shown they are worth more.
 			p.sketch.Add(h)
 		}
