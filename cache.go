@@ -34,9 +34,9 @@
 // starts at 5%, or at the first overflow at 40% of the share of entries
 // read in small while the cache filled, if that is more; it then adapts
 // on misses, ARC-style: a key back soon after leaving small grows it, one
-// back from main shrinks it; growth is damped while few entries are read in small or few
-// newcomers win their duels, which keeps loops and zig-zag scans from
-// inflating it, and while one ghost draws most of the hits, a run of its
+// back from main shrinks it; growth is damped while few entries are read
+// in small or few newcomers win their duels, which keeps loops and zig-zag
+// scans from inflating it, and while one ghost draws most of the hits, a run of its
 // hits doubles the step (up to eight times), so that the share follows a
 // working set that moved. Each shard's sketch counts every key the shard
 // is offered, often many times the entries it holds, so it has room for
