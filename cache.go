@@ -40,8 +40,11 @@
 // hits doubles the step (up to eight times), so that the share follows a
 // working set that moved. Each shard's sketch counts every key the shard
 // is offered, often many times the entries it holds, so it has room for
-// at least 4K keys however small the shard (a weighted shard's, for two
-// keys per entry it holds). The sketch ages by halving one word at a time;
+// at least 4K keys however few entries the shard holds (a weighted shard's,
+// for two keys per entry it holds), where the shard's bound is 1024 units
+// or more, as the automatic shard count makes it up to 64 cores; a smaller
+// shard gets four keys per unit, or 4K shared out over the shards, if that
+// is more. The sketch ages by halving one word at a time;
 // duels compare rates corrected for where each key's counters are in that
 // cycle.
 // It starts afresh when its shard first overflows: what it counted while

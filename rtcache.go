@@ -24,7 +24,8 @@ import (
 // # Loads
 //
 // The first caller of a missing key starts a load; it runs on a goroutine
-// of its own with a context that keeps the caller's values (trace IDs,
+// of its own (on the caller's, if the caller's ctx cannot end and there is
+// no LoadTimeout) with a context that keeps the caller's values (trace IDs,
 // credentials) but not its cancellation, so a caller that leaves does not
 // cancel the load for the others. Each caller waits for the load, for its
 // own ctx, or, if another caller started the load, for

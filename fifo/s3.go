@@ -136,8 +136,9 @@ var (
 // at most one above it is counted once more in the sketch, so that if it
 // comes back before the sketch ages it duels two counts higher (this one
 // and its return's), and beats a resident rated less than one above its
-// first rate (one rated exactly one above ties, and loses again): S3-FIFO's
-// ghost admission, kept in the sketch at no cost in memory). Main evicts
+// first rate (one rated exactly one above ties, and loses again; and not
+// in the strict regime): a ghost, as S3-FIFO's, kept in the sketch at no
+// cost in memory; admit.go's ghost admission is another). Main evicts
 // with CLOCK: a read entry gets another round with its frequency
 // decremented. Reads are counted by
 // the entries' 2-bit frequencies (no shared write on a Get) and folded
