@@ -36,9 +36,9 @@
 // on misses, ARC-style: a key back soon after leaving small grows it, one
 // back from main shrinks it; growth is damped while few entries are read
 // in small or few newcomers win their duels, which keeps loops and zig-zag
-// scans from inflating it, and while one ghost draws most of the hits, a run of its
-// hits doubles the step (up to eight times), so that the share follows a
-// working set that moved. Each shard's sketch counts every key the shard
+// scans from inflating it, and while one ghost draws most of the hits, a
+// run of its hits doubles the step (up to eight times), so that the share
+// follows a working set that moved. Each shard's sketch counts every key the shard
 // is offered, often many times the entries it holds, so it has room for
 // at least 4K keys however few entries the shard holds (a weighted shard's,
 // for two keys per entry it holds), where the shard's bound is 1024 units
