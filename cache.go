@@ -38,8 +38,10 @@
 // in small or few newcomers win their duels, which keeps loops and zig-zag
 // scans from inflating it, and while one ghost draws most of the hits, a
 // run of its hits doubles the step (up to eight times), so that the share
-// follows a working set that moved. Each shard's sketch counts every key the shard
-// is offered, often many times the entries it holds, so it has room for
+// follows a working set that moved (small's hits and runs are counted over
+// all the shards, which such a move reaches at once). Each shard's sketch
+// counts every key the shard is offered, often many times the entries it
+// holds, so it has room for
 // at least 4K keys however few entries the shard holds (a weighted shard's,
 // for two keys per entry it holds), where the shard's bound is 1024 units
 // or more, as the automatic shard count makes it up to 64 cores; a smaller
@@ -88,6 +90,7 @@ import (
 	"time"
 
 	"github.com/puzpuzpuz/xsync/v3"
+	"github.com/ufocache/ufocache/fifo"
 	"github.com/ufocache/ufocache/internal/clock"
 	"github.com/ufocache/ufocache/internal/hashing"
 	"github.com/ufocache/ufocache/shard"
@@ -242,6 +245,7 @@ type Cache[K comparable, V any] struct {
 	hits       *xsync.Counter // nil unless RecordStats
 	misses     *xsync.Counter
 	clockRef   *clock.Ref
+	pool       *fifo.Pool // the shards' pooled tuning (fifo.Pool)
 }
 
 // New validates opts and returns an empty cache.
@@ -329,12 +333,14 @@ func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K,
 	if !sketchLeastPerShard {
 		sketchMin = (4 << 10) / n
 	}
+	c.pool = fifo.NewPool()
 	for i := range c.shards {
 		w := per
 		if int64(i) < extra {
 			w++
 		}
 		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired), sketchKeys, sketchMin)
+		c.shards[i].SharePool(c.pool)
 		// The first extra shards hold one unit more, but an entry's limit
 		// does not depend on where its key lands.
 		c.shards[i].LimitEntryWeight(per)
@@ -683,6 +689,7 @@ func (c *Cache[K, V]) Clear() {
 		c.shards[i].Clear(c.collect(&out))
 		c.notify(out)
 	}
+	c.pool.Reset()
 }
 
 // All iterates over the entries that are present and not expired, shard by

@@ -888,12 +888,7 @@ func ghostHit(t *testing.T, p *S3[int, int], k *int, small bool) int64 {
 // 2^momentumShift times; a hit of the other ghost ends the run. While
 // neither ghost dominates, each hit moves the share by one step.
 func TestMomentum(t *testing.T) {
-	p := newS3(10000)
-	for range 500 {
-		add(p, newEntry(-1-p.Len(), 1))
-	}
-	p.smallCap = 2000
-	p.reads, p.admits = readsOne, readsOne // undamped: Add moves neither
+	p := momentumS3()
 	k := 1 << 20
 	step := int64(ghostSample)
 	moves := func(small bool, n int) []int64 {
@@ -903,19 +898,23 @@ func TestMomentum(t *testing.T) {
 		}
 		return out
 	}
-	p.smallHits = readsOne // small's ghost dominates, and stays above 65% for these hits
+	smallShare(p, readsOne) // small's ghost dominates, and stays above 65% for these hits
 	if got, want := moves(true, 5), []int64{step, 2 * step, 4 * step, 8 * step, 8 * step}; !slices.Equal(got, want) {
 		t.Errorf("a run of small-ghost hits moved the share by %v, want %v", got, want)
 	}
-	p.smallHits = 0 // main's ghost dominates
+	smallShare(p, 0) // main's ghost dominates
 	if got, want := moves(false, 5), []int64{-step, -2 * step, -4 * step, -8 * step, -8 * step}; !slices.Equal(got, want) {
 		t.Errorf("a run of main-ghost hits moved the share by %v, want %v", got, want)
 	}
-	p.smallHits = readsOne
+	smallShare(p, readsOne)
 	if got, want := moves(true, 2), []int64{step, 2 * step}; !slices.Equal(got, want) {
 		t.Errorf("small-ghost hits after main's moved the share by %v, want %v (the run starts again)", got, want)
 	}
-	p.smallHits = readsOne / 2
+	smallShare(p, 0)
+	if got, want := moves(false, 2), []int64{-step, -2 * step}; !slices.Equal(got, want) {
+		t.Errorf("main-ghost hits after small's moved the share by %v, want %v (the run starts again)", got, want)
+	}
+	smallShare(p, readsOne/2)
 	for _, small := range []bool{true, true, true, false, false, false} {
 		want := step
 		if !small {
@@ -925,4 +924,51 @@ func TestMomentum(t *testing.T) {
 			t.Errorf("with neither ghost dominant, a ghost hit (small %v) moved the share by %d, want %d", small, got, want)
 		}
 	}
+}
+
+// The shards of a cache pool small's side of the momentum: a run of
+// small-ghost hits goes on from one shard to the next, and a main-ghost
+// hit in any shard ends it. Main's side stays each shard's own.
+func TestMomentumIsPooled(t *testing.T) {
+	a, b := momentumS3(), momentumS3()
+	b.SharePool(a.pool)
+	k := 1 << 20
+	step := int64(ghostSample)
+	smallShare(a, readsOne)
+	smallShare(b, readsOne)
+	got := []int64{ghostHit(t, a, &k, true), ghostHit(t, a, &k, true), ghostHit(t, b, &k, true), ghostHit(t, a, &k, true)}
+	if want := []int64{step, 2 * step, 4 * step, 8 * step}; !slices.Equal(got, want) {
+		t.Errorf("small-ghost hits in shards a, a, b, a moved their shares by %v, want %v", got, want)
+	}
+	a.smallHits = 0 // a's main ghost dominates a's own hits
+	if got := ghostHit(t, a, &k, false); got != -step {
+		t.Errorf("a main-ghost hit moved the share by %d, want %d", got, -step)
+	}
+	if got := ghostHit(t, b, &k, true); got != step {
+		t.Errorf("a small-ghost hit in b after a main-ghost hit in a moved b's share by %d, want %d (the pooled run ended)", got, step)
+	}
+	b.smallHits = 0
+	got = []int64{ghostHit(t, a, &k, false), ghostHit(t, b, &k, false), ghostHit(t, a, &k, false)}
+	if want := []int64{-2 * step, -step, -4 * step}; !slices.Equal(got, want) {
+		t.Errorf("main-ghost hits in shards a, b, a moved their shares by %v, want %v (each shard's own run)", got, want)
+	}
+}
+
+// momentumS3 returns a full S3 with a share of 20% whose steps are not
+// damped.
+func momentumS3() *S3[int, int] {
+	p := newS3(10000)
+	for range 500 {
+		add(p, newEntry(-1-p.Len(), 1))
+	}
+	p.smallCap = 2000
+	p.reads, p.admits = readsOne, readsOne // undamped: Add moves neither
+	return p
+}
+
+// smallShare sets the running shares of ghost hits that were small's, p's
+// own and its pool's, keeping the pool's run.
+func smallShare(p *S3[int, int], share int64) {
+	p.smallHits = share
+	p.pool.w.Store(p.pool.w.Load()&^(1<<32-1) | uint64(share))
 }

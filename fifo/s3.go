@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/bits"
+	"sync/atomic"
 
 	"github.com/ufocache/ufocache/sketch"
 )
@@ -168,15 +169,16 @@ var (
 // time, gave p3 +0.7 pp but zig-zags -1 to -9, Zipf -0.4 to -2.4, mean
 // -0.5; still -0.3 with blind admission, and main's reach capped at 4 or
 // 16 times small's cost 0.1-0.3).
-// Each shard tunes its own share from its own ghosts. One share for all
-// the shards of a cache (each ghost hit stepping it, with one running
-// share and one run for the momentum) reached its level in a thirtieth
-// of the requests: shift at 50k entries (perf's synthetic workload,
-// popularity moving to new keys) +2.1 pp, to LRU's level, but p3 at 400k
-// entries -0.8 (its main ghost's hits took the share from the fill's 20%
-// to the least within 1,200 hits) and cloudphysics at 16k -0.4 (policy
-// suite, 8 replays); with the momentum still per shard, shift gained 0.6
-// and cloudphysics lost 0.35.
+// Each shard tunes its own share from its own ghosts; only the momentum
+// of small's growth is pooled over the cache's shards (see Pool). One
+// share for all the shards of a cache (each ghost hit stepping it, with
+// one running share and one run for the momentum) reached its level in a
+// thirtieth of the requests: shift at 50k entries (perf's synthetic
+// workload, popularity moving to new keys) +2.1 pp, to LRU's level, but p3
+// at 400k entries -0.8 (its main ghost's hits took the share from the
+// fill's 20% to the least within 1,200 hits) and cloudphysics at 16k -0.4
+// (policy suite, 8 replays); with the momentum still per shard, shift
+// gained 0.6 and cloudphysics lost 0.35.
 // A share driven below strictPercent means the residents keep earning
 // their place, and the duel then demands a wider margin from newcomers; so
 // do duel wins that stop paying (see strict).
@@ -203,8 +205,8 @@ type S3[K comparable, V any] struct {
 	victims  []Gone[K, V] // scratch for admission duels
 	// ghosts of the keys that recently left small unpromoted and main.
 	smallGhost, mainGhost ghost
-	// smallHits is the running share of ghost hits that were small's, of
-	// readsOne (see Add, and streak below).
+	// smallHits is the running share of this shard's ghost hits that were
+	// small's, of readsOne (see momentum).
 	smallHits int64
 	ga        *ghostAdmission[K, V] // see admit.go
 
@@ -217,10 +219,11 @@ type S3[K comparable, V any] struct {
 	returns int32
 	reuse   bool
 	filled  bool // the queues overflowed since Init
-	// streak counts the ghost hits in a row of one ghost, while that
-	// ghost drew its momentumPercent of them (see Add): small's if
-	// positive, main's if negative, up to momentumShift either way.
-	streak int8
+	// mainRun counts main's ghost hits in a row, while main's ghost drew
+	// its momentumPercent of this shard's ghost hits (see momentum), up
+	// to momentumShift. Small's runs are pooled (see Pool).
+	mainRun int8
+	pool    *Pool
 }
 
 // Init empties the queues and sets the capacity; unit says that every
@@ -231,8 +234,16 @@ func (p *S3[K, V]) Init(capacity int64, unit bool, sk *sketch.Sketch, hash func(
 	if unit {
 		least = MinSmallPermille
 	}
-	*p = S3[K, V]{capacity: capacity, least: max(Share(capacity, least, 1000), 1), smallCap: max(Share(capacity, SmallPercent, 100), 1), sketch: sk, hash: hash, smallHits: readsOne / 2}
+	pool := p.pool
+	if pool == nil {
+		pool = NewPool()
+	}
+	*p = S3[K, V]{capacity: capacity, least: max(Share(capacity, least, 1000), 1), smallCap: max(Share(capacity, SmallPercent, 100), 1), sketch: sk, hash: hash, smallHits: readsOne / 2, pool: pool}
 }
+
+// SharePool makes p tune its small share with m, which the other shards
+// of its cache share (see Pool). Init keeps it.
+func (p *S3[K, V]) SharePool(m *Pool) { p.pool = m }
 
 // Len returns the number of entries in both queues.
 func (p *S3[K, V]) Len() int { return p.n }
@@ -304,49 +315,112 @@ func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 		if p.admits >= growAdmits/2 {
 			d = max(d, int64(e.Weight)*int64(ghostSample)/dampFloor)
 		}
-		d = p.momentum(d, p.smallHits, 1)
+		p.mainRun = 0 // a hit of small's ghost ends main's run
+		d <<= p.pool.smallHit()
 		p.smallCap = min(p.smallCap+d, max(Share(p.capacity, MaxSmallPercent, 100), 1))
 	case inMain && !inSmall:
 		track(&p.smallHits, false)
-		d = p.momentum(d, readsOne-p.smallHits, -1)
+		p.pool.mainHit()
+		d = p.momentum(d, readsOne-p.smallHits)
 		p.smallCap = max(p.smallCap-d, p.least)
 	}
 }
 
-// momentum scales a step d of the share by the ghost that was hit, whose
-// running share of the ghost hits is share (of readsOne) and whose runs
-// streak counts in direction dir (1 for small's, -1 for main's): while
-// that ghost draws at least momentumPercent of the hits, each hit in a run
-// doubles the step, up to 2^momentumShift times (ARC likewise scales its
-// step by the ratio of its ghosts' sizes). A working set that moved
-// beyond the small queue's reach while main's residents sit idle (sprite,
-// oltp at 250-500 entries) shows as a run of small-ghost hits, sampled
-// sparsely (a few per 3,000 requests on sprite): at one step each, the
-// share took most of the trace to follow it. Both ways, so that a run of
-// main-ghost hits takes back what a run of small's gave: with growth alone
-// the share ratcheted up in one shard of 100k entries on p3 (40.1% ->
-// 34.0%; both ways, 40.6%). Policy suite, 8 replays: mean 50.38 -> 50.44,
-// sprite at 1000/2000 entries +0.3/+0.45 pp, oltp at 250/500 +1.2/+0.8,
-// no cell down by more than 0.25 (sprite at 250). At 60% sprite at 250
-// and 500 lost 0.4-0.8; at 70% sprite at 1000 gained under 0.3; steps up to
-// 16 times gained no more; growth alone gained as much in the suite, whose
-// p3 cells run 32 shards (the running share moves slowly in each). Nor did
+// momentum scales a step d of the share by the ghost that was hit:
+// while that ghost draws at least momentumPercent of the ghost hits, each
+// hit in a run of that ghost's doubles the step, up to 2^momentumShift
+// times (ARC likewise scales its step by the ratio of its ghosts' sizes).
+// A working set that moved beyond the small queue's reach while main's
+// residents sit idle (sprite, oltp at 250-500 entries) shows as a run of
+// small-ghost hits, sampled sparsely (a few per 3,000 requests on
+// sprite): at one step each, the share took most of the trace to follow
+// it. Both ways, so that a run of main-ghost hits takes back what a run of
+// small's gave: with growth alone the share ratcheted up in one shard of
+// 100k entries on p3 (40.1% -> 34.0%; both ways, 40.6%). Policy suite, 8
+// replays: mean 50.38 -> 50.44, sprite at 1000/2000 entries +0.3/+0.45
+// pp, oltp at 250/500 +1.2/+0.8, no cell down by more than 0.25 (sprite
+// at 250). At 60% sprite at 250 and 500 lost 0.4-0.8; at 70% sprite at
+// 1000 gained under 0.3; steps up to 16 times gained no more. Nor did
 // engaging sooner: a running share that starts from the mean of the first
 // 32-64 hits instead of one half cost p3 at 400k entries 0.8 pp (sprite
 // at 1000 +0.3); engaging on any run of 4-6 hits cost p3 at 100k entries
 // in one shard 1.5.
-func (p *S3[K, V]) momentum(d, share int64, dir int8) int64 {
-	if p.streak*dir < 0 {
-		p.streak = 0 // a hit of this ghost ends the other's run
-	}
+//
+// Small's side is pooled over the cache's shards (Pool); this is main's,
+// with share the shard's own running share of main's ghost hits (of
+// readsOne).
+func (p *S3[K, V]) momentum(d, share int64) int64 {
 	if !momentumOn || share < readsOne*momentumPercent/100 {
 		return d
 	}
-	d <<= p.streak * dir
-	if p.streak*dir < momentumShift {
-		p.streak += dir
-	}
+	d <<= p.mainRun
+	p.mainRun = min(p.mainRun+1, momentumShift)
 	return d
+}
+
+// Pool is the part of the small share's tuning that the shards of a cache
+// share: the running share of ghost hits that were small's, over all the
+// shards, and the current run of small-ghost hits, which engage the
+// momentum of small's growth (see S3.momentum). A working set that moves
+// moves in every shard at once, but each shard sees only its share of the
+// ghost hits, and its own running share barely moved: on perf's shift
+// workload (Zipf 0.9 over 200k keys, 7 ranks in 10 passing to new keys
+// every 150k requests) at 50k entries, one shard rose to a 27% share
+// within half a phase of the first shift and reached 75%; 32 shards (2
+// cores' worth) averaged 8% and reached 58% at the end, and got 65.1% hits
+// against one shard's 67.2 and LRU's 67.4. Pooled, 32 shards get 66.7,
+// and 128 shards 66.6 (63.3 unpooled); shift at 10k entries (8 shards)
+// +0.2 pp. Main's side stays per shard: pooled too, it took p3 at 400k
+// entries (32 shards) from the fill's 21% share to the least within 4,500
+// ghost hits, and its hit ratio from 76.9% to 76.1% (policy suite, 8
+// replays; pooling small's side alone moved no cell of it by more than
+// 0.2 pp). Each ghost hit (1 in ghostSample keys, on a miss) updates the
+// pool with one compare-and-swap.
+type Pool struct {
+	// w holds the running share (of readsOne) in its low 32 bits and the
+	// run above them.
+	w atomic.Uint64
+}
+
+// NewPool returns a pool with no ghost hits yet: a running share of one
+// half.
+func NewPool() *Pool {
+	m := new(Pool)
+	m.Reset()
+	return m
+}
+
+// Reset forgets the ghost hits.
+func (m *Pool) Reset() { m.w.Store(readsOne / 2) }
+
+// smallHit records a hit of a small ghost and returns the shift to apply
+// to its step.
+func (m *Pool) smallHit() (shift int8) {
+	for {
+		old := m.w.Load()
+		share, run := int64(uint32(old)), int8(old>>32)
+		track(&share, true)
+		shift = 0
+		if momentumOn && share >= readsOne*momentumPercent/100 {
+			shift, run = run, min(run+1, momentumShift)
+		}
+		if m.w.CompareAndSwap(old, uint64(run)<<32|uint64(share)) {
+			return shift
+		}
+	}
+}
+
+// mainHit records a hit of a main ghost: the running share falls, and
+// small's run ends.
+func (m *Pool) mainHit() {
+	for {
+		old := m.w.Load()
+		share := int64(uint32(old))
+		track(&share, false)
+		if m.w.CompareAndSwap(old, uint64(share)) {
+			return
+		}
+	}
 }
 
 // momentumOn: a test turns it off to measure what it is worth.

@@ -109,7 +109,7 @@ type Shard[K comparable, V any] struct {
 	keep     int64 // see Init
 	// The padding keeps the next shard's writes off these lines and makes
 	// the shard a whole number of lines.
-	_ [32]byte
+	_ [24]byte
 }
 
 // weightedSketchRoom is the keys a weighted shard's sketch has room for
@@ -158,6 +158,10 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep 
 	s.sketch.Resize(int(min(capacity, int64(max(sketchKeys, 1)))), sketchMin)
 	s.policy.Init(capacity, unit, &s.sketch, hash)
 }
+
+// SharePool makes the shard's policy tune with m, which the other shards
+// of its cache share (see fifo.Pool); Clear keeps it.
+func (s *Shard[K, V]) SharePool(m *fifo.Pool) { s.policy.SharePool(m) }
 
 // Find returns the entry of k, expired or not, or nil. It takes no lock:
 // this is the read path. Its helpers are spelled out inline: a generic
