@@ -749,6 +749,52 @@ func TestDuelNeverDropsAnExpiredProtect(t *testing.T) {
 	}
 }
 
+// A duel that takes a live victim and then meets an expired entry whose
+// departure alone makes room must put the live one back: the expired
+// entry is all that leaves. (It used to skip the duel only when the
+// expired entry came first, and evicted the live victim or the newcomer
+// besides, leaving the cache below its bound.)
+func TestExpiredEntryAfterALiveVictimMakesRoom(t *testing.T) {
+	p := &S3[int, int]{}
+	p.Init(10, false, sketch.New(64), hash) // a share of 1: main's is 9
+	p.reused()
+	live := newEntry(0, 1)
+	dead := &entry{Key: 1, Val: 1, Weight: 2, Expire: 100}
+	add(p, live)
+	add(p, dead)
+	for k := 2; k <= 7; k++ {
+		add(p, newEntry(k, 1))
+	}
+	if p.Weight() != 9 || p.main.head != live || p.main.head.next != dead {
+		t.Fatalf("setup: weight %d, main starts with %v", p.Weight(), p.main.head.Key)
+	}
+	// A newcomer of weight 2 leaves small unread and duels for 2 units
+	// of main: the live entry 0 gives 1, the expired entry 1 then 2,
+	// which is room enough for all.
+	n := newEntry(8, 2)
+	p.sketch.Add(hash(n.Key))
+	p.Add(n, hash(n.Key))
+	out := entries(p.Evict(200, nil, nil)) // at time 200 entry 1 has expired
+	if len(out) != 1 || out[0] != dead {
+		keys := []int{}
+		for _, e := range out {
+			keys = append(keys, e.Key)
+		}
+		t.Errorf("evicted %v, want only the expired entry 1", keys)
+	}
+	if live.Dead() || !live.Queued() || n.Dead() || !n.Queued() {
+		t.Errorf("the live victim (dead %v) or the newcomer (dead %v) left the cache", live.Dead(), n.Dead())
+	}
+	if p.Weight() != 9 {
+		t.Errorf("weight %d after evicting the expired entry of weight 2, want 9", p.Weight())
+	}
+	for _, q := range []*Queue[int, int]{&p.small, &p.main} {
+		if err := q.Check(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // An entry that leaves because its TTL passed says nothing about the
 // queues' sizes: kept longer, it would not have hit. Its key coming back
 // must not move the small share (either way), any more than one the

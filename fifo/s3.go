@@ -648,7 +648,8 @@ func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
 // displaces several is worth what they yield together.)
 //
 // Expired entries met on the way leave at once; if that alone makes room
-// within limit, c enters main without displacing anyone else.
+// within limit, c enters main without displacing anyone else (live
+// victims taken before the expired entries go back to main's head).
 //
 // Two ways around the margin were tried and left out (policy suite, 4
 // replays): letting any newcomer seen at all beat victims the sketch has
@@ -689,7 +690,14 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		}
 		if expired(v, now) {
 			out = p.drop(v, p.hash(v.Key), now, out)
-			if len(victims) == 0 && p.Weight()+int64(c.Weight) <= limit {
+			if p.Weight()+weight+int64(c.Weight) <= limit {
+				// The expired entries alone made room (the victims taken
+				// so far are unlinked, not yet gone): they go back.
+				for i := len(victims) - 1; i >= 0; i-- {
+					p.pushFront(victims[i].E)
+				}
+				clear(victims)
+				victims, rated, weight = victims[:0], wide{}, 0
 				break
 			}
 			continue
