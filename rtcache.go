@@ -174,7 +174,9 @@ type PanicError = coalesce.PanicError
 // StaleStatus is the status of GetStale and GetStaleWhileUpdate.
 type StaleStatus struct {
 	Status
-	// StaleFor is, with Status Stale, how long ago the value expired.
+	// StaleFor is, with Status Stale, how long ago the value expired: at
+	// least 1ns (a value expiring this very nanosecond, as Invalidate
+	// leaves one, is stale), as Cache.GetStale reports it.
 	StaleFor time.Duration
 }
 
@@ -352,7 +354,7 @@ func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Durati
 	nv, nst, err := rt.fetchCaught(ctx, k, st)
 	if err != nil {
 		rt.st.stale.Add(1)
-		return v, StaleStatus{Status: Stale, StaleFor: -left}, nil
+		return v, StaleStatus{Status: Stale, StaleFor: max(-left, 1)}, nil
 	}
 	return nv, StaleStatus{Status: nst}, nil
 }
@@ -390,7 +392,7 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 			rt.refresh(ctx, k)
 		}
 		rt.st.stale.Add(1)
-		return v, StaleStatus{Status: Stale, StaleFor: -left}, nil
+		return v, StaleStatus{Status: Stale, StaleFor: max(-left, 1)}, nil
 	}
 	nv, nst, err := rt.fetch(ctx, k, st)
 	return nv, StaleStatus{Status: nst}, err

@@ -1629,6 +1629,29 @@ func TestRTInvalidateTellsOnEvictOnlyWhenTheValueLeaves(t *testing.T) {
 	}
 }
 
+// A value that expires this very nanosecond (Invalidate's, or a TTL's
+// end) is stale for at least 1ns in RTCache's answers, as in
+// Cache.GetStale's: a caller testing StaleFor > 0 must not take it for
+// fresh. Both used to say 0.
+func TestRTStaleForAtTheExpiryInstant(t *testing.T) {
+	clk := &stepClock{}
+	clk.ns.Store(int64(time.Hour))
+	o := &origin{err: errors.New("down")}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 100, Clock: clk, KeepExpired: time.Hour})
+	rt.Set("a", "v", time.Second)
+	rt.Set("b", "v", time.Hour)
+	clk.ns.Add(int64(time.Second)) // a expires now
+	rt.Invalidate("b")             // and so does b
+	for _, k := range []string{"a", "b"} {
+		_, cacheStale, _ := rt.Cache().GetStale(k)
+		_, st, err := rt.GetStale(context.Background(), k, time.Minute)
+		_, st2, err2 := rt.GetStaleWhileUpdate(context.Background(), k, time.Minute)
+		if cacheStale <= 0 || st.Status != ufocache.Stale || st.StaleFor != cacheStale || st2.Status != ufocache.Stale || st2.StaleFor != cacheStale || err != nil || err2 != nil {
+			t.Errorf("%s: Cache.GetStale stale for %v; GetStale %v for %v (%v), GetStaleWhileUpdate %v for %v (%v)", k, cacheStale, st.Status, st.StaleFor, err, st2.Status, st2.StaleFor, err2)
+		}
+	}
+}
+
 // RTCache's lookups (all but the plain Get's hit path) count in the
 // Cache's Stats as its own reads do, touch what they hit, and take a
 // value with 1ns left to live for a hit.
