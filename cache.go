@@ -67,8 +67,10 @@
 //   - ttl < 0: the value is already expired. It is not stored, any older
 //     value of the key is removed, and SetWithTTL returns false.
 //
-// Expired entries are never returned by Get and never gain frequency. Their
-// memory is reclaimed when eviction meets them (it drops an expired entry
+// Expired entries are never returned by Get and never gain frequency from
+// reads (a Set over one replaces it as it would a live entry: the new
+// value keeps the key's frequency, plus one for the write). Their memory
+// is reclaimed when eviction meets them (it drops an expired entry
 // it reaches at once, with no second chance and no duel, but does not
 // search for them: a full cache may evict a live entry while an expired
 // one waits further along its queue), by an incremental sweep that every
@@ -147,8 +149,8 @@ const (
 	// negative TTL, or one too heavy to store, which removes the old value).
 	EvictReplaced = shard.Replaced
 	// EvictRejected: a Set declined it because it can never be stored
-	// (too heavy, or a negative TTL). The callback receives the key and
-	// value that were not stored.
+	// (too heavy, a negative TTL, or a key not equal to itself). The
+	// callback receives the key and value that were not stored.
 	EvictRejected = shard.Rejected
 )
 
@@ -526,7 +528,8 @@ func (c *Cache[K, V]) MultiGet(keys []K) []Result[V] {
 // Set stores v under k with the default TTL and reports whether it did.
 // It returns false only for a value that can never be stored: one heavier
 // than a shard's share of MaxWeight (any older value of k is removed too,
-// so a later Get never returns a value older than this Set).
+// so a later Get never returns a value older than this Set), or one whose
+// key is not equal to itself (see Options.Hasher).
 //
 // Admission happens inside the cache rather than at the door: a new key
 // enters the small probationary queue, and when it leaves that queue
