@@ -19,6 +19,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ufocache/ufocache/perf/peers"
+	"github.com/ufocache/ufocache/perf/readthrough"
 )
 
 // config is what the flags select.
@@ -137,6 +140,17 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-trace needs -format")
 	}
 	cfg.caches = splitList(*cacheList)
+	var known []string // every suite's caches
+	for _, n := range slices.Concat(peers.All(), readthrough.Names) {
+		if !slices.Contains(known, n) {
+			known = append(known, n)
+		}
+	}
+	for _, n := range cfg.caches {
+		if !slices.Contains(known, n) {
+			return nil, fmt.Errorf("-caches: unknown cache %q (known: %s)", n, strings.Join(known, ","))
+		}
+	}
 	cfg.traces = splitList(*traceList)
 	if cfg.runs < 0 {
 		return nil, fmt.Errorf("-runs %d: want at least 1 (0 for the default)", cfg.runs)

@@ -60,9 +60,15 @@ func TestFlags(t *testing.T) {
 		{"-trace", "x.gz"},
 		{"-runs", "-1"},
 		{"extra"},
+		{"-caches", "ufocache,lru"}, // golang-lru's name: a typo used to select nothing, silently
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+	for _, good := range []string{"golang-lru", "xsync-mapof", "singleflight+golang-lru"} {
+		if _, err := parseFlags([]string{"-caches", good}); err != nil {
+			t.Errorf("-caches %s: %v", good, err)
 		}
 	}
 	cfg, err := parseFlags(nil)

@@ -256,7 +256,12 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 			gaps[name] += opt - res.ratio()
 		}
 		if hasUfo {
-			best := bestPeer(j, caches)
+			best, ok := bestPeer(j, caches)
+			if !ok { // no peer ran, or every one is marked
+				row = append(row, "–")
+				t.row(row...)
+				continue
+			}
 			d := 100 * (j.results[peers.Ufocache].ratio() - best)
 			row = append(row, fmt.Sprintf("%+.2f", d))
 			if d < -0.5 {
@@ -287,7 +292,7 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 	for _, name := range cols {
 		headline = append(headline, fmt.Sprintf("| %s | %s | %.2f |", name, pct(sums[name]/n), 100*gaps[name]/n))
 	}
-	if hasUfo && len(jobs) > 0 {
+	if hasUfo && worstCell != "" {
 		headline = append(headline, "", fmt.Sprintf("ufocache is more than 0.5 pp below the best peer in %d of %d cells; its worst cell is %s (%+.2f pp).",
 			below, len(jobs), worstCell, worst))
 	}
@@ -330,7 +335,7 @@ func pairwiseTable(jobs []*hrJob, caches []string) string {
 
 // bestPeer is the best hit ratio among the peers (not ufocache, not
 // Belady) that kept their bound in j and did not beat the optimum.
-func bestPeer(j *hrJob, caches []string) float64 {
+func bestPeer(j *hrJob, caches []string) (float64, bool) {
 	best := math.Inf(-1)
 	for _, name := range caches {
 		if name == peers.Ufocache {
@@ -340,10 +345,7 @@ func bestPeer(j *hrJob, caches []string) float64 {
 			best = max(best, res.ratio())
 		}
 	}
-	if math.IsInf(best, -1) {
-		return 0
-	}
-	return best
+	return best, !math.IsInf(best, -1)
 }
 
 func occupancyTable(jobs []*hrJob, caches []string) string {
