@@ -58,13 +58,18 @@ func TestSketchGrowsWithoutForgettingAfterTheFirstOverflow(t *testing.T) {
 	s.Init(20000, false, mixHash, 0, 1024, 0) // a sketch for 1024 keys
 	set := func(k int, w uint32) { s.Set(k, k, mixHash(k), w, 0, 0, nil) }
 	n := s.sketch.Capacity()
-	for k := range 1001 { // heavy entries, 20 units each: it overflows
-		set(k, 20)
+	// Heavy entries, 50 units each: it overflows at the 401st, while 400
+	// entries are fewer than the sketch grows for (n/weightedSketchRoom).
+	for k := range 401 {
+		set(k, 50)
 	}
 	if !s.filled {
 		t.Fatal("the shard did not overflow")
 	}
-	hot := 1000 // resident, just inserted after the reset
+	if got := s.sketch.Capacity(); got != n {
+		t.Fatalf("the sketch grew from %d to %d keys before the first overflow: the test would not see growth after it", n, got)
+	}
+	hot := 400 // resident, just inserted after the reset
 	for range 7 {
 		s.sketch.Add(mixHash(hot))
 	}
@@ -72,11 +77,16 @@ func TestSketchGrowsWithoutForgettingAfterTheFirstOverflow(t *testing.T) {
 	for k := range 50 { // the heavy entries give way to light ones
 		s.Delete(k, mixHash(k), nil)
 	}
+	light := 0
 	for k := 100000; s.sketch.Capacity() == n; k++ {
 		if k > 100000+2*n {
 			t.Fatalf("the sketch never grew: %d entries", s.Len())
 		}
 		set(k, 1)
+		light++
+	}
+	if e := s.Find(hot, mixHash(hot)); light == 0 || e == nil {
+		t.Fatalf("%d light entries set before the sketch grew; hot key resident: %v", light, e != nil)
 	}
 	after := s.sketch.Estimate(mixHash(hot))
 	t.Logf("sketch grew from %d to %d keys at %d entries; hot key estimated %d before, %d after", n, s.sketch.Capacity(), s.Len(), before, after)
