@@ -1000,6 +1000,39 @@ func TestMomentumIsPooled(t *testing.T) {
 	}
 }
 
+// Init empties an S3, its own momentum included: after a run of
+// small-ghost hits, the first one after Init moves the share by one step.
+// A pool shared with other shards is the cache's to reset (Cache.Clear),
+// and Init keeps it, run and all.
+func TestInitRenewsItsOwnPool(t *testing.T) {
+	step := int64(ghostSample)
+	for _, shared := range []bool{false, true} {
+		p := momentumS3()
+		if shared {
+			p.SharePool(NewPool())
+		}
+		k := 1 << 20
+		smallShare(p, readsOne)
+		for range 4 {
+			ghostHit(t, p, &k, true)
+		}
+		p.Init(10000, true, p.sketch, hash)
+		for range 500 {
+			add(p, newEntry(-1-p.Len(), 1))
+		}
+		p.smallCap = 2000
+		p.reads, p.admits = readsOne, readsOne
+		p.smallHits = readsOne
+		want := step
+		if shared {
+			want = 8 * step // the run goes on
+		}
+		if got := ghostHit(t, p, &k, true); got != want {
+			t.Errorf("shared pool %v: the first small-ghost hit after Init moved the share by %d, want %d", shared, got, want)
+		}
+	}
+}
+
 // momentumS3 returns a full S3 with a share of 20% whose steps are not
 // damped.
 func momentumS3() *S3[int, int] {

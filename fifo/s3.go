@@ -223,6 +223,7 @@ type S3[K comparable, V any] struct {
 	// its momentumPercent of this shard's ghost hits (see momentum), up
 	// to momentumShift. Small's runs are pooled (see Pool).
 	mainRun int8
+	shared  bool // pool is the cache's (SharePool), not p's own
 	pool    *Pool
 }
 
@@ -234,16 +235,17 @@ func (p *S3[K, V]) Init(capacity int64, unit bool, sk *sketch.Sketch, hash func(
 	if unit {
 		least = MinSmallPermille
 	}
-	pool := p.pool
-	if pool == nil {
+	pool, shared := p.pool, p.shared
+	if !shared {
 		pool = NewPool()
 	}
-	*p = S3[K, V]{capacity: capacity, least: max(Share(capacity, least, 1000), 1), smallCap: max(Share(capacity, SmallPercent, 100), 1), sketch: sk, hash: hash, smallHits: readsOne / 2, pool: pool}
+	*p = S3[K, V]{capacity: capacity, least: max(Share(capacity, least, 1000), 1), smallCap: max(Share(capacity, SmallPercent, 100), 1), sketch: sk, hash: hash, smallHits: readsOne / 2, pool: pool, shared: shared}
 }
 
 // SharePool makes p tune its small share with m, which the other shards
-// of its cache share (see Pool). Init keeps it.
-func (p *S3[K, V]) SharePool(m *Pool) { p.pool = m }
+// of its cache share (see Pool). Init keeps it, and leaves it to the cache
+// to reset; p's own pool, Init renews.
+func (p *S3[K, V]) SharePool(m *Pool) { p.pool, p.shared = m, true }
 
 // Len returns the number of entries in both queues.
 func (p *S3[K, V]) Len() int { return p.n }
@@ -368,14 +370,16 @@ func (p *S3[K, V]) momentum(d, share int64) int64 {
 // every 150k requests) at 50k entries, one shard rose to a 27% share
 // within half a phase of the first shift and reached 75%; 32 shards (2
 // cores' worth) averaged 8% and reached 58% at the end, and got 65.1% hits
-// against one shard's 67.2 and LRU's 67.4. Pooled, 32 shards get 66.7,
+// against one shard's 67.2 and LRU's 67.4. Pooled, 32 shards get 66.8,
 // and 128 shards 66.6 (63.3 unpooled); shift at 10k entries (8 shards)
 // +0.2 pp. Main's side stays per shard: pooled too, it took p3 at 400k
 // entries (32 shards) from the fill's 21% share to the least within 4,500
 // ghost hits, and its hit ratio from 76.9% to 76.1% (policy suite, 8
-// replays; pooling small's side alone moved no cell of it by more than
-// 0.2 pp). Each ghost hit (1 in ghostSample keys, on a miss) updates the
-// pool with one compare-and-swap.
+// replays). Pooling small's side alone: p3 at 400k -0.25 pp, gli at 500
+// -0.47 (one shard, where nothing changed: its replays spread over 3 pp),
+// no other cell moved by more than 0.15, the mean 50.53 -> 50.50. A hit of
+// one ghost alone (1 in ghostSample keys, on a miss) updates the pool with
+// a compare-and-swap, retried if another shard's came first.
 type Pool struct {
 	// w holds the running share (of readsOne) in its low 32 bits and the
 	// run above them.

@@ -355,3 +355,26 @@ func TestHitRatioSuitePoolsFreshReplays(t *testing.T) {
 		}
 	}
 }
+
+// A cell where no peer ran, or every peer is marked, has no gap: it shows
+// "–" and the headline counts only the cells with one.
+func TestSummaryCountsOnlyCellsWithAPeer(t *testing.T) {
+	mk := func(name string, ufo, lru int) *hrJob {
+		return &hrJob{lt: &loadedTrace{spec: traceSpec{name: name}}, capacity: 100, results: map[string]replayResult{
+			peers.Ufocache: {requests: 100, hits: ufo},
+			peers.LRU:      {requests: 100, hits: lru},
+			beladyName:     {requests: 100, hits: 60},
+		}}
+	}
+	// In a, LRU beats Belady (marked †): no peer to compare.
+	table, head := hitRatioSummary([]*hrJob{mk("a", 50, 70), mk("b", 40, 50)}, []string{peers.Ufocache, peers.LRU})
+	if !strings.Contains(table, "| a @ 100 | 50.00 | 70.00† | 60.00 | – |") {
+		t.Errorf("cell a has no peer to compare, want – in its gap column:\n%s", table)
+	}
+	if h := head[len(head)-1]; !strings.Contains(h, "in 1 of 1 cells") || !strings.Contains(h, "b @ 100 (-10.00 pp)") {
+		t.Errorf("headline %q, want 1 of 1 cells, worst b @ 100 at -10.00", h)
+	}
+	if _, head := hitRatioSummary([]*hrJob{mk("a", 50, 70)}, []string{peers.Ufocache, peers.LRU}); strings.Contains(strings.Join(head, "\n"), "below the best peer") {
+		t.Errorf("headline %q with no cell to compare", head)
+	}
+}

@@ -237,7 +237,7 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 	t := newTable(head...)
 	sums := map[string]float64{}
 	gaps := map[string]float64{}
-	worst, below := 0.0, 0
+	worst, below, compared := 0.0, 0, 0 // compared: cells with a peer to compare
 	worstCell := ""
 	for _, j := range jobs {
 		row := []string{j.label()}
@@ -264,6 +264,7 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 			}
 			d := 100 * (j.results[peers.Ufocache].ratio() - best)
 			row = append(row, fmt.Sprintf("%+.2f", d))
+			compared++
 			if d < -0.5 {
 				below++
 			}
@@ -294,7 +295,7 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 	}
 	if hasUfo && worstCell != "" {
 		headline = append(headline, "", fmt.Sprintf("ufocache is more than 0.5 pp below the best peer in %d of %d cells; its worst cell is %s (%+.2f pp).",
-			below, len(jobs), worstCell, worst))
+			below, compared, worstCell, worst))
 	}
 	return t.String(), headline
 }
