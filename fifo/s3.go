@@ -697,9 +697,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 			if p.Weight()+weight+int64(c.Weight) <= limit {
 				// The expired entries alone made room (the victims taken
 				// so far are unlinked, not yet gone): they go back.
-				for i := len(victims) - 1; i >= 0; i-- {
-					p.pushFront(victims[i].E)
-				}
+				p.putBack(victims)
 				clear(victims)
 				victims, rated, weight = victims[:0], wide{}, 0
 				break
@@ -740,9 +738,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 			// where the residents have shown they are worth more.
 			p.sketch.Add(h)
 		}
-		for i := len(victims) - 1; i >= 0; i-- {
-			p.pushFront(victims[i].E)
-		}
+		p.putBack(victims)
 		p.rejected(h)
 		out = p.drop(c, h, now, out) // its hash is at hand: no second one
 	}
@@ -751,6 +747,14 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		p.victims = victims[:0]
 	}
 	return out
+}
+
+// putBack returns the victims a duel took, in the order the CLOCK took
+// them, to main's head.
+func (p *S3[K, V]) putBack(victims []Gone[K, V]) {
+	for i := len(victims) - 1; i >= 0; i-- {
+		p.pushFront(victims[i].E)
+	}
 }
 
 // blindAdmits reports whether c enters main without a duel because no key
