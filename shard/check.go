@@ -19,22 +19,15 @@ func (s *Shard[K, V]) Check() error {
 
 	inIndex := map[*fifo.Entry[K, V]]bool{}
 	var idxWeight int64
-	deleted := 0
 	t := s.idx.t.Load()
 	for g := range t.groups {
 		grp := &t.groups[g]
 		ctrl := grp.ctrl.Load()
-		if ctrl>>56 != 0 {
-			fail("group %d: spare control byte is %#x", g, ctrl>>56)
-		}
 		for i := range grp.slots {
 			b := uint8(ctrl >> (8 * i))
 			e := grp.slots[i].Load()
 			switch {
-			case b == 0 || b == ctrlDel:
-				if b == ctrlDel {
-					deleted++
-				}
+			case b == 0:
 				if e != nil {
 					fail("group %d slot %d: control %#x but a pointer", g, i, b)
 				}
@@ -55,8 +48,8 @@ func (s *Shard[K, V]) Check() error {
 			}
 		}
 	}
-	if deleted != s.idx.deleted {
-		fail("index counts %d deleted slots, has %d", s.idx.deleted, deleted)
+	if err := s.idx.checkOverflows(t); err != nil {
+		errs = append(errs, err)
 	}
 	if len(inIndex) != s.idx.live || len(inIndex) != s.Len() {
 		fail("index holds %d entries; counted %d live, length %d", len(inIndex), s.idx.live, s.Len())
@@ -121,4 +114,33 @@ func (s *Shard[K, V]) Check() error {
 func (s *Shard[K, V]) LockForTest() (unlock func()) {
 	s.mu.Lock()
 	return s.mu.Unlock
+}
+
+// checkOverflows verifies t's overflow counts against its entries' probes:
+// each group counts the entries placed past it from a home at or before
+// it. A saturated count may be above that.
+func (x *index[K, V]) checkOverflows(t *table[K, V]) error {
+	want := make([]uint64, t.n)
+	for g := range t.groups {
+		grp := &t.groups[g]
+		for i := range grp.slots {
+			e := grp.slots[i].Load()
+			if e == nil {
+				continue
+			}
+			for p := home(x.hash(e.Key), t.n); p != uint64(g); {
+				want[p]++
+				if p++; p == t.n {
+					p = 0
+				}
+			}
+		}
+	}
+	var errs []error
+	for g := range t.groups {
+		if got := overflow(t.groups[g].ctrl.Load()); got != want[g] && got != ovfMax {
+			errs = append(errs, fmt.Errorf("index group %d counts %d entries past it, %d are", g, got, want[g]))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -16,16 +16,29 @@ import (
 // aligned to one: Go puts an 8-byte header before a table of 9 to 511
 // groups, and a seventh slot of those then shares the next group's line;
 // allocating them 64-byte aligned moved the Get and Mix benchmarks by
-// less than their noise, ±5-15% between runs): control byte i
-// says whether slot i is empty (0), deleted (1) or full (0x80 | a 7-bit
-// tag of the hash). A reader loads the control word, compares all seven
-// tags at once (SWAR) and dereferences only the matching slots, so a
+// less than their noise, ±5-15% between runs): control byte i (of the
+// word's low seven) says whether slot i is empty (0) or full (0x80 | a
+// 7-bit tag of the hash). A reader loads the control word, compares all
+// seven tags at once (SWAR) and dereferences only the matching slots, so a
 // lookup touches one line of index and the entry itself.
+//
+// The word's top byte counts the entries whose probe passed the group
+// because it was full (F14's outbound overflow count, saturating at 255):
+// a lookup ends at the first group whose count is 0, and a removal empties
+// its slot and takes one off the count of each group its entry passed. No
+// slot is ever marked deleted: in a full shard churned by inserts, a miss
+// probes about 2 groups on average, where with tombstones (a removed
+// entry's slot marked deleted unless its group had an empty one, and a
+// lookup ending at a group with an empty slot) it probed 7.2 (see
+// rebuildTimes).
 //
 // Writers publish a slot pointer before the control byte that advertises
 // it, and retract the control byte before clearing the pointer, so a
 // reader that sees a tag finds either that entry, nil, or (after reuse) an
 // entry with another key; it compares the full key, so it is never fooled.
+// An insert raises the counts it passes before it publishes its entry, and
+// a removal lowers them after it retracts its own, so a reader never
+// stops short of an entry that was there throughout its lookup.
 // Growing builds a new table and swaps the pointer: readers finish on the
 // old table, which still holds every entry it held.
 const groupSlots = 7
@@ -41,17 +54,26 @@ type table[K comparable, V any] struct {
 }
 
 const (
-	lsb     = 0x0001010101010101 // the seven control bytes' low bits
-	msb     = 0x0080808080808080 // and high bits
-	ctrlDel = 1
-	// maxLoad: live + deleted slots, as a share of all slots, before a
-	// rehash. A full bounded shard (live at 0.8) churns its way to it
-	// before each same-size rehash: a miss then probes 2.6 groups after a
-	// rehash, 5 on average and 8 at worst. 0.85 (3.5 on average) moved
-	// BenchmarkMix at 0-75% reads by under 5%, within its noise.
-	maxLoad  = 0.9
-	growLoad = 0.8 // live slots above which a rehash doubles the table
+	lsb      = 0x0001010101010101 // the seven control bytes' low bits
+	msb      = 0x0080808080808080 // and high bits
+	ovfShift = 56                 // the overflow count's byte
+	ovfOne   = 1 << ovfShift
+	ovfMax   = 0xff // saturated: never lowered again (until a rehash)
+	growLoad = 0.8  // live slots above which an add doubles the table
+	// rebuildTimes: an add rehashes the table at its size once removals
+	// since the last rehash pass rebuildTimes its slots. Entries stay
+	// where they were placed, and as churn empties slots nearer their
+	// homes the clusters of overflowing groups lengthen: in a full shard
+	// of 4096 entries (5124 slots) churned by 196k inserts, a miss probed
+	// 24 groups on average (111 at worst) with no rehash, and 2.03-2.09
+	// with one every 0.1 to 3.2 times the slots' worth of removals (34 at
+	// worst), against 7.2 (51) with tombstones, rehashed when live and
+	// deleted slots passed 0.9 of the table (TestMissProbesStayShort).
+	rebuildTimes = 2
 )
+
+// overflow returns a control word's overflow count.
+func overflow(ctrl uint64) uint64 { return ctrl >> ovfShift }
 
 // matchByte returns a mask with the high bit set in each control byte equal
 // to b. Only the lowest match is exact (a borrow can fake one above it);
@@ -74,8 +96,8 @@ func newTable[K comparable, V any](slots int) *table[K, V] {
 // locate returns the group and slot that hold e, found by its hash h. If
 // the probe misses it (a Hasher that is not a function of the key), every
 // slot is searched, so a bad Hasher costs time but never hangs or corrupts
-// the index; if e is not there at all, grp is nil.
-func (t *table[K, V]) locate(e *fifo.Entry[K, V], h uint64) (grp *group[K, V], slot int) {
+// the index, and probed is false; if e is not there at all, grp is nil.
+func (t *table[K, V]) locate(e *fifo.Entry[K, V], h uint64) (grp *group[K, V], slot int, probed bool) {
 	tag := tagOf(h)
 	for g, probed := home(h, t.n), uint64(0); probed < t.n; probed++ {
 		grp := &t.groups[g]
@@ -83,10 +105,10 @@ func (t *table[K, V]) locate(e *fifo.Entry[K, V], h uint64) (grp *group[K, V], s
 		for m := matchByte(ctrl, tag); m != 0; m &= m - 1 {
 			i := bits.TrailingZeros64(m) >> 3
 			if grp.slots[i].Load() == e {
-				return grp, int(i)
+				return grp, int(i), true
 			}
 		}
-		if matchByte(ctrl, 0) != 0 {
+		if overflow(ctrl) == 0 {
 			break
 		}
 		if g++; g == t.n {
@@ -96,26 +118,28 @@ func (t *table[K, V]) locate(e *fifo.Entry[K, V], h uint64) (grp *group[K, V], s
 	for g := range t.groups {
 		for i := range t.groups[g].slots {
 			if t.groups[g].slots[i].Load() == e {
-				return &t.groups[g], i
+				return &t.groups[g], i, false
 			}
 		}
 	}
-	return nil, 0
+	return nil, 0, false
 }
 
 // insert puts e, whose key is absent, in the first free slot of its probe
-// sequence and reports whether that slot was a deleted one.
-func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) (reused bool) {
+// sequence, counting itself in the overflow of each full group it passes.
+func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) {
 	for g := home(h, t.n); ; {
 		grp := &t.groups[g]
 		ctrl := grp.ctrl.Load()
 		if free := ^ctrl & msb; free != 0 {
 			i := bits.TrailingZeros64(free) >> 3
 			sh := uint(i) * 8
-			reused = (ctrl>>sh)&0xff == ctrlDel
 			grp.slots[i].Store(e) // the pointer before the tag that advertises it
 			grp.ctrl.Store(ctrl&^(0xff<<sh) | uint64(tagOf(h))<<sh)
-			return reused
+			return
+		}
+		if overflow(ctrl) < ovfMax {
+			grp.ctrl.Store(ctrl + ovfOne)
 		}
 		if g++; g == t.n {
 			g = 0
@@ -152,7 +176,7 @@ type index[K comparable, V any] struct {
 	hash    func(K) uint64
 	_       [indexPad]byte
 	live    int // entries
-	deleted int // deleted control bytes
+	removed int // since the last rehash
 }
 
 // startSlots is the size of an empty table. Tables grow by doubling, up
@@ -173,55 +197,65 @@ func (x *index[K, V]) init(maxEntries int) {
 		x.minSlot = min(max(x.maxSlot, groupSlots), startSlots)
 	}
 	x.t.Store(newTable[K, V](x.minSlot))
-	x.live, x.deleted = 0, 0
+	x.live, x.removed = 0, 0
 }
 
 func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 	t := x.t.Load()
-	slots := int(t.n) * groupSlots
-	if float64(x.live+x.deleted+1) > maxLoad*float64(slots) {
-		if float64(x.live+1) > growLoad*float64(slots) {
-			// Capped even at the cap: an insert into a full unit shard
-			// holds one entry above the bound until its eviction, which
-			// can pass growLoad of a table at maxSlot; the table is then
-			// rebuilt at the same size, which still leaves room to spare
-			// (maxSlot is above maxEntries/growLoad).
-			if slots *= 2; x.maxSlot > 0 {
-				slots = min(slots, x.maxSlot)
-			}
+	if slots := int(t.n) * groupSlots; x.removed > rebuildTimes*slots {
+		t = x.rehash(slots) // see rebuildTimes
+	} else if float64(x.live+1) > growLoad*float64(slots) && (x.maxSlot == 0 || slots < x.maxSlot) {
+		// Capped at maxSlot: an insert into a full unit shard holds one
+		// entry above the bound until its eviction, which can pass
+		// growLoad of a table at maxSlot, and maxSlot is above
+		// maxEntries/growLoad, so a free slot is always left.
+		if slots *= 2; x.maxSlot > 0 {
+			slots = min(slots, x.maxSlot)
 		}
 		t = x.rehash(slots)
 	}
-	if t.insert(e, h) {
-		x.deleted--
-	}
+	t.insert(e, h)
 	x.live++
 }
 
 // replace swaps old for e (same key) in place.
 func (x *index[K, V]) replace(old, e *fifo.Entry[K, V], h uint64) {
-	if grp, i := x.t.Load().locate(old, h); grp != nil {
+	if grp, i, _ := x.t.Load().locate(old, h); grp != nil {
 		grp.slots[i].Store(e)
 	}
 }
 
-// remove takes e out. Its slot becomes empty if its group has an empty
-// slot (no probe sequence runs through such a group), else deleted.
+// remove takes e out: its slot becomes empty, and the groups its probe
+// passed count one overflow less. With a Hasher that is not a function of
+// the key, h may say nothing of where e's insert passed: where locate had
+// to search the whole table the counts stay as they are (too high, which
+// costs probes), and where its probe found e from another home they may
+// end too low, which hides entries from lookups (such a Hasher costs hits
+// and may leave a key stored twice: TestHasherNotAFunctionOfTheKey); a lookup
+// still ends, at the latest after every group.
 func (x *index[K, V]) remove(e *fifo.Entry[K, V], h uint64) {
-	grp, i := x.t.Load().locate(e, h)
+	t := x.t.Load()
+	grp, i, probed := t.locate(e, h)
 	if grp == nil {
 		return
 	}
-	ctrl := grp.ctrl.Load()
-	var mark uint64
-	if matchByte(ctrl, 0) == 0 {
-		mark = ctrlDel
-		x.deleted++
-	}
 	sh := uint(i) * 8
-	grp.ctrl.Store(ctrl&^(0xff<<sh) | mark<<sh) // retract the tag first
+	grp.ctrl.Store(grp.ctrl.Load() &^ (0xff << sh)) // retract the tag first
 	grp.slots[i].Store(nil)
 	x.live--
+	x.removed++
+	if !probed {
+		return
+	}
+	for g := home(h, t.n); &t.groups[g] != grp; {
+		p := &t.groups[g]
+		if ctrl := p.ctrl.Load(); overflow(ctrl) < ovfMax && overflow(ctrl) > 0 {
+			p.ctrl.Store(ctrl - ovfOne)
+		}
+		if g++; g == t.n {
+			g = 0
+		}
+	}
 }
 
 func (x *index[K, V]) rehash(slots int) *table[K, V] {
@@ -234,7 +268,7 @@ func (x *index[K, V]) rehash(slots int) *table[K, V] {
 			}
 		}
 	}
-	x.deleted = 0
+	x.removed = 0
 	x.t.Store(t)
 	return t
 }

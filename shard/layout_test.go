@@ -40,7 +40,7 @@ func TestLayout(t *testing.T) {
 	fields := []field{
 		f("idx.t", unsafe.Pointer(&s.idx.t), 8, 1),
 		f("idx.live", unsafe.Pointer(&s.idx.live), 8, 2),
-		f("idx.deleted", unsafe.Pointer(&s.idx.deleted), 8, 2),
+		f("idx.removed", unsafe.Pointer(&s.idx.removed), 8, 2),
 		f("mu", unsafe.Pointer(&s.mu), unsafe.Sizeof(s.mu), 2),
 		f("sketch counters", unsafe.Pointer(&s.sketch), unsafe.Sizeof(sketch.Sketch{})-unsafe.Sizeof([]uint64{}), 2),
 		f("length", unsafe.Pointer(&s.length), 8, 3),

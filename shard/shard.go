@@ -80,7 +80,7 @@ type Stats struct {
 // one (the allocator's header for arrays from 1 KiB to 32 KiB).
 type Shard[K comparable, V any] struct {
 	_   cpu.CacheLinePad
-	idx index[K, V] // the table pointer's line, then the live and deleted counts
+	idx index[K, V] // the table pointer's line, then the live count
 
 	// Line 2, written by every Set.
 	mu     sync.Mutex
@@ -170,8 +170,8 @@ func (s *Shard[K, V]) SharePool(m *fifo.Pool) { s.policy.SharePool(m) }
 // step cost more than the probe.
 func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 	t := s.idx.t.Load()
-	tag := uint64(uint8(h>>32) | 0x80)         // tagOf
-	for g := (h & 0xffffffff) * t.n >> 32; ; { // home
+	tag := uint64(uint8(h>>32) | 0x80)                                           // tagOf
+	for g, probed := (h&0xffffffff)*t.n>>32, uint64(0); probed < t.n; probed++ { // home
 		grp := &t.groups[g]
 		ctrl := grp.ctrl.Load()
 		x := ctrl ^ (lsb * tag) // matchByte
@@ -182,13 +182,14 @@ func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 				return e
 			}
 		}
-		if (ctrl-lsb)&^ctrl&msb != 0 { // matchByte(ctrl, 0): an empty slot ends the probe
+		if ctrl>>ovfShift == 0 { // overflow: no entry passed this group
 			return nil
 		}
 		if g++; g == t.n {
 			g = 0
 		}
 	}
+	return nil // every group overflowed: the whole table was probed
 }
 
 // LimitEntryWeight declines, from now on, entries heavier than w (at most
