@@ -202,6 +202,8 @@ func (x *index[K, V]) init(maxEntries int) {
 
 func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 	t := x.t.Load()
+	// A same-size rehash never stands in for a doubling: removals since
+	// the last add leave live+1 where the last add found room for it.
 	if slots := int(t.n) * groupSlots; x.removed > rebuildTimes*slots {
 		t = x.rehash(slots) // see rebuildTimes
 	} else if float64(x.live+1) > growLoad*float64(slots) && (x.maxSlot == 0 || slots < x.maxSlot) {

@@ -80,7 +80,7 @@ type Stats struct {
 // one (the allocator's header for arrays from 1 KiB to 32 KiB).
 type Shard[K comparable, V any] struct {
 	_   cpu.CacheLinePad
-	idx index[K, V] // the table pointer's line, then the live count
+	idx index[K, V] // the table pointer's line, then the live and removed counts
 
 	// Line 2, written by every Set.
 	mu     sync.Mutex

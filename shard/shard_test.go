@@ -390,6 +390,57 @@ func TestIndexBoundFitsTheCapacity(t *testing.T) {
 	}
 }
 
+// Find stops at the first group no entry overflowed: an entry planted one
+// group past its home, whose count says nothing passed it, is not found
+// (a Find that read on would find it). locate, which works by pointer,
+// falls back to a search of the whole table and still finds it.
+func TestFindStopsAtAGroupNothingPassed(t *testing.T) {
+	var s Shard[int, int]
+	s.idx.hash = indexHash
+	s.idx.init(1000)
+	tab := s.idx.t.Load()
+	e := &fifo.Entry[int, int]{Key: 5, Val: 5}
+	tab.groups[1].slots[0].Store(e) // home is group 0, whose count is 0
+	tab.groups[1].ctrl.Store(uint64(tagOf(indexHash(5))))
+	if s.Find(5, indexHash(5)) != nil {
+		t.Error("Find read on past a group whose overflow count is 0")
+	}
+	if grp, _, probed := tab.locate(e, indexHash(5)); grp != &tab.groups[1] || probed {
+		t.Errorf("locate: group found %v, by its probe %v; want group 1, by the search of the whole table", grp == &tab.groups[1], probed)
+	}
+}
+
+// A same-size rehash starts the count of removals afresh: after one, the
+// next rebuildTimes tables' worth of removals rehash nothing (a count
+// left as it was would rehash on every add).
+func TestRebuildCountsRemovalsAfresh(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(100, true, mixHash, 0, 4096, 0)
+	k := 0
+	for ; k < 200; k++ { // full, its table at its cap
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+	}
+	t0 := s.idx.t.Load()
+	slots := int(t0.n) * groupSlots
+	for ; s.idx.t.Load() == t0; k++ { // until a same-size rehash
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+		if k > 100000 {
+			t.Fatal("no rehash after 100k inserts into a full shard")
+		}
+	}
+	if n := int(s.idx.t.Load().n) * groupSlots; n != slots {
+		t.Fatalf("the table went from %d to %d slots, want a rehash at its size", slots, n)
+	}
+	t0 = s.idx.t.Load()
+	for range slots { // one table's worth of evictions
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+		k++
+	}
+	if s.idx.t.Load() != t0 {
+		t.Errorf("rehashed again within %d removals of a rehash (rebuildTimes %d)", slots, rebuildTimes)
+	}
+}
+
 // missProbe counts the groups a lookup of an absent key with hash h reads
 // before Find gives up: it stops where Find does, at a group no entry
 // overflowed.
