@@ -170,8 +170,9 @@ func (s *Shard[K, V]) SharePool(m *fifo.Pool) { s.policy.SharePool(m) }
 // step cost more than the probe.
 func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 	t := s.idx.t.Load()
-	tag := uint64(uint8(h>>32) | 0x80)                                           // tagOf
-	for g, probed := (h&0xffffffff)*t.n>>32, uint64(0); probed < t.n; probed++ { // home
+	tag := uint64(uint8(h>>32) | 0x80) // tagOf
+	g := (h & 0xffffffff) * t.n >> 32  // home
+	for probed := uint64(0); probed < t.n; probed++ {
 		grp := &t.groups[g]
 		ctrl := grp.ctrl.Load()
 		x := ctrl ^ (lsb * tag) // matchByte
