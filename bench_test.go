@@ -88,6 +88,23 @@ func BenchmarkGetHit(b *testing.B) {
 	}
 }
 
+// BenchmarkGetMiss: Gets of absent keys (uniform over 1M) in a full cache
+// of 65,536 entries: a miss's probe alone.
+func BenchmarkGetMiss(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 3))
+	stream := make([]uint64, streamLen)
+	for i := range stream {
+		stream[i] = 1<<40 + r.Uint64N(1<<20)
+	}
+	for _, name := range []string{"ufocache", "xsync.MapOf"} {
+		c := newCaches(65536)[name]
+		for k := range uint64(65536) {
+			c.Set(k, k)
+		}
+		b.Run(name, func(b *testing.B) { run(b, c, stream, 100) })
+	}
+}
+
 // BenchmarkMix: Zipf 1.01 over 1M keys, 65,536 entries, prefilled from the
 // stream; reads 100/75/50/25/0%.
 func BenchmarkMix(b *testing.B) {

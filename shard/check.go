@@ -117,10 +117,11 @@ func (s *Shard[K, V]) LockForTest() (unlock func()) {
 }
 
 // checkOverflows verifies t's overflow counts against its entries' probes:
-// each group counts the entries placed past it from a home at or before
-// it. A saturated count may be above that.
+// each group counts, per bin, the entries of that bin placed past it from
+// a home at or before it. A saturated count may be above that.
 func (x *index[K, V]) checkOverflows(t *table[K, V]) error {
-	want := make([]uint64, t.n)
+	const bins = 8 / binBits
+	want := make([][bins]uint64, t.n)
 	for g := range t.groups {
 		grp := &t.groups[g]
 		for i := range grp.slots {
@@ -128,8 +129,9 @@ func (x *index[K, V]) checkOverflows(t *table[K, V]) error {
 			if e == nil {
 				continue
 			}
-			for p := home(x.hash(e.Key), t.n); p != uint64(g); {
-				want[p]++
+			h := x.hash(e.Key)
+			for p := home(h, t.n); p != uint64(g); {
+				want[p][(binShift(h)-ovfShift)/binBits]++
 				if p++; p == t.n {
 					p = 0
 				}
@@ -138,8 +140,11 @@ func (x *index[K, V]) checkOverflows(t *table[K, V]) error {
 	}
 	var errs []error
 	for g := range t.groups {
-		if got := overflow(t.groups[g].ctrl.Load()); got != want[g] && got != ovfMax {
-			errs = append(errs, fmt.Errorf("index group %d counts %d entries past it, %d are", g, got, want[g]))
+		for b := range uint(bins) {
+			got := t.groups[g].ctrl.Load() >> (ovfShift + b*binBits) & ovfMax
+			if w := want[g][b]; got != w && got != ovfMax {
+				errs = append(errs, fmt.Errorf("index group %d counts %d entries of bin %d past it, %d are", g, got, b, w))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -170,8 +170,9 @@ func (s *Shard[K, V]) SharePool(m *fifo.Pool) { s.policy.SharePool(m) }
 // step cost more than the probe.
 func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 	t := s.idx.t.Load()
-	tag := uint64(uint8(h>>32) | 0x80) // tagOf
-	g := (h & 0xffffffff) * t.n >> 32  // home
+	tag := uint64(uint8(h>>32) | 0x80)                // tagOf
+	g := (h & 0xffffffff) * t.n >> 32                 // home
+	bin := ovfShift + uint(h>>40)%(8/binBits)*binBits // binShift
 	for probed := uint64(0); probed < t.n; probed++ {
 		grp := &t.groups[g]
 		ctrl := grp.ctrl.Load()
@@ -183,7 +184,7 @@ func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 				return e
 			}
 		}
-		if ctrl>>ovfShift == 0 { // overflow: no entry passed this group
+		if ctrl>>bin&ovfMax == 0 { // overflow: no entry of k's bin passed this group
 			return nil
 		}
 		if g++; g == t.n {
