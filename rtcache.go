@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,7 +92,8 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Durat
 
 // BatchLoader loads several keys in one call, for MultiGet. It returns one
 // Loaded per key, in the order of keys, or an error that fails all of them.
-// The same contract as Loader applies to ctx, panics and Goexit.
+// keys is its own: it may keep or change the slice. The same contract as
+// Loader applies to ctx, panics and Goexit.
 type BatchLoader[K comparable, V any] func(ctx context.Context, keys []K) ([]Loaded[V], error)
 
 // Loaded is one key's result from a BatchLoader.
@@ -335,7 +337,11 @@ func (rt *RTCache[K, V]) get(ctx context.Context, k K) (V, Status, error) {
 // panic, a timeout, or ctx ending first) and k has a value that expired no
 // more than staleTTL ago, GetStale returns that value with Status Stale,
 // how long ago it expired, and a nil error. A cached error
-// (RTOptions.ErrorTTL) counts as a failed load.
+// (RTOptions.ErrorTTL) counts as a failed load. Both are judged when the
+// load has failed, from the cache as it is then: a load that fails late
+// does not serve a value that expired more than staleTTL before it
+// failed, and a fresh value stored meanwhile (by Set, or another load) is
+// returned as a Hit.
 //
 // A stale value is there only while the Cache still holds the expired
 // entry: eviction drops the expired entries it reaches, and writes
@@ -351,28 +357,40 @@ func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Durati
 		nv, nst, err := rt.fetch(ctx, k, st)
 		return nv, StaleStatus{Status: nst}, err
 	}
-	nv, nst, err := rt.fetchCaught(ctx, k, st)
-	if err != nil {
+	nv, nst, panicked, err := rt.fetchCaught(ctx, k, st)
+	if err == nil {
+		return nv, StaleStatus{Status: nst}, nil
+	}
+	// The load failed: what the cache holds now, not what it held before
+	// the load, decides (the load may have taken up to its timeout).
+	switch v, st, left := rt.c.recheckRead(k); {
+	case st == Hit:
+		return v, StaleStatus{Status: Hit}, nil
+	case st == Expired && -left <= staleTTL:
 		rt.st.stale.Add(1)
 		return v, StaleStatus{Status: Stale, StaleFor: max(-left, 1)}, nil
 	}
-	return nv, StaleStatus{Status: nst}, nil
+	if panicked {
+		panic(err) // as fetch would have, with no stale value to serve
+	}
+	return nv, StaleStatus{Status: nst}, err
 }
 
-// fetchCaught is fetch for a caller that has a stale value to fall back
-// on: a panic in the Loader, which fetch raises again in its leader, is
-// returned as its *PanicError instead.
-func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, s Status, err error) {
+// fetchCaught is fetch for a caller that may have a stale value to fall
+// back on: a panic in the Loader, which fetch raises again in its leader,
+// is returned as its *PanicError instead, and panicked says so.
+func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, s Status, panicked bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, ok := r.(*PanicError)
 			if !ok {
 				panic(r)
 			}
-			s, err = st, p
+			s, err, panicked = st, p, true
 		}
 	}()
-	return rt.fetch(ctx, k, st)
+	v, s, err = rt.fetch(ctx, k, st)
+	return v, s, false, err
 }
 
 // GetStaleWhileUpdate serves stale while it revalidates: if k's value
@@ -675,7 +693,9 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 	rt.st.batches.Add(1)
 	got, err := func() ([]Loaded[V], error) {
 		defer rt.timed()() // through a panic or Goexit too
-		return rt.batch(ctx, keys)
+		// A copy: the results are weighed with keys below, and the
+		// BatchLoader may change its slice.
+		return rt.batch(ctx, slices.Clone(keys))
 	}()
 	if err != nil {
 		return nil, err

@@ -672,6 +672,133 @@ func TestRTGetStaleIfPanic(t *testing.T) {
 	})
 }
 
+// GetStale judges its fallback when the load has failed, from the cache as
+// it is then: a load that fails at its LoadTimeout, 5s after a value went
+// stale 500ms ago, does not serve it under a 1s allowance (it used to,
+// with StaleFor 500ms, judged before the load), and serves it under a
+// longer one with StaleFor 10.5s (a second load that timed out too).
+func TestRTGetStaleJudgesTheAllowanceAfterTheLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{LoadTimeout: 5 * time.Second},
+			ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
+		if _, _, err := rt.Get(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+		gate := make(chan struct{})
+		defer close(gate)
+		o.set(func(o *origin) { o.gate = gate }) // the origin hangs
+		time.Sleep(1500 * time.Millisecond)      // expired 500ms ago
+		v, st, err := rt.GetStale(context.Background(), "k", time.Second)
+		if !errors.Is(err, ufocache.ErrLoadTimeout) || st.Status == ufocache.Stale {
+			t.Fatalf("GetStale(1s) whose load failed 5.5s after the expiry = (%q, %+v, %v), want ErrLoadTimeout", v, st, err)
+		}
+		v, st, err = rt.GetStale(context.Background(), "k", time.Minute)
+		if v != "k#1" || st.Status != ufocache.Stale || st.StaleFor != 10500*time.Millisecond || err != nil {
+			t.Fatalf("GetStale(1m) whose load failed 10.5s after the expiry = (%q, %v, StaleFor %v, %v), want (k#1, stale, 10.5s, nil)", v, st.Status, st.StaleFor, err)
+		}
+		if s := rt.Stats(); s.Stale != 1 {
+			t.Errorf("Stats().Stale = %d, want 1 (the second call)", s.Stale)
+		}
+	})
+}
+
+// A GetStale whose load fails returns the fresh value a Set stored while
+// the load ran, not the stale value its lookup saw before.
+func TestRTGetStaleReturnsAValueStoredDuringTheLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{},
+			ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
+		if _, _, err := rt.Get(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate = gate; o.err = errors.New("down") })
+		time.Sleep(1500 * time.Millisecond) // k#1 expired 500ms ago
+		type res struct {
+			v   string
+			st  ufocache.StaleStatus
+			err error
+		}
+		done := make(chan res)
+		go func() {
+			v, st, err := rt.GetStale(context.Background(), "k", time.Hour)
+			done <- res{v, st, err}
+		}()
+		synctest.Wait() // GetStale's load waits at the gate
+		rt.Set("k", "fresh", time.Hour)
+		close(gate) // the load fails
+		if r := <-done; r.v != "fresh" || r.st.Status != ufocache.Hit || r.err != nil {
+			t.Fatalf("GetStale whose load failed after a Set of a fresh value = (%q, %+v, %v), want (fresh, hit, nil)", r.v, r.st, r.err)
+		}
+	})
+}
+
+// A GetStale whose Loader panics, with no stale value left to serve when
+// the load ends (it took longer than the allowance), panics as Get does.
+func TestRTGetStaleRaisesAPanicWithNothingToServe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{},
+			ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
+		if _, _, err := rt.Get(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+		o.set(func(o *origin) { o.delay, o.panics = 2*time.Second, "origin bug" })
+		time.Sleep(1500 * time.Millisecond) // expired 500ms ago
+		defer func() {
+			var p *ufocache.PanicError
+			if r := recover(); !(errors.As(asError(r), &p) && p.Value == "origin bug") {
+				t.Fatalf("GetStale(1s) whose load panicked 2.5s after the expiry recovered %v, want its *PanicError", r)
+			}
+		}()
+		v, st, err := rt.GetStale(context.Background(), "k", time.Second)
+		t.Fatalf("GetStale(1s) whose load panicked 2.5s after the expiry = (%q, %+v, %v), want a panic", v, st, err)
+	})
+}
+
+// The BatchLoader's keys are its own: a BatchLoader that reuses the slice
+// does not change the keys the values are weighed with (they were weighed
+// with what it wrote there: Weight 62 instead of 8).
+func TestRTBatchLoaderMayChangeItsKeys(t *testing.T) {
+	var mu sync.Mutex
+	weighed := map[string]string{} // value -> the key it was weighed with
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 1000,
+		Weigher: func(k, v string) uint32 {
+			mu.Lock()
+			defer mu.Unlock()
+			weighed[v] = k
+			return uint32(len(k) + len(v))
+		}})
+	rt, err := ufocache.NewRTCache(c, func(ctx context.Context, k string) (string, time.Duration, error) {
+		return "v-" + k, 0, nil
+	}, ufocache.RTOptions[string, string]{
+		BatchLoader: func(ctx context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			out := make([]ufocache.Loaded[string], len(keys))
+			for i, k := range keys {
+				out[i].Value = "v-" + k
+				keys[i] = "a-much-longer-scratch-string"
+			}
+			return out, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.MultiGet(context.Background(), []string{"a", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b"} {
+		if got := weighed["v-"+k]; got != k {
+			t.Errorf("value v-%s was weighed with key %q, want %q", k, got, k)
+		}
+	}
+	if w := c.Weight(); w != 2*(1+3) {
+		t.Errorf("Weight() = %d after storing a=v-a and b=v-b, want 8 (len(k)+len(v) each)", w)
+	}
+}
+
 // A lookup whose load panics started that load: it counts as a Miss like
 // one whose load returned an error, both in GetStale (which serves the
 // stale value) and in Get (whose leader panics again).
