@@ -387,7 +387,7 @@ func autoShards(maxWeight int64, procs int, weighted bool) int {
 		most = procs
 	}
 	n := 1
-	for n < most && int64(n)*2*1024 <= maxWeight {
+	for n < min(most, 1<<16) && int64(n)*2*1024 <= maxWeight { // 1<<16: as Options.Shards
 		n *= 2
 	}
 	return n

@@ -60,6 +60,8 @@ func TestAutoShardsFollowCapacity(t *testing.T) {
 		// A weighted cache: at most one shard per P (rounded up to a power of two).
 		{250, 2, 1, true}, {1 << 30, 1, 1, true}, {1 << 30, 2, 2, true}, {1 << 30, 6, 8, true},
 		{1 << 30, 64, 64, true}, {4096, 64, 4, true},
+		// Never above Options.Shards' limit of 1<<16, however many Ps.
+		{1 << 40, 8192, 1 << 16, false}, {1 << 40, 1 << 17, 1 << 16, true},
 	} {
 		if got := ufocache.AutoShards(tc.max, tc.procs, tc.weighted); got != tc.want {
 			t.Errorf("autoShards(%d, %d, weighted %v) = %d, want %d", tc.max, tc.procs, tc.weighted, got, tc.want)

@@ -1051,3 +1051,38 @@ func smallShare(p *S3[int, int], share int64) {
 	p.smallHits = share
 	p.pool.w.Store(p.pool.w.Load()&^(1<<32-1) | uint64(share))
 }
+
+// The CLOCK ends however fast readers raise the frequencies it lowers: a
+// reader that touches each entry the moment it goes round (clockRound)
+// kept every frequency at 3, and an insert into a full cache used to turn
+// main's CLOCK for ever under the shard lock. It now takes the head once
+// it has met (freqMask+1) times as many entries as the queues hold.
+func TestClockEndsWhileReadersKeepTouching(t *testing.T) {
+	p := newS3(100)
+	var all []*entry
+	for k := range 100 {
+		e := newEntry(k, 1)
+		add(p, e)
+		all = append(all, e)
+	}
+	for _, e := range all {
+		e.SetFreq(freqMask)
+	}
+	rounds, limit := 0, 100*(freqMask+1)*10
+	clockRound = func(e any) {
+		if rounds++; rounds <= limit {
+			e.(*entry).SetFreq(freqMask)
+		}
+	}
+	defer func() { clockRound = nil }()
+	for k := 100; k < 110; k++ {
+		add(p, newEntry(k, 1))
+	}
+	if rounds > limit {
+		t.Fatalf("10 inserts while a reader kept every entry read: the CLOCK sent %d entries round (the test's reader stopped at %d), want at most %d per insert",
+			rounds, limit, (freqMask+1)*101+1)
+	}
+	if p.Weight() > 100 {
+		t.Fatalf("weight %d above 100", p.Weight())
+	}
+}

@@ -627,22 +627,35 @@ func (p *S3[K, V]) headRead(c *Entry[K, V], h uint64) bool {
 // clock unlinks main's next victim: the first entry that is expired or has
 // frequency 0; read entries met on the way go round again with their
 // frequency decremented, and that read is folded into the sketch.
+//
+// Unread, an entry goes round at most freqMask times; but readers on other
+// cores may raise the frequencies again as fast as this loop lowers them,
+// so once it has met (freqMask+1) times as many entries as the queues
+// hold, it takes the head whatever its frequency: the Set that called it
+// always ends (TestClockEndsWhileReadersKeepTouching).
 func (p *S3[K, V]) clock(now int64) *Entry[K, V] {
-	for {
+	for met := 0; ; met++ {
 		e := p.main.popFront()
 		if e == nil {
 			return p.small.popFront()
 		}
 		p.examined(e)
-		if e.Freq() == 0 || expired(e, now) {
+		if e.Freq() == 0 || expired(e, now) || met > (freqMask+1)*p.n {
 			return e
 		}
 		p.reused()
 		e.decFreq()
 		p.sketch.Add(p.hash(e.Key))
 		p.main.pushBack(e)
+		if clockRound != nil {
+			clockRound(e)
+		}
 	}
 }
+
+// clockRound, if not nil, is called with each entry the CLOCK sends round:
+// a test's stand-in for a reader touching it at once.
+var clockRound func(any)
 
 // duel decides between c (whose key hashes to h), leaving the small queue
 // when main is full, and the main entries it would displace: c enters main

@@ -231,6 +231,34 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		report(out, k, v, Rejected)
 		return false
 	}
+	after := s.policy.Weight() + int64(w)
+	if old != nil {
+		after -= int64(old.Weight)
+	}
+	if !s.filled && after > s.capacity {
+		// The shard overflows for the first time (by a new key, or by a
+		// heavier value of one): the counts the sketch gathered while it
+		// filled describe a cold cache's traffic (a warm-up, often
+		// another phase), so it starts afresh, as Caffeine's sketch only
+		// starts counting at half full. Policy suite, 8
+		// seeds: mean 52.33 -> 52.38, cloudphysics at 4k-16k entries
+		// +0.5 to +0.65 pp, multi2 +0.35, gli at 1000 +0.3, zig-zags
+		// -0.26 (TestSketchStartsAfreshOnFirstOverflow).
+		// The residents then count 0; on a zig-zag the first sweep's
+		// newcomers lost their duels to them and, seen twice on their
+		// way back, evicted them just before the sweep reached them:
+		// most of the zig-zags' shortfall against LRU. Counting each
+		// resident once here and demanding the strict margin until
+		// duel bets pay kept them (zig-zags +0.6 to +1.8 pp) but cost
+		// cloudphysics at 4k-16k 2.0-3.5, gli at 1000 1.6, multi2 up
+		// to 1.3: there the fill's residents are the ones to replace.
+		// What tells the two apart is whether any key has come back
+		// yet: until one does, the policy admits blind, as LRU would
+		// (fifo's S3.blindAdmits; zig-zags +0.6 to +2.0 pp, the rest
+		// within ±0.3).
+		s.filled = true
+		s.sketch.Reset()
+	}
 	if old != nil {
 		// No sketch update: Replace counts the write in e's frequency,
 		// as a read would be, which keeps the sketch's line (written by
@@ -240,29 +268,6 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		s.countTTL(old, -1)
 		report(out, old.Key, old.Val, Replaced)
 	} else {
-		if !s.filled && s.policy.Weight()+int64(w) > s.capacity {
-			// The shard overflows for the first time: the counts the sketch
-			// gathered while it filled describe a cold cache's traffic (a
-			// warm-up, often another phase), so it starts afresh, as
-			// Caffeine's sketch only starts counting at half full. Policy suite, 8
-			// seeds: mean 52.33 -> 52.38, cloudphysics at 4k-16k entries
-			// +0.5 to +0.65 pp, multi2 +0.35, gli at 1000 +0.3, zig-zags
-			// -0.26 (TestSketchStartsAfreshOnFirstOverflow).
-			// The residents then count 0; on a zig-zag the first sweep's
-			// newcomers lost their duels to them and, seen twice on their
-			// way back, evicted them just before the sweep reached them:
-			// most of the zig-zags' shortfall against LRU. Counting each
-			// resident once here and demanding the strict margin until
-			// duel bets pay kept them (zig-zags +0.6 to +1.8 pp) but cost
-			// cloudphysics at 4k-16k 2.0-3.5, gli at 1000 1.6, multi2 up
-			// to 1.3: there the fill's residents are the ones to replace.
-			// What tells the two apart is whether any key has come back
-			// yet: until one does, the policy admits blind, as LRU would
-			// (fifo's S3.blindAdmits; zig-zags +0.6 to +2.0 pp, the rest
-			// within ±0.3).
-			s.filled = true
-			s.sketch.Reset()
-		}
 		s.sketch.Add(h)
 		room := 1
 		if !s.unit {

@@ -49,6 +49,33 @@ func TestSketchStartsAfreshOnFirstOverflow(t *testing.T) {
 	}
 }
 
+// A heavier value of a resident key can make the first overflow too: the
+// sketch starts afresh then, not at a later new key's overflow, when the
+// duels have begun to go by its counts.
+func TestSketchStartsAfreshOnAnOverflowByAReplace(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(100, false, mixHash, 0, 4096, 4096) // a sketch that never grows
+	set := func(k int, w uint32) { s.Set(k, k, mixHash(k), w, 0, 0, nil) }
+	est := func(k int) uint32 { return s.sketch.Estimate(mixHash(k)) }
+	for k := range 20 { // 20 keys (too few for the sketch to age) of weight 5
+		set(k, 5)
+	}
+	if est(7) != 1 {
+		t.Fatalf("while filling: key 7 estimated %d, want 1", est(7))
+	}
+	set(5, 10) // weight 105: the first overflow
+	if est(7) != 0 {
+		t.Fatalf("after the first overflow, by a heavier value of key 5: key 7 estimated %d, want 0", est(7))
+	}
+	set(200, 5)
+	if est(200) != 1 {
+		t.Fatalf("after a later overflow by a new key: its estimate %d, want 1 (no second reset)", est(200))
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Once the shard has overflowed, the sketch keeps what it counted: a
 // weighted shard whose entries get lighter holds more of them than its
 // sketch was sized for, and the sketch grows then, after the first
