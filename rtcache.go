@@ -337,11 +337,12 @@ func (rt *RTCache[K, V]) get(ctx context.Context, k K) (V, Status, error) {
 // panic, a timeout, or ctx ending first) and k has a value that expired no
 // more than staleTTL ago, GetStale returns that value with Status Stale,
 // how long ago it expired, and a nil error. A cached error
-// (RTOptions.ErrorTTL) counts as a failed load. Both are judged when the
-// load has failed, from the cache as it is then: a load that fails late
-// does not serve a value that expired more than staleTTL before it
-// failed, and a fresh value stored meanwhile (by Set, or another load) is
-// returned as a Hit.
+// (RTOptions.ErrorTTL) counts as a failed load. Where the lookup found
+// such a value, the fallback is judged again when the load has failed,
+// from the cache as it is then: a load that fails late does not serve a
+// value that expired more than staleTTL before it failed, and a fresh
+// value stored meanwhile (by Set, or another load) is returned as a Hit.
+// Where it found none, GetStale is Get: the load's error (or its panic).
 //
 // A stale value is there only while the Cache still holds the expired
 // entry: eviction drops the expired entries it reaches, and writes

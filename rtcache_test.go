@@ -2190,3 +2190,28 @@ func TestRTMultiGetRepeatedKeyWithoutBatchLoaderLoadsOnce(t *testing.T) {
 		}
 	})
 }
+
+// A *PanicError the Loader returns is its error in GetStale too: with no
+// stale value left to serve, GetStale returns it and does not panic.
+func TestRTGetStaleReturnsAPanicErrorTheLoaderReturned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		below := &ufocache.PanicError{Value: "a layer below"}
+		o := &origin{ttl: time.Second}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{},
+			ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
+		if _, _, err := rt.Get(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+		o.set(func(o *origin) { o.delay, o.err = 2*time.Second, below })
+		time.Sleep(1500 * time.Millisecond) // expired 500ms ago; 2.5s when the load fails
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("GetStale panicked with %v", r)
+			}
+		}()
+		_, st, err := rt.GetStale(context.Background(), "k", time.Second)
+		if err != below {
+			t.Fatalf("GetStale = (%+v, %v), want the returned *PanicError", st, err)
+		}
+	})
+}

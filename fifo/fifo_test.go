@@ -1086,3 +1086,29 @@ func TestClockEndsWhileReadersKeepTouching(t *testing.T) {
 		t.Fatalf("weight %d above 100", p.Weight())
 	}
 }
+
+// Single-threaded, the bound never fires: with every main entry read
+// freqMask times, the CLOCK sends each round freqMask times and takes the
+// original head, leaving every other main entry at frequency 0.
+func TestClockBoundKeepsSingleThreadedOrder(t *testing.T) {
+	p := newS3(100)
+	for k := range 100 {
+		add(p, newEntry(k, 1))
+	}
+	m := p.main.Len()
+	if m < 50 {
+		t.Fatalf("main holds %d entries, want most of 100", m)
+	}
+	p.main.Each(func(e *entry) { e.SetFreq(freqMask) })
+	head := p.main.head
+	v := p.clock(0)
+	if v != head {
+		t.Fatalf("clock took key %d, want the original head %d (after %d rounds of %d entries)", v.Key, head.Key, freqMask, m)
+	}
+	p.main.Each(func(e *entry) {
+		if e.Freq() != 0 {
+			t.Errorf("key %d left at frequency %d, want 0", e.Key, e.Freq())
+		}
+	})
+	p.main.pushFront(v) // leave the queues whole
+}

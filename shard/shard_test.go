@@ -2,6 +2,9 @@ package shard
 
 import (
 	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ufocache/ufocache/fifo"
@@ -543,5 +546,111 @@ func TestMissProbesStayShort(t *testing.T) {
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// clusterHash: keys home in one of 3 groups near the start of any table
+// (low 32 bits small), with mixed tags and bins.
+func clusterHash(k int) uint64 {
+	m := mixHash(k)
+	return m&^0xffffffff | uint64(k%3)<<24
+}
+
+// Lock-free readers of stable keys never miss while a single writer churns
+// other keys with the same homes and bins (adds, removes, rehashes): a
+// rehash that published its table before filling it missed 53,924 times.
+func TestFindNeverMissesStableKeysDuringChurn(t *testing.T) {
+	var s Shard[int, int]
+	x := &s.idx
+	x.hash = clusterHash
+	x.init(200)
+	live := []*fifo.Entry[int, int]{}
+	next := 1000
+	for range 60 { // churned keys first: the stable ones sit past them
+		e := &fifo.Entry[int, int]{Key: next, Val: next, Weight: 1}
+		next++
+		x.add(e, clusterHash(e.Key))
+		live = append(live, e)
+	}
+	stable := map[int]*fifo.Entry[int, int]{}
+	for k := range 40 {
+		e := &fifo.Entry[int, int]{Key: k, Val: k, Weight: 1}
+		x.add(e, clusterHash(k))
+		stable[k] = e
+	}
+	var stop atomic.Bool
+	var misses atomic.Int64
+	var wg sync.WaitGroup
+	for r := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				k := (i*7 + r) % 40
+				if s.Find(k, clusterHash(k)) != stable[k] {
+					misses.Add(1)
+				}
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 300_000 {
+		if len(live) < 100 && (len(live) == 0 || rng.IntN(2) == 0) {
+			e := &fifo.Entry[int, int]{Key: next, Val: next, Weight: 1}
+			next++
+			x.add(e, clusterHash(e.Key))
+			live = append(live, e)
+		} else {
+			i := rng.IntN(len(live))
+			e := live[i]
+			live[i] = live[len(live)-1]
+			live = live[:len(live)-1]
+			x.remove(e, clusterHash(e.Key))
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if n := misses.Load(); n != 0 {
+		t.Fatalf("%d lookups of stable keys missed", n)
+	}
+	if err := x.checkOverflows(x.t.Load()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A random walk of Sets and Deletes on a clustered shard, checked after
+// each step.
+func TestRandomWalkKeepsTheIndexChecked(t *testing.T) {
+	for seed := range uint64(20) {
+		var s Shard[int, int]
+		s.Init(60, true, clusterHash, 0, 64, 64)
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for step := range 3000 {
+			k := rng.IntN(150)
+			switch rng.IntN(4) {
+			case 0:
+				s.Delete(k, clusterHash(k), nil)
+			default:
+				s.Set(k, k, clusterHash(k), 1, 0, 0, nil)
+			}
+			if err := s.Check(); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+		}
+	}
+}
+
+// A replace by a value of the same weight in a full shard is no overflow:
+// the sketch keeps its counts.
+func TestReplaceOfTheSameWeightIsNoOverflow(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(100, false, mixHash, 0, 4096, 4096)
+	set := func(k int, w uint32) { s.Set(k, k, mixHash(k), w, 0, 0, nil) }
+	for k := range 20 {
+		set(k, 5) // weight 100: full, not over
+	}
+	set(5, 5)
+	if e := s.sketch.Estimate(mixHash(7)); e != 1 || s.filled {
+		t.Fatalf("after replacing key 5 by a value of its weight: key 7 estimated %d, filled %v; want 1, false", e, s.filled)
 	}
 }
