@@ -672,6 +672,17 @@ func TestRTGetStaleIfPanic(t *testing.T) {
 	})
 }
 
+// warmStaleRT returns an RTCache over o whose Cache keeps expired entries
+// an hour (for stale reads) on the bubble's clock, with k loaded once.
+func warmStaleRT(t *testing.T, o *origin, opts ufocache.RTOptions[string, string]) *ufocache.RTCache[string, string] {
+	t.Helper()
+	rt := newRT(t, o, opts, ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
+	if _, _, err := rt.Get(context.Background(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
 // GetStale judges its fallback when the load has failed, from the cache as
 // it is then: a load that fails at its LoadTimeout, 5s after a value went
 // stale 500ms ago, does not serve it under a 1s allowance (it used to,
@@ -680,11 +691,7 @@ func TestRTGetStaleIfPanic(t *testing.T) {
 func TestRTGetStaleJudgesTheAllowanceAfterTheLoad(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o := &origin{ttl: time.Second}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{LoadTimeout: 5 * time.Second},
-			ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
-		if _, _, err := rt.Get(context.Background(), "k"); err != nil {
-			t.Fatal(err)
-		}
+		rt := warmStaleRT(t, o, ufocache.RTOptions[string, string]{LoadTimeout: 5 * time.Second})
 		gate := make(chan struct{})
 		defer close(gate)
 		o.set(func(o *origin) { o.gate = gate }) // the origin hangs
@@ -708,11 +715,7 @@ func TestRTGetStaleJudgesTheAllowanceAfterTheLoad(t *testing.T) {
 func TestRTGetStaleReturnsAValueStoredDuringTheLoad(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o := &origin{ttl: time.Second}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{},
-			ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
-		if _, _, err := rt.Get(context.Background(), "k"); err != nil {
-			t.Fatal(err)
-		}
+		rt := warmStaleRT(t, o, ufocache.RTOptions[string, string]{})
 		gate := make(chan struct{})
 		o.set(func(o *origin) { o.gate = gate; o.err = errors.New("down") })
 		time.Sleep(1500 * time.Millisecond) // k#1 expired 500ms ago
@@ -740,11 +743,7 @@ func TestRTGetStaleReturnsAValueStoredDuringTheLoad(t *testing.T) {
 func TestRTGetStaleRaisesAPanicWithNothingToServe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o := &origin{ttl: time.Second}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{},
-			ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
-		if _, _, err := rt.Get(context.Background(), "k"); err != nil {
-			t.Fatal(err)
-		}
+		rt := warmStaleRT(t, o, ufocache.RTOptions[string, string]{})
 		o.set(func(o *origin) { o.delay, o.panics = 2*time.Second, "origin bug" })
 		time.Sleep(1500 * time.Millisecond) // expired 500ms ago
 		defer func() {
@@ -2197,11 +2196,7 @@ func TestRTGetStaleReturnsAPanicErrorTheLoaderReturned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		below := &ufocache.PanicError{Value: "a layer below"}
 		o := &origin{ttl: time.Second}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{},
-			ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock(), KeepExpired: time.Hour})
-		if _, _, err := rt.Get(context.Background(), "k"); err != nil {
-			t.Fatal(err)
-		}
+		rt := warmStaleRT(t, o, ufocache.RTOptions[string, string]{})
 		o.set(func(o *origin) { o.delay, o.err = 2*time.Second, below })
 		time.Sleep(1500 * time.Millisecond) // expired 500ms ago; 2.5s when the load fails
 		defer func() {
