@@ -81,7 +81,9 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		// interface key, or Recheck) must not leave the keys claimed before
 		// it held forever: they fail with the panic, which then goes on.
 		// So does a runtime.Goexit in Recheck (recover returns nil then),
-		// whose Goexit goes on, as in Do.
+		// whose Goexit goes on, as in Do, unless an after function of
+		// those keys panics: that panic goes on instead. The key's own
+		// panic, the cause, goes on rather than an after function's.
 		if !claiming {
 			return
 		}
@@ -89,11 +91,10 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		var err error = ErrGoexit
 		if r != nil {
 			err = &PanicError{Value: r, Stack: debug.Stack()}
+			defer panic(r)
+			defer func() { recover() }()
 		}
 		g.finishAll(mine, mineCalls, func(int) (v V, _ error) { return v, err })
-		if r != nil {
-			panic(r)
-		}
 	}()
 	for i, k := range keys {
 		if first != nil {

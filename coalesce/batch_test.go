@@ -629,3 +629,117 @@ func wantOrdinals(t *testing.T, res []coalesce.Result[int]) {
 		}
 	}
 }
+
+// A caller that joined a key DoBatch had claimed gets the error of the
+// claim that failed after it: the panic (as a *PanicError with its value)
+// or ErrGoexit, as the keys' doc says; never a value, never a hang.
+func TestDoBatchFailedClaimFailsTheJoiners(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func()
+		want func(error) bool
+	}{
+		{"panic", func() { panic("claim boom") }, func(err error) bool {
+			var pe *coalesce.PanicError
+			return errors.As(err, &pe) && pe.Value == "claim boom"
+		}},
+		{"Goexit", runtime.Goexit, func(err error) bool { return errors.Is(err, coalesce.ErrGoexit) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				g := newGroup(t, coalesce.Options[string, int]{
+					Recheck: func(k string) (int, bool, error) {
+						if k == "b" {
+							<-release
+							tc.end()
+						}
+						return 0, false, nil
+					},
+				})
+				go func() {
+					defer func() { recover() }()
+					g.DoBatch(context.Background(), []string{"a", "b"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+						t.Errorf("fn ran for %v after the claim failed", keys)
+						return make([]coalesce.Result[int], len(keys)), nil
+					})
+				}()
+				synctest.Wait() // "a" is claimed, Recheck(b) waits
+				type answer struct {
+					v      int
+					leader bool
+					err    error
+				}
+				joined := make(chan answer, 1)
+				go func() {
+					v, leader, err := g.Do(context.Background(), "a", func(context.Context) (int, error) { return 5, nil })
+					joined <- answer{v, leader, err}
+				}()
+				synctest.Wait() // the caller of "a" waits on the batch's call
+				close(release)
+				a := <-joined
+				if a.leader || !tc.want(a.err) {
+					t.Fatalf("the joiner of a got (%d, leader %v, %v), want the failed claim's error", a.v, a.leader, a.err)
+				}
+				if g.Len() != 0 {
+					t.Fatalf("Len after = %d, want 0", g.Len())
+				}
+			})
+		})
+	}
+}
+
+// The keys DoBatch claimed before a claim failed are all released, each
+// with its after function, even if one of those panics: the claim's own
+// panic goes on (not the after function's, which it caused), and a Goexit
+// becomes the first after function's panic, later ones dropped.
+func TestDoBatchFailedClaimRunsEveryAfterFunction(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func()
+		want any
+	}{
+		{"panic", func() { panic("claim boom") }, "claim boom"},
+		{"Goexit", runtime.Goexit, "after a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ran []string
+			g := newGroup(t, coalesce.Options[string, int]{
+				Recheck: func(k string) (int, bool, error) {
+					if k == "d" {
+						tc.end()
+					}
+					return 0, false, nil
+				},
+				Commit: func(k string, _ int, _ error) func() {
+					return func() {
+						ran = append(ran, k)
+						if k != "b" {
+							panic("after " + k)
+						}
+					}
+				},
+			})
+			var recovered any
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				defer func() { recovered = recover() }()
+				g.DoBatch(context.Background(), []string{"a", "b", "c", "d"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+					t.Errorf("fn ran for %v after the claim failed", keys)
+					return make([]coalesce.Result[int], len(keys)), nil
+				})
+			}()
+			<-done
+			if recovered != tc.want {
+				t.Errorf("DoBatch raised %v, want %v", recovered, tc.want)
+			}
+			if !slices.Equal(ran, []string{"a", "b", "c"}) {
+				t.Errorf("after functions ran for %v, want a, b, c", ran)
+			}
+			if g.Len() != 0 {
+				t.Errorf("Len after = %d, want 0", g.Len())
+			}
+		})
+	}
+}
