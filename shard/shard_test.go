@@ -654,3 +654,65 @@ func TestReplaceOfTheSameWeightIsNoOverflow(t *testing.T) {
 		t.Fatalf("after replacing key 5 by a value of its weight: key 7 estimated %d, filled %v; want 1, false", e, s.filled)
 	}
 }
+
+// Check, the oracle of the index tests, finds each kind of damage: an
+// overflow count above the entries that passed its group (unsaturated: the
+// lookups still find every entry, but removals would leave it too high)
+// or cleared under them, a wrong tag, a control byte cleared under its
+// pointer, a miscounted TTL entry.
+func TestCheckFindsDamage(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(60, true, clusterHash, 0, 64, 64)
+	for k := range 60 {
+		s.Set(k, k, clusterHash(k), 1, 0, 0, nil)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatalf("before any damage: %v", err)
+	}
+	tb := s.idx.t.Load()
+	// A group with a count of 1 for some bin (2 is still exact; 3 is
+	// saturated, which Check accepts above the truth), and a full slot.
+	g, bin := -1, uint(0)
+	for i := range tb.groups {
+		for b := range uint(8 / binBits) {
+			if c := tb.groups[i].ctrl.Load() >> (ovfShift + b*binBits) & ovfMax; g < 0 && c == 1 {
+				g, bin = i, b
+			}
+		}
+	}
+	if g < 0 {
+		t.Fatal("no group counts exactly 1 entry of a bin past it: the damage below needs one")
+	}
+	grp := &tb.groups[g]
+	full := -1
+	for i := range grp.slots {
+		if grp.slots[i].Load() != nil {
+			full = i
+		}
+	}
+	if full < 0 {
+		t.Fatalf("group %d, which entries passed, has no entry", g)
+	}
+	ctrl := grp.ctrl.Load()
+	tag := uint8(ctrl >> (8 * full))
+	for _, d := range []struct {
+		name   string
+		damage func()
+	}{
+		{"overflow count raised", func() { grp.ctrl.Store(ctrl + 1<<(ovfShift+bin*binBits)) }},
+		{"overflow count cleared", func() { grp.ctrl.Store(ctrl &^ (ovfMax << (ovfShift + bin*binBits))) }},
+		{"tag changed", func() { grp.ctrl.Store(ctrl ^ uint64(tag^(0x80|(tag+1)&0x7f))<<(8*full)) }},
+		{"control byte cleared", func() { grp.ctrl.Store(ctrl &^ (0xff << (8 * full))) }},
+		{"TTL entries miscounted", func() { s.ttlEntries++ }},
+	} {
+		d.damage()
+		if err := s.Check(); err == nil {
+			t.Errorf("%s: Check found nothing", d.name)
+		}
+		grp.ctrl.Store(ctrl)
+		s.ttlEntries = 0
+		if err := s.Check(); err != nil {
+			t.Fatalf("after undoing %s: %v", d.name, err)
+		}
+	}
+}
