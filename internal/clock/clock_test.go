@@ -17,11 +17,20 @@ func TestTickerLivesWhileReferenced(t *testing.T) {
 	}
 	a.Release()
 	a.Release() // twice is harmless
-	if running, _ := Running(); !running {
+	running, done := Running()
+	if !running {
 		t.Fatal("stopped while a reference remains")
 	}
+	// The goroutine itself keeps running: it would return within a tick of
+	// a close of its stop channel. (A slow machine can only hide a bug
+	// here, never fail a correct ticker.)
+	select {
+	case <-done:
+		t.Fatal("the ticker's goroutine returned while a reference remains")
+	case <-time.After(20 * Tick):
+	}
 	b.Release()
-	running, done := Running()
+	running, done = Running()
 	if running {
 		t.Fatal("running with no reference")
 	}
