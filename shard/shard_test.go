@@ -716,3 +716,68 @@ func TestCheckFindsDamage(t *testing.T) {
 		}
 	}
 }
+
+// A grown sketch ages for the entries it grew for: it halves its counts
+// once per 10 increments per entry (TinyLFU's sample), where the entries
+// are its keys (unit shards) or its keys per weightedSketchRoom (weighted
+// ones). Keys counted 8 times keep most of that a quarter of a period
+// later, and about an eighth of it three periods later.
+func TestSketchAgesForTheEntriesItGrewFor(t *testing.T) {
+	for _, unit := range []bool{true, false} {
+		var s Shard[int, int]
+		s.Init(1<<20, unit, mixHash, 0, 1024, 0)
+		room := 1
+		if !unit {
+			room = weightedSketchRoom
+		}
+		n := s.sketch.Capacity()
+		k := 0
+		for s.sketch.Capacity() == n {
+			s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+			k++
+		}
+		entries := s.sketch.Capacity() / room // the entries it grew for
+		// recount deletes and sets again a resident key: one increment of
+		// the sketch, and the entries stay as many.
+		recount := func(k int) {
+			s.Delete(k, mixHash(k), nil)
+			s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+		}
+		const tracked = 100
+		for range 8 {
+			for k := range tracked {
+				recount(k)
+			}
+		}
+		mean := func() float64 {
+			sum := 0
+			for k := range tracked {
+				sum += int(s.sketch.Estimate(mixHash(k)))
+			}
+			return float64(sum) / tracked
+		}
+		period := 10 * entries
+		other := tracked
+		churn := func(increments int) {
+			for range increments {
+				recount(other)
+				if other++; other == s.Len() {
+					other = tracked
+				}
+			}
+		}
+		churn(period / 4)
+		early := mean()
+		if m := early; m < 5 {
+			t.Errorf("unit %v: a quarter of a period (%d increments) after the counts, their mean is %.2f, want at least 5 of 8: the sketch ages too fast", unit, period/4, m)
+		}
+		churn(3*period - period/4)
+		t.Logf("unit %v: mean of 8 counts after a quarter of a period %.2f, after three periods %.2f", unit, early, mean())
+		if m := mean(); m > 2.5 {
+			t.Errorf("unit %v: three periods after the counts, their mean is %.2f, want at most 2.5: the sketch ages too slowly", unit, m)
+		}
+		if c := s.sketch.Capacity() / room; c != entries {
+			t.Fatalf("unit %v: the sketch grew again during the test (%d entries)", unit, c)
+		}
+	}
+}
