@@ -1,6 +1,7 @@
 package sketch
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 )
@@ -111,15 +112,17 @@ func TestDistinguishesHotFromCold(t *testing.T) {
 }
 
 func TestSizeStaysSmall(t *testing.T) {
-	// 1<<10+1 needs the next power of two up: 1<<11 keys.
-	for _, n := range []int{1, 100, 1000, 1<<10 + 1, 1 << 20} {
+	// Room for the next power of two keys (1<<10+1 needs 1<<11; 1<<10 no
+	// more than itself), at least one block's: half a word per key, so
+	// rounding up at most doubles the bytes.
+	for _, n := range []int{1, 100, 1000, 1 << 10, 1<<10 + 1, 1 << 20} {
 		s := New(n)
-		// Half a word per key, doubled at most by rounding to a power of two.
-		if bytes := len(s.table) * 8; bytes > max(8*n, 8*blockWords) {
-			t.Errorf("n=%d: %d bytes", n, bytes)
+		want := max(1<<bits.Len(uint(n-1)), 2*blockWords)
+		if s.Capacity() != want {
+			t.Errorf("n=%d: capacity %d, want %d", n, s.Capacity(), want)
 		}
-		if s.Capacity() < n {
-			t.Errorf("n=%d: capacity %d", n, s.Capacity())
+		if bytes := len(s.table) * 8; bytes > max(8*n, 8*blockWords) || bytes != 4*want {
+			t.Errorf("n=%d: %d bytes", n, bytes)
 		}
 	}
 }
