@@ -167,16 +167,18 @@ func rejectedAndBack(t *testing.T) (*S3[int, int], *entry) {
 // the victim coming back first lowers the gate, a read raises it.
 func TestBetsSettle(t *testing.T) {
 	for _, readFirst := range []bool{false, true} {
-		p, back := rejectedAndBack(t)
-		p.ga.gate = readsOne / 2
-		victim := p.main.head
-		for k := 3000; !back.InMain() && !back.Dead(); k++ {
-			add(p, newEntry(k, 1))
+		for _, left := range []bool{false, true} {
+			p, back := rejectedAndBack(t)
+			p.ga.gate = readsOne / 2
+			victim := p.main.head
+			for k := 3000; !back.InMain() && !back.Dead(); k++ {
+				add(p, newEntry(k, 1))
+			}
+			if !back.InMain() || !victim.Dead() {
+				t.Fatalf("with the gate open the returning key did not displace its victim (in main %v, victim dead %v)", back.InMain(), victim.Dead())
+			}
+			checkBetSettles(t, p, back, victim.Key, slotOf(hash(victim.Key)), readFirst, left, &p.ga.gate, &p.ga.won)
 		}
-		if !back.InMain() || !victim.Dead() {
-			t.Fatalf("with the gate open the returning key did not displace its victim (in main %v, victim dead %v)", back.InMain(), victim.Dead())
-		}
-		checkBetSettles(t, p, back, victim.Key, slotOf(hash(victim.Key)), readFirst, &p.ga.gate, &p.ga.won)
 	}
 }
 
@@ -185,23 +187,25 @@ func TestBetsSettle(t *testing.T) {
 // bets pay, the duel is strict.
 func TestDuelWinsBet(t *testing.T) {
 	for _, readFirst := range []bool{false, true} {
-		p := newS3(100)
-		for k := range 150 {
-			add(p, newEntry(k, 1))
+		for _, left := range []bool{false, true} {
+			p := newS3(100)
+			for k := range 150 {
+				add(p, newEntry(k, 1))
+			}
+			c := newEntry(1000, 1)
+			for range 4 {
+				p.sketch.Add(hash(c.Key)) // rated well above every resident
+			}
+			add(p, c)
+			victim := p.main.head
+			for k := 2000; !c.InMain() && !c.Dead(); k++ {
+				add(p, newEntry(k, 1))
+			}
+			if !c.InMain() || !victim.Dead() {
+				t.Fatalf("the frequent newcomer did not displace its victim (in main %v, victim dead %v)", c.InMain(), victim.Dead())
+			}
+			checkBetSettles(t, p, c, victim.Key, betSlots+slotOf(hash(victim.Key)), readFirst, left, &p.ga.won, &p.ga.gate)
 		}
-		c := newEntry(1000, 1)
-		for range 4 {
-			p.sketch.Add(hash(c.Key)) // rated well above every resident
-		}
-		add(p, c)
-		victim := p.main.head
-		for k := 2000; !c.InMain() && !c.Dead(); k++ {
-			add(p, newEntry(k, 1))
-		}
-		if !c.InMain() || !victim.Dead() {
-			t.Fatalf("the frequent newcomer did not displace its victim (in main %v, victim dead %v)", c.InMain(), victim.Dead())
-		}
-		checkBetSettles(t, p, c, victim.Key, betSlots+slotOf(hash(victim.Key)), readFirst, &p.ga.won, &p.ga.gate)
 	}
 	p := newS3(100)
 	p.ga = nil
@@ -289,10 +293,12 @@ func TestBetsReleaseEntriesThatLeave(t *testing.T) {
 }
 
 // checkBetSettles checks that newcomer c holds the bet in slot against
-// victim, and that the victim's return settles it: paid (share up) if c
-// was read first, lost (share down) if not, and the other book's share
-// unmoved.
-func checkBetSettles(t *testing.T, p *S3[int, int], c *entry, victim int, slot uint32, readFirst bool, share, other *int64) {
+// victim, and that the bet settles: paid (share up) if c was read first,
+// lost (share down) if not, and the other book's share unmoved. If left,
+// c leaves the cache before the victim comes back: read, its bet pays
+// then; unread, the bet stays open without it, and is lost when the
+// victim comes back.
+func checkBetSettles(t *testing.T, p *S3[int, int], c *entry, victim int, slot uint32, readFirst, left bool, share, other *int64) {
 	t.Helper()
 	b := &p.ga.bets[slot]
 	if b.hv != hash(victim) || b.e != c || c.meta.Load()&betting == 0 {
@@ -305,16 +311,28 @@ func checkBetSettles(t *testing.T, p *S3[int, int], c *entry, victim int, slot u
 		c.Touch()
 	}
 	before, otherBefore := *share, *other
+	if left {
+		p.Remove(c)
+		switch {
+		case readFirst && (b.hv != 0 || *share <= before):
+			t.Errorf("a newcomer read and then removed: bet %+v, share %d -> %d; want it paid", *b, before, *share)
+		case !readFirst && (b.hv != hash(victim) || b.e != nil || *share != before):
+			t.Errorf("a newcomer removed unread: bet %+v, share %d -> %d; want it open without the entry", *b, before, *share)
+		}
+		before = *share
+	}
 	add(p, newEntry(victim, 1)) // the victim comes back
 	switch {
 	case b.hv != 0 || c.meta.Load()&betting != 0:
 		t.Errorf("read first %v: the bet is still open after its victim came back", readFirst)
 	case *other != otherBefore:
 		t.Errorf("the bet moved the other book's share %d -> %d", otherBefore, *other)
-	case readFirst && *share <= before:
+	case readFirst && !left && *share <= before:
 		t.Errorf("a paid bet moved its share %d -> %d", before, *share)
+	case readFirst && left && *share != before:
+		t.Errorf("a bet paid when its newcomer left moved its share again %d -> %d", before, *share)
 	case !readFirst && *share >= before:
-		t.Errorf("a lost bet moved its share %d -> %d", before, *share)
+		t.Errorf("a lost bet (newcomer left: %v) moved its share %d -> %d", left, before, *share)
 	}
 	if err := p.CheckBets(); err != nil {
 		t.Fatal(err)
@@ -470,6 +488,22 @@ func TestMomentumOnTraces(t *testing.T) {
 		t.Logf("%s at %d entries: %.2f%% with momentum, %.2f%% without", c.name, c.capacity, 100*on, 100*off)
 		if on < off+0.004 {
 			t.Errorf("momentum gains %.2f pp on %s at %d entries, want at least 0.4", 100*(on-off), c.name, c.capacity)
+		}
+	}
+}
+
+// A bet settles in its own book: slots below betSlots are ghost
+// admissions' (the gate), the rest duels won's, the first of them too.
+func TestSettleMovesItsOwnBook(t *testing.T) {
+	p := newS3(100)
+	ga := p.admission()
+	for _, s := range []uint32{0, betSlots - 1, betSlots, 2*betSlots - 1} {
+		ga.gate, ga.won = readsOne/2, readsOne/2
+		ga.bets[s] = bet[int, int]{e: newEntry(1, 1), hv: 1}
+		p.settle(s, true) // its victim came back first: lost
+		gateDown, wonDown := ga.gate < readsOne/2, ga.won < readsOne/2
+		if duel := s >= betSlots; gateDown == duel || wonDown != duel {
+			t.Errorf("slot %d (a duel's: %v): gate lowered %v, won lowered %v", s, duel, gateDown, wonDown)
 		}
 	}
 }

@@ -349,6 +349,20 @@ func TestExpiredVictimsFirst(t *testing.T) {
 	}
 }
 
+// An entry has expired from its Expire on, as Get and the shard see it:
+// at that instant it is the victim.
+func TestExpiredAtTheExpiryInstant(t *testing.T) {
+	e := newEntry(1, 1)
+	e.Expire = 100
+	if expired(e, 99) || !expired(e, 100) || !expired(e, 101) {
+		t.Fatalf("expired at 99, 100, 101: %v, %v, %v; want false, true, true", expired(e, 99), expired(e, 100), expired(e, 101))
+	}
+	e.Expire = 0
+	if expired(e, math.MaxInt64) {
+		t.Fatal("an entry without a TTL expired")
+	}
+}
+
 // TestEvictedEntriesAreCollectable: the stale links the queues leave at
 // their ends must not chain evicted entries together, or a long-running
 // cache would keep every entry it ever evicted.
@@ -755,43 +769,61 @@ func TestDuelNeverDropsAnExpiredProtect(t *testing.T) {
 // expired entry came first, and evicted the live victim or the newcomer
 // besides, leaving the cache below its bound.)
 func TestExpiredEntryAfterALiveVictimMakesRoom(t *testing.T) {
-	p := &S3[int, int]{}
-	p.Init(10, false, sketch.New(64), hash) // a share of 1: main's is 9
-	p.reused()
-	live := newEntry(0, 1)
-	dead := &entry{Key: 1, Val: 1, Weight: 2, Expire: 100}
-	add(p, live)
-	add(p, dead)
-	for k := 2; k <= 7; k++ {
-		add(p, newEntry(k, 1))
-	}
-	if p.Weight() != 9 || p.main.head != live || p.main.head.next != dead {
-		t.Fatalf("setup: weight %d, main starts with %v", p.Weight(), p.main.head.Key)
-	}
-	// A newcomer of weight 2 leaves small unread and duels for 2 units
-	// of main: the live entry 0 gives 1, the expired entry 1 then 2,
-	// which is room enough for all.
-	n := newEntry(8, 2)
-	p.sketch.Add(hash(n.Key))
-	p.Add(n, hash(n.Key))
-	out := entries(p.Evict(200, nil, nil)) // at time 200 entry 1 has expired
-	if len(out) != 1 || out[0] != dead {
-		keys := []int{}
-		for _, e := range out {
-			keys = append(keys, e.Key)
-		}
-		t.Errorf("evicted %v, want only the expired entry 1", keys)
-	}
-	if live.Dead() || !live.Queued() || n.Dead() || !n.Queued() {
-		t.Errorf("the live victim (dead %v) or the newcomer (dead %v) left the cache", live.Dead(), n.Dead())
-	}
-	if p.Weight() != 9 {
-		t.Errorf("weight %d after evicting the expired entry of weight 2, want 9", p.Weight())
-	}
-	for _, q := range []*Queue[int, int]{&p.small, &p.main} {
-		if err := q.Check(); err != nil {
-			t.Error(err)
-		}
+	for _, tc := range []struct {
+		dead, newcomer uint32 // weights; the live victim and the rest weigh 1
+		name           string
+		gone           []int // evicted keys
+		weight         int64 // after
+	}{
+		// A newcomer of weight 2 leaves small unread and duels for 2
+		// units of main: the live entry 0 gives 1, the expired entry 1
+		// then 2, which is room enough for all.
+		{2, 2, "room to spare", []int{1}, 9},
+		// The expired entry's 1 makes room exactly: 7 left, the live
+		// victim's 1 back, and the newcomer's 2 fill the bound of 10.
+		{1, 2, "room exactly", []int{1}, 10},
+		// 1 unit short: the duel goes on to the next entry, and the
+		// newcomer (counted once) does not beat its two unread victims by
+		// the margin; they go back, and it leaves.
+		{1, 3, "one unit short", []int{1, 99}, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &S3[int, int]{}
+			p.Init(10, false, sketch.New(64), hash) // a share of 1: main's is 9
+			p.reused()
+			live := newEntry(0, 1)
+			dead := &entry{Key: 1, Val: 1, Weight: tc.dead, Expire: 100}
+			add(p, live)
+			add(p, dead)
+			for k := 2; p.Weight() < 9; k++ {
+				add(p, newEntry(k, 1))
+			}
+			if p.Weight() != 9 || p.main.head != live || p.main.head.next != dead {
+				t.Fatalf("setup: weight %d, main starts with %v", p.Weight(), p.main.head.Key)
+			}
+			n := newEntry(99, tc.newcomer)
+			p.sketch.Add(hash(n.Key))
+			p.Add(n, hash(n.Key))
+			out := entries(p.Evict(200, nil, nil)) // at time 200 entry 1 has expired
+			keys := []int{}
+			for _, e := range out {
+				keys = append(keys, e.Key)
+			}
+			if !slices.Equal(keys, tc.gone) {
+				t.Errorf("evicted %v, want %v", keys, tc.gone)
+			}
+			if live.Dead() || !live.Queued() {
+				t.Errorf("the live victim left the cache")
+			}
+			if p.Weight() != tc.weight {
+				t.Errorf("weight %d after, want %d", p.Weight(), tc.weight)
+			}
+			for _, q := range []*Queue[int, int]{&p.small, &p.main} {
+				if err := q.Check(); err != nil {
+					t.Error(err)
+				}
+			}
+		})
 	}
 }
 

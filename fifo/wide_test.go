@@ -62,3 +62,36 @@ func (a wide) big() *big.Int {
 	b := new(big.Int).Lsh(new(big.Int).SetUint64(a.hi), 64)
 	return b.Or(b, new(big.Int).SetUint64(a.lo))
 }
+
+// below(a, x, num, den) is a < x*num/den exactly, Share is x*num/den
+// rounded down, both without overflow: at equality below is false, and
+// Share agrees with math/big at the largest bounds.
+func TestBelowAndShareAreExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		den := 1 + r.Uint64N(1000)
+		num := r.Uint64N(den + 1)
+		x := r.Int64N(math.MaxInt64)
+		if r.IntN(2) == 0 {
+			x = r.Int64N(1 << 20)
+		}
+		exact := new(big.Int).Mul(big.NewInt(x), new(big.Int).SetUint64(num))
+		q := new(big.Int).Quo(exact, new(big.Int).SetUint64(den))
+		if got := Share(x, num, den); big.NewInt(got).Cmp(q) != 0 {
+			t.Fatalf("Share(%d, %d, %d) = %d, want %v", x, num, den, got, q)
+		}
+		// a at, just under and just over the exact quotient, when it is whole.
+		for _, a := range []int64{q.Int64() - 1, q.Int64(), q.Int64() + 1} {
+			if a < 0 {
+				continue
+			}
+			ad := new(big.Int).Mul(big.NewInt(a), new(big.Int).SetUint64(den))
+			if want := ad.Cmp(exact) < 0; below(a, x, num, den) != want {
+				t.Fatalf("below(%d, %d, %d, %d) = %v, want %v", a, x, num, den, !want, want)
+			}
+		}
+	}
+	if below(3, 100, 3, 100) || !below(2, 100, 3, 100) {
+		t.Fatal("below(3 of 3% of 100) must be false, below(2) true")
+	}
+}
