@@ -1558,10 +1558,15 @@ func TestRTMultiGetBatchPanics(t *testing.T) {
 				t.Errorf("MultiGet panicked with %v, want *PanicError{batch bug}", p)
 			}
 		}()
-		rt.MultiGet(context.Background(), []string{"a", "b"})
+		rt.MultiGet(context.Background(), []string{"a", "b", "a"})
 	}()
 	if rt.InFlight() != 0 {
 		t.Fatalf("InFlight after the panic = %d", rt.InFlight())
+	}
+	// Counted as if the batch had returned: a and b missed, the second a
+	// waited on the first (a panicking load counts, as Get's does).
+	if s := rt.Stats(); s.Misses != 2 || s.LockHits != 1 {
+		t.Errorf("after the panic: Misses %d, LockHits %d; want 2 and 1", s.Misses, s.LockHits)
 	}
 }
 
