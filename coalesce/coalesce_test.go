@@ -1192,3 +1192,24 @@ func TestCommitPanicIsRaisedAfterTheKeyIsReleased(t *testing.T) {
 		}
 	})
 }
+
+// A PanicError reads as the panic value and the stack it was raised on
+// (TestPanicErrorUnwrap: it unwraps to an error value).
+func TestPanicErrorMessage(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, int]{})
+	var err error
+	func() {
+		defer func() { err, _ = recover().(error) }()
+		g.Do(context.Background(), "k", func(context.Context) (int, error) { panic("boom") })
+	}()
+	var pe *coalesce.PanicError
+	if !errors.As(err, &pe) || pe.Value != "boom" {
+		t.Fatalf("the leader got %v, want a *PanicError of boom", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "boom") || !strings.Contains(msg, "TestPanicErrorMessage") {
+		t.Errorf("message %q lacks the value or the stack", msg)
+	}
+	if errors.Unwrap(err) != nil {
+		t.Errorf("a PanicError of a string unwraps to %v, want nil", errors.Unwrap(err))
+	}
+}

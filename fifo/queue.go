@@ -22,9 +22,6 @@ func (q *Queue[K, V]) Len() int {
 	return n
 }
 
-// Weight returns the entries' total weight.
-func (q *Queue[K, V]) Weight() int64 { return q.weight }
-
 func (q *Queue[K, V]) pushBack(e *Entry[K, V]) {
 	e.next, e.prev = nil, q.tail
 	if q.tail == nil {

@@ -441,9 +441,6 @@ func (s *Shard[K, V]) Len() int { return int(s.length.Load()) }
 // Weight returns the total weight.
 func (s *Shard[K, V]) Weight() int64 { return s.weight.Load() }
 
-// Capacity returns the shard's weight bound.
-func (s *Shard[K, V]) Capacity() int64 { return s.capacity }
-
 // SketchKeys returns the number of keys the admission sketch has room for.
 func (s *Shard[K, V]) SketchKeys() int { return s.sketch.Capacity() }
 
