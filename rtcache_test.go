@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -2212,6 +2213,44 @@ func TestRTGetStaleReturnsAPanicErrorTheLoaderReturned(t *testing.T) {
 		_, st, err := rt.GetStale(context.Background(), "k", time.Second)
 		if err != below {
 			t.Fatalf("GetStale = (%+v, %v), want the returned *PanicError", st, err)
+		}
+	})
+}
+
+// A BatchLoader that returns an error fails every key it was called for
+// with that error, stores nothing (the next Get loads again), and keeps
+// the hits; the counts say one batch of two failed loads.
+func TestRTMultiGetBatchLoaderErrorFailsItsKeys(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		errDown := errors.New("origin down")
+		var calls [][]string
+		batch := func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			calls = append(calls, slices.Clone(keys))
+			return nil, errDown
+		}
+		o := &origin{}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{BatchLoader: batch})
+		rt.Set("hit", "cached", 0)
+		res, err := rt.MultiGet(context.Background(), []string{"a", "hit", "b"})
+		if !errors.Is(err, errDown) {
+			t.Fatalf("MultiGet's error = %v, want %v", err, errDown)
+		}
+		if len(calls) != 1 || !slices.Equal(calls[0], []string{"a", "b"}) {
+			t.Fatalf("BatchLoader calls %v, want one of [a b]", calls)
+		}
+		for _, i := range []int{0, 2} {
+			if r := res[i]; !errors.Is(r.Err, errDown) || r.Status != ufocache.Miss || r.Value != "" {
+				t.Errorf("key %d: %+v, want a Miss failed with %v", i, r, errDown)
+			}
+		}
+		if r := res[1]; r.Err != nil || r.Status != ufocache.Hit || r.Value != "cached" {
+			t.Errorf("the hit: %+v, want (cached, Hit)", r)
+		}
+		if s := rt.Stats(); s.Batches != 1 || s.Loads != 2 || s.LoadErrors != 2 || s.Misses != 2 {
+			t.Errorf("stats %+v, want Batches 1, Loads 2, LoadErrors 2, Misses 2", s)
+		}
+		if v, st, err := rt.Get(context.Background(), "a"); st != ufocache.Miss || err != nil || v == "" {
+			t.Errorf("Get(a) after the failed batch = (%q, %v, %v), want a fresh load", v, st, err)
 		}
 	})
 }
