@@ -743,3 +743,17 @@ func TestDoBatchFailedClaimRunsEveryAfterFunction(t *testing.T) {
 		})
 	}
 }
+
+// A DoBatch of no keys returns no results and never calls fn.
+func TestDoBatchOfNoKeys(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, int]{})
+	for _, keys := range [][]string{nil, {}} {
+		res := g.DoBatch(context.Background(), keys, func(context.Context, []string) ([]coalesce.Result[int], error) {
+			t.Error("fn ran for no keys")
+			return nil, nil
+		})
+		if len(res) != 0 || g.Len() != 0 {
+			t.Errorf("DoBatch(%v) = %v, Len %d; want no results, Len 0", keys, res, g.Len())
+		}
+	}
+}
