@@ -401,12 +401,17 @@ func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
 	if s.Expire(99, mixHash(99), 7, 7) || s.Find(99, mixHash(99)) != nil {
 		t.Error("Expire of an absent key reported true or stored it")
 	}
+	// An entry that had an expiry of its own trades it for the new one.
+	s.Set(4, 40, mixHash(4), 1, 100, 1, &out)
+	if !s.Expire(4, mixHash(4), 8, 8) {
+		t.Fatal("Expire of a live entry with a TTL reported false")
+	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
-	// The sweep counts entries with an expiry: 2 and 3 now.
-	if s.ttlEntries != 2 {
-		t.Fatalf("entries with an expiry: %d, want 2", s.ttlEntries)
+	// The sweep counts entries with an expiry: 2, 3 and 4 now.
+	if s.ttlEntries != 3 {
+		t.Fatalf("entries with an expiry: %d, want 3", s.ttlEntries)
 	}
 }
 
