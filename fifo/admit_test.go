@@ -507,3 +507,46 @@ func TestSettleMovesItsOwnBook(t *testing.T) {
 		}
 	}
 }
+
+// CheckBets, the oracle of the bet tests, finds each kind of damage: a
+// closed bet holding an entry, a bet holding an entry that left main, a
+// bet whose entry carries another slot, an entry flagged that no bet holds.
+func TestCheckBetsFindsDamage(t *testing.T) {
+	p := newS3(100)
+	for k := range 150 {
+		add(p, newEntry(k, 1))
+	}
+	c := newEntry(1000, 1)
+	for range 4 {
+		p.sketch.Add(hash(c.Key)) // rated well above every resident
+	}
+	add(p, c)
+	for k := 2000; !c.InMain() && !c.Dead(); k++ {
+		add(p, newEntry(k, 1))
+	}
+	if err := p.CheckBets(); err != nil || c.meta.Load()&betting == 0 {
+		t.Fatalf("setup: the newcomer holds no bet (%v)", err)
+	}
+	s := c.meta.Load() >> betShift & slotMask
+	b := &p.ga.bets[s]
+	saved, meta := *b, c.meta.Load()
+	for _, d := range []struct {
+		name   string
+		damage func()
+	}{
+		{"closed bet holding an entry", func() { b.hv = 0 }},
+		{"bet holding an entry not in main", func() { c.meta.Store(meta &^ inMain) }},
+		{"entry flagged with another slot", func() { c.meta.Store(meta ^ 1<<betShift) }},
+		{"entry flagged that no bet holds", func() { b.e = nil }},
+	} {
+		d.damage()
+		if err := p.CheckBets(); err == nil {
+			t.Errorf("%s: CheckBets found nothing", d.name)
+		}
+		*b = saved
+		c.meta.Store(meta)
+		if err := p.CheckBets(); err != nil {
+			t.Fatalf("after undoing %s: %v", d.name, err)
+		}
+	}
+}
