@@ -182,28 +182,37 @@ func TestBetsSettle(t *testing.T) {
 	}
 }
 
+// duelWon fills a cache of 100 with unread residents and returns it with
+// a newcomer counted 4 times, which has just displaced its first victim
+// (now gone) in a duel, and that victim.
+func duelWon(t *testing.T) (p *S3[int, int], c, victim *entry) {
+	t.Helper()
+	p = newS3(100)
+	for k := range 150 {
+		add(p, newEntry(k, 1))
+	}
+	c = newEntry(1000, 1)
+	for range 4 {
+		p.sketch.Add(hash(c.Key)) // rated well above every resident
+	}
+	add(p, c)
+	victim = p.main.head
+	for k := 2000; !c.InMain() && !c.Dead(); k++ {
+		add(p, newEntry(k, 1))
+	}
+	if !c.InMain() || !victim.Dead() {
+		t.Fatalf("the frequent newcomer did not displace its victim (in main %v, victim dead %v)", c.InMain(), victim.Dead())
+	}
+	return p, c, victim
+}
+
 // A newcomer that wins its duel bets, in the second book, on being read
 // before its first victim comes back; while fewer than wonPercent of those
 // bets pay, the duel is strict.
 func TestDuelWinsBet(t *testing.T) {
 	for _, readFirst := range []bool{false, true} {
 		for _, left := range []bool{false, true} {
-			p := newS3(100)
-			for k := range 150 {
-				add(p, newEntry(k, 1))
-			}
-			c := newEntry(1000, 1)
-			for range 4 {
-				p.sketch.Add(hash(c.Key)) // rated well above every resident
-			}
-			add(p, c)
-			victim := p.main.head
-			for k := 2000; !c.InMain() && !c.Dead(); k++ {
-				add(p, newEntry(k, 1))
-			}
-			if !c.InMain() || !victim.Dead() {
-				t.Fatalf("the frequent newcomer did not displace its victim (in main %v, victim dead %v)", c.InMain(), victim.Dead())
-			}
+			p, c, victim := duelWon(t)
 			checkBetSettles(t, p, c, victim.Key, betSlots+slotOf(hash(victim.Key)), readFirst, left, &p.ga.won, &p.ga.gate)
 		}
 	}
@@ -512,18 +521,7 @@ func TestSettleMovesItsOwnBook(t *testing.T) {
 // closed bet holding an entry, a bet holding an entry that left main, a
 // bet whose entry carries another slot, an entry flagged that no bet holds.
 func TestCheckBetsFindsDamage(t *testing.T) {
-	p := newS3(100)
-	for k := range 150 {
-		add(p, newEntry(k, 1))
-	}
-	c := newEntry(1000, 1)
-	for range 4 {
-		p.sketch.Add(hash(c.Key)) // rated well above every resident
-	}
-	add(p, c)
-	for k := 2000; !c.InMain() && !c.Dead(); k++ {
-		add(p, newEntry(k, 1))
-	}
+	p, c, _ := duelWon(t)
 	if err := p.CheckBets(); err != nil || c.meta.Load()&betting == 0 {
 		t.Fatalf("setup: the newcomer holds no bet (%v)", err)
 	}
