@@ -79,11 +79,11 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 	defer func() {
 		// A key that panics while being claimed (an unhashable value in an
 		// interface key, or Recheck) must not leave the keys claimed before
-		// it held forever: they fail with the panic, which then goes on.
-		// So does a runtime.Goexit in Recheck (recover returns nil then),
-		// whose Goexit goes on, as in Do, unless an after function of
-		// those keys panics: that panic goes on instead. The key's own
-		// panic, the cause, goes on rather than an after function's.
+		// it held forever: they fail with its panic, which then goes on
+		// (a panic of their after functions, which it caused, is dropped).
+		// A runtime.Goexit in Recheck (recover returns nil then) fails
+		// them with ErrGoexit and goes on, as in Do, unless an after
+		// function panics: that panic goes on instead.
 		if !claiming {
 			return
 		}
@@ -91,8 +91,8 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		var err error = ErrGoexit
 		if r != nil {
 			err = &PanicError{Value: r, Stack: debug.Stack()}
-			defer panic(r)
-			defer func() { recover() }()
+			defer panic(r)               // runs second: the key's panic goes on
+			defer func() { recover() }() // runs first: drops an after function's
 		}
 		g.finishAll(mine, mineCalls, func(int) (v V, _ error) { return v, err })
 	}()
