@@ -815,6 +815,9 @@ func TestExpiredEntryAfterALiveVictimMakesRoom(t *testing.T) {
 			if live.Dead() || !live.Queued() {
 				t.Errorf("the live victim left the cache")
 			}
+			if admitted := !slices.Contains(tc.gone, n.Key); admitted && (n.Dead() || !n.Queued()) {
+				t.Errorf("the newcomer left the cache (dead %v, queued %v)", n.Dead(), n.Queued())
+			}
 			if p.Weight() != tc.weight {
 				t.Errorf("weight %d after, want %d", p.Weight(), tc.weight)
 			}
