@@ -62,5 +62,12 @@ func (c *Cache[K, V]) FreqOf(k K) uint32 {
 // sketch over all the shards together, as before.
 var SketchLeastPerShard = &sketchLeastPerShard
 
+// GroupsReadOf returns how many index groups a Get of k reads to reach its
+// entry (0: absent).
+func GroupsReadOf[K comparable, V any](c *Cache[K, V], k K) int {
+	h := c.hash.Sum(k)
+	return c.shardFor(h).GroupsRead(k, h)
+}
+
 // SketchKeysOf returns the keys shard i's sketch has room for.
 func SketchKeysOf[K comparable, V any](c *Cache[K, V], i int) int { return c.shards[i].SketchKeys() }
