@@ -149,9 +149,9 @@ func BenchmarkGetEntrySize(b *testing.B) {
 // index already nearly full, past their home groups, where they stay until
 // churn rehashes it (see shard's rebuildTimes). groups/hit is the mean
 // number of index groups ufocache's hits read: 1.7-2.6 coldest first
-// against 1.1-1.4 in random order (one seed in eight 2.0) over a dozen
-// caches, each with its own hash seed. The random prefill holds a few of
-// the hottest keys fewer (the shards' bounds evict some).
+// against 1.1-1.4 in random order (one cache of twelve 2.0) over twelve
+// caches of each, every one with its own hash seed. The random prefill
+// holds a few of the hottest keys fewer (the shards' bounds evict some).
 func BenchmarkGetInsertOrder(b *testing.B) {
 	const capacity = 65536
 	stream := zipfStream(1<<20, 1.01, 2)
