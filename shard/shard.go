@@ -194,12 +194,12 @@ func (s *Shard[K, V]) Find(k K, h uint64) *fifo.Entry[K, V] {
 	return nil // every group overflowed: the whole table was probed
 }
 
-// LimitEntryWeight declines, from now on, entries heavier than w (at most
-// the capacity, which is the limit Init sets): a Cache whose shards differ
-// by one unit of capacity declines the same entries in all of them.
+// LimitEntryWeight declines entries heavier than w (at most the capacity,
+// which is the limit Init sets): a Cache whose shards differ by one unit
+// of capacity declines the same entries in all of them. Like Init, it is
+// called before the shard is shared: Set reads the limit before it takes
+// the lock.
 func (s *Shard[K, V]) LimitEntryWeight(w int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.heaviest = min(w, s.capacity)
 }
 
@@ -263,8 +263,10 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		// No sketch update: Replace counts the write in e's frequency,
 		// as a read would be, which keeps the sketch's line (written by
 		// every insert) out of a hot key's writes.
-		s.idx.replace(old, e, h)
+		// e's frequency and flags are set before the index publishes
+		// it, so that no reader's Touch of e is overwritten.
 		s.policy.Replace(old, e)
+		s.idx.replace(old, e, h)
 		s.countTTL(old, -1)
 		report(out, old.Key, old.Val, Replaced)
 	} else {
@@ -377,8 +379,8 @@ func (s *Shard[K, V]) Expire(k K, h uint64, at, now int64) bool {
 		return false
 	}
 	e := &fifo.Entry[K, V]{Key: old.Key, Val: old.Val, Expire: at, Weight: old.Weight}
-	s.idx.replace(old, e, h)
-	s.policy.Swap(old, e) // no read: an expired entry gains no frequency
+	s.policy.Swap(old, e)    // no read: an expired entry gains no frequency
+	s.idx.replace(old, e, h) // after e's flags are set, as in Set
 	s.countTTL(old, -1)
 	s.countTTL(e, 1)
 	return true
