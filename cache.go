@@ -697,7 +697,10 @@ func (c *Cache[K, V]) Clear() {
 
 // All iterates over the entries that are present and not expired, shard by
 // shard, without holding a lock while yield runs. Entries set or deleted
-// during the iteration may or may not be seen.
+// during the iteration may or may not be seen, and a key deleted and set
+// again while its shard is read may be seen twice, with its old value and
+// its new one (a value replaced by Set keeps the key's place: it is seen
+// once).
 func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		for i := range c.shards {
