@@ -3,7 +3,9 @@
 //
 // Readers call Find without any lock. Writers (Set, Delete, Clear) hold the
 // shard's mutex; they publish entries to the index only after the entry is
-// complete, and never modify a published entry except its frequency, so a
+// complete, and never modify the fields a reader reads (key, value,
+// expiry) of a published entry, only its frequency, queue flags (atomically,
+// in the same word) and queue links (which readers do not read), so a
 // reader sees either the old or the new entry, never a torn one.
 package shard
 
@@ -368,9 +370,9 @@ func (s *Shard[K, V]) reclaimable(e *fifo.Entry[K, V], now int64) bool {
 // Expire makes k's entry, if it is live at now, expire at at (0 < at <=
 // now), keeping its value for stale reads, and reports whether it was
 // live. The entry is replaced by a copy with the new expiry (readers hold
-// entries without a lock: a published entry is never written), and the
-// replacement is reported to no one, since the value stays. Nothing is
-// evicted: the weight is the same.
+// entries without a lock: a published entry's expiry is never written),
+// and the replacement is reported to no one, since the value stays.
+// Nothing is evicted: the weight is the same.
 func (s *Shard[K, V]) Expire(k K, h uint64, at, now int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
