@@ -141,7 +141,12 @@ type RTOptions[K comparable, V any] struct {
 	// than this left to live start a background refresh of it (at most one
 	// per key at a time, see MaxRefreshes) and return the value at once, so
 	// that hot keys are reloaded before they expire and no caller waits
-	// for them. It should be well below the TTLs. 0: no refresh ahead.
+	// for them. It should be well below the TTLs: a value the Loader gave
+	// less than RefreshAhead to live is within it from the start, and
+	// each hit then starts a refresh as soon as the last one finished. A
+	// caller that found no value still takes such a value when a load of
+	// another caller has just stored it, rather than load it again.
+	// 0: no refresh ahead.
 	RefreshAhead time.Duration
 	// MaxRefreshes bounds the background loads (GetStaleWhileUpdate,
 	// RefreshAhead) in flight at once, over all keys. When it is reached,
@@ -286,6 +291,7 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		LockTimeout: opts.LockTimeout,
 		LoadTimeout: opts.LoadTimeout,
 		Recheck:     rt.recheck,
+		RecheckGo:   rt.recheckRefresh,
 		Commit:      rt.commit,
 		Finished:    rt.finished,
 	})
@@ -755,11 +761,22 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 
 // recheck is the coalesce Recheck: a caller about to load k looks at the
 // cache (and the cached errors) again, in case a load that just finished
-// stored k. With RefreshAhead a value about to expire does not count, so
-// that its refresh goes ahead.
-func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) {
+// stored k. Any live value answers, even one with less than RefreshAhead
+// left (a Loader may return TTLs that short): the caller found none, and
+// a second load of what was just stored is what Recheck is there to stop.
+func (rt *RTCache[K, V]) recheck(k K) (loaded[V], bool, error) { return rt.recheckLeft(k, 0) }
+
+// recheckRefresh is the coalesce RecheckGo: a background refresh looks
+// again too, but a value with less than RefreshAhead left, the one the
+// refresh ahead was started for, does not answer, so that it goes ahead.
+func (rt *RTCache[K, V]) recheckRefresh(k K) (loaded[V], bool, error) {
+	return rt.recheckLeft(k, rt.refreshAhead)
+}
+
+// recheckLeft is recheck taking only a value with at least least left.
+func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool, error) {
 	var r loaded[V]
-	if v, st, left := rt.c.recheckRead(k); st == Hit && left >= rt.refreshAhead {
+	if v, st, left := rt.c.recheckRead(k); st == Hit && left >= least {
 		r.val = v
 		return r, true, nil
 	}

@@ -1147,6 +1147,46 @@ func TestRTRefreshAheadBoundIsExclusive(t *testing.T) {
 	}
 }
 
+// A caller that found nothing and rechecks takes any live value, even one
+// with less than RefreshAhead left (a Loader's TTL may be that short): it
+// does not load it twice. A refresh ahead, whose recheck finds the value
+// it was started for, loads (with RecheckGo; it used to be one Recheck,
+// which loaded again for the late caller too).
+func TestRTRecheckTakesAValueAboutToExpire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := &stepClock{}
+		o := &origin{ttl: 100 * time.Millisecond}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 300 * time.Millisecond},
+			ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+		ctx := context.Background()
+		if v, st, err := rt.Get(ctx, "k"); v != "k#1" || st != ufocache.Miss || err != nil {
+			t.Fatalf("first Get = (%q, %v, %v), want (k#1, miss, nil)", v, st, err)
+		}
+		if v, st, err := rt.JoinAfterMiss(ctx, "k"); v != "k#1" || st != ufocache.LockHit || err != nil {
+			t.Errorf("a late caller, 100ms left of a TTL under RefreshAhead = (%q, %v, %v), want (k#1, lock-hit, nil)", v, st, err)
+		}
+		if n := o.loads.Load(); n != 1 {
+			t.Errorf("%d loads after the late caller, want 1", n)
+		}
+		if v, st, err := rt.Get(ctx, "k"); v != "k#1" || st != ufocache.Hit || err != nil {
+			t.Fatalf("a hit = (%q, %v, %v), want (k#1, hit, nil)", v, st, err)
+		}
+		synctest.Wait()
+		if n := o.loads.Load(); n != 2 {
+			t.Errorf("%d loads after a hit within RefreshAhead of expiry, want 2 (its refresh)", n)
+		}
+		// The refreshed value is within RefreshAhead from the start, so
+		// the next hit refreshes it again (RefreshAhead's doc).
+		if v, st, err := rt.Get(ctx, "k"); v != "k#2" || st != ufocache.Hit || err != nil {
+			t.Fatalf("a hit after the refresh = (%q, %v, %v), want (k#2, hit, nil)", v, st, err)
+		}
+		synctest.Wait()
+		if n := o.loads.Load(); n != 3 {
+			t.Errorf("%d loads after a hit on the refreshed value, want 3", n)
+		}
+	})
+}
+
 func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

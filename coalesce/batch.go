@@ -109,7 +109,7 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 		switch {
 		case !own:
 			joined = true
-		case !g.recheck(k, c):
+		case !g.recheck(k, c, g.opts.Recheck):
 			mine = append(mine, k)
 			mineCalls = append(mineCalls, c)
 		}

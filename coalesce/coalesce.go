@@ -86,6 +86,10 @@ type Options[K comparable, V any] struct {
 	// Commit, and its callers see leader == false. (A cache that keeps
 	// errors for a while answers with err != nil.)
 	Recheck func(key K) (v V, ok bool, err error)
+	// RecheckGo, if set, is Recheck for the calls Go starts: a background
+	// refresh of a value that is still there may want to load where a
+	// caller that found nothing takes what is there. nil: Recheck.
+	RecheckGo func(key K) (v V, ok bool, err error)
 	// Commit, if set, runs once with the outcome of each call that still
 	// holds its key when it finishes: a call detached by Forget or
 	// superseded after LockAge is not committed. It runs under the wait
@@ -241,7 +245,7 @@ func (g *Group[K, V]) do(ctx context.Context, key K, fn func(context.Context) (V
 		if ctx.Done() == nil && g.opts.LoadTimeout <= 0 {
 			g.runHere(ctx, key, c, fn)
 		} else {
-			g.start(ctx, key, c, fn)
+			g.start(ctx, key, c, fn, g.opts.Recheck)
 		}
 	}
 	select {
@@ -259,7 +263,8 @@ func (g *Group[K, V]) do(ctx context.Context, key K, fn func(context.Context) (V
 }
 
 // Go starts fn for key in the background, unless a call for key is in
-// flight or Recheck answers: it reports whether fn was started. It never
+// flight or RecheckGo (or Recheck) answers: it reports whether fn was
+// started. It never
 // waits. The call is the same as one Do starts: callers of key that come
 // while it runs share its result, and Commit stores it. A panic in fn has
 // no leader to reach; it is the call's error (see Commit).
@@ -268,7 +273,11 @@ func (g *Group[K, V]) Go(ctx context.Context, key K, fn func(context.Context) (V
 	if !leader {
 		return false
 	}
-	return g.start(ctx, key, c, fn)
+	recheck := g.opts.RecheckGo
+	if recheck == nil {
+		recheck = g.opts.Recheck
+	}
+	return g.start(ctx, key, c, fn, recheck)
 }
 
 // Forget detaches the call in flight for key, if there is one, and reports
@@ -358,10 +367,11 @@ func (g *Group[K, V]) tooOld(c *call[V]) bool {
 	return g.opts.LockAge > 0 && time.Since(c.start) >= g.opts.LockAge
 }
 
-// recheck runs Options.Recheck for a call this caller just created, and
-// finishes the call with its answer. It reports whether it did.
-func (g *Group[K, V]) recheck(key K, c *call[V]) bool {
-	if g.opts.Recheck == nil {
+// recheck runs recheck (Options.Recheck or RecheckGo) for a call this
+// caller just created, and finishes the call with its answer. It reports
+// whether it did.
+func (g *Group[K, V]) recheck(key K, c *call[V], recheck func(K) (V, bool, error)) bool {
+	if recheck == nil {
 		return false
 	}
 	through := false
@@ -383,7 +393,7 @@ func (g *Group[K, V]) recheck(key K, c *call[V]) bool {
 			panic(r)
 		}
 	}()
-	v, ok, err := g.opts.Recheck(key)
+	v, ok, err := recheck(key)
 	through = true
 	if !ok {
 		return false
@@ -392,10 +402,10 @@ func (g *Group[K, V]) recheck(key K, c *call[V]) bool {
 	return true
 }
 
-// start runs fn for the call c that this caller leads, unless Recheck
+// start runs fn for the call c that this caller leads, unless recheck
 // answers first. It reports whether fn was started.
-func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) bool {
-	if g.recheck(key, c) {
+func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error), recheck func(K) (V, bool, error)) bool {
+	if g.recheck(key, c, recheck) {
 		return false
 	}
 	c.started = true
@@ -430,7 +440,7 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 // caller's goroutine. ctx has no Done channel, hence no deadline and no
 // cancellation to strip.
 func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
-	if !g.recheck(key, c) {
+	if !g.recheck(key, c, g.opts.Recheck) {
 		c.started = true
 		g.run(ctx, key, c, fn, nil)
 	}

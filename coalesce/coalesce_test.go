@@ -504,6 +504,42 @@ func TestRecheckSkipsFn(t *testing.T) {
 	}
 }
 
+// Go runs RecheckGo where it is set, and Do, DoBatch and Go without it
+// run Recheck.
+func TestRecheckGoIsGosOwn(t *testing.T) {
+	var rechecks, rechecksGo atomic.Int32
+	g := newGroup(t, coalesce.Options[string, int]{
+		Recheck:   func(string) (int, bool, error) { rechecks.Add(1); return 3, true, nil },
+		RecheckGo: func(string) (int, bool, error) { rechecksGo.Add(1); return 0, false, nil },
+	})
+	done := make(chan struct{})
+	if !g.Go(context.Background(), "k", func(context.Context) (int, error) { close(done); return 4, nil }) {
+		t.Error("Go did not start fn although RecheckGo did not answer")
+	}
+	<-done
+	for g.Len() != 0 { // the call ends just after fn returns
+		runtime.Gosched()
+	}
+	if v, leader, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 5, nil }); v != 3 || leader || err != nil {
+		t.Errorf("Do = (%d, %v, %v), want Recheck's (3, false, nil)", v, leader, err)
+	}
+	res := g.DoBatch(context.Background(), []string{"b"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+		return make([]coalesce.Result[int], len(keys)), nil
+	})
+	if len(res) != 1 || res[0].Val != 3 || res[0].Err != nil {
+		t.Errorf("DoBatch = %+v, want Recheck's 3", res)
+	}
+	if rechecks.Load() != 2 || rechecksGo.Load() != 1 {
+		t.Errorf("Recheck ran %d times, RecheckGo %d; want 2 (Do, DoBatch) and 1 (Go)", rechecks.Load(), rechecksGo.Load())
+	}
+	h := newGroup(t, coalesce.Options[string, int]{
+		Recheck: func(string) (int, bool, error) { rechecks.Add(1); return 3, true, nil },
+	})
+	if h.Go(context.Background(), "k", func(context.Context) (int, error) { return 4, nil }) {
+		t.Error("Go without RecheckGo started fn although Recheck answered")
+	}
+}
+
 // TestPanicInForgetDoesNotLockTheKey: f runs under a lock of the wait map;
 // a panic in it must release that lock (else the next Do of the key, or of
 // any key in its bucket, would hang).
