@@ -54,10 +54,11 @@ func latencyRun(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d t
 					switch {
 					case k&writeBit != 0:
 						c.Set(k&^writeBit, k)
-					case n&(1<<sampleShift-1) == 0:
+					case n&(1<<sampleShift-1) == 0: // n counts Gets
 						t0 := time.Now()
 						c.Get(k)
 						lat := int64(time.Since(t0))
+						n++
 						seen++
 						top = max(top, lat)
 						if len(samples) < cap(samples) {
@@ -67,8 +68,8 @@ func latencyRun(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d t
 						}
 					default:
 						c.Get(k)
+						n++
 					}
-					n++
 					if i++; i == len(ops) {
 						i = 0
 					}
@@ -114,7 +115,7 @@ func runLatency(cfg *config) (*report, error) {
 	defer runtime.GOMAXPROCS(prev)
 	r := &report{title: "Get latency under load"}
 	r.add("%d goroutines (GOMAXPROCS=%d) walk a precomputed Zipf %.2f stream over %d keys against a prefilled cache of %d "+
-		"entries for %s; every %dth Get of each goroutine is timed with time.Now/time.Since. Reading the clock itself costs "+
+		"entries for %s; every %d-th Get of each goroutine is timed with time.Now/time.Since. Reading the clock itself costs "+
 		"about %s here (median of an empty timed region), which is a floor under every number. Includes the Gets that miss. "+
 		"\"samples\" counts the timed Gets; the percentiles come from a uniform sample of at most %d of them per goroutine, "+
 		"kept in buffers allocated before the run (the harness allocates nothing while it times), and max from all of them.",

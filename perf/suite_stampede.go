@@ -292,15 +292,15 @@ func runStampede(cfg *config) (*report, error) {
 			}
 			b := medianBurst(runs[name])
 			t.row(name, fmt.Sprint(b.loads), fmt.Sprint(b.errs), dur(b.p50), dur(b.p99), dur(b.max), dur(b.lastIn))
-			headRows[name] = append(headRows[name], fmt.Sprint(b.loads))
+			headRows[name] = append(headRows[name], fmt.Sprintf("%d / %d", b.loads, b.errs))
 		}
 		t.note("Each cache ran %d bursts, interleaved with the others'; loads and errors are the most of any burst, "+
 			"the times their medians. \"Last caller in after\": when the last goroutine made its call, after all were released. A caller that "+
 			"comes in after the load has finished hits the cache (or, after a failed load, starts a new one): "+
 			"the number of loads depends on it.", burstReps)
 		if sc.leaves {
-			t.note("Loads and errors count the %d callers that stayed; the load the leaver started may be cancelled with it "+
-				"(then the others must load again or get its error).", callers-1)
+			t.note("Errors count the %d callers that stayed; loads count every call of the loader, the one the leaver "+
+				"started included (it may be cancelled with it, and then the others must load again or get its error).", callers-1)
 		}
 		r.add("## %s\n\n%s", sc.title, t)
 	}
@@ -331,7 +331,8 @@ func runStampede(cfg *config) (*report, error) {
 	if len(missing) > 0 {
 		r.add("Not built: %v.", missing)
 	}
-	h := newTable("cache", "loads: slow", "loads: failing", "loads: panicking", "loads: leader leaves", "steady gets/s", "steady origin calls/s")
+	h := newTable("cache", "slow: loads / errors", "failing: loads / errors", "panicking: loads / errors",
+		"leader leaves: loads / errors", "steady gets/s", "steady origin calls/s")
 	for _, name := range names {
 		row := append([]string{name}, headRows[name]...)
 		for len(row) < len(h.head) {
@@ -339,7 +340,8 @@ func runStampede(cfg *config) (*report, error) {
 		}
 		h.row(row...)
 	}
-	h.note("%d callers on one cold key, loader %s.", callers, delay)
+	h.note("%d callers on one cold key, loader %s; errors: the callers that got one (all of them where the load "+
+		"fails or panics; the %d that stayed where the leader leaves).", callers, delay, callers-1)
 	r.headline = []string{h.String()}
 	return r, nil
 }
