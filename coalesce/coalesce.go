@@ -264,10 +264,9 @@ func (g *Group[K, V]) do(ctx context.Context, key K, fn func(context.Context) (V
 
 // Go starts fn for key in the background, unless a call for key is in
 // flight or RecheckGo (or Recheck) answers: it reports whether fn was
-// started. It never
-// waits. The call is the same as one Do starts: callers of key that come
-// while it runs share its result, and Commit stores it. A panic in fn has
-// no leader to reach; it is the call's error (see Commit).
+// started. It never waits. The call is the same as one Do starts: callers
+// of key that come while it runs share its result, and Commit stores it. A
+// panic in fn has no leader to reach; it is the call's error (see Commit).
 func (g *Group[K, V]) Go(ctx context.Context, key K, fn func(context.Context) (V, error)) bool {
 	c, leader := g.claim(key, nil)
 	if !leader {
