@@ -34,10 +34,10 @@
 // While a call holds its key, later callers join it rather than start
 // another: a second call for the same key starts only after the first one
 // finished, after it was detached by Forget, or after it outlived
-// Options.LockAge. A caller that starts a call runs Options.Recheck first,
-// which is where a cache is looked at again: a caller that missed the cache
-// just before the previous call filled it finds the value there instead of
-// loading it a second time.
+// Options.LockAge. A caller that starts a call runs Options.Recheck first
+// (Options.RecheckGo for Go, if set), which is where a cache is looked at
+// again: a caller that missed the cache just before the previous call
+// filled it finds the value there instead of loading it a second time.
 //
 // Options.Commit is how a call's result is stored: it runs when the call
 // finishes, only if the call still holds its key, under the same lock as
