@@ -192,7 +192,7 @@ func (p *S3[K, V]) wager(c *Entry[K, V], hv uint64, duel bool) {
 		p.settle(s, false)
 	}
 	ga.bets[s] = bet[K, V]{e: c, hv: hv}
-	c.meta.Store(queued | inMain | betting | s<<betShift)
+	c.setFlags(queued | inMain | betting | s<<betShift)
 }
 
 // examined is called when the CLOCK reaches e, or e leaves the cache: if

@@ -548,3 +548,42 @@ func TestCheckBetsFindsDamage(t *testing.T) {
 		}
 	}
 }
+
+// A read that lands while a small head's duel runs (a reader on another
+// core; here the duel's hashing of its first victim stands in for one)
+// survives into main: the head's reads were taken before the duel, and
+// moving c to main keeps what came after.
+func TestTouchDuringDuelIsKept(t *testing.T) {
+	p := newS3(100)
+	for k := range 150 {
+		add(p, newEntry(k, 1))
+	}
+	c := newEntry(1000, 1)
+	for range 4 {
+		p.sketch.Add(hash(c.Key)) // rated well above every resident: it wins its duel
+	}
+	armed := false
+	p.hash = func(k int) uint64 {
+		if armed && k != c.Key { // the duel hashes its first victim: a reader reads c now
+			armed = false
+			c.Touch()
+		}
+		return hash(k)
+	}
+	add(p, c)
+	for k := 2000; !c.InMain() && !c.Dead(); k++ {
+		if p.small.head == c {
+			armed = true
+		}
+		add(p, newEntry(k, 1))
+	}
+	if !c.InMain() {
+		t.Fatal("setup: c did not win its duel")
+	}
+	if armed {
+		t.Fatal("setup: the hook never ran")
+	}
+	if c.Freq() != 1 {
+		t.Errorf("c was read during its duel; in main its frequency is %d, want 1", c.Freq())
+	}
+}

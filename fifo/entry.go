@@ -101,6 +101,28 @@ func (e *Entry[K, V]) SetFreq(f uint32) {
 	}
 }
 
+// takeFreq clears the frequency and returns what it was: the reads the
+// policy consumes. A read that comes after counts for the next round.
+func (e *Entry[K, V]) takeFreq() uint32 {
+	for {
+		m := e.meta.Load()
+		if m&freqMask == 0 || e.meta.CompareAndSwap(m, m&^freqMask) {
+			return m & freqMask
+		}
+	}
+}
+
+// setFlags replaces the queue flags (and bet slot) with flags, keeping the
+// frequency: a reader may have raised it since the policy last took it.
+func (e *Entry[K, V]) setFlags(flags uint32) {
+	for {
+		m := e.meta.Load()
+		if e.meta.CompareAndSwap(m, m&freqMask|flags) {
+			return
+		}
+	}
+}
+
 func (e *Entry[K, V]) decFreq() {
 	for {
 		m := e.meta.Load()

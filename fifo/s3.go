@@ -475,8 +475,11 @@ func (p *S3[K, V]) queueOf(m uint32) *Queue[K, V] {
 	return &p.small
 }
 
+// toMain moves e, a small head whose reads headRead took, to main's tail:
+// its frequency counts only the reads since, so it must earn its next
+// round there.
 func (p *S3[K, V]) toMain(e *Entry[K, V]) {
-	e.meta.Store(queued | inMain) // frequency 0: it must earn its next round
+	e.setFlags(queued | inMain)
 	p.main.pushBack(e)
 }
 
@@ -535,7 +538,7 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 						// returning (its claim to ghost admission does
 						// not lapse because it was read).
 						rounds += int64(c.Weight)
-						c.meta.Store(queued | c.meta.Load()&returning)
+						c.setFlags(queued | c.meta.Load()&returning)
 						p.small.pushBack(c)
 						continue
 					}
@@ -614,8 +617,12 @@ func fillShare(capacity, reads int64) int64 {
 // headRead reports whether c, leaving the small queue's head (its key
 // hashes to h), was read since it entered or last went round; its reads
 // count once in the sketch, and in the running share of heads read.
+//
+// It takes the reads (the frequency drops to 0), and what goes on with c
+// keeps any read that comes after: a reader on another core may read c
+// while its duel runs (TestTouchDuringDuelIsKept).
 func (p *S3[K, V]) headRead(c *Entry[K, V], h uint64) bool {
-	read := c.Freq() > 0
+	read := c.takeFreq() > 0
 	if read {
 		p.reused()
 		p.sketch.Add(h)
