@@ -20,10 +20,10 @@
 // one ghost draws most of the hits, each hit in a run of its hits doubles
 // the step, up to eight times (momentum). It starts from the reuse the
 // fill showed: the more of the small queue's heads were read there while
-// the cache filled, the larger (fillShare). Until any key is seen again
-// after the queues first overflow, newcomers enter main without the
-// sketch's comparison, as in LRU (blind admission: the sketch has nothing
-// to rate yet). All of it happens on the miss path under the shard lock:
+// the cache filled, the larger (fillShare). If no key was seen again
+// while the cache filled, newcomers enter main without the sketch's
+// comparison when the queues first overflow, as in LRU, until a key is
+// (blind admission: the sketch has nothing to rate yet). All of it happens on the miss path under the shard lock:
 // a Get writes nothing but the entry's own frequency bits.
 package fifo
 
@@ -82,7 +82,9 @@ func (e *Entry[K, V]) Touch() {
 // Freq returns the 2-bit frequency.
 func (e *Entry[K, V]) Freq() uint32 { return e.meta.Load() & freqMask }
 
-// Dead reports whether the entry was removed from its shard's index.
+// Dead reports whether a removal or an eviction took the entry out. An
+// entry that Replace displaced, or that a Clear dropped with the whole
+// shard, is not flagged.
 func (e *Entry[K, V]) Dead() bool { return e.meta.Load()&dead != 0 }
 
 // InMain reports whether the entry is in the main queue.

@@ -45,7 +45,9 @@ func New(n int) *Sketch {
 // Resize clears the sketch and sizes it for about n keys, with room for
 // least keys at least: the counts are halved once per 10*n increments
 // (TinyLFU's sample size), or once per increment for each word of the
-// table if that is longer, however large the table.
+// table if that is longer, however large the table, but at least once per
+// 2^31 increments (the counter is 32 bits: for n above about 215M keys
+// the counts age faster than 10*n).
 func (s *Sketch) Resize(n, least int) {
 	n = max(n, 1)
 	words := max(blockWords, 1<<bits.Len(uint(max(n, least)-1))/2)
@@ -59,9 +61,9 @@ func (s *Sketch) Resize(n, least int) {
 // is the top blockBits bits of its spread hash, so with one bit more it
 // lands in block 2b or 2b+1 of the new table, and both start as copies of
 // block b (its counters, at the same offsets). The aging then follows n
-// keys (10n increments per full halving, as Resize's), from the same place
-// in the table: the new size, or fewer where the sketch keeps room for
-// more keys than it ages for.
+// keys (10n increments per full halving, capped as Resize's), from the
+// same place in the table: the new size, or fewer where the sketch keeps
+// room for more keys than it ages for.
 func (s *Sketch) Grow(n int) {
 	old := s.table
 	s.table = make([]uint64, 2*len(old))
