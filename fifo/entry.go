@@ -21,10 +21,11 @@
 // the step, up to eight times (momentum). It starts from the reuse the
 // fill showed: the more of the small queue's heads were read there while
 // the cache filled, the larger (fillShare). If no key was seen again
-// while the cache filled, newcomers enter main without the sketch's
-// comparison when the queues first overflow, as in LRU, until a key is
-// (blind admission: the sketch has nothing to rate yet). All of it happens on the miss path under the shard lock:
-// a Get writes nothing but the entry's own frequency bits.
+// while the cache filled, then from the first overflow until one is,
+// newcomers enter main without the sketch's comparison, as in LRU (blind
+// admission: the sketch has nothing to rate yet). All of it happens on the
+// miss path under the shard lock: a Get writes nothing but the entry's own
+// frequency bits.
 package fifo
 
 import "sync/atomic"
