@@ -239,12 +239,7 @@ func (p *S3[K, V]) settle(s uint32, back bool) {
 // release clears e's bet flag and slot, keeping its frequency (a reader
 // may be raising it).
 func release[K comparable, V any](e *Entry[K, V]) {
-	for {
-		m := e.meta.Load()
-		if e.meta.CompareAndSwap(m, m&^(betting|slotMask<<betShift)) {
-			return
-		}
-	}
+	e.swapMeta(^uint32(betting|slotMask<<betShift), 0)
 }
 
 // CheckBets verifies, for tests, that bets and entries agree: an open bet

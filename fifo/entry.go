@@ -95,33 +95,23 @@ func (e *Entry[K, V]) InMain() bool { return e.meta.Load()&inMain != 0 }
 func (e *Entry[K, V]) Queued() bool { return e.meta.Load()&queued != 0 }
 
 // SetFreq sets the frequency, keeping the flags.
-func (e *Entry[K, V]) SetFreq(f uint32) {
-	for {
-		m := e.meta.Load()
-		if e.meta.CompareAndSwap(m, m&^freqMask|f&freqMask) {
-			return
-		}
-	}
-}
+func (e *Entry[K, V]) SetFreq(f uint32) { e.swapMeta(^uint32(freqMask), f&freqMask) }
 
 // takeFreq clears the frequency and returns what it was: the reads the
 // policy consumes. A read that comes after counts for the next round.
-func (e *Entry[K, V]) takeFreq() uint32 {
-	for {
-		m := e.meta.Load()
-		if m&freqMask == 0 || e.meta.CompareAndSwap(m, m&^freqMask) {
-			return m & freqMask
-		}
-	}
-}
+func (e *Entry[K, V]) takeFreq() uint32 { return e.swapMeta(^uint32(freqMask), 0) & freqMask }
 
 // setFlags replaces the queue flags (and bet slot) with flags, keeping the
 // frequency: a reader may have raised it since the policy last took it.
-func (e *Entry[K, V]) setFlags(flags uint32) {
+func (e *Entry[K, V]) setFlags(flags uint32) { e.swapMeta(freqMask, flags) }
+
+// swapMeta sets meta to its bits in keep plus set, atomically (readers
+// raise the frequency bits at any time), and returns the old meta.
+func (e *Entry[K, V]) swapMeta(keep, set uint32) uint32 {
 	for {
 		m := e.meta.Load()
-		if e.meta.CompareAndSwap(m, m&freqMask|flags) {
-			return
+		if e.meta.CompareAndSwap(m, m&keep|set) {
+			return m
 		}
 	}
 }
