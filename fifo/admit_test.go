@@ -42,20 +42,6 @@ func replayShards(capacity int64, shards int, keys []int, n int) (int, []*S3[int
 	return hits, ps
 }
 
-// shuffled returns rounds passes over keys lo..hi-1, each in a new order.
-func shuffled(r *rand.Rand, lo, hi, rounds int) []int {
-	var out []int
-	for range rounds {
-		pass := make([]int, 0, hi-lo)
-		for k := lo; k < hi; k++ {
-			pass = append(pass, k)
-		}
-		r.Shuffle(len(pass), func(i, j int) { pass[i], pass[j] = pass[j], pass[i] })
-		out = append(out, pass...)
-	}
-	return out
-}
-
 // In a zig-zag (LRU is optimal, and so is a fixed set) the keys that come
 // back lose their bets: the gate stays closed.
 func TestGhostAdmissionStaysOutOfAZigZag(t *testing.T) {

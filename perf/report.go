@@ -24,8 +24,6 @@ func (r *report) add(format string, args ...any) {
 	r.sections = append(r.sections, fmt.Sprintf(format, args...))
 }
 
-func (r *report) addTable(t *table) { r.sections = append(r.sections, t.String()) }
-
 func (r *report) markdown(m machine, command string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n%s\n", r.title, m.header(command))

@@ -35,8 +35,6 @@ const (
 	linRTDelete                // RTCache.Delete
 )
 
-var linKindNames = [...]string{"Set", "Get", "Delete", "RT.Get", "RT.Set", "RT.Delete"}
-
 type linInput struct {
 	kind linKind
 	key  int

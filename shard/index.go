@@ -166,9 +166,9 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) {
 // 20 of a 32-bit one. It was CacheLinePad's size less 40, which did not
 // compile where that size is under 40.
 type indexHead struct {
-	t                         unsafe.Pointer
-	minSlot, maxSlot, maxLive int
-	hash                      func()
+	_       unsafe.Pointer // t
+	_, _, _ int            // minSlot, maxSlot, maxLive
+	_       func()         // hash
 }
 
 const (
