@@ -48,9 +48,12 @@ import (
 //
 // Every lookup returns a Status: Hit (served from the cache, without
 // waiting), Miss or Expired (this caller started the load; the key was
-// absent, or present but expired), LockHit (another caller's load answered
-// while this one waited) or Stale (see GetStale and GetStaleWhileUpdate).
-// A Hit with a non-nil error is a cached load error (RTOptions.ErrorTTL).
+// absent, or present but expired), LockHit (another caller's load answered:
+// while this one waited, or just before this one would have started its
+// own) or Stale (see GetStale and GetStaleWhileUpdate). A Hit with a
+// non-nil error is a cached load error (RTOptions.ErrorTTL); so is a
+// LockHit with one, when the error was cached just as this lookup was
+// about to load.
 type RTCache[K comparable, V any] struct {
 	c     *Cache[K, V]
 	load  Loader[K, V]
@@ -129,7 +132,8 @@ type RTOptions[K comparable, V any] struct {
 	LoadTimeout time.Duration
 	// ErrorTTL, if > 0, caches failed loads (negative caching): for this
 	// long after a load of a key fails, a lookup of that key that would
-	// load returns the same error at once, with Status Hit, and the origin
+	// load returns the same error at once, with Status Hit (LockHit if the
+	// error was cached just as it was about to load), and the origin
 	// is not asked again. A stale value within its allowance is still
 	// served. Set, Delete and Invalidate clear a key's cached error.
 	// 0: errors are not cached.
