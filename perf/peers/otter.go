@@ -16,6 +16,9 @@ func newOtterV2[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
 	} else {
 		opts.MaximumSize = int(cfg.Capacity)
 	}
+	if cfg.Sync {
+		opts.Executor = func(fn func()) { fn() }
+	}
 	c, err := otterv2.New(opts)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,9 @@ func (t *theine[K, V]) Get(k K) (V, bool) { return t.c.Get(k) }
 func (t *theine[K, V]) Len() int          { return t.c.Len() }
 func (t *theine[K, V]) Close()            { t.c.Close() }
 
+// Wait applies the writes buffered so far to the policy.
+func (t *theine[K, V]) Wait() { t.c.Wait() }
+
 func (t *theine[K, V]) Set(k K, v V) bool {
 	cost := int64(1)
 	if t.cost != nil {
