@@ -86,7 +86,7 @@ var Weighted = []string{Ufocache, OtterV2, OtterV1, Theine, Ristretto}
 // against 2 at a time: otter v1 1074 -> 1139 entries, theine 1022 -> 1070;
 // 2_pools at 2000: otter v2 2193 -> 2129), which decides whether a cell
 // flags them. Their replays run one at a time, so that the harness does
-// not load the machine under them.
+// not load the machine under them, but for those in Synchronous.
 var Background = []string{Ristretto, OtterV1, OtterV2, Theine}
 
 // Synchronous lists the Background caches that, built with Config.Sync and
