@@ -86,3 +86,36 @@ func TestUnknown(t *testing.T) {
 		t.Fatal("no error for capacity 0")
 	}
 }
+
+// TestSynchronousHoldTheirBound: the caches that Config.Sync makes
+// synchronous hold their bound after every Set of a replay (Get, and on a
+// miss Set and Wait), which is what lets the hit-ratio suite pool their
+// replays and drop their occupancy marks.
+func TestSynchronousHoldTheirBound(t *testing.T) {
+	const capacity = 100
+	for _, name := range peers.Synchronous {
+		t.Run(name, func(t *testing.T) {
+			c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: capacity, Sync: true})
+			defer c.Close()
+			w, _ := c.(peers.Waiter)
+			most := 0
+			for i := range uint64(20000) {
+				k := i % 997 * (i % 3) // a loop, with a third of the requests on key 0
+				if _, ok := c.Get(k); ok {
+					continue
+				}
+				c.Set(k, k)
+				if w != nil {
+					w.Wait()
+				}
+				most = max(most, c.Len())
+			}
+			if most > capacity {
+				t.Fatalf("held %d entries, bound %d", most, capacity)
+			}
+			if most < capacity/2 {
+				t.Fatalf("held at most %d entries of %d: the replay did not fill it", most, capacity)
+			}
+		})
+	}
+}
