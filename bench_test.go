@@ -148,10 +148,11 @@ func BenchmarkGetEntrySize(b *testing.B) {
 // keys), and in random order. Coldest first puts the hottest keys into an
 // index already nearly full, past their home groups, where they stay until
 // churn rehashes it (see shard's rebuildTimes). groups/hit is the mean
-// number of index groups ufocache's hits read: 1.68-2.82 (median 1.90)
-// coldest first against 1.09-1.48 (median 1.16) in random order, over 48
-// caches of each, every one with its own hash seed (and each random one
-// its own order). The random prefill
+// number of index groups ufocache's hits read, which moves with each
+// cache's hash seed: coldest first, medians of 1.90-1.97 in samples of 48
+// caches (ranges from 1.7 to 2.6-3.4); in this benchmark's one random
+// order 1.11-1.69, median 1.21 (1.1-1.5, median 1.16, when each cache
+// also gets an order of its own). The random prefill
 // holds a few of the hottest keys fewer (the shards' bounds evict some).
 func BenchmarkGetInsertOrder(b *testing.B) {
 	const capacity = 65536

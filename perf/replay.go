@@ -93,7 +93,7 @@ const sampleEvery = 16
 
 // replay runs keys through c single-threaded: Get, and on a miss Set. A
 // cache that applies writes asynchronously is waited for after each Set
-// (ristretto), so that the next request sees the write.
+// (ristretto, theine), so that the next request sees the write.
 func replay(c peers.Cache[uint64, uint64], keys []uint64, capacity int) replayResult {
 	waiter, _ := c.(peers.Waiter)
 	res := replayResult{requests: len(keys)}

@@ -51,7 +51,7 @@ func runMemory(cfg *config) (*report, error) {
 		"Keys and values are allocated before the first measurement, so the numbers are the cache's own overhead: for " +
 		"string→[]byte the key's bytes and the value's array are not counted, only the string and slice headers the cache " +
 		"stores. Where a cache held fewer than n entries (admission, per-shard bounds) the share it held is shown. " +
-		"A cache that applies writes asynchronously (ristretto) is waited for every 1024 Sets, so that it drops none.")
+		"A cache that applies writes asynchronously and can be waited for (ristretto, theine) is waited for every 1024 Sets, so that it drops none.")
 	for _, kind := range []struct{ id, title string }{{"uint64", "uint64 → uint64"}, {"string", "string → []byte"}} {
 		head := []string{"cache"}
 		for _, n := range sizes {
