@@ -354,6 +354,14 @@ func TestHitRatioSuitePoolsFreshReplays(t *testing.T) {
 			t.Errorf("hitratio.md lacks %q:\n%s", want, s)
 		}
 	}
+	// The intro names only the caches selected.
+	intro := s[strings.Index(s, "Single-threaded replay"):]
+	intro = intro[:strings.Index(intro, "\n\n")]
+	for _, peer := range []string{"otter", "theine", "ristretto", "waited", "alone", "after the others"} {
+		if strings.Contains(intro, peer) {
+			t.Errorf("the intro mentions %q, which was not selected:\n%s", peer, intro)
+		}
+	}
 }
 
 // A cell where no peer ran, or every peer is marked, has no gap: it shows

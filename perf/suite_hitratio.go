@@ -67,18 +67,12 @@ func runHitRatio(cfg *config) (*report, error) {
 	}
 
 	r := &report{title: "Hit ratio"}
-	r.add("Single-threaded replay of each trace: Get, and on a miss Set. "+
-		"otter-v2 runs its maintenance on the replaying goroutine (an Executor that runs each task at once), and theine "+
-		"and ristretto are waited for after each Set, as otter's own hit-ratio simulator drives them: otter-v2 and theine "+
-		"then hold their bound whatever the machine's load (testdata/traces's published peer numbers were taken with "+
-		"their default asynchronous maintenance, which lagged and held more: see the comparison at the end). "+
+	r.add("Single-threaded replay of each trace: Get, and on a miss Set. %s"+
 		"Hit ratio in percent: the mean of %s, each with a fresh cache and so its own hash seed where the cache draws one "+
 		"(one replay's cell can move by a point or more with the seed; see the spread below). "+
 		"`%s` is Belady's optimum with bypass (on a miss, store the key only if its next use is sooner "+
 		"than the farthest next use among the residents), the ceiling for any cache that may decline an insert. "+
-		"%d (trace, capacity) cells replayed by %d workers; %s, whose policies still run on goroutines of their own "+
-		"(which drop reads or evict late when they lag, by an amount that moves with the machine's load), "+
-		"replayed one cell at a time after the others.", plural(cfg.runs, "replay"), beladyName, len(jobs), cfg.workers, strings.Join(lagging(), ", "))
+		"%d (trace, capacity) cells replayed by %d workers%s.", replayModes(caches, alone), plural(cfg.runs, "replay"), beladyName, len(jobs), cfg.workers, aloneNote(alone))
 	var plain, weighted, synthetic []*hrJob
 	for _, j := range jobs {
 		switch {
@@ -179,6 +173,68 @@ func (j *hrJob) run(caches []string, runs int) {
 			return replay(c, j.lt.keys, j.capacity)
 		})
 	}
+}
+
+// replayModes says how the selected caches that keep work for later are
+// driven in a replay, naming only those in caches.
+func replayModes(caches, alone []string) string {
+	var out []string
+	if slices.Contains(caches, peers.OtterV2) {
+		out = append(out, peers.OtterV2+" runs its maintenance on the replaying goroutine (an Executor that runs each task at once)")
+	}
+	var waited []string
+	for _, n := range caches {
+		if slices.Contains(peers.Waited, n) {
+			waited = append(waited, n)
+		}
+	}
+	if len(waited) > 0 {
+		out = append(out, andList(waited)+" "+verb(len(waited), "is", "are")+" waited for after each Set")
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	named := len(waited)
+	if slices.Contains(caches, peers.OtterV2) {
+		named++
+	}
+	s := strings.Join(out, ", and ") + ", as otter's own hit-ratio simulator drives " + verb(named, "it", "them")
+	var sync []string
+	for _, n := range caches {
+		if slices.Contains(peers.Synchronous, n) {
+			sync = append(sync, n)
+		}
+	}
+	if len(sync) > 0 {
+		s += ": " + andList(sync) + " then " + verb(len(sync), "holds its", "hold their") + " bound whatever the machine's load " +
+			"(testdata/traces's published peer numbers were taken with " + verb(len(sync), "its", "their") + " default asynchronous maintenance, which lagged and held more)"
+	}
+	return s + ". "
+}
+
+// aloneNote says which of the selected caches replayed alone, if any.
+func aloneNote(alone []string) string {
+	if len(alone) == 0 {
+		return ""
+	}
+	return "; " + andList(alone) + ", whose policies still run on goroutines of their own " +
+		"(which drop reads or evict late when they lag, by an amount that moves with the machine's load), " +
+		"replayed one cell at a time after the others"
+}
+
+// andList joins names as "a", "a and b", "a, b and c".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // lagging lists the caches whose replays depend on the machine's load.

@@ -96,6 +96,9 @@ var Background = []string{Ristretto, OtterV1, OtterV2, Theine}
 // buffers cannot take.
 var Synchronous = []string{OtterV2, Theine}
 
+// Waited lists the caches that implement Waiter.
+var Waited = []string{Theine, Ristretto}
+
 // All lists every cache: bounded, then unbounded.
 func All() []string { return slices.Concat(Bounded, Unbounded) }
 

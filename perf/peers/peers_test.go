@@ -1,6 +1,7 @@
 package peers_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/ufocache/ufocache/perf/peers"
@@ -117,5 +118,18 @@ func TestSynchronousHoldTheirBound(t *testing.T) {
 				t.Fatalf("held at most %d entries of %d: the replay did not fill it", most, capacity)
 			}
 		})
+	}
+}
+
+// TestWaitedListsTheWaiters: peers.Waited names exactly the caches that
+// implement Waiter, as the hit-ratio report says.
+func TestWaitedListsTheWaiters(t *testing.T) {
+	for _, name := range peers.All() {
+		c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: 100})
+		_, ok := c.(peers.Waiter)
+		c.Close()
+		if listed := slices.Contains(peers.Waited, name); ok != listed {
+			t.Errorf("%s: implements Waiter %v, listed in Waited %v", name, ok, listed)
+		}
 	}
 }
