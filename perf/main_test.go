@@ -144,7 +144,7 @@ func TestPairwiseSkipsFlaggedCells(t *testing.T) {
 	cell := func(ufo, peer, opt, occ int) *hrJob {
 		return &hrJob{capacity: 100, results: map[string]replayResult{
 			peers.Ufocache: {requests: 100, hits: ufo},
-			"p":            {requests: 100, hits: peer, samples: 1, sumOcc: occ},
+			"p":            {requests: 100, hits: peer, samples: 1, sumOcc: int64(occ)},
 			beladyName:     {requests: 100, hits: opt},
 		}}
 	}
@@ -175,7 +175,7 @@ func TestSameRoomReplaysAtThePeersOccupancy(t *testing.T) {
 	cell := func(ufo, peer, occ int) *hrJob {
 		return &hrJob{lt: lt, capacity: 100, results: map[string]replayResult{
 			peers.Ufocache: {requests: 100, hits: ufo},
-			"p":            {requests: 100, hits: peer, samples: 1, sumOcc: occ},
+			"p":            {requests: 100, hits: peer, samples: 1, sumOcc: int64(occ)},
 			beladyName:     {requests: 100, hits: 99},
 		}}
 	}
@@ -384,5 +384,42 @@ func TestSummaryCountsOnlyCellsWithAPeer(t *testing.T) {
 	}
 	if _, head := hitRatioSummary([]*hrJob{mk("a", 50, 70)}, []string{peers.Ufocache, peers.LRU}); strings.Contains(strings.Join(head, "\n"), "below the best peer") {
 		t.Errorf("headline %q with no cell to compare", head)
+	}
+}
+
+// heavyCache misses every Get and says it holds twice its bound.
+type heavyCache struct{ bound int64 }
+
+func (heavyCache) Name() string              { return "heavy" }
+func (heavyCache) Get(uint64) (uint32, bool) { return 0, false }
+func (heavyCache) Set(uint64, uint32) bool   { return true }
+func (heavyCache) Len() int                  { return -1 }
+func (heavyCache) Close()                    {}
+func (h heavyCache) HeldWeight() int64       { return 2 * h.bound }
+
+// A weighted replay samples the weight a cache holds once its misses have
+// offered the bound's worth, and the byte table marks a cache that held
+// more than its bound.
+func TestWeightedReplaySamplesHeldWeight(t *testing.T) {
+	keys := make([]uint64, 1000)
+	sizes := make([]uint32, 1000)
+	for i := range keys {
+		keys[i], sizes[i] = uint64(i), 10
+	}
+	res := replayWeighted(heavyCache{bound: 500}, keys, sizes, 500)
+	// 500 units offered after 50 misses; samples at requests 256, 512, 768.
+	if res.samples != 3 || res.meanOcc() != 1000 || !res.overBound(500) {
+		t.Fatalf("samples %d, mean %.0f, over bound %v; want 3, 1000, true", res.samples, res.meanOcc(), res.overBound(500))
+	}
+	lt := &loadedTrace{spec: traceSpec{name: "t"}}
+	j := &hrJob{lt: lt, capacity: 500, weighted: true, entries: 50, results: map[string]replayResult{
+		peers.Ufocache: {requests: 10, hits: 5, bytesRequested: 100, bytesHit: 50, samples: 1, sumOcc: 500, highOcc: 500},
+		peers.OtterV1:  res,
+	}}
+	out := byteTable([]*hrJob{j}, []string{peers.Ufocache, peers.OtterV1})
+	for _, want := range []string{"50.00 (50.00) |", "0.00 (0.00)* |", "| 100.0 / 100.0 |", "| **200.0 / 200.0** |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("byte table lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -12,8 +12,9 @@ type replayResult struct {
 	// Occupancy (Len) sampled once the cache had been offered as many
 	// misses as its capacity; samples == 0 if it never was, or Len is
 	// unknown.
+	// Weighted replays sample the weight held instead.
 	samples         int
-	sumOcc, highOcc int
+	sumOcc, highOcc int64
 	// runs is how many replays were pooled (see merge); lo and hi are the
 	// lowest and highest hit ratio among them.
 	runs   int
@@ -83,7 +84,8 @@ func (r replayResult) meanOcc() float64 {
 }
 
 // overBound reports a cache that held on average more than 10% above its
-// bound once full; its hit ratio is flattered by the extra room.
+// bound once full (in entries, or in weight for a weighted replay); its
+// hit ratio is flattered by the extra room.
 func (r replayResult) overBound(capacity int) bool {
 	return r.samples > 0 && r.meanOcc() > 1.1*float64(capacity)
 }
@@ -109,34 +111,46 @@ func replay(c peers.Cache[uint64, uint64], keys []uint64, capacity int) replayRe
 			}
 		}
 		if misses >= capacity && i%sampleEvery == 0 {
-			res.sample(c.Len())
+			res.sample(int64(c.Len()))
 		}
 	}
 	return res
 }
 
+// weightSampleEvery is how often (in requests) a weighted replay samples
+// the weight held: some caches walk their entries to sum it.
+const weightSampleEvery = 256
+
 // replayWeighted is replay with each entry weighing its object's size; the
-// value stored is the size, which the cache's weigher returns.
-func replayWeighted(c peers.Cache[uint64, uint32], keys []uint64, sizes []uint32) replayResult {
+// value stored is the size, which the cache's weigher returns. Once the
+// misses have offered capacity's worth of weight, it samples the weight
+// held, if the cache can say (peers.WeightHolder).
+func replayWeighted(c peers.Cache[uint64, uint32], keys []uint64, sizes []uint32, capacity int) replayResult {
 	waiter, _ := c.(peers.Waiter)
+	holder, _ := c.(peers.WeightHolder)
 	res := replayResult{requests: len(keys)}
+	var offered int64
 	for i, k := range keys {
 		sz := max(sizes[i], 1)
 		res.bytesRequested += uint64(sz)
 		if _, ok := c.Get(k); ok {
 			res.hits++
 			res.bytesHit += uint64(sz)
-			continue
+		} else {
+			offered += int64(sz)
+			c.Set(k, sz)
+			if waiter != nil {
+				waiter.Wait()
+			}
 		}
-		c.Set(k, sz)
-		if waiter != nil {
-			waiter.Wait()
+		if holder != nil && offered >= int64(capacity) && i%weightSampleEvery == 0 {
+			res.sample(holder.HeldWeight())
 		}
 	}
 	return res
 }
 
-func (r *replayResult) sample(n int) {
+func (r *replayResult) sample(n int64) {
 	if n < 0 {
 		return
 	}

@@ -157,7 +157,7 @@ func (j *hrJob) run(caches []string, runs int) {
 					Sync:     true,
 				})
 				defer c.Close()
-				return replayWeighted(c, j.lt.keys, j.lt.sizes)
+				return replayWeighted(c, j.lt.keys, j.lt.sizes, j.capacity)
 			})
 		}
 		return
@@ -446,17 +446,31 @@ func byteTable(jobs []*hrJob, caches []string) string {
 		}
 	}
 	t := newTable(append([]string{"trace @ bytes"}, cols...)...)
+	occ := newTable(append([]string{"trace @ bytes"}, cols...)...)
 	for _, j := range jobs {
-		row := []string{j.label()}
+		row, orow := []string{j.label()}, []string{j.label()}
 		for _, name := range cols {
 			res := j.results[name]
-			row = append(row, fmt.Sprintf("%s (%s)", pct(res.byteRatio()), pct(res.ratio())))
+			cell := fmt.Sprintf("%s (%s)", pct(res.byteRatio()), pct(res.ratio()))
+			ocell := "n/a"
+			if res.samples > 0 {
+				ocell = fmt.Sprintf("%.1f / %.1f", 100*res.meanOcc()/float64(j.capacity), 100*float64(res.highOcc)/float64(j.capacity))
+			}
+			if res.overBound(j.capacity) {
+				cell += "*"
+				ocell = "**" + ocell + "**"
+			}
+			row, orow = append(row, cell), append(orow, ocell)
 		}
 		t.row(row...)
+		occ.row(orow...)
 	}
 	t.note("Each entry weighs its object's size; the bound is in bytes: the entry capacity times the mean size of the trace's " +
-		"distinct objects. Cells: byte hit ratio (object hit ratio), percent. No Belady here: with sizes the optimum is NP-hard.")
-	return t.String()
+		"distinct objects. Cells: byte hit ratio (object hit ratio), percent; `*`: the cache held on average more than 10%% " +
+		"above its bound once full, which flatters it. No Belady here: with sizes the optimum is NP-hard.")
+	occ.note("Weight held, as a percent of the bound: mean / highest, sampled every %d requests once the misses "+
+		"had offered the bound's worth of weight (bold: mean more than 10%% above the bound).", weightSampleEvery)
+	return t.String() + "\n\n" + occ.String()
 }
 
 func hitRatioCharts(traces []*loadedTrace, jobs []*hrJob, caches []string) []chart {

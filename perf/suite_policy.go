@@ -76,7 +76,7 @@ func runPolicy(cfg *config) (*report, error) {
 				Weigher:  func(v uint32) uint32 { return v },
 				Entries:  int64(j.entries),
 			})
-			r.res = replayWeighted(c, j.lt.keys, j.lt.sizes)
+			r.res = replayWeighted(c, j.lt.keys, j.lt.sizes, j.capacity)
 			return
 		}
 		c := peers.MustNew[uint64, uint64](peers.Ufocache, peers.Config[uint64]{Capacity: int64(j.capacity)})

@@ -6,7 +6,10 @@ import (
 )
 
 // otter v2: adaptive W-TinyLFU with striped read buffers.
-type otter2[K Key, V any] struct{ c *otterv2.Cache[K, V] }
+type otter2[K Key, V any] struct {
+	c        *otterv2.Cache[K, V]
+	weighted bool
+}
 
 func newOtterV2[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
 	opts := &otterv2.Options[K, V]{}
@@ -23,7 +26,7 @@ func newOtterV2[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
 	if err != nil {
 		return nil, err
 	}
-	return otter2[K, V]{c}, nil
+	return otter2[K, V]{c, cfg.Weigher != nil}, nil
 }
 
 func (o otter2[K, V]) Name() string      { return OtterV2 }
@@ -32,8 +35,18 @@ func (o otter2[K, V]) Set(k K, v V) bool { o.c.Set(k, v); return true }
 func (o otter2[K, V]) Len() int          { return o.c.EstimatedSize() }
 func (o otter2[K, V]) Close()            { o.c.StopAllGoroutines() }
 
+func (o otter2[K, V]) HeldWeight() int64 {
+	if !o.weighted {
+		return -1
+	}
+	return int64(o.c.WeightedSize())
+}
+
 // otter v1: S3-FIFO.
-type otter1[K Key, V any] struct{ c otterv1.Cache[K, V] }
+type otter1[K Key, V any] struct {
+	c    otterv1.Cache[K, V]
+	cost func(V) uint32
+}
 
 func newOtterV1[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
 	b, err := otterv1.NewBuilder[K, V](int(cfg.Capacity))
@@ -47,7 +60,7 @@ func newOtterV1[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
 	if err != nil {
 		return nil, err
 	}
-	return otter1[K, V]{c}, nil
+	return otter1[K, V]{c, cfg.Weigher}, nil
 }
 
 func (o otter1[K, V]) Name() string      { return OtterV1 }
@@ -55,3 +68,17 @@ func (o otter1[K, V]) Get(k K) (V, bool) { return o.c.Get(k) }
 func (o otter1[K, V]) Set(k K, v V) bool { return o.c.Set(k, v) }
 func (o otter1[K, V]) Len() int          { return o.c.Size() }
 func (o otter1[K, V]) Close()            { o.c.Close() }
+
+// HeldWeight sums the weights of the entries: otter v1 does not report
+// the cost it holds.
+func (o otter1[K, V]) HeldWeight() int64 {
+	if o.cost == nil {
+		return -1
+	}
+	var w int64
+	o.c.Range(func(_ K, v V) bool {
+		w += int64(o.cost(v))
+		return true
+	})
+	return w
+}

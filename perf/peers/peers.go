@@ -32,6 +32,14 @@ type Waiter interface {
 	Wait()
 }
 
+// WeightHolder is implemented by the caches that can report the weight
+// they hold, for a weighted replay's occupancy: HeldWeight returns it, or
+// -1 if it cannot say (some caches built without a Weigher). It may cost
+// a walk over the entries.
+type WeightHolder interface {
+	HeldWeight() int64
+}
+
 // Config sizes a cache.
 type Config[V any] struct {
 	// Capacity is the bound: an entry count, or the total weight when

@@ -133,3 +133,45 @@ func TestWaitedListsTheWaiters(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldWeight: every weighted cache reports the weight it holds and,
+// otter v1 apart, holds no more than its bound once its writes are
+// applied.
+func TestHeldWeight(t *testing.T) {
+	for _, name := range peers.Weighted {
+		t.Run(name, func(t *testing.T) {
+			c := peers.MustNew[uint64, uint32](name, peers.Config[uint32]{Capacity: 1000, Weigher: func(v uint32) uint32 { return v }, Entries: 100, Sync: true})
+			defer c.Close()
+			wh, ok := c.(peers.WeightHolder)
+			if !ok {
+				t.Fatalf("%s does not implement WeightHolder", name)
+			}
+			w, _ := c.(peers.Waiter)
+			var set int64
+			for k := range uint64(40) {
+				if c.Set(k, 7) {
+					set += 7
+				}
+				if w != nil {
+					w.Wait()
+				}
+			}
+			if got := wh.HeldWeight(); got <= 0 || got > set {
+				t.Errorf("after %d units set within the bound, HeldWeight = %d", set, got)
+			}
+			for k := range uint64(1000) {
+				c.Set(1000+k, 9)
+				if w != nil {
+					w.Wait()
+				}
+			}
+			got := wh.HeldWeight()
+			t.Logf("after 9000 units set, HeldWeight = %d at a bound of 1000", got)
+			// otter v1 has no synchronous mode: it holds what its
+			// maintenance has not yet evicted.
+			if got <= 0 || name != peers.OtterV1 && got > 1000*11/10 {
+				t.Errorf("after 9000 units set, HeldWeight = %d, want within 10%% of the bound 1000", got)
+			}
+		})
+	}
+}

@@ -44,6 +44,14 @@ func (r *ristretto[K, V]) Set(k K, v V) bool {
 	return r.c.Set(k, v, cost)
 }
 
+// HeldWeight is the cost in use.
+func (r *ristretto[K, V]) HeldWeight() int64 {
+	if r.cost == nil {
+		return -1
+	}
+	return r.c.MaxCost() - r.c.RemainingCost()
+}
+
 // Len is the cost in use, which is the entry count when every entry costs
 // 1; with a weigher ristretto cannot count entries.
 func (r *ristretto[K, V]) Len() int {

@@ -21,6 +21,20 @@ func (t *theine[K, V]) Get(k K) (V, bool) { return t.c.Get(k) }
 func (t *theine[K, V]) Len() int          { return t.c.Len() }
 func (t *theine[K, V]) Close()            { t.c.Close() }
 
+// HeldWeight sums the weights of the entries: theine does not report the
+// cost it holds.
+func (t *theine[K, V]) HeldWeight() int64 {
+	if t.cost == nil {
+		return -1
+	}
+	var w int64
+	t.c.Range(func(_ K, v V) bool {
+		w += int64(max(t.cost(v), 1))
+		return true
+	})
+	return w
+}
+
 // Wait applies the writes buffered so far to the policy.
 func (t *theine[K, V]) Wait() { t.c.Wait() }
 

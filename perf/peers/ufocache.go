@@ -21,3 +21,6 @@ func (u ufo[K, V]) Get(k K) (V, bool) { return u.c.Get(k) }
 func (u ufo[K, V]) Set(k K, v V) bool { return u.c.Set(k, v) }
 func (u ufo[K, V]) Len() int          { return u.c.Len() }
 func (u ufo[K, V]) Close()            {}
+
+// HeldWeight is the weight held (the entry count without a weigher).
+func (u ufo[K, V]) HeldWeight() int64 { return u.c.Weight() }
