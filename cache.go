@@ -226,10 +226,9 @@ type Stats struct {
 	Sets, Rejections uint64
 	// Evictions counts entries removed for capacity; Expirations, entries
 	// removed because their TTL had passed (by eviction, the expiry sweep
-	// or DeleteExpired,
-	// as OnEvict's EvictExpired). An expired entry that Delete, Clear or
-	// a Set of its key removes counts in neither, as OnEvict sees it
-	// EvictDeleted or EvictReplaced.
+	// or DeleteExpired; OnEvict's EvictExpired). An expired entry that
+	// Delete, Clear or a Set of its key removes counts in neither: OnEvict
+	// sees it as EvictDeleted or EvictReplaced.
 	Evictions, Expirations uint64
 	// Len and Weight are the current entry count and total weight.
 	Len    int
