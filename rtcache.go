@@ -51,9 +51,10 @@ import (
 // absent, or present but expired), LockHit (another caller's load answered:
 // while this one waited, or just before this one would have started its
 // own) or Stale (see GetStale and GetStaleWhileUpdate). A Hit with a
-// non-nil error is a cached load error (RTOptions.ErrorTTL); so is a
-// LockHit with one, when the error was cached just as this lookup was
-// about to load.
+// non-nil error is a cached load error (RTOptions.ErrorTTL). A LockHit
+// with one is the other load's error (or a cached one, stored just as this
+// lookup was about to load), or says that this caller stopped waiting for
+// that load: ErrLockTimeout, or its ctx's error.
 type RTCache[K comparable, V any] struct {
 	c     *Cache[K, V]
 	load  Loader[K, V]
@@ -154,7 +155,12 @@ type RTOptions[K comparable, V any] struct {
 	RefreshAhead time.Duration
 	// MaxRefreshes bounds the background loads (GetStaleWhileUpdate,
 	// RefreshAhead) in flight at once, over all keys. When it is reached,
-	// a stale value is still served and a later read tries again. 0: 64.
+	// a stale value is still served and a later read tries again. A
+	// refresh holds its place until its Loader returns, even past
+	// LoadTimeout (which frees its key at once): a Loader that ignores its
+	// ctx then costs a place rather than one more goroutine per key each
+	// LoadTimeout, and MaxRefreshes such hung loads stop the refreshes
+	// until one returns. 0: 64.
 	MaxRefreshes int
 	// BatchLoader, if set, loads MultiGet's misses in one call. Without it,
 	// MultiGet loads each missing key with the Loader, concurrently, as

@@ -457,14 +457,16 @@ func TestRTBoundsAreExact(t *testing.T) {
 		go rt.Get(context.Background(), "k")
 		synctest.Wait()
 		start := time.Now()
-		if _, _, err := rt.Get(context.Background(), "k"); err != ufocache.ErrLockTimeout || time.Since(start) != time.Second {
-			t.Errorf("waiter: %v after %v, want ErrLockTimeout after 1s", err, time.Since(start))
+		// A waiter that stops waiting is a LockHit with its reason as the
+		// error (Status's doc): it waited for another caller's load.
+		if _, st, err := rt.Get(context.Background(), "k"); err != ufocache.ErrLockTimeout || st != ufocache.LockHit || time.Since(start) != time.Second {
+			t.Errorf("waiter: %v, %v after %v, want ErrLockTimeout, LockHit after 1s", err, st, time.Since(start))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		start = time.Now()
-		if _, _, err := rt.Get(ctx, "k"); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 500*time.Millisecond {
-			t.Errorf("waiter with a shorter ctx: %v after %v, want DeadlineExceeded after 500ms", err, time.Since(start))
+		if _, st, err := rt.Get(ctx, "k"); !errors.Is(err, context.DeadlineExceeded) || st != ufocache.LockHit || time.Since(start) != 500*time.Millisecond {
+			t.Errorf("waiter with a shorter ctx: %v, %v after %v, want DeadlineExceeded, LockHit after 500ms", err, st, time.Since(start))
 		}
 		close(hang)
 	})
@@ -2017,6 +2019,46 @@ func TestRTMaxRefreshesHoldsAfterRefreshesFinish(t *testing.T) {
 		}
 		close(gate)
 		synctest.Wait()
+	})
+}
+
+// A refresh whose Loader ignores its ctx holds its MaxRefreshes place past
+// LoadTimeout, as RTOptions.MaxRefreshes says: its key is free at once
+// (InFlight 0), but no other key's refresh starts until that Loader
+// returns, so a hung origin costs no more goroutines than MaxRefreshes.
+// Once it returns, refreshes go on.
+func TestRTHungRefreshHoldsItsPlacePastLoadTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Millisecond}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{LoadTimeout: time.Second, MaxRefreshes: 1},
+			ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), KeepExpired: time.Hour})
+		ctx := context.Background()
+		rt.Get(ctx, "a")
+		rt.Get(ctx, "b")
+		time.Sleep(2 * time.Millisecond) // both expired
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate, o.ttl = gate, time.Hour })
+		rt.GetStaleWhileUpdate(ctx, "a", time.Hour) // a's refresh hangs
+		time.Sleep(2 * time.Second)                 // past LoadTimeout
+		synctest.Wait()
+		if n := rt.InFlight(); n != 0 {
+			t.Fatalf("InFlight %d after LoadTimeout, want 0: the key is free", n)
+		}
+		o.set(func(o *origin) { o.gate = nil })
+		if _, st, _ := rt.GetStaleWhileUpdate(ctx, "b", time.Hour); st.Status != ufocache.Stale {
+			t.Fatalf("b: %+v, want stale", st)
+		}
+		synctest.Wait()
+		if loads := o.loads.Load(); loads != 3 {
+			t.Errorf("%d loads with a's Loader hung past LoadTimeout, want 3 (no refresh of b while it holds the one place)", loads)
+		}
+		close(gate) // a's Loader returns; its late result is dropped
+		synctest.Wait()
+		rt.GetStaleWhileUpdate(ctx, "b", time.Hour)
+		synctest.Wait()
+		if v, st, err := rt.Get(ctx, "b"); st != ufocache.Hit || err != nil || v != "b#4" {
+			t.Errorf("b after the hung Loader returned: (%q, %v, %v), want (b#4, hit, nil): refreshed", v, st, err)
+		}
 	})
 }
 
