@@ -214,7 +214,8 @@ type RTStats struct {
 	// Misses counts lookups that started a load (Status Miss or Expired);
 	// LockHits, lookups that waited for another caller's load; Stale, stale
 	// values served; ErrorHits, lookups that found a cached load error and
-	// so did not load.
+	// so did not load (a stale value GetStaleWhileUpdate serves counts in
+	// both Stale and ErrorHits when a cached error kept it from refreshing).
 	Misses, LockHits, Stale, ErrorHits uint64
 	// Loads counts keys loaded from the origin (a batch of n keys counts
 	// n), once each load has ended or timed out; LoadErrors, the loads
