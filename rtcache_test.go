@@ -1074,6 +1074,32 @@ func TestRTNegativeCaching(t *testing.T) {
 	})
 }
 
+// A stale read that a cached load error keeps from refreshing is served
+// stale, starts no load, and counts in both Stale and ErrorHits (RTStats).
+func TestRTStaleReadWithACachedErrorCountsBoth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Millisecond}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour},
+			ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), KeepExpired: time.Hour})
+		ctx := context.Background()
+		rt.Get(ctx, "k")
+		time.Sleep(2 * time.Millisecond)
+		o.set(func(o *origin) { o.err = errors.New("down") })
+		rt.GetStaleWhileUpdate(ctx, "k", time.Hour) // its refresh fails: the error is cached
+		synctest.Wait()
+		before := rt.Stats()
+		if _, st, err := rt.GetStaleWhileUpdate(ctx, "k", time.Hour); st.Status != ufocache.Stale || err != nil {
+			t.Fatalf("GetStaleWhileUpdate with a cached error = %+v, %v; want stale, nil", st, err)
+		}
+		synctest.Wait()
+		after := rt.Stats()
+		if after.Stale != before.Stale+1 || after.ErrorHits != before.ErrorHits+1 || o.loads.Load() != 2 {
+			t.Errorf("Stale %d -> %d, ErrorHits %d -> %d, loads %d; want each +1 and 2 loads",
+				before.Stale, after.Stale, before.ErrorHits, after.ErrorHits, o.loads.Load())
+		}
+	})
+}
+
 // Any ErrorTTL > 0 caches errors, 1ns too: the error is a hit at the
 // instant it was cached and gone 1ns later.
 func TestRTErrorTTLOfOneNanosecond(t *testing.T) {
