@@ -112,10 +112,10 @@ const (
 	// Expired: the key was in the cache but its TTL had passed.
 	Expired
 	// LockHit (RTCache only): this caller waited for another caller's
-	// load (or took what such a load had just stored) rather than start
-	// one. With a nil error the value is that load's; with an error, the
-	// load failed, or this caller stopped waiting (ErrLockTimeout, its
-	// ctx's error).
+	// load (or took what such a load, or a write, had just stored) rather
+	// than start one. With a nil error the value is the one that load (or
+	// a write just before) stored; with an error, the load failed, or this
+	// caller stopped waiting (ErrLockTimeout, its ctx's error).
 	LockHit
 	// Stale (RTCache only): an expired value was returned on purpose, within
 	// the caller's stale allowance.

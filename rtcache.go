@@ -48,8 +48,8 @@ import (
 //
 // Every lookup returns a Status: Hit (served from the cache, without
 // waiting), Miss or Expired (this caller started the load; the key was
-// absent, or present but expired), LockHit (another caller's load answered:
-// while this one waited, or just before this one would have started its
+// absent, or present but expired), LockHit (this caller waited for another
+// caller's load, or took what one had just stored rather than start its
 // own) or Stale (see GetStale and GetStaleWhileUpdate). A Hit with a
 // non-nil error is a cached load error (RTOptions.ErrorTTL). A LockHit
 // with one is the other load's error (or a cached one, stored just as this
@@ -212,10 +212,12 @@ type RTStats struct {
 	// a write on every hit.
 	Hits uint64
 	// Misses counts lookups that started a load (Status Miss or Expired);
-	// LockHits, lookups that waited for another caller's load; Stale, stale
-	// values served; ErrorHits, lookups that found a cached load error and
-	// so did not load (a stale value GetStaleWhileUpdate serves counts in
-	// both Stale and ErrorHits when a cached error kept it from refreshing).
+	// LockHits, lookups with Status LockHit (another caller's load
+	// answered them, or they stopped waiting for it); Stale, stale values
+	// served; ErrorHits, lookups that found a cached load error and so did
+	// not load. A stale value served over a cached error counts in both
+	// Stale and ErrorHits (GetStale, or GetStaleWhileUpdate, which then
+	// does not refresh).
 	Misses, LockHits, Stale, ErrorHits uint64
 	// Loads counts keys loaded from the origin (a batch of n keys counts
 	// n), once each load has ended or timed out; LoadErrors, the loads

@@ -72,7 +72,7 @@ func runHitRatio(cfg *config) (*report, error) {
 		"(one replay's cell can move by a point or more with the seed; see the spread below). "+
 		"`%s` is Belady's optimum with bypass (on a miss, store the key only if its next use is sooner "+
 		"than the farthest next use among the residents), the ceiling for any cache that may decline an insert. "+
-		"%d (trace, capacity) cells replayed by %d workers%s.", replayModes(caches, alone), plural(cfg.runs, "replay"), beladyName, len(jobs), cfg.workers, aloneNote(alone))
+		"%d (trace, capacity) cells replayed by %d workers%s.", replayModes(caches), plural(cfg.runs, "replay"), beladyName, len(jobs), cfg.workers, aloneNote(alone))
 	var plain, weighted, synthetic []*hrJob
 	for _, j := range jobs {
 		switch {
@@ -177,7 +177,7 @@ func (j *hrJob) run(caches []string, runs int) {
 
 // replayModes says how the selected caches that keep work for later are
 // driven in a replay, naming only those in caches.
-func replayModes(caches, alone []string) string {
+func replayModes(caches []string) string {
 	var out []string
 	if slices.Contains(caches, peers.OtterV2) {
 		out = append(out, peers.OtterV2+" runs its maintenance on the replaying goroutine (an Executor that runs each task at once)")
@@ -217,7 +217,8 @@ func aloneNote(alone []string) string {
 	if len(alone) == 0 {
 		return ""
 	}
-	return "; " + andList(alone) + ", whose policies still run on goroutines of their own " +
+	return "; " + andList(alone) + ", " + verb(len(alone), "whose policy still runs on a goroutine of its own",
+		"whose policies still run on goroutines of their own") + " " +
 		"(which drop reads or evict late when they lag, by an amount that moves with the machine's load), " +
 		"replayed one cell at a time after the others"
 }
