@@ -182,12 +182,7 @@ func replayModes(caches []string) string {
 	if slices.Contains(caches, peers.OtterV2) {
 		out = append(out, peers.OtterV2+" runs its maintenance on the replaying goroutine (an Executor that runs each task at once)")
 	}
-	var waited []string
-	for _, n := range caches {
-		if slices.Contains(peers.Waited, n) {
-			waited = append(waited, n)
-		}
-	}
+	waited := among(caches, peers.Waited)
 	if len(waited) > 0 {
 		out = append(out, andList(waited)+" "+verb(len(waited), "is", "are")+" waited for after each Set")
 	}
@@ -199,17 +194,16 @@ func replayModes(caches []string) string {
 		named++
 	}
 	s := strings.Join(out, ", and ") + ", as otter's own hit-ratio simulator drives " + verb(named, "it", "them")
-	var sync []string
-	for _, n := range caches {
-		if slices.Contains(peers.Synchronous, n) {
-			sync = append(sync, n)
-		}
-	}
-	if len(sync) > 0 {
+	if sync := among(caches, peers.Synchronous); len(sync) > 0 {
 		s += ": " + andList(sync) + " then " + verb(len(sync), "holds its", "hold their") + " bound whatever the machine's load " +
 			"(testdata/traces's published peer numbers were taken with " + verb(len(sync), "its", "their") + " default asynchronous maintenance, which lagged and held more)"
 	}
 	return s + ". "
+}
+
+// among returns the caches that are in list, in the order of caches.
+func among(caches, list []string) []string {
+	return slices.DeleteFunc(slices.Clone(caches), func(n string) bool { return !slices.Contains(list, n) })
 }
 
 // aloneNote says which of the selected caches replayed alone, if any.
