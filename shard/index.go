@@ -30,8 +30,9 @@ import (
 // empties its slot and takes one off its bin's count in each group its
 // entry passed. No slot is ever marked deleted. In a full shard churned by
 // inserts (at a load of 0.8; see growLoad), a miss probes 1.5-1.7 groups
-// on average with the four counts, 2.0-2.8 with one 8-bit count (a 1-bit mark per bin of eight, never
-// cleared until a rehash, saturates: 2.5-3.2; two 4-bit counts: 1.8-2.1),
+// on average with the four counts, 2.0-2.8 with one 8-bit count (a 1-bit
+// mark per bin of eight, never cleared until a rehash, saturates: 2.5-3.2;
+// two 4-bit counts: 1.8-2.1),
 // and with tombstones (a removed entry's slot marked deleted unless its
 // group had an empty one, and a lookup ending at a group with an empty
 // slot) it probed 7.2 (see rebuildTimes). A miss then reads fewer lines
@@ -65,17 +66,17 @@ const (
 	ovfShift = 56                 // the overflow counts' byte
 	binBits  = 2                  // bits per count: 8/binBits bins
 	ovfMax   = 1<<binBits - 1     // saturated: never lowered again (until a rehash)
-	// growLoad: live slots above which an add doubles the table (a unit
-	// shard's stops at its bound over growLoad). At 0.65 rather than 0.8
+	// growLoad: the share of live slots above which an add doubles the
+	// table (a unit shard's stops at its bound over growLoad). At 0.65 rather than 0.8
 	// the index costs about 14 bytes per entry instead of 11.4 (perf's
 	// memory suite: 67 B per uint64 entry at 1M entries instead of 65, 72
 	// instead of 69 at 100k), and a hit reads fewer groups: memory-bound
 	// reads after perf's coldest-first prefill went from 0.67x of
 	// xsync.MapOf to 0.85-0.89x (perf throughput suite, two runs each;
 	// 0.7 gave 0.74-0.81x), BenchmarkGetInsertOrder's coldest-first
-	// groups per hit from 1.75-2.97 to 1.16-1.39. The probe and churn
-	// figures below and in TestMissProbesStayShort's history were taken
-	// at 0.8.
+	// groups per hit from 1.75-2.97 to 1.16-1.39. The other probe and
+	// churn figures in this file, and TestMissProbesStayShort's history,
+	// were taken at 0.8.
 	growLoad = 0.65
 	// rebuildTimes: an add rehashes the table at its size once removals
 	// since the last rehash pass rebuildTimes its slots. Entries stay
