@@ -95,6 +95,9 @@ func pickTraces(cfg *config) ([]traceSpec, error) {
 		}
 	default:
 		for _, name := range cfg.traces {
+			if name == expiringName { // not a trace: see expiring.go
+				continue
+			}
 			i := slices.IndexFunc(catalog, func(s traceSpec) bool { return s.name == name })
 			if i < 0 {
 				return nil, fmt.Errorf("unknown trace %q", name)

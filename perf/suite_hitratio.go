@@ -119,6 +119,14 @@ func runHitRatio(cfg *config) (*report, error) {
 	if len(weighted) > 0 {
 		r.add("## Byte hit ratio\n\n%s", byteTable(weighted, caches))
 	}
+	if expiringWanted(cfg) {
+		t := time.Now()
+		if intro, table := runExpiring(cfg, caches); table != "" {
+			r.add("## Expiring keys\n\n%s\n\n%s", intro, table)
+			r.headline = append(r.headline, "", "Expiring keys (a TTL per entry, on a virtual clock), outside the target set:", "", table)
+			fmt.Fprintf(os.Stderr, "perf: hitratio: %s done in %s\n", expiringName, time.Since(t).Round(time.Millisecond))
+		}
+	}
 	if len(plain) > 0 {
 		if check, err := comparePeers(cfg.traceDir, plain); err != nil {
 			r.add("## Check against peers_hitratio.tsv\n\nnot run: %v", err)

@@ -1,6 +1,8 @@
 package peers
 
 import (
+	"time"
+
 	otterv1 "github.com/maypok86/otter"
 	otterv2 "github.com/maypok86/otter/v2"
 )
@@ -22,6 +24,12 @@ func newOtterV2[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
 	if cfg.Sync {
 		opts.Executor = func(fn func()) { fn() }
 	}
+	if ttl := cfg.TTL; ttl != nil {
+		opts.ExpiryCalculator = otterv2.ExpiryWritingFunc(func(e otterv2.Entry[K, V]) time.Duration { return ttl(e.Value) })
+	}
+	if cfg.Clock != nil {
+		opts.Clock = otterClock(cfg.Clock)
+	}
 	c, err := otterv2.New(opts)
 	if err != nil {
 		return nil, err
@@ -41,6 +49,14 @@ func (o otter2[K, V]) HeldWeight() int64 {
 	}
 	return int64(o.c.WeightedSize())
 }
+
+// otterClock is a Config.Clock as otter v2's Clock, without ticks: the
+// cache then does without its periodic clean-ups, and expires entries as
+// its maintenance (run after writes) meets them on its timer wheel.
+type otterClock func() int64
+
+func (f otterClock) NowNano() int64                      { return f() }
+func (f otterClock) Tick(time.Duration) <-chan time.Time { return nil }
 
 // otter v1: S3-FIFO.
 type otter1[K Key, V any] struct {

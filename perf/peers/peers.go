@@ -5,6 +5,7 @@ package peers
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Key is the key types the suites use. Every peer accepts them (ristretto
@@ -60,6 +61,12 @@ type Config[V any] struct {
 	// only: the throughput suites measure each cache as configured by
 	// default.
 	Sync bool
+	// TTL, if set, makes every entry expire TTL(v) after its value v was
+	// written, by Clock. Only the caches in Expiring accept it.
+	TTL func(V) time.Duration
+	// Clock, if set, is the time in nanoseconds that expiry follows (a
+	// replay's virtual time); it must never go backwards.
+	Clock func() int64
 }
 
 // Cache names. Names match the columns of testdata/traces/peers_hitratio.tsv.
@@ -104,6 +111,12 @@ var Background = []string{Ristretto, OtterV1, OtterV2, Theine}
 // buffers cannot take.
 var Synchronous = []string{OtterV2, Theine}
 
+// Expiring lists the caches that accept Config.TTL and Config.Clock: a
+// time-to-live per entry, on a clock the caller drives. Theine, ristretto
+// and golang-lru's expirable LRU read the system's time, which a replay
+// cannot drive.
+var Expiring = []string{Ufocache, OtterV2}
+
 // Waited lists the caches that implement Waiter.
 var Waited = []string{Theine, Ristretto}
 
@@ -120,6 +133,9 @@ func New[K Key, V any](name string, cfg Config[V]) (Cache[K, V], error) {
 	}
 	if cfg.Weigher != nil && !slices.Contains(Weighted, name) {
 		return nil, fmt.Errorf("peers: %s does not support weights", name)
+	}
+	if (cfg.TTL != nil || cfg.Clock != nil) && !slices.Contains(Expiring, name) {
+		return nil, fmt.Errorf("peers: %s does not support a time-to-live on an injected clock", name)
 	}
 	switch name {
 	case Ufocache:

@@ -3,6 +3,7 @@ package peers_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ufocache/ufocache/perf/peers"
 )
@@ -176,5 +177,42 @@ func TestHeldWeight(t *testing.T) {
 				t.Errorf("after 9000 units set, HeldWeight = %d, want the bound's worth of 9-unit entries (991-1000)", got)
 			}
 		})
+	}
+}
+
+// TestExpiringCachesFollowTheInjectedClock: the caches in Expiring expire
+// each entry its TTL after it was written, by the clock the caller drives,
+// and no other cache accepts a TTL or a clock.
+func TestExpiringCachesFollowTheInjectedClock(t *testing.T) {
+	for _, name := range peers.Expiring {
+		t.Run(name, func(t *testing.T) {
+			var now int64 = 1
+			ttl := func(v uint64) time.Duration { return time.Duration(v) * time.Second }
+			c := peers.MustNew[uint64](name, peers.Config[uint64]{Capacity: 1000, Sync: true, TTL: ttl, Clock: func() int64 { return now }})
+			defer c.Close()
+			for k := uint64(1); k <= 20; k++ {
+				c.Set(k, k) // k expires k seconds from now
+			}
+			for step := int64(1); step <= 21; step++ {
+				now += int64(time.Second)
+				for k := uint64(1); k <= 20; k++ {
+					_, ok := c.Get(k)
+					if want := int64(k) > step; ok != want {
+						t.Fatalf("%d s after the writes, Get(%d) found %v; want %v (TTL %d s)", step, k, ok, want, k)
+					}
+				}
+			}
+		})
+	}
+	for _, name := range peers.All() {
+		if slices.Contains(peers.Expiring, name) {
+			continue
+		}
+		if _, err := peers.New[uint64](name, peers.Config[uint64]{Capacity: 10, TTL: func(uint64) time.Duration { return time.Second }}); err == nil {
+			t.Errorf("%s accepted a TTL it cannot follow on an injected clock", name)
+		}
+		if _, err := peers.New[uint64](name, peers.Config[uint64]{Capacity: 10, Clock: func() int64 { return 0 }}); err == nil {
+			t.Errorf("%s accepted an injected clock", name)
+		}
 	}
 }
