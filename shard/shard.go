@@ -111,7 +111,7 @@ type Shard[K comparable, V any] struct {
 	keep     int64 // see Init
 	// The padding keeps the next shard's writes off these lines and makes
 	// the shard a whole number of lines.
-	_ [24]byte
+	_ [16]byte
 }
 
 // weightedSketchRoom is the keys a weighted shard's sketch has room for
@@ -319,8 +319,13 @@ func (s *Shard[K, V]) countTTL(e *fifo.Entry[K, V], d int) {
 
 // remove takes a queued entry out of the index and the queues.
 func (s *Shard[K, V]) remove(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K, V]) {
-	s.idx.remove(e, s.hash(e.Key))
-	s.policy.Remove(e)
+	h := s.hash(e.Key)
+	s.idx.remove(e, h)
+	if reason == Expired {
+		s.policy.RemoveExpired(e, h)
+	} else {
+		s.policy.Remove(e)
+	}
 	if reason == Expired {
 		s.expirations++
 	}
