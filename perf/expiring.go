@@ -10,28 +10,45 @@ import (
 	"github.com/ufocache/ufocache/perf/zipf"
 )
 
-// The expiring workload: a resolver's or a proxy's traffic, where every
+// The expiring workloads: a resolver's or a proxy's traffic, where every
 // entry carries the time-to-live its origin gave it. Names are drawn from
-// a Zipf distribution; each name has one TTL, drawn from a fixed mix by
-// its key (expiringTTL); requests arrive one per expiringStep of virtual
-// time, which the caches read from an injected clock. A hit is a Get that
-// returns a value that has not expired; on a miss the replay stores the
-// value again with its TTL. Only the caches in peers.Expiring take both a
-// TTL per entry and a clock the replay drives.
+// a Zipf distribution; each name has one TTL, drawn by a hash of its key;
+// requests arrive one per step of virtual time, which the caches read
+// from an injected clock. A hit is a Get that returns a value that has
+// not expired; on a miss the replay stores the value again with its TTL.
+// Only the caches in peers.Expiring take both a TTL per entry and a clock
+// the replay drives.
 const (
 	expiringName     = "expiring"
 	expiringRequests = 2_000_000
-	expiringKeys     = 200_000
-	expiringS        = 1.0
-	expiringStep     = time.Millisecond // 1000 requests a second: 2M requests span 33 minutes
 )
 
-var expiringCaps = []int{1000, 10000, 50000}
+type expiringSpec struct {
+	name   string
+	keys   int
+	s      float64
+	step   time.Duration
+	ttl    func(k uint64) time.Duration
+	ttlDoc string
+	caps   []int
+}
 
-// expiringTTL is key k's TTL: 30 s for 30% of the keys, 60 s for 20%,
-// 5 min for 30%, an hour for 20%, by a hash of the key.
-func expiringTTL(k uint64) time.Duration {
-	switch x := (k * 0x9e3779b97f4a7c15) >> 54; { // 0..1023
+var expiringSpecs = []expiringSpec{
+	// 1000 requests a second over 33 minutes.
+	{name: "ttl-mix", keys: 200_000, s: 1.0, step: time.Millisecond, ttl: mixTTL,
+		ttlDoc: "30 s for 30% of the keys, 1 min for 20%, 5 min for 30%, 1 h for 20%", caps: []int{1000, 10000, 50000}},
+	// 10,000 requests a second over 200 s: a wider, flatter key space
+	// whose TTLs run out within the run, most of them more than once.
+	{name: "ttl-short", keys: 1_000_000, s: 0.8, step: 100 * time.Microsecond, ttl: shortTTL,
+		ttlDoc: "spread evenly from 10 s to 120 s", caps: []int{10000, 100000}},
+}
+
+// ttlHash spreads a key over 0..1023.
+func ttlHash(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15) >> 54 }
+
+// mixTTL: 30 s, 1 min, 5 min or 1 h, for 30/20/30/20% of the keys.
+func mixTTL(k uint64) time.Duration {
+	switch x := ttlHash(k); {
 	case x < 307:
 		return 30 * time.Second
 	case x < 512:
@@ -41,6 +58,11 @@ func expiringTTL(k uint64) time.Duration {
 	default:
 		return time.Hour
 	}
+}
+
+// shortTTL: from 10 s to 120 s, evenly.
+func shortTTL(k uint64) time.Duration {
+	return 10*time.Second + time.Duration(ttlHash(k))*110*time.Second/1024
 }
 
 // expiringWanted reports whether the run includes the expiring workload:
@@ -57,7 +79,7 @@ func expiringWanted(cfg *config) bool {
 
 // replayExpiring replays keys through c, advancing *now by step before
 // each request: Get, and on a miss Set (the cache was built with
-// expiringTTL and a clock reading *now).
+// the spec's TTLs and a clock reading *now).
 func replayExpiring(c peers.Cache[uint64, uint64], keys []uint64, now *int64, step time.Duration) replayResult {
 	res := replayResult{requests: len(keys)}
 	for _, k := range keys {
@@ -74,7 +96,7 @@ func replayExpiring(c peers.Cache[uint64, uint64], keys []uint64, now *int64, st
 // unboundedExpiring is the hit ratio of a cache with no bound on the same
 // stream: every miss is a first request or an expired entry, the ceiling
 // any bounded cache can reach.
-func unboundedExpiring(keys []uint64, step time.Duration) replayResult {
+func unboundedExpiring(keys []uint64, step time.Duration, ttl func(uint64) time.Duration) replayResult {
 	res := replayResult{requests: len(keys)}
 	expires := make(map[uint64]int64)
 	var now int64
@@ -84,28 +106,34 @@ func unboundedExpiring(keys []uint64, step time.Duration) replayResult {
 			res.hits++
 			continue
 		}
-		expires[k] = now + int64(expiringTTL(k))
+		expires[k] = now + int64(ttl(k))
 	}
 	return res
 }
 
-// runExpiring replays the expiring workload with each selected cache that
-// supports it and returns its section of the report, its intro and its
-// table (both empty if none does).
+// runExpiring replays the expiring workloads with each selected cache that
+// supports them and returns their section of the report, its intro and its
+// table (both empty if no cache does).
 func runExpiring(cfg *config, caches []string) (intro, table string) {
 	names := among(caches, peers.Expiring)
 	if len(names) == 0 {
 		return "", ""
 	}
-	keys := zipf.Keys(zipf.New(expiringKeys, expiringS), expiringRequests, 7)
-	ttl := func(v uint64) time.Duration { return expiringTTL(v) } // the replay stores each key as its value
 	type cell struct {
+		spec     *expiringSpec
+		keys     []uint64
 		capacity int
 		results  map[string]replayResult
+		ceiling  replayResult
 	}
-	cells := make([]*cell, len(expiringCaps))
-	for i, c := range expiringCaps {
-		cells[i] = &cell{capacity: c, results: make(map[string]replayResult)}
+	var cells []*cell
+	for i := range expiringSpecs {
+		sp := &expiringSpecs[i]
+		keys := zipf.Keys(zipf.New(sp.keys, sp.s), expiringRequests, uint64(7+i))
+		ceiling := unboundedExpiring(keys, sp.step, sp.ttl)
+		for _, c := range sp.caps {
+			cells = append(cells, &cell{spec: sp, keys: keys, capacity: c, results: make(map[string]replayResult), ceiling: ceiling})
+		}
 	}
 	type job struct {
 		c    *cell
@@ -124,34 +152,40 @@ func runExpiring(cfg *config, caches []string) (intro, table string) {
 	}
 	runPool(cfg.workers, order, func(i int) {
 		j := jobs[i]
+		ttl := func(v uint64) time.Duration { return j.c.spec.ttl(v) } // the replay stores each key as its value
 		results[i] = replays(cfg.runs, func() replayResult {
 			var now int64
 			c := peers.MustNew[uint64](j.name, peers.Config[uint64]{
 				Capacity: int64(j.c.capacity), Sync: true, TTL: ttl, Clock: func() int64 { return now },
 			})
 			defer c.Close()
-			return replayExpiring(c, keys, &now, expiringStep)
+			return replayExpiring(c, j.c.keys, &now, j.c.spec.step)
 		})
 	})
 	for i, j := range jobs {
 		j.c.results[j.name] = results[i]
 	}
-	ceiling := unboundedExpiring(keys, expiringStep)
 
-	intro = fmt.Sprintf("Zipf s=%.1f over %d keys, %d requests, one per %s of a virtual clock the caches read (%s in all); "+
-		"each key expires a fixed time after it is written: 30 s for 30%% of the keys, 1 min for 20%%, 5 min for 30%%, 1 h for 20%%. "+
-		"A hit is a Get that returns a value that has not expired; on a miss the value is stored again with its TTL. "+
-		"Only %s %s a TTL per entry and a clock the replay drives. "+
-		"`unbounded` is a cache with no bound: every miss is a first request or an expired entry. Hit ratio in percent, the mean of %s.",
-		expiringS, expiringKeys, expiringRequests, expiringStep, time.Duration(expiringRequests)*expiringStep, andList(names), verb(len(names), "takes", "take"), plural(cfg.runs, "replay"))
 	var b strings.Builder
-	head := slices.Concat([]string{"capacity"}, names, []string{"unbounded"})
-	if slices.Contains(names, peers.Ufocache) && len(names) > 1 {
+	fmt.Fprintf(&b, "%d requests per workload, one per step of a virtual clock the caches read; a Zipf stream of keys, each of which "+
+		"expires a fixed time after it is written. A hit is a Get that returns a value that has not expired; on a miss the value is stored again with its TTL. "+
+		"Only %s %s a TTL per entry and a clock the replay drives. "+
+		"`unbounded` is a cache with no bound: every miss is a first request or an expired entry. Hit ratio in percent, the mean of %s.\n",
+		expiringRequests, andList(names), verb(len(names), "takes", "take"), plural(cfg.runs, "replay"))
+	for _, sp := range expiringSpecs {
+		fmt.Fprintf(&b, "\n- `%s`: Zipf s=%.1f over %d keys, one request per %s (%s in all); TTLs %s.", sp.name, sp.s, sp.keys, sp.step, time.Duration(expiringRequests)*sp.step, sp.ttlDoc)
+	}
+	intro = b.String()
+
+	head := slices.Concat([]string{"workload @ capacity"}, names, []string{"unbounded"})
+	diff := slices.Contains(names, peers.Ufocache) && len(names) > 1
+	if diff {
 		head = append(head, "ufocache − best peer (pp)")
 	}
-	b.WriteString("| " + strings.Join(head, " | ") + " |\n|" + strings.Repeat(" ---: |", len(head)) + "\n")
+	var t strings.Builder
+	t.WriteString("| " + strings.Join(head, " | ") + " |\n| --- |" + strings.Repeat(" ---: |", len(head)-1) + "\n")
 	for _, c := range cells {
-		row := []string{fmt.Sprint(c.capacity)}
+		row := []string{fmt.Sprintf("%s @ %d", c.spec.name, c.capacity)}
 		best := -1.0
 		for _, name := range names {
 			r := 100 * c.results[name].ratio()
@@ -160,11 +194,11 @@ func runExpiring(cfg *config, caches []string) (intro, table string) {
 				best = max(best, r)
 			}
 		}
-		row = append(row, fmt.Sprintf("%.2f", 100*ceiling.ratio()))
-		if len(head) > len(names)+2 {
+		row = append(row, fmt.Sprintf("%.2f", 100*c.ceiling.ratio()))
+		if diff {
 			row = append(row, fmt.Sprintf("%+.2f", 100*c.results[peers.Ufocache].ratio()-best))
 		}
-		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+		t.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
-	return intro, b.String()
+	return intro, t.String()
 }

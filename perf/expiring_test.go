@@ -9,12 +9,13 @@ import (
 	"github.com/ufocache/ufocache/perf/zipf"
 )
 
-// TestExpiringTTLMix: the TTLs follow the documented mix.
+// TestExpiringTTLMix: the TTLs follow the documented mix, and the short
+// ones their range.
 func TestExpiringTTLMix(t *testing.T) {
 	count := map[time.Duration]int{}
 	const n = 200_000
 	for r := range n {
-		count[expiringTTL(zipf.Key(r))]++
+		count[mixTTL(zipf.Key(r))]++
 	}
 	for ttl, want := range map[time.Duration]float64{30 * time.Second: 0.3, time.Minute: 0.2, 5 * time.Minute: 0.3, time.Hour: 0.2} {
 		if got := float64(count[ttl]) / n; got < want-0.01 || got > want+0.01 {
@@ -24,6 +25,14 @@ func TestExpiringTTLMix(t *testing.T) {
 	if len(count) != 4 {
 		t.Errorf("TTLs drawn: %v", count)
 	}
+	lo, hi := time.Hour, time.Duration(0)
+	for r := range n {
+		d := shortTTL(zipf.Key(r))
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if lo < 10*time.Second || lo > 11*time.Second || hi > 120*time.Second || hi < 119*time.Second {
+		t.Errorf("short TTLs from %s to %s, want 10 s to 120 s", lo, hi)
+	}
 }
 
 // TestUnboundedExpiringCountsLiveHits checks the ceiling on a stream small
@@ -31,7 +40,7 @@ func TestExpiringTTLMix(t *testing.T) {
 // key 2.
 func TestUnboundedExpiringCountsLiveHits(t *testing.T) {
 	k := uint64(0)
-	for expiringTTL(k) != 30*time.Second {
+	for mixTTL(k) != 30*time.Second {
 		k++
 	}
 	keys := make([]uint64, 100)
@@ -40,7 +49,7 @@ func TestUnboundedExpiringCountsLiveHits(t *testing.T) {
 	}
 	// Stored at t=1 s, expired at 31 s: hits at 2..30, stored again at
 	// 31, hits 32..60, again at 61, hits 62..90, again at 91, hits 92..100.
-	if got := unboundedExpiring(keys, time.Second).hits; got != 29*3+9 {
+	if got := unboundedExpiring(keys, time.Second, mixTTL).hits; got != 29*3+9 {
 		t.Fatalf("hits = %d, want %d", got, 29*3+9)
 	}
 }
@@ -51,13 +60,13 @@ func TestUnboundedExpiringCountsLiveHits(t *testing.T) {
 // key comes back after its expiry many times).
 func TestExpiringReplayMatchesTheModel(t *testing.T) {
 	keys := zipf.Keys(zipf.New(2000, 0.8), 200_000, 1)
-	want := unboundedExpiring(keys, 10*time.Millisecond)
+	want := unboundedExpiring(keys, 10*time.Millisecond, mixTTL)
 	if want.hits == 0 || want.hits >= want.requests*95/100 {
 		t.Fatalf("model: %d hits of %d; the stream should both hit and expire", want.hits, want.requests)
 	}
 	for _, name := range peers.Expiring {
 		var now int64
-		c := peers.MustNew[uint64](name, peers.Config[uint64]{Capacity: 1 << 20, Sync: true, TTL: func(v uint64) time.Duration { return expiringTTL(v) }, Clock: func() int64 { return now }})
+		c := peers.MustNew[uint64](name, peers.Config[uint64]{Capacity: 1 << 20, Sync: true, TTL: mixTTL, Clock: func() int64 { return now }})
 		got := replayExpiring(c, keys, &now, 10*time.Millisecond)
 		c.Close()
 		if got.hits != want.hits {
@@ -102,7 +111,11 @@ func TestExpiringSection(t *testing.T) {
 	if !strings.Contains(intro, "Only ufocache takes") {
 		t.Errorf("intro: %s", intro)
 	}
-	if !strings.HasPrefix(table, "| capacity | ufocache | unbounded |\n") || strings.Count(table, "\n") != 2+len(expiringCaps) {
+	cells := 0
+	for _, sp := range expiringSpecs {
+		cells += len(sp.caps)
+	}
+	if !strings.HasPrefix(table, "| workload @ capacity | ufocache | unbounded |\n") || strings.Count(table, "\n") != 2+cells {
 		t.Errorf("table:\n%s", table)
 	}
 	if intro, table := runExpiring(cfg, []string{peers.LRU}); intro != "" || table != "" {

@@ -123,7 +123,7 @@ func runHitRatio(cfg *config) (*report, error) {
 		t := time.Now()
 		if intro, table := runExpiring(cfg, caches); table != "" {
 			r.add("## Expiring keys\n\n%s\n\n%s", intro, table)
-			r.headline = append(r.headline, "", "Expiring keys (a TTL per entry, on a virtual clock), outside the target set:", "", table)
+			r.headline = append(r.headline, "", "Expiring keys (a TTL per entry, on a virtual clock; perf/expiring.go), outside the target set:", "", table)
 			fmt.Fprintf(os.Stderr, "perf: hitratio: %s done in %s\n", expiringName, time.Since(t).Round(time.Millisecond))
 		}
 	}
