@@ -88,7 +88,7 @@ func parseFlags(args []string) (*config, error) {
 	reps := fs.Int("reps", 0, "repetitions per throughput cell; the median is kept (default 3, quick 1)")
 	dur := fs.Duration("duration", 0, "time per throughput or latency run (default 200ms, quick 10ms)")
 	cacheList := fs.String("caches", "", "comma-separated cache names (default: all)")
-	traceList := fs.String("traces", "", "comma-separated trace names (and 'expiring', the TTL workload), or 'all' (default: all, quick: a small subset)")
+	traceList := fs.String("traces", "", "comma-separated trace names (and 'expiring', the TTL workloads), or 'all' (default: all, quick: a small subset)")
 	traceDir := fs.String("tracedir", "../testdata/traces", "directory of the bundled traces")
 	out := fs.String("out", "", "directory for the result files (default results for a run of every suite, cache and trace, else "+partialOut+"; none with -quick)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel hit-ratio replays")
