@@ -6,10 +6,19 @@ import (
 	"github.com/ufocache/ufocache"
 )
 
-type ufo[K Key, V any] struct {
-	c   *ufocache.Cache[K, V]
-	ttl func(V) time.Duration // nil: no expiry
+// ufo is one pointer, so that an interface holds it without an
+// indirection: the throughput suites call Get through the Cache interface,
+// and a two-word adapter (boxed on the heap) cost the hit path about a
+// tenth (1.11-1.19x of xsync.MapOf -> 1.01-1.07x, three interleaved runs).
+type ufo[K Key, V any] struct{ c *ufocache.Cache[K, V] }
+
+// ufoExpiring is ufo with a TTL per entry (Config.TTL).
+type ufoExpiring[K Key, V any] struct {
+	ufo[K, V]
+	ttl func(V) time.Duration
 }
+
+func (u ufoExpiring[K, V]) Set(k K, v V) bool { return u.c.SetWithTTL(k, v, u.ttl(v)) }
 
 // clockFunc is a Config.Clock as ufocache's Clock.
 type clockFunc func() int64
@@ -28,19 +37,17 @@ func newUfocache[K Key, V any](cfg Config[V]) (Cache[K, V], error) {
 	if err != nil {
 		return nil, err
 	}
-	return ufo[K, V]{c, cfg.TTL}, nil
+	if cfg.TTL != nil {
+		return ufoExpiring[K, V]{ufo[K, V]{c}, cfg.TTL}, nil
+	}
+	return ufo[K, V]{c}, nil
 }
 
 func (u ufo[K, V]) Name() string      { return Ufocache }
 func (u ufo[K, V]) Get(k K) (V, bool) { return u.c.Get(k) }
-func (u ufo[K, V]) Set(k K, v V) bool {
-	if u.ttl != nil {
-		return u.c.SetWithTTL(k, v, u.ttl(v))
-	}
-	return u.c.Set(k, v)
-}
-func (u ufo[K, V]) Len() int { return u.c.Len() }
-func (u ufo[K, V]) Close()   {}
+func (u ufo[K, V]) Set(k K, v V) bool { return u.c.Set(k, v) }
+func (u ufo[K, V]) Len() int          { return u.c.Len() }
+func (u ufo[K, V]) Close()            {}
 
 // HeldWeight is the weight held (the entry count without a weigher).
 func (u ufo[K, V]) HeldWeight() int64 { return u.c.Weight() }
