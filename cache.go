@@ -78,9 +78,10 @@
 // [Cache.DeleteExpired]; Options.KeepExpired holds them back from the
 // latter two for stale reads. A key whose entry expired after it had
 // reached main (or been read) and was reclaimed returns to main, not the
-// small queue, when it is set again, as a Set over the expired entry
-// would have kept its place: expiry is the origin's decision, not the
-// policy's. Without an injected clock, time is read from a
+// small queue, when it is set again, much as a Set over the expired entry
+// would have kept it: expiry is the origin's decision, not the policy's.
+// The cache remembers about its entries' worth of such keys, in a filter
+// that takes about one other key in 200 for one of them. Without an injected clock, time is read from a
 // coarse clock that ticks every millisecond, so an entry may live up to about
 // a millisecond past its TTL.
 package ufocache

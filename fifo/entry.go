@@ -23,8 +23,10 @@
 // the cache filled, the larger (fillShare). If no key was seen again
 // while the cache filled, then from the first overflow until one is,
 // newcomers enter main without the sketch's comparison, as in LRU (blind
-// admission: the sketch has nothing to rate yet). All of it happens on the
-// miss path under the shard lock: a Get writes nothing but the entry's own
+// admission: the sketch has nothing to rate yet). A key whose entry
+// expired after it reached main (or was read) and was reclaimed goes
+// straight back to main when it is stored again (S3.Add). All of it
+// happens on the miss path under the shard lock: a Get writes nothing but the entry's own
 // frequency bits.
 package fifo
 

@@ -122,7 +122,8 @@ var (
 // main queue. Not safe for concurrent use: the shard lock guards it
 // (readers only touch entries' frequencies).
 //
-// The policy: a new entry always enters the small queue. When the small
+// The policy: a new entry enters the small queue (but a lapsed key, see
+// Add). When the small
 // queue holds more than its share, its head leaves it, or goes round: if it
 // was read since it entered (or last went round), that read is folded into
 // the sketch (once, however often); it then moves to main if main has
@@ -269,21 +270,30 @@ func (p *S3[K, V]) Weight() int64 { return p.small.weight + p.main.weight }
 // that queue's ghost and not the other's), that queue was too small by
 // about the entry's weight, and the small share moves by that much.
 //
-// But a key whose entry expired after it had earned its place (it was in
-// main, or read) and was reclaimed goes back to main's tail at once, as a
-// write over the expired entry, had it still been there, would have kept
-// it in place (Replace): expiry is the origin's decision, not the
-// policy's, and the key has not lost what it had shown. Sent through the
-// small queue and a duel again, such keys lost where room is short and
-// the sketch's counts are low: on perf's expiring workload (a TTL of 30 s
-// to 1 h per key, Zipf 1.0 over 200k keys) ufocache trailed otter v2 by
-// 0.3 pp at 10k entries, where without TTLs it leads by 0.9, and on Zipf
-// 0.8 over 1M keys with TTLs of 10-120 s by 1.6 pp at 100k entries; so
-// sent to main, +0.3 and +1.4 pp (and +0.9 at 1000 entries, +1.4 at 10k
-// on the latter; 3 replays each, scratch runs). Keeping expired entries
-// that had been read in place instead (the sweep and the CLOCK passing
-// them by) gained as much where room is short but cost 0.6 pp at 50k
-// entries, where they held room live entries needed.
+// But a key whose entry lapsed (expired, and was reclaimed by the sweep or
+// the CLOCK) after it had earned its place, in main or read in small since
+// it entered or last went round, goes to main's tail at once: much as a
+// write over the expired entry, had it still been held, would have kept
+// it in the cache (Replace). Expiry is the origin's decision, not the
+// policy's. The lapsed keys are remembered in a filter that turns with
+// the lapses (about the entries' worth of them, however long that takes),
+// so a key that came back to main and left it again unexpired still goes
+// back to main while it is remembered; and about one new key in 200 is
+// taken for a lapsed one (16 bits a key). Sent through the small queue and
+// a duel again, lapsed keys lost where room is short and the sketch's
+// counts are low: perf's expiring workloads (a TTL per key, ufocache and
+// otter v2, 2026-12-05) had ufocache 0.31 pp under otter v2 on ttl-mix at
+// 10k entries, where without TTLs it leads by 0.9, and 1.58 under it on
+// ttl-short at 100k. Sent to main: ttl-mix +0.76/+0.28/+0.01 pp at
+// 1k/10k/50k entries (4 replays, before and after in one run of each),
+// ttl-short +1.34/+1.35 at 10k/100k (3 replays, scratch runs).
+// Forgetting them as new keys arrive too (the filter turning every half of
+// the entries' worth of new keys) lost most of that (ttl-short +0.18/
+// +0.31; with ten times that window, +0.67/+1.15): the keys that pay come
+// back long after they lapsed. Keeping expired entries that had been read
+// in place instead (the sweep and the CLOCK passing them by) gained as
+// much where room is short, but cost 0.6 pp on ttl-mix at 50k entries,
+// where they held room live entries needed.
 func (p *S3[K, V]) Add(e *Entry[K, V], h uint64) {
 	e.meta.Or(queued) // not Store: a reader may have found e in the index and raised its frequency
 	p.arrived(e, h)
@@ -481,16 +491,18 @@ func (p *S3[K, V]) replace(old, e *Entry[K, V], read uint32) {
 	p.queueOf(m).swap(old, e)
 }
 
-// lapsedBitsPerKey: the lapsed keys' filter costs 2 bits per entry held,
-// allocated at the first expired entry reclaimed.
+// lapsedBitsPerKey: the lapsed keys' filter costs 2-4 bytes per entry
+// held (two filters of half the window, rounded up to powers of two),
+// allocated at the first lapse; a new key is taken for a lapsed one about
+// once in 200.
 const lapsedBitsPerKey = 16
 
 // lapsedBackOn: a test turns it off to measure what it is worth.
 var lapsedBackOn = true
 
-// lapse remembers e's key (hash h) if e, expired and leaving, had been
-// admitted to main or read: it goes back to main if it comes back within
-// about the entries' worth of lapses (see Add).
+// lapse remembers e's key (hash h) if e, expired and leaving, was in main
+// or read since it entered or last went round small: the key goes to main
+// if it comes back within about the entries' worth of lapses (see Add).
 func (p *S3[K, V]) lapse(e *Entry[K, V], h uint64) {
 	if e.meta.Load()&inMain != 0 || e.Freq() > 0 {
 		if p.lapsed == nil {

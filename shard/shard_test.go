@@ -789,3 +789,46 @@ func TestSketchAgesForTheEntriesItGrewFor(t *testing.T) {
 		}
 	}
 }
+
+// An entry that expired in main and was reclaimed, by DeleteExpired or by
+// the sweep that Sets advance, leaves its key to the policy as lapsed: set
+// again, it goes straight to main (fifo's S3.Add), not the small queue.
+func TestReclaimedExpiredKeyGoesBackToMain(t *testing.T) {
+	for _, by := range []string{"DeleteExpired", "sweep"} {
+		t.Run(by, func(t *testing.T) {
+			var s Shard[int, int]
+			s.Init(100, true, mixHash, 0, 0, 0)
+			s.Set(5, 50, mixHash(5), 1, 40, 1, nil) // expires at 40
+			for k := range 100 {
+				if k != 5 {
+					s.Set(k, k, mixHash(k), 1, 0, 1, nil)
+				}
+			}
+			if e := s.Find(5, mixHash(5)); e == nil || !e.InMain() {
+				t.Fatal("key 5, stored first, is not in main once the shard is full")
+			}
+			switch by {
+			case "DeleteExpired":
+				s.DeleteExpired(50, nil)
+			case "sweep":
+				// Sets of a present key advance the sweep, one index group each.
+				for i := 0; s.Find(5, mixHash(5)) != nil; i++ {
+					if i > 10_000 {
+						t.Fatal("the sweep never reclaimed key 5")
+					}
+					s.Set(7, i, mixHash(7), 1, 0, 50, nil)
+				}
+			}
+			if s.Find(5, mixHash(5)) != nil {
+				t.Fatal("key 5, expired, was not reclaimed")
+			}
+			s.Set(5, 51, mixHash(5), 1, 0, 60, nil)
+			if e := s.Find(5, mixHash(5)); e == nil || !e.InMain() {
+				t.Error("key 5, lapsed from main, came back to the small queue")
+			}
+			if err := s.Check(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
