@@ -239,3 +239,42 @@ func checkS3(p *S3[int, int]) error {
 	}
 	return p.CheckBets()
 }
+
+// A lapsed key stored into a main whose every entry was read stays at
+// main's tail when the CLOCK, sending them all round, reaches it: it is not
+// the next victim.
+func TestLapsedKeyStaysAtMainsTailWhenMainIsAllRead(t *testing.T) {
+	p := newS3(100)
+	const now = 50
+	add(p, expiring(0, now))
+	for k := 1; k < 100; k++ {
+		add(p, newEntry(k, 1))
+	}
+	lapsed := p.main.head
+	if lapsed.Key != 0 {
+		t.Fatalf("main's head is key %d, want 0", lapsed.Key)
+	}
+	// Expired at main's head: the CLOCK reclaims it for a newcomer.
+	p.sketch.Add(hash(1000))
+	p.Add(newEntry(1000, 1), hash(1000))
+	p.Evict(now, nil, nil)
+	if lapsed.Queued() {
+		t.Fatal("key 0, expired at main's head, was not reclaimed")
+	}
+	for _, q := range []*Queue[int, int]{&p.small, &p.main} {
+		q.Each(func(e *entry) { e.SetFreq(freqMask) })
+	}
+	back := newEntry(0, 1)
+	p.sketch.Add(hash(0))
+	p.Add(back, hash(0))
+	if !back.InMain() {
+		t.Fatal("key 0, lapsed from main, came back to the small queue")
+	}
+	p.Evict(now, back, nil)
+	if !back.Queued() || p.main.tail != back {
+		t.Errorf("the lapsed key is not at main's tail after the CLOCK sent main round (main's head is key %d)", p.main.head.Key)
+	}
+	if err := checkS3(p); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -627,7 +627,15 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 		out = p.drop(v, p.hash(v.Key), now, out)
 	}
 	if aside != nil {
-		p.pushFront(aside)
+		if aside.meta.Load()&inMain != 0 {
+			// The CLOCK reached the entry just stored in main (a lapsed
+			// key at main's tail, see Add, or a Replace's): it goes
+			// round, as a read entry would, not back to the head where
+			// the next eviction would take it first.
+			p.main.pushBack(aside)
+		} else {
+			p.pushFront(aside)
+		}
 	}
 	return out
 }
