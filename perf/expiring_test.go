@@ -122,3 +122,15 @@ func TestExpiringSection(t *testing.T) {
 		t.Errorf("no cache supports it, yet: %q %q", intro, table)
 	}
 }
+
+// The policy suite does not replay the expiring workloads: named alone,
+// they are an error, not an empty report.
+func TestPolicySuiteRefusesTheExpiringWorkloads(t *testing.T) {
+	cfg, err := parseFlags([]string{"-suite", "policy", "-traces", "expiring"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runPolicy(cfg); err == nil || !strings.Contains(err.Error(), "hitratio suite only") {
+		t.Fatalf("runPolicy = %v, want the error that names the hitratio suite", err)
+	}
+}

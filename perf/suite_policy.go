@@ -28,6 +28,9 @@ func runPolicy(cfg *config) (*report, error) {
 	specs = slices.DeleteFunc(specs, func(s traceSpec) bool {
 		return s.synthetic() && !slices.Contains(cfg.traces, s.name)
 	})
+	if len(specs) == 0 && slices.Contains(cfg.traces, expiringName) {
+		return nil, fmt.Errorf("the %s workloads are replayed by the hitratio suite only (-suite hitratio -traces %s)", expiringName, expiringName)
+	}
 	pub, err := readPublished(cfg.traceDir)
 	if err != nil {
 		return nil, err
