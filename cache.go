@@ -81,9 +81,11 @@
 // small queue, when it is set again, much as a Set over the expired entry
 // would have kept it: expiry is the origin's decision, not the policy's.
 // The cache remembers about its entries' worth of such keys, in a filter
-// that takes about one other key in 200 for one of them. Without an injected clock, time is read from a
-// coarse clock that ticks every millisecond, so an entry may live up to about
-// a millisecond past its TTL.
+// that takes about one other key in 200 for one of them.
+//
+// Without an injected clock, time is read from a coarse clock that ticks
+// every millisecond, so an entry may live up to about a millisecond past
+// its TTL.
 package ufocache
 
 import (

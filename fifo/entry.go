@@ -26,8 +26,8 @@
 // admission: the sketch has nothing to rate yet). A key whose entry
 // expired after it reached main (or was read) and was reclaimed goes
 // straight back to main when it is stored again (S3.Add). All of it
-// happens on the miss path under the shard lock: a Get writes nothing but the entry's own
-// frequency bits.
+// happens on the miss path under the shard lock: a Get writes nothing but
+// the entry's own frequency bits.
 package fifo
 
 import "sync/atomic"

@@ -122,9 +122,9 @@ var (
 // main queue. Not safe for concurrent use: the shard lock guards it
 // (readers only touch entries' frequencies).
 //
-// The policy: a new entry enters the small queue (but a lapsed key, see
-// Add). When the small
-// queue holds more than its share, its head leaves it, or goes round: if it
+// The policy: a new entry enters the small queue (a lapsed key excepted:
+// see Add). When the small queue holds more than its share, its head
+// leaves it, or goes round: if it
 // was read since it entered (or last went round), that read is folded into
 // the sketch (once, however often); it then moves to main if main has
 // room (while the cache fills, at once: see fill). If main is full, a read
@@ -913,7 +913,7 @@ func (p *S3[K, V]) strict() bool {
 // drop flags e dead and appends it to out; h is e's hash. An entry that
 // expired leaves no ghost: kept longer, it would not have hit, so its key
 // coming back says nothing of either queue's size (as for one the expiry
-// sweep removes).
+// sweep removes). Its key may be remembered as lapsed instead (see Add).
 func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, now int64, out []Gone[K, V]) []Gone[K, V] {
 	if expired(e, now) {
 		p.lapse(e, h)

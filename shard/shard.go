@@ -323,11 +323,9 @@ func (s *Shard[K, V]) remove(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[
 	s.idx.remove(e, h)
 	if reason == Expired {
 		s.policy.RemoveExpired(e, h)
+		s.expirations++
 	} else {
 		s.policy.Remove(e)
-	}
-	if reason == Expired {
-		s.expirations++
 	}
 	s.drop(e, reason, out)
 	s.publish()
