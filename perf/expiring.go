@@ -136,34 +136,29 @@ func runExpiring(cfg *config, caches []string) (intro, table string) {
 		}
 	}
 	type job struct {
-		c    *cell
-		name string
+		c      *cell
+		name   string
+		result replayResult
 	}
-	var jobs []job
+	var jobs []*job
 	for _, c := range cells {
 		for _, name := range names {
-			jobs = append(jobs, job{c, name})
+			jobs = append(jobs, &job{c: c, name: name})
 		}
 	}
-	results := make([]replayResult, len(jobs))
-	order := make([]int, len(jobs))
-	for i := range order {
-		order[i] = i
-	}
-	runPool(cfg.workers, order, func(i int) {
-		j := jobs[i]
-		ttl := func(v uint64) time.Duration { return j.c.spec.ttl(v) } // the replay stores each key as its value
-		results[i] = replays(cfg.runs, func() replayResult {
+	runPool(cfg.workers, jobs, func(j *job) {
+		j.result = replays(cfg.runs, func() replayResult {
 			var now int64
 			c := peers.MustNew[uint64](j.name, peers.Config[uint64]{
-				Capacity: int64(j.c.capacity), Sync: true, TTL: ttl, Clock: func() int64 { return now },
+				// The replay stores each key as its value: TTL(v) is the key's.
+				Capacity: int64(j.c.capacity), Sync: true, TTL: j.c.spec.ttl, Clock: func() int64 { return now },
 			})
 			defer c.Close()
 			return replayExpiring(c, j.c.keys, &now, j.c.spec.step)
 		})
 	})
-	for i, j := range jobs {
-		j.c.results[j.name] = results[i]
+	for _, j := range jobs {
+		j.c.results[j.name] = j.result
 	}
 
 	var b strings.Builder
@@ -182,8 +177,7 @@ func runExpiring(cfg *config, caches []string) (intro, table string) {
 	if diff {
 		head = append(head, "ufocache − best peer (pp)")
 	}
-	var t strings.Builder
-	t.WriteString("| " + strings.Join(head, " | ") + " |\n| --- |" + strings.Repeat(" ---: |", len(head)-1) + "\n")
+	t := newTable(head...)
 	for _, c := range cells {
 		row := []string{fmt.Sprintf("%s @ %d", c.spec.name, c.capacity)}
 		best := -1.0
@@ -198,7 +192,7 @@ func runExpiring(cfg *config, caches []string) (intro, table string) {
 		if diff {
 			row = append(row, fmt.Sprintf("%+.2f", 100*c.results[peers.Ufocache].ratio()-best))
 		}
-		t.WriteString("| " + strings.Join(row, " | ") + " |\n")
+		t.row(row...)
 	}
 	return intro, t.String()
 }
