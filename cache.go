@@ -666,7 +666,10 @@ func (c *Cache[K, V]) deleteCollect(k K, out *[]shard.Evicted[K, V]) (V, bool) {
 }
 
 // DeleteExpired removes every entry that expired at least
-// Options.KeepExpired ago (with 0, every expired entry).
+// Options.KeepExpired ago (with 0, every expired entry). It reads every
+// entry, shard by shard, but without the shards' locks, which it takes
+// only to remove what it found, a few dozen entries at a time, so Sets go
+// on meanwhile (BenchmarkSetDuringDeleteExpired).
 func (c *Cache[K, V]) DeleteExpired() {
 	now := c.now()
 	for i := range c.shards {

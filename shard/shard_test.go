@@ -832,3 +832,91 @@ func TestReclaimedExpiredKeyGoesBackToMain(t *testing.T) {
 		})
 	}
 }
+
+// DeleteExpired scans without the lock: a Set can take it at any point of
+// the scan (here, while the scan visits each entry), and the scan still
+// removes every expired entry, in batches, and nothing else.
+func TestDeleteExpiredScansWithoutTheLock(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(1000, true, mixHash, 0, 0, 0)
+	for k := range 1000 {
+		expire := int64(0)
+		if k%3 != 0 {
+			expire = 10 // two in three expire
+		}
+		s.Set(k, k, mixHash(k), 1, expire, 1, nil)
+	}
+	visits, held := 0, 0
+	scanned = func(any) {
+		visits++
+		if !s.mu.TryLock() {
+			held++
+			return
+		}
+		s.mu.Unlock()
+	}
+	defer func() { scanned = nil }()
+	var out []Evicted[int, int]
+	s.DeleteExpired(20, &out)
+	if visits != 1000 || held != 0 {
+		t.Fatalf("the scan visited %d entries (want 1000) and found the lock held at %d", visits, held)
+	}
+	if len(out) != 666 || s.Len() != 334 {
+		t.Fatalf("%d entries removed, %d left; want 666 and 334", len(out), s.Len())
+	}
+	for _, ev := range out {
+		if ev.Reason != Expired || ev.Key%3 == 0 {
+			t.Fatalf("removed %d (%v)", ev.Key, ev.Reason)
+		}
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Set that replaces an expired entry after the scan found it (here,
+// from the scan's own visit, as a Set on another core may) keeps its new
+// value: a batch removes only entries the shard still holds. Sets and
+// Deletes racing the scan from another goroutine leave the shard
+// consistent.
+func TestDeleteExpiredRacingWrites(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(500, true, mixHash, 0, 0, 0)
+	for round := range 20 {
+		now := int64(100 * (round + 1))
+		for k := range 500 {
+			s.Set(k, k, mixHash(k), 1, now-50+int64(k%100), now-60, nil) // about half expired at now
+		}
+		rewritten := map[int]bool{}
+		scanned = func(x any) {
+			if e := x.(*fifo.Entry[int, int]); e.Key%4 == 0 && s.reclaimable(e, now) && !rewritten[e.Key] {
+				rewritten[e.Key] = true
+				s.Set(e.Key, -e.Key, mixHash(e.Key), 1, 0, now, nil) // live for good
+			}
+		}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 1; k < 500; k += 4 {
+				// At an earlier time: their sweep steps reclaim nothing.
+				s.Set(k+1, k, mixHash(k+1), 1, 0, now-60, nil)
+				s.Delete(k, mixHash(k), nil)
+			}
+		}()
+		s.DeleteExpired(now, nil)
+		wg.Wait()
+		scanned = nil
+		if len(rewritten) == 0 {
+			t.Fatalf("round %d: the scan met no expired entry to rewrite (%d held)", round, s.Len())
+		}
+		for k := range rewritten {
+			if e := s.Find(k, mixHash(k)); e == nil || e.Val != -k {
+				t.Fatalf("round %d: key %d, set live while the scan ran, is gone or stale", round, k)
+			}
+		}
+		if err := s.Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
