@@ -208,7 +208,9 @@ type Options[K comparable, V any] struct {
 	OnEvict func(key K, value V, reason EvictReason)
 	// Hasher, if set, hashes keys instead of the default: seeded maphash for
 	// string and other comparable keys, a seeded mixer for integer keys. It
-	// must be a function of the key (equal keys, equal hashes). Its hashes
+	// must be a function of the key (equal keys, equal hashes): one that
+	// is not costs hits, may keep a key twice, and leaves expired entries
+	// to the sweep and eviction rather than DeleteExpired. Its hashes
 	// go through a seeded bijection that spreads every bit over all 64, so
 	// it need only avoid collisions, not mix (the identity is fine for
 	// distinct integer IDs); keys whose hashes are equal still collide.

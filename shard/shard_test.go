@@ -846,9 +846,10 @@ func TestDeleteExpiredScansWithoutTheLock(t *testing.T) {
 		}
 		s.Set(k, k, mixHash(k), 1, expire, 1, nil)
 	}
-	visits, held := 0, 0
+	visits, held, left := 0, 0, 0
 	scanned = func(any) {
 		visits++
+		left = s.Len() // at the last visit: what the batches removed so far
 		if !s.mu.TryLock() {
 			held++
 			return
@@ -860,6 +861,11 @@ func TestDeleteExpiredScansWithoutTheLock(t *testing.T) {
 	s.DeleteExpired(20, &out)
 	if visits != 1000 || held != 0 {
 		t.Fatalf("the scan visited %d entries (want 1000) and found the lock held at %d", visits, held)
+	}
+	// 666 expired: with batches of 64, ten are gone before the scan's last
+	// visit; at least five, say.
+	if want := 1000 - 5*64; left > want {
+		t.Fatalf("%d entries left at the scan's last visit, want at most %d: the scan did not remove in batches as it went", left, want)
 	}
 	if len(out) != 666 || s.Len() != 334 {
 		t.Fatalf("%d entries removed, %d left; want 666 and 334", len(out), s.Len())
@@ -895,16 +901,19 @@ func TestDeleteExpiredRacingWrites(t *testing.T) {
 			}
 		}
 		var wg sync.WaitGroup
+		var stop atomic.Bool
 		wg.Add(1)
-		go func() {
+		go func() { // until the scan ends
 			defer wg.Done()
-			for k := 1; k < 500; k += 4 {
+			for i := 0; !stop.Load(); i++ {
+				k := 1 + 4*(i%125)
 				// At an earlier time: their sweep steps reclaim nothing.
-				s.Set(k+1, k, mixHash(k+1), 1, 0, now-60, nil)
+				s.Set(k+1, i, mixHash(k+1), 1, 0, now-60, nil)
 				s.Delete(k, mixHash(k), nil)
 			}
 		}()
 		s.DeleteExpired(now, nil)
+		stop.Store(true)
 		wg.Wait()
 		scanned = nil
 		if len(rewritten) == 0 {
