@@ -74,9 +74,12 @@
 // it reaches at once, with no second chance and no duel, but does not
 // search for them: a full cache may evict a live entry while an expired
 // one waits further along its queue), by an incremental sweep that every
-// Set that stores advances a little, and by
-// [Cache.DeleteExpired]; Options.KeepExpired holds them back from the
-// latter two for stale reads. A key whose entry expired after it had
+// Set that stores advances a little (it visits only the index groups
+// whose earliest expiry has passed, and takes an entry about a second
+// after its expiry, so that a key set again at once is written over it in
+// place),
+// and by [Cache.DeleteExpired]; Options.KeepExpired holds them back from
+// the latter two for stale reads. A key whose entry expired after it had
 // reached main (or been read) and was reclaimed returns to main, not the
 // small queue, when it is set again, much as a Set over the expired entry
 // would have kept it: expiry is the origin's decision, not the policy's.

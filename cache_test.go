@@ -154,7 +154,7 @@ func TestExpiredReclaimedWithoutReads(t *testing.T) {
 	for i := range 5000 {
 		c.SetWithTTL(i, i, time.Second)
 	}
-	clk.Advance(2 * time.Second)
+	clk.Advance(3 * time.Second) // past the sweep's grace
 	for i := range 5000 {
 		c.Set(-1-i, i) // writes of other keys, no reads
 	}
@@ -597,7 +597,8 @@ func TestTTLNeverCutShortByTheCoarseClock(t *testing.T) {
 
 // Stats counts an expired entry that leaves as an expiration, not an
 // eviction, on each path that reclaims one: eviction meeting it (an entry
-// at its very expiry is expired), the sweep a storing Set advances, and
+// at its very expiry is expired), the sweep a storing Set advances (once
+// the entry has been expired for a little over a second, its grace), and
 // DeleteExpired. OnEvict agrees.
 func TestStatsCountExpirations(t *testing.T) {
 	clk := &fakeClock{}
@@ -608,21 +609,28 @@ func TestStatsCountExpirations(t *testing.T) {
 		c.SetWithTTL(k, k, time.Second)
 	}
 	clk.Advance(time.Second) // exactly at their expiry
-	c.Set(10, 10)            // evicts one expired entry, sweeps the others
-	st := c.Stats()
-	if st.Expirations != 4 || st.Evictions != 0 || st.Len != 1 {
-		t.Fatalf("after expiry and a Set: %+v; want 4 expirations, no eviction, 1 entry", st)
+	c.Set(10, 10)            // evicts one expired entry for room
+	if st := c.Stats(); st.Expirations != 1 || st.Evictions != 0 || st.Len != 4 {
+		t.Fatalf("at their expiry, after a Set: %+v; want 1 expiration, no eviction, 4 entries", st)
+	}
+	clk.Advance(3 * time.Second) // past the sweep's grace
+	c.Set(11, 11)                // evicts one, sweeps the other two
+	if st := c.Stats(); st.Expirations != 4 || st.Evictions != 0 || st.Len != 2 {
+		t.Fatalf("3 s later, after a Set: %+v; want 4 expirations, no eviction, 2 entries", st)
+	}
+	c.SetWithTTL(20, 20, time.Second)
+	clk.Advance(time.Second)
+	c.DeleteExpired()
+	if st := c.Stats(); st.Expirations != 5 || st.Evictions != 0 || st.Len != 2 {
+		t.Fatalf("after DeleteExpired: %+v; want 5 expirations, no eviction, 2 entries", st)
+	}
+	if len(reasons) != 5 {
+		t.Fatalf("OnEvict called %d times, want 5", len(reasons))
 	}
 	for _, r := range reasons {
 		if r != ufocache.EvictExpired {
 			t.Fatalf("OnEvict reasons %v, want all expired", reasons)
 		}
-	}
-	c.SetWithTTL(20, 20, time.Second)
-	clk.Advance(time.Second)
-	c.DeleteExpired()
-	if st := c.Stats(); st.Expirations != 5 || st.Evictions != 0 || st.Len != 1 {
-		t.Fatalf("after DeleteExpired: %+v; want 5 expirations, no eviction, 1 entry", st)
 	}
 }
 

@@ -106,6 +106,21 @@ func (s *Shard[K, V]) Check() error {
 	if ttl != s.ttlEntries {
 		fail("%d entries with a TTL, counted %d", ttl, s.ttlEntries)
 	}
+	// Every group's earliest expiry is at most its entries' (the sweep
+	// would pass them by otherwise).
+	for g := range t.groups {
+		for i := range t.groups[g].slots {
+			e := t.groups[g].slots[i].Load()
+			if e == nil || !e.Expires() {
+				continue
+			}
+			if t.due == nil {
+				fail("entry %v has an expiry, the table notes none", e.Key)
+			} else if t.due[g] > dueTick(e.Expire) {
+				fail("group %d notes its earliest expiry at tick %d, entry %v expires at tick %d", g, t.due[g], e.Key, dueTick(e.Expire))
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 

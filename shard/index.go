@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"math"
 	"math/bits"
 	"sync/atomic"
 	"unsafe"
@@ -58,6 +59,39 @@ type group[K comparable, V any] struct {
 type table[K comparable, V any] struct {
 	groups []group[K, V]
 	n      uint64 // len(groups)
+	// due holds, per group, the earliest expiry among its entries, in
+	// ticks of 2^dueShift ns (math.MaxUint32: none), or earlier once
+	// entries left (removals do not raise it): the expiry sweep visits
+	// only the groups whose tick has come. Written and read under the
+	// shard lock, never by readers; nil until the table holds an entry
+	// with an expiry (then 4 bytes per group, under one per entry), so a
+	// cache without TTLs pays nothing.
+	due []uint32
+}
+
+// dueShift: due's ticks are 2^30 ns, about 1.07 s.
+const dueShift = 30
+
+// dueTick is the tick of expire (> 0), in due's units; a time beyond
+// them is the last tick but one (math.MaxUint32 means none).
+func dueTick(expire int64) uint32 {
+	return uint32(min(expire>>dueShift, math.MaxUint32-1))
+}
+
+// expires notes e, just placed in group g, in due; e has an expiry.
+func (t *table[K, V]) expires(g uint64, e *fifo.Entry[K, V]) {
+	if t.due == nil {
+		t.due = make([]uint32, t.n)
+		for i := range t.due {
+			t.due[i] = math.MaxUint32
+		}
+	}
+	t.due[g] = min(t.due[g], dueTick(e.Expire))
+}
+
+// groupOf returns the index of grp, one of t's groups.
+func (t *table[K, V]) groupOf(grp *group[K, V]) uint64 {
+	return uint64((uintptr(unsafe.Pointer(grp)) - uintptr(unsafe.Pointer(&t.groups[0]))) / unsafe.Sizeof(*grp))
 }
 
 const (
@@ -160,6 +194,9 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) {
 			sh := uint(i) * 8
 			grp.slots[i].Store(e) // the pointer before the tag that advertises it
 			grp.ctrl.Store(ctrl&^(0xff<<sh) | uint64(tagOf(h))<<sh)
+			if e.Expire != 0 {
+				t.expires(g, e)
+			}
 			return
 		}
 		if overflow(ctrl, h) < ovfMax {
@@ -246,8 +283,12 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 
 // replace swaps old for e (same key) in place.
 func (x *index[K, V]) replace(old, e *fifo.Entry[K, V], h uint64) {
-	if grp, i, _ := x.t.Load().locate(old, h); grp != nil {
+	t := x.t.Load()
+	if grp, i, _ := t.locate(old, h); grp != nil {
 		grp.slots[i].Store(e)
+		if e.Expire != 0 {
+			t.expires(t.groupOf(grp), e)
+		}
 	}
 }
 

@@ -353,21 +353,79 @@ func (s *Shard[K, V]) drop(e *fifo.Entry[K, V], reason Reason, out *[]Evicted[K,
 	report(out, e.Key, e.Val, reason)
 }
 
-// sweepStep removes the expired entries of one index group, so that
-// expired entries are reclaimed even when nothing reads them.
+// sweepStep removes expired entries, so that they are reclaimed even when
+// nothing reads them: it looks at the next sweepScan index groups'
+// earliest expiries (table.due) and visits the first group where one is
+// due (sweepVisits), removing the entries expired (beyond keep) for
+// sweepGrace at least and noting the earliest expiry left. It used to
+// visit the next group whatever it held, reading each of its entries, so a
+// pass over the index took a Set per group: the expired entries waited
+// longer the more the shard held, taking room live entries needed. Now
+// the groups with nothing due cost a Set a look at 4 bytes each; a pass
+// takes a Set per group with something due (TestSweepVisitsOnlyDueGroups:
+// 2.7 times fewer Sets with a tenth of the entries expired), and a Set
+// reads at most one group's entries, as before. Two visits per Set moved
+// no hit ratio below by more than 0.04 pp.
+//
+// sweepGrace leaves an expired entry in place for a tick or so (eviction
+// still takes it at once): a key that comes back soon after it expired
+// finds it and is written over it in place, keeping its place and its
+// frequency, as a read would have. perf's expiring workloads (8 replays,
+// go -C perf run . -suite hitratio -traces expiring -runs 8) and a
+// scratch replay (Zipf 1.01 over 1M keys, TTLs of 10-120 s, a request per
+// 10 µs, 4 passes), hit ratios in percent, one session; the grace taken
+// (1.07 s) as built, grace 0, 2.1 s and 8.6 s with two visits per Set:
+//
+//	                          sweep before       grace 0            1.07 s             2.1 s              8.6 s
+//	ttl-mix @ 1k/10k/50k      56.34/69.51/76.30  56.26/69.58/76.45  56.34/69.56/76.43  56.42/69.54/76.43  56.42/69.44/76.39
+//	ttl-short @ 10k/100k      32.69/48.69        32.66/48.84        32.76/48.76        32.79/48.69        32.80/48.34
+//	scratch @ 65,536/16,384   80.92/71.10        80.63/71.04        81.16/71.38        81.22/71.39        81.26/71.41
+//
+// (otter v2, in the same runs: ttl-mix 55.0-55.4/69.5/76.47, ttl-short
+// 31.6-31.7/48.9.) The grace trades the expired entries' room (ttl-short
+// at 100k entries: cold keys, which never come back) for their places
+// (the scratch replay's hot keys, which do).
 func (s *Shard[K, V]) sweepStep(now int64, out *[]Evicted[K, V]) {
 	if s.ttlEntries == 0 {
 		return
 	}
 	t := s.idx.t.Load()
-	grp := &t.groups[s.sweep%t.n]
-	s.sweep++
-	for i := range grp.slots {
-		if e := grp.slots[i].Load(); e != nil && s.reclaimable(e, now) {
-			s.remove(e, Expired, out)
+	then := now - s.keep - sweepGrace // entries expired by then are reclaimed
+	if t.due == nil || then <= 0 {
+		return
+	}
+	limit := dueTick(then)
+	visits := 0
+	for range sweepScan {
+		g := s.sweep % t.n
+		s.sweep++
+		if t.due[g] > limit {
+			continue
+		}
+		next := uint32(math.MaxUint32)
+		grp := &t.groups[g]
+		for i := range grp.slots {
+			switch e := grp.slots[i].Load(); {
+			case e == nil:
+			case e.Expires() && then >= e.Expire:
+				s.remove(e, Expired, out)
+			case e.Expires():
+				next = min(next, dueTick(e.Expire))
+			}
+		}
+		t.due[g] = next
+		if visits++; visits == sweepVisits {
+			return
 		}
 	}
 }
+
+// sweepScan, sweepVisits and sweepGrace: see sweepStep.
+const (
+	sweepScan   = 32
+	sweepVisits = 1
+	sweepGrace  = 1 << dueShift
+)
 
 // reclaimable reports whether e expired more than keep ago.
 func (s *Shard[K, V]) reclaimable(e *fifo.Entry[K, V], now int64) bool {

@@ -811,18 +811,19 @@ func TestReclaimedExpiredKeyGoesBackToMain(t *testing.T) {
 			case "DeleteExpired":
 				s.DeleteExpired(50, nil)
 			case "sweep":
-				// Sets of a present key advance the sweep, one index group each.
+				// Sets of a present key advance the sweep, once key 5 has
+				// been expired for the sweep's grace.
 				for i := 0; s.Find(5, mixHash(5)) != nil; i++ {
 					if i > 10_000 {
 						t.Fatal("the sweep never reclaimed key 5")
 					}
-					s.Set(7, i, mixHash(7), 1, 0, 50, nil)
+					s.Set(7, i, mixHash(7), 1, 0, 50+sweepGrace, nil)
 				}
 			}
 			if s.Find(5, mixHash(5)) != nil {
 				t.Fatal("key 5, expired, was not reclaimed")
 			}
-			s.Set(5, 51, mixHash(5), 1, 0, 60, nil)
+			s.Set(5, 51, mixHash(5), 1, 0, 60+sweepGrace, nil)
 			if e := s.Find(5, mixHash(5)); e == nil || !e.InMain() {
 				t.Error("key 5, lapsed from main, came back to the small queue")
 			}
@@ -927,5 +928,114 @@ func TestDeleteExpiredRacingWrites(t *testing.T) {
 		if err := s.Check(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// The sweep looks at the index groups' earliest expiries and visits only
+// the groups where one is due: in a shard of 20k entries with a TTL, a
+// tenth of them expired, every expired entry is reclaimed within the Sets
+// it takes to look at every group sweepScan at a time and visit the due
+// ones sweepVisits at a time, a fraction of the Sets that visiting every
+// group in turn took; and the live entries stay.
+func TestSweepVisitsOnlyDueGroups(t *testing.T) {
+	const n = 20_000
+	var s Shard[int, int]
+	s.Init(n+1, true, mixHash, 0, 0, 0)
+	const late = 100 << dueShift
+	for k := range n {
+		expire := int64(late) // live throughout
+		if k%10 == 0 {
+			expire = 10
+		}
+		s.Set(k, k, mixHash(k), 1, expire, 1, nil)
+	}
+	groups := int(s.idx.t.Load().n)
+	due := 0
+	for _, d := range s.idx.t.Load().due {
+		if d == 0 {
+			due++
+		}
+	}
+	if due < n/10/7 {
+		t.Fatalf("%d groups note an expiry at tick 0, want at least %d", due, n/10/7)
+	}
+	now := int64(10 + sweepGrace)
+	sets := 0
+	for ; s.Len() > n-n/10+1; sets++ { // +1: key -1
+		if limit := groups/sweepScan + due/sweepVisits + 2; sets > limit {
+			t.Fatalf("%d entries left after %d Sets, want %d within %d (%d groups, %d due)", s.Len(), sets, n-n/10+1, limit, groups, due)
+		}
+		s.Set(-1, sets, mixHash(-1), 1, 0, now, nil)
+	}
+	t.Logf("%d groups, %d due: the expired entries reclaimed in %d Sets", groups, due, sets)
+	if sets*2 > groups {
+		t.Errorf("%d Sets to reclaim them, want under half the %d groups", sets, groups)
+	}
+	for k := range n {
+		if e := s.Find(k, mixHash(k)); (e != nil) != (k%10 != 0) {
+			t.Fatalf("key %d: held %v", k, e != nil)
+		}
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The sweep leaves an entry expired for less than sweepGrace where it is:
+// a Set of its key in that time is written over it in place, keeping its
+// place in main; past the grace, the sweep reclaims it.
+func TestSweepGrace(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(100, true, mixHash, 0, 0, 0)
+	s.Set(5, 5, mixHash(5), 1, 40, 1, nil) // expires at 40
+	for k := range 100 {
+		if k != 5 {
+			s.Set(k, k, mixHash(k), 1, 0, 1, nil)
+		}
+	}
+	if e := s.Find(5, mixHash(5)); e == nil || !e.InMain() {
+		t.Fatal("key 5, stored first, is not in main once the shard is full")
+	}
+	within := int64(40 + sweepGrace - 1)
+	for i := range 1000 { // many sweep steps, all within the grace
+		s.Set(7, i, mixHash(7), 1, 0, within, nil)
+	}
+	old := s.Find(5, mixHash(5))
+	if old == nil {
+		t.Fatal("the sweep reclaimed key 5 within its grace")
+	}
+	s.Set(5, 50, mixHash(5), 1, 1000+sweepGrace, within, nil)
+	if e := s.Find(5, mixHash(5)); e == nil || e.Val != 50 || !e.InMain() {
+		t.Fatal("key 5, written over its expired entry, is not in main")
+	}
+	// Past the grace of its new expiry, the sweep takes it.
+	for i := 0; s.Find(5, mixHash(5)) != nil; i++ {
+		if i > 1000 {
+			t.Fatal("the sweep never reclaimed key 5 past its grace")
+		}
+		s.Set(7, i, mixHash(7), 1, 0, 1000+2*sweepGrace, nil)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Check finds a group whose noted earliest expiry is later than one of its
+// entries' (the sweep would pass that entry by).
+func TestCheckFindsALateDueTick(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(100, true, mixHash, 0, 0, 0)
+	s.Set(1, 1, mixHash(1), 1, 5<<dueShift, 1, nil)
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	tb := s.idx.t.Load()
+	for g := range tb.due {
+		if tb.due[g] == 5 {
+			tb.due[g] = 6
+		}
+	}
+	if err := s.Check(); err == nil {
+		t.Fatal("Check found nothing wrong with a due tick after its entry's expiry")
 	}
 }
