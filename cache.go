@@ -76,8 +76,8 @@
 // one waits further along its queue), by an incremental sweep that every
 // Set that stores advances a little (it visits only the index groups
 // whose earliest expiry has passed, and takes an entry about a second
-// after its expiry, so that a key set again at once is written over it in
-// place),
+// after its expiry, plus KeepExpired, so that a key set again at once is
+// written over it in place),
 // and by [Cache.DeleteExpired]; Options.KeepExpired holds them back from
 // the latter two for stale reads. A key whose entry expired after it had
 // reached main (or been read) and was reclaimed returns to main, not the
@@ -192,7 +192,8 @@ type Options[K comparable, V any] struct {
 	// and DeleteExpired reclaim it. Eviction under capacity pressure still
 	// drops the expired entries it reaches, held back or not, before any
 	// live one, but it does not search for them (see the package doc). 0
-	// (the default) reclaims at expiry; negative is an error.
+	// (the default) reclaims at expiry (DeleteExpired; the sweep, about a
+	// second later); negative is an error.
 	KeepExpired time.Duration
 	// Shards is the number of shards, a power of two up to 1<<16.
 	// 0 chooses from GOMAXPROCS and capacity: 16 per P (rounded up to a

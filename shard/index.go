@@ -64,8 +64,8 @@ type table[K comparable, V any] struct {
 	// entries left (removals do not raise it): the expiry sweep visits
 	// only the groups whose tick has come. Written and read under the
 	// shard lock, never by readers; nil until the table holds an entry
-	// with an expiry (then 4 bytes per group, under one per entry), so a
-	// cache without TTLs pays nothing.
+	// with an expiry (then 4 bytes per group of 7 slots), so a cache
+	// without TTLs pays nothing.
 	due []uint32
 }
 

@@ -390,10 +390,13 @@ func (s *Shard[K, V]) sweepStep(now int64, out *[]Evicted[K, V]) {
 		return
 	}
 	t := s.idx.t.Load()
-	then := now - s.keep - sweepGrace // entries expired by then are reclaimed
-	if t.due == nil || then <= 0 {
+	// Entries expired by then are reclaimed; subtracted so that no keep
+	// (up to MaxInt64: KeepExpired: NoExpiration) wraps it round.
+	then := now - sweepGrace
+	if t.due == nil || then <= s.keep {
 		return
 	}
+	then -= s.keep
 	limit := dueTick(then)
 	visits := 0
 	for range sweepScan {

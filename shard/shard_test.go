@@ -1039,3 +1039,24 @@ func TestCheckFindsALateDueTick(t *testing.T) {
 		t.Fatal("Check found nothing wrong with a due tick after its entry's expiry")
 	}
 }
+
+// A keep as long as time itself (KeepExpired: NoExpiration) keeps every
+// entry from the sweep, early in the clock as late: now - keep -
+// sweepGrace wrapped round to a time past every expiry, and the sweep
+// took live entries for expired ones.
+func TestSweepWithTheLongestKeep(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(100, true, mixHash, math.MaxInt64, 0, 0)
+	for _, now := range []int64{1, 2 << dueShift, math.MaxInt64 / 2} {
+		s.Set(1, 1, mixHash(1), 1, now+1<<40, now, nil)
+		for i := range 200 {
+			s.Set(2, i, mixHash(2), 1, 0, now+int64(i), nil)
+		}
+		if s.Find(1, mixHash(1)) == nil {
+			t.Fatalf("at %d, the sweep took key 1, live (and kept for ever once expired)", now)
+		}
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
