@@ -77,12 +77,12 @@
 // Set that stores advances a little (it visits only the index groups
 // whose earliest expiry has passed, and takes an entry about a second
 // after its expiry, plus KeepExpired, so that a key set again at once is
-// written over it in place),
-// and by [Cache.DeleteExpired]; Options.KeepExpired holds them back from
-// the latter two for stale reads. A key whose entry expired after it had
-// reached main (or been read) and was reclaimed returns to main, not the
-// small queue, when it is set again, much as a Set over the expired entry
-// would have kept it: expiry is the origin's decision, not the policy's.
+// written over it in place), and by [Cache.DeleteExpired];
+// Options.KeepExpired holds them back from the latter two for stale
+// reads. A key whose entry expired after it had reached main (or been
+// read) and was reclaimed returns to main, not the small queue, when it is
+// set again, much as a Set over the expired entry would have kept it:
+// expiry is the origin's decision, not the policy's.
 // The cache remembers about its entries' worth of such keys, in a filter
 // that takes about one other key in 200 for one of them.
 //
