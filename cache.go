@@ -672,11 +672,12 @@ func (c *Cache[K, V]) deleteCollect(k K, out *[]shard.Evicted[K, V]) (V, bool) {
 }
 
 // DeleteExpired removes every entry that expired at least
-// Options.KeepExpired ago (with 0, every expired entry). It reads the
-// entries of the index groups that note an entry expired, shard by shard,
-// without the shards' locks, which it takes only to copy those notes and
-// to remove what it found, a few dozen entries at a time, so Sets go on
-// meanwhile (BenchmarkSetDuringDeleteExpired).
+// Options.KeepExpired ago (with 0, every expired entry). It reads, shard
+// by shard and without the shards' locks, the entries of the index groups
+// whose noted earliest expiry (a lower bound, in ticks of about a second)
+// is at or before now - KeepExpired; it takes the locks only to copy those
+// notes and to remove what it found, a few dozen entries at a time, so
+// Sets go on meanwhile (BenchmarkSetDuringDeleteExpired).
 func (c *Cache[K, V]) DeleteExpired() {
 	now := c.now()
 	for i := range c.shards {

@@ -1091,21 +1091,25 @@ func TestDeleteExpiredReadsOnlyDueGroups(t *testing.T) {
 }
 
 // A table that grows while DeleteExpired scans it (Sets of new keys from
-// the scan's first visit): the scan goes on over the table it started
-// with, which still holds every entry present then, and every expired
-// entry is removed from the new one.
+// the scan's first visit, in its first chunk of groups): the scan goes on
+// over the table it started with, which still holds every entry present
+// then, and every expired entry is removed from the new one.
 func TestDeleteExpiredAcrossANewTable(t *testing.T) {
+	const n = 20_000
 	var s Shard[int, int]
 	s.Init(1<<20, true, mixHash, 0, 0, 0)
-	for k := range 1000 {
+	for k := range n {
 		s.Set(k, k, mixHash(k), 1, 10, 1, nil)
 	}
 	before := s.idx.t.Load()
+	if before.n <= deleteChunk {
+		t.Fatalf("%d groups: the scan must take more than one chunk of %d", before.n, deleteChunk)
+	}
 	grown := false
 	scanned = func(any) {
 		if !grown {
 			grown = true
-			for k := 1000; k < 20_000; k++ {
+			for k := n; k < 4*n; k++ {
 				s.Set(k, k, mixHash(k), 1, 0, 20, nil)
 			}
 		}
@@ -1115,7 +1119,7 @@ func TestDeleteExpiredAcrossANewTable(t *testing.T) {
 	if s.idx.t.Load() == before {
 		t.Fatal("the index did not grow during the scan")
 	}
-	for k := range 1000 {
+	for k := range n {
 		if s.Find(k, mixHash(k)) != nil {
 			t.Fatalf("key %d, expired, was not removed", k)
 		}
