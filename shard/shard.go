@@ -409,10 +409,10 @@ func (s *Shard[K, V]) sweepStep(now int64, out *[]Evicted[K, V]) {
 		grp := &t.groups[g]
 		for i := range grp.slots {
 			switch e := grp.slots[i].Load(); {
-			case e == nil:
-			case e.Expires() && then >= e.Expire:
+			case e == nil || !e.Expires():
+			case s.reclaimable(e, now-sweepGrace):
 				s.remove(e, Expired, out)
-			case e.Expires():
+			default:
 				next = min(next, dueTick(e.Expire))
 			}
 		}
