@@ -51,6 +51,9 @@ func (s *Shard[K, V]) Check() error {
 	if err := s.idx.checkOverflows(t); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.idx.checkRebuild(t); err != nil {
+		errs = append(errs, err)
+	}
 	if len(inIndex) != s.idx.live || len(inIndex) != s.Len() {
 		fail("index holds %d entries; counted %d live, length %d", len(inIndex), s.idx.live, s.Len())
 	}
@@ -161,6 +164,61 @@ func (x *index[K, V]) checkOverflows(t *table[K, V]) error {
 				errs = append(errs, fmt.Errorf("index group %d counts %d entries of bin %d past it, %d are", g, got, b, w))
 			}
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkRebuild verifies the table a rebuild is filling from t, if any: it
+// holds, each once, the entries of t's groups it has copied so far, and
+// no others, with true overflow counts and expiry notes.
+func (x *index[K, V]) checkRebuild(t *table[K, V]) error {
+	next := t.next
+	if next == nil {
+		return nil
+	}
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if next.n != t.n || next.copied >= t.n { // a finished one is the index's table
+		fail("rebuild: %d groups of %d copied into a table of %d", next.copied, t.n, next.n)
+		return errors.Join(errs...)
+	}
+	want := map[*fifo.Entry[K, V]]bool{}
+	for g := range next.copied {
+		for i := range t.groups[g].slots {
+			if e := t.groups[g].slots[i].Load(); e != nil {
+				want[e] = true
+			}
+		}
+	}
+	got := map[*fifo.Entry[K, V]]bool{}
+	for g := range next.groups {
+		grp := &next.groups[g]
+		ctrl := grp.ctrl.Load()
+		for i := range grp.slots {
+			e, b := grp.slots[i].Load(), uint8(ctrl>>(8*i))
+			switch {
+			case e == nil && b == 0:
+			case e == nil || b != tagOf(x.hash(e.Key)):
+				fail("rebuild: group %d slot %d: control %#x, entry %v", g, i, b, e)
+			case got[e]:
+				fail("rebuild: entry %v held twice", e.Key)
+			case !want[e]:
+				fail("rebuild: entry %v held, not in a copied group", e.Key)
+			default:
+				got[e] = true
+				if e.Expires() && (next.due == nil || next.due[g] > dueTick(e.Expire)) {
+					fail("rebuild: group %d does not note entry %v's expiry", g, e.Key)
+				}
+			}
+		}
+	}
+	for e := range want {
+		if !got[e] {
+			fail("rebuild: entry %v of a copied group is missing", e.Key)
+		}
+	}
+	if err := x.checkOverflows(next); err != nil {
+		fail("rebuild: %v", err)
 	}
 	return errors.Join(errs...)
 }

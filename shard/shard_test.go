@@ -478,9 +478,9 @@ func TestFindStopsAtAGroupNothingPassed(t *testing.T) {
 	}
 }
 
-// A same-size rehash starts the count of removals afresh: after one, the
-// next rebuildTimes tables' worth of removals rehash nothing (a count
-// left as it was would rehash on every add).
+// A same-size rebuild starts the count of removals afresh: after one, the
+// next rebuildTimes tables' worth of removals rebuild nothing (a count
+// left as it was would rebuild on every add).
 func TestRebuildCountsRemovalsAfresh(t *testing.T) {
 	var s Shard[int, int]
 	s.Init(100, true, mixHash, 0, 4096, 0)
@@ -1126,5 +1126,80 @@ func TestDeleteExpiredAcrossANewTable(t *testing.T) {
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A same-size rebuild of the index is spread over the writes, a group per
+// add or removal: rehashing a full shard at once made one Set in every
+// 8192 or so hash all 4096 keys under the lock (the p99.999 of Sets into
+// a full cache). Counting the hashes each Set makes in a churned full
+// shard, the most any Set makes must stay near one group's worth, while
+// the table is still rebuilt as often.
+func TestRebuildIsSpreadOverWrites(t *testing.T) {
+	var s Shard[int, int]
+	hashes := 0
+	counted := func(k int) uint64 { hashes++; return mixHash(k) }
+	s.Init(4096, true, counted, 0, 4096, 0)
+	for k := range 4096 {
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+	}
+	most, swaps := 0, 0
+	tab := s.idx.t.Load()
+	for k := 4096; k < 200_000; k++ {
+		hashes = 0
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+		most = max(most, hashes)
+		if nt := s.idx.t.Load(); nt != tab {
+			tab = nt
+			swaps++
+		}
+	}
+	t.Logf("a Set hashed at most %d keys; %d rebuilds", most, swaps)
+	if most > 32 {
+		t.Errorf("a Set hashed %d keys, want at most 32 (two groups' worth and the Set's own)", most)
+	}
+	// 196k removals, a rebuild started after each 2 x 6302 slots' worth.
+	if swaps < 12 {
+		t.Errorf("the table was rebuilt %d times over 196k removals, want at least 12", swaps)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every kind of write during a rebuild reaches both tables where it must:
+// inserts, replacements (with and without a TTL), deletions and
+// evictions, checked after each write (Check verifies the table being
+// filled: the entries of the groups copied so far, each once, with true
+// overflow counts and expiry notes).
+func TestRebuildKeepsEveryWrite(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(60, true, mixHash, 0, 4096, 0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	tab, swaps, during := s.idx.t.Load(), 0, 0
+	for i := range 20_000 {
+		k := rng.IntN(160)
+		switch op := rng.IntN(10); {
+		case op < 2:
+			s.Delete(k, mixHash(k), nil)
+		case op < 4:
+			s.Set(k, i, mixHash(k), 1, int64(1+rng.IntN(1000)), 0, nil)
+		default:
+			s.Set(k, i, mixHash(k), 1, 0, 0, nil)
+		}
+		if nt := s.idx.t.Load(); nt != tab {
+			tab = nt
+			swaps++
+		}
+		if tab.next != nil {
+			during++
+		}
+		if err := s.Check(); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	t.Logf("%d rebuilds; %d writes checked during one", swaps, during)
+	if swaps < 20 || during < 400 {
+		t.Fatalf("%d rebuilds, %d writes during one: the test did not exercise them", swaps, during)
 	}
 }
