@@ -178,7 +178,7 @@ func (x *index[K, V]) checkRebuild(t *table[K, V]) error {
 	}
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if next.n != t.n || next.copied >= t.n { // a finished one is the index's table
+	if next.n < t.n || next.copied >= t.n { // a finished one is the index's table
 		fail("rebuild: %d groups of %d copied into a table of %d", next.copied, t.n, next.n)
 		return errors.Join(errs...)
 	}

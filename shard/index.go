@@ -47,10 +47,10 @@ import (
 // An insert raises the counts it passes before it publishes its entry, and
 // a removal lowers them after it retracts its own, so a reader never
 // stops short of an entry that was there throughout its lookup.
-// Growing builds a new table and swaps the pointer: readers finish on the
-// old table, which still holds every entry it held. A rebuild at the same
-// size, which churn calls for (rebuildTimes), fills its new table a group
-// per write, out of the readers' sight until the swap (rebuildStep).
+// Growing, and the rebuild at the same size that churn calls for
+// (rebuildTimes), fill a new table a group per write, out of the readers'
+// sight, and swap the pointer (rebuildStep): readers finish on the old
+// table, which still holds every entry it held.
 const groupSlots = 7
 
 type group[K comparable, V any] struct {
@@ -69,9 +69,10 @@ type table[K comparable, V any] struct {
 	// with an expiry (then 4 bytes per group of 7 slots), so a cache
 	// without TTLs pays nothing.
 	due []uint32
-	// next is the table a rebuild at the same size is filling with this
-	// one's entries (nil: none; see rebuildStep), copied the number of the
-	// previous table's groups a table being filled holds the entries of.
+	// next is the table a rebuild (at this size or twice it) is filling
+	// with this one's entries (nil: none; see rebuildStep), copied the
+	// number of the previous table's groups a table being filled holds the
+	// entries of.
 	// Written under the shard lock and never read by readers: next twice
 	// per rebuild, copied only before the table is published.
 	next   *table[K, V]
@@ -274,15 +275,17 @@ func (x *index[K, V]) init(maxEntries int) {
 
 func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 	t := x.t.Load()
-	if slots := int(t.n) * groupSlots; float64(x.live+1) > growLoad*float64(slots) && (x.maxSlot == 0 || slots < x.maxSlot) {
+	slots := int(t.n) * groupSlots
+	if (t.next == nil || t.next.n == t.n) && float64(x.live+1) > growLoad*float64(slots) && (x.maxSlot == 0 || slots < x.maxSlot) {
 		// Capped at maxSlot: an insert into a full unit shard holds one
 		// entry above the bound until its eviction, which can pass
 		// growLoad of a table at maxSlot, and maxSlot is above
-		// maxEntries/growLoad, so a free slot is always left.
+		// maxEntries/growLoad, so a free slot is always left. The
+		// doubling takes over from a rebuild at the same size.
 		if slots *= 2; x.maxSlot > 0 {
 			slots = min(slots, x.maxSlot)
 		}
-		t = x.rehash(slots)
+		t.next, x.removed = newTable[K, V](slots), 0
 	} else if t.next == nil && x.removed > rebuildTimes*slots {
 		t.next, x.removed = newTable[K, V](slots), 0 // see rebuildTimes
 	}
@@ -302,11 +305,14 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 // hashes at most one group's keys for it: the rebuild at once held the
 // shard's lock while it rehashed every key (BenchmarkSetTail, Sets of new
 // keys into a full cache of 1M entries in 32 shards: p99.999 0.6-3.4 ms,
-// 0.34-0.39 ms spread). Until the swap, readers use t, which still holds
-// every entry, and writes go to both tables for an entry of a group
-// already copied; t changes only by those writes, so the copy stays
-// true. Both tables are held for the rebuild's t.n adds and removals: in
-// a full shard churned by inserts, a 28th of the time at rebuildTimes 2.
+// 0.34-0.39 ms spread; a shard doubling to 1M entries held it 107 ms).
+// Until the swap, readers use t, which still holds every entry, and
+// writes go to both tables for an entry of a group already copied; t
+// changes only by those writes, so the copy stays true. Both tables are
+// held for the rebuild's t.n adds and removals: in a full shard churned
+// by inserts, a 28th of the time at rebuildTimes 2. While a doubling is
+// under way, t takes up to t.n adds more: its load reaches growLoad plus
+// a seventh at most.
 func (x *index[K, V]) rebuildStep(t *table[K, V]) {
 	next := t.next
 	grp := &t.groups[next.copied]
@@ -390,23 +396,6 @@ func (t *table[K, V]) remove(e *fifo.Entry[K, V], h uint64) (g uint64, ok bool) 
 		}
 	}
 	return t.groupOf(grp), true
-}
-
-// rehash replaces the table with one of the given size at once, dropping
-// any rebuild in progress.
-func (x *index[K, V]) rehash(slots int) *table[K, V] {
-	old := x.t.Load()
-	t := newTable[K, V](max(slots, x.minSlot))
-	for g := range old.groups {
-		for i := range old.groups[g].slots {
-			if e := old.groups[g].slots[i].Load(); e != nil {
-				t.insert(e, x.hash(e.Key))
-			}
-		}
-	}
-	x.removed = 0
-	x.t.Store(t)
-	return t
 }
 
 // each calls f for every entry of the current table, without a lock.

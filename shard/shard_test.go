@@ -188,9 +188,10 @@ func indexAdd(x *index[int, int], k int) *fifo.Entry[int, int] {
 	return e
 }
 
-// The index doubles on the add that takes its live slots above growLoad
-// (a table of 56 slots holds 44, 0.8*56 = 44.8), and a removal empties its
-// slot: no slot is marked deleted.
+// The add that takes the index's live slots above growLoad (a table of 56
+// slots holds 36, 0.65*56 = 36.4) starts doubling it, and the new table
+// takes over once it holds every entry, a group copied per write (8
+// writes); a removal empties its slot: no slot is marked deleted.
 func TestIndexLoadBounds(t *testing.T) {
 	x := newIndex(1000) // 56 slots, and room to double
 	t0 := x.t.Load()
@@ -210,8 +211,14 @@ func TestIndexLoadBounds(t *testing.T) {
 	if x.t.Load() != t0 {
 		t.Fatalf("removals and adds at %d live rehashed the table (%d slots)", full, x.slots())
 	}
-	if indexAdd(x, 50); x.slots() != 112 {
-		t.Fatalf("entry %d: %d slots, want 112", full+1, x.slots())
+	if indexAdd(x, 50); x.slots() != 56 || x.t.Load().next == nil || x.t.Load().next.n != 16 {
+		t.Fatalf("entry %d: %d slots, and no doubling under way", full+1, x.slots())
+	}
+	for k := 51; k < 58; k++ {
+		indexAdd(x, k)
+		if want := 56 + 56*(k/57); x.slots() != want {
+			t.Fatalf("write %d of the doubling: %d slots, want %d", k-49, x.slots(), want)
+		}
 	}
 	x = newIndex(0)
 	x.remove(indexAdd(x, 0), indexHash(0))
@@ -1095,7 +1102,7 @@ func TestDeleteExpiredReadsOnlyDueGroups(t *testing.T) {
 // over the table it started with, which still holds every entry present
 // then, and every expired entry is removed from the new one.
 func TestDeleteExpiredAcrossANewTable(t *testing.T) {
-	const n = 20_000
+	const n = 24_000 // past the doubling that 18,637 entries start
 	var s Shard[int, int]
 	s.Init(1<<20, true, mixHash, 0, 0, 0)
 	for k := range n {
