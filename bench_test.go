@@ -148,7 +148,7 @@ func BenchmarkGetEntrySize(b *testing.B) {
 // perf's throughput suite does, so that a shard that overflows evicts cold
 // keys), and in random order. Coldest first puts the hottest keys into an
 // index already nearly full, past their home groups, where they stay until
-// churn rehashes it (see shard's rebuildTimes). groups/hit is the mean
+// churn rebuilds it (see shard's rebuildTimes). groups/hit is the mean
 // number of index groups ufocache's hits read, which moves with each
 // cache's hash seed: coldest first, medians of 1.90-1.97 in samples of 48
 // caches (ranges from 1.7 to 2.6-3.4); in this benchmark's one random

@@ -471,7 +471,7 @@ func TestEntryFitsSizeClass(t *testing.T) {
 
 // A cache warmed by its own traffic (Get, and Set on a miss) keeps its hot
 // keys in their home index groups: the hottest keys miss first, while the
-// table has room, and entries never move once placed (until a rehash).
+// table has room, and entries never move once placed (until a rebuild).
 // Hits then read one index group and rarely two: 1.03 on average here,
 // against 1.7-2.0 after a prefill that stores the hottest keys last (as
 // perf's throughput suite does: see BenchmarkGetInsertOrder).

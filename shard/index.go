@@ -32,7 +32,7 @@ import (
 // entry passed. No slot is ever marked deleted. In a full shard churned by
 // inserts (at a load of 0.8; see growLoad), a miss probes 1.5-1.7 groups
 // on average with the four counts, 2.0-2.8 with one 8-bit count (a 1-bit
-// mark per bin of eight, never cleared until a rehash, saturates: 2.5-3.2;
+// mark per bin of eight, never cleared until a rebuild, saturates: 2.5-3.2;
 // two 4-bit counts: 1.8-2.1),
 // and with tombstones (a removed entry's slot marked deleted unless its
 // group had an empty one, and a lookup ending at a group with an empty
@@ -48,7 +48,7 @@ import (
 // a removal lowers them after it retracts its own, so a reader never
 // stops short of an entry that was there throughout its lookup.
 // Growing, and the rebuild at the same size that churn calls for
-// (rebuildTimes), fill a new table a group per write, out of the readers'
+// (rebuildTimes), fill a new table a few groups per write, out of the readers'
 // sight, and swap the pointer (rebuildStep): readers finish on the old
 // table, which still holds every entry it held.
 const groupSlots = 7
@@ -73,8 +73,10 @@ type table[K comparable, V any] struct {
 	// with this one's entries (nil: none; see rebuildStep), copied the
 	// number of the previous table's groups a table being filled holds the
 	// entries of.
-	// Written under the shard lock and never read by readers: next twice
-	// per rebuild, copied only before the table is published.
+	// Written under the shard lock and never read by readers: next at the
+	// rebuild's start and end, copied only before the table is published.
+	// A shard that stops taking writes mid-rebuild holds both tables until
+	// t.n more adds and removals come.
 	next   *table[K, V]
 	copied uint64
 }
@@ -109,9 +111,10 @@ const (
 	msb      = 0x0080808080808080 // and high bits
 	ovfShift = 56                 // the overflow counts' byte
 	binBits  = 2                  // bits per count: 8/binBits bins
-	ovfMax   = 1<<binBits - 1     // saturated: never lowered again (until a rehash)
-	// growLoad: the share of live slots above which an add doubles the
-	// table (a unit shard's stops at its bound over growLoad). At 0.65 rather than 0.8
+	ovfMax   = 1<<binBits - 1     // saturated: never lowered again (until a rebuild)
+	// growLoad: the share of live slots above which an add starts
+	// doubling the table (a unit shard's stops at its bound over
+	// growLoad; see rebuildStep). At 0.65 rather than 0.8
 	// the index costs about 14 bytes per entry instead of 11.4 (perf's
 	// memory suite: 67 B per uint64 entry at 1M entries instead of 65, 72
 	// instead of 69 at 100k), and a hit reads fewer groups: memory-bound
@@ -123,9 +126,9 @@ const (
 	// were taken at 0.8.
 	growLoad = 0.65
 	// rebuildTimes: an add starts a rebuild of the table at its size once
-	// removals since the last rehash or rebuild pass rebuildTimes its
-	// slots. Entries stay
-	// where they were placed, and as churn empties slots nearer their
+	// removals since the last rebuild or doubling started pass
+	// rebuildTimes its slots. Entries stay where they were placed, and
+	// as churn empties slots nearer their
 	// homes the clusters of overflowing groups lengthen: in a full shard
 	// of 4096 entries (5124 slots) churned by 196k inserts, a miss probed
 	// 24 groups on average (111 at worst) with no rehash, and 2.03-2.09
@@ -249,7 +252,7 @@ type index[K comparable, V any] struct {
 	hash    func(K) uint64
 	_       [indexPad]byte
 	live    int // entries
-	removed int // since the last rehash or the start of the last rebuild
+	removed int // since the last rebuild or doubling started
 }
 
 // startSlots is the size of an empty table. Tables grow by doubling, up
@@ -299,32 +302,47 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 	}
 }
 
-// rebuildStep copies the next of t's groups into the table a rebuild is
-// filling, and once it has them all, makes it the index's table. The
-// rebuild is spread over the adds and removals, a group each, so a write
-// hashes at most one group's keys for it: the rebuild at once held the
-// shard's lock while it rehashed every key (BenchmarkSetTail, Sets of new
-// keys into a full cache of 1M entries in 32 shards: p99.999 0.6-3.4 ms,
-// 0.34-0.39 ms spread; a shard doubling to 1M entries held it 107 ms).
-// Until the swap, readers use t, which still holds every entry, and
-// writes go to both tables for an entry of a group already copied; t
-// changes only by those writes, so the copy stays true. Both tables are
-// held for the rebuild's t.n adds and removals: in a full shard churned
-// by inserts, a 28th of the time at rebuildTimes 2. While a doubling is
-// under way, t takes up to t.n adds more: its load reaches growLoad plus
-// a seventh at most.
+// rebuildStep copies the next rebuildGroups of t's groups into the table
+// a rebuild is filling, and once it has them all, makes it the index's
+// table. The rebuild is spread over the adds and removals, so that an add
+// or removal hashes at most rebuildGroups groups' keys for it: the rebuild
+// at once held the shard's lock while it rehashed every key
+// (BenchmarkSetTail, Sets of new keys into a full cache of 1M entries in
+// 32 shards, GOMAXPROCS 2: p99.999 0.6-3.4 ms, against 0.34-0.39 ms with a
+// group per step; a shard doubling to 1M entries held the lock 107 ms,
+// 15.6 ms spread, the new table's allocation). Until the swap, readers
+// use t, which still holds every entry, and writes go to both tables for
+// an entry of a group already copied; t changes only by those writes, so
+// the copy stays true. Both tables are held for the rebuild's
+// t.n/rebuildGroups adds and removals: in a full shard churned by
+// inserts, a 224th of the time at rebuildTimes 2. While a doubling is
+// under way, t takes up to that many adds more: its load reaches growLoad
+// plus a 56th at most.
 func (x *index[K, V]) rebuildStep(t *table[K, V]) {
 	next := t.next
-	grp := &t.groups[next.copied]
-	for m := grp.ctrl.Load() & msb; m != 0; m &= m - 1 {
-		if e := grp.slots[bits.TrailingZeros64(m)>>3].Load(); e != nil {
-			next.insert(e, x.hash(e.Key))
+	for range rebuildGroups {
+		grp := &t.groups[next.copied]
+		for m := grp.ctrl.Load() & msb; m != 0; m &= m - 1 {
+			if e := grp.slots[bits.TrailingZeros64(m)>>3].Load(); e != nil {
+				next.insert(e, x.hash(e.Key))
+			}
+		}
+		if next.copied++; next.copied == t.n {
+			x.t.Store(next)
+			t.next = nil // a reader or scan still on t must not keep next's successors
+			return
 		}
 	}
-	if next.copied++; next.copied == t.n {
-		x.t.Store(next)
-	}
 }
+
+// rebuildGroups is the groups a rebuild copies per add or removal. At 1
+// the doubling of a small table still ran when a cache had just filled,
+// holding both tables (perf's memory suite: 95 B per entry at 10k entries
+// against 81 with the rebuild at once; 81 at 8) and loading the old one
+// up to a seventh above growLoad; at 8, an eighth of that. A step then
+// hashes about 36 keys, a few µs: BenchmarkSetTail's tail is the same at
+// 1 and 8 within the machine's noise.
+const rebuildGroups = 8
 
 // replace swaps old for e (same key) in place.
 func (x *index[K, V]) replace(old, e *fifo.Entry[K, V], h uint64) {

@@ -412,6 +412,9 @@ func (s *Shard[K, V]) sweepStep(now int64, out *[]Evicted[K, V]) {
 			case e == nil || !e.Expires():
 			case s.reclaimable(e, now-sweepGrace):
 				s.remove(e, Expired, out)
+				if s.idx.t.Load() != t {
+					return // the removal finished a rebuild: t is no longer the index's
+				}
 			default:
 				next = min(next, dueTick(e.Expire))
 			}
@@ -514,8 +517,8 @@ func (s *Shard[K, V]) DeleteExpired(now int64, out *[]Evicted[K, V]) {
 		batch = batch[:0]
 	}
 	// The table of the call's start holds every entry present then, and
-	// its notes are true for them, even once the index has moved on to a
-	// new table (the old one no longer changes).
+	// its notes are true for them, even once a rebuild has moved the index
+	// on to a new table (from then on the old one no longer changes).
 	t := s.idx.t.Load()
 	var buf [deleteChunk]uint32
 	notes := buf[:0]

@@ -190,8 +190,9 @@ func indexAdd(x *index[int, int], k int) *fifo.Entry[int, int] {
 
 // The add that takes the index's live slots above growLoad (a table of 56
 // slots holds 36, 0.65*56 = 36.4) starts doubling it, and the new table
-// takes over once it holds every entry, a group copied per write (8
-// writes); a removal empties its slot: no slot is marked deleted.
+// takes over once it holds every entry, rebuildGroups groups copied per
+// write (TestDoublingTakesOverARebuild follows a longer one); a removal
+// empties its slot: no slot is marked deleted.
 func TestIndexLoadBounds(t *testing.T) {
 	x := newIndex(1000) // 56 slots, and room to double
 	t0 := x.t.Load()
@@ -211,14 +212,8 @@ func TestIndexLoadBounds(t *testing.T) {
 	if x.t.Load() != t0 {
 		t.Fatalf("removals and adds at %d live rehashed the table (%d slots)", full, x.slots())
 	}
-	if indexAdd(x, 50); x.slots() != 56 || x.t.Load().next == nil || x.t.Load().next.n != 16 {
-		t.Fatalf("entry %d: %d slots, and no doubling under way", full+1, x.slots())
-	}
-	for k := 51; k < 58; k++ {
-		indexAdd(x, k)
-		if want := 56 + 56*(k/57); x.slots() != want {
-			t.Fatalf("write %d of the doubling: %d slots, want %d", k-49, x.slots(), want)
-		}
+	if indexAdd(x, 50); x.slots() != 112 { // 8 groups: copied in the add's one step
+		t.Fatalf("entry %d: %d slots, want 112", full+1, x.slots())
 	}
 	x = newIndex(0)
 	x.remove(indexAdd(x, 0), indexHash(0))
@@ -497,14 +492,14 @@ func TestRebuildCountsRemovalsAfresh(t *testing.T) {
 	}
 	t0 := s.idx.t.Load()
 	slots := int(t0.n) * groupSlots
-	for ; s.idx.t.Load() == t0; k++ { // until a same-size rehash
+	for ; s.idx.t.Load() == t0; k++ { // until a same-size rebuild
 		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
 		if k > 100000 {
-			t.Fatal("no rehash after 100k inserts into a full shard")
+			t.Fatal("no rebuild after 100k inserts into a full shard")
 		}
 	}
 	if n := int(s.idx.t.Load().n) * groupSlots; n != slots {
-		t.Fatalf("the table went from %d to %d slots, want a rehash at its size", slots, n)
+		t.Fatalf("the table went from %d to %d slots, want a rebuild at its size", slots, n)
 	}
 	t0 = s.idx.t.Load()
 	for range slots { // one table's worth of evictions
@@ -512,7 +507,7 @@ func TestRebuildCountsRemovalsAfresh(t *testing.T) {
 		k++
 	}
 	if s.idx.t.Load() != t0 {
-		t.Errorf("rehashed again within %d removals of a rehash (rebuildTimes %d)", slots, rebuildTimes)
+		t.Errorf("rebuilt again within %d removals of a rebuild (rebuildTimes %d)", slots, rebuildTimes)
 	}
 }
 
@@ -1136,12 +1131,12 @@ func TestDeleteExpiredAcrossANewTable(t *testing.T) {
 	}
 }
 
-// A same-size rebuild of the index is spread over the writes, a group per
-// add or removal: rehashing a full shard at once made one Set in every
-// 8192 or so hash all 4096 keys under the lock (the p99.999 of Sets into
-// a full cache). Counting the hashes each Set makes in a churned full
-// shard, the most any Set makes must stay near one group's worth, while
-// the table is still rebuilt as often.
+// A same-size rebuild of the index is spread over the writes,
+// rebuildGroups groups per add or removal: rehashing a full shard at once
+// made one Set in every 12,600 or so hash all 4096 keys under the lock
+// (the p99.999 of Sets into a full cache). Counting the hashes each Set
+// makes in a churned full shard, the most any Set makes must stay near
+// two steps' worth, while the table is still rebuilt as often.
 func TestRebuildIsSpreadOverWrites(t *testing.T) {
 	var s Shard[int, int]
 	hashes := 0
@@ -1162,10 +1157,10 @@ func TestRebuildIsSpreadOverWrites(t *testing.T) {
 		}
 	}
 	t.Logf("a Set hashed at most %d keys; %d rebuilds", most, swaps)
-	if most > 32 {
-		t.Errorf("a Set hashed %d keys, want at most 32 (two groups' worth and the Set's own)", most)
+	if most > 2*rebuildGroups*groupSlots+8 {
+		t.Errorf("a Set hashed %d keys, want at most %d (an add's and a removal's steps, and the Set's own)", most, 2*rebuildGroups*groupSlots+8)
 	}
-	// 196k removals, a rebuild started after each 2 x 6302 slots' worth.
+	// 196k removals, a rebuild started after each 2 x 6307 slots' worth.
 	if swaps < 12 {
 		t.Errorf("the table was rebuilt %d times over 196k removals, want at least 12", swaps)
 	}
@@ -1175,38 +1170,117 @@ func TestRebuildIsSpreadOverWrites(t *testing.T) {
 }
 
 // Every kind of write during a rebuild reaches both tables where it must:
-// inserts, replacements (with and without a TTL), deletions and
-// evictions, checked after each write (Check verifies the table being
-// filled: the entries of the groups copied so far, each once, with true
-// overflow counts and expiry notes).
+// inserts, replacements (with and without a TTL), Expire, deletions,
+// evictions, the expiry sweep, DeleteExpired and Clear, in a unit shard
+// and in a weighted one (whose index grows with its entries, so that a
+// doubling can take over from a rebuild), checked after each write during
+// a rebuild (Check verifies the table being filled: the entries of the
+// groups copied so far, each once, with true overflow counts and expiry
+// notes).
 func TestRebuildKeepsEveryWrite(t *testing.T) {
-	var s Shard[int, int]
-	s.Init(60, true, mixHash, 0, 4096, 0)
-	rng := rand.New(rand.NewPCG(3, 4))
-	tab, swaps, during := s.idx.t.Load(), 0, 0
-	for i := range 20_000 {
-		k := rng.IntN(160)
-		switch op := rng.IntN(10); {
-		case op < 2:
-			s.Delete(k, mixHash(k), nil)
-		case op < 4:
-			s.Set(k, i, mixHash(k), 1, int64(1+rng.IntN(1000)), 0, nil)
-		default:
-			s.Set(k, i, mixHash(k), 1, 0, 0, nil)
+	for _, unit := range []bool{true, false} {
+		var s Shard[int, int]
+		s.Init(300, unit, mixHash, 0, 4096, 0)
+		rng := rand.New(rand.NewPCG(3, 4))
+		tab, swaps, during, expired := s.idx.t.Load(), 0, 0, uint64(0)
+		for i := range 200_000 {
+			now := int64(i+1) * 1e6 // 1 ms a write: the sweep's grace is 1.07 s
+			k := rng.IntN(800)
+			w := uint32(1)
+			if !unit {
+				w += uint32(rng.IntN(3))
+			}
+			switch op := rng.IntN(100); {
+			case op < 20:
+				s.Delete(k, mixHash(k), nil)
+			case op < 40:
+				s.Set(k, i, mixHash(k), w, now+rng.Int64N(3e9)+1, now, nil)
+			case op < 45:
+				s.Expire(k, mixHash(k), now, now)
+			case op < 46:
+				s.DeleteExpired(now, nil)
+			case op < 47 && i%1000 == 0:
+				s.Clear(nil)
+			default:
+				s.Set(k, i, mixHash(k), w, 0, now, nil)
+			}
+			if nt := s.idx.t.Load(); nt != tab {
+				if tab.next != nil {
+					t.Fatalf("unit %v, write %d: the table swapped out still points to its successor", unit, i)
+				}
+				tab = nt
+				swaps++
+			}
+			if tab.next != nil {
+				during++
+			} else if i%64 != 0 {
+				continue // Check is a walk of the shard: during rebuilds, and now and then
+			}
+			if err := s.Check(); err != nil {
+				t.Fatalf("unit %v, write %d: %v", unit, i, err)
+			}
 		}
-		if nt := s.idx.t.Load(); nt != tab {
-			tab = nt
-			swaps++
-		}
-		if tab.next != nil {
-			during++
-		}
-		if err := s.Check(); err != nil {
-			t.Fatalf("write %d: %v", i, err)
+		expired = s.Stats().Expirations
+		t.Logf("unit %v: %d tables swapped in; %d writes checked during a rebuild; %d entries expired", unit, swaps, during, expired)
+		if swaps < 20 || during < 400 || expired < 200 {
+			t.Fatalf("unit %v: %d tables swapped in, %d writes during a rebuild, %d expired: the test did not exercise them", unit, swaps, during, expired)
 		}
 	}
-	t.Logf("%d rebuilds; %d writes checked during one", swaps, during)
-	if swaps < 20 || during < 400 {
-		t.Fatalf("%d rebuilds, %d writes during one: the test did not exercise them", swaps, during)
+}
+
+// A doubling takes over from a rebuild at the same size under way: the
+// rebuild's table is dropped and the doubled one is filled from the start.
+func TestDoublingTakesOverARebuild(t *testing.T) {
+	var s Shard[int, int]
+	x := &s.idx
+	x.hash = mixHash
+	x.init(0) // unbounded: doubling at growLoad
+	var es []*fifo.Entry[int, int]
+	k := 0
+	add := func() {
+		e := &fifo.Entry[int, int]{Key: k, Val: k, Weight: 1}
+		x.add(e, mixHash(k))
+		es = append(es, e)
+		k++
+	}
+	for x.t.Load().n < 16*rebuildGroups { // a rebuild takes 16 steps
+		add()
+	}
+	t0 := x.t.Load()
+	for float64(x.live+3) <= growLoad*float64(t0.n*groupSlots) {
+		add()
+	}
+	for t0.next == nil { // churn, 3 entries short of growLoad, until a rebuild starts
+		x.remove(es[0], mixHash(es[0].Key))
+		es = es[1:]
+		if add(); k > 1e6 || x.t.Load() != t0 {
+			t.Fatal("no rebuild started")
+		}
+	}
+	if t0.next.n != t0.n {
+		t.Fatalf("a rebuild of %d groups started from %d", t0.next.n, t0.n)
+	}
+	for range 3 { // past growLoad: the doubling starts, the rebuild not done
+		add()
+	}
+	if x.t.Load() != t0 || t0.next == nil || t0.next.n != 2*t0.n || t0.next.copied != rebuildGroups {
+		t.Fatalf("at %d live: no doubling under way from the table of %d groups", x.live, t0.n)
+	}
+	if err := x.checkRebuild(t0); err != nil {
+		t.Fatal(err)
+	}
+	for x.t.Load() == t0 {
+		add()
+	}
+	if n := x.t.Load().n; n != 2*t0.n {
+		t.Fatalf("%d groups after the doubling, want %d", n, 2*t0.n)
+	}
+	for _, e := range es {
+		if s.Find(e.Key, mixHash(e.Key)) != e {
+			t.Fatalf("key %d lost", e.Key)
+		}
+	}
+	if err := x.checkOverflows(x.t.Load()); err != nil {
+		t.Fatal(err)
 	}
 }
