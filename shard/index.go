@@ -69,14 +69,14 @@ type table[K comparable, V any] struct {
 	// with an expiry (then 4 bytes per group of 7 slots), so a cache
 	// without TTLs pays nothing.
 	due []uint32
-	// next is the table a rebuild (at this size or twice it) is filling
-	// with this one's entries (nil: none; see rebuildStep), copied the
-	// number of the previous table's groups a table being filled holds the
-	// entries of.
-	// Written under the shard lock and never read by readers: next at the
-	// rebuild's start and end, copied only before the table is published.
-	// A shard that stops taking writes mid-rebuild holds both tables until
-	// t.n more adds and removals come.
+	// next is the table a rebuild (at this size, or twice it up to
+	// maxSlot) is filling with this one's entries (nil: none; see
+	// rebuildStep), copied the number of the previous table's groups a
+	// table being filled holds the entries of. Written under the shard
+	// lock and never read by readers: next at the rebuild's start and end
+	// (and at init), copied only before the table is published. A shard
+	// that stops taking writes mid-rebuild holds both tables until
+	// t.n/rebuildGroups more adds and removals come.
 	next   *table[K, V]
 	copied uint64
 }
@@ -271,6 +271,9 @@ func (x *index[K, V]) init(maxEntries int) {
 	x.minSlot = startSlots // unbounded (a weighted shard)
 	if x.maxSlot > 0 {
 		x.minSlot = min(max(x.maxSlot, groupSlots), startSlots)
+	}
+	if old := x.t.Load(); old != nil {
+		old.next = nil // a rebuild under way is dropped (see rebuildStep's swap)
 	}
 	x.t.Store(newTable[K, V](x.minSlot))
 	x.live, x.removed = 0, 0

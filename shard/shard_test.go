@@ -203,14 +203,14 @@ func TestIndexLoadBounds(t *testing.T) {
 		es = append(es, indexAdd(x, k))
 	}
 	if x.t.Load() != t0 || x.slots() != 56 {
-		t.Fatalf("%d entries in 56 slots: rehashed to %d slots", full, x.slots())
+		t.Fatalf("%d entries in 56 slots: rebuilt to %d slots", full, x.slots())
 	}
 	for _, e := range es[:10] { // churn at full live: no rehash
 		x.remove(e, indexHash(e.Key))
 		indexAdd(x, 100+e.Key)
 	}
 	if x.t.Load() != t0 {
-		t.Fatalf("removals and adds at %d live rehashed the table (%d slots)", full, x.slots())
+		t.Fatalf("removals and adds at %d live rebuilt the table (%d slots)", full, x.slots())
 	}
 	if indexAdd(x, 50); x.slots() != 112 { // 8 groups: copied in the add's one step
 		t.Fatalf("entry %d: %d slots, want 112", full+1, x.slots())
@@ -1182,7 +1182,7 @@ func TestRebuildKeepsEveryWrite(t *testing.T) {
 		var s Shard[int, int]
 		s.Init(300, unit, mixHash, 0, 4096, 0)
 		rng := rand.New(rand.NewPCG(3, 4))
-		tab, swaps, during, expired := s.idx.t.Load(), 0, 0, uint64(0)
+		tab, swaps, during, cleared, expired := s.idx.t.Load(), 0, 0, 0, uint64(0)
 		for i := range 200_000 {
 			now := int64(i+1) * 1e6 // 1 ms a write: the sweep's grace is 1.07 s
 			k := rng.IntN(800)
@@ -1199,8 +1199,9 @@ func TestRebuildKeepsEveryWrite(t *testing.T) {
 				s.Expire(k, mixHash(k), now, now)
 			case op < 46:
 				s.DeleteExpired(now, nil)
-			case op < 47 && i%1000 == 0:
-				s.Clear(nil)
+			case op < 47 && tab.next != nil && cleared < 5:
+				s.Clear(nil) // mid-rebuild
+				cleared++
 			default:
 				s.Set(k, i, mixHash(k), w, 0, now, nil)
 			}
@@ -1221,9 +1222,9 @@ func TestRebuildKeepsEveryWrite(t *testing.T) {
 			}
 		}
 		expired = s.Stats().Expirations
-		t.Logf("unit %v: %d tables swapped in; %d writes checked during a rebuild; %d entries expired", unit, swaps, during, expired)
-		if swaps < 20 || during < 400 || expired < 200 {
-			t.Fatalf("unit %v: %d tables swapped in, %d writes during a rebuild, %d expired: the test did not exercise them", unit, swaps, during, expired)
+		t.Logf("unit %v: %d tables swapped in; %d writes checked during a rebuild; %d cleared during one; %d entries expired", unit, swaps, during, cleared, expired)
+		if swaps < 20 || during < 400 || cleared < 5 || expired < 200 {
+			t.Fatalf("unit %v: %d tables swapped in, %d writes during a rebuild, %d Clears during one, %d expired: the test did not exercise them", unit, swaps, during, cleared, expired)
 		}
 	}
 }
@@ -1269,10 +1270,13 @@ func TestDoublingTakesOverARebuild(t *testing.T) {
 	if err := x.checkRebuild(t0); err != nil {
 		t.Fatal(err)
 	}
+	doubling := t0.next
 	for x.t.Load() == t0 {
-		add()
+		if add(); t0.next != doubling && x.t.Load() == t0 {
+			t.Fatal("the doubling started over")
+		}
 	}
-	if n := x.t.Load().n; n != 2*t0.n {
+	if n := x.t.Load().n; n != 2*t0.n || x.t.Load() != doubling {
 		t.Fatalf("%d groups after the doubling, want %d", n, 2*t0.n)
 	}
 	for _, e := range es {
