@@ -90,6 +90,38 @@ func latencyRun(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d t
 	return r
 }
 
+// maxSetSamples bounds the Set latencies setTailRun keeps (a uniform
+// sample of them beyond), in a buffer allocated before the run.
+const maxSetSamples = 1 << 22
+
+// setTailRun times each Set of new keys (first, first+1, ...) made by one
+// goroutine into c, for d, or for n Sets if n > 0.
+func setTailRun(c peers.Cache[uint64, uint64], first uint64, n int, d time.Duration) latencyResult {
+	samples := make([]int64, 0, maxSetSamples)
+	rng := rand.New(rand.NewPCG(first, 0x5e7))
+	var r latencyResult
+	var stop atomic.Bool
+	if n <= 0 {
+		timer := time.AfterFunc(d, func() { stop.Store(true) })
+		defer timer.Stop()
+	}
+	for k := first; !stop.Load() && (n <= 0 || r.timed < n); k++ {
+		t0 := time.Now()
+		c.Set(k, k)
+		lat := int64(time.Since(t0))
+		r.timed++
+		r.max = max(r.max, lat)
+		if len(samples) < cap(samples) {
+			samples = append(samples, lat)
+		} else if j := rng.IntN(r.timed); j < len(samples) {
+			samples[j] = lat
+		}
+	}
+	slices.Sort(samples)
+	r.sorted = samples
+	return r
+}
+
 // clockCost is the median time of an empty timed region: the floor under
 // every latency sample.
 func clockCost() time.Duration {
@@ -113,7 +145,7 @@ func runLatency(cfg *config) (*report, error) {
 	}
 	prev := runtime.GOMAXPROCS(p)
 	defer runtime.GOMAXPROCS(prev)
-	r := &report{title: "Get latency under load"}
+	r := &report{title: "Get and Set latency"}
 	r.add("%d goroutines (GOMAXPROCS=%d) walk a precomputed Zipf %.2f stream over %d keys against a prefilled cache of %d "+
 		"entries for %s; every %d-th Get of each goroutine is timed with time.Now/time.Since. Reading the clock itself costs "+
 		"about %s here (median of an empty timed region), which is a floor under every number. Includes the Gets that miss. "+
@@ -149,5 +181,56 @@ func runLatency(cfg *config) (*report, error) {
 		"90% reads, 10% writes, GOMAXPROCS=" + fmt.Sprint(p) + ":", "",
 		"| cache | p50 | p99 | p99.9 |", "|---|---:|---:|---:|",
 	}, head...)
+	r.headline = append(r.headline, setTail(cfg, r, caches, d)...)
 	return r, nil
+}
+
+// setTail adds the Set latency sections to r and returns their headline:
+// one goroutine stores new keys into a full cache (each Set evicts one),
+// and into an empty one until it is full. The slowest Sets are a cache's
+// upkeep (a rehash, a resize, a buffer drained) and the collector.
+func setTail(cfg *config, r *report, caches []string, d time.Duration) []string {
+	full, fill := 65_536, 1<<20
+	if cfg.quick {
+		full, fill = 4096, 1<<14
+	}
+	r.add("## Sets of new keys\n\nOne goroutine times each of its Sets of keys never stored before: into a full cache of %d entries "+
+		"(prefilled, then Sets for %s, each evicting one), and into an empty cache of %d entries until it holds them all. "+
+		"Percentiles from all the Sets (a uniform sample of %d if there are more). The slowest Sets are each cache's upkeep "+
+		"(rehashing or resizing its table, draining a buffer) and the collector. xsync-mapof and sync-map are unbounded maps: "+
+		"they evict nothing and grow with every key, full or not. ristretto applies Sets through a buffer that drops them "+
+		"when full: its Sets are timed at the buffer.", full, d, fill, maxSetSamples)
+	cols := []string{"cache", "Sets", "p50", "p99", "p99.9", "p99.99", "max"}
+	row := func(name string, lr latencyResult) []string {
+		s := lr.sorted
+		return []string{name, fmt.Sprint(lr.timed), dur(time.Duration(percentile(s, 0.5))), dur(time.Duration(percentile(s, 0.99))),
+			dur(time.Duration(percentile(s, 0.999))), dur(time.Duration(percentile(s, 0.9999))), dur(time.Duration(lr.max))}
+	}
+	head := []string{"", fmt.Sprintf("Sets of new keys, one goroutine: p99.99 and max into a full cache of %d entries, and into an empty one of %d until full:", full, fill), "",
+		"| cache | full p99.99 | full max | filling p99.99 | filling max |", "|---|---:|---:|---:|---:|"}
+	tFull, tFill := newTable(cols...), newTable(cols...)
+	for _, name := range caches {
+		c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(full)})
+		for k := range uint64(full) {
+			c.Set(k, k)
+			waitEvery(c, int(k))
+		}
+		if wt, ok := c.(peers.Waiter); ok {
+			wt.Wait()
+		}
+		runtime.GC()
+		a := setTailRun(c, uint64(full), 0, d)
+		c.Close()
+		c = peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(fill)})
+		runtime.GC()
+		b := setTailRun(c, 0, fill, 0)
+		c.Close()
+		ra, rb := row(name, a), row(name, b)
+		tFull.row(ra...)
+		tFill.row(rb...)
+		head = append(head, fmt.Sprintf("| %s | %s | %s | %s | %s |", name, ra[5], ra[6], rb[5], rb[6]))
+	}
+	r.add("### Into a full cache of %d entries\n\n%s", full, tFull)
+	r.add("### Into an empty cache of %d entries, until full\n\n%s", fill, tFill)
+	return head
 }
