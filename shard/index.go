@@ -48,9 +48,9 @@ import (
 // a removal lowers them after it retracts its own, so a reader never
 // stops short of an entry that was there throughout its lookup.
 // Growing, and the rebuild at the same size that churn calls for
-// (rebuildTimes), fill a new table a few groups per write, out of the readers'
-// sight, and swap the pointer (rebuildStep): readers finish on the old
-// table, which still holds every entry it held.
+// (rebuildTimes), fill a new table a few groups per write, out of the
+// readers' sight, and swap the pointer (rebuildStep): readers finish on
+// the old table, which still holds every entry it held.
 const groupSlots = 7
 
 type group[K comparable, V any] struct {
@@ -127,14 +127,18 @@ const (
 	growLoad = 0.65
 	// rebuildTimes: an add starts a rebuild of the table at its size once
 	// removals since the last rebuild or doubling started pass
-	// rebuildTimes its slots. Entries stay where they were placed, and
-	// as churn empties slots nearer their
-	// homes the clusters of overflowing groups lengthen: in a full shard
-	// of 4096 entries (5124 slots) churned by 196k inserts, a miss probed
-	// 24 groups on average (111 at worst) with no rehash, and 2.03-2.09
-	// with one every 0.1 to 3.2 times the slots' worth of removals (34 at
-	// worst), against 7.2 (51) with tombstones, rehashed when live and
-	// deleted slots passed 0.9 of the table (TestMissProbesStayShort).
+	// rebuildTimes its slots. Entries stay where they were placed, and as
+	// churn empties slots nearer their homes the clusters of overflowing
+	// groups lengthen: in a full shard of 4096 entries (5124 slots)
+	// churned by 196k inserts, a miss probed 24 groups on average (111 at
+	// worst) with no rebuild, and 2.03-2.09 with one every 0.1 to 3.2
+	// times the slots' worth of removals (34 at worst), against 7.2 (51)
+	// with tombstones, rehashed when live and deleted slots passed 0.9 of
+	// the table (TestMissProbesStayShort). Recomputing saturated overflow
+	// counts instead, a group per removal, got 1.36 groups per miss
+	// against 1.45 with neither and 1.08 with rebuilds (at growLoad 0.65,
+	// 400k inserts; a scratch test, 2026-12-05): the displaced entries,
+	// not the counts, lengthen the probes.
 	rebuildTimes = 2
 )
 
@@ -309,11 +313,13 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 // a rebuild is filling, and once it has them all, makes it the index's
 // table. The rebuild is spread over the adds and removals, so that an add
 // or removal hashes at most rebuildGroups groups' keys for it: the rebuild
-// at once held the shard's lock while it rehashed every key
-// (BenchmarkSetTail, Sets of new keys into a full cache of 1M entries in
-// 32 shards, GOMAXPROCS 2: p99.999 0.6-3.4 ms, against 0.34-0.39 ms with a
-// group per step; a shard doubling to 1M entries held the lock 107 ms,
-// 15.6 ms spread, the new table's allocation). Until the swap, readers
+// at once held the shard's lock while it rehashed every key.
+// BenchmarkSetTail (-benchtime 4194304x; 32 shards at GOMAXPROCS 2),
+// before and after, two runs each: the 99.999th percentile of Sets of new
+// keys into a full cache of 1M entries went from 3.5-4.4 ms to 0.33-1.03
+// ms, filling an empty cache of 4M from 7.1-8.3 ms to 0.42-0.44 ms. One
+// shard filled to 1M entries: slowest Set 107 ms, now 7-12 ms, where the
+// sketch doubles (sketch.Grow copies it at once). Until the swap, readers
 // use t, which still holds every entry, and writes go to both tables for
 // an entry of a group already copied; t changes only by those writes, so
 // the copy stays true. Both tables are held for the rebuild's
