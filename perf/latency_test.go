@@ -41,3 +41,37 @@ func TestLatencyRunAllocatesAFixedBudget(t *testing.T) {
 		t.Errorf("timed %d, kept %d, max %d", r.timed, len(r.sorted), r.max)
 	}
 }
+
+// setTailRun times every Set it makes: n of them when n > 0, keys first,
+// first+1, ... (a cache that counts its Sets sees each once), and for
+// about d otherwise; its percentiles come from all of them, sorted.
+func TestSetTailRunTimesEverySet(t *testing.T) {
+	c := &countingCache{}
+	r := setTailRun(c, 100, 5000, 0)
+	if r.timed != 5000 || len(r.sorted) != 5000 || c.sets != 5000 || c.last != 100+4999 {
+		t.Fatalf("timed %d, kept %d, the cache saw %d Sets, the last of key %d; want 5000 of keys 100-5099", r.timed, len(r.sorted), c.sets, c.last)
+	}
+	for i := 1; i < len(r.sorted); i++ {
+		if r.sorted[i] < r.sorted[i-1] {
+			t.Fatal("samples not sorted")
+		}
+	}
+	if r.max != r.sorted[len(r.sorted)-1] {
+		t.Errorf("max %d, the slowest sample %d", r.max, r.sorted[len(r.sorted)-1])
+	}
+	c = &countingCache{}
+	start := time.Now()
+	r = setTailRun(c, 0, 0, 50*time.Millisecond)
+	if took := time.Since(start); took < 50*time.Millisecond || r.timed == 0 || r.timed != c.sets {
+		t.Errorf("a run of 50ms took %v and timed %d Sets of the %d made", took, r.timed, c.sets)
+	}
+}
+
+// countingCache counts its Sets and keeps the last key.
+type countingCache struct {
+	nopCache
+	sets int
+	last uint64
+}
+
+func (c *countingCache) Set(k, _ uint64) bool { c.sets++; c.last = k; return true }
