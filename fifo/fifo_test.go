@@ -1147,3 +1147,41 @@ func TestClockBoundKeepsSingleThreadedOrder(t *testing.T) {
 	})
 	p.main.pushFront(v) // leave the queues whole
 }
+
+// A duel whose CLOCK reaches protect in main (a Replace's, or a lapsed
+// key's) sends protect round and goes on with the entries after it: the
+// newcomer, rated well above them, enters main. (The duel used to end at
+// protect, and the newcomer lost it whatever the rates.)
+func TestDuelGoesOnPastProtect(t *testing.T) {
+	p := newS3(10)
+	for k := range 12 {
+		add(p, newEntry(k, 1))
+	}
+	for range 8 {
+		p.sketch.Add(hash(100))
+	}
+	p.small.Each(func(x *entry) { x.Touch() }) // they go round small: c duels first
+	c := newEntry(100, 1)
+	p.Add(c, hash(100)) // small holds more than its share
+	old := p.main.tail
+	e := &entry{Key: old.Key, Val: -1, Weight: 2} // heavier: room must be made
+	p.Replace(old, e)
+	e.takeFreq()                                            // unread, at main's tail,
+	p.main.Each(func(x *entry) { x.takeFreq(); x.Touch() }) // behind entries read once:
+	e.takeFreq()                                            // the CLOCK reaches it first
+	gone := entries(p.Evict(0, e, nil))
+	for _, g := range gone {
+		if g == e {
+			t.Fatal("Evict chose protect")
+		}
+	}
+	if c.Dead() || !c.InMain() {
+		t.Fatalf("the newcomer, rated %d against main's entries seen once, lost its duel at protect (gone: %d entries)", p.sketch.Estimate(hash(100)), len(gone))
+	}
+	if e.Dead() || !e.Queued() || !e.InMain() {
+		t.Fatal("protect left main")
+	}
+	if p.Weight() > 10 {
+		t.Fatalf("weight %d above the capacity", p.Weight())
+	}
+}

@@ -775,12 +775,22 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 	// main was empty, a heavy c used to take as victims too, up to the
 	// entry just stored, which always lost it the duel).
 	room := max(p.capacity-p.smallCap, int64(c.Weight))
+	passed := false // protect went round
 	for p.main.weight+int64(c.Weight) > room {
 		v := p.clock(now)
 		if v == nil {
 			break
 		}
 		if v == protect { // before expiry: protect is never chosen
+			if !passed && v.meta.Load()&inMain != 0 {
+				// protect in main (a Replace's, or a lapsed key's) goes
+				// round, as Evict's aside does, and the duel goes on
+				// with the entries after it: it used to end here, and c
+				// lost whatever the rates (TestDuelGoesOnPastProtect).
+				passed = true
+				p.main.pushBack(v)
+				continue
+			}
 			victims = append(victims, Gone[K, V]{E: v})
 			admit = false
 			break
