@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -271,11 +272,7 @@ func BenchmarkSetDuringDeleteExpired(b *testing.B) {
 				lat = append(lat, own...)
 			}
 			b.StopTimer()
-			slices.Sort(lat)
-			if len(lat) > 0 {
-				b.ReportMetric(float64(lat[len(lat)*9999/10000]), "p99.99-ns")
-				b.ReportMetric(float64(lat[len(lat)-1]), "max-ns")
-			}
+			reportTail(b, lat, 0.9999)
 		})
 	}
 }
@@ -385,19 +382,21 @@ func BenchmarkSetTail(b *testing.B) {
 					lat[i] = time.Since(start)
 				}
 				b.StopTimer()
-				slices.Sort(lat)
-				for _, q := range []struct {
-					name string
-					f    float64
-				}{{"p99.9-ns", 0.999}, {"p99.99-ns", 0.9999}, {"p99.999-ns", 0.99999}} {
-					if b.N > 0 {
-						b.ReportMetric(float64(lat[int(q.f*float64(b.N-1))]), q.name)
-					}
-				}
-				if b.N > 0 {
-					b.ReportMetric(float64(lat[b.N-1]), "max-ns")
-				}
+				reportTail(b, lat, 0.999, 0.9999, 0.99999)
 			})
 		}
 	}
+}
+
+// reportTail reports the given percentiles of the latencies lat (sorted
+// here) and the slowest, in ns.
+func reportTail(b *testing.B, lat []time.Duration, qs ...float64) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	for _, q := range qs {
+		b.ReportMetric(float64(lat[int(q*float64(len(lat)-1))]), "p"+strconv.FormatFloat(100*q, 'g', 6, 64)+"-ns")
+	}
+	b.ReportMetric(float64(lat[len(lat)-1]), "max-ns")
 }

@@ -61,11 +61,7 @@ func latencyRun(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d t
 						n++
 						seen++
 						top = max(top, lat)
-						if len(samples) < cap(samples) {
-							samples = append(samples, lat)
-						} else if j := rng.IntN(seen); j < len(samples) {
-							samples[j] = lat
-						}
+						samples = reservoir(samples, lat, seen, rng)
 					default:
 						c.Get(k)
 						n++
@@ -111,15 +107,23 @@ func setTailRun(c peers.Cache[uint64, uint64], first uint64, n int, d time.Durat
 		lat := int64(time.Since(t0))
 		r.timed++
 		r.max = max(r.max, lat)
-		if len(samples) < cap(samples) {
-			samples = append(samples, lat)
-		} else if j := rng.IntN(r.timed); j < len(samples) {
-			samples[j] = lat
-		}
+		samples = reservoir(samples, lat, r.timed, rng)
 	}
 	slices.Sort(samples)
 	r.sorted = samples
 	return r
+}
+
+// reservoir adds lat, the seen-th duration timed, to samples, a uniform
+// sample of them all that holds at most cap(samples) and never allocates.
+func reservoir(samples []int64, lat int64, seen int, rng *rand.Rand) []int64 {
+	if len(samples) < cap(samples) {
+		return append(samples, lat)
+	}
+	if j := rng.IntN(seen); j < len(samples) {
+		samples[j] = lat
+	}
+	return samples
 }
 
 // clockCost is the median time of an empty timed region: the floor under
