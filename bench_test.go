@@ -329,26 +329,34 @@ func BenchmarkSetTTL(b *testing.B) {
 
 // BenchmarkSetTail: the latency of Sets of new keys, one goroutine, into
 // a full cache of 1M entries, each Set evicting one (full), and into an
-// empty cache of 4M until it is full, over and over (filling): the slow
-// tail is the index's upkeep (the rebuild of a shard's table that churn
-// has degraded, and the doubling of a growing one, both spread over the
-// writes) and the collector. It reports the 99.9th, 99.99th and 99.999th
+// empty cache of 4M until it is full, over and over (filling; weighted:
+// one with a Weigher, whose few shards grow their sketches with their
+// entries): the slow tail is the index's upkeep (the rebuild of a shard's
+// table that churn has degraded, and the doubling of a growing one), the
+// sketch's doubling, all three spread over the writes, and the collector. It reports the 99.9th, 99.99th and 99.999th
 // percentiles and the slowest, in ns; run it with -benchtime 8000000x or
 // so for a meaningful 99.999th. xsync.MapOf is the reference: full, its
 // oldest key deleted at each store to hold 1M.
 func BenchmarkSetTail(b *testing.B) {
-	for _, phase := range []string{"full", "filling"} {
+	for _, phase := range []string{"full", "filling", "weighted"} {
 		for _, name := range []string{"ufocache", "xsync.MapOf"} {
+			if phase == "weighted" && name != "ufocache" {
+				continue
+			}
 			b.Run(phase+"/"+name, func(b *testing.B) {
 				n := uint64(1 << 20)
-				if phase == "filling" {
+				if phase != "full" {
 					n = 1 << 22
 				}
 				var set func(uint64)
 				fresh := func() {
 					switch name {
 					case "ufocache":
-						c := ufocache.Must(ufocache.Options[uint64, uint64]{MaxWeight: int64(n)})
+						opts := ufocache.Options[uint64, uint64]{MaxWeight: int64(n)}
+						if phase == "weighted" {
+							opts.Weigher = func(uint64, uint64) uint32 { return 1 }
+						}
+						c := ufocache.Must(opts)
 						set = func(k uint64) { c.Set(k, k) }
 					default:
 						m := xsync.NewMapOf[uint64, uint64]()
@@ -370,7 +378,7 @@ func BenchmarkSetTail(b *testing.B) {
 				b.ResetTimer()
 				for i := range b.N {
 					k := n + uint64(i)
-					if phase == "filling" {
+					if phase != "full" {
 						if k = uint64(i) % n; k == 0 && i > 0 {
 							b.StopTimer()
 							fresh()

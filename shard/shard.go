@@ -77,7 +77,9 @@ type Stats struct {
 // The field order is a performance contract (TestLayout checks it). A
 // shard's mutable state is written by Sets from every core, so each cache
 // line a Set writes is pulled from the core that wrote it last: a Set of a
-// resident key writes one of the shard's lines, an insert three. The
+// resident key writes one of the shard's lines, an insert three, and one
+// that evicts a fourth (the evictions count, with the counters only some
+// Sets write: line 3 has no room left beside the sketch's growth state). The
 // groups hold whether the array of shards starts on a line or 8 bytes into
 // one (the allocator's header for arrays from 1 KiB to 32 KiB).
 type Shard[K comparable, V any] struct {
@@ -90,14 +92,14 @@ type Shard[K comparable, V any] struct {
 	sketch sketch.Sketch // its counters first; the rest is read-only
 	// Line 3, written by every insert (length and weight are atomics so
 	// that Len and Weight need no lock).
-	length    atomic.Int64
-	weight    atomic.Int64
-	evictions uint64
-	policy    fifo.S3[K, V] // the small queue here, the main queue partly on line 4
+	length atomic.Int64
+	weight atomic.Int64
+	policy fifo.S3[K, V] // the small queue here, the main queue partly on line 4
 
 	// Written by some Sets.
 	ttlEntries  int    // entries with an expiry, for the sweep
 	sweep       uint64 // next index group the expiry sweep visits
+	evictions   uint64 // by inserts into a full shard: their fourth line
 	rejections  uint64
 	expirations uint64
 	scratch     []fifo.Gone[K, V]
@@ -111,7 +113,7 @@ type Shard[K comparable, V any] struct {
 	keep     int64 // see Init
 	// The padding keeps the next shard's writes off these lines and makes
 	// the shard a whole number of lines.
-	_ [16]byte
+	_ [8]byte
 }
 
 // weightedSketchRoom is the keys a weighted shard's sketch has room for

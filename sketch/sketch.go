@@ -33,7 +33,24 @@ type Sketch struct {
 	every     uint32 // the increments of a full sweep: one word is halved each time count reaches it
 	blockBits uint32 // log2(number of blocks)
 	table     []uint64
+
+	grow *growth // nil but while a Grow is under way
 }
+
+// growth is the state of a Grow under way: old is the table before it,
+// copied has bit b set once old block b is in table (as blocks 2b and
+// 2b+1), and next is the old block the copy goes on from.
+type growth struct {
+	old    []uint64
+	copied []uint64
+	next   int
+}
+
+// growBlocks is how many old blocks each Add copies while a Grow is under
+// way. An old block holds 16 keys' room, and a shard grows its sketch
+// when its entries (at most twice its weighted entries) reach that room,
+// so a Grow ends within a 32nd of the Adds before the next one.
+const growBlocks = 4
 
 // New returns a sketch sized for about n distinct keys.
 func New(n int) *Sketch {
@@ -55,6 +72,7 @@ func (s *Sketch) Resize(n, least int) {
 	s.blockBits = uint32(bits.TrailingZeros(uint(words / blockWords)))
 	s.every = uint32(min(max(10*int64(n), int64(words)), 1<<31))
 	s.count, s.cursor = 0, 0
+	s.grow = nil
 }
 
 // Grow doubles the sketch's size, keeping every key's counts: a key's block
@@ -64,17 +82,68 @@ func (s *Sketch) Resize(n, least int) {
 // keys (10n increments per full halving, capped as Resize's), from the
 // same place in the table: the new size, or fewer where the sketch keeps
 // room for more keys than it ages for.
+//
+// The copying is spread over the Adds that follow, growBlocks old blocks
+// each, so that no single Add copies the whole table (a sketch of 8M keys
+// is 32 MiB). Until a block is copied, its keys are read from the old
+// table; an Add or a halving that writes to it copies it first. The counts
+// read are at every step those of a table copied whole at Grow.
 func (s *Sketch) Grow(n int) {
+	s.finishGrow()
 	old := s.table
 	s.table = make([]uint64, 2*len(old))
-	for b := 0; b < len(old); b += blockWords {
-		copy(s.table[2*b:], old[b:b+blockWords])
-		copy(s.table[2*b+blockWords:], old[b:b+blockWords])
-	}
+	s.grow = &growth{old: old, copied: make([]uint64, (len(old)/blockWords+63)/64)}
 	s.blockBits++
 	s.every = uint32(min(max(10*int64(max(n, 1)), int64(len(s.table))), 1<<31))
 	s.cursor = 2*(s.cursor-s.cursor%blockWords) + s.cursor%blockWords
 	s.count = 0
+}
+
+// own copies into table the old block that the block at word block of
+// table was grown from, unless it is there already. Only while a Grow is
+// under way.
+func (s *Sketch) own(block int) {
+	g, b := s.grow, block/(2*blockWords)
+	if g.copied[b/64]>>(b%64)&1 != 0 {
+		return
+	}
+	src := g.old[b*blockWords : (b+1)*blockWords]
+	copy(s.table[2*b*blockWords:], src)
+	copy(s.table[(2*b+1)*blockWords:], src)
+	g.copied[b/64] |= 1 << (b % 64)
+}
+
+// growStep copies the next growBlocks old blocks (those not copied
+// already) and ends the Grow once every block is copied.
+func (s *Sketch) growStep(blocks int) {
+	g := s.grow
+	end := min(g.next+blocks, len(g.old)/blockWords)
+	for ; g.next < end; g.next++ {
+		s.own(2 * g.next * blockWords)
+	}
+	if g.next == len(g.old)/blockWords {
+		s.grow = nil
+	}
+}
+
+// finishGrow copies whatever a Grow under way has left.
+func (s *Sketch) finishGrow() {
+	if s.grow != nil {
+		s.growStep(len(s.grow.old) / blockWords)
+	}
+}
+
+// line returns the table holding the counters of the block at word block
+// of table, and where that block starts in it: the old table's block it
+// was grown from while it is not copied yet.
+func (s *Sketch) line(block int) ([]uint64, int) {
+	if g := s.grow; g != nil {
+		b := block / (2 * blockWords)
+		if g.copied[b/64]>>(b%64)&1 == 0 {
+			return g.old, b * blockWords
+		}
+	}
+	return s.table, block
 }
 
 // Capacity returns the number of keys the sketch was sized for.
@@ -100,6 +169,10 @@ func counter(block int, idx uint32, i int) (w int, sh uint32) {
 // minimum, grows by exactly one unless saturated).
 func (s *Sketch) Add(h uint64) {
 	block, idx := s.spread(h)
+	if s.grow != nil {
+		s.own(block)
+		s.growStep(growBlocks)
+	}
 	var ws [4]int
 	var shs [4]uint32
 	m := uint32(15)
@@ -120,6 +193,9 @@ func (s *Sketch) Add(h uint64) {
 	s.count += uint32(len(s.table))
 	if s.count >= s.every {
 		s.count -= s.every
+		if s.grow != nil {
+			s.own(int(s.cursor))
+		}
 		// Halve one word: shift every nibble right, dropping the bit that
 		// crosses into the nibble below.
 		s.table[s.cursor] = (s.table[s.cursor] >> 1) & 0x7777777777777777
@@ -162,10 +238,11 @@ func (s *Sketch) RateAt(h uint64, e uint32) uint32 {
 // Estimate returns the minimum of h's four counters (0..15).
 func (s *Sketch) Estimate(h uint64) uint32 {
 	block, idx := s.spread(h)
+	table, block := s.line(block)
 	m := uint32(15)
 	for i := range 4 {
 		w, sh := counter(block, idx, i)
-		m = min(m, uint32(s.table[w]>>sh)&15)
+		m = min(m, uint32(table[w]>>sh)&15)
 	}
 	return m
 }
@@ -174,4 +251,5 @@ func (s *Sketch) Estimate(h uint64) uint32 {
 func (s *Sketch) Reset() {
 	clear(s.table)
 	s.count, s.cursor = 0, 0
+	s.grow = nil
 }

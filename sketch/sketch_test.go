@@ -3,7 +3,9 @@ package sketch
 import (
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestNeverUnderestimatesBeforeAging(t *testing.T) {
@@ -462,4 +464,120 @@ func TestGrowAgesForTheKeysGiven(t *testing.T) {
 	if adds := sweep(s); adds != 10*c {
 		t.Fatalf("a full sweep after Grow(%d) took %d increments, want %d", c, adds, 10*c)
 	}
+}
+
+// logical returns the counts a sketch reads, block by block in its table's
+// order, whether a Grow has copied the block yet or not.
+func logical(s *Sketch) []uint64 {
+	out := make([]uint64, len(s.table))
+	for b := 0; b < len(s.table); b += blockWords {
+		table, at := s.line(b)
+		copy(out[b:b+blockWords], table[at:at+blockWords])
+	}
+	return out
+}
+
+// A Grow copies the table over the Adds that follow, yet the sketch reads
+// at every step the counts of one copied whole at Grow (the reference
+// below), through Adds of copied and uncopied blocks, halvings, a Grow
+// while one is under way, and Reset and Resize during one.
+func TestGrowSpreadReadsAsAWholeCopy(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for round := range 12 {
+		s := New(64 + r.IntN(2000))
+		ref := *s
+		ref.table = slices.Clone(s.table)
+		keys := make([]uint64, 4*s.Capacity())
+		for i := range keys {
+			keys[i] = r.Uint64()
+		}
+		clearAt, clearHow := -1, 0
+		for i := range 40 * s.Capacity() {
+			switch x := r.IntN(4000); {
+			case x < 3 && s.Capacity() < 1<<15:
+				n := s.Capacity() * (1 + r.IntN(2))
+				s.Grow(n)
+				ref.Grow(n)
+				ref.finishGrow()
+				if s.grow == nil {
+					t.Fatalf("round %d: Grow copied the whole table at once", round)
+				}
+				// Half the Grows are cut short by a Reset or a Resize.
+				clearAt, clearHow = i+1+r.IntN(max(1, len(s.grow.old)/blockWords/growBlocks)), r.IntN(4)
+			case i == clearAt && clearHow == 0:
+				s.Reset()
+				ref.Reset()
+			case i == clearAt && clearHow == 1:
+				n := 1 + r.IntN(4000)
+				s.Resize(n, 0)
+				ref.Resize(n, 0)
+			default:
+				h := keys[r.IntN(len(keys))]
+				if got, want := s.Estimate(h), ref.Estimate(h); got != want {
+					t.Fatalf("round %d, step %d: estimate %d, a whole copy's %d", round, i, got, want)
+				}
+				s.Add(h)
+				ref.Add(h)
+			}
+			if s.cursor != ref.cursor || s.count != ref.count || len(s.table) != len(ref.table) {
+				t.Fatalf("round %d, step %d: cursor %d count %d of %d words, a whole copy's %d %d of %d",
+					round, i, s.cursor, s.count, len(s.table), ref.cursor, ref.count, len(ref.table))
+			}
+			if i%64 == 0 || s.grow != nil && s.grow.next < 4 {
+				if !slices.Equal(logical(s), ref.table) {
+					t.Fatalf("round %d, step %d: the counts read differ from a whole copy's (grow under way: %v)", round, i, s.grow != nil)
+				}
+			}
+		}
+	}
+}
+
+// An Add during a Grow copies at most growBlocks old blocks besides its
+// own key's and the one it halves, and the Grow ends, dropping the old
+// table, after one Add per growBlocks old blocks.
+func TestGrowIsSpreadOverAdds(t *testing.T) {
+	s := New(1 << 14)
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 5 << 14 {
+		s.Add(r.Uint64())
+	}
+	blocks := len(s.table) / blockWords
+	s.Grow(s.Capacity() * 2)
+	adds := 0
+	for prev := 0; ; {
+		adds++
+		s.Add(r.Uint64())
+		if s.grow == nil {
+			break
+		}
+		done := 0
+		for _, w := range s.grow.copied {
+			done += bits.OnesCount64(w)
+		}
+		if done-prev > growBlocks+2 {
+			t.Fatalf("add %d copied %d old blocks", adds, done-prev)
+		}
+		prev = done
+	}
+	if want := blocks / growBlocks; adds != want {
+		t.Fatalf("the Grow of %d old blocks took %d Adds, want %d", blocks, adds, want)
+	}
+}
+
+// BenchmarkGrowTail adds b.N keys never seen before to a sketch that
+// doubles whenever its keys reach its room, as a unit shard's does
+// (run it with -benchtime 8388608x to reach 8M keys, 32 MiB), and reports
+// the slowest Add, its Grow included.
+func BenchmarkGrowTail(b *testing.B) {
+	s := New(1024)
+	var worst time.Duration
+	for i := range b.N {
+		t0 := time.Now()
+		s.Add(uint64(i)*0x9e3779b97f4a7c15 + 1)
+		if i+1 >= s.Capacity() {
+			s.Grow(2 * s.Capacity())
+		}
+		worst = max(worst, time.Since(t0))
+	}
+	b.ReportMetric(float64(worst.Microseconds()), "max-µs")
 }
