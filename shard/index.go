@@ -318,8 +318,9 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 // before and after, two runs each: the 99.999th percentile of Sets of new
 // keys into a full cache of 1M entries went from 3.5-4.4 ms to 0.33-1.03
 // ms, filling an empty cache of 4M from 7.1-8.3 ms to 0.42-0.44 ms. One
-// shard filled to 1M entries: slowest Set 107 ms, now 7-12 ms, where the
-// sketch doubles (sketch.Grow copies it at once). Until the swap, readers
+// shard filled to 1M entries: slowest Set 107 ms, then 7-12 ms, where the
+// sketch doubled (sketch.Grow copied it at once until it too was spread
+// over the writes). Until the swap, readers
 // use t, which still holds every entry, and writes go to both tables for
 // an entry of a group already copied; t changes only by those writes, so
 // the copy stays true. Both tables are held for the rebuild's

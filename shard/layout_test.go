@@ -11,8 +11,9 @@ var sink []Shard[string, []byte]
 
 // TestLayout pins the cache-line layout that Shard's comment promises, for
 // an array of shards starting on a line or 8 bytes into one: the table
-// pointer on a line no Set writes, and the fields a Set writes packed into
-// the three lines after it.
+// pointer on a line no Set writes, and the fields every Set or insert
+// writes packed into the three lines after it (the evictions count, which
+// only inserts into a full shard write, is not among them).
 func TestLayout(t *testing.T) {
 	const line = 64
 	offsets := []uintptr{0, 8}

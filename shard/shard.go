@@ -78,8 +78,9 @@ type Stats struct {
 // shard's mutable state is written by Sets from every core, so each cache
 // line a Set writes is pulled from the core that wrote it last: a Set of a
 // resident key writes one of the shard's lines, an insert three, and one
-// that evicts a fourth (the evictions count, with the counters only some
-// Sets write: line 3 has no room left beside the sketch's growth state). The
+// that evicts at least a fourth (the evictions count, with the counters
+// only some Sets write: line 3 has no room left beside the sketch's growth
+// state; a sampled eviction also writes a ghost's count). The
 // groups hold whether the array of shards starts on a line or 8 bytes into
 // one (the allocator's header for arrays from 1 KiB to 32 KiB).
 type Shard[K comparable, V any] struct {
@@ -89,7 +90,7 @@ type Shard[K comparable, V any] struct {
 	// Line 2, written by every Set.
 	mu     sync.Mutex
 	sets   uint64
-	sketch sketch.Sketch // its counters first; the rest is read-only
+	sketch sketch.Sketch // its counters first; the rest changes when it resizes or grows
 	// Line 3, written by every insert (length and weight are atomics so
 	// that Len and Weight need no lock).
 	length atomic.Int64
