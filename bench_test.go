@@ -331,16 +331,16 @@ func BenchmarkSetTTL(b *testing.B) {
 // a full cache of 1M entries, each Set evicting one (full), and into an
 // empty cache of 4M until it is full, over and over (filling; weighted:
 // one with a Weigher, whose few shards grow their sketches with their
-// entries): the slow tail is the index's upkeep (the rebuild of a shard's
+// entries; presized: that one with an InitialCapacity of 4M): the slow tail is the index's upkeep (the rebuild of a shard's
 // table that churn has degraded, and the doubling of a growing one), the
 // sketch's doubling, all three spread over the writes, and the collector. It reports the 99.9th, 99.99th and 99.999th
 // percentiles and the slowest, in ns; run it with -benchtime 8000000x or
 // so for a meaningful 99.999th. xsync.MapOf is the reference: full, its
 // oldest key deleted at each store to hold 1M.
 func BenchmarkSetTail(b *testing.B) {
-	for _, phase := range []string{"full", "filling", "weighted"} {
+	for _, phase := range []string{"full", "filling", "weighted", "presized"} {
 		for _, name := range []string{"ufocache", "xsync.MapOf"} {
-			if phase == "weighted" && name != "ufocache" {
+			if (phase == "weighted" || phase == "presized") && name != "ufocache" {
 				continue
 			}
 			b.Run(phase+"/"+name, func(b *testing.B) {
@@ -353,8 +353,11 @@ func BenchmarkSetTail(b *testing.B) {
 					switch name {
 					case "ufocache":
 						opts := ufocache.Options[uint64, uint64]{MaxWeight: int64(n)}
-						if phase == "weighted" {
+						if phase == "weighted" || phase == "presized" {
 							opts.Weigher = func(uint64, uint64) uint32 { return 1 }
+						}
+						if phase == "presized" {
+							opts.InitialCapacity = int(n)
 						}
 						c := ufocache.Must(opts)
 						set = func(k uint64) { c.Set(k, k) }

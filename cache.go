@@ -195,6 +195,17 @@ type Options[K comparable, V any] struct {
 	// (the default) reclaims at expiry (DeleteExpired; the sweep, about a
 	// second later); negative is an error.
 	KeepExpired time.Duration
+	// InitialCapacity is how many entries the cache is expected to hold
+	// (0: no hint). Each shard's index starts with room for its share (and
+	// four standard deviations of it, for the spread of the hash), so
+	// that no Set doubles an index below that many entries, and a weighted
+	// cache's admission sketch is sized for them (within its budget of 4M
+	// keys), so that none grows it. That memory is taken up front: about
+	// 14 bytes per entry of index, and 8 of sketch in a weighted cache. It
+	// bounds nothing: the cache grows past it, a unit cache up to
+	// MaxWeight. Negative, or above MaxWeight (an entry weighs at least 1),
+	// is an error.
+	InitialCapacity int
 	// Shards is the number of shards, a power of two up to 1<<16.
 	// 0 chooses from GOMAXPROCS and capacity: 16 per P (rounded up to a
 	// power of two), but never so many that a shard holds fewer than about
@@ -295,6 +306,9 @@ func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K,
 	if opts.KeepExpired < 0 {
 		return nil, errors.New("ufocache: KeepExpired must be >= 0")
 	}
+	if opts.InitialCapacity < 0 || int64(opts.InitialCapacity) > opts.MaxWeight {
+		return nil, fmt.Errorf("ufocache: InitialCapacity must be between 0 and MaxWeight (%d; an entry weighs at least 1), got %d", opts.MaxWeight, opts.InitialCapacity)
+	}
 	n := opts.Shards
 	switch {
 	case n < 0 || n > 1<<16:
@@ -354,13 +368,18 @@ func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K,
 	if !sketchLeastPerShard {
 		sketchMin = (4 << 10) / n
 	}
+	expect := 0 // entries per shard: their share, and 4 standard deviations of it
+	if opts.InitialCapacity > 0 {
+		share := (opts.InitialCapacity + n - 1) / n
+		expect = share + 4*int(math.Sqrt(float64(share))) + 1
+	}
 	c.pool = fifo.NewPool()
 	for i := range c.shards {
 		w := per
 		if int64(i) < extra {
 			w++
 		}
-		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired), sketchKeys, sketchMin)
+		c.shards[i].Init(w, opts.Weigher == nil, c.hash.Sum, int64(opts.KeepExpired), sketchKeys, sketchMin, expect)
 		c.shards[i].SharePool(c.pool)
 		// The first extra shards hold one unit more, but an entry's limit
 		// does not depend on where its key lands.

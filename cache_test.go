@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{ufocache.Options[string, int]{MaxWeight: 4, Shards: 8}, "Shards"},
 		{ufocache.Options[string, int]{MaxWeight: 4, Clock: (*fakeClock)(nil)}, "Clock"},
 		{ufocache.Options[string, int]{MaxWeight: 4, KeepExpired: -1}, "KeepExpired"},
+		{ufocache.Options[string, int]{MaxWeight: 4, InitialCapacity: -1}, "InitialCapacity"},
+		{ufocache.Options[string, int]{MaxWeight: 4, InitialCapacity: 5}, "InitialCapacity"},
 	} {
 		_, err := ufocache.New(tc.opts)
 		if err == nil || !strings.HasPrefix(err.Error(), "ufocache: ") || !strings.Contains(err.Error(), tc.want) {
@@ -705,4 +708,75 @@ func TestCachesAndSynctestBubbles(t *testing.T) {
 	for range 3 {
 		runtime.GC()
 	}
+}
+
+// InitialCapacity sizes every shard's index (and a weighted cache's
+// sketches) up front: filling the cache to that many entries doubles
+// neither, where the same fill without it does; past it they grow (it is a
+// hint, not a bound), and Clear keeps the sizes it gave. A unit cache's
+// index is never sized beyond what MaxWeight needs.
+func TestInitialCapacitySizesUpFront(t *testing.T) {
+	const n = 20000
+	sizes := func(c *ufocache.Cache[uint64, uint64]) (out []int) {
+		for i := range ufocache.ShardCountOf(c) {
+			out = append(out, ufocache.IndexSlotsOf(c, i), ufocache.SketchKeysOf(c, i))
+		}
+		return out
+	}
+	fill := func(c *ufocache.Cache[uint64, uint64], from, to uint64) {
+		for k := from; k < to; k++ {
+			c.Set(k, k)
+		}
+	}
+	for _, weighted := range []bool{false, true} {
+		for _, hint := range []int{0, n} {
+			// 64 shards of about 312 entries each, give or take 18: the
+			// fullest ones need the margin the hint adds to the share.
+			// A fixed hash: with the default's random seeds, one run in a
+			// few hundred would see a shard 4 standard deviations over.
+			opts := ufocache.Options[uint64, uint64]{MaxWeight: 4 * n, Shards: 64, InitialCapacity: hint, Hasher: splitmix}
+			if weighted {
+				opts.Weigher = func(uint64, uint64) uint32 { return 1 }
+			}
+			c := ufocache.Must(ufocache.WithRawHasher(opts))
+			start := sizes(c)
+			fill(c, 0, n)
+			grew := !slices.Equal(sizes(c), start)
+			if grew != (hint == 0) {
+				t.Fatalf("weighted %v, InitialCapacity %d: %d entries grew the index or sketch: %v (sizes %v -> %v)", weighted, hint, n, grew, start, sizes(c))
+			}
+			if hint == 0 {
+				continue
+			}
+			for i := range ufocache.ShardCountOf(c) {
+				if slots := ufocache.IndexSlotsOf(c, i); float64(slots)*0.65 < float64(n/64) {
+					t.Fatalf("weighted %v: shard %d has %d slots for its %d expected entries", weighted, i, slots, n/64)
+				}
+			}
+			fill(c, n, 4*n)
+			if slices.Equal(sizes(c), start) {
+				t.Fatalf("weighted %v: %d entries, 4 times InitialCapacity, grew nothing", weighted, c.Len())
+			}
+			c.Clear()
+			if got := sizes(c); !slices.Equal(got[0:1], start[0:1]) {
+				t.Fatalf("weighted %v: Clear left the index at %v slots, want %v", weighted, got[0], start[0])
+			}
+		}
+	}
+	// Unit: sized for the whole bound at most, and a full cache churned
+	// keeps that size.
+	c := ufocache.Must(ufocache.WithRawHasher(ufocache.Options[uint64, uint64]{MaxWeight: n, Shards: 4, InitialCapacity: n, Hasher: splitmix}))
+	start := sizes(c)
+	fill(c, 0, 3*n)
+	if !slices.Equal(sizes(c), start) {
+		t.Fatalf("InitialCapacity = MaxWeight: churn resized the index or sketch, %v -> %v", start, sizes(c))
+	}
+}
+
+// splitmix is SplitMix64's finalizer: a fixed hash that spreads like a
+// random one.
+func splitmix(k uint64) uint64 {
+	k = (k ^ k>>30) * 0xbf58476d1ce4e5b9
+	k = (k ^ k>>27) * 0x94d049bb133111eb
+	return k ^ k>>31
 }

@@ -69,5 +69,8 @@ func GroupsReadOf[K comparable, V any](c *Cache[K, V], k K) int {
 	return c.shardFor(h).GroupsRead(k, h)
 }
 
+// IndexSlotsOf returns the slots of shard i's index table.
+func IndexSlotsOf[K comparable, V any](c *Cache[K, V], i int) int { return c.shards[i].IndexSlots() }
+
 // SketchKeysOf returns the keys shard i's sketch has room for.
 func SketchKeysOf[K comparable, V any](c *Cache[K, V], i int) int { return c.shards[i].SketchKeys() }

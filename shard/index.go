@@ -230,13 +230,13 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) uint64 {
 // indexHead has the layout of index's fields before its padding (their
 // sizes do not depend on K and V), and indexPad the bytes that end their
 // line, taking lines of at least 64 bytes (x/sys says 32 on arm and mips
-// and 0 on wasm): 24 after the 40 bytes of a 64-bit platform, 44 after the
-// 20 of a 32-bit one. It was CacheLinePad's size less 40, which did not
+// and 0 on wasm): 16 after the 48 bytes of a 64-bit platform, 40 after the
+// 24 of a 32-bit one. It was CacheLinePad's size less 40, which did not
 // compile where that size is under 40.
 type indexHead struct {
-	_       unsafe.Pointer // t
-	_, _, _ int            // minSlot, maxSlot, maxLive
-	_       func()         // hash
+	_          unsafe.Pointer // t
+	_, _, _, _ int            // minSlot, maxSlot, maxLive, expect
+	_          func()         // hash
 }
 
 const (
@@ -253,6 +253,7 @@ type index[K comparable, V any] struct {
 	minSlot int // the table never shrinks below this many slots
 	maxSlot int // nor grows above it (0: no limit)
 	maxLive int // the entry bound init was given
+	expect  int // the entries init was told to expect
 	hash    func(K) uint64
 	_       [indexPad]byte
 	live    int // entries
@@ -266,15 +267,16 @@ type index[K comparable, V any] struct {
 const startSlots = 8 * groupSlots
 
 // init empties the index. With maxEntries > 0 the table is never grown
-// beyond what that many entries need.
-func (x *index[K, V]) init(maxEntries int) {
-	x.maxLive, x.maxSlot = maxEntries, 0
+// beyond what that many entries need. It starts with room for expect
+// entries (within maxEntries), so that it doubles only past them.
+func (x *index[K, V]) init(maxEntries, expect int) {
+	x.maxLive, x.maxSlot, x.expect = maxEntries, 0, expect
 	if maxEntries > 0 {
 		x.maxSlot = int(float64(maxEntries)/growLoad) + 1
 	}
-	x.minSlot = startSlots // unbounded (a weighted shard)
+	x.minSlot = max(startSlots, int(float64(expect)/growLoad)+1) // unbounded (a weighted shard)
 	if x.maxSlot > 0 {
-		x.minSlot = min(max(x.maxSlot, groupSlots), startSlots)
+		x.minSlot = min(max(x.maxSlot, groupSlots), x.minSlot)
 	}
 	if old := x.t.Load(); old != nil {
 		old.next = nil // a rebuild under way is dropped (see rebuildStep's swap)

@@ -26,7 +26,7 @@ func TestWeightedSketchRoom(t *testing.T) {
 	capacity := int64(8000 * total / uint64(len(sizes)))
 	ratio := func() float64 {
 		var s Shard[uint64, uint32]
-		s.Init(capacity, false, func(k uint64) uint64 { return mixHash(int(k)) }, 0, 1024, 4096)
+		s.Init(capacity, false, func(k uint64) uint64 { return mixHash(int(k)) }, 0, 1024, 4096, 0)
 		var hit uint64
 		for _, r := range reqs {
 			h := mixHash(int(r.Key))

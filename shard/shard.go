@@ -148,7 +148,12 @@ const maxIndexBound = min(1<<40, math.MaxInt/4)
 // shard's entries outgrow it. sketchMin is its least size, even for a
 // smaller shard: the sketch counts the keys the shard is offered, not only
 // those it holds.
-func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep int64, sketchKeys, sketchMin int) {
+//
+// expect is how many entries the shard is expected to hold (0: no hint):
+// its index starts with room for them (within capacity, if unit), and a
+// weighted shard's sketch is sized for them within sketchKeys, so that
+// neither doubles below that many entries.
+func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep int64, sketchKeys, sketchMin, expect int) {
 	s.hash, s.keep = hash, keep
 	s.idx.hash = hash
 	s.capacity, s.heaviest, s.unit, s.filled = capacity, capacity, unit, false
@@ -156,9 +161,14 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep 
 	if unit && capacity <= maxIndexBound {
 		maxEntries = int(capacity)
 	}
-	s.idx.init(maxEntries)
+	expect = min(max(expect, 0), maxIndexBound)
+	s.idx.init(maxEntries, expect)
 	if !unit {
-		sketchKeys = min(sketchKeys, 1024) // entry count unknown: grow with it
+		// Room for weightedSketchRoom keys per expected entry, within
+		// sketchKeys, aging for the entries; with no hint the entry count
+		// is unknown: it grows with them.
+		sketchMin = max(sketchMin, min(sketchKeys, expect*weightedSketchRoom))
+		sketchKeys = min(sketchKeys, max(1024, expect))
 	}
 	s.sketch.Resize(int(min(capacity, int64(max(sketchKeys, 1)))), sketchMin)
 	s.policy.Init(capacity, unit, &s.sketch, hash)
@@ -579,7 +589,7 @@ func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
 	}
 	s.policy.Init(s.capacity, s.unit, &s.sketch, s.hash)
 	s.filled = false
-	s.idx.init(s.idx.maxLive)
+	s.idx.init(s.idx.maxLive, s.idx.expect)
 	s.weight.Store(0)
 	s.length.Store(0)
 	s.ttlEntries = 0
@@ -623,6 +633,9 @@ func (s *Shard[K, V]) GroupsRead(k K, h uint64) int {
 
 // SketchKeys returns the number of keys the admission sketch has room for.
 func (s *Shard[K, V]) SketchKeys() int { return s.sketch.Capacity() }
+
+// IndexSlots returns the slots of the index's table (the one readers use).
+func (s *Shard[K, V]) IndexSlots() int { return int(s.idx.t.Load().n) * groupSlots }
 
 // Stats returns the shard's counters.
 func (s *Shard[K, V]) Stats() Stats {

@@ -20,7 +20,7 @@ func mixHash(k int) uint64 {
 // first overflows, and only then (until Clear).
 func TestSketchStartsAfreshOnFirstOverflow(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(100, true, mixHash, 0, 4096, 4096) // a sketch that never grows
+	s.Init(100, true, mixHash, 0, 4096, 4096, 0) // a sketch that never grows
 	set := func(k int) { s.Set(k, k, mixHash(k), 1, 0, 0, nil) }
 	est := func(k int) uint32 { return s.sketch.Estimate(mixHash(k)) }
 	for k := range 100 {
@@ -57,7 +57,7 @@ func TestSketchStartsAfreshOnFirstOverflow(t *testing.T) {
 // duels have begun to go by its counts.
 func TestSketchStartsAfreshOnAnOverflowByAReplace(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(100, false, mixHash, 0, 4096, 4096) // a sketch that never grows
+	s.Init(100, false, mixHash, 0, 4096, 4096, 0) // a sketch that never grows
 	set := func(k int, w uint32) { s.Set(k, k, mixHash(k), w, 0, 0, nil) }
 	est := func(k int) uint32 { return s.sketch.Estimate(mixHash(k)) }
 	for k := range 20 { // 20 keys (too few for the sketch to age) of weight 5
@@ -85,7 +85,7 @@ func TestSketchStartsAfreshOnAnOverflowByAReplace(t *testing.T) {
 // overflow. Growing must not wipe the counts the duels rely on.
 func TestSketchGrowsWithoutForgettingAfterTheFirstOverflow(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(20000, false, mixHash, 0, 1024, 0) // a sketch for 1024 keys
+	s.Init(20000, false, mixHash, 0, 1024, 0, 0) // a sketch for 1024 keys
 	set := func(k int, w uint32) { s.Set(k, k, mixHash(k), w, 0, 0, nil) }
 	n := s.sketch.Capacity()
 	// Heavy entries, 50 units each: it overflows at the 401st, while 400
@@ -140,7 +140,7 @@ func TestSketchGrowsWithoutForgettingAfterTheFirstOverflow(t *testing.T) {
 func TestIndexStaysWithinTheEntryBound(t *testing.T) {
 	for _, capacity := range []int{44, 45, 100, 1000} {
 		var s Shard[int, int]
-		s.Init(int64(capacity), true, mixHash, 0, 4096, 0)
+		s.Init(int64(capacity), true, mixHash, 0, 4096, 0, 0)
 		for k := range 20 * capacity {
 			s.Set(k, k, mixHash(k), 1, 0, 0, nil)
 			if k%3 == 0 {
@@ -176,7 +176,7 @@ func indexHash(k int) uint64 {
 
 func newIndex(maxEntries int) *index[int, int] {
 	x := &index[int, int]{hash: indexHash}
-	x.init(maxEntries)
+	x.init(maxEntries, 0)
 	return x
 }
 
@@ -232,7 +232,7 @@ func TestIndexOverflowCounts(t *testing.T) {
 	var s Shard[int, int]
 	x := &s.idx
 	x.hash = indexHash
-	x.init(1000) // 56 slots: 8 groups
+	x.init(1000, 0) // 56 slots: 8 groups
 	count := func(g, k int) uint64 { return overflow(x.t.Load().groups[g].ctrl.Load(), indexHash(k)) }
 	probe := func(k int) int { return missProbe(x.t.Load(), indexHash(k)) }
 	es := map[int]*fifo.Entry[int, int]{}
@@ -282,7 +282,7 @@ func TestIndexOverflowCounts(t *testing.T) {
 
 	// Saturation: 128 keys of bin 0 and 3 of bin 1, all homed in group 0,
 	// pass it 121 and 3 times: both counts are at 3, and stay there.
-	x.init(0)
+	x.init(0, 0)
 	clear(es)
 	var zeros []*fifo.Entry[int, int]
 	for k := range 128 {
@@ -326,13 +326,13 @@ func TestIndexInit(t *testing.T) {
 		{40, 56},        // maxSlot 62
 		{0, startSlots}, // unbounded: a weighted shard starts where a large unit one does
 	} {
-		x.init(c.maxEntries)
+		x.init(c.maxEntries, 0)
 		if x.slots() != c.slots || x.live != 0 {
 			t.Errorf("init(%d): %d slots, %d live; want %d slots", c.maxEntries, x.slots(), x.live, c.slots)
 		}
 	}
-	x.init(55) // capped at 91 slots (maxSlot 85)
-	x.init(0)
+	x.init(55, 0) // capped at 91 slots (maxSlot 85)
+	x.init(0, 0)
 	for k := range 60 {
 		indexAdd(x, k)
 	}
@@ -346,7 +346,7 @@ func TestIndexInit(t *testing.T) {
 // sized for, and not before.
 func TestSketchGrowsWithTheEntries(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(1<<20, true, mixHash, 0, 1024, 0)
+	s.Init(1<<20, true, mixHash, 0, 1024, 0, 0)
 	n := s.sketch.Capacity()
 	for k := range n {
 		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
@@ -361,7 +361,7 @@ func TestSketchGrowsWithTheEntries(t *testing.T) {
 	// Nor beyond the shard's capacity: one sized for every entry it can
 	// hold stays that size.
 	var full Shard[int, int]
-	full.Init(int64(n), true, mixHash, 0, n, 0)
+	full.Init(int64(n), true, mixHash, 0, n, 0, 0)
 	for k := range 3 * n {
 		full.Set(k, k, mixHash(k), 1, 0, 0, nil)
 	}
@@ -375,7 +375,7 @@ func TestSketchGrowsWithTheEntries(t *testing.T) {
 // absent or expired key is left alone (nothing is put back).
 func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(10, true, mixHash, 0, 0, 0)
+	s.Init(10, true, mixHash, 0, 0, 0, 0)
 	var out []Evicted[int, int]
 	for k := range 10 {
 		s.Set(k, k*10, mixHash(k), 1, 0, 1, &out)
@@ -428,12 +428,12 @@ func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
 // take entries).
 func TestIndexBoundFitsTheCapacity(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(maxIndexBound, true, mixHash, 0, 1024, 0)
+	s.Init(maxIndexBound, true, mixHash, 0, 1024, 0, 0)
 	if s.idx.maxLive != maxIndexBound {
 		t.Fatalf("capacity %d: index bound %d, want the capacity", int64(maxIndexBound), s.idx.maxLive)
 	}
 	for _, capacity := range []int64{maxIndexBound + 1, math.MaxInt64} {
-		s.Init(capacity, true, mixHash, 0, 1024, 0)
+		s.Init(capacity, true, mixHash, 0, 1024, 0, 0)
 		if s.idx.maxLive != 0 || s.idx.maxSlot != 0 {
 			t.Fatalf("capacity %d: index bound %d (%d slots), want none", capacity, s.idx.maxLive, s.idx.maxSlot)
 		}
@@ -457,7 +457,7 @@ func TestIndexBoundFitsTheCapacity(t *testing.T) {
 func TestFindStopsAtAGroupNothingPassed(t *testing.T) {
 	var s Shard[int, int]
 	s.idx.hash = indexHash
-	s.idx.init(1000)
+	s.idx.init(1000, 0)
 	tab := s.idx.t.Load()
 	e := &fifo.Entry[int, int]{Key: 5, Val: 5} // bin 0
 	tab.groups[1].slots[0].Store(e)            // home is group 0
@@ -485,7 +485,7 @@ func TestFindStopsAtAGroupNothingPassed(t *testing.T) {
 // left as it was would rebuild on every add).
 func TestRebuildCountsRemovalsAfresh(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(100, true, mixHash, 0, 4096, 0)
+	s.Init(100, true, mixHash, 0, 4096, 0, 0)
 	k := 0
 	for ; k < 200; k++ { // full, its table at its cap
 		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
@@ -536,7 +536,7 @@ func missProbe[K comparable, V any](t *table[K, V], h uint64) int {
 // churn's second half must stay under 1.8 groups.
 func TestMissProbesStayShort(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(4096, true, mixHash, 0, 4096, 0)
+	s.Init(4096, true, mixHash, 0, 4096, 0, 0)
 	total, samples := 0, 0
 	for k := range 200000 {
 		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
@@ -573,7 +573,7 @@ func TestFindNeverMissesStableKeysDuringChurn(t *testing.T) {
 	var s Shard[int, int]
 	x := &s.idx
 	x.hash = clusterHash
-	x.init(200)
+	x.init(200, 0)
 	live := []*fifo.Entry[int, int]{}
 	next := 1000
 	for range 60 { // churned keys first: the stable ones sit past them
@@ -633,7 +633,7 @@ func TestFindNeverMissesStableKeysDuringChurn(t *testing.T) {
 func TestRandomWalkKeepsTheIndexChecked(t *testing.T) {
 	for seed := range uint64(20) {
 		var s Shard[int, int]
-		s.Init(60, true, clusterHash, 0, 64, 64)
+		s.Init(60, true, clusterHash, 0, 64, 64, 0)
 		rng := rand.New(rand.NewPCG(seed, 7))
 		for step := range 3000 {
 			k := rng.IntN(150)
@@ -654,7 +654,7 @@ func TestRandomWalkKeepsTheIndexChecked(t *testing.T) {
 // the sketch keeps its counts.
 func TestReplaceOfTheSameWeightIsNoOverflow(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(100, false, mixHash, 0, 4096, 4096)
+	s.Init(100, false, mixHash, 0, 4096, 4096, 0)
 	set := func(k int, w uint32) { s.Set(k, k, mixHash(k), w, 0, 0, nil) }
 	for k := range 20 {
 		set(k, 5) // weight 100: full, not over
@@ -672,7 +672,7 @@ func TestReplaceOfTheSameWeightIsNoOverflow(t *testing.T) {
 // pointer, a miscounted TTL entry.
 func TestCheckFindsDamage(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(60, true, clusterHash, 0, 64, 64)
+	s.Init(60, true, clusterHash, 0, 64, 64, 0)
 	for k := range 60 {
 		s.Set(k, k, clusterHash(k), 1, 0, 0, nil)
 	}
@@ -735,7 +735,7 @@ func TestCheckFindsDamage(t *testing.T) {
 func TestSketchAgesForTheEntriesItGrewFor(t *testing.T) {
 	for _, unit := range []bool{true, false} {
 		var s Shard[int, int]
-		s.Init(1<<20, unit, mixHash, 0, 1024, 0)
+		s.Init(1<<20, unit, mixHash, 0, 1024, 0, 0)
 		room := 1
 		if !unit {
 			room = weightedSketchRoom
@@ -799,7 +799,7 @@ func TestReclaimedExpiredKeyGoesBackToMain(t *testing.T) {
 	for _, by := range []string{"DeleteExpired", "sweep"} {
 		t.Run(by, func(t *testing.T) {
 			var s Shard[int, int]
-			s.Init(100, true, mixHash, 0, 0, 0)
+			s.Init(100, true, mixHash, 0, 0, 0, 0)
 			s.Set(5, 50, mixHash(5), 1, 40, 1, nil) // expires at 40
 			for k := range 100 {
 				if k != 5 {
@@ -841,7 +841,7 @@ func TestReclaimedExpiredKeyGoesBackToMain(t *testing.T) {
 // removes every expired entry, in batches, and nothing else.
 func TestDeleteExpiredScansWithoutTheLock(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(1000, true, mixHash, 0, 0, 0)
+	s.Init(1000, true, mixHash, 0, 0, 0, 0)
 	for k := range 1000 {
 		expire := int64(0)
 		if k%3 != 0 {
@@ -890,7 +890,7 @@ func TestDeleteExpiredScansWithoutTheLock(t *testing.T) {
 // consistent.
 func TestDeleteExpiredRacingWrites(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(500, true, mixHash, 0, 0, 0)
+	s.Init(500, true, mixHash, 0, 0, 0, 0)
 	for round := range 20 {
 		now := int64(100 * (round + 1))
 		for k := range 500 {
@@ -942,7 +942,7 @@ func TestDeleteExpiredRacingWrites(t *testing.T) {
 func TestSweepVisitsOnlyDueGroups(t *testing.T) {
 	const n = 20_000
 	var s Shard[int, int]
-	s.Init(n+1, true, mixHash, 0, 0, 0)
+	s.Init(n+1, true, mixHash, 0, 0, 0, 0)
 	const late = 100 << dueShift
 	for k := range n {
 		expire := int64(late) // live throughout
@@ -988,7 +988,7 @@ func TestSweepVisitsOnlyDueGroups(t *testing.T) {
 // place in main; past the grace, the sweep reclaims it.
 func TestSweepGrace(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(100, true, mixHash, 0, 0, 0)
+	s.Init(100, true, mixHash, 0, 0, 0, 0)
 	s.Set(5, 5, mixHash(5), 1, 40, 1, nil) // expires at 40
 	for k := range 100 {
 		if k != 5 {
@@ -1026,7 +1026,7 @@ func TestSweepGrace(t *testing.T) {
 // entries' (the sweep would pass that entry by).
 func TestCheckFindsALateDueTick(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(100, true, mixHash, 0, 0, 0)
+	s.Init(100, true, mixHash, 0, 0, 0, 0)
 	s.Set(1, 1, mixHash(1), 1, 5<<dueShift, 1, nil)
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
@@ -1048,7 +1048,7 @@ func TestCheckFindsALateDueTick(t *testing.T) {
 // took live entries for expired ones.
 func TestSweepWithTheLongestKeep(t *testing.T) {
 	var s Shard[int, int]
-	s.Init(100, true, mixHash, math.MaxInt64, 0, 0)
+	s.Init(100, true, mixHash, math.MaxInt64, 0, 0, 0)
 	for _, now := range []int64{1, 2 << dueShift, math.MaxInt64 / 2} {
 		s.Set(1, 1, mixHash(1), 1, now+1<<40, now, nil)
 		for i := range 200 {
@@ -1068,7 +1068,7 @@ func TestSweepWithTheLongestKeep(t *testing.T) {
 func TestDeleteExpiredReadsOnlyDueGroups(t *testing.T) {
 	const n = 20_000
 	var s Shard[int, int]
-	s.Init(n, true, mixHash, 0, 0, 0)
+	s.Init(n, true, mixHash, 0, 0, 0, 0)
 	for k := range n {
 		expire := int64(1 << 50)
 		if k%100 == 0 {
@@ -1099,7 +1099,7 @@ func TestDeleteExpiredReadsOnlyDueGroups(t *testing.T) {
 func TestDeleteExpiredAcrossANewTable(t *testing.T) {
 	const n = 24_000 // past the doubling that 18,637 entries start
 	var s Shard[int, int]
-	s.Init(1<<20, true, mixHash, 0, 0, 0)
+	s.Init(1<<20, true, mixHash, 0, 0, 0, 0)
 	for k := range n {
 		s.Set(k, k, mixHash(k), 1, 10, 1, nil)
 	}
@@ -1141,7 +1141,7 @@ func TestRebuildIsSpreadOverWrites(t *testing.T) {
 	var s Shard[int, int]
 	hashes := 0
 	counted := func(k int) uint64 { hashes++; return mixHash(k) }
-	s.Init(4096, true, counted, 0, 4096, 0)
+	s.Init(4096, true, counted, 0, 4096, 0, 0)
 	for k := range 4096 {
 		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
 	}
@@ -1180,7 +1180,7 @@ func TestRebuildIsSpreadOverWrites(t *testing.T) {
 func TestRebuildKeepsEveryWrite(t *testing.T) {
 	for _, unit := range []bool{true, false} {
 		var s Shard[int, int]
-		s.Init(300, unit, mixHash, 0, 4096, 0)
+		s.Init(300, unit, mixHash, 0, 4096, 0, 0)
 		rng := rand.New(rand.NewPCG(3, 4))
 		tab, swaps, during, cleared, expired := s.idx.t.Load(), 0, 0, 0, uint64(0)
 		for i := range 200_000 {
@@ -1235,7 +1235,7 @@ func TestDoublingTakesOverARebuild(t *testing.T) {
 	var s Shard[int, int]
 	x := &s.idx
 	x.hash = mixHash
-	x.init(0) // unbounded: doubling at growLoad
+	x.init(0, 0) // unbounded: doubling at growLoad
 	var es []*fifo.Entry[int, int]
 	k := 0
 	add := func() {
