@@ -199,12 +199,14 @@ type Options[K comparable, V any] struct {
 	// (0: no hint). Each shard's index starts with room for its share (and
 	// four standard deviations of it, for the spread of the hash), so
 	// that no Set doubles an index below that many entries, and a weighted
-	// cache's admission sketch is sized for them (within its budget of 4M
-	// keys), so that none grows it. That memory is taken up front: about
-	// 14 bytes per entry of index, and 8 of sketch in a weighted cache. It
-	// bounds nothing: the cache grows past it, a unit cache up to
-	// MaxWeight. Negative, or above MaxWeight (an entry weighs at least 1),
-	// is an error.
+	// cache's admission sketch is sized for them within its budget of 4M
+	// keys (beyond that budget it still doubles as the entries arrive).
+	// That memory is taken at New, and again by Clear: about 14 bytes per
+	// entry of index, and 8 to 16 of sketch in a weighted cache (less
+	// where the budget binds). It bounds nothing: the cache grows past it,
+	// a unit cache up to MaxWeight. Negative, above MaxWeight (an entry
+	// weighs at least 1) or above maxInitialCapacity (2^36, or 2^25 on
+	// 32-bit platforms) is an error.
 	InitialCapacity int
 	// Shards is the number of shards, a power of two up to 1<<16.
 	// 0 chooses from GOMAXPROCS and capacity: 16 per P (rounded up to a
@@ -306,8 +308,9 @@ func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K,
 	if opts.KeepExpired < 0 {
 		return nil, errors.New("ufocache: KeepExpired must be >= 0")
 	}
-	if opts.InitialCapacity < 0 || int64(opts.InitialCapacity) > opts.MaxWeight {
-		return nil, fmt.Errorf("ufocache: InitialCapacity must be between 0 and MaxWeight (%d; an entry weighs at least 1), got %d", opts.MaxWeight, opts.InitialCapacity)
+	if opts.InitialCapacity < 0 || int64(opts.InitialCapacity) > min(opts.MaxWeight, maxInitialCapacity) {
+		return nil, fmt.Errorf("ufocache: InitialCapacity must be between 0 and MaxWeight (%d; an entry weighs at least 1), at most %d, got %d",
+			opts.MaxWeight, int64(maxInitialCapacity), opts.InitialCapacity)
 	}
 	n := opts.Shards
 	switch {
@@ -369,8 +372,8 @@ func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K,
 		sketchMin = (4 << 10) / n
 	}
 	expect := 0 // entries per shard: their share, and 4 standard deviations of it
-	if opts.InitialCapacity > 0 {
-		share := (opts.InitialCapacity + n - 1) / n
+	if ic := opts.InitialCapacity; ic > 0 {
+		share := ic/n + min(ic%n, 1) // rounded up, without overflow
 		expect = share + 4*int(math.Sqrt(float64(share))) + 1
 	}
 	c.pool = fifo.NewPool()
@@ -407,6 +410,12 @@ func Must[K comparable, V any](opts Options[K, V]) *Cache[K, V] {
 	}
 	return c
 }
+
+// maxInitialCapacity bounds Options.InitialCapacity where the sizes it
+// asks for still fit an int and the address space: 2^36 entries (an index
+// of about 1 TiB) on 64-bit platforms, 2^25 (about 470 MiB) on 32-bit
+// ones. Past it the hint is an error, not an out-of-memory crash in New.
+const maxInitialCapacity = min(1<<36, math.MaxInt>>6)
 
 // sketchLeastPerShard: a test turns it off to measure what it is worth
 // (the least sketch size then applies to all the shards together).
@@ -728,7 +737,9 @@ func (c *Cache[K, V]) Weight() int64 {
 // MaxWeight returns the bound the cache was created with.
 func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight }
 
-// Clear removes every entry; OnEvict sees them with EvictDeleted.
+// Clear removes every entry; OnEvict sees them with EvictDeleted. With
+// Options.InitialCapacity, each shard allocates its presized index again,
+// under its lock.
 func (c *Cache[K, V]) Clear() {
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -36,6 +37,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{ufocache.Options[string, int]{MaxWeight: 4, KeepExpired: -1}, "KeepExpired"},
 		{ufocache.Options[string, int]{MaxWeight: 4, InitialCapacity: -1}, "InitialCapacity"},
 		{ufocache.Options[string, int]{MaxWeight: 4, InitialCapacity: 5}, "InitialCapacity"},
+		{ufocache.Options[string, int]{MaxWeight: math.MaxInt64, InitialCapacity: math.MaxInt}, "InitialCapacity"},
 	} {
 		_, err := ufocache.New(tc.opts)
 		if err == nil || !strings.HasPrefix(err.Error(), "ufocache: ") || !strings.Contains(err.Error(), tc.want) {
@@ -767,6 +769,11 @@ func TestInitialCapacitySizesUpFront(t *testing.T) {
 	// keeps that size.
 	c := ufocache.Must(ufocache.WithRawHasher(ufocache.Options[uint64, uint64]{MaxWeight: n, Shards: 4, InitialCapacity: n, Hasher: splitmix}))
 	start := sizes(c)
+	for i := range 4 { // what n/4 entries need at the index's load of 0.65, in 7-slot groups
+		if slots := ufocache.IndexSlotsOf(c, i); slots > (n/4*100/65+1+6)/7*7 {
+			t.Fatalf("shard %d of a unit cache of %d: %d slots, more than its bound needs", i, n, slots)
+		}
+	}
 	fill(c, 0, 3*n)
 	if !slices.Equal(sizes(c), start) {
 		t.Fatalf("InitialCapacity = MaxWeight: churn resized the index or sketch, %v -> %v", start, sizes(c))
