@@ -308,9 +308,12 @@ func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K,
 	if opts.KeepExpired < 0 {
 		return nil, errors.New("ufocache: KeepExpired must be >= 0")
 	}
-	if opts.InitialCapacity < 0 || int64(opts.InitialCapacity) > min(opts.MaxWeight, maxInitialCapacity) {
-		return nil, fmt.Errorf("ufocache: InitialCapacity must be between 0 and MaxWeight (%d; an entry weighs at least 1), at most %d, got %d",
-			opts.MaxWeight, int64(maxInitialCapacity), opts.InitialCapacity)
+	if opts.InitialCapacity < 0 || int64(opts.InitialCapacity) > opts.MaxWeight {
+		return nil, fmt.Errorf("ufocache: InitialCapacity must be between 0 and MaxWeight (%d; an entry weighs at least 1), got %d",
+			opts.MaxWeight, opts.InitialCapacity)
+	}
+	if opts.InitialCapacity > maxInitialCapacity {
+		return nil, fmt.Errorf("ufocache: InitialCapacity must be at most %d, got %d", int64(maxInitialCapacity), opts.InitialCapacity)
 	}
 	n := opts.Shards
 	switch {

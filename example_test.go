@@ -46,6 +46,23 @@ func ExampleOptions_weigher() {
 	// false 100
 }
 
+// InitialCapacity sizes the index for the entries expected, here those of
+// a byte budget of 64 MiB at about 1 KiB a value, so that filling the cache
+// never doubles an index table under a Set.
+func ExampleOptions_initialCapacity() {
+	c, err := ufocache.New(ufocache.Options[string, []byte]{
+		MaxWeight:       64 << 20,
+		Weigher:         func(_ string, v []byte) uint32 { return uint32(len(v)) },
+		InitialCapacity: 64 << 10,
+	})
+	fmt.Println(err == nil, c.Len())
+	_, err = ufocache.New(ufocache.Options[string, int]{MaxWeight: 100, InitialCapacity: 1000})
+	fmt.Println(err)
+	// Output:
+	// true 0
+	// ufocache: InitialCapacity must be between 0 and MaxWeight (100; an entry weighs at least 1), got 1000
+}
+
 // GetStale serves an expired value with its age, for stale-if-error.
 func ExampleCache_GetStale() {
 	clock := &manualClock{}
