@@ -99,12 +99,18 @@ func (s *Sketch) Grow(n int) {
 	s.count = 0
 }
 
-// own copies into table the old block that the block at word block of
-// table was grown from, unless it is there already. Only while a Grow is
-// under way.
-func (s *Sketch) own(block int) {
-	g, b := s.grow, block/(2*blockWords)
-	if g.copied[b/64]>>(b%64)&1 != 0 {
+// has reports whether old block b is copied.
+func (g *growth) has(b int) bool { return g.copied[b/64]>>(b%64)&1 != 0 }
+
+// oldBlock is the old block that the block at word w of the grown table
+// was copied from.
+func oldBlock(w int) int { return w / (2 * blockWords) }
+
+// own copies old block b into table, as blocks 2b and 2b+1, unless it is
+// there already. Only while a Grow is under way.
+func (s *Sketch) own(b int) {
+	g := s.grow
+	if g.has(b) {
 		return
 	}
 	src := g.old[b*blockWords : (b+1)*blockWords]
@@ -119,7 +125,7 @@ func (s *Sketch) growStep(blocks int) {
 	g := s.grow
 	end := min(g.next+blocks, len(g.old)/blockWords)
 	for ; g.next < end; g.next++ {
-		s.own(2 * g.next * blockWords)
+		s.own(g.next)
 	}
 	if g.next == len(g.old)/blockWords {
 		s.grow = nil
@@ -137,11 +143,8 @@ func (s *Sketch) finishGrow() {
 // of table, and where that block starts in it: the old table's block it
 // was grown from while it is not copied yet.
 func (s *Sketch) line(block int) ([]uint64, int) {
-	if g := s.grow; g != nil {
-		b := block / (2 * blockWords)
-		if g.copied[b/64]>>(b%64)&1 == 0 {
-			return g.old, b * blockWords
-		}
+	if g := s.grow; g != nil && !g.has(oldBlock(block)) {
+		return g.old, oldBlock(block) * blockWords
 	}
 	return s.table, block
 }
@@ -170,7 +173,7 @@ func counter(block int, idx uint32, i int) (w int, sh uint32) {
 func (s *Sketch) Add(h uint64) {
 	block, idx := s.spread(h)
 	if s.grow != nil {
-		s.own(block)
+		s.own(oldBlock(block))
 		s.growStep(growBlocks)
 	}
 	var ws [4]int
@@ -194,7 +197,7 @@ func (s *Sketch) Add(h uint64) {
 	if s.count >= s.every {
 		s.count -= s.every
 		if s.grow != nil {
-			s.own(int(s.cursor))
+			s.own(oldBlock(int(s.cursor)))
 		}
 		// Halve one word: shift every nibble right, dropping the bit that
 		// crosses into the nibble below.
