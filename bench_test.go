@@ -339,8 +339,9 @@ func BenchmarkSetTTL(b *testing.B) {
 // oldest key deleted at each store to hold 1M.
 func BenchmarkSetTail(b *testing.B) {
 	for _, phase := range []string{"full", "filling", "weighted", "presized"} {
+		weighted := phase == "weighted" || phase == "presized"
 		for _, name := range []string{"ufocache", "xsync.MapOf"} {
-			if (phase == "weighted" || phase == "presized") && name != "ufocache" {
+			if weighted && name != "ufocache" {
 				continue
 			}
 			b.Run(phase+"/"+name, func(b *testing.B) {
@@ -353,7 +354,7 @@ func BenchmarkSetTail(b *testing.B) {
 					switch name {
 					case "ufocache":
 						opts := ufocache.Options[uint64, uint64]{MaxWeight: int64(n)}
-						if phase == "weighted" || phase == "presized" {
+						if weighted {
 							opts.Weigher = func(uint64, uint64) uint32 { return 1 }
 						}
 						if phase == "presized" {
