@@ -742,7 +742,7 @@ func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight }
 
 // Clear removes every entry; OnEvict sees them with EvictDeleted. With
 // Options.InitialCapacity, each shard allocates its presized index again,
-// under its lock.
+// before it takes its lock.
 func (c *Cache[K, V]) Clear() {
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]

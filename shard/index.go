@@ -230,13 +230,13 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) uint64 {
 // indexHead has the layout of index's fields before its padding (their
 // sizes do not depend on K and V), and indexPad the bytes that end their
 // line, taking lines of at least 64 bytes (x/sys says 32 on arm and mips
-// and 0 on wasm): 16 after the 48 bytes of a 64-bit platform, 40 after the
-// 24 of a 32-bit one. It was CacheLinePad's size less 40, which did not
+// and 0 on wasm): 32 after the 32 bytes of a 64-bit platform, 48 after the
+// 16 of a 32-bit one. It was CacheLinePad's size less 40, which did not
 // compile where that size is under 40.
 type indexHead struct {
-	_          unsafe.Pointer // t
-	_, _, _, _ int            // minSlot, maxSlot, maxLive, expect
-	_          func()         // hash
+	_    unsafe.Pointer // t
+	_, _ int            // minSlot, maxSlot
+	_    func()         // hash
 }
 
 const (
@@ -252,8 +252,6 @@ type index[K comparable, V any] struct {
 	t       atomic.Pointer[table[K, V]]
 	minSlot int // the table never shrinks below this many slots
 	maxSlot int // nor grows above it (0: no limit)
-	maxLive int // the entry bound init was given
-	expect  int // the entries init was told to expect
 	hash    func(K) uint64
 	_       [indexPad]byte
 	live    int // entries
@@ -270,7 +268,7 @@ const startSlots = 8 * groupSlots
 // beyond what that many entries need. It starts with room for expect
 // entries (within maxEntries), so that it doubles only past them.
 func (x *index[K, V]) init(maxEntries, expect int) {
-	x.maxLive, x.maxSlot, x.expect = maxEntries, 0, expect
+	x.maxSlot = 0
 	if maxEntries > 0 {
 		x.maxSlot = int(float64(maxEntries)/growLoad) + 1
 	}
@@ -278,10 +276,17 @@ func (x *index[K, V]) init(maxEntries, expect int) {
 	if x.maxSlot > 0 {
 		x.minSlot = min(max(x.maxSlot, groupSlots), x.minSlot)
 	}
+	x.reset(newTable[K, V](x.minSlot))
+}
+
+// reset empties the index into t, a table of minSlot slots: Clear
+// allocates it before it takes the shard's lock, since with a hint of
+// the entries to expect it may be large. minSlot changes only in init.
+func (x *index[K, V]) reset(t *table[K, V]) {
 	if old := x.t.Load(); old != nil {
 		old.next = nil // a rebuild under way is dropped (see rebuildStep's swap)
 	}
-	x.t.Store(newTable[K, V](x.minSlot))
+	x.t.Store(t)
 	x.live, x.removed = 0, 0
 }
 

@@ -582,6 +582,7 @@ var scanned func(any)
 
 // Clear removes every entry; they are appended to out unless it is nil.
 func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
+	t := newTable[K, V](s.idx.minSlot) // outside the lock: presized (Init's expect), it may be large
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if out != nil {
@@ -589,7 +590,7 @@ func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
 	}
 	s.policy.Init(s.capacity, s.unit, &s.sketch, s.hash)
 	s.filled = false
-	s.idx.init(s.idx.maxLive, s.idx.expect)
+	s.idx.reset(t)
 	s.weight.Store(0)
 	s.length.Store(0)
 	s.ttlEntries = 0

@@ -429,13 +429,13 @@ func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
 func TestIndexBoundFitsTheCapacity(t *testing.T) {
 	var s Shard[int, int]
 	s.Init(maxIndexBound, true, mixHash, 0, 1024, 0, 0)
-	if s.idx.maxLive != maxIndexBound {
-		t.Fatalf("capacity %d: index bound %d, want the capacity", int64(maxIndexBound), s.idx.maxLive)
+	if bound := int(maxIndexBound); s.idx.maxSlot != int(float64(bound)/growLoad)+1 {
+		t.Fatalf("capacity %d: index bound %d slots, want what the capacity needs", bound, s.idx.maxSlot)
 	}
 	for _, capacity := range []int64{maxIndexBound + 1, math.MaxInt64} {
 		s.Init(capacity, true, mixHash, 0, 1024, 0, 0)
-		if s.idx.maxLive != 0 || s.idx.maxSlot != 0 {
-			t.Fatalf("capacity %d: index bound %d (%d slots), want none", capacity, s.idx.maxLive, s.idx.maxSlot)
+		if s.idx.maxSlot != 0 {
+			t.Fatalf("capacity %d: index bound %d slots, want none", capacity, s.idx.maxSlot)
 		}
 		for k := range 1000 {
 			s.Set(k, k, mixHash(k), 1, 0, 0, nil)
