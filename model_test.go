@@ -48,6 +48,7 @@ type harnessConfig struct {
 	weighted bool                // weights 0..4 from the value; 0 counts as 1
 	keep     time.Duration       // Options.KeepExpired
 	hasher   func(uint16) uint64 // nil: the default
+	initial  int                 // Options.InitialCapacity
 }
 
 func newHarness(t testing.TB, cfg harnessConfig) *harness {
@@ -55,11 +56,12 @@ func newHarness(t testing.TB, cfg harnessConfig) *harness {
 	h.clock.t.Store(1)
 	h.weigh = func(uint64) int64 { return 1 }
 	opts := ufocache.Options[uint16, uint64]{
-		MaxWeight:   cfg.max,
-		Shards:      cfg.shards,
-		Clock:       h.clock,
-		KeepExpired: cfg.keep,
-		Hasher:      cfg.hasher,
+		MaxWeight:       cfg.max,
+		Shards:          cfg.shards,
+		Clock:           h.clock,
+		KeepExpired:     cfg.keep,
+		Hasher:          cfg.hasher,
+		InitialCapacity: cfg.initial,
 		OnEvict: func(k uint16, v uint64, r ufocache.EvictReason) {
 			h.events = append(h.events, event{k, v, r})
 		},
@@ -286,6 +288,8 @@ func TestModel(t *testing.T) {
 		{"weighted", harnessConfig{max: 20, shards: 2, weighted: true}},
 		{"tiny", harnessConfig{max: 1, shards: 1}},
 		{"keepExpired", harnessConfig{max: 12, shards: 2, keep: 2 * time.Second}},
+		{"presized", harnessConfig{max: 16, shards: 4, initial: 16}},
+		{"presizedWeighted", harnessConfig{max: 20, shards: 2, weighted: true, initial: 20}},
 	}
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
@@ -314,6 +318,9 @@ func FuzzModel(f *testing.F) {
 		if int64(shards) > max {
 			shards = 1
 		}
-		newHarness(t, harnessConfig{max: max, shards: shards, weighted: cfg&0x80 != 0, keep: time.Duration(cfg>>6&1) * time.Second}).run(ops)
+		// cfg's bits are all taken (the corpus fixes the signature): an
+		// odd number of operations runs a cache presized for its bound.
+		initial := int(max) * (len(ops) % 2)
+		newHarness(t, harnessConfig{max: max, shards: shards, weighted: cfg&0x80 != 0, keep: time.Duration(cfg>>6&1) * time.Second, initial: initial}).run(ops)
 	})
 }
