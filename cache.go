@@ -87,8 +87,12 @@
 // that takes about one other key in 200 for one of them.
 //
 // Without an injected clock, time is read from a coarse clock that ticks
-// every millisecond, so an entry may live up to about a millisecond past
-// its TTL.
+// every millisecond, so a read need not call the system's clock; it reads
+// the exact time instead for an entry within 50 ms of its expiry by the
+// coarse clock, which falls behind by more than a tick only while every P
+// is busy. So an entry lives at least its TTL and at most about a
+// millisecond more, unless the coarse clock fell more than 50 ms behind,
+// and then by as much more as that.
 package ufocache
 
 import (
@@ -217,8 +221,10 @@ type Options[K comparable, V any] struct {
 	// rounded up to a power of two (4 for a GOMAXPROCS of 3).
 	Shards int
 	// OnEvict, if set, is called after an entry leaves the cache, outside
-	// any lock, on the goroutine whose call removed it. It must not panic
-	// where nothing can recover: an RTCache stores a load on the load's
+	// any lock, on the goroutine whose call removed it. A panic in it
+	// reaches that call's caller once the call's work is done and every
+	// other entry it removed has been reported (the first panic, if
+	// several did). It must not panic where nothing can recover: an RTCache stores a load on the load's
 	// own goroutine when its caller may leave (a ctx that can end, a
 	// LoadTimeout, a background refresh) and always for a MultiGet's
 	// BatchLoader call, and a panic there ends the process.
@@ -233,7 +239,10 @@ type Options[K comparable, V any] struct {
 	// distinct integer IDs); keys whose hashes are equal still collide.
 	// Keys are always compared in full, so a poor Hasher (many
 	// collisions) costs speed, never correctness. A key not equal to itself
-	// (a NaN, or a struct or interface holding one) is declined by Set.
+	// (a NaN, or a struct or interface holding one) is declined by Set. An
+	// interface key holding a value that cannot be compared (a slice, map
+	// or func) panics, as it would as a map key: the default hash panics
+	// on it, and with a Hasher, Set does (a Get may miss first).
 	Hasher func(K) uint64
 	// rawHasher skips the spreading of Hasher's hashes: for tests that aim
 	// a Hasher at the bits that pick the shard, the group and the tag.
@@ -476,6 +485,21 @@ func (c *Cache[K, V]) now() int64 {
 	return clock.Now()
 }
 
+// nowFor returns the time at which to judge an expiry at expire (> 0):
+// now, or the exact time where the coarse clock reads it within
+// clock.NearExpiry of expire and not past it. That clock's goroutine
+// ticks only when the scheduler runs it, and with every P busy it falls
+// tens of milliseconds behind; so, judged by it alone, an entry outlived
+// its TTL by as much. Only reads of an entry that close to its expiry pay
+// for the exact reading (about 30 ns here).
+func (c *Cache[K, V]) nowFor(expire int64) int64 {
+	now := c.now()
+	if c.clock == nil && now < expire && expire-now <= int64(clock.NearExpiry) {
+		return max(clock.Precise(), now)
+	}
+	return now
+}
+
 // Get returns the value of k if it is present and not expired.
 // It takes no lock and does not allocate (but a key with pointers that is
 // hashed through a function, a Hasher's or the default one's for keys other
@@ -491,7 +515,7 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 		h = c.hash.Sum(k)
 	}
 	// Only entries with a TTL read the clock.
-	if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
+	if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.nowFor(e.Expire) < e.Expire) {
 		e.Touch()
 		if c.hits != nil {
 			c.hits.Inc()
@@ -512,7 +536,7 @@ func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {
 	e := c.shardFor(h).Find(k, h)
 	if e != nil {
 		// Only entries with a TTL read the clock.
-		if !e.Expires() || c.now() < e.Expire {
+		if !e.Expires() || c.nowFor(e.Expire) < e.Expire {
 			e.Touch()
 			if c.hits != nil {
 				c.hits.Inc()
@@ -545,7 +569,7 @@ func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
 		return v, 0, false
 	}
 	if e.Expires() {
-		if now := c.now(); now >= e.Expire {
+		if now := c.nowFor(e.Expire); now >= e.Expire {
 			if c.misses != nil {
 				c.misses.Inc()
 			}
@@ -672,12 +696,45 @@ func (c *Cache[K, V]) collect(out *[]shard.Evicted[K, V]) *[]shard.Evicted[K, V]
 	return out
 }
 
+// notify calls OnEvict for each of out, every one of them even if some
+// panic, and then raises the first panic again.
 func (c *Cache[K, V]) notify(out []shard.Evicted[K, V]) {
+	c.tell(out).raise()
+}
+
+// tell calls OnEvict for each of out. A call that panics does not cut the
+// others short: tell returns the first panic, for its caller to raise
+// once its own work is done (Clear clears every shard first), so that a
+// panicking OnEvict costs no other removal its report.
+func (c *Cache[K, V]) tell(out []shard.Evicted[K, V]) (first *recovered) {
 	if c.onEvict == nil {
-		return
+		return nil
 	}
 	for _, ev := range out {
-		c.onEvict(ev.Key, ev.Val, ev.Reason)
+		if p := c.call(ev); first == nil {
+			first = p
+		}
+	}
+	return first
+}
+
+func (c *Cache[K, V]) call(ev shard.Evicted[K, V]) (p *recovered) {
+	defer func() {
+		if r := recover(); r != nil { // a panic(nil) recovers as a *runtime.PanicNilError
+			p = &recovered{r}
+		}
+	}()
+	c.onEvict(ev.Key, ev.Val, ev.Reason)
+	return nil
+}
+
+// recovered is a panic value that a callback raised.
+type recovered struct{ v any }
+
+// raise panics with the value again, if there is one.
+func (p *recovered) raise() {
+	if p != nil {
+		panic(p.v)
 	}
 }
 
@@ -695,7 +752,7 @@ func (c *Cache[K, V]) Delete(k K) (V, bool) {
 func (c *Cache[K, V]) deleteCollect(k K, out *[]shard.Evicted[K, V]) (V, bool) {
 	h := c.hash.Sum(k)
 	e := c.shardFor(h).Delete(k, h, c.collect(out))
-	if e == nil || (e.Expires() && c.now() >= e.Expire) {
+	if e == nil || (e.Expires() && c.nowFor(e.Expire) >= e.Expire) {
 		var zero V
 		return zero, false
 	}
@@ -711,11 +768,15 @@ func (c *Cache[K, V]) deleteCollect(k K, out *[]shard.Evicted[K, V]) (V, bool) {
 // Sets go on meanwhile (BenchmarkSetDuringDeleteExpired).
 func (c *Cache[K, V]) DeleteExpired() {
 	now := c.now()
+	var first *recovered
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]
 		c.shards[i].DeleteExpired(now, c.collect(&out))
-		c.notify(out)
+		if p := c.tell(out); first == nil {
+			first = p
+		}
 	}
+	first.raise()
 }
 
 // Len returns the number of entries, including expired ones not yet
@@ -744,12 +805,16 @@ func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight }
 // Options.InitialCapacity, each shard allocates its presized index again,
 // before it takes its lock.
 func (c *Cache[K, V]) Clear() {
+	var first *recovered
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]
 		c.shards[i].Clear(c.collect(&out))
-		c.notify(out)
+		if p := c.tell(out); first == nil {
+			first = p
+		}
 	}
 	c.pool.Reset()
+	first.raise()
 }
 
 // All iterates over the entries that are present and not expired, shard by
@@ -761,9 +826,8 @@ func (c *Cache[K, V]) Clear() {
 func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		for i := range c.shards {
-			now := c.now()
 			for _, e := range c.shards[i].Snapshot() {
-				if e.Expires() && now >= e.Expire {
+				if e.Expires() && c.nowFor(e.Expire) >= e.Expire {
 					continue
 				}
 				if !yield(e.Key, e.Val) {

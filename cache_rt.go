@@ -59,7 +59,7 @@ func (c *Cache[K, V]) read(k K, count bool) (v V, st Status, left time.Duration)
 	if !e.Expires() {
 		left = NoExpiration
 	} else {
-		left = time.Duration(e.Expire - c.now())
+		left = time.Duration(e.Expire - c.nowFor(e.Expire))
 	}
 	if left <= 0 {
 		if count && c.misses != nil {

@@ -600,6 +600,71 @@ func TestTTLNeverCutShortByTheCoarseClock(t *testing.T) {
 	}
 }
 
+// TestExpiryWhileTheCoarseClockLags: the other half of the package doc's
+// promise, an entry does not outlive its TTL by more than about a tick
+// while the coarse clock lags (clock.Hold stands in for a ticker goroutine
+// the scheduler does not run: with every P busy it fell 7-22 ms behind,
+// and Get returned the entry that much past its TTL). Every read of the
+// entry sees it expired once its expiry has passed by the exact clock.
+// Not parallel: the clock is the process's.
+func TestExpiryWhileTheCoarseClockLags(t *testing.T) {
+	for _, stats := range []bool{false, true} { // RTCache's inlined hit path, and its lookup
+		t.Run(fmt.Sprintf("stats=%v", stats), func(t *testing.T) { expiryWhileTheCoarseClockLags(t, stats) })
+	}
+}
+
+func expiryWhileTheCoarseClockLags(t *testing.T, stats bool) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100, RecordStats: stats})
+	var loads atomic.Int32
+	rt, err := ufocache.NewRTCache(c, func(context.Context, int) (int, time.Duration, error) {
+		loads.Add(1)
+		return 2, time.Hour, nil
+	}, ufocache.RTOptions[int, int]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Hold(true)
+	defer clock.Hold(false)
+	const ttl = 2 * time.Millisecond
+	from := clock.Precise()
+	c.SetWithTTL(1, 1, ttl)
+	c.SetWithTTL(2, 1, time.Hour)
+	for clock.Precise() < from+int64(ttl+clock.Tick) { // the expiry, plus a tick of margin
+		runtime.Gosched()
+	}
+	if lag := clock.Precise() - clock.Now(); lag <= int64(ttl) {
+		t.Fatalf("the held clock lags only %v", time.Duration(lag))
+	}
+	if v, ok := c.Get(1); ok {
+		t.Errorf("Get returned %d past the TTL", v)
+	}
+	if _, st := c.GetWithStatus(1); st != ufocache.Expired {
+		t.Errorf("GetWithStatus: %v, want Expired", st)
+	}
+	if _, stale, ok := c.GetStale(1); !ok || stale <= 0 {
+		t.Errorf("GetStale: stale for %v, %v; want > 0, true", stale, ok)
+	}
+	for k := range c.All() {
+		if k == 1 {
+			t.Error("All yielded the expired entry")
+		}
+	}
+	if v, st, err := rt.Get(context.Background(), 1); err != nil || v != 2 || loads.Load() != 1 {
+		t.Errorf("RTCache.Get: %d, %v, %v after %d loads; want the load's 2", v, st, err, loads.Load())
+	}
+	if _, ok := c.Get(2); !ok {
+		t.Error("an entry with an hour to live was not found")
+	}
+	from = clock.Precise()
+	c.SetWithTTL(3, 3, ttl)
+	for clock.Precise() < from+int64(ttl+clock.Tick) {
+		runtime.Gosched()
+	}
+	if v, ok := c.Delete(3); ok {
+		t.Errorf("Delete returned %d as live past its TTL", v)
+	}
+}
+
 // Stats counts an expired entry that leaves as an expiration, not an
 // eviction, on each path that reclaims one: eviction meeting it (an entry
 // at its very expiry is expired), the sweep a storing Set advances (once

@@ -365,6 +365,43 @@ func testSelfUnequal[K comparable](t *testing.T, bad, good K) {
 	}
 }
 
+// TestUncomparableInterfaceKeys: an interface key holding a slice cannot
+// be compared, and like a map, the cache panics on it; with a Hasher,
+// every Set does, whatever its TTL and weight (a Set that was to decline
+// it for a negative TTL or a weight too heavy used to return false
+// instead), and the cache stays usable.
+func TestUncomparableInterfaceKeys(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[any, int]{
+		MaxWeight: 4, Shards: 1,
+		Hasher:  func(any) uint64 { return 1 },
+		Weigher: func(_ any, v int) uint32 { return uint32(v) },
+	})
+	bad := []int{1}
+	for _, set := range []struct {
+		name string
+		f    func()
+	}{
+		{"Set", func() { c.Set(bad, 1) }},
+		{"SetWithTTL, negative TTL", func() { c.SetWithTTL(bad, 1, -1) }},
+		{"Set, too heavy", func() { c.Set(bad, 5) }},
+	} {
+		withDeadlockGuard(t, set.name, func() {
+			defer func() {
+				if _, ok := recover().(runtime.Error); !ok {
+					t.Errorf("%s of an uncomparable key did not panic with a runtime error", set.name)
+				}
+			}()
+			set.f()
+		})
+	}
+	if !c.Set("ok", 1) || c.Len() != 1 {
+		t.Fatalf("after the panics: Len %d", c.Len())
+	}
+	if err := ufocache.CheckInvariantsOf(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestSignedZeroIsOneKey: +0.0 == -0.0, so they are one key (the default
 // hashing must agree with ==).
 func TestSignedZeroIsOneKey(t *testing.T) {

@@ -333,7 +333,7 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 		} else {
 			h = c.hash.Sum(k)
 		}
-		if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.now() < e.Expire) {
+		if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.nowFor(e.Expire) < e.Expire) {
 			e.Touch()
 			return e.Val, Hit, nil
 		}

@@ -230,7 +230,7 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 	// can never be found, and hashes differently on every call, so its
 	// entry could not be located to be removed (remove would never return).
 	self := k
-	storable := expire >= 0 && int64(w) <= s.heaviest && self == k
+	storable := self == k && expire >= 0 && int64(w) <= s.heaviest
 	var e *fifo.Entry[K, V]
 	if storable { // allocate before taking the lock
 		e = &fifo.Entry[K, V]{Key: k, Val: v, Expire: expire, Weight: w}
