@@ -127,9 +127,12 @@ const (
 	Expired
 	// LockHit (RTCache only): this caller waited for another caller's
 	// load (or took what such a load, or a write, had just stored) rather
-	// than start one. With a nil error the value is the one that load (or
-	// a write just before) stored; with an error, the load failed, or this
-	// caller stopped waiting (ErrLockTimeout, its ctx's error).
+	// than start one. With a nil error the value is the one that load
+	// returned (or a write just before stored): stored too, unless a write
+	// of the key detached the load, a newer load took the key over
+	// (RTOptions.LockAge), or its TTL was negative; with an
+	// error, the load failed, or this caller stopped waiting
+	// (ErrLockTimeout, its ctx's error).
 	LockHit
 	// Stale (RTCache only): an expired value was returned on purpose, within
 	// the caller's stale allowance.

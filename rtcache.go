@@ -143,8 +143,9 @@ type RTOptions[K comparable, V any] struct {
 	// Cache of their own. 0: 1024.
 	MaxErrors int
 	// RefreshAhead, if > 0, makes a lookup that hits a value with less
-	// than this left to live start a background refresh of it (at most one
-	// per key at a time, see MaxRefreshes) and return the value at once, so
+	// than this left to live start a background refresh of it (one per
+	// key at a time, as GetStaleWhileUpdate's; see MaxRefreshes) and
+	// return the value at once, so
 	// that hot keys are reloaded before they expire and no caller waits
 	// for them. It should be well below the TTLs: a value the Loader gave
 	// less than RefreshAhead to live is within it from the start, and
@@ -211,13 +212,16 @@ type RTStats struct {
 	// is counted only if the Cache was created with RecordStats, as it is
 	// a write on every hit.
 	Hits uint64
-	// Misses counts lookups that started a load (Status Miss or Expired);
-	// LockHits, lookups with Status LockHit (another caller's load
-	// answered them, or they stopped waiting for it); Stale, stale values
-	// served; ErrorHits, lookups that found a cached load error and so did
-	// not load. A stale value served over a cached error counts in both
-	// Stale and ErrorHits (GetStale, or GetStaleWhileUpdate, which then
-	// does not refresh).
+	// Misses counts lookups that started a load (their Status is Miss or
+	// Expired, but for GetStale: see below); LockHits, lookups that waited
+	// for another caller's load (Status LockHit: it answered them, or they
+	// stopped waiting for it); Stale, stale values served; ErrorHits,
+	// lookups that found a cached load error and so did not load. A stale
+	// value served over a cached error counts in both Stale and ErrorHits
+	// (GetStale, or GetStaleWhileUpdate, which then does not refresh). A
+	// GetStale whose load (its own or another's) failed counts in Misses
+	// or LockHits all the same, and returns a stale value (also counted in
+	// Stale) or the fresh one stored meanwhile (Status Hit).
 	Misses, LockHits, Stale, ErrorHits uint64
 	// Loads counts keys loaded from the origin (a batch of n keys counts
 	// n), once each load has ended or timed out; LoadErrors, the loads
@@ -419,6 +423,11 @@ func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, 
 // k unless one is in flight (one per key at a time, at most MaxRefreshes
 // over all keys; none while a load error is cached). Callers never wait on
 // an expired key that has a stale value. Otherwise it is Get.
+//
+// A write of k (Set, Delete, Invalidate) detaches the load of k in
+// flight, whose result is then dropped; the next stale read may start
+// another while the first still runs (each holds its place in
+// MaxRefreshes until its Loader returns).
 func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL time.Duration) (V, StaleStatus, error) {
 	v, st, left := rt.c.lookup(k)
 	switch {

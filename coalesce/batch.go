@@ -185,12 +185,17 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 		end := returned
 		err := ErrGoexit // stays if fn calls runtime.Goexit
 		defer func() {
-			stop()
+			stopped := stop()
 			defer cancel()
-			if !b.over.CompareAndSwap(false, true) {
+			if !stopped || !b.over.CompareAndSwap(false, true) {
 				return // the load timeout finished the keys: fn's outcome is dropped
 			}
 			switch {
+			case lctx.Err() != nil:
+				// fn returned past its deadline (only the deadline ends
+				// lctx before cancel): as if the timeout had come first
+				// (see run).
+				fail(ErrLoadTimeout)
 			case err != nil:
 				if end == panicked { // not a *PanicError fn returned
 					b.panicked.Store(err.(*PanicError))

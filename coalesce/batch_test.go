@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"testing"
@@ -754,6 +755,65 @@ func TestDoBatchOfNoKeys(t *testing.T) {
 		})
 		if len(res) != 0 || g.Len() != 0 {
 			t.Errorf("DoBatch(%v) = %v, Len %d; want no results, Len 0", keys, res, g.Len())
+		}
+	}
+}
+
+// A batch of many keys releases its calls in a loop: it used to recurse
+// once per key, in deferred calls stacked on one another, and a batch of
+// 30,000 keys overflowed an 8 MiB stack (a fatal error that nothing can
+// recover; the default limit, 1 GiB, took a few million keys). With the
+// stack held to 4 MiB, 100,000 keys would have needed over 20.
+// Not parallel: the stack limit is the process's.
+func TestDoBatchOfManyKeysReleasesInConstantStack(t *testing.T) {
+	defer debug.SetMaxStack(debug.SetMaxStack(4 << 20))
+	g := newGroup(t, coalesce.Options[int, int]{
+		Commit: func(int, int, error) func() { return func() {} }, // an after function per key
+	})
+	keys := make([]int, 100_000)
+	for i := range keys {
+		keys[i] = i
+	}
+	res := g.DoBatch(context.Background(), keys, func(_ context.Context, keys []int) ([]coalesce.Result[int], error) {
+		out := make([]coalesce.Result[int], len(keys))
+		for i, k := range keys {
+			out[i].Val = k
+		}
+		return out, nil
+	})
+	for i, r := range res {
+		if r.Err != nil || r.Val != i {
+			t.Fatalf("key %d: %+v", i, r)
+		}
+	}
+	if n := g.Len(); n != 0 {
+		t.Errorf("Len after = %d, want 0", n)
+	}
+}
+
+// A batch function that returns because its ctx ended at the load timeout
+// (with ctx.Err()) gives every key ErrLoadTimeout, as the timeout would:
+// its outcome raced the timeout's, and some batches got
+// context.DeadlineExceeded.
+func TestDoBatchReturningAtItsDeadlineTimesOut(t *testing.T) {
+	g := newGroup(t, coalesce.Options[int, int]{LoadTimeout: time.Millisecond})
+	const batches = 200
+	res := make([][]coalesce.Result[int], batches)
+	var wg sync.WaitGroup
+	for b := range batches {
+		wg.Go(func() {
+			res[b] = g.DoBatch(context.Background(), []int{2 * b, 2*b + 1}, func(ctx context.Context, keys []int) ([]coalesce.Result[int], error) {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			})
+		})
+	}
+	wg.Wait()
+	for b, rs := range res {
+		for _, r := range rs {
+			if r.Err != coalesce.ErrLoadTimeout {
+				t.Fatalf("batch %d: a key got %v, want ErrLoadTimeout", b, r.Err)
+			}
 		}
 	}
 }

@@ -428,7 +428,20 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 	err := ErrGoexit // stays if fn calls runtime.Goexit: only the defers run
 	defer func() {
 		if stop != nil {
-			stop()
+			// fn returned (or panicked) past its LoadTimeout, perhaps
+			// because its ctx ended there, with ctx.Err(): its outcome
+			// is dropped and every caller gets ErrLoadTimeout, as
+			// LoadTimeout says. Either the timeout's own finish does it
+			// (it came first), or this one. Finishing with fn's outcome
+			// raced the timeout's, and 14 callers in 300 got fn's
+			// context.DeadlineExceeded.
+			if !stop() {
+				return
+			}
+			if ctx.Err() != nil { // only the deadline ends it before cancel, which comes after
+				var zero V
+				v, err, end = zero, ErrLoadTimeout, returned
+			}
 		}
 		g.finishWith(key, c, v, err, end, true)
 	}()
@@ -574,20 +587,33 @@ func (g *Group[K, V]) finishAll(keys []K, calls []*call[V], out func(i int) (V, 
 	}
 }
 
-// releaseFrom releases fs in order. The rest is released by a deferred
-// call, which runs even if fs[0]'s after function panics (recovered into
-// first, if it is the first) or calls runtime.Goexit.
+// releaseFrom releases fs in order, each whatever the after functions of
+// the others do: a panic is recovered (into first, if it is the first),
+// and if one calls runtime.Goexit, a deferred call releases the rest
+// before the goroutine ends. It loops: it used to recurse once per call,
+// in deferred calls that each ran on top of the last, and a batch of
+// 30,000 keys overflowed an 8 MiB stack (millions, the default 1 GiB).
 func (g *Group[K, V]) releaseFrom(fs []settled[K, V], first *any) {
-	if len(fs) == 0 {
-		return
+	i := 0
+	defer func() {
+		if i < len(fs) { // fs[i]'s after function called runtime.Goexit
+			g.releaseFrom(fs[i+1:], first)
+		}
+	}()
+	for ; i < len(fs); i++ {
+		g.releaseOne(fs[i], first)
 	}
-	defer g.releaseFrom(fs[1:], first)
+}
+
+// releaseOne releases f, recovering a panic of its after function into
+// first, if it is the first.
+func (g *Group[K, V]) releaseOne(f settled[K, V], first *any) {
 	defer func() {
 		if r := recover(); r != nil && *first == nil {
 			*first = r
 		}
 	}()
-	g.release(fs[0])
+	g.release(f)
 }
 
 // lockTimer returns a channel closed after LockTimeout (nil, which never

@@ -1249,3 +1249,28 @@ func TestPanicErrorMessage(t *testing.T) {
 		t.Errorf("a PanicError of a string unwraps to %v, want nil", errors.Unwrap(err))
 	}
 }
+
+// A function that returns because its ctx ended at the load timeout (with
+// ctx.Err(), as a well-behaved one does) gives every caller
+// ErrLoadTimeout, as LoadTimeout says: its outcome raced the timeout's,
+// and 14 callers in 300 got context.DeadlineExceeded.
+func TestReturningAtTheDeadlineTimesOut(t *testing.T) {
+	g := newGroup(t, coalesce.Options[int, int]{LoadTimeout: time.Millisecond})
+	const n = 300
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, _, errs[i] = g.Do(context.Background(), i, func(ctx context.Context) (int, error) {
+				<-ctx.Done()
+				return 0, ctx.Err()
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != coalesce.ErrLoadTimeout {
+			t.Fatalf("caller %d got %v, want ErrLoadTimeout", i, err)
+		}
+	}
+}
