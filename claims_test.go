@@ -847,6 +847,56 @@ func TestDocMultiGetWithoutBatchLoaderConcurrentAndGoexit(t *testing.T) {
 	})
 }
 
+// Claim (RTOptions.MaxMultiLoads): a MultiGet without a BatchLoader loads
+// at most that many of its missing keys at once (64 by default), each of
+// them once, and a Loader's Goexit costs only its own key: the keys after
+// it still load. Each key's load takes a second of bubble time, so the
+// MultiGet takes ceil(keys / bound) seconds.
+func TestDocMaxMultiLoadsBoundsTheLoadsAtOnce(t *testing.T) {
+	for _, c := range []struct{ opt, bound, keys int }{{0, 64, 300}, {5, 5, 23}, {1, 1, 4}} {
+		synctest.Test(t, func(t *testing.T) {
+			var running, most, loads atomic.Int32
+			load := func(_ context.Context, k int) (int, time.Duration, error) {
+				loads.Add(1)
+				n := running.Add(1)
+				defer running.Add(-1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				time.Sleep(time.Second)
+				if k == 1 {
+					runtime.Goexit()
+				}
+				return 2 * k, 0, nil
+			}
+			cache := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1000, Clock: newBubbleClock()})
+			rt, err := ufocache.NewRTCache(cache, load, ufocache.RTOptions[int, int]{MaxMultiLoads: c.opt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := make([]int, c.keys)
+			for i := range keys {
+				keys[i] = i
+			}
+			start := time.Now()
+			res, _ := rt.MultiGet(context.Background(), keys)
+			if d, want := time.Since(start), time.Duration((c.keys+c.bound-1)/c.bound)*time.Second; d != want {
+				t.Errorf("MaxMultiLoads %d, %d keys: MultiGet took %v, want %v", c.opt, c.keys, d, want)
+			}
+			if most.Load() != int32(c.bound) || loads.Load() != int32(c.keys) {
+				t.Errorf("MaxMultiLoads %d, %d keys: %d loads, at most %d at once; want %d, %d", c.opt, c.keys, loads.Load(), most.Load(), c.keys, c.bound)
+			}
+			for i, r := range res {
+				if i == 1 && r.Err != ufocache.ErrGoexit || i != 1 && (r.Err != nil || r.Value != 2*i) {
+					t.Errorf("MaxMultiLoads %d: key %d got %+v", c.opt, i, r)
+				}
+			}
+		})
+	}
+	if _, err := ufocache.NewRTCache(ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1}), func(context.Context, int) (int, time.Duration, error) { return 0, 0, nil }, ufocache.RTOptions[int, int]{MaxMultiLoads: -1}); err == nil || !strings.Contains(err.Error(), "MaxMultiLoads") {
+		t.Errorf("MaxMultiLoads -1: %v, want an error naming it", err)
+	}
+}
+
 // Claim (Loaded.TTL "as in Loader"; ErrBatchSize "wrapped, with the counts").
 func TestDocLoadedTTLAndBatchSizeCounts(t *testing.T) {
 	clk := &fakeClock{}

@@ -68,6 +68,7 @@ type RTCache[K comparable, V any] struct {
 	refreshAhead time.Duration
 	maxRefresh   int64
 	refreshing   atomic.Int64 // background loads in flight
+	maxEach      int          // MaxMultiLoads
 
 	st rtCounters
 }
@@ -164,10 +165,16 @@ type RTOptions[K comparable, V any] struct {
 	// until one returns. 0: 64.
 	MaxRefreshes int
 	// BatchLoader, if set, loads MultiGet's misses in one call. Without it,
-	// MultiGet loads each missing key with the Loader, concurrently, as
-	// Get would: each with its own LoadTimeout, stored as soon as it
-	// loads.
+	// MultiGet loads each missing key with the Loader, concurrently (see
+	// MaxMultiLoads), as Get would: each with its own LoadTimeout, stored
+	// as soon as it loads.
 	BatchLoader BatchLoader[K, V]
+	// MaxMultiLoads bounds how many of one MultiGet's missing keys it
+	// loads (or waits for) at once without a BatchLoader, on as many
+	// goroutines: a MultiGet of a million missing keys otherwise asked
+	// the origin for all of them at once, from two million goroutines.
+	// 0: 64.
+	MaxMultiLoads int
 }
 
 // Errors a lookup can return besides the Loader's own.
@@ -273,6 +280,8 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		return nil, errors.New("ufocache: RefreshAhead must be >= 0 (0 means none)")
 	case opts.MaxRefreshes < 0:
 		return nil, errors.New("ufocache: MaxRefreshes must be >= 0 (0 means 64)")
+	case opts.MaxMultiLoads < 0:
+		return nil, errors.New("ufocache: MaxMultiLoads must be >= 0 (0 means 64)")
 	}
 	rt := &RTCache[K, V]{
 		c:            c,
@@ -281,9 +290,13 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		errTTL:       opts.ErrorTTL,
 		refreshAhead: opts.RefreshAhead,
 		maxRefresh:   int64(opts.MaxRefreshes),
+		maxEach:      opts.MaxMultiLoads,
 	}
 	if rt.maxRefresh == 0 {
 		rt.maxRefresh = 64
+	}
+	if rt.maxEach == 0 {
+		rt.maxEach = 64
 	}
 	if c.hits != nil {
 		rt.st.hits = xsync.NewCounter()
@@ -744,8 +757,8 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 
 // loadEach loads MultiGet's misses without a BatchLoader: each key as Get
 // would (it leads or joins the key's own call, with its own load timeout,
-// and is stored as soon as it loads), on a goroutine of its own, writing
-// its answer into out at missAt. (MultiGet gives each key once: a repeat
+// and is stored as soon as it loads), on up to MaxMultiLoads goroutines
+// that take the keys in turn, writing each answer into out at missAt. (MultiGet gives each key once: a repeat
 // that joined its first occurrence as another caller would have waited at
 // most LockTimeout, and loaded again if the answer was not stored.) A
 // panic or Goexit in one
@@ -758,22 +771,38 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) {
 	var wg sync.WaitGroup
 	var other atomic.Pointer[any] // the first panic that is not a Loader's
-	for j, k := range missing {
+	var next atomic.Int64         // the next of missing to take
+	one := func(j int) {
 		o := &out[missAt[j]]
-		wg.Go(func() {
-			st := o.Status
-			o.Err = ErrGoexit // stays if the Loader calls runtime.Goexit on this goroutine
-			defer func() {
-				if r := recover(); r != nil {
-					if p, ok := r.(*PanicError); ok {
-						o.Err = p
-					} else {
-						other.CompareAndSwap(nil, &r)
-					}
+		st := o.Status
+		o.Err = ErrGoexit // stays if the Loader calls runtime.Goexit on this goroutine
+		defer func() {
+			if r := recover(); r != nil {
+				if p, ok := r.(*PanicError); ok {
+					o.Err = p
+				} else {
+					other.CompareAndSwap(nil, &r)
 				}
-			}()
-			o.Value, o.Status, o.Err = rt.join(ctx, k, st)
-		})
+			}
+		}()
+		o.Value, o.Status, o.Err = rt.join(ctx, missing[j], st)
+	}
+	var work func()
+	work = func() {
+		// A Goexit in a key's Loader (run on this goroutine when ctx
+		// cannot end and there is no LoadTimeout) ends the goroutine:
+		// another takes over the keys left.
+		defer func() {
+			if next.Load() < int64(len(missing)) {
+				wg.Go(work)
+			}
+		}()
+		for j := int(next.Add(1) - 1); j < len(missing); j = int(next.Add(1) - 1) {
+			one(j)
+		}
+	}
+	for range min(rt.maxEach, len(missing)) {
+		wg.Go(work)
 	}
 	wg.Wait()
 	if r := other.Load(); r != nil {
