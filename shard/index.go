@@ -237,6 +237,7 @@ type indexHead struct {
 	_    unsafe.Pointer // t
 	_, _ int            // minSlot, maxSlot
 	_    func()         // hash
+	_    chan struct{}  // ahead
 }
 
 const (
@@ -253,6 +254,10 @@ type index[K comparable, V any] struct {
 	minSlot int // the table never shrinks below this many slots
 	maxSlot int // nor grows above it (0: no limit)
 	hash    func(K) uint64
+	// ahead delivers the table of a doubling that a goroutine allocates
+	// (see grown); nil: none under way. Written once a doubling, under
+	// the shard lock.
+	ahead   chan *table[K, V]
 	_       [indexPad]byte
 	live    int // entries
 	removed int // since the last rebuild or doubling started
@@ -286,6 +291,7 @@ func (x *index[K, V]) reset(t *table[K, V]) {
 	if old := x.t.Load(); old != nil {
 		old.next = nil // a rebuild under way is dropped (see rebuildStep's swap)
 	}
+	x.ahead = nil // and a table on its way (its goroutine ends on its own)
 	x.t.Store(t)
 	x.live, x.removed = 0, 0
 }
@@ -299,10 +305,13 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 		// growLoad of a table at maxSlot, and maxSlot is above
 		// maxEntries/growLoad, so a free slot is always left. The
 		// doubling takes over from a rebuild at the same size.
+		must := float64(x.live+1) > hardLoad*float64(slots)
 		if slots *= 2; x.maxSlot > 0 {
 			slots = min(slots, x.maxSlot)
 		}
-		t.next, x.removed = newTable[K, V](slots), 0
+		if next := x.grown(slots, must); next != nil {
+			t.next, x.removed = next, 0
+		}
 	} else if t.next == nil && x.removed > rebuildTimes*slots {
 		t.next, x.removed = newTable[K, V](slots), 0 // see rebuildTimes
 	}
@@ -334,7 +343,8 @@ func (x *index[K, V]) add(e *fifo.Entry[K, V], h uint64) {
 // t.n/rebuildGroups adds and removals: in a full shard churned by
 // inserts, a 224th of the time at rebuildTimes 2. While a doubling is
 // under way, t takes up to that many adds more: its load reaches growLoad
-// plus a 56th at most.
+// plus a 56th at most, or hardLoad plus a 56th where the new table was
+// allocated off the Set path (see grown).
 func (x *index[K, V]) rebuildStep(t *table[K, V]) {
 	next := t.next
 	for range rebuildGroups {
@@ -351,6 +361,54 @@ func (x *index[K, V]) rebuildStep(t *table[K, V]) {
 		}
 	}
 }
+
+// grown returns a table of slots slots for a doubling: made at once if it
+// is under aheadBytes; a larger one is allocated by a goroutine, started
+// at the first call, and grown returns nil until it is there, unless
+// must, when it waits for it. make of a large table faults its memory in
+// (zeroing memory the heap reuses): filling a weighted cache of 4M
+// entries, two shards on two cores, the Set whose add made the 32 MiB
+// table of a shard's last doubling took 145-185 ms there, with the
+// shard's lock held (BenchmarkSetTail/weighted: slowest Set 173-262 ms).
+// The adds go on into the current table meanwhile, up to hardLoad of it.
+func (x *index[K, V]) grown(slots int, must bool) *table[K, V] {
+	groups := (slots + groupSlots - 1) / groupSlots
+	if uintptr(groups)*unsafe.Sizeof(group[K, V]{}) < aheadBytes {
+		return newTable[K, V](slots)
+	}
+	if x.ahead == nil {
+		ch := make(chan *table[K, V], 1) // buffered: a Clear may have dropped it
+		startAhead(func() { ch <- newTable[K, V](slots) })
+		x.ahead = ch
+	}
+	var next *table[K, V]
+	if must {
+		next = <-x.ahead
+	} else {
+		select {
+		case next = <-x.ahead:
+		default:
+			return nil
+		}
+	}
+	x.ahead = nil
+	return next
+}
+
+// startAhead runs f, the allocation of a table, on a goroutine of its
+// own; a test runs it when it chooses.
+var startAhead = func(f func()) { go f() }
+
+const (
+	// aheadBytes: tables of this size or more are allocated off the Set
+	// path (see grown); smaller ones take under a millisecond to make.
+	aheadBytes = 1 << 20
+	// hardLoad is the load up to which a table takes adds while its
+	// successor is being allocated: at 0.8 a miss probed 1.5-1.7 groups
+	// (see the top of this file), and from growLoad (0.65) to it is 0.15
+	// of its slots in adds, 350,000 for the 32 MiB table above.
+	hardLoad = 0.8
+)
 
 // rebuildGroups is the groups a rebuild copies per add or removal. At 1
 // the doubling of a small table still ran when a cache had just filled,

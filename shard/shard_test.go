@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/ufocache/ufocache/fifo"
 )
@@ -219,6 +220,88 @@ func TestIndexLoadBounds(t *testing.T) {
 	x.remove(indexAdd(x, 0), indexHash(0))
 	if ctrl := x.t.Load().groups[0].ctrl.Load(); ctrl != 0 {
 		t.Errorf("the only entry removed: control word %#x, want 0", ctrl)
+	}
+}
+
+// A table of aheadBytes or more is allocated off the Set path (grown; here
+// the test runs the allocation when it chooses): the add that takes the
+// table past growLoad does not wait for it, the adds go on into the old
+// table, the first one after it is ready starts the doubling, and an add
+// that takes the old table past hardLoad waits for it. Every entry stays
+// where a lookup finds it, and a Clear drops a table still on its way.
+func TestLargeTableGrowsOffTheSetPath(t *testing.T) {
+	spread := func(k int) uint64 {
+		h := uint64(k) * 0x9e3779b97f4a7c15
+		return h ^ h>>29
+	}
+	add := func(x *index[int, int], k int) *fifo.Entry[int, int] {
+		e := &fifo.Entry[int, int]{Key: k, Val: k, Weight: 1}
+		x.add(e, spread(k))
+		return e
+	}
+	fresh := func() *index[int, int] {
+		x := &index[int, int]{hash: spread}
+		x.init(0, 0)
+		return x
+	}
+	var pending []func()
+	defer func(f func(func())) { startAhead = f }(startAhead)
+	startAhead = func(f func()) { pending = append(pending, f) }
+	for _, ready := range []bool{true, false} { // the table ready before hardLoad, or not
+		x := fresh()
+		pending = pending[:0]
+		var es []*fifo.Entry[int, int]
+		k := 0
+		for len(pending) == 0 {
+			if es = append(es, add(x, k)); k > 1<<22 {
+				t.Fatal("no table was allocated off the Set path")
+			}
+			k++
+		}
+		t0 := x.t.Load()
+		slots := float64(t0.n * groupSlots)
+		if size := t0.n * 2 * uint64(unsafe.Sizeof(group[int, int]{})); size < aheadBytes || t0.next != nil || float64(x.live) > growLoad*slots+1 {
+			t.Fatalf("allocation started at %d live of %v slots, for %d bytes, next %v", x.live, slots, size, t0.next != nil)
+		}
+		for float64(x.live+1) <= hardLoad*slots {
+			es = append(es, add(x, k))
+			k++
+		}
+		if x.t.Load() != t0 || t0.next != nil || len(pending) != 1 {
+			t.Fatalf("at %d live of %v slots, the table waiting for its successor: doubling %v, %d allocations", x.live, slots, t0.next != nil, len(pending))
+		}
+		if ready {
+			pending[0]()
+		} else {
+			go pending[0]() // the next add takes the table past hardLoad: it waits
+		}
+		es = append(es, add(x, k))
+		k++
+		if t0.next == nil || t0.next.n != 2*t0.n {
+			t.Fatalf("ready %v: the add after the new table came did not start the doubling", ready)
+		}
+		if float64(x.live) > hardLoad*slots+2 {
+			t.Errorf("ready %v: %d live in %v slots, above hardLoad", ready, x.live, slots)
+		}
+		for x.t.Load() == t0 {
+			es = append(es, add(x, k))
+			k++
+		}
+		for _, e := range es {
+			if _, _, probed := x.t.Load().locate(e, spread(e.Key)); !probed {
+				t.Fatalf("ready %v: entry %d not found by its probe after the doubling", ready, e.Key)
+			}
+		}
+	}
+	x := fresh()
+	pending = pending[:0]
+	for k := 0; len(pending) == 0; k++ {
+		add(x, k)
+	}
+	x.reset(newTable[int, int](x.minSlot))
+	pending[0]() // into its buffered channel: it does not block
+	if x.ahead != nil {
+		t.Error("reset kept the table on its way")
 	}
 }
 
