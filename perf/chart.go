@@ -10,7 +10,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -65,7 +64,7 @@ func (c *chart) draw(path string) error {
 		if err != nil {
 			return err
 		}
-		col := plotutil.Color(i)
+		col := seriesColor(i)
 		if s.name == "belady-opt" || s.name == "ufocache" {
 			line.Width = vg.Points(2.5)
 		}
@@ -98,6 +97,19 @@ func (c *chart) draw(path string) error {
 	}
 	return f.Close()
 }
+
+// palette holds a colour for each series of the largest chart (nine
+// caches in the throughput charts; belady-opt is drawn in black):
+// plotutil's seven repeat, and xsync-mapof and sync-map were drawn in
+// ufocache's and otter v2's colours.
+var palette = []color.RGBA{
+	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
+	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
+	{188, 189, 34, 255}, {23, 190, 207, 255},
+}
+
+// seriesColor returns the colour of the i-th series.
+func seriesColor(i int) color.Color { return palette[i%len(palette)] }
 
 // ticks marks the x values the series use, and only those.
 func (c *chart) ticks() plot.ConstantTicks {

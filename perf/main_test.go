@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"io"
 	"math"
 	"os"
@@ -421,5 +422,45 @@ func TestWeightedReplaySamplesHeldWeight(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("byte table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// Every series of the largest chart gets a colour of its own: the
+// throughput charts draw all the caches, and plotutil's seven colours had
+// xsync-mapof and sync-map in ufocache's and otter v2's.
+func TestChartSeriesColoursDiffer(t *testing.T) {
+	n := len(peers.All())
+	seen := map[color.Color]int{}
+	for i := range n {
+		if j, ok := seen[seriesColor(i)]; ok {
+			t.Errorf("series %d and %d share a colour (%d series)", j, i, n)
+		}
+		seen[seriesColor(i)] = i
+	}
+}
+
+// The check against the published numbers leaves out a cell whose
+// Belady optimum differs from this run's: it was published on another
+// request stream, and its differences say nothing of the caches.
+func TestComparePeersSkipsCellsOfAnotherStream(t *testing.T) {
+	dir := t.TempDir()
+	tsv := "trace\tcapacity\tcache\thit_ratio_pct\tmean_occupancy\n" +
+		"same\t100\tbelady-opt\t60.0000\t100\nsame\t100\tp\t40.0000\t100\n" +
+		"other\t100\tbelady-opt\t70.0000\t100\nother\t100\tp\t10.0000\t100\n"
+	if err := os.WriteFile(filepath.Join(dir, "peers_hitratio.tsv"), []byte(tsv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cell := func(name string) *hrJob {
+		return &hrJob{lt: &loadedTrace{spec: traceSpec{name: name}}, capacity: 100, results: map[string]replayResult{
+			"p":        {requests: 100, hits: 41},
+			beladyName: {requests: 100, hits: 60},
+		}}
+	}
+	got, err := comparePeers(dir, []*hrJob{cell("same"), cell("other")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "| p | 1 | 1.00 | +1.00 | same @ 100 |") || !strings.Contains(got, "another request stream (Belady's optimum differs): other @ 100") {
+		t.Errorf("comparePeers:\n%s", got)
 	}
 }

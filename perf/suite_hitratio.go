@@ -94,7 +94,7 @@ func runHitRatio(cfg *config) (*report, error) {
 			pairs := pairwiseTable(plain, caches)
 			headline = append(headline, "", pairs)
 			r.add("## Pairwise, over the cells where the peer kept its bound\n\nThe means of all cells above count a peer's marked cells too, "+
-				"where it held more than its bound.\n\n%s", pairs)
+				"where it held more than its bound (*) or, doing so, beat Belady's optimum for the bound (†).\n\n%s", pairs)
 		}
 		// Every cell, folded: the target is per cell, and a reader of the
 		// README should not need the report to check it.
@@ -380,7 +380,7 @@ const synthNote = "Generated streams of known structure (package `synth`; parame
 // peer kept its bound and stayed at or below Belady (no mark in the
 // table): the means of all cells count a peer's flattered cells too.
 func pairwiseTable(jobs []*hrJob, caches []string) string {
-	t := newTable("peer", "cells where it kept its bound", "its mean there (%)", "ufocache's mean there (%)", "ufocache − peer (pp)")
+	t := newTable("peer", "cells where it kept its bound, at or below Belady", "its mean there (%)", "ufocache's mean there (%)", "ufocache − peer (pp)")
 	for _, name := range caches {
 		if name == peers.Ufocache {
 			continue
