@@ -170,10 +170,14 @@ type RTOptions[K comparable, V any] struct {
 	// as soon as it loads.
 	BatchLoader BatchLoader[K, V]
 	// MaxMultiLoads bounds how many of one MultiGet's missing keys it
-	// loads (or waits for) at once without a BatchLoader, on as many
-	// goroutines: a MultiGet of a million missing keys otherwise asked
-	// the origin for all of them at once, from two million goroutines.
-	// 0: 64.
+	// loads at once without a BatchLoader, on as many goroutines: a
+	// MultiGet of a million missing keys otherwise asked the origin for
+	// all of them at once, from two million goroutines. A key whose load
+	// another caller has in flight takes a place too while it waits for
+	// it (up to LockTimeout), and a load past its LoadTimeout gives its
+	// place up although its Loader may still run (a Loader should honour
+	// its ctx). Keys not yet taken when the MultiGet's ctx ends fail with
+	// its error and start no load. 0: 64.
 	MaxMultiLoads int
 }
 
@@ -774,6 +778,13 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 	var next atomic.Int64         // the next of missing to take
 	one := func(j int) {
 		o := &out[missAt[j]]
+		if err := ctx.Err(); err != nil {
+			// The caller left: the keys not yet taken fail with its
+			// error and start no load (Do would start one detached from
+			// ctx for each, at once: a flood past MaxMultiLoads).
+			o.Err = err
+			return
+		}
 		st := o.Status
 		o.Err = ErrGoexit // stays if the Loader calls runtime.Goexit on this goroutine
 		defer func() {

@@ -230,8 +230,8 @@ func (t *table[K, V]) insert(e *fifo.Entry[K, V], h uint64) uint64 {
 // indexHead has the layout of index's fields before its padding (their
 // sizes do not depend on K and V), and indexPad the bytes that end their
 // line, taking lines of at least 64 bytes (x/sys says 32 on arm and mips
-// and 0 on wasm): 32 after the 32 bytes of a 64-bit platform, 48 after the
-// 16 of a 32-bit one. It was CacheLinePad's size less 40, which did not
+// and 0 on wasm): 24 after the 40 bytes of a 64-bit platform, 44 after the
+// 20 of a 32-bit one. It was CacheLinePad's size less 40, which did not
 // compile where that size is under 40.
 type indexHead struct {
 	_    unsafe.Pointer // t
