@@ -476,6 +476,18 @@ func TestNewNamesTheField(t *testing.T) {
 
 var errCallback = errors.New("callback failed")
 
+// mustPanicWithCallback runs f and fails t unless f panics with
+// errCallback, the panic of the callbacks the tests make panic.
+func mustPanicWithCallback(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != errCallback {
+			t.Errorf("%s: recovered %v, want the callback's panic", what, p)
+		}
+	}()
+	f()
+}
+
 // TestCallbacksThatPanic: the Weigher runs before any lock (Options docs),
 // the Hasher first on the key of the call before any lock (the shard hashes
 // stored keys again under its lock, for eviction, removal and growth: a
@@ -504,15 +516,7 @@ func TestCallbacksThatPanic(t *testing.T) {
 			}
 		},
 	})
-	mustPanic := func(what string, f func()) {
-		t.Helper()
-		defer func() {
-			if p := recover(); p != errCallback {
-				t.Errorf("%s: recovered %v, want the callback's panic", what, p)
-			}
-		}()
-		f()
-	}
+	mustPanic := func(what string, f func()) { t.Helper(); mustPanicWithCallback(t, what, f) }
 	withDeadlockGuard(t, "operations after panicking callbacks", func() {
 		for i := range 8 {
 			c.Set(i, i)
@@ -567,15 +571,7 @@ func TestPanickingOnEvictLosesNoReport(t *testing.T) {
 			}
 		},
 	}
-	mustPanic := func(what string, f func()) {
-		t.Helper()
-		defer func() {
-			if p := recover(); p != errCallback {
-				t.Errorf("%s: recovered %v, want the callback's panic", what, p)
-			}
-		}()
-		f()
-	}
+	mustPanic := func(what string, f func()) { t.Helper(); mustPanicWithCallback(t, what, f) }
 	c := ufocache.Must(opts)
 	for i := range 600 {
 		c.Set(i, 1)

@@ -847,6 +847,18 @@ func TestDocMultiGetWithoutBatchLoaderConcurrentAndGoexit(t *testing.T) {
 	})
 }
 
+// loadCounter counts a Loader's calls, and the most that ran at once.
+type loadCounter struct{ n, running, most atomic.Int32 }
+
+// start counts a call that starts and returns the function that ends it.
+func (c *loadCounter) start() (end func()) {
+	c.n.Add(1)
+	n := c.running.Add(1)
+	for m := c.most.Load(); n > m && !c.most.CompareAndSwap(m, n); m = c.most.Load() {
+	}
+	return func() { c.running.Add(-1) }
+}
+
 // Claim (RTOptions.MaxMultiLoads): a MultiGet without a BatchLoader loads
 // at most that many of its missing keys at once (64 by default), each of
 // them once, and a Loader's Goexit costs only its own key: the keys after
@@ -855,13 +867,9 @@ func TestDocMultiGetWithoutBatchLoaderConcurrentAndGoexit(t *testing.T) {
 func TestDocMaxMultiLoadsBoundsTheLoadsAtOnce(t *testing.T) {
 	for _, c := range []struct{ opt, bound, keys int }{{0, 64, 300}, {5, 5, 23}, {1, 1, 4}} {
 		synctest.Test(t, func(t *testing.T) {
-			var running, most, loads atomic.Int32
+			var loads loadCounter
 			load := func(_ context.Context, k int) (int, time.Duration, error) {
-				loads.Add(1)
-				n := running.Add(1)
-				defer running.Add(-1)
-				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-				}
+				defer loads.start()()
 				time.Sleep(time.Second)
 				if k == 1 {
 					runtime.Goexit()
@@ -882,8 +890,8 @@ func TestDocMaxMultiLoadsBoundsTheLoadsAtOnce(t *testing.T) {
 			if d, want := time.Since(start), time.Duration((c.keys+c.bound-1)/c.bound)*time.Second; d != want {
 				t.Errorf("MaxMultiLoads %d, %d keys: MultiGet took %v, want %v", c.opt, c.keys, d, want)
 			}
-			if most.Load() != int32(c.bound) || loads.Load() != int32(c.keys) {
-				t.Errorf("MaxMultiLoads %d, %d keys: %d loads, at most %d at once; want %d, %d", c.opt, c.keys, loads.Load(), most.Load(), c.keys, c.bound)
+			if loads.most.Load() != int32(c.bound) || loads.n.Load() != int32(c.keys) {
+				t.Errorf("MaxMultiLoads %d, %d keys: %d loads, at most %d at once; want %d, %d", c.opt, c.keys, loads.n.Load(), loads.most.Load(), c.keys, c.bound)
 			}
 			for i, r := range res {
 				if i == 1 && r.Err != ufocache.ErrGoexit || i != 1 && (r.Err != nil || r.Value != 2*i) {
@@ -904,13 +912,9 @@ func TestDocMaxMultiLoadsBoundsTheLoadsAtOnce(t *testing.T) {
 // bound of 2 (found in review).
 func TestDocMaxMultiLoadsHoldsWhenTheCallerLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var running, most, loads atomic.Int32
+		var loads loadCounter
 		load := func(_ context.Context, k int) (int, time.Duration, error) {
-			loads.Add(1)
-			n := running.Add(1)
-			defer running.Add(-1)
-			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-			}
+			defer loads.start()()
 			time.Sleep(time.Second)
 			return k, 0, nil
 		}
@@ -928,8 +932,8 @@ func TestDocMaxMultiLoadsHoldsWhenTheCallerLeaves(t *testing.T) {
 		res, err := rt.MultiGet(ctx, keys)
 		time.Sleep(time.Second) // the loads the MultiGet left end
 		synctest.Wait()
-		if err == nil || most.Load() > 2 || loads.Load() > 4 {
-			t.Errorf("MultiGet past its ctx: err %v, %d loads, at most %d at once; want an error, at most 4 loads, 2 at once", err, loads.Load(), most.Load())
+		if err == nil || loads.most.Load() > 2 || loads.n.Load() > 4 {
+			t.Errorf("MultiGet past its ctx: err %v, %d loads, at most %d at once; want an error, at most 4 loads, 2 at once", err, loads.n.Load(), loads.most.Load())
 		}
 		if r := res[len(res)-1]; r.Err != context.DeadlineExceeded {
 			t.Errorf("the last key: %+v, want the ctx's error", r)
