@@ -762,10 +762,10 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 // loadEach loads MultiGet's misses without a BatchLoader: each key as Get
 // would (it leads or joins the key's own call, with its own load timeout,
 // and is stored as soon as it loads), on up to MaxMultiLoads goroutines
-// that take the keys in turn, writing each answer into out at missAt. (MultiGet gives each key once: a repeat
-// that joined its first occurrence as another caller would have waited at
-// most LockTimeout, and loaded again if the answer was not stored.) A
-// panic or Goexit in one
+// that take the keys in turn, writing each answer into out at missAt.
+// (MultiGet gives each key once: a repeat that joined its first
+// occurrence as another caller would have waited at most LockTimeout, and
+// loaded again if the answer was not stored.) A panic or Goexit in one
 // key's Loader fails that key only. (As one batch, one slow key held every
 // key back: their values stored only once it returned, Gets of them
 // waiting for it, and at the load timeout all of them failed.) Any other
