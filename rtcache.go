@@ -688,15 +688,19 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
 		return
 	}
 	load := rt.loader(k)
-	started := rt.group.Go(ctx, k, func(ctx context.Context) (loaded[V], error) {
+	started := false
+	defer func() {
+		if !started { // not started, or its recheck panicked (a custom Hasher's panic): the place is free again
+			rt.refreshing.Add(-1)
+		}
+	}()
+	started = rt.group.Go(ctx, k, func(ctx context.Context) (loaded[V], error) {
 		defer rt.refreshing.Add(-1)
 		return load(ctx)
 	})
-	if !started {
-		rt.refreshing.Add(-1)
-		return
+	if started {
+		rt.st.refreshes.Add(1)
 	}
-	rt.st.refreshes.Add(1)
 }
 
 // loader returns the function a load of k runs: the Loader, timed

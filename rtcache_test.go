@@ -2127,6 +2127,45 @@ func TestRTRefreshAnsweredByACachedErrorGivesItsSlotBack(t *testing.T) {
 	})
 }
 
+// A refresh whose recheck panics (here a custom Hasher that panics on
+// its second call) gives its MaxRefreshes place back as the panic goes
+// on; it kept it, and with MaxRefreshes 1 no refresh started again (found
+// in review).
+func TestRTRefreshGivesItsPlaceBackWhenItsRecheckPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		var armed atomic.Bool
+		c := ufocache.Must(ufocache.Options[string, string]{
+			MaxWeight: 100, Clock: newBubbleClock(), KeepExpired: time.Hour,
+			Hasher: func(k string) uint64 {
+				if armed.Load() && calls.Add(1) == 2 { // the lookup hashes first, then the refresh's recheck
+					panic(errCallback)
+				}
+				return uint64(len(k))
+			},
+		})
+		o := &origin{ttl: time.Second}
+		rt, err := ufocache.NewRTCache(c, o.load, ufocache.RTOptions[string, string]{MaxRefreshes: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		rt.Get(ctx, "k")
+		rt.Get(ctx, "jj")
+		time.Sleep(2 * time.Second) // both expired, kept for stale reads
+		armed.Store(true)
+		mustPanicWithCallback(t, "a stale read whose refresh's recheck panics", func() { rt.GetStaleWhileUpdate(ctx, "k", time.Hour) })
+		armed.Store(false)
+		if _, st, err := rt.GetStaleWhileUpdate(ctx, "jj", time.Hour); err != nil || st.Status != ufocache.Stale {
+			t.Fatalf("GetStaleWhileUpdate(jj) = %v, %v", st, err)
+		}
+		synctest.Wait()
+		if s := rt.Stats(); s.Refreshes != 1 {
+			t.Errorf("Refreshes %d after a stale read of another key, want 1: the panicked refresh kept its place", s.Refreshes)
+		}
+	})
+}
+
 // Without a BatchLoader each key of a MultiGet loads on its own, as Get's
 // would: a key whose Loader hangs past the load timeout fails alone, and a
 // key whose Loader returned is stored at once, so a Get of it does not
