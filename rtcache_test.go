@@ -933,20 +933,29 @@ func TestRTLoadErrorsCountTimeouts(t *testing.T) {
 // A load that returns right at its LoadTimeout reaches its caller either
 // as a value or as ErrLoadTimeout; LoadErrors counts it the way the caller
 // saw it, so it equals the callers' errors exactly (single and batched).
+// A third of the loads return at once, a third when their ctx ends (past
+// the deadline: ErrLoadTimeout), a third after sleeping the LoadTimeout
+// (either way), so that both ways are taken.
 func TestRTLoadErrorsAgreeWithCallersAtTheLoadTimeout(t *testing.T) {
-	atDeadline := func(ctx context.Context) {
-		<-ctx.Done() // returns at the deadline, racing the load timer
+	const timeout = 5 * time.Millisecond
+	atDeadline := func(ctx context.Context, k int) {
+		switch k % 3 {
+		case 1:
+			<-ctx.Done()
+		case 2:
+			time.Sleep(timeout) // returns about at the deadline, racing the load timer
+		}
 	}
 	load := func(ctx context.Context, k int) (int, time.Duration, error) {
-		atDeadline(ctx)
+		atDeadline(ctx, k)
 		return k, 0, nil
 	}
 	batch := func(ctx context.Context, keys []int) ([]ufocache.Loaded[int], error) {
-		atDeadline(ctx)
+		atDeadline(ctx, keys[0])
 		return make([]ufocache.Loaded[int], len(keys)), nil
 	}
 	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10000})
-	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[int, int]{LoadTimeout: time.Millisecond, BatchLoader: batch})
+	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[int, int]{LoadTimeout: timeout, BatchLoader: batch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -955,12 +964,12 @@ func TestRTLoadErrorsAgreeWithCallersAtTheLoadTimeout(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			if _, _, err := rt.Get(context.Background(), i); err != nil {
+			if _, _, err := rt.Get(context.Background(), 3*n+i); err != nil {
 				failed.Add(1)
 			}
 		})
 		wg.Go(func() {
-			res, _ := rt.MultiGet(context.Background(), []int{n + 2*i, n + 2*i + 1})
+			res, _ := rt.MultiGet(context.Background(), []int{6*n + 2*i, 6*n + 2*i + 1}) // the first key's third decides
 			for _, r := range res {
 				if r.Err != nil {
 					failed.Add(1)
@@ -972,6 +981,9 @@ func TestRTLoadErrorsAgreeWithCallersAtTheLoadTimeout(t *testing.T) {
 	s := rt.Stats()
 	if s.Loads != 3*n || s.LoadErrors != uint64(failed.Load()) {
 		t.Errorf("Loads %d, LoadErrors %d; the callers got %d errors in %d loads", s.Loads, s.LoadErrors, failed.Load(), 3*n)
+	}
+	if f := failed.Load(); f < n || f == 3*n { // the ctx.Done third (n of the loads) always times out
+		t.Errorf("%d of %d loads timed out: want at least the %d that wait for their ctx, and not all", f, 3*n, n)
 	}
 	t.Logf("%d of %d loads timed out", failed.Load(), 3*n)
 }
@@ -1784,18 +1796,31 @@ func TestRTInvalidateAtTheExpiryInstant(t *testing.T) {
 
 // Invalidate keeps the old value for stale reads, even in a cache so small
 // that every write sweeps the group that holds it: its own write must not
-// reclaim the entry it has just expired.
+// reclaim the entry it has just expired, nor the writes after it while
+// KeepExpired holds it, once the sweep's grace (about a second) has
+// passed.
 func TestRTInvalidateKeepsTheValueForStaleReads(t *testing.T) {
 	clk := &stepClock{}
 	clk.ns.Store(int64(time.Hour))
 	o := &origin{err: errors.New("down")}
-	rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 4, Shards: 1, Clock: clk})
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 4, Shards: 1, Clock: clk, KeepExpired: time.Hour})
 	rt.Set("k", "v", 0)
 	if !rt.Invalidate("k") {
 		t.Fatal("Invalidate found nothing")
 	}
-	if v, st, err := rt.GetStale(context.Background(), "k", time.Hour); v != "v" || st.Status != ufocache.Stale || err != nil {
-		t.Errorf("GetStale after Invalidate = (%q, %+v, %v), want the old value, stale", v, st, err)
+	check := func(when string) {
+		t.Helper()
+		if v, st, err := rt.GetStale(context.Background(), "k", time.Hour); v != "v" || st.Status != ufocache.Stale || err != nil {
+			t.Errorf("GetStale %s = (%q, %+v, %v), want the old value, stale", when, v, st, err)
+		}
+	}
+	check("after Invalidate")
+	clk.ns.Add(int64(2 * time.Second))
+	rt.Set("a", "1", 0)
+	rt.Set("b", "2", 0)
+	check("after two more writes, two seconds on")
+	if rt.Cache().Len() != 3 {
+		t.Errorf("Len %d, want 3 (the invalidated entry kept)", rt.Cache().Len())
 	}
 }
 

@@ -143,16 +143,25 @@ func sameError(a, b error) bool {
 // A call whose fn returns right as its LoadTimeout fires finishes either
 // way, and Finished reports the way its caller saw: a count kept by
 // Finished (the RTCache's LoadErrors) matches the callers' errors exactly.
+// A third of the fns return at once, a third when their ctx ends (past
+// the deadline: ErrLoadTimeout), a third after sleeping the LoadTimeout
+// (either way), so that both ways are taken.
 func TestFinishedAgreesWithTheCallerAtTheLoadTimeout(t *testing.T) {
 	var log finishedLog
-	g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: time.Millisecond, Finished: log.finished})
+	const timeout = 5 * time.Millisecond
+	g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: timeout, Finished: log.finished})
 	const n = 400
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			_, _, errs[i] = g.Do(context.Background(), fmt.Sprint(i), func(ctx context.Context) (int, error) {
-				<-ctx.Done() // returns at the deadline, racing the timer
+				switch i % 3 {
+				case 1:
+					<-ctx.Done()
+				case 2:
+					time.Sleep(timeout) // returns about at the deadline, racing the timer
+				}
 				return 1, nil
 			})
 		})
@@ -163,10 +172,16 @@ func TestFinishedAgreesWithTheCallerAtTheLoadTimeout(t *testing.T) {
 		if err != nil {
 			timeouts++
 		}
+		if i%3 == 1 && err != coalesce.ErrLoadTimeout {
+			t.Errorf("call %d returned when its ctx ended, past the deadline: the caller got %v, want ErrLoadTimeout", i, err)
+		}
 		got := log.of(fmt.Sprint(i))
 		if len(got) != 1 || got[0] != err {
 			t.Errorf("call %d: the caller got %v, Finished reported %v", i, err, got)
 		}
+	}
+	if timeouts == n {
+		t.Error("every call timed out: none returned its value")
 	}
 	t.Logf("%d of %d calls timed out", timeouts, n)
 }

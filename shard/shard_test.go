@@ -134,12 +134,14 @@ func TestSketchGrowsWithoutForgettingAfterTheFirstOverflow(t *testing.T) {
 // whole groups) and no further, however many keys churn through it: the
 // doubling is capped there rather than overshooting to the next power of
 // two. An insert into a full shard holds one entry above the bound until
-// its eviction; at 44 and 100 entries (428 of the bounds up to 3000) that
-// entry took a table at the bound past growLoad, and a rehash doubled it
-// (to 112 and 252 slots). At 44 and 100 the bound is a whole number of
-// groups, at 45 one slot above one: a slot more or less in maxSlot shows.
+// its eviction; at growLoad 0.8, at 44 and 100 entries (428 of the bounds
+// up to 3000) that entry took a table at the bound past growLoad, and a
+// rehash doubled it (to 112 and 252 slots). The tables wanted, worked by
+// hand at 0.65: 44/0.65 = 67.7, so 68 slots, 10 groups of 7, 70 slots;
+// 45/0.65 = 69.2, 70 slots, 10 groups; 100/0.65 = 153.8, 154 slots, 22
+// groups; 1000/0.65 = 1538.5, 1539 slots, 220 groups, 1540.
 func TestIndexStaysWithinTheEntryBound(t *testing.T) {
-	for _, capacity := range []int{44, 45, 100, 1000} {
+	for capacity, want := range map[int]int{44: 70, 45: 70, 100: 154, 1000: 1540} {
 		var s Shard[int, int]
 		s.Init(int64(capacity), true, mixHash, 0, 4096, 0, 0)
 		for k := range 20 * capacity {
@@ -148,10 +150,8 @@ func TestIndexStaysWithinTheEntryBound(t *testing.T) {
 				s.Delete(k-1, mixHash(k-1), nil)
 			}
 		}
-		need := int(float64(capacity)/growLoad) + 1
-		most := (need + groupSlots - 1) / groupSlots * groupSlots
-		if slots := int(s.idx.t.Load().n) * groupSlots; slots != most {
-			t.Errorf("index of %d slots for at most %d entries; the bound needs %d, %d in whole groups", slots, capacity, need, most)
+		if slots := int(s.idx.t.Load().n) * groupSlots; slots != want {
+			t.Errorf("index of %d slots for at most %d entries, want %d", slots, capacity, want)
 		}
 		if err := s.Check(); err != nil {
 			t.Fatal(err)
@@ -512,8 +512,9 @@ func TestExpireKeepsTheValueAndReportsNothing(t *testing.T) {
 func TestIndexBoundFitsTheCapacity(t *testing.T) {
 	var s Shard[int, int]
 	s.Init(maxIndexBound, true, mixHash, 0, 1024, 0, 0)
-	if bound := int(maxIndexBound); s.idx.maxSlot != int(float64(bound)/growLoad)+1 {
-		t.Fatalf("capacity %d: index bound %d slots, want what the capacity needs", bound, s.idx.maxSlot)
+	// Room for the bound below growLoad, and not a group more than that.
+	if bound, most := float64(maxIndexBound), float64(s.idx.maxSlot); most*growLoad <= bound || (most-groupSlots)*growLoad > bound {
+		t.Fatalf("capacity %v: index bound %v slots, want what the capacity needs", bound, most)
 	}
 	for _, capacity := range []int64{maxIndexBound + 1, math.MaxInt64} {
 		s.Init(capacity, true, mixHash, 0, 1024, 0, 0)

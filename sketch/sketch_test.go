@@ -313,7 +313,8 @@ func TestRateNextInLineIsCorrectedMost(t *testing.T) {
 	}
 }
 
-// Grow doubles the table and keeps every key's estimate.
+// Grow doubles the table and keeps every key's estimate, before its copy
+// is done (read from the old table) and after.
 func TestGrowKeepsEstimates(t *testing.T) {
 	for _, n := range []int{1, 16, 1000} {
 		s := New(n)
@@ -337,6 +338,17 @@ func TestGrowKeepsEstimates(t *testing.T) {
 		for i, h := range keys {
 			if got := s.Estimate(h); got != before[i] {
 				t.Fatalf("n=%d: key %d estimated %d after Grow, %d before", n, i, got, before[i])
+			}
+		}
+		// Until the copy is done the old table answers: the copied one
+		// must answer the same.
+		s.finishGrow()
+		if s.grow != nil {
+			t.Fatalf("n=%d: finishGrow left the Grow under way", n)
+		}
+		for i, h := range keys {
+			if got := s.Estimate(h); got != before[i] {
+				t.Fatalf("n=%d: key %d estimated %d once the Grow's copy was done, %d before", n, i, got, before[i])
 			}
 		}
 	}

@@ -159,6 +159,9 @@ func TestHeldWeight(t *testing.T) {
 					w.Wait()
 				}
 			}
+			if set != 40*7 {
+				t.Fatalf("%d of 280 units set within the bound were accepted", set)
+			}
 			if got := wh.HeldWeight(); got != set {
 				t.Errorf("after %d units set within the bound, HeldWeight = %d, want %d", set, got, set)
 			}
