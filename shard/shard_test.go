@@ -3,6 +3,7 @@ package shard
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -673,7 +674,7 @@ func TestFindNeverMissesStableKeysDuringChurn(t *testing.T) {
 		stable[k] = e
 	}
 	var stop atomic.Bool
-	var misses atomic.Int64
+	var misses, lookups atomic.Int64
 	var wg sync.WaitGroup
 	for r := range 2 {
 		wg.Add(1)
@@ -684,9 +685,14 @@ func TestFindNeverMissesStableKeysDuringChurn(t *testing.T) {
 				if s.Find(k, clusterHash(k)) != stable[k] {
 					misses.Add(1)
 				}
+				lookups.Add(1)
 			}
 		}()
 	}
+	for lookups.Load() == 0 { // the readers are under way before the churn starts
+		runtime.Gosched()
+	}
+	before := lookups.Load()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 300_000 {
 		if len(live) < 100 && (len(live) == 0 || rng.IntN(2) == 0) {
@@ -702,10 +708,14 @@ func TestFindNeverMissesStableKeysDuringChurn(t *testing.T) {
 			x.remove(e, clusterHash(e.Key))
 		}
 	}
+	during := lookups.Load() - before
 	stop.Store(true)
 	wg.Wait()
 	if n := misses.Load(); n != 0 {
 		t.Fatalf("%d lookups of stable keys missed", n)
+	}
+	if during == 0 {
+		t.Fatal("no lookup ran while the churn did")
 	}
 	if err := x.checkOverflows(x.t.Load()); err != nil {
 		t.Fatal(err)
@@ -975,6 +985,14 @@ func TestDeleteExpiredScansWithoutTheLock(t *testing.T) {
 func TestDeleteExpiredRacingWrites(t *testing.T) {
 	var s Shard[int, int]
 	s.Init(500, true, mixHash, 0, 0, 0, 0)
+	var racing int64 // writes made while a scan ran, over the rounds
+	defer func() {
+		// A scan is too short for the scheduler to preempt it: on one P
+		// the writer runs only between them.
+		if racing == 0 && !t.Failed() && runtime.GOMAXPROCS(0) > 1 {
+			t.Error("no write ran while a scan did")
+		}
+	}()
 	for round := range 20 {
 		now := int64(100 * (round + 1))
 		for k := range 500 {
@@ -989,6 +1007,7 @@ func TestDeleteExpiredRacingWrites(t *testing.T) {
 		}
 		var wg sync.WaitGroup
 		var stop atomic.Bool
+		var writes atomic.Int64
 		wg.Add(1)
 		go func() { // until the scan ends
 			defer wg.Done()
@@ -997,9 +1016,15 @@ func TestDeleteExpiredRacingWrites(t *testing.T) {
 				// At an earlier time: their sweep steps reclaim nothing.
 				s.Set(k+1, i, mixHash(k+1), 1, 0, now-60, nil)
 				s.Delete(k, mixHash(k), nil)
+				writes.Add(1)
 			}
 		}()
+		for writes.Load() == 0 { // the writer is under way before the scan starts
+			runtime.Gosched()
+		}
+		before := writes.Load()
 		s.DeleteExpired(now, nil)
+		racing += writes.Load() - before
 		stop.Store(true)
 		wg.Wait()
 		scanned = nil
