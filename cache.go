@@ -714,9 +714,7 @@ func (c *Cache[K, V]) tell(out []shard.Evicted[K, V]) (first *recovered) {
 		return nil
 	}
 	for _, ev := range out {
-		if p := c.call(ev); first == nil {
-			first = p
-		}
+		first = first.or(c.call(ev))
 	}
 	return first
 }
@@ -733,6 +731,14 @@ func (c *Cache[K, V]) call(ev shard.Evicted[K, V]) (p *recovered) {
 
 // recovered is a panic value that a callback raised.
 type recovered struct{ v any }
+
+// or returns p, or q if p is nil: the first of two panics.
+func (p *recovered) or(q *recovered) *recovered {
+	if p != nil {
+		return p
+	}
+	return q
+}
 
 // raise panics with the value again, if there is one.
 func (p *recovered) raise() {
@@ -775,9 +781,7 @@ func (c *Cache[K, V]) DeleteExpired() {
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]
 		c.shards[i].DeleteExpired(now, c.collect(&out))
-		if p := c.tell(out); first == nil {
-			first = p
-		}
+		first = first.or(c.tell(out))
 	}
 	first.raise()
 }
@@ -812,9 +816,7 @@ func (c *Cache[K, V]) Clear() {
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]
 		c.shards[i].Clear(c.collect(&out))
-		if p := c.tell(out); first == nil {
-			first = p
-		}
+		first = first.or(c.tell(out))
 	}
 	c.pool.Reset()
 	first.raise()

@@ -27,11 +27,6 @@ var ErrBatchSize = errors.New("coalesce: the batch function returned the wrong n
 
 // batch marks the calls that one DoBatch created.
 type batch struct {
-	// over is set by whichever finishes the batch's calls first, fn's
-	// outcome or the load timeout: the other then finishes none of them,
-	// so that every key of a batch gets the same one (a timeout racing
-	// fn's return used to split the keys between them).
-	over atomic.Bool
 	// panicked is set, if fn panicked and its outcome finishes the
 	// batch's calls, before it does. It is atomic: the caller reads it
 	// while the batch's goroutine may still run.
@@ -174,11 +169,12 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 		c.started = true
 	}
 	lctx, cancel := g.loadContext(ctx)
-	stop := g.onLoadTimeout(lctx, func() {
-		if b.over.CompareAndSwap(false, true) {
-			fail(ErrLoadTimeout)
-		}
-	})
+	// Either the load timeout finishes the batch's calls or fn's outcome
+	// does, never both, so that every key of a batch gets the same one (a
+	// timeout racing fn's return used to split the keys between them):
+	// stop, which fn's side calls first, reports whether the timeout's
+	// function will run.
+	stop := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
 	arg := slices.Clone(keys) // fn may keep or change its slice
 	go func() {
 		var res []Result[V]
@@ -187,8 +183,8 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 		defer func() {
 			stopped := stop()
 			defer cancel()
-			if !stopped || !b.over.CompareAndSwap(false, true) {
-				return // the load timeout finished the keys: fn's outcome is dropped
+			if !stopped {
+				return // the load timeout finishes the keys: fn's outcome is dropped
 			}
 			switch {
 			case lctx.Err() != nil:
