@@ -15,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 	"unsafe"
+	"weak"
 
 	"github.com/ufocache/ufocache"
 	"github.com/ufocache/ufocache/fifo"
@@ -846,4 +847,50 @@ func TestInitialCapacitySizesUpFront(t *testing.T) {
 	if !slices.Equal(sizes(c), start) {
 		t.Fatalf("InitialCapacity = MaxWeight: churn resized the index or sketch, %v -> %v", start, sizes(c))
 	}
+}
+
+// TestReplacedValuesAreCollectable: a cache holds from the garbage
+// collector only the values it holds. Rewriting resident keys (no new key,
+// so no eviction moves the queues' heads) once kept nearly every value
+// ever written reachable, through links that displaced entries kept to
+// their old neighbours; a deleted value stayed reachable from the next
+// entry at its queue's end.
+func TestReplacedValuesAreCollectable(t *testing.T) {
+	type blob = *[256]byte
+	c := ufocache.Must(ufocache.Options[int, blob]{MaxWeight: 1000, Shards: 1})
+	var made []weak.Pointer[[256]byte]
+	set := func(k int) {
+		v := new([256]byte)
+		made = append(made, weak.Make(v))
+		c.Set(k, v)
+	}
+	check := func(when string) {
+		t.Helper()
+		runtime.GC()
+		alive := 0
+		for _, w := range made {
+			if w.Value() != nil {
+				alive++
+			}
+		}
+		if want := c.Len(); alive != want {
+			t.Errorf("%s: %d of %d values written are reachable; the cache holds %d", when, alive, len(made), want)
+		}
+	}
+	const keys = 100
+	for round := range 50 {
+		for k := range keys {
+			set(k)
+			if round%2 == 0 {
+				c.Get(k) // read: fill's moves and CLOCK rounds see read entries too
+			}
+		}
+	}
+	check("after rewriting the keys")
+	set(keys) // the newest entry, the small queue's tail...
+	set(keys + 1)
+	c.Delete(keys + 1) // ...deleted at the tail
+	c.Delete(0)        // and an old one
+	check("after deleting")
+	runtime.KeepAlive(c)
 }

@@ -3,13 +3,17 @@ package fifo
 // Queue is an intrusive doubly linked FIFO of entries. It is not safe for
 // concurrent use: the shard lock guards it.
 //
-// The links at the ends are not kept: the head's prev and the tail's next
-// are stale, and head and tail say where the queue ends. So popping the
-// head, the eviction path, writes nothing to the next entry, whose cache
-// line a reader on another core may hold. An entry leaving a queue has
-// its own links cleared, so a stale link holds at most that one entry
-// from the garbage collector. The queue keeps no count (24 bytes: a
-// shard's two queues share the cache line its Sets write).
+// No entry in the queue links to one outside it: the head's prev and the
+// tail's next are nil, and an entry that leaves (or that swap displaces)
+// has its neighbours' links moved on. So the queue holds from the garbage
+// collector only the entries it holds, whatever links the ones that left
+// still have. (The ends' links were once left stale, to spare a pop the
+// write to the next entry: a popped entry stayed reachable from the new
+// head; were its value replaced, the displaced version still linked its
+// old neighbours, and theirs theirs, so a cache whose keys were rewritten
+// without eviction moving its heads held nearly every value it ever had:
+// TestReplacedValuesAreCollectable.) The queue keeps no count (24 bytes:
+// a shard's two queues share the cache line its Sets write).
 type Queue[K comparable, V any] struct {
 	head, tail *Entry[K, V]
 	weight     int64
@@ -49,9 +53,11 @@ func (q *Queue[K, V]) unlink(e *Entry[K, V]) {
 	case e == q.head && e == q.tail:
 		q.head, q.tail = nil, nil
 	case e == q.head:
-		q.head = e.next // e.next.prev goes stale
+		q.head = e.next
+		q.head.prev = nil
 	case e == q.tail:
-		q.tail = e.prev // e.prev.next goes stale
+		q.tail = e.prev
+		q.tail.next = nil
 	default:
 		e.prev.next = e.next
 		e.next.prev = e.prev
@@ -61,8 +67,8 @@ func (q *Queue[K, V]) unlink(e *Entry[K, V]) {
 }
 
 // swap puts e in old's place. It writes nothing to old, whose cache line
-// readers on other cores may hold: old's stale links are harmless, as old
-// is unreachable from the queue and the index.
+// readers on other cores may hold: old keeps its links, but no entry in
+// the queue links to it.
 func (q *Queue[K, V]) swap(old, e *Entry[K, V]) {
 	e.prev, e.next = old.prev, old.next
 	if old == q.head {
@@ -98,9 +104,10 @@ func (q *Queue[K, V]) Each(f func(*Entry[K, V])) {
 	}
 }
 
-// Check verifies the links both ways and the weight; for tests.
+// Check verifies the links both ways (the ends' outer links nil) and the
+// weight; for tests.
 func (q *Queue[K, V]) Check() error {
-	if (q.head == nil) != (q.tail == nil) {
+	if (q.head == nil) != (q.tail == nil) || q.head != nil && (q.head.prev != nil || q.tail.next != nil) {
 		return errBadLink
 	}
 	w := int64(0)
