@@ -130,7 +130,8 @@ const (
 	// than start one. With a nil error the value is the one that load
 	// returned (or a write just before stored): stored too, unless a write
 	// of the key detached the load, a newer load took the key over
-	// (RTOptions.LockAge), or its TTL was negative; with an
+	// (RTOptions.LockAge), its TTL was negative, or it was too heavy to
+	// store (see Options.Weigher); with an
 	// error, the load failed, or this caller stopped waiting
 	// (ErrLockTimeout, its ctx's error).
 	LockHit
@@ -189,7 +190,12 @@ type Options[K comparable, V any] struct {
 	MaxWeight int64
 	// Weigher returns an entry's weight. A result of 0 counts as 1. An entry
 	// heavier than one shard's share of MaxWeight (MaxWeight/Shards) is
-	// declined. Called once per Set, before any lock is taken.
+	// declined, and one that leaves its shard less room than the next new
+	// key of the shard needs is evicted by it. With Shards 0 the count follows GOMAXPROCS (see Shards),
+	// so the same cache may keep a value on one machine and decline it on
+	// one with more cores: where single values may weigh more than about
+	// MaxWeight/(2·GOMAXPROCS), set Shards. Called once per Set, before
+	// any lock is taken.
 	Weigher func(K, V) uint32
 	// DefaultTTL is the TTL of entries set without one (Set, or a TTL of 0).
 	// 0 means NoExpiration; negative is an error.
@@ -212,10 +218,11 @@ type Options[K comparable, V any] struct {
 	// entry of index, and 8 to 16 of sketch in a weighted cache (less
 	// where the budget binds). It bounds nothing: the cache grows past it,
 	// a unit cache up to MaxWeight. Negative, above MaxWeight (an entry
-	// weighs at least 1) or above maxInitialCapacity (2^36, or 2^25 on
+	// weighs at least 1) or above maxInitialCapacity (2^36, or 2^25-1 on
 	// 32-bit platforms) is an error.
 	InitialCapacity int
-	// Shards is the number of shards, a power of two up to 1<<16.
+	// Shards is the number of shards, a power of two up to 1<<16 and up to
+	// MaxWeight.
 	// 0 chooses from GOMAXPROCS and capacity: 16 per P (rounded up to a
 	// power of two), but never so many that a shard holds fewer than about
 	// 1024 units of weight, since a small shard makes the eviction policy
@@ -240,6 +247,9 @@ type Options[K comparable, V any] struct {
 	// go through a seeded bijection that spreads every bit over all 64, so
 	// it need only avoid collisions, not mix (the identity is fine for
 	// distinct integer IDs); keys whose hashes are equal still collide.
+	// The cache calls it under a shard's lock too (eviction and removal
+	// hash a key again rather than store its hash in the entry), so it
+	// must not call the cache, and must not panic on a key it once hashed.
 	// Keys are always compared in full, so a poor Hasher (many
 	// collisions) costs speed, never correctness. A key not equal to itself
 	// (a NaN, or a struct or interface holding one) is declined by Set. An
@@ -428,7 +438,7 @@ func Must[K comparable, V any](opts Options[K, V]) *Cache[K, V] {
 
 // maxInitialCapacity bounds Options.InitialCapacity where the sizes it
 // asks for still fit an int and the address space: 2^36 entries (an index
-// of about 1 TiB) on 64-bit platforms, 2^25 (about 470 MiB) on 32-bit
+// of about 1 TiB) on 64-bit platforms, 2^25-1 (about 470 MiB) on 32-bit
 // ones. Past it the hint is an error, not an out-of-memory crash in New.
 const maxInitialCapacity = min(1<<36, math.MaxInt>>6)
 

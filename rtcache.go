@@ -82,7 +82,11 @@ type RTCache[K comparable, V any] struct {
 // through globals.
 //
 // ctx keeps the values of the context of the caller that started the load,
-// not its cancellation; it ends after RTOptions.LoadTimeout. A Loader may
+// not its cancellation (a Get whose ctx has already ended still starts the
+// load, which stores its value, and returns that ctx's error); it ends
+// after RTOptions.LoadTimeout. Any value is stored, a nil or zero one
+// included: to store nothing return a negative TTL, and to remember that
+// a key is absent return an error with RTOptions.ErrorTTL. A Loader may
 // panic or call runtime.Goexit: the key is released, the callers waiting
 // get a *PanicError or ErrGoexit, and the caller that started the load, if
 // it still waits, panics again with the *PanicError.
@@ -117,8 +121,10 @@ type RTOptions[K comparable, V any] struct {
 	// load has run this long start a new load (one, shared as usual),
 	// instead of joining the old one: a hung origin request does not hold
 	// a key forever. The old load goes on for the callers already waiting
-	// for it, but its result is not stored. 0: a load holds its key until
-	// it finishes.
+	// for it, but its result is not stored. It is not cancelled: pair
+	// LockAge with a LoadTimeout, or a Loader that never returns keeps its
+	// goroutine while another starts every LockAge. 0: a load holds its
+	// key until it finishes.
 	LockAge time.Duration
 	// LockTimeout is how long a caller waits for a load that another caller
 	// started. Past it the caller gives up with ErrLockTimeout: it does not
@@ -464,8 +470,9 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 
 // MultiGet looks up every key and returns the answers in the order of keys.
 // Hits are served from the cache; the misses are loaded in one call of the
-// BatchLoader (without one, each with the Loader, concurrently, as Get
-// would). Misses whose load another caller (a Get, or another MultiGet)
+// BatchLoader (without one, each with the Loader, RTOptions.MaxMultiLoads
+// at a time, as Get would, except that a key not yet taken when ctx ends
+// fails with its error and starts no load). Misses whose load another caller (a Get, or another MultiGet)
 // has in flight wait for it instead, and a Get of a key in this MultiGet's
 // BatchLoader call waits for that call. A key that fails does not fail the
 // others: its RTResult.Err says why, and the hits are kept. err is the

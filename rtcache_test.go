@@ -399,6 +399,9 @@ func TestRTFailuresReleaseKey(t *testing.T) {
 				useBad.Store(false)
 				close(release)
 				wg.Wait()
+				if n := loads.Load(); n != 1 {
+					t.Errorf("%d loads for %d callers, want 1", n, waiters+1)
+				}
 				for i, a := range answers {
 					tc.check(t, i == 0, a, panics[i])
 					if want := tc.bound(i == 0); a.at != want {
