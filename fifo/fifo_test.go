@@ -651,7 +651,7 @@ func TestHeavyNewcomerDuelsTheVictimsMean(t *testing.T) {
 		}
 		p.Add(c, hc)
 		p.small.unlink(c) // as Evict pops the small queue's head
-		gone := entries(p.duel(c, hc, 0, nil, p.capacity, nil))
+		gone := entries(p.duel(c, hc, 0, nil, p.capacity, new(int), nil))
 		if c.InMain() != wantIn {
 			t.Fatalf("c rated %d against victims rated %d in all: in main %v, want %v (gone %d)", f, rated, c.InMain(), wantIn, len(gone))
 		}
@@ -1135,7 +1135,7 @@ func TestClockBoundKeepsSingleThreadedOrder(t *testing.T) {
 	}
 	p.main.Each(func(e *entry) { e.SetFreq(freqMask) })
 	head := p.main.head
-	v := p.clock(0)
+	v := p.clock(0, new(int))
 	if v != head {
 		t.Fatalf("clock took key %d, want the original head %d (after %d rounds of %d entries)", v.Key, head.Key, freqMask, m)
 	}
@@ -1182,5 +1182,56 @@ func TestDuelGoesOnPastProtect(t *testing.T) {
 	}
 	if p.Weight() > 10 {
 		t.Fatalf("weight %d above the capacity", p.Weight())
+	}
+}
+
+// TestHeavyNewcomerClockIsBoundedPerEvict: while readers keep every entry
+// read, one Evict meets at most (freqMask+1) times the entries held in
+// main's CLOCK, however many victims a heavy newcomer needs: counted per
+// victim, a newcomer of 90% of the capacity (900 victims of weight 1) took
+// 900 times that. Both ways a heavy entry makes room: stored (protected
+// while its own Set evicts for it) and duelling from the small queue's
+// head.
+func TestHeavyNewcomerClockIsBoundedPerEvict(t *testing.T) {
+	for _, duel := range []bool{false, true} {
+		t.Run(fmt.Sprintf("duel=%v", duel), func(t *testing.T) {
+			const capacity = 1000
+			p := &S3[int, int]{}
+			p.Init(capacity, false, sketch.New(capacity), hash)
+			p.reused()
+			for k := range capacity {
+				add(p, newEntry(k, 1))
+			}
+			var all []*entry
+			p.main.Each(func(e *entry) { all = append(all, e) })
+			p.small.Each(func(e *entry) { all = append(all, e) })
+			for _, e := range all {
+				e.SetFreq(freqMask)
+			}
+			rounds := 0
+			clockRound = func(e any) { // a reader that never stops
+				rounds++
+				e.(*entry).SetFreq(freqMask)
+			}
+			defer func() { clockRound = nil }()
+			heavy := newEntry(-1, capacity*9/10)
+			held := p.Len()
+			if duel {
+				// Rated far above the residents, so that it wins.
+				for range 20 {
+					p.sketch.Add(hash(heavy.Key))
+				}
+				p.Add(heavy, hash(heavy.Key))
+				p.Evict(0, nil, nil)
+			} else {
+				add(p, heavy)
+			}
+			if want := (freqMask+1)*(held+1) + 1; rounds > want { // the newcomer counts among the entries held
+				t.Errorf("one Evict sent %d entries round the CLOCK for a newcomer of weight %d; want at most %d", rounds, heavy.Weight, want)
+			}
+			if p.Weight() > capacity || heavy.Dead() {
+				t.Errorf("weight %d (bound %d), the newcomer dead: %v", p.Weight(), capacity, heavy.Dead())
+			}
+		})
 	}
 }
