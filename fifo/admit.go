@@ -26,7 +26,9 @@ import (
 //
 // A newcomer that wins its duel bets the same way, in a book of its own:
 // while fewer than wonPercent of those bets pay, the duel turns strict
-// (S3.strict).
+// (S3.strict). A newcomer let in blind (S3.blindAdmits) bets in that book
+// too: if the blind phase's newcomers are not read before their victims
+// come back, the duels that follow it start strict.
 //
 // Rejections were booked too, and left out. A newcomer that lost its duel
 // bets that its victim is requested before it comes back: on sprite 83-86%

@@ -197,7 +197,9 @@ type S3[K comparable, V any] struct {
 	// admits is the running share of duels the newcomer won, of readsOne,
 	// counting a returning key that ghost admission let in as a win
 	// (counted only on duels fought: oltp at 250-1000 entries -0.4 to
-	// -0.8 pp, mean -0.05, policy suite 8 seeds).
+	// -0.8 pp, mean -0.05, policy suite 8 seeds). A duel is every call of
+	// duel: a newcomer let in blind, or one for which expired entries
+	// alone made room, counts as a win too.
 	admits int64
 
 	capacity int64
@@ -928,9 +930,12 @@ func (p *S3[K, V]) strict() bool {
 }
 
 // drop flags e dead and appends it to out; h is e's hash. An entry that
-// expired leaves no ghost: kept longer, it would not have hit, so its key
-// coming back says nothing of either queue's size (as for one the expiry
-// sweep removes). Its key may be remembered as lapsed instead (see Add).
+// expired leaves no ghost in the queues' ghosts: kept longer, it would not
+// have hit, so its key coming back says nothing of either queue's size
+// (as for one the expiry sweep removes). Its key may be remembered as
+// lapsed instead (see Add). Blind admission's seen ghost takes it while
+// it lasts: that ghost asks only whether keys come back, and a key
+// fetched again once it expired does.
 func (p *S3[K, V]) drop(e *Entry[K, V], h uint64, now int64, out []Gone[K, V]) []Gone[K, V] {
 	if expired(e, now) {
 		p.lapse(e, h)
