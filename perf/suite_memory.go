@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 
 	"github.com/ufocache/ufocache/perf/peers"
@@ -78,7 +80,78 @@ func runMemory(cfg *config) (*report, error) {
 		h.row(name, fmt.Sprintf("%.0f", cells[key{"uint64", name, big}].perEntry), fmt.Sprintf("%.0f", cells[key{"string", name, big}].perEntry))
 	}
 	r.headline = []string{h.String()}
+
+	// Rewrites: what a cache keeps of the values it no longer holds.
+	rn := sizes[0]
+	keys := make([]uint64, rn)
+	for i := range keys {
+		keys[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
+	}
+	w := newTable("cache", "after the fill (B/entry)", fmt.Sprintf("after %d rewrites of every key (B/entry)", rewrites), "growth (B/entry)")
+	for _, name := range caches {
+		fill, again := measureRewrites(name, keys)
+		w.row(name, fmt.Sprintf("%.0f", fill), fmt.Sprintf("%.0f", again), fmt.Sprintf("%+.0f", again-fill))
+	}
+	r.add("## Rewrites of resident keys (retention)\n\n"+
+		"A cache of capacity %d filled with %d uint64 keys, each Set storing a fresh %d-byte []byte, then every key Set again %d "+
+		"times, in a new random order each time (no new key, and room for all: nothing is evicted); heap bytes per entry held after runtime.GC, values included. A cache that frees "+
+		"what it replaced grows by about nothing; one that keeps replaced values reachable grows by up to %d bytes per entry "+
+		"and rewrite.\n\n%s", 2*rn, rn, rewriteValue, rewrites, rewriteValue+24, w)
 	return r, nil
+}
+
+// rewrites and rewriteValue: see the rewrites table of runMemory.
+const (
+	rewrites     = 32
+	rewriteValue = 64
+)
+
+// measureRewrites fills the named cache with keys, each with a value of
+// its own, and returns the heap per entry held after the fill and after
+// rewrites more Sets of every key.
+func measureRewrites(name string, keys []uint64) (fill, again float64) {
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	// Twice the keys: no shard fills up, so nothing is evicted.
+	c := peers.MustNew[uint64, []byte](name, peers.Config[[]byte]{Capacity: 2 * int64(len(keys))})
+	perEntry := func() float64 {
+		if w, ok := c.(peers.Waiter); ok {
+			w.Wait()
+		}
+		var after runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held := c.Len()
+		if held < 0 {
+			held = len(keys)
+		}
+		return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(max(held, 1))
+	}
+	n := 0
+	set := func(k uint64) {
+		c.Set(k, make([]byte, rewriteValue))
+		waitEvery(c, n)
+		n++
+	}
+	for _, k := range keys {
+		set(k)
+	}
+	fill = perEntry()
+	order := slices.Clone(keys)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range rewrites {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, k := range order {
+			set(k)
+		}
+	}
+	again = perEntry()
+	runtime.KeepAlive(c)
+	c.Close()
+	return fill, again
 }
 
 // measureMemory fills the named cache with keys and returns its heap cost
