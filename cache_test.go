@@ -910,3 +910,55 @@ func TestReplacedValuesAreCollectable(t *testing.T) {
 	check("after deleting")
 	runtime.KeepAlive(c)
 }
+
+// TestEveryReadAtTheExpiryNanosecond: an entry is live until the
+// nanosecond before its expiry and expired from that nanosecond on, for
+// Get as for the reads the model checks.
+func TestEveryReadAtTheExpiryNanosecond(t *testing.T) {
+	clk := &fakeClock{}
+	clk.Advance(time.Second)
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100, Clock: clk, KeepExpired: time.Hour})
+	c.SetWithTTL(1, 7, 10*time.Nanosecond)
+	clk.Advance(9 * time.Nanosecond)
+	if v, ok := c.Get(1); !ok || v != 7 {
+		t.Errorf("Get a nanosecond before the expiry = %d, %v; want 7, true", v, ok)
+	}
+	if _, st := c.GetWithStatus(1); st != ufocache.Hit {
+		t.Errorf("GetWithStatus a nanosecond before the expiry: %v, want Hit", st)
+	}
+	clk.Advance(time.Nanosecond)
+	if v, ok := c.Get(1); ok {
+		t.Errorf("Get at the expiry = %d, true; want a miss", v)
+	}
+	if _, st := c.GetWithStatus(1); st != ufocache.Expired {
+		t.Errorf("GetWithStatus at the expiry: %v, want Expired", st)
+	}
+	if _, stale, ok := c.GetStale(1); !ok || stale != 1 {
+		t.Errorf("GetStale at the expiry: stale for %v, %v; want 1ns, true", stale, ok)
+	}
+}
+
+// TestCollidingKeysInATwoGroupIndex: with every hash equal, a shard of 8
+// entries fills both groups of its index, and the probe must reach the
+// last group for every key (stopping one group early, Get missed key 7
+// and a Set of it stored it twice).
+func TestCollidingKeysInATwoGroupIndex(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 8, Shards: 1, Hasher: func(int) uint64 { return 42 }})
+	for k := range 8 {
+		if !c.Set(k, k) {
+			t.Fatalf("Set(%d) declined", k)
+		}
+	}
+	for k := range 8 {
+		if v, ok := c.Get(k); !ok || v != k {
+			t.Errorf("Get(%d) = %d, %v; want %d, true", k, v, ok, k)
+		}
+	}
+	c.Set(7, 70)
+	if n := c.Len(); n != 8 {
+		t.Errorf("Len after setting key 7 again = %d, want 8", n)
+	}
+	if v, _ := c.Get(7); v != 70 {
+		t.Errorf("Get(7) = %d after setting it to 70", v)
+	}
+}

@@ -174,6 +174,9 @@ func (h *harness) get(k uint16) {
 			h.t.Fatalf("Get(%d) = %d, %v; model: expired", k, v, st)
 		}
 	}
+	if gv, gok := h.c.Get(k); gok != (ok && h.live(m)) || gok && gv != m.v {
+		h.t.Fatalf("plain Get(%d) = %d, %v; model %v present %v", k, gv, gok, m, ok)
+	}
 	sv, staleFor, sok := h.c.GetStale(k)
 	if sok != ok || (ok && (sv != m.v || (h.live(m) && staleFor != 0) ||
 		(!h.live(m) && staleFor != max(time.Duration(h.now()-m.expire), 1)))) {

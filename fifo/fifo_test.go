@@ -1147,6 +1147,27 @@ func TestClockBoundKeepsSingleThreadedOrder(t *testing.T) {
 	p.main.pushFront(v) // leave the queues whole
 }
 
+// Each CLOCK round costs a read entry one read, not all of them: the head,
+// read freqMask times among unread entries, goes round and keeps
+// freqMask-1 reads, and the next entry is taken.
+func TestClockTakesOneReadPerRound(t *testing.T) {
+	p := newS3(100)
+	for k := range 100 {
+		add(p, newEntry(k, 1))
+	}
+	p.main.Each(func(e *entry) { e.takeFreq() })
+	head := p.main.head
+	head.SetFreq(freqMask)
+	next := head.next
+	if v := p.clock(0, new(int)); v != next {
+		t.Fatalf("clock took key %d, want %d, the unread one after the read head", v.Key, next.Key)
+	}
+	if f := head.Freq(); f != freqMask-1 || p.main.tail != head {
+		t.Errorf("the head read %d times went round with frequency %d (at main's tail: %v), want %d", freqMask, f, p.main.tail == head, freqMask-1)
+	}
+	p.main.pushFront(next) // leave the queues whole
+}
+
 // A duel whose CLOCK reaches protect in main (a Replace's, or a lapsed
 // key's) sends protect round and goes on with the entries after it: the
 // newcomer, rated well above them, enters main. (The duel used to end at

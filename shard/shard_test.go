@@ -1397,3 +1397,32 @@ func TestDoublingTakesOverARebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRemovalAtTheEndOfTheLongestProbe: in a table of two groups, a key
+// whose probe passed its full home group sits in the last group its probe
+// can reach; removing it must find it by the probe and lower the count it
+// raised (a locate that stopped a group early fell back to its full scan,
+// which leaves the counts, and later misses read on for nothing).
+func TestRemovalAtTheEndOfTheLongestProbe(t *testing.T) {
+	var s Shard[int, int]
+	x := &s.idx
+	x.hash = indexHash
+	x.init(8, 0)
+	if n := x.t.Load().n; n != 2 {
+		t.Fatalf("the table has %d groups, want 2", n)
+	}
+	for k := range groupSlots { // keys 0-6 fill group 0
+		indexAdd(x, k)
+	}
+	e := indexAdd(x, 128) // homed in group 0 too: goes on to group 1
+	if c := overflow(x.t.Load().groups[0].ctrl.Load(), indexHash(128)); c != 1 {
+		t.Fatalf("group 0's count for key 128's bin is %d, want 1", c)
+	}
+	if _, _, probed := x.t.Load().locate(e, indexHash(128)); !probed {
+		t.Error("key 128 was found only by the full scan")
+	}
+	x.remove(e, indexHash(128))
+	if c := overflow(x.t.Load().groups[0].ctrl.Load(), indexHash(128)); c != 0 {
+		t.Errorf("after removing key 128, group 0's count for its bin is %d, want 0", c)
+	}
+}
