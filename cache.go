@@ -191,11 +191,11 @@ type Options[K comparable, V any] struct {
 	// Weigher returns an entry's weight. A result of 0 counts as 1. An entry
 	// heavier than one shard's share of MaxWeight (MaxWeight/Shards) is
 	// declined, and one that leaves its shard less room than the next new
-	// key of the shard needs is evicted by it. With Shards 0 the count follows GOMAXPROCS (see Shards),
-	// so the same cache may keep a value on one machine and decline it on
-	// one with more cores: where single values may weigh more than about
-	// MaxWeight/(2·GOMAXPROCS), set Shards. Called once per Set, before
-	// any lock is taken.
+	// key of the shard needs is evicted by it. With Shards 0 the count
+	// follows GOMAXPROCS (see Shards), so the same cache may keep a value
+	// on one machine and decline it on one with more cores: where single
+	// values may weigh more than about MaxWeight/(2·GOMAXPROCS), set
+	// Shards. Called once per Set, before any lock is taken.
 	Weigher func(K, V) uint32
 	// DefaultTTL is the TTL of entries set without one (Set, or a TTL of 0).
 	// 0 means NoExpiration; negative is an error.

@@ -714,14 +714,14 @@ func (p *S3[K, V]) headRead(c *Entry[K, V], h uint64) bool {
 //
 // Unread, an entry goes round at most freqMask times; but readers on other
 // cores may raise the frequencies again as fast as this loop lowers them,
-// so once the Evict calling it has met (*met counts them over all its
-// calls) (freqMask+1) times as many entries as the queues hold, it takes
-// the head whatever its frequency: the Set that called it always ends,
-// after O(n) steps even where a heavy newcomer takes many victims (a
-// count per call let one Set of 3,600 victims take 231M steps, 7.4 s,
-// at 4,000 entries: TestHeavyNewcomerClockIsBoundedPerEvict). Alone, the
-// CLOCK never meets so many: each entry goes round at most freqMask times
-// and is taken at most once.
+// so once the Evict calling it has sent round, over all its calls (*met),
+// (freqMask+1) times as many entries as the queues hold, it takes the
+// head whatever its frequency: the Set that called it always ends, after
+// O(n) steps even where a heavy newcomer takes many victims (a count per
+// call let one Set of 3,600 victims take 231M steps, 7.4 s, at 4,000
+// entries: TestHeavyNewcomerClockIsBoundedPerEvict). With no reader
+// racing it, an Evict never sends so many round: each entry goes round
+// at most freqMask times.
 func (p *S3[K, V]) clock(now int64, met *int) *Entry[K, V] {
 	for ; ; *met++ {
 		e := p.main.popFront()
