@@ -2429,3 +2429,35 @@ func TestRTMultiGetBatchLoaderErrorFailsItsKeys(t *testing.T) {
 		}
 	})
 }
+
+// creepClock reads t, then moves on by step: time passes between two reads,
+// as it does between a hit's lookup and its refresh's recheck.
+type creepClock struct{ ns, step atomic.Int64 }
+
+func (c *creepClock) Nanotime() int64 { return c.ns.Add(c.step.Load()) - c.step.Load() }
+
+// A hit with exactly RefreshAhead left starts no refresh, even where time
+// has moved on by the time a refresh would look at the value again (its
+// recheck would then find less than RefreshAhead left, and load).
+func TestRTRefreshAheadBoundIsExclusiveWhileTimeMoves(t *testing.T) {
+	clk := &creepClock{}
+	o := &origin{ttl: 100 * time.Millisecond}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond},
+		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+	ctx := context.Background()
+	rt.Get(ctx, "k")
+	clk.ns.Add(int64(70 * time.Millisecond)) // the next read: 30ms left
+	clk.step.Store(1)                        // and each read after it 1ns later
+	if v, st, err := rt.Get(ctx, "k"); v != "k#1" || st != ufocache.Hit || err != nil {
+		t.Fatalf("Get with 30ms left = (%q, %v, %v), want a hit", v, st, err)
+	}
+	for range 100 { // let a refresh, if one started, finish
+		if rt.InFlight() == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n, loads := rt.Stats().Refreshes, o.loads.Load(); n != 0 || loads != 1 {
+		t.Fatalf("a hit with exactly RefreshAhead left: %d refreshes, %d loads; want 0 and 1", n, loads)
+	}
+}

@@ -3,6 +3,7 @@ package coalesce_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -815,5 +816,66 @@ func TestDoBatchReturningAtItsDeadlineTimesOut(t *testing.T) {
 				t.Fatalf("batch %d: a key got %v, want ErrLoadTimeout", b, r.Err)
 			}
 		}
+	}
+}
+
+// A batch function that returns because its ctx ended at the load timeout
+// gives every key ErrLoadTimeout, even when it wins the race with the
+// timeout's AfterFunc. fn hangs many contexts off its ctx first: the
+// deadline's cancel closes Done, then cancels the children one by one
+// under the parent's lock, so fn wakes and returns (and startBatch's stop
+// claims the AfterFunc) long before the AfterFunc's turn comes. Without
+// startBatch's lctx.Err() check, fn's context.DeadlineExceeded reached
+// the keys.
+func TestDoBatchReturningAtItsDeadlineTimesOutWhenFnWinsTheRace(t *testing.T) {
+	g := newGroup(t, coalesce.Options[int, int]{LoadTimeout: 50 * time.Millisecond})
+	for b := range 10 {
+		res := g.DoBatch(context.Background(), []int{2 * b, 2*b + 1}, func(ctx context.Context, keys []int) ([]coalesce.Result[int], error) {
+			cancels := make([]context.CancelFunc, 0, 20000)
+			for range cap(cancels) {
+				_, cancel := context.WithCancel(ctx)
+				cancels = append(cancels, cancel)
+			}
+			_ = cancels // all end with ctx: calling them here would wait for its lock
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
+		for _, r := range res {
+			if r.Err != coalesce.ErrLoadTimeout {
+				t.Fatalf("batch %d: a key got %v, want ErrLoadTimeout", b, r.Err)
+			}
+		}
+	}
+}
+
+// A batch function may keep or change its slice of keys: DoBatch settles
+// and commits each key under its own name whatever fn does to the slice,
+// and every key is free again afterwards.
+func TestDoBatchFnMayChangeItsKeys(t *testing.T) {
+	committed := map[string]int{}
+	g := newGroup(t, coalesce.Options[string, int]{
+		Commit: func(k string, v int, err error) func() {
+			committed[k] = v // Commit runs on the batch's goroutine, one key at a time
+			return nil
+		},
+	})
+	res := g.DoBatch(context.Background(), []string{"a", "b", "c"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
+		out := make([]coalesce.Result[int], len(keys))
+		for i := range keys {
+			out[i].Val = i + 1
+			keys[i] = "scribbled"
+		}
+		return out, nil
+	})
+	for i, r := range res {
+		if r.Err != nil || r.Val != i+1 {
+			t.Fatalf("key %d: %+v, want %d", i, r, i+1)
+		}
+	}
+	if want := (map[string]int{"a": 1, "b": 2, "c": 3}); !maps.Equal(committed, want) {
+		t.Errorf("committed %v, want %v", committed, want)
+	}
+	if n := g.Len(); n != 0 {
+		t.Fatalf("Len after = %d, want 0: a key is still held", n)
 	}
 }

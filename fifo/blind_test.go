@@ -135,3 +135,34 @@ func TestBlindAdmissionIsBounded(t *testing.T) {
 		t.Errorf("after the limit, %d of 100 more scanned keys held, want the duels to turn most away", n)
 	}
 }
+
+// Blind admission ends at the blindReturns-th sampled key that its seen
+// ghost remembers coming back: not before, and not one later.
+func TestBlindAdmissionEndsAtTheSecondReturn(t *testing.T) {
+	p, es := fillBlind(t)
+	scan(p, es, 100, 180)
+	if p.reuse {
+		t.Fatal("blind admission ended before any key came back")
+	}
+	returns := 0
+	for k := range 180 {
+		if !es[k].Dead() {
+			continue
+		}
+		h := hash(k)
+		counts := sampled(h) && p.seen.has(h)
+		es[k] = newEntry(k, 1)
+		add(p, es[k])
+		if counts {
+			returns++
+		}
+		if p.reuse != (returns >= blindReturns) {
+			t.Fatalf("after key %d came back (%d remembered returns): blind admission ended %v, want %v",
+				k, returns, p.reuse, returns >= blindReturns)
+		}
+		if p.reuse {
+			return
+		}
+	}
+	t.Fatalf("only %d remembered keys came back: the test proves nothing", returns)
+}
