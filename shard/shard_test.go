@@ -1047,7 +1047,8 @@ func TestDeleteExpiredRacingWrites(t *testing.T) {
 // tenth of them expired, every expired entry is reclaimed within the Sets
 // it takes to look at every group sweepScan at a time and visit the due
 // ones sweepVisits at a time, a fraction of the Sets that visiting every
-// group in turn took; and the live entries stay.
+// group in turn took; the groups it visited are no longer due; and the
+// live entries stay.
 func TestSweepVisitsOnlyDueGroups(t *testing.T) {
 	const n = 20_000
 	var s Shard[int, int]
@@ -1081,6 +1082,24 @@ func TestSweepVisitsOnlyDueGroups(t *testing.T) {
 	t.Logf("%d groups, %d due: the expired entries reclaimed in %d Sets", groups, due, sets)
 	if sets*2 > groups {
 		t.Errorf("%d Sets to reclaim them, want under half the %d groups", sets, groups)
+	}
+	// A visited group notes the earliest expiry left in it: none is due
+	// now, and a DeleteExpired reads no entry.
+	stale, limit := 0, dueTick(now-sweepGrace)
+	for _, d := range s.idx.t.Load().due {
+		if d <= limit {
+			stale++
+		}
+	}
+	if stale != 0 {
+		t.Errorf("%d of %d groups still note an expiry by %d after the sweep reclaimed every expired entry", stale, groups, limit)
+	}
+	reads := 0
+	scanned = func(any) { reads++ }
+	defer func() { scanned = nil }()
+	s.DeleteExpired(now, nil)
+	if reads != 0 {
+		t.Errorf("DeleteExpired read %d entries with nothing expired", reads)
 	}
 	for k := range n {
 		if e := s.Find(k, mixHash(k)); (e != nil) != (k%10 != 0) {
@@ -1424,48 +1443,5 @@ func TestRemovalAtTheEndOfTheLongestProbe(t *testing.T) {
 	x.remove(e, indexHash(128))
 	if c := overflow(x.t.Load().groups[0].ctrl.Load(), indexHash(128)); c != 0 {
 		t.Errorf("after removing key 128, group 0's count for its bin is %d, want 0", c)
-	}
-}
-
-// A group the sweep visited notes the earliest expiry left in it, so it is
-// not visited again before then: once the sweep has reclaimed a wave of
-// expired entries, no group is due, and a DeleteExpired at the same time
-// reads no entry, and a second wave is swept as fast as the first.
-func TestSweepRaisesTheNotesItVisits(t *testing.T) {
-	const n = 20_000
-	var s Shard[int, int]
-	s.Init(n+1, true, mixHash, 0, 0, 0, 0)
-	const late = 100 << dueShift
-	for k := range n {
-		expire := int64(late)
-		if k%10 == 0 {
-			expire = 10
-		}
-		s.Set(k, k, mixHash(k), 1, expire, 1, nil)
-	}
-	now := int64(10 + sweepGrace)
-	for sets := 0; s.Len() > n-n/10+1; sets++ {
-		if sets > 100_000 {
-			t.Fatalf("%d entries left after %d Sets", s.Len(), sets)
-		}
-		s.Set(-1, sets, mixHash(-1), 1, 0, now, nil)
-	}
-	t0 := s.idx.t.Load()
-	limit := dueTick(now - sweepGrace)
-	stale := 0
-	for _, d := range t0.due {
-		if d <= limit {
-			stale++
-		}
-	}
-	if stale != 0 {
-		t.Errorf("%d of %d groups still note an expiry by %d after the sweep reclaimed every expired entry", stale, t0.n, limit)
-	}
-	reads := 0
-	scanned = func(any) { reads++ }
-	defer func() { scanned = nil }()
-	s.DeleteExpired(now, nil)
-	if reads != 0 {
-		t.Errorf("DeleteExpired read %d entries with nothing expired", reads)
 	}
 }
