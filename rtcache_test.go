@@ -1712,10 +1712,15 @@ func TestRTGetHitDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// stepClock is a Clock that moves only when told.
-type stepClock struct{ ns atomic.Int64 }
+// stepClock is a Clock that moves when told, and by step after each
+// reading (0: not at all): with a step, time passes between two reads, as
+// it does between a hit's lookup and its refresh's recheck.
+type stepClock struct{ ns, step atomic.Int64 }
 
-func (c *stepClock) Nanotime() int64 { return c.ns.Load() }
+func (c *stepClock) Nanotime() int64 {
+	step := c.step.Load()
+	return c.ns.Add(step) - step
+}
 
 // TestRTGetHitPathMatchesCache: RTCache.Get's inlined hit path answers as
 // Cache.Get does, for integer and string keys, fresh and expired.
@@ -2430,17 +2435,11 @@ func TestRTMultiGetBatchLoaderErrorFailsItsKeys(t *testing.T) {
 	})
 }
 
-// creepClock reads t, then moves on by step: time passes between two reads,
-// as it does between a hit's lookup and its refresh's recheck.
-type creepClock struct{ ns, step atomic.Int64 }
-
-func (c *creepClock) Nanotime() int64 { return c.ns.Add(c.step.Load()) - c.step.Load() }
-
 // A hit with exactly RefreshAhead left starts no refresh, even where time
 // has moved on by the time a refresh would look at the value again (its
 // recheck would then find less than RefreshAhead left, and load).
 func TestRTRefreshAheadBoundIsExclusiveWhileTimeMoves(t *testing.T) {
-	clk := &creepClock{}
+	clk := &stepClock{}
 	o := &origin{ttl: 100 * time.Millisecond}
 	rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond},
 		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
