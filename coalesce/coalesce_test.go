@@ -514,7 +514,7 @@ func TestRecheckGoIsGosOwn(t *testing.T) {
 	})
 	done := make(chan struct{})
 	if !g.Go(context.Background(), "k", func(context.Context) (int, error) { close(done); return 4, nil }) {
-		t.Error("Go did not start fn although RecheckGo did not answer")
+		t.Fatal("Go did not start fn although RecheckGo did not answer")
 	}
 	<-done
 	for g.Len() != 0 { // the call ends just after fn returns
