@@ -1167,26 +1167,40 @@ func TestRTRefreshAhead(t *testing.T) {
 
 // RefreshAhead's bound is exclusive: a value with exactly RefreshAhead
 // left to live is not refreshed by a hit, and a caller's recheck takes it
-// (it would have been a hit) instead of loading.
+// (it would have been a hit) instead of loading. Also where time moves on
+// (by a nanosecond a read) between the hit's lookup and the recheck a
+// refresh would run: a frozen clock let that recheck answer a refresh the
+// hit should not have started.
 func TestRTRefreshAheadBoundIsExclusive(t *testing.T) {
-	clk := &stepClock{}
-	o := &origin{ttl: 100 * time.Millisecond}
-	rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond},
-		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
-	ctx := context.Background()
-	rt.Get(ctx, "k")
-	clk.ns.Add(int64(70 * time.Millisecond)) // 30ms left
-	if v, st, err := rt.Get(ctx, "k"); v != "k#1" || st != ufocache.Hit || err != nil {
-		t.Fatalf("Get with 30ms left = (%q, %v, %v), want a hit", v, st, err)
-	}
-	if n := rt.Stats().Refreshes; n != 0 {
-		t.Fatalf("a hit with exactly RefreshAhead left started %d refreshes, want 0", n)
-	}
-	if v, st, err := rt.JoinAfterMiss(ctx, "k"); v != "k#1" || st != ufocache.LockHit || err != nil {
-		t.Errorf("recheck with exactly RefreshAhead left = (%q, %v, %v), want (k#1, lock-hit, nil)", v, st, err)
-	}
-	if n := o.loads.Load(); n != 1 {
-		t.Errorf("%d loads, want 1", n)
+	for _, step := range []int64{0, 1} {
+		t.Run(fmt.Sprintf("step=%dns", step), func(t *testing.T) {
+			clk := &stepClock{}
+			o := &origin{ttl: 100 * time.Millisecond}
+			rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond},
+				ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+			ctx := context.Background()
+			rt.Get(ctx, "k")
+			clk.ns.Add(int64(70 * time.Millisecond)) // the next read: 30ms left
+			clk.step.Store(step)
+			if v, st, err := rt.Get(ctx, "k"); v != "k#1" || st != ufocache.Hit || err != nil {
+				t.Fatalf("Get with 30ms left = (%q, %v, %v), want a hit", v, st, err)
+			}
+			for range 100 { // let a refresh, if one started, finish
+				if rt.InFlight() == 0 {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if n := rt.Stats().Refreshes; n != 0 {
+				t.Fatalf("a hit with exactly RefreshAhead left started %d refreshes, want 0", n)
+			}
+			if v, st, err := rt.JoinAfterMiss(ctx, "k"); v != "k#1" || st != ufocache.LockHit || err != nil {
+				t.Errorf("recheck with about RefreshAhead left = (%q, %v, %v), want (k#1, lock-hit, nil)", v, st, err)
+			}
+			if n := o.loads.Load(); n != 1 {
+				t.Errorf("%d loads, want 1", n)
+			}
+		})
 	}
 }
 
@@ -2433,30 +2447,4 @@ func TestRTMultiGetBatchLoaderErrorFailsItsKeys(t *testing.T) {
 			t.Errorf("Get(a) after the failed batch = (%q, %v, %v), want a fresh load", v, st, err)
 		}
 	})
-}
-
-// A hit with exactly RefreshAhead left starts no refresh, even where time
-// has moved on by the time a refresh would look at the value again (its
-// recheck would then find less than RefreshAhead left, and load).
-func TestRTRefreshAheadBoundIsExclusiveWhileTimeMoves(t *testing.T) {
-	clk := &stepClock{}
-	o := &origin{ttl: 100 * time.Millisecond}
-	rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: 30 * time.Millisecond},
-		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
-	ctx := context.Background()
-	rt.Get(ctx, "k")
-	clk.ns.Add(int64(70 * time.Millisecond)) // the next read: 30ms left
-	clk.step.Store(1)                        // and each read after it 1ns later
-	if v, st, err := rt.Get(ctx, "k"); v != "k#1" || st != ufocache.Hit || err != nil {
-		t.Fatalf("Get with 30ms left = (%q, %v, %v), want a hit", v, st, err)
-	}
-	for range 100 { // let a refresh, if one started, finish
-		if rt.InFlight() == 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if n, loads := rt.Stats().Refreshes, o.loads.Load(); n != 0 || loads != 1 {
-		t.Fatalf("a hit with exactly RefreshAhead left: %d refreshes, %d loads; want 0 and 1", n, loads)
-	}
 }
