@@ -473,7 +473,8 @@ var momentumOn = true
 // admitted on is now e's (read, as far as the bet goes). Nothing is
 // written to old: a Set of a hot key would otherwise pull old's cache
 // line away from the cores reading it (old is unreachable from the queue
-// and the index; it is not flagged dead).
+// and the index; it is not flagged dead). A read of old that a reader
+// counts after this takes old's frequency is lost (see shard.Set).
 func (p *S3[K, V]) Replace(old, e *Entry[K, V]) { p.replace(old, e, 1) }
 
 // Swap is Replace without the read: e keeps old's frequency. For a write

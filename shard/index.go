@@ -255,8 +255,11 @@ type index[K comparable, V any] struct {
 	maxSlot int // nor grows above it (0: no limit)
 	hash    func(K) uint64
 	// ahead delivers the table of a doubling that a goroutine allocates
-	// (see grown); nil: none under way. Written once a doubling, under
-	// the shard lock.
+	// (see grown); nil: none asked for. Written once a doubling, under
+	// the shard lock. A table that arrived waits in it until the doubling
+	// takes it: if removals bring the load back under growLoad first, it
+	// waits until the load reaches it again (one table of twice the
+	// current size at most, which Clear drops).
 	ahead   chan *table[K, V]
 	_       [indexPad]byte
 	live    int // entries

@@ -279,7 +279,9 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		// as a read would be, which keeps the sketch's line (written by
 		// every insert) out of a hot key's writes.
 		// e's frequency and flags are set before the index publishes
-		// it, so that no reader's Touch of e is overwritten.
+		// it, so that no reader's Touch of e is overwritten. A reader
+		// that found old before that may still Touch old: that read is
+		// lost, a read ordered before this write, which counts as one.
 		s.policy.Replace(old, e)
 		s.idx.replace(old, e, h)
 		s.countTTL(old, -1)

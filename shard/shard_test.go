@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"unsafe"
+	"weak"
 
 	"github.com/ufocache/ufocache/fifo"
 )
@@ -16,6 +17,51 @@ func mixHash(k int) uint64 {
 	x := uint64(k)*0x9e3779b97f4a7c15 + 1
 	x ^= x >> 31
 	return x * 0xbf58476d1ce4e5b9
+}
+
+// A table of one group (a shard of a few entries) finds every key it
+// holds: Find's probe must look at its home group before it counts a step.
+func TestOneGroupIndexFindsItsKeys(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(4, true, mixHash, 0, 0, 0, 0)
+	if n := s.idx.t.Load().n; n != 1 {
+		t.Fatalf("setup: a shard of 4 entries has %d groups, want 1", n)
+	}
+	for k := range 4 {
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+	}
+	for k := range 4 {
+		if e := s.Find(k, mixHash(k)); e == nil || e.Val != k {
+			t.Errorf("Find(%d) = %v in a one-group table holding it", k, e)
+		}
+	}
+}
+
+// Once evicted, a value is the caller's: the shard keeps no reference to
+// it (its scratch list of victims is cleared after each Set), so a cache
+// that reports to no one lets the collector take it at once.
+func TestEvictedValuesAreCollectable(t *testing.T) {
+	var s Shard[int, *[64]byte]
+	s.Init(4, true, mixHash, 0, 0, 0, 0)
+	var gone []weak.Pointer[[64]byte]
+	for k := range 40 {
+		v := new([64]byte)
+		gone = append(gone, weak.Make(v))
+		s.Set(k, v, mixHash(k), 1, 0, 0, nil)
+		if s.Find(k, mixHash(k)) == nil {
+			t.Fatalf("key %d: not stored", k)
+		}
+	}
+	runtime.GC()
+	held := 0
+	for k, w := range gone {
+		if w.Value() != nil && s.Find(k, mixHash(k)) == nil {
+			held++
+		}
+	}
+	if held != 0 {
+		t.Errorf("%d evicted values are still reachable after GC", held)
+	}
 }
 
 // The sketch forgets what it counted while the shard filled when the shard
@@ -1072,12 +1118,27 @@ func TestSweepVisitsOnlyDueGroups(t *testing.T) {
 		t.Fatalf("%d groups note an expiry at tick 0, want at least %d", due, n/10/7)
 	}
 	now := int64(10 + sweepGrace)
-	sets := 0
+	dueNow := func() (d int) {
+		for _, tick := range s.idx.t.Load().due {
+			if tick <= dueTick(now-sweepGrace) {
+				d++
+			}
+		}
+		return d
+	}
+	sets, before := 0, dueNow()
 	for ; s.Len() > n-n/10+1; sets++ { // +1: key -1
 		if limit := groups/sweepScan + due/sweepVisits + 2; sets > limit {
 			t.Fatalf("%d entries left after %d Sets, want %d within %d (%d groups, %d due)", s.Len(), sets, n-n/10+1, limit, groups, due)
 		}
 		s.Set(-1, sets, mixHash(-1), 1, 0, now, nil)
+		// Each Set visits (reads the entries of) at most sweepVisits due
+		// groups, and each group it visits is then no longer due.
+		after := dueNow()
+		if before-after > sweepVisits {
+			t.Fatalf("Set %d visited %d due groups, want at most %d", sets, before-after, sweepVisits)
+		}
+		before = after
 	}
 	t.Logf("%d groups, %d due: the expired entries reclaimed in %d Sets", groups, due, sets)
 	if sets*2 > groups {
@@ -1291,6 +1352,30 @@ func TestRebuildIsSpreadOverWrites(t *testing.T) {
 	// 196k removals, a rebuild started after each 2 x 6307 slots' worth.
 	if swaps < 12 {
 		t.Errorf("the table was rebuilt %d times over 196k removals, want at least 12", swaps)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Removals carry a doubling on as adds do: a shard that only deletes once
+// its table began doubling drops the old table within its groups'
+// rebuildGroups-th removals (it used to keep both tables until the next
+// add).
+func TestRemovalsFinishADoubling(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(1<<30, false, mixHash, 0, 1024, 0, 0) // weighted: the index grows
+	k := 0
+	for ; s.idx.t.Load().next == nil; k++ {
+		s.Set(k, k, mixHash(k), 1, 0, 0, nil)
+	}
+	old := s.idx.t.Load()
+	limit := int(old.n)/rebuildGroups + 1
+	for d := 0; s.idx.t.Load() == old; d++ {
+		if d == limit || d == k {
+			t.Fatalf("%d removals, and the doubling of a %d-group table is still under way", d, old.n)
+		}
+		s.Delete(d, mixHash(d), nil)
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,8 @@
 // an update or estimate touches one line. Counters saturate at 15. Aging is
 // incremental: every sampleSize/len(table) increments, one word of the
 // table is halved, so the whole table is halved once per sampleSize
-// increments without any caller paying for a full sweep. Memory is half a
+// increments without any caller paying for a full sweep (a few words
+// twice in the period of a Grow: see Grow). Memory is half a
 // 64-bit word per key of Capacity, which rounds the expected keys up to a
 // power of two: 4 to 8 bytes per expected key (more where Resize's least
 // room applies).
@@ -81,7 +82,13 @@ func (s *Sketch) Resize(n, least int) {
 // block b (its counters, at the same offsets). The aging then follows n
 // keys (10n increments per full halving, capped as Resize's), from the
 // same place in the table: the new size, or fewer where the sketch keeps
-// room for more keys than it ages for.
+// room for more keys than it ages for. The cursor, on word w of block b,
+// goes to word w of block 2b; block 2b+1's words before w, copies of
+// words this period already halved, are halved again when the sweep
+// reaches them: up to 7 words, once per Grow (Zipf traffic into a sketch
+// of 1024 keys: 3-13 of 4096 keys then read 1 or 2 lower). Skipping them
+// would take a range for the cursor to jump on its next pass; not worth
+// it.
 //
 // The copying is spread over the Adds that follow, growBlocks old blocks
 // each, so that no single Add copies the whole table (a sketch of 8M keys

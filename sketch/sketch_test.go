@@ -478,6 +478,30 @@ func TestGrowAgesForTheKeysGiven(t *testing.T) {
 	}
 }
 
+// The period is 10*n increments up to the 32-bit cap, for a million keys
+// too, and a Grow's is never shorter than a word per increment of the new
+// table: one sized by its least room halves one word per increment
+// before and after it doubles.
+func TestAgingPeriodOfLargeAndRoomySketches(t *testing.T) {
+	const n = 1 << 20
+	s := New(n)
+	if s.every != 10*n {
+		t.Errorf("New(%d): a full halving every %d increments, want %d", n, s.every, 10*n)
+	}
+	s = New(n / 2)
+	if s.Grow(n); s.every != 10*n {
+		t.Errorf("Grow(%d): a full halving every %d increments, want %d", n, s.every, 10*n)
+	}
+	s = &Sketch{}
+	s.Resize(16, 4096)
+	if s.every != uint32(len(s.table)) {
+		t.Fatalf("Resize(16, 4096): a full halving every %d increments, want one per word (%d)", s.every, len(s.table))
+	}
+	if s.Grow(16); s.every != uint32(len(s.table)) {
+		t.Errorf("Grow(16) of a sketch with room for 4096 keys: a full halving every %d increments, want one per word (%d)", s.every, len(s.table))
+	}
+}
+
 // logical returns the counts a sketch reads, block by block in its table's
 // order, whether a Grow has copied the block yet or not.
 func logical(s *Sketch) []uint64 {
