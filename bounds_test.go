@@ -553,6 +553,39 @@ func TestCallbacksThatPanic(t *testing.T) {
 	}
 }
 
+// TestOnEvictRaisesTheFirstPanic: where several OnEvict calls panic, the
+// call that removed them raises the first, across shards too (Clear and
+// DeleteExpired report shard by shard).
+func TestOnEvictRaisesTheFirstPanic(t *testing.T) {
+	for _, op := range []string{"Clear", "DeleteExpired"} {
+		clk := &fakeClock{}
+		first := -1
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 64, Shards: 4, Clock: clk,
+			OnEvict: func(k, _ int, _ ufocache.EvictReason) {
+				if first < 0 {
+					first = k
+				}
+				panic(k)
+			}})
+		for k := range 32 {
+			c.SetWithTTL(k, k, time.Second)
+		}
+		clk.Advance(2 * time.Second)
+		func() {
+			defer func() {
+				if p := recover(); p == nil || p != first {
+					t.Errorf("%s raised %v; the first OnEvict to panic was key %d's", op, p, first)
+				}
+			}()
+			if op == "Clear" {
+				c.Clear()
+			} else {
+				c.DeleteExpired()
+			}
+		}()
+	}
+}
+
 // TestPanickingOnEvictLosesNoReport: a panic in OnEvict reaches the
 // caller only once the call's work is done and every other entry it
 // removed was reported. Clear used to stop at the first shard whose

@@ -680,6 +680,34 @@ func expiryWhileTheCoarseClockLags(t *testing.T, stats bool) {
 	if v, ok := c.Delete(3); ok {
 		t.Errorf("Delete returned %d as live past its TTL", v)
 	}
+	hold()
+	from = clock.Precise()
+	rt.Set(4, 4, ttl)
+	for clock.Precise() < from+int64(ttl+clock.Tick) {
+		runtime.Gosched()
+	}
+	if rt.Invalidate(4) {
+		t.Error("Invalidate reported a value past its TTL as live")
+	}
+	// DeleteExpired reclaims it, and a Set with a TTL that evicts it
+	// tells it expired.
+	var reasons []ufocache.EvictReason
+	one := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1, Shards: 1,
+		OnEvict: func(_, _ int, r ufocache.EvictReason) { reasons = append(reasons, r) }})
+	hold()
+	from = clock.Precise()
+	c.SetWithTTL(5, 5, ttl)
+	one.SetWithTTL(1, 1, ttl)
+	for clock.Precise() < from+int64(ttl+clock.Tick) {
+		runtime.Gosched()
+	}
+	c.DeleteExpired()
+	if _, _, ok := c.GetStale(5); ok {
+		t.Error("DeleteExpired left an entry past its TTL")
+	}
+	if one.SetWithTTL(2, 2, time.Hour); len(reasons) != 1 || reasons[0] != ufocache.EvictExpired {
+		t.Errorf("a Set with a TTL evicted an entry past its TTL for %v, want [expired]", reasons)
+	}
 }
 
 // Stats counts an expired entry that leaves as an expiration, not an
