@@ -47,8 +47,9 @@ import (
 // # Statuses
 //
 // Every lookup returns a Status: Hit (served from the cache, without
-// waiting), Miss or Expired (this caller started the load; the key was
-// absent, or present but expired), LockHit (this caller waited for another
+// waiting), Miss or Expired (this caller started the load, or would have
+// but its ctx ended first, in a MultiGet; the key was absent, or present
+// but expired), LockHit (this caller waited for another
 // caller's load, or took what one had just stored rather than start its
 // own) or Stale (see GetStale and GetStaleWhileUpdate). A Hit with a
 // non-nil error is a cached load error (RTOptions.ErrorTTL). A LockHit
@@ -472,7 +473,8 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 // Hits are served from the cache; the misses are loaded in one call of the
 // BatchLoader (without one, each with the Loader, RTOptions.MaxMultiLoads
 // at a time, as Get would, except that a key not yet taken when ctx ends
-// fails with its error and starts no load). Misses whose load another caller (a Get, or another MultiGet)
+// fails with its error and starts no load: its Status is what its lookup
+// found, Miss or Expired, and it counts in no Misses). Misses whose load another caller (a Get, or another MultiGet)
 // has in flight wait for it instead, and a Get of a key in this MultiGet's
 // BatchLoader call waits for that call. A key that fails does not fail the
 // others: its RTResult.Err says why, and the hits are kept. err is the

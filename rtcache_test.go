@@ -991,6 +991,45 @@ func TestRTLoadErrorsAgreeWithCallersAtTheLoadTimeout(t *testing.T) {
 	t.Logf("%d of %d loads timed out", failed.Load(), 3*n)
 }
 
+// Nor does a snapshot taken by another goroutine while failing loads
+// finish: finished counts Loads first, Stats reads LoadErrors first.
+func TestRTStatsTakenDuringFailingLoads(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs a second P for the reader")
+	}
+	errLoad := errors.New("load failed")
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100})
+	rt, err := ufocache.NewRTCache(c, func(context.Context, int) (int, time.Duration, error) {
+		return 0, 0, errLoad
+	}, ufocache.RTOptions[int, int]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var snapshots, bad atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !stop.Load() {
+			snapshots.Add(1)
+			if s := rt.Stats(); s.LoadErrors > s.Loads {
+				bad.Add(1)
+			}
+		}
+	}()
+	const n = 50_000
+	for k := range n {
+		if _, _, err := rt.Get(context.Background(), k); !errors.Is(err, errLoad) {
+			t.Fatalf("Get(%d): %v, want the Loader's error", k, err)
+		}
+	}
+	stop.Store(true)
+	<-done
+	if bad.Load() > 0 {
+		t.Errorf("%d of %d snapshots taken during %d failing loads show LoadErrors > Loads", bad.Load(), snapshots.Load(), n)
+	}
+}
+
 // A load is counted in Loads before its failure can be counted in
 // LoadErrors: a caller that got ErrLoadTimeout never sees LoadErrors above
 // Loads, even when the load timer fires before the Loader's goroutine has

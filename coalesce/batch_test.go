@@ -831,14 +831,7 @@ func TestDoBatchReturningAtItsDeadlineTimesOutWhenFnWinsTheRace(t *testing.T) {
 	g := newGroup(t, coalesce.Options[int, int]{LoadTimeout: 50 * time.Millisecond})
 	for b := range 10 {
 		res := g.DoBatch(context.Background(), []int{2 * b, 2*b + 1}, func(ctx context.Context, keys []int) ([]coalesce.Result[int], error) {
-			cancels := make([]context.CancelFunc, 0, 20000)
-			for range cap(cancels) {
-				_, cancel := context.WithCancel(ctx)
-				cancels = append(cancels, cancel)
-			}
-			_ = cancels // all end with ctx: calling them here would wait for its lock
-			<-ctx.Done()
-			return nil, ctx.Err()
+			return nil, wakeFirstAtTheDeadline(ctx)
 		})
 		for _, r := range res {
 			if r.Err != coalesce.ErrLoadTimeout {
@@ -846,6 +839,21 @@ func TestDoBatchReturningAtItsDeadlineTimesOutWhenFnWinsTheRace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// wakeFirstAtTheDeadline hangs many contexts off ctx, waits for it to end
+// and returns its error: the deadline's cancel closes Done, then cancels
+// the children one by one under the parent's lock, so the caller wakes
+// and returns long before a timer's AfterFunc on ctx gets its turn.
+func wakeFirstAtTheDeadline(ctx context.Context) error {
+	cancels := make([]context.CancelFunc, 0, 20000)
+	for range cap(cancels) {
+		_, cancel := context.WithCancel(ctx)
+		cancels = append(cancels, cancel)
+	}
+	_ = cancels // all end with ctx: calling them here would wait for its lock
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 // A batch function may keep or change its slice of keys: DoBatch settles

@@ -300,7 +300,12 @@ func TestLockTimeout(t *testing.T) {
 		}
 		leader := make(chan int, 1)
 		go func() {
-			v, _, _ := g.Do(context.Background(), "k", fn)
+			// A ctx that can end: the leader waits for the call as
+			// joiners do (with neither it nor a LoadTimeout, fn runs on
+			// the leader's goroutine).
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			v, _, _ := g.Do(ctx, "k", fn)
 			leader <- v
 		}()
 		synctest.Wait()
@@ -316,6 +321,7 @@ func TestLockTimeout(t *testing.T) {
 			t.Errorf("fn ran %d times, want 1: a timed-out waiter must not load", n)
 		}
 		// The leader is not bound by the lock timeout.
+		synctest.Wait()
 		select {
 		case <-leader:
 			t.Fatal("leader returned before its call finished")
@@ -851,6 +857,54 @@ func TestJoinerOfARecheckLooksAgain(t *testing.T) {
 	})
 }
 
+// ... however many answered calls it joins in a row: here X joins A's call,
+// which passes LockAge while its Recheck hangs; B's call takes the key,
+// and its Recheck hangs too; A's answers, X looks again and joins B's;
+// B's answers, and X must look once more (Do looked again only once, and
+// X got B's answer).
+func TestJoinerOfTwoRechecksInARowLooksAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		releaseA, releaseB := make(chan struct{}), make(chan struct{})
+		var rechecks atomic.Int32
+		g := newGroup(t, coalesce.Options[string, int]{
+			LockAge: time.Second,
+			Recheck: func(string) (int, bool, error) {
+				switch rechecks.Add(1) {
+				case 1:
+					<-releaseA
+					return 1, true, nil
+				case 2:
+					<-releaseB
+					return 2, true, nil
+				}
+				return 3, true, nil // what the cache holds once X looks again
+			},
+		})
+		ctx := context.Background()
+		load := func(context.Context) (int, error) { return 9, nil }
+		go g.Do(ctx, "k", load) // A
+		synctest.Wait()
+		x := make(chan int)
+		go func() {
+			v, _, _ := g.Do(ctx, "k", load)
+			x <- v
+		}()
+		synctest.Wait()
+		time.Sleep(2 * time.Second) // A's call is past LockAge
+		go g.Do(ctx, "k", load)     // B
+		synctest.Wait()
+		if n := rechecks.Load(); n != 2 {
+			t.Fatalf("setup: %d Rechecks running, want A's and B's", n)
+		}
+		close(releaseA)
+		synctest.Wait()
+		close(releaseB)
+		if v := <-x; v != 3 {
+			t.Fatalf("X got %d, want 3 (it joined two answered calls, and must look again after each)", v)
+		}
+	})
+}
+
 // A call older than LockAge no longer holds its key: InFlight and Len say
 // so, as claim does (a refresh that asks InFlight first would otherwise
 // never replace a hung load).
@@ -1247,6 +1301,23 @@ func TestPanicErrorMessage(t *testing.T) {
 	}
 	if errors.Unwrap(err) != nil {
 		t.Errorf("a PanicError of a string unwraps to %v, want nil", errors.Unwrap(err))
+	}
+}
+
+// Even when fn wins the race with the timeout's AfterFunc (see
+// wakeFirstAtTheDeadline), its context.DeadlineExceeded does not reach the
+// caller: run's ctx.Err() check turns it into ErrLoadTimeout (without it,
+// 10 of 10 calls failed here; TestReturningAtTheDeadlineTimesOut caught
+// that 1 run in 20, under -race only).
+func TestReturningAtTheDeadlineTimesOutWhenFnWinsTheRace(t *testing.T) {
+	g := newGroup(t, coalesce.Options[int, int]{LoadTimeout: 50 * time.Millisecond})
+	for i := range 10 {
+		_, _, err := g.Do(context.Background(), i, func(ctx context.Context) (int, error) {
+			return 0, wakeFirstAtTheDeadline(ctx)
+		})
+		if err != coalesce.ErrLoadTimeout {
+			t.Fatalf("call %d got %v, want ErrLoadTimeout", i, err)
+		}
 	}
 }
 
