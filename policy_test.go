@@ -383,3 +383,38 @@ func TestShiftedWorkingSetWithManyShards(t *testing.T) {
 		}
 	}
 }
+
+// Clear forgets everything the policy learned, in every shard and in what
+// the shards pool (the small share's momentum): a cleared cache replays a
+// trace hit for hit as a new one with the same hash does. Here 40,000
+// requests of sprite (whose working set moves, so the share and its
+// momentum move) into 4 shards of 500 entries.
+func TestClearedCacheReplaysAsANewOne(t *testing.T) {
+	keys := tracetest.LIRS(t, "testdata/traces/lirs/sprite.trace.gz")[:40_000]
+	opts := ufocache.WithRawHasher(ufocache.Options[uint64, uint64]{
+		MaxWeight: 2000,
+		Shards:    4,
+		Hasher:    func(k uint64) uint64 { return mix64(k, 1) },
+	})
+	replay := func(c *ufocache.Cache[uint64, uint64]) []bool {
+		hits := make([]bool, len(keys))
+		for i, k := range keys {
+			if _, hits[i] = c.Get(k); !hits[i] {
+				c.Set(k, k)
+			}
+		}
+		return hits
+	}
+	used := ufocache.Must(opts)
+	first := replay(used)
+	used.Clear()
+	again, fresh := replay(used), replay(ufocache.Must(opts))
+	if !slices.Equal(first, fresh) {
+		t.Fatal("setup: two new caches with the same hash replayed the trace differently")
+	}
+	for i := range keys {
+		if again[i] != fresh[i] {
+			t.Fatalf("after Clear, request %d (key %d) was a hit: %v, in a new cache: %v", i, keys[i], again[i], fresh[i])
+		}
+	}
+}
