@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/ufocache/ufocache/perf/peers"
 )
 
@@ -94,10 +96,10 @@ func (r replayResult) overBound(capacity int) bool {
 const sampleEvery = 16
 
 // replay runs keys through c single-threaded: Get, and on a miss Set. A
-// cache that applies writes asynchronously is waited for after each Set
-// (ristretto, theine), so that the next request sees the write.
+// cache that applies Sets asynchronously is waited for after each Set
+// (peers.ReplayWaited), so that the next request sees the write.
 func replay(c peers.Cache[uint64, uint64], keys []uint64, capacity int) replayResult {
-	waiter, _ := c.(peers.Waiter)
+	waiter := replayWaiter(c)
 	res := replayResult{requests: len(keys)}
 	misses := 0
 	for i, k := range keys {
@@ -126,7 +128,7 @@ const weightSampleEvery = 256
 // misses have offered capacity's worth of weight, it samples the weight
 // held, if the cache can say (peers.WeightHolder).
 func replayWeighted(c peers.Cache[uint64, uint32], keys []uint64, sizes []uint32, capacity int) replayResult {
-	waiter, _ := c.(peers.Waiter)
+	waiter := replayWaiter(c)
 	holder, _ := c.(peers.WeightHolder)
 	res := replayResult{requests: len(keys)}
 	var offered int64
@@ -157,4 +159,13 @@ func (r *replayResult) sample(n int64) {
 	r.samples++
 	r.sumOcc += n
 	r.highOcc = max(r.highOcc, n)
+}
+
+// replayWaiter returns c's Wait if a replay waits for c after each Set
+// (peers.ReplayWaited), else nil.
+func replayWaiter[V any](c peers.Cache[uint64, V]) peers.Waiter {
+	if w, ok := c.(peers.Waiter); ok && slices.Contains(peers.ReplayWaited, c.Name()) {
+		return w
+	}
+	return nil
 }

@@ -188,25 +188,22 @@ func (j *hrJob) run(caches []string, runs int) {
 func replayModes(caches []string) string {
 	var out []string
 	if slices.Contains(caches, peers.OtterV2) {
-		out = append(out, peers.OtterV2+" runs its maintenance on the replaying goroutine (an Executor that runs each task at once)")
+		out = append(out, peers.OtterV2+" runs its maintenance on the replaying goroutine (an Executor that runs each task at once), "+
+			"as otter's own hit-ratio simulator drives it, and so holds its bound whatever the machine's load "+
+			"(testdata/traces's published peer numbers were taken with its default asynchronous maintenance, which lagged and held more)")
 	}
-	waited := among(caches, peers.Waited)
-	if len(waited) > 0 {
-		out = append(out, andList(waited)+" "+verb(len(waited), "is", "are")+" waited for after each Set")
+	if waited := among(caches, peers.ReplayWaited); len(waited) > 0 {
+		out = append(out, andList(waited)+" "+verb(len(waited), "applies its Sets", "apply their Sets")+" later, and "+
+			verb(len(waited), "is", "are")+" waited for after each Set")
+	}
+	if slices.Contains(caches, peers.Theine) {
+		out = append(out, peers.Theine+" runs as configured by default: waited for after each Set, it kept its bound "+
+			"but lost more hits than the room it overruns by explains (see peers.Synchronous)")
 	}
 	if len(out) == 0 {
 		return ""
 	}
-	named := len(waited)
-	if slices.Contains(caches, peers.OtterV2) {
-		named++
-	}
-	s := strings.Join(out, ", and ") + ", as otter's own hit-ratio simulator drives " + verb(named, "it", "them")
-	if sync := among(caches, peers.Synchronous); len(sync) > 0 {
-		s += ": " + andList(sync) + " then " + verb(len(sync), "holds its", "hold their") + " bound whatever the machine's load " +
-			"(testdata/traces's published peer numbers were taken with " + verb(len(sync), "its", "their") + " default asynchronous maintenance, which lagged and held more)"
-	}
-	return s + ". "
+	return strings.Join(out, "; ") + ". "
 }
 
 // among returns the caches that are in list, in the order of caches.

@@ -150,12 +150,13 @@ func runLatency(cfg *config) (*report, error) {
 	prev := runtime.GOMAXPROCS(p)
 	defer runtime.GOMAXPROCS(prev)
 	r := &report{title: "Get and Set latency"}
+	floor := dur(clockCost())
 	r.add("%d goroutines (GOMAXPROCS=%d) walk a precomputed Zipf %.2f stream over %d keys against a prefilled cache of %d "+
 		"entries for %s; every %d-th Get of each goroutine is timed with time.Now/time.Since. Reading the clock itself costs "+
 		"about %s here (median of an empty timed region), which is a floor under every number. Includes the Gets that miss. "+
 		"\"samples\" counts the timed Gets; the percentiles come from a uniform sample of at most %d of them per goroutine, "+
 		"kept in buffers allocated before the run (the harness allocates nothing while it times), and max from all of them.",
-		p, p, w.s, w.keys, w.capacity, d, 1<<sampleShift, dur(clockCost()), maxLatencySamples)
+		p, p, w.s, w.keys, w.capacity, d, 1<<sampleShift, floor, maxLatencySamples)
 	var head []string
 	for _, mix := range []int{100, 90} {
 		ops := w.opStream(n, mix, 11)
@@ -182,7 +183,9 @@ func runLatency(cfg *config) (*report, error) {
 		r.add("## %d%% reads, %d%% writes\n\n%s", mix, 100-mix, t)
 	}
 	r.headline = append([]string{
-		"90% reads, 10% writes, GOMAXPROCS=" + fmt.Sprint(p) + ":", "",
+		"Get latency while 10% of the requests are Sets (the Gets of the 90% reads, 10% writes mix; every " +
+			fmt.Sprint(1<<sampleShift) + "th Get timed, the Sets not), GOMAXPROCS=" + fmt.Sprint(p) +
+			"; one run per cache, and the clock's own cost (" + floor + ") is a floor under every number:", "",
 		"| cache | p50 | p99 | p99.9 |", "|---|---:|---:|---:|",
 	}, head...)
 	r.headline = append(r.headline, setTail(cfg, r, caches, d)...)

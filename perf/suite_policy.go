@@ -88,8 +88,8 @@ func runPolicy(cfg *config) (*report, error) {
 
 	rep := &report{title: "Policy: ufocache against the published peers"}
 	rep.add("ufocache replayed %d times per cell (own hash seed each); peers and Belady from peers_hitratio.tsv "+
-		"(taken with otter v2's and theine's default asynchronous maintenance, which the hitratio suite no longer uses: "+
-		"its verdicts can differ where those two held more than their bound). "+
+		"(taken with otter v2's default asynchronous maintenance, which the hitratio suite no longer uses: "+
+		"its verdicts can differ where otter v2 held more than its bound). "+
 		"The best peer is the best that kept its bound (mean occupancy within 10%%) and stayed at or below Belady.", cfg.runs)
 	t := newTable("trace @ capacity", "ufocache mean", "min", "max", "best kept peer", "Δ (pp)", "belady")
 	bt := newTable("trace @ MiB", "ufocache byte hit ratio (mean)", "min", "max")

@@ -373,7 +373,9 @@ func runStampede(cfg *config) (*report, error) {
 		h.row(row...)
 	}
 	h.note("%d callers on one cold key, loader %s; errors: the callers that got one (all of them where the load "+
-		"fails or panics; the %d that stayed where the leader leaves).", callers, delay, callers-1)
+		"fails or panics; the %d that stayed where the leader leaves). %s runs the shared load with the first caller's ctx, "+
+		"as a closure passed to singleflight.Do usually does: when that caller leaves, the others get its error "+
+		"(passing context.WithoutCancel(ctx) instead would spare them).", callers, delay, callers-1, readthrough.Singleflight)
 	r.headline = []string{h.String()}
 	return r, nil
 }
