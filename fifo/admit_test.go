@@ -487,6 +487,84 @@ func TestMomentumOnTraces(t *testing.T) {
 	}
 }
 
+// A duel won bets on its first victim, the head the CLOCK took first, also
+// when the newcomer (of weight 3 here) displaces several.
+func TestHeavyWinnerBetsOnItsFirstVictim(t *testing.T) {
+	p := newS3(100)
+	for k := range 150 {
+		add(p, newEntry(k, 1))
+	}
+	c := newEntry(1000, 3)
+	for range 6 {
+		p.sketch.Add(hash(c.Key)) // rated well above the three victims' mean
+	}
+	add(p, c)
+	first := p.main.head
+	for k := 2000; !c.InMain() && !c.Dead(); k++ {
+		if p.small.head == c {
+			first = p.main.head // c duels next: its victims start here
+		}
+		add(p, newEntry(k, 1))
+	}
+	if !c.InMain() {
+		t.Fatal("setup: the heavy frequent newcomer lost its duel")
+	}
+	s := betSlots + slotOf(hash(first.Key))
+	if b := p.ga.bets[s]; b.e != c || b.hv != hash(first.Key) {
+		t.Errorf("slot %d holds a bet of %v against %#x; want the newcomer's against its first victim, key %d", s, b.e, b.hv, first.Key)
+	}
+}
+
+// A newcomer read once since it won its duel pays its bet when the CLOCK
+// reaches it: the CLOCK looks at the bet before it takes the read.
+func TestClockPaysABetReadOnce(t *testing.T) {
+	p, c, _ := duelWon(t)
+	won := p.ga.won
+	c.Touch()
+	met := 0
+	for i := 0; c.meta.Load()&betting != 0; i++ {
+		if i > 1000 {
+			t.Fatal("the CLOCK never reached the newcomer")
+		}
+		if v := p.clock(0, &met); v != c {
+			p.main.pushBack(v) // unread residents stay: only c's round matters
+		}
+	}
+	if p.ga.won <= won {
+		t.Errorf("the book of duels won went %d -> %d: a bet whose newcomer was read once did not pay", won, p.ga.won)
+	}
+}
+
+// A key whose hash is 0 settles no bet: an empty slot's victim hash is 0
+// too (and a victim hashing to 0 gets no bet).
+func TestKeyHashingToZeroSettlesNoBet(t *testing.T) {
+	p := newS3(100)
+	ga := p.admission()
+	ga.gate = readsOne / 2
+	gate, won := ga.gate, ga.won
+	p.Add(newEntry(7, 1), 0)
+	if ga.gate != gate || ga.won != won {
+		t.Errorf("a key of hash 0 moved the books: gate %d -> %d, won %d -> %d", gate, ga.gate, won, ga.won)
+	}
+}
+
+// Replace keeps a returning key returning: a write over a rejected key's
+// new entry leaves its claim to ghost admission where it was.
+func TestReplaceKeepsReturning(t *testing.T) {
+	p := newS3(100)
+	p.rejected(hash(5))
+	e := newEntry(5, 1)
+	add(p, e)
+	if e.meta.Load()&returning == 0 {
+		t.Fatal("setup: key 5 is not flagged returning")
+	}
+	n := newEntry(5, 2)
+	p.Replace(e, n)
+	if n.meta.Load()&returning == 0 {
+		t.Error("Replace dropped the returning flag")
+	}
+}
+
 // A bet settles in its own book: slots below betSlots are ghost
 // admissions' (the gate), the rest duels won's, the first of them too.
 func TestSettleMovesItsOwnBook(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 	"unsafe"
 	"weak"
 
@@ -393,6 +394,31 @@ func TestEvictedEntriesAreCollectable(t *testing.T) {
 	runtime.KeepAlive(p)
 }
 
+// The CLOCK lowers a read entry's frequency by one, to 0 from 1 too.
+func TestDecFreqReachesZero(t *testing.T) {
+	e := newEntry(1, 1)
+	for f := range uint32(freqMask + 1) {
+		e.SetFreq(f)
+		e.decFreq()
+		if want := max(f, 1) - 1; e.Freq() != want {
+			t.Errorf("frequency %d lowered to %d, want %d", f, e.Freq(), want)
+		}
+	}
+}
+
+// An entry that leaves a queue keeps no link into it.
+func TestRemovedEntryKeepsNoLinks(t *testing.T) {
+	p := newS3(100)
+	es := []*entry{newEntry(1, 1), newEntry(2, 1), newEntry(3, 1)}
+	for _, e := range es {
+		add(p, e)
+	}
+	p.Remove(es[1])
+	if es[1].next != nil || es[1].prev != nil {
+		t.Error("the removed entry still links to its old neighbours")
+	}
+}
+
 // TestGhostWindow: a ghost remembers at least the last limit/2 keys added
 // and forgets keys more than limit adds old.
 func TestGhostWindow(t *testing.T) {
@@ -414,6 +440,22 @@ func TestGhostWindow(t *testing.T) {
 	}
 	if fp > 20 {
 		t.Fatalf("%d of %d old keys still remembered", fp, 1000-limit)
+	}
+	// Exactly: the filters turn at every limit/2-th key, so the first key
+	// of a fresh ghost is remembered while limit-1 more come, and
+	// forgotten at the limit-th (turning one key late kept it). A limit
+	// of 200 leaves the filters room for 128 keys: a full filter would
+	// turn at 100 anyway.
+	const exact = 200
+	var f ghost
+	for k := range exact {
+		f.add(hash(k), exact)
+	}
+	if !f.has(hash(0)) {
+		t.Fatalf("the first key forgotten after %d more", exact-1)
+	}
+	if f.add(hash(exact), exact); f.has(hash(0)) {
+		t.Fatalf("the first key still remembered after %d more", exact)
 	}
 }
 
@@ -574,39 +616,49 @@ func TestReadSmallEntryGoesRound(t *testing.T) {
 // A newcomer that loses its duel to a victim rated at most one occurrence
 // above it (in sketch.Rate's units) is counted once more in the sketch, so
 // that it wins if it comes back soon; one that loses clearly is not.
+//
+// In the strict regime (here: the bets on duels won stopped paying) no
+// loss counts: the residents have shown they are worth more.
 func TestCloseLossCountsInTheSketch(t *testing.T) {
-	var narrow, clear int
-	for _, lead := range []uint32{0, 1, 2, 3, 4, 6} { // in halves of RateOne
-		p := newS3(100)
-		for k := range 150 {
-			add(p, newEntry(k, 1))
+	for _, strict := range []bool{false, true} {
+		var narrow, clear int
+		for _, lead := range []uint32{0, 1, 2, 3, 4, 6} { // in halves of RateOne
+			p := newS3(100)
+			for k := range 150 {
+				add(p, newEntry(k, 1))
+			}
+			c, v := p.small.head, p.main.head
+			hc, hv := hash(c.Key), hash(v.Key)
+			if p.smallCap*100 < p.capacity*strictPercent {
+				t.Fatalf("small share %d of %d: the strict regime would decide", p.smallCap, p.capacity)
+			}
+			if strict {
+				p.admission().won = 0
+			}
+			for p.sketch.Rate(hv) < p.sketch.Rate(hc)+lead*sketch.RateOne/2 {
+				p.sketch.Add(hv)
+			}
+			before, rc, rv := p.sketch.Estimate(hc), p.sketch.Rate(hc), p.sketch.Rate(hv)
+			gone := add(p, newEntry(1000, 1))
+			if !slices.Contains(gone, c) || v.Dead() {
+				t.Fatalf("strict %v, lead %d/2: the candidate (rate %d) was not the one rejected (victim rate %d)", strict, lead, rc, rv)
+			}
+			want := before
+			if rv <= rc+sketch.RateOne {
+				narrow++
+				if !strict {
+					want++
+				}
+			} else {
+				clear++
+			}
+			if got := p.sketch.Estimate(hc); got != want {
+				t.Errorf("strict %v, lead %d/2: candidate (rate %d, victim %d) rated %d after its loss, want %d", strict, lead, rc, rv, got, want)
+			}
 		}
-		c, v := p.small.head, p.main.head
-		hc, hv := hash(c.Key), hash(v.Key)
-		if p.smallCap*100 < p.capacity*strictPercent {
-			t.Fatalf("small share %d of %d: the strict regime would decide", p.smallCap, p.capacity)
+		if narrow == 0 || clear == 0 {
+			t.Fatalf("strict %v: %d narrow and %d clear losses: the test needs both", strict, narrow, clear)
 		}
-		for p.sketch.Rate(hv) < p.sketch.Rate(hc)+lead*sketch.RateOne/2 {
-			p.sketch.Add(hv)
-		}
-		before, rc, rv := p.sketch.Estimate(hc), p.sketch.Rate(hc), p.sketch.Rate(hv)
-		gone := add(p, newEntry(1000, 1))
-		if !slices.Contains(gone, c) || v.Dead() {
-			t.Fatalf("lead %d/2: the candidate (rate %d) was not the one rejected (victim rate %d)", lead, rc, rv)
-		}
-		want := before
-		if rv <= rc+sketch.RateOne {
-			want++
-			narrow++
-		} else {
-			clear++
-		}
-		if got := p.sketch.Estimate(hc); got != want {
-			t.Errorf("lead %d/2: candidate (rate %d, victim %d) rated %d after its loss, want %d", lead, rc, rv, got, want)
-		}
-	}
-	if narrow == 0 || clear == 0 {
-		t.Fatalf("%d narrow and %d clear losses: the test needs both", narrow, clear)
 	}
 }
 
@@ -1203,6 +1255,58 @@ func TestDuelGoesOnPastProtect(t *testing.T) {
 	}
 	if p.Weight() > 10 {
 		t.Fatalf("weight %d above the capacity", p.Weight())
+	}
+}
+
+// A newcomer too heavy for main's room without protect (the entry just
+// stored, in main) loses its duel: the duel passes protect once, and at
+// the second meeting ends (sending it round each time looped for ever).
+func TestDuelEndsAtProtectsSecondRound(t *testing.T) {
+	p := newS3(10)
+	for k := range 10 {
+		add(p, newEntry(k, 1))
+	}
+	old := p.main.head
+	protect := newEntry(old.Key, 1)
+	p.Replace(old, protect)
+	c := newEntry(100, 9)
+	c.meta.Store(queued)
+	done := make(chan []Gone[int, int], 1)
+	go func() {
+		met := 0
+		done <- p.duel(c, hash(c.Key), 0, protect, p.capacity, &met, nil)
+	}()
+	select {
+	case gone := <-done:
+		if len(gone) != 1 || gone[0].E != c || protect.Dead() {
+			t.Errorf("the duel took %d entries (the newcomer: %v), protect dead %v; want the newcomer alone", len(gone), len(gone) > 0 && gone[0].E == c, protect.Dead())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the duel still runs after 10 s: it loops on protect")
+	}
+}
+
+// A duel lost against several victims puts them back where they were:
+// main's CLOCK order is unchanged.
+func TestLostDuelKeepsMainsOrder(t *testing.T) {
+	p := newS3(100)
+	for k := range 150 {
+		add(p, newEntry(k, 1))
+	}
+	order := func() (keys []int) {
+		p.main.Each(func(e *entry) { keys = append(keys, e.Key) })
+		return keys
+	}
+	before := order()
+	c := newEntry(5000, 5) // unrated: it loses to its five victims
+	c.meta.Store(queued)
+	met := 0
+	gone := p.duel(c, hash(c.Key), 0, nil, p.capacity, &met, nil)
+	if len(gone) != 1 || gone[0].E != c {
+		t.Fatalf("setup: %d entries left, want the newcomer alone", len(gone))
+	}
+	if after := order(); !slices.Equal(before, after) {
+		t.Errorf("main's order after the lost duel starts %v, was %v", after[:8], before[:8])
 	}
 }
 

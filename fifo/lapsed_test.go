@@ -204,6 +204,30 @@ func replayExpiring(t *testing.T, capacity int64, keys []int, ttl func(int) int6
 // nothing where the TTLs alone decide, as with TTLs of 1,000 to 11,000
 // requests at 5,000 entries, 51.36% either way): the keys the policy had
 // admitted come back to main, much as a write over their expired entry
+// While the cache fills, an expired small head stays where it is (fill
+// leaves it to Evict's loop, which drops it): moved on to main unread, it
+// would lapse as a main entry, and its key come back past the small queue.
+func TestFillLeavesAnExpiredHead(t *testing.T) {
+	p := newS3(100)
+	e0 := expiring(0, 10)
+	p.Add(e0, hash(0))
+	p.Evict(0, e0, nil)
+	for k := 1; k <= 6; k++ { // small holds more than its share of 5
+		e := newEntry(k, 1)
+		p.Add(e, hash(k))
+		p.Evict(20, e, nil)
+	}
+	if e0.InMain() {
+		t.Fatal("fill moved an expired, unread small head to main")
+	}
+	p.RemoveExpired(e0, hash(0))
+	back := newEntry(0, 1)
+	add(p, back)
+	if back.InMain() {
+		t.Error("the key of an entry that expired unread in small came back to main")
+	}
+}
+
 // would have kept them.
 func TestLapsedKeysBackToMainGain(t *testing.T) {
 	if testing.Short() {
