@@ -114,8 +114,9 @@ func comparePeers(dir string, jobs []*hrJob) (string, error) {
 		t.row(name, strconv.Itoa(a.n), fmt.Sprintf("%.2f", a.sum/float64(a.n)), fmt.Sprintf("%+.2f", a.worst), a.worstCell)
 	}
 	out := "This run minus the published numbers (testdata/traces/peers_hitratio.tsv), over the cells both have. " +
-		"The published run left " + strings.Join(peers.Synchronous, " and ") + " their default asynchronous maintenance; " +
-		"this one drives them synchronously (see the top of this page), so their cells differ most where the published run held more than the bound.\n\n" + t.String()
+		"The published run left " + andList(peers.Synchronous) + " " + verb(len(peers.Synchronous), "its", "their") + " default asynchronous maintenance; " +
+		"this one drives " + verb(len(peers.Synchronous), "it", "them") + " synchronously (see the top of this page), so " +
+		verb(len(peers.Synchronous), "its", "their") + " cells differ most where the published run held more than the bound.\n\n" + t.String()
 	if len(other) > 0 {
 		out += "\nLeft out, published on another request stream (Belady's optimum differs): " + strings.Join(other, ", ") + ".\n"
 	}

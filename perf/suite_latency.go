@@ -183,8 +183,8 @@ func runLatency(cfg *config) (*report, error) {
 		r.add("## %d%% reads, %d%% writes\n\n%s", mix, 100-mix, t)
 	}
 	r.headline = append([]string{
-		"Get latency while 10% of the requests are Sets (the Gets of the 90% reads, 10% writes mix; every " +
-			fmt.Sprint(1<<sampleShift) + "th Get timed, the Sets not), GOMAXPROCS=" + fmt.Sprint(p) +
+		"Get latency while 10% of the requests are Sets (the Gets of the 90% reads, 10% writes mix; one Get in " +
+			fmt.Sprint(1<<sampleShift) + " timed, the Sets not), GOMAXPROCS=" + fmt.Sprint(p) +
 			"; one run per cache, and the clock's own cost (" + floor + ") is a floor under every number:", "",
 		"| cache | p50 | p99 | p99.9 |", "|---|---:|---:|---:|",
 	}, head...)
