@@ -173,12 +173,19 @@ func TestBetsSettle(t *testing.T) {
 // (now gone) in a duel, and that victim.
 func duelWon(t *testing.T) (p *S3[int, int], c, victim *entry) {
 	t.Helper()
+	return duelWonBy(t, 1, 4)
+}
+
+// duelWonBy is duelWon with a newcomer of weight w counted seen times in
+// the sketch; victim is the first of the entries it displaced.
+func duelWonBy(t *testing.T, w uint32, seen int) (p *S3[int, int], c, victim *entry) {
+	t.Helper()
 	p = newS3(100)
 	for k := range 150 {
 		add(p, newEntry(k, 1))
 	}
-	c = newEntry(1000, 1)
-	for range 4 {
+	c = newEntry(1000, w)
+	for range seen {
 		p.sketch.Add(hash(c.Key)) // rated well above every resident
 	}
 	add(p, c)
@@ -490,25 +497,7 @@ func TestMomentumOnTraces(t *testing.T) {
 // A duel won bets on its first victim, the head the CLOCK took first, also
 // when the newcomer (of weight 3 here) displaces several.
 func TestHeavyWinnerBetsOnItsFirstVictim(t *testing.T) {
-	p := newS3(100)
-	for k := range 150 {
-		add(p, newEntry(k, 1))
-	}
-	c := newEntry(1000, 3)
-	for range 6 {
-		p.sketch.Add(hash(c.Key)) // rated well above the three victims' mean
-	}
-	add(p, c)
-	first := p.main.head
-	for k := 2000; !c.InMain() && !c.Dead(); k++ {
-		if p.small.head == c {
-			first = p.main.head // c duels next: its victims start here
-		}
-		add(p, newEntry(k, 1))
-	}
-	if !c.InMain() {
-		t.Fatal("setup: the heavy frequent newcomer lost its duel")
-	}
+	p, c, first := duelWonBy(t, 3, 6)
 	s := betSlots + slotOf(hash(first.Key))
 	if b := p.ga.bets[s]; b.e != c || b.hv != hash(first.Key) {
 		t.Errorf("slot %d holds a bet of %v against %#x; want the newcomer's against its first victim, key %d", s, b.e, b.hv, first.Key)
