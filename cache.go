@@ -503,6 +503,19 @@ func (c *Cache[K, V]) now() int64 {
 	return clock.Now()
 }
 
+// exactNow is now for a write that sets or judges an expiry: without a
+// Clock, the exact time on the coarse clock's scale, as reads judge an
+// entry near its expiry (nowFor). (In a synctest bubble the exact time
+// reads years before the coarse one, which stays on real time: it is
+// then the coarse time.)
+func (c *Cache[K, V]) exactNow() int64 {
+	now := c.now()
+	if c.clock == nil {
+		now = max(clock.Precise(), now)
+	}
+	return now
+}
+
 // nowFor returns the time at which to judge an expiry at expire (> 0):
 // now, or the exact time where the coarse clock reads it within
 // clock.NearExpiry of expire and not past it. That clock's goroutine
@@ -687,21 +700,15 @@ func (c *Cache[K, V]) setWeighed(k K, v V, w uint32, ttl time.Duration, out *[]s
 	if ttl < 0 {
 		expire = -1 // already expired: the shard removes k
 	} else if ttl != NoExpiration {
-		from := now
-		if c.clock == nil {
-			// The coarse clock lags real time by up to a tick: counted
-			// from it, the expiry came up to a tick early. Counted from
-			// the exact time on the same scale, an entry lives at least
-			// its TTL and at most about a tick more, as the package doc
-			// says. Only a write with a TTL pays for the reading. (In a
-			// synctest bubble the exact time reads years before the coarse
-			// one, which stays on real time: from is then the coarse time.)
-			from = max(clock.Precise(), now)
-		}
-		// The shard judges its victims' expiries at the same time.
-		now = from
-		expire = from + int64(ttl)
-		if expire < from { // overflow: as good as never
+		// The coarse clock lags real time by up to a tick: counted from
+		// it, the expiry came up to a tick early. Counted from the exact
+		// time, an entry lives at least its TTL and at most about a tick
+		// more, as the package doc says. Only a write with a TTL pays for
+		// the reading; the shard judges its victims' expiries at the
+		// same time.
+		now = c.exactNow()
+		expire = now + int64(ttl)
+		if expire < now { // overflow: as good as never
 			expire = 0
 		}
 	}
@@ -793,13 +800,9 @@ func (c *Cache[K, V]) deleteCollect(k K, out *[]shard.Evicted[K, V]) (V, bool) {
 // notes and to remove what it found, a few dozen entries at a time, so
 // Sets go on meanwhile (BenchmarkSetDuringDeleteExpired).
 func (c *Cache[K, V]) DeleteExpired() {
-	now := c.now()
-	if c.clock == nil {
-		// The exact time, as reads judge an entry near its expiry: by
-		// the coarse clock alone it left entries that Get already found
-		// expired (195 of 200, each read as Expired just before).
-		now = max(clock.Precise(), now)
-	}
+	// By the coarse clock alone it left entries that Get already found
+	// expired (195 of 200, each read as Expired just before).
+	now := c.exactNow()
 	var first *recovered
 	for i := range c.shards {
 		var out []shard.Evicted[K, V]

@@ -3,8 +3,6 @@ package ufocache
 import (
 	"time"
 
-	"github.com/ufocache/ufocache/internal/clock"
-
 	"github.com/ufocache/ufocache/shard"
 )
 
@@ -29,10 +27,7 @@ import (
 func (c *Cache[K, V]) expireCollect(k K, out *[]shard.Evicted[K, V]) bool {
 	h := c.hash.Sum(k)
 	s := c.shardFor(h)
-	now := c.now()
-	if c.clock == nil {
-		now = max(clock.Precise(), now)
-	}
+	now := c.exactNow()
 	if now <= 0 {
 		e := s.Find(k, h)
 		if e == nil || (e.Expires() && now >= e.Expire) {
