@@ -637,20 +637,29 @@ func expiryWhileTheCoarseClockLags(t *testing.T, stats bool) {
 		}
 		clock.Hold(true)
 	}
-	hold()
 	defer clock.Hold(false)
 	// Near the promised edge: each entry is read with the held clock
 	// 45-48 ms behind its expiry (the README's guarantee: up to 50).
 	const ttl = 45 * time.Millisecond
-	from := clock.Precise()
-	c.SetWithTTL(1, 1, ttl)
-	c.SetWithTTL(2, 1, time.Hour)
-	for clock.Precise() < from+int64(ttl+clock.Tick) { // the expiry, plus a tick of margin
-		runtime.Gosched()
+	// pastTTL holds the clock, runs set, and returns once what set stored
+	// with ttl has expired (plus a tick of margin), the held clock still
+	// reading before its expiry.
+	pastTTL := func(set func()) {
+		t.Helper()
+		hold()
+		from := clock.Precise()
+		set()
+		for clock.Precise() < from+int64(ttl+clock.Tick) {
+			runtime.Gosched()
+		}
+		if lag := clock.Precise() - clock.Now(); lag <= int64(ttl) {
+			t.Fatalf("the held clock lags only %v", time.Duration(lag))
+		}
 	}
-	if lag := clock.Precise() - clock.Now(); lag <= int64(ttl) {
-		t.Fatalf("the held clock lags only %v", time.Duration(lag))
-	}
+	pastTTL(func() {
+		c.SetWithTTL(1, 1, ttl)
+		c.SetWithTTL(2, 1, time.Hour)
+	})
 	if v, ok := c.Get(1); ok {
 		t.Errorf("Get returned %d past the TTL", v)
 	}
@@ -671,21 +680,11 @@ func expiryWhileTheCoarseClockLags(t *testing.T, stats bool) {
 	if _, ok := c.Get(2); !ok {
 		t.Error("an entry with an hour to live was not found")
 	}
-	hold()
-	from = clock.Precise()
-	c.SetWithTTL(3, 3, ttl)
-	for clock.Precise() < from+int64(ttl+clock.Tick) {
-		runtime.Gosched()
-	}
+	pastTTL(func() { c.SetWithTTL(3, 3, ttl) })
 	if v, ok := c.Delete(3); ok {
 		t.Errorf("Delete returned %d as live past its TTL", v)
 	}
-	hold()
-	from = clock.Precise()
-	rt.Set(4, 4, ttl)
-	for clock.Precise() < from+int64(ttl+clock.Tick) {
-		runtime.Gosched()
-	}
+	pastTTL(func() { rt.Set(4, 4, ttl) })
 	if rt.Invalidate(4) {
 		t.Error("Invalidate reported a value past its TTL as live")
 	}
@@ -694,13 +693,10 @@ func expiryWhileTheCoarseClockLags(t *testing.T, stats bool) {
 	var reasons []ufocache.EvictReason
 	one := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1, Shards: 1,
 		OnEvict: func(_, _ int, r ufocache.EvictReason) { reasons = append(reasons, r) }})
-	hold()
-	from = clock.Precise()
-	c.SetWithTTL(5, 5, ttl)
-	one.SetWithTTL(1, 1, ttl)
-	for clock.Precise() < from+int64(ttl+clock.Tick) {
-		runtime.Gosched()
-	}
+	pastTTL(func() {
+		c.SetWithTTL(5, 5, ttl)
+		one.SetWithTTL(1, 1, ttl)
+	})
 	c.DeleteExpired()
 	if _, _, ok := c.GetStale(5); ok {
 		t.Error("DeleteExpired left an entry past its TTL")
