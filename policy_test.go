@@ -28,14 +28,24 @@ func mix64(x, seed uint64) uint64 {
 // share of hits.
 func hitRatio(c *ufocache.Cache[uint64, uint64], keys []uint64) float64 {
 	hits := 0
-	for _, k := range keys {
-		if _, ok := c.Get(k); ok {
+	for _, hit := range replayHits(c, keys) {
+		if hit {
 			hits++
-		} else {
-			c.Set(k, k)
 		}
 	}
 	return float64(hits) / float64(len(keys))
+}
+
+// replayHits replays keys through c (Get; on a miss, Set) and reports
+// which requests hit.
+func replayHits(c *ufocache.Cache[uint64, uint64], keys []uint64) []bool {
+	hits := make([]bool, len(keys))
+	for i, k := range keys {
+		if _, hits[i] = c.Get(k); !hits[i] {
+			c.Set(k, k)
+		}
+	}
+	return hits
 }
 
 // A loop over 1011 keys through a cache of 1000: a cache that keeps its
@@ -396,19 +406,10 @@ func TestClearedCacheReplaysAsANewOne(t *testing.T) {
 		Shards:    4,
 		Hasher:    func(k uint64) uint64 { return mix64(k, 1) },
 	})
-	replay := func(c *ufocache.Cache[uint64, uint64]) []bool {
-		hits := make([]bool, len(keys))
-		for i, k := range keys {
-			if _, hits[i] = c.Get(k); !hits[i] {
-				c.Set(k, k)
-			}
-		}
-		return hits
-	}
 	used := ufocache.Must(opts)
-	first := replay(used)
+	first := replayHits(used, keys)
 	used.Clear()
-	again, fresh := replay(used), replay(ufocache.Must(opts))
+	again, fresh := replayHits(used, keys), replayHits(ufocache.Must(opts), keys)
 	if !slices.Equal(first, fresh) {
 		t.Fatal("setup: two new caches with the same hash replayed the trace differently")
 	}
