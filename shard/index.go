@@ -422,13 +422,22 @@ const (
 // 1 and 8 within the machine's noise.
 const rebuildGroups = 8
 
-// replace swaps old for e (same key) in place.
+// replace swaps old for e (same key) in place. Readers may find e, and
+// Touch it, from the moment its slot holds it: the caller sets e's
+// frequency and flags first (shard.Set, shard.Expire).
 func (x *index[K, V]) replace(old, e *fifo.Entry[K, V], h uint64) {
 	t := x.t.Load()
 	if g, ok := t.replace(old, e, h); ok && t.next != nil && g < t.next.copied {
 		t.next.replace(old, e, h)
 	}
+	if published != nil {
+		published()
+	}
 }
+
+// published, if not nil, is called once replace has put the new entry in
+// its slot: a test's stand-in for a reader that finds it at once.
+var published func()
 
 // replace swaps old for e in old's slot, and returns the index of its
 // group; ok is false if old is not in t.

@@ -307,7 +307,11 @@ func TestLargeTableGrowsOffTheSetPath(t *testing.T) {
 		}
 		t0 := x.t.Load()
 		slots := float64(t0.n * groupSlots)
-		if size := t0.n * 2 * uint64(unsafe.Sizeof(group[int, int]{})); size < aheadBytes || t0.next != nil || float64(x.live) > growLoad*slots+1 {
+		// The first table of aheadBytes or more is the one asked for: the
+		// table it doubles was made at once, under aheadBytes (tables
+		// double from 512 bytes, so one of exactly aheadBytes comes).
+		gs := uint64(unsafe.Sizeof(group[int, int]{}))
+		if size := t0.n * 2 * gs; size < aheadBytes || t0.n*gs >= aheadBytes || t0.next != nil || float64(x.live) > growLoad*slots+1 {
 			t.Fatalf("allocation started at %d live of %v slots, for %d bytes, next %v", x.live, slots, size, t0.next != nil)
 		}
 		for float64(x.live+1) <= hardLoad*slots {
@@ -802,6 +806,32 @@ func TestReplaceOfTheSameWeightIsNoOverflow(t *testing.T) {
 	set(5, 5)
 	if e := s.sketch.Estimate(mixHash(7)); e != 1 || s.filled {
 		t.Fatalf("after replacing key 5 by a value of its weight: key 7 estimated %d, filled %v; want 1, false", e, s.filled)
+	}
+}
+
+// A Set over a key, and an Expire, set the new entry's frequency and
+// flags before the index publishes it: a reader that finds the new entry
+// at once and reads it keeps its read (the write counts one, Expire's
+// none). Published first, the policy's store of the frequency overwrote
+// that read.
+func TestReadOfAReplacementAtOnceIsKept(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(100, true, mixHash, 0, 128, 128, 0)
+	const k = 7
+	h := mixHash(k)
+	s.Set(k, 1, h, 1, 0, 0, nil)
+	defer func() { published = nil }()
+	published = func() { s.Find(k, h).Touch() }
+	s.Set(k, 2, h, 1, 0, 0, nil)
+	if e := s.Find(k, h); e.Val != 2 || e.Freq() != 2 {
+		t.Errorf("after a Set over an unread entry and a read of the new one: value %d, frequency %d; want 2, 2", e.Val, e.Freq())
+	}
+	s.Find(k, h).SetFreq(0)
+	if !s.Expire(k, h, 50, 10) {
+		t.Fatal("Expire found no live entry")
+	}
+	if e := s.Find(k, h); e.Expire != 50 || e.Freq() != 1 {
+		t.Errorf("after an Expire of an unread entry and a read of the new one: expiry %d, frequency %d; want 50, 1", e.Expire, e.Freq())
 	}
 }
 
