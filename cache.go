@@ -834,9 +834,12 @@ func (c *Cache[K, V]) Weight() int64 {
 // MaxWeight returns the bound the cache was created with.
 func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight }
 
-// Clear removes every entry; OnEvict sees them with EvictDeleted. With
-// Options.InitialCapacity, each shard allocates its presized index again,
-// before it takes its lock.
+// Clear removes every entry; OnEvict sees them with EvictDeleted. Each
+// shard's index, and its admission sketch if it grew with the entries (a
+// weighted cache's does), go back to the sizes New gave them, so the
+// cache's memory returns to what New took. With Options.InitialCapacity,
+// each shard allocates its presized index again, before it takes its
+// lock.
 func (c *Cache[K, V]) Clear() {
 	var first *recovered
 	for i := range c.shards {

@@ -112,9 +112,10 @@ type Shard[K comparable, V any] struct {
 	filled   bool  // the shard overflowed since Init or Clear
 	hash     func(K) uint64
 	keep     int64 // see Init
-	// The padding keeps the next shard's writes off these lines and makes
-	// the shard a whole number of lines.
-	_ [8]byte
+	// sketchSize is the sketch's size as Init made it, which Clear
+	// restores. It also fills the shard's last line: with the padding at
+	// the top, the next shard's writes stay off these lines.
+	sketchSize sketch.Size
 }
 
 // weightedSketchRoom is the keys a weighted shard's sketch has room for
@@ -171,6 +172,7 @@ func (s *Shard[K, V]) Init(capacity int64, unit bool, hash func(K) uint64, keep 
 		sketchKeys = min(sketchKeys, max(1024, expect))
 	}
 	s.sketch.Resize(int(min(capacity, int64(max(sketchKeys, 1)))), sketchMin)
+	s.sketchSize = s.sketch.Size()
 	s.policy.Init(capacity, unit, &s.sketch, hash)
 }
 
@@ -591,6 +593,7 @@ func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
 		s.idx.each(func(e *fifo.Entry[K, V]) { report(out, e.Key, e.Val, Deleted) })
 	}
 	s.policy.Init(s.capacity, s.unit, &s.sketch, s.hash)
+	s.sketch.Restore(s.sketchSize) // as Init left it: its counts go at the first overflow anyway
 	s.filled = false
 	s.idx.reset(t)
 	s.weight.Store(0)

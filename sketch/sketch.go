@@ -257,6 +257,26 @@ func (s *Sketch) Estimate(h uint64) uint32 {
 	return m
 }
 
+// A Size is a sketch's size and aging, as Resize or Grow left them.
+type Size struct{ blockBits, every uint32 }
+
+// Size returns the sketch's size and aging.
+func (s *Sketch) Size() Size { return Size{s.blockBits, s.every} }
+
+// Restore undoes the Grows since the sketch had size z (taken after a
+// Resize): if there were any, it is cleared and sized and aged as z says
+// (a cache's Clear brings its memory back to what New took); if not, it is
+// left as it is, counts and all.
+func (s *Sketch) Restore(z Size) {
+	if s.grow == nil && s.blockBits == z.blockBits {
+		return
+	}
+	s.table = make([]uint64, blockWords<<z.blockBits)
+	s.blockBits, s.every = z.blockBits, z.every
+	s.count, s.cursor = 0, 0
+	s.grow = nil
+}
+
 // Reset zeroes every counter.
 func (s *Sketch) Reset() {
 	clear(s.table)
