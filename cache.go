@@ -839,7 +839,9 @@ func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight }
 // weighted cache's does), go back to the sizes New gave them, so the
 // cache's memory returns to what New took. With Options.InitialCapacity,
 // each shard allocates its presized index again, before it takes its
-// lock.
+// lock. An RTCache over the cache has a Clear of its own, which also drops
+// its cached errors and detaches its loads in flight; this one does
+// neither.
 func (c *Cache[K, V]) Clear() {
 	var first *recovered
 	for i := range c.shards {

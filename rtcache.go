@@ -343,7 +343,9 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 	return rt, nil
 }
 
-// Cache returns the Cache the RTCache stores in.
+// Cache returns the Cache the RTCache stores in. Its writes are not
+// ordered with the RTCache's loads in flight, and do not touch the cached
+// errors: RTCache's Set, Delete, Invalidate and Clear are, and do.
 func (rt *RTCache[K, V]) Cache() *Cache[K, V] { return rt.c }
 
 // Get returns the value of k, loading it if it is absent or expired.
@@ -593,6 +595,21 @@ func (rt *RTCache[K, V]) Invalidate(k K) bool {
 	var ok bool
 	rt.write(k, func(out *[]shard.Evicted[K, V]) { ok = rt.c.expireCollect(k, out) })
 	return ok
+}
+
+// Clear empties the RTCache: every value goes (Cache.Clear: OnEvict sees
+// them with EvictDeleted), so do the cached errors, and the loads in
+// flight are detached, as Delete detaches one: their callers still get
+// their results, but none is stored, and later callers start new loads.
+// A load that starts while Clear runs may be stored or not. (The Cache's
+// own Clear, called directly, is not ordered with loads in flight, and
+// leaves the cached errors.)
+func (rt *RTCache[K, V]) Clear() {
+	rt.group.ForgetAll()
+	if rt.errs != nil {
+		rt.errs.Clear()
+	}
+	rt.c.Clear()
 }
 
 // write runs w under k's lock in the wait map, so that it is ordered with

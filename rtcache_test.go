@@ -1292,6 +1292,7 @@ func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
 		{"Set", func(rt *ufocache.RTCache[string, string]) { rt.Set("k", "written", 0) }, "written"},
 		{"Delete", func(rt *ufocache.RTCache[string, string]) { rt.Delete("k") }, ""},
 		{"Invalidate", func(rt *ufocache.RTCache[string, string]) { rt.Invalidate("k") }, ""},
+		{"Clear", func(rt *ufocache.RTCache[string, string]) { rt.Clear() }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -1322,6 +1323,69 @@ func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Clear takes every value (OnEvict hears of each) and every cached error,
+// and detaches every load in flight (TestRTWritesWinOverLoadsInFlight):
+// afterwards each key loads afresh. Cache.Clear alone left the errors, so
+// a key whose load had failed kept failing from the cache for ErrorTTL.
+func TestRTClearDropsValuesErrorsAndLoads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var evicted []string
+		var mu sync.Mutex
+		o := &origin{}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour}, ufocache.Options[string, string]{
+			MaxWeight: 100,
+			Clock:     newBubbleClock(),
+			OnEvict: func(k, v string, r ufocache.EvictReason) {
+				mu.Lock()
+				evicted = append(evicted, fmt.Sprint(k, "=", v, ":", r))
+				mu.Unlock()
+			},
+		})
+		ctx := context.Background()
+		errDown := errors.New("origin down")
+		o.set(func(o *origin) { o.err = errDown })
+		if _, _, err := rt.Get(ctx, "bad"); err != errDown {
+			t.Fatalf("first load of bad: %v, want %v", err, errDown)
+		}
+		o.set(func(o *origin) { o.err = nil })
+		if _, _, err := rt.Get(ctx, "bad"); err != errDown {
+			t.Fatalf("bad within ErrorTTL: %v, want the cached %v", err, errDown)
+		}
+		if v, _, err := rt.Get(ctx, "good"); v != "good#2" || err != nil {
+			t.Fatalf("good: (%q, %v), want good#2", v, err)
+		}
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate = gate })
+		slow := make(chan string, 1)
+		go func() { v, _, _ := rt.Get(ctx, "slow"); slow <- v }()
+		synctest.Wait()
+		rt.Clear()
+		if n, l := rt.InFlight(), rt.Cache().Len(); n != 0 || l != 0 {
+			t.Fatalf("after Clear: %d loads hold their keys, %d values; want 0 and 0", n, l)
+		}
+		close(gate)
+		if v := <-slow; v != "slow#3" {
+			t.Fatalf("the detached load's caller got %q, want slow#3", v)
+		}
+		synctest.Wait()
+		o.set(func(o *origin) { o.gate = nil })
+		for _, k := range []string{"bad", "good", "slow"} {
+			v, st, err := rt.Get(ctx, k)
+			if err != nil || st != ufocache.Miss || !strings.HasPrefix(v, k+"#") {
+				t.Errorf("Get(%q) after Clear = (%q, %v, %v), want a fresh load", k, v, st, err)
+			}
+		}
+		if n := o.loads.Load(); n != 6 {
+			t.Errorf("%d loads, want 6: 3 before Clear, one for each key after", n)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []string{"good=good#2:deleted"}; !slices.Equal(evicted, want) {
+			t.Errorf("OnEvict saw %v, want %v", evicted, want)
+		}
+	})
 }
 
 func TestRTSetDeleteInvalidate(t *testing.T) {

@@ -306,6 +306,16 @@ func (g *Group[K, V]) Forget(key K, f func()) bool {
 	return found
 }
 
+// ForgetAll detaches every call in flight, as Forget detaches one (with no
+// f): none of them is committed. A call that starts while it runs may be
+// detached too, or not.
+func (g *Group[K, V]) ForgetAll() {
+	g.calls.Range(func(key K, _ *call[V]) bool {
+		g.Forget(key, nil)
+		return true
+	})
+}
+
 // Len returns the number of calls in flight that hold their key (a call
 // older than LockAge no longer does).
 func (g *Group[K, V]) Len() int {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -480,6 +481,44 @@ func TestForgetDetaches(t *testing.T) {
 		}
 		if len(commits) != 1 || commits[0] != 2 || g.Len() != 0 {
 			t.Errorf("commits %v, Len %d; want [2], 0", commits, g.Len())
+		}
+	})
+}
+
+// ForgetAll detaches every call in flight: none commits, each caller
+// still gets its call's result, and the keys are free for new calls.
+func TestForgetAllDetachesEveryCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var commits []string
+		g := newGroup(t, coalesce.Options[string, int]{
+			Commit: func(k string, _ int, _ error) func() { commits = append(commits, k); return nil },
+		})
+		gate := make(chan struct{})
+		got := make(chan int, 3)
+		for i, k := range []string{"a", "b", "c"} {
+			go func() {
+				v, _, _ := g.Do(context.Background(), k, func(context.Context) (int, error) { <-gate; return i, nil })
+				got <- v
+			}()
+		}
+		synctest.Wait()
+		if n := g.Len(); n != 3 {
+			t.Fatalf("Len = %d before ForgetAll, want 3", n)
+		}
+		g.ForgetAll()
+		if n := g.Len(); n != 0 || g.InFlight("a") {
+			t.Fatalf("after ForgetAll: Len %d, a in flight %v; want 0, false", n, g.InFlight("a"))
+		}
+		close(gate)
+		sum := 0
+		for range 3 {
+			sum += <-got
+		}
+		if sum != 0+1+2 || len(commits) != 0 {
+			t.Fatalf("callers got values summing to %d (want 3), commits %v (want none)", sum, commits)
+		}
+		if v, leader, _ := g.Do(context.Background(), "a", func(context.Context) (int, error) { return 7, nil }); v != 7 || !leader || !slices.Equal(commits, []string{"a"}) {
+			t.Errorf("a new call of a: (%d, leader %v), commits %v; want (7, true), [a]", v, leader, commits)
 		}
 	})
 }
