@@ -15,7 +15,7 @@ import (
 )
 
 // FuzzRTCache runs random Get, GetStale, GetStaleWhileUpdate, MultiGet,
-// Set, Delete and Invalidate callers on four keys against an origin whose
+// Set, Delete, Invalidate and Clear callers on four keys against an origin whose
 // loads, by a script, return, fail, panic, call Goexit, take their time or
 // hang, under random RTOptions. Once every caller is through and every hung
 // load released: no caller was left waiting (synctest reports a deadlock),
@@ -169,7 +169,11 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 			rt.Invalidate(k)
 			cancel()
 		case 7:
-			time.Sleep(time.Duration(b%6) * ms)
+			if b&0x40 != 0 {
+				rt.Clear()
+			} else {
+				time.Sleep(time.Duration(b%6) * ms)
+			}
 			cancel()
 		}
 	}
