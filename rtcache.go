@@ -482,7 +482,9 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 // others: its RTResult.Err says why, and the hits are kept. err is the
 // first key's error in the order of keys, or nil if none failed. A key
 // given twice is loaded once: its first miss has Status Miss (or
-// Expired), the others LockHit, and the counts say so. A BatchLoader that
+// Expired), the others LockHit, and the counts say so (but if ctx ended
+// before its load was taken, every occurrence has what its lookup found
+// and counts nowhere). A BatchLoader that
 // returns the wrong number of results fails its keys with ErrBatchSize; it
 // never panics MultiGet. If the BatchLoader itself panics, MultiGet panics
 // with the *PanicError; a Loader's panic is its key's error.
@@ -519,8 +521,9 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		missAt = append(missAt, i)
 		missing = append(missing, k)
 	}
+	var untaken []bool // without a BatchLoader: the misses ctx left unloaded
 	if len(missing) > 0 && rt.batch == nil {
-		rt.loadEach(ctx, out, missAt, missing)
+		untaken = rt.loadEach(ctx, out, missAt, missing)
 	} else if len(missing) > 0 {
 		// The keys the BatchLoader was given: this MultiGet's misses, which
 		// it counts even if DoBatch panics with the BatchLoader's panic (its
@@ -553,6 +556,12 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 	}
 	for _, r := range repeats {
 		first := out[r[1]]
+		if j, ok := slices.BinarySearch(missAt, r[1]); ok && untaken != nil && untaken[j] {
+			// Its first started no load, nor waited for one: it too
+			// has what its lookup found.
+			out[r[0]] = RTResult[V]{Status: first.Status, Err: first.Err}
+			continue
+		}
 		out[r[0]] = RTResult[V]{Value: first.Value, Status: LockHit, Err: first.Err}
 		rt.st.lockHits.Add(1)
 	}
@@ -801,8 +810,9 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 // waiting for it, and at the load timeout all of them failed.) Any other
 // panic that reaches a key's goroutine (an OnEvict's, when the store ran
 // there) is raised again on the caller's goroutine once every key has its
-// answer.
-func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) {
+// answer. It reports which of missing the ctx left unloaded.
+func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) (untaken []bool) {
+	untaken = make([]bool, len(missing))
 	var wg sync.WaitGroup
 	var other atomic.Pointer[any] // the first panic that is not a Loader's
 	var next atomic.Int64         // the next of missing to take
@@ -813,6 +823,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 			// error and start no load (Do would start one detached from
 			// ctx for each, at once: a flood past MaxMultiLoads).
 			o.Err = err
+			untaken[j] = true
 			return
 		}
 		st := o.Status
@@ -849,6 +860,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 	if r := other.Load(); r != nil {
 		panic(*r)
 	}
+	return untaken
 }
 
 // recheck is the coalesce Recheck: a caller about to load k looks at the

@@ -2490,6 +2490,20 @@ func TestRTMultiGetRepeatedKeyWithoutBatchLoaderLoadsOnce(t *testing.T) {
 		if s := rt.Stats(); calls.Load() != 3 || s.Loads != 3 || s.Misses != 3 || s.LockHits != 3 {
 			t.Errorf("%d Loader calls, stats %+v; want 3 calls, Loads 3, Misses 3, LockHits 3", calls.Load(), s)
 		}
+		// With its ctx ended, no occurrence starts a load or waits for
+		// one: the repeat has what its lookup found too, and counts in
+		// no LockHits (it took LockHit, and counted one).
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res, _ = rt.MultiGet(ctx, []string{"b", "b", "c"})
+		for i, r := range res {
+			if r.Status != ufocache.Miss || r.Err != context.Canceled {
+				t.Errorf("occurrence %d with its ctx ended: %+v; want Miss and context.Canceled", i, r)
+			}
+		}
+		if s := rt.Stats(); calls.Load() != 3 || s.Misses != 3 || s.LockHits != 3 {
+			t.Errorf("after a MultiGet with its ctx ended: %d Loader calls, stats %+v; want 3 calls, Misses 3, LockHits 3 as before", calls.Load(), s)
+		}
 	})
 }
 
