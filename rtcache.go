@@ -144,7 +144,11 @@ type RTOptions[K comparable, V any] struct {
 	// load returns the same error at once, with Status Hit (LockHit if the
 	// error was cached just as it was about to load), and the origin
 	// is not asked again. A stale value within its allowance is still
-	// served. Set, Delete and Invalidate clear a key's cached error.
+	// served. A failed background load (RefreshAhead's,
+	// GetStaleWhileUpdate's) is cached the same way, unseen by any caller:
+	// it holds off further refreshes of the key, and once the value it was
+	// to replace expires, lookups get the error until ErrorTTL has passed.
+	// Set, Delete, Invalidate and Clear clear cached errors.
 	// 0: errors are not cached.
 	ErrorTTL time.Duration
 	// MaxErrors bounds how many errors ErrorTTL keeps; they live in a small
