@@ -203,11 +203,11 @@ func TestDoBatchTimeouts(t *testing.T) {
 			<-hang // ignores ctx: the load timeout ends it
 			return nil, nil
 		})
-		if res[0].Err != coalesce.ErrLockTimeout {
-			t.Errorf("joined key got %v, want ErrLockTimeout", res[0].Err)
+		if res[0].Err != coalesce.ErrLockTimeout || res[0].Leader {
+			t.Errorf("joined key got %v, leader %v; want ErrLockTimeout, false", res[0].Err, res[0].Leader)
 		}
-		if res[1].Err != coalesce.ErrLoadTimeout {
-			t.Errorf("own key got %v, want ErrLoadTimeout", res[1].Err)
+		if res[1].Err != coalesce.ErrLoadTimeout || !res[1].Leader {
+			t.Errorf("own key got %v, leader %v; want ErrLoadTimeout, true", res[1].Err, res[1].Leader)
 		}
 		if d := time.Since(start); d != 3*time.Second {
 			t.Errorf("DoBatch took %v, want 3s (the load timeout)", d)
@@ -296,8 +296,8 @@ func TestDoBatchCallerLeaves(t *testing.T) {
 		}()
 		synctest.Wait()
 		cancel()
-		if r := <-res; !errors.Is(r[0].Err, context.Canceled) {
-			t.Fatalf("cancelled DoBatch got %v, want context.Canceled", r[0].Err)
+		if r := <-res; !errors.Is(r[0].Err, context.Canceled) || !r[0].Leader {
+			t.Fatalf("cancelled DoBatch got %v, leader %v; want context.Canceled, true (its call)", r[0].Err, r[0].Leader)
 		}
 		close(gate)
 		if v := <-other; v != 1 {

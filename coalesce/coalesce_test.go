@@ -583,6 +583,79 @@ func TestRecheckGoIsGosOwn(t *testing.T) {
 	if h.Go(context.Background(), "k", func(context.Context) (int, error) { return 4, nil }) {
 		t.Error("Go without RecheckGo started fn although Recheck answered")
 	}
+	// Do runs fn on a goroutine of its own where its caller may leave (a
+	// ctx that can end, a LoadTimeout): it is still Do's Recheck.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rechecks.Store(0)
+	rechecksGo.Store(0)
+	timed := newGroup(t, coalesce.Options[string, int]{
+		LoadTimeout: time.Hour,
+		Recheck:     func(string) (int, bool, error) { rechecks.Add(1); return 3, true, nil },
+		RecheckGo:   func(string) (int, bool, error) { rechecksGo.Add(1); return 0, false, nil },
+	})
+	for _, c := range []struct {
+		g   *coalesce.Group[string, int]
+		ctx context.Context
+	}{{g, ctx}, {timed, context.Background()}} {
+		if v, leader, err := c.g.Do(c.ctx, "k", func(context.Context) (int, error) { return 5, nil }); v != 3 || leader || err != nil {
+			t.Errorf("Do on its own goroutine = (%d, %v, %v), want Recheck's (3, false, nil)", v, leader, err)
+		}
+	}
+	if rechecks.Load() != 2 || rechecksGo.Load() != 0 {
+		t.Errorf("Do on its own goroutine: Recheck ran %d times, RecheckGo %d; want 2 and 0", rechecks.Load(), rechecksGo.Load())
+	}
+}
+
+// A load timeout is the call's outcome like any error: Commit stores it
+// (an RTCache with ErrorTTL caches it, so a hung origin is asked once per
+// ErrorTTL, not once per LoadTimeout), and Finished reports it.
+func TestLoadTimeoutIsCommitted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var committed, finished []error
+		g := newGroup(t, coalesce.Options[string, int]{
+			LoadTimeout: time.Second,
+			Commit:      func(_ string, _ int, err error) func() { committed = append(committed, err); return nil },
+			Finished:    func(_ string, err error) { finished = append(finished, err) },
+		})
+		hang := make(chan struct{})
+		if _, _, err := g.Do(context.Background(), "k", func(context.Context) (int, error) { <-hang; return 1, nil }); err != coalesce.ErrLoadTimeout {
+			t.Fatalf("Do = %v, want ErrLoadTimeout", err)
+		}
+		close(hang)
+		synctest.Wait()
+		if !slices.Equal(committed, []error{coalesce.ErrLoadTimeout}) || !slices.Equal(finished, []error{coalesce.ErrLoadTimeout}) {
+			t.Errorf("Commit saw %v, Finished %v; want ErrLoadTimeout once each", committed, finished)
+		}
+	})
+}
+
+// The ctx a call's function runs with ends once the call is over: a
+// context.AfterFunc, goroutine or stream the function ties to it is
+// released then, not at its LoadTimeout.
+func TestLoadContextEndsWithTheCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: time.Hour})
+		var seen []context.Context
+		fn := func(ctx context.Context) (int, error) { seen = append(seen, ctx); return 1, nil }
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		g.Do(ctx, "do", fn)
+		g.DoBatch(ctx, []string{"batch"}, func(ctx context.Context, keys []string) ([]coalesce.Result[int], error) {
+			seen = append(seen, ctx)
+			return make([]coalesce.Result[int], len(keys)), nil
+		})
+		g.Go(ctx, "go", fn)
+		synctest.Wait()
+		if len(seen) != 3 {
+			t.Fatalf("%d functions ran, want 3", len(seen))
+		}
+		for i, c := range seen {
+			if c.Err() != context.Canceled {
+				t.Errorf("call %d (Do, DoBatch, Go): its function's ctx has %v once it is over, want context.Canceled", i, c.Err())
+			}
+		}
+	})
 }
 
 // TestPanicInForgetDoesNotLockTheKey: f runs under a lock of the wait map;
