@@ -121,8 +121,10 @@ func Spread(x, s1, s2 uint64) uint64 {
 }
 
 // Mix hashes an integer with two seeds: two rounds of the folded 128-bit
-// product (wyhash's mum). One round left keys that differ only in their high
-// bits correlated between two seeds (TestHashSeedsArePerCache).
+// product (wyhash's mum). One round left the shards of keys that differ
+// only in their high bits, or only in their low ones, correlated between
+// two seeds (TestSeedsGiveIndependentShards: in 12 of its 16 cases
+// chi-square 30-95 or 412-2339, where independent picks give 255 +- 23).
 func Mix(x, s1, s2 uint64) uint64 {
 	hi, lo := bits.Mul64(x^s1, s2)
 	hi, lo = bits.Mul64(hi^lo^s2, s1|1)

@@ -1,6 +1,10 @@
 package hashing
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
 
 // Word and Mix must agree: Word is Mix spelled out so that it inlines.
 func TestWordIsMix(t *testing.T) {
@@ -17,6 +21,51 @@ func TestWordIsMix(t *testing.T) {
 	i32, u32, i8 := New[int32](nil, false), New[uint32](nil, false), New[int8](nil, false)
 	if i32.Sum(-1) != Mix(0xffff_ffff, i32.s1, i32.s2) || u32.Sum(7) != Mix(7, u32.s1, u32.s2) || i8.Sum(-1) != Mix(0xff, i8.s1, i8.s2) {
 		t.Fatal("32- and 8-bit integers are not widened and mixed")
+	}
+}
+
+// Word and Mix agree for odd and even first seeds alike (Word's second
+// round takes s1|1, as Mix's does: with s1 itself, an even s1 would drop
+// low bits of the product, and Word would disagree with Mix there).
+func TestWordIsMixForEverySeedParity(t *testing.T) {
+	for _, s1 := range []uint64{2, 3, 1 << 63, 0xdeadbeefcafef00d, 0xdeadbeefcafef00c} {
+		h := Hasher[uint64]{Kind: Word64, s1: s1, s2: 0x9e3779b97f4a7c15}
+		for _, k := range []uint64{0, 1, 42, 1 << 40, ^uint64(0)} {
+			if h.Word(k) != Mix(k, h.s1, h.s2) {
+				t.Fatalf("s1 %#x: Word(%d) = %x, Mix = %x", s1, k, h.Word(k), Mix(k, h.s1, h.s2))
+			}
+		}
+	}
+}
+
+// The shards two caches put keys in are independent: for keys that differ
+// only in their high bits (IDs with a shard or time prefix) or only in
+// their low ones, the pair (top 4 bits under seeds A, under seeds B) spreads
+// over its 256 cells as independent uniform picks would, for 8 fixed pairs
+// of seed pairs (chi-square within 6 standard deviations of its 255
+// degrees of freedom). One round of the product, or a first round that
+// ignores s1, left them correlated: keys crafted to share a shard in one
+// process would share one in another.
+func TestSeedsGiveIndependentShards(t *testing.T) {
+	const keys, cells = 1 << 14, 256
+	lo, hi := 255-6*math.Sqrt(2*255), 255+6*math.Sqrt(2*255)
+	r := rand.New(rand.NewPCG(1, 2))
+	for pair := range 8 {
+		a1, a2, b1, b2 := r.Uint64(), r.Uint64()|1, r.Uint64(), r.Uint64()|1
+		for _, shift := range []uint{40, 0} {
+			var count [cells]int
+			for i := range uint64(keys) {
+				k := i << shift
+				count[Mix(k, a1, a2)>>60<<4|Mix(k, b1, b2)>>60]++
+			}
+			chi, want := 0.0, float64(keys)/cells
+			for _, n := range count {
+				chi += (float64(n) - want) * (float64(n) - want) / want
+			}
+			if chi < lo || chi > hi {
+				t.Errorf("seed pair %d, keys i<<%d: chi-square %.0f over 255 degrees of freedom, want %.0f to %.0f", pair, shift, chi, lo, hi)
+			}
+		}
 	}
 }
 
