@@ -37,6 +37,27 @@ func TestTickerLivesWhileReferenced(t *testing.T) {
 	<-done // the goroutine returns; a leak would hang here and time the test out
 }
 
+// A ticker that starts sets the clock to the exact time at once, before
+// its first tick: the clock stood still while no cache held it, and a cache
+// made then would otherwise judge expiries by a time as old as that pause
+// (here the ticker is held, as when the scheduler does not run it).
+func TestNowIsExactWhenTheTickerStarts(t *testing.T) {
+	if running, _ := Running(); running {
+		t.Fatal("the ticker runs before the test: a test left a reference")
+	}
+	Hold(true)
+	defer Hold(false)
+	for Precise()-Now() < int64(2*Tick) { // the stopped clock falls behind
+		time.Sleep(Tick)
+	}
+	p := Precise()
+	r := Acquire()
+	defer r.Release()
+	if now := Now(); now < p {
+		t.Fatalf("Now() is %v behind the exact time read before Acquire", time.Duration(p-now))
+	}
+}
+
 func TestNowAdvances(t *testing.T) {
 	r := Acquire()
 	defer r.Release()
