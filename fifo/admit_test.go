@@ -640,3 +640,30 @@ func TestTouchDuringDuelIsKept(t *testing.T) {
 		t.Errorf("c was read during its duel; in main its frequency is %d, want 1", c.Freq())
 	}
 }
+
+// A duel's list of victims is reused by the next duels, but not once it
+// grew past ScratchKept: a heavy newcomer that displaced 2150 entries
+// left room for 2560 (40 KB) held by the shard until the cache was
+// dropped, where short lists are kept.
+func TestLongVictimListsAreNotKept(t *testing.T) {
+	p := newS3(3000)
+	for k := range 4500 {
+		add(p, newEntry(k, 1))
+	}
+	if c := cap(p.victims); c == 0 || c > ScratchKept {
+		t.Fatalf("after duels of one victim each: the list kept has room for %d, want 1 to %d", c, ScratchKept)
+	}
+	c := newEntry(100_000, 2000)
+	for range 4 {
+		p.sketch.Add(hash(c.Key)) // rated well above every resident
+	}
+	p.sketch.Add(hash(c.Key))
+	p.Add(c, hash(c.Key))
+	gone := p.Evict(0, nil, nil) // unprotected: c, over the small share, duels at once
+	if !c.InMain() || len(gone) < 2000 {
+		t.Fatalf("the heavy newcomer: in main %v, %d evicted; want it to displace at least 2000", c.InMain(), len(gone))
+	}
+	if n := cap(p.victims); n > ScratchKept {
+		t.Errorf("after a duel of %d victims the list kept has room for %d, more than %d", len(gone), n, ScratchKept)
+	}
+}

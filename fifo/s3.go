@@ -556,6 +556,14 @@ func (p *S3[K, V]) pushFront(e *Entry[K, V]) {
 	p.queueOf(e.meta.Load()).pushFront(e)
 }
 
+// ScratchKept bounds the scratch lists of victims that a shard's Sets
+// reuse (the duel's, and the shard's of entries a Set evicted): a list
+// that grew longer, for a heavy value that displaced that many entries,
+// is left to the collector rather than kept (16 MB, until the cache was
+// dropped, after one value evicted a million entries). Sets evicting
+// more than this many allocate their own.
+const ScratchKept = 1024
+
 // Gone is an entry that Evict took out, unlinked and flagged dead, with
 // its key's hash: the caller removes it from its index without hashing
 // the key again.
@@ -856,7 +864,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		out = p.drop(c, h, now, out) // its hash is at hand: no second one
 	}
 	clear(victims)
-	if cap(victims) != cap(p.victims) { // a store only when it grew
+	if cap(victims) != cap(p.victims) && cap(victims) <= ScratchKept { // a store only when it grew, and not beyond
 		p.victims = victims[:0]
 	}
 	return out

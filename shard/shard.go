@@ -319,7 +319,7 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		s.drop(victim, reason, out)
 	}
 	clear(victims)
-	if cap(victims) != cap(s.scratch) { // a store only when it grew
+	if cap(victims) != cap(s.scratch) && cap(victims) <= fifo.ScratchKept { // a store only when it grew, and not beyond
 		s.scratch = victims[:0]
 	}
 	s.sets++
@@ -587,13 +587,24 @@ var scanned func(any)
 // Clear removes every entry; they are appended to out unless it is nil.
 func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
 	t := newTable[K, V](s.idx.minSlot) // outside the lock: presized (Init's expect), it may be large
+	// And a sketch that grew gets its table back at Init's size, made
+	// outside the lock too (up to 16 MiB over the shards). A Grow between
+	// the look and the Clear costs only a table made under the lock.
+	var sk []uint64
+	s.mu.Lock()
+	grown := s.sketch.Grown(s.sketchSize)
+	s.mu.Unlock()
+	if grown {
+		sk = s.sketchSize.Table()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if out != nil {
 		s.idx.each(func(e *fifo.Entry[K, V]) { report(out, e.Key, e.Val, Deleted) })
 	}
 	s.policy.Init(s.capacity, s.unit, &s.sketch, s.hash)
-	s.sketch.Restore(s.sketchSize) // as Init left it: its counts go at the first overflow anyway
+	s.sketch.Restore(s.sketchSize, sk) // as Init left it: its counts go at the first overflow anyway
+	s.scratch = nil
 	s.filled = false
 	s.idx.reset(t)
 	s.weight.Store(0)

@@ -835,6 +835,31 @@ func TestReadOfAReplacementAtOnceIsKept(t *testing.T) {
 	}
 }
 
+// The list of the entries a Set evicted is reused by the next Sets, but
+// not once it grew past fifo.ScratchKept, and Clear drops it: one value
+// that evicted a million entries left 17 MB held through a Clear (a
+// review helper's heap measurement).
+func TestLongEvictionListsAreNotKept(t *testing.T) {
+	var s Shard[int, int]
+	s.Init(5000, false, mixHash, 0, 4096, 4096, 0)
+	set := func(k int, w uint32) { s.Set(k, k, mixHash(k), w, 0, 0, nil) }
+	for k := range 6000 {
+		set(k, 1)
+	}
+	if c := cap(s.scratch); c == 0 || c > fifo.ScratchKept {
+		t.Fatalf("after Sets evicting one entry each: the list kept has room for %d, want 1 to %d", c, fifo.ScratchKept)
+	}
+	set(-1, 5000) // evicts every other entry
+	if n, c := s.Len(), cap(s.scratch); n != 1 || c > fifo.ScratchKept {
+		t.Errorf("after a Set that evicted the rest: %d entries, the list kept has room for %d; want 1 and at most %d", n, c, fifo.ScratchKept)
+	}
+	set(1, 1)
+	s.Clear(nil)
+	if s.scratch != nil {
+		t.Errorf("Clear kept a list with room for %d", cap(s.scratch))
+	}
+}
+
 // Check, the oracle of the index tests, finds each kind of damage: an
 // overflow count above the entries that passed its group (unsaturated: the
 // lookups still find every entry, but removals would leave it too high)

@@ -263,15 +263,26 @@ type Size struct{ blockBits, every uint32 }
 // Size returns the sketch's size and aging.
 func (s *Sketch) Size() Size { return Size{s.blockBits, s.every} }
 
+// Grown reports whether Grow has doubled the sketch since it had size z.
+func (s *Sketch) Grown(z Size) bool { return s.grow != nil || s.blockBits != z.blockBits }
+
+// Table returns a zeroed table for a sketch of size z, for Restore: made
+// where no lock is held.
+func (z Size) Table() []uint64 { return make([]uint64, blockWords<<z.blockBits) }
+
 // Restore undoes the Grows since the sketch had size z (taken after a
-// Resize): if there were any, it is cleared and sized and aged as z says
-// (a cache's Clear brings its memory back to what New took); if not, it is
-// left as it is, counts and all.
-func (s *Sketch) Restore(z Size) {
-	if s.grow == nil && s.blockBits == z.blockBits {
+// Resize): if there were any, it is cleared and sized and aged as z says,
+// in table if that is z.Table()'s size (else a table it makes): a cache's
+// Clear brings its memory back to what New took. If not, it is left as it
+// is, counts and all.
+func (s *Sketch) Restore(z Size, table []uint64) {
+	if !s.Grown(z) {
 		return
 	}
-	s.table = make([]uint64, blockWords<<z.blockBits)
+	if len(table) != blockWords<<z.blockBits {
+		table = z.Table()
+	}
+	s.table = table
 	s.blockBits, s.every = z.blockBits, z.every
 	s.count, s.cursor = 0, 0
 	s.grow = nil

@@ -382,46 +382,58 @@ func TestResizeAndResetStartAfresh(t *testing.T) {
 }
 
 // Restore undoes Grows, finished or under way: the sketch is then as a
-// new one of the size it was taken at, aging included; with no Grow since,
-// it keeps its counts and its table.
+// new one of the size it was taken at, aging included, in the table given
+// if that has the size (else one of its own); with no Grow since, it
+// keeps its counts and its table.
 func TestRestoreUndoesGrows(t *testing.T) {
-	for _, grows := range []int{0, 1, 2} {
+	for _, tc := range []struct {
+		grows    int
+		finished bool // the last Grow's copy is done
+		given    bool // Restore is given z.Table()
+	}{{0, true, false}, {1, true, false}, {1, false, true}, {2, false, false}, {2, true, true}} {
 		s := New(1000)
 		z := s.Size()
 		table := &s.table[0]
-		for i := range grows {
+		for i := range tc.grows {
 			s.Grow(2 * s.Capacity())
 			adds := uint64(5000)
-			if i == grows-1 {
+			if i == tc.grows-1 && !tc.finished {
 				adds = 3 // the last Grow is left part way
 			}
 			for h := range adds {
 				s.Add(h * 0x9e3779b97f4a7c15)
 			}
 		}
-		if grows > 0 && s.grow == nil {
-			t.Fatal("the last Grow finished: the test wants one under way")
+		if tc.grows > 0 && (s.grow == nil) != tc.finished || s.Grown(z) != (tc.grows > 0) {
+			t.Fatalf("%+v: Grow under way %v, Grown %v", tc, s.grow != nil, s.Grown(z))
 		}
 		hot := uint64(0xdeadbeefcafef00d)
 		s.Add(hot)
-		s.Restore(z)
-		if grows == 0 {
+		var given []uint64
+		if tc.given {
+			given = z.Table()
+		}
+		s.Restore(z, given)
+		if tc.grows == 0 {
 			if &s.table[0] != table || s.Estimate(hot) == 0 {
 				t.Fatalf("no Grow: Restore replaced the table (%v) or cleared its counts (estimate %d)", &s.table[0] != table, s.Estimate(hot))
 			}
 			continue
 		}
+		if tc.given && &s.table[0] != &given[0] {
+			t.Fatalf("%+v: Restore made a table of its own", tc)
+		}
 		ref := New(1000)
-		if s.Capacity() != ref.Capacity() || s.every != ref.every || s.grow != nil {
-			t.Fatalf("%d Grows: restored to room for %d keys, halving every %d, grow %v; want %d, %d, none", grows, s.Capacity(), s.every, s.grow != nil, ref.Capacity(), ref.every)
+		if s.Capacity() != ref.Capacity() || s.every != ref.every || s.grow != nil || s.Grown(z) {
+			t.Fatalf("%+v: restored to room for %d keys, halving every %d, grow %v; want %d, %d, none", tc, s.Capacity(), s.every, s.grow != nil, ref.Capacity(), ref.every)
 		}
 		for h := range uint64(3000) {
 			h = h*0xff51afd7ed558ccd + 1
 			s.Add(h)
 			ref.Add(h)
 			if s.cursor != ref.cursor || s.Estimate(h) != ref.Estimate(h) || s.Estimate(hot) != ref.Estimate(hot) {
-				t.Fatalf("%d Grows, add %#x: cursor %d, estimates %d and %d; a new sketch: %d, %d and %d",
-					grows, h, s.cursor, s.Estimate(h), s.Estimate(hot), ref.cursor, ref.Estimate(h), ref.Estimate(hot))
+				t.Fatalf("%+v, add %#x: cursor %d, estimates %d and %d; a new sketch: %d, %d and %d",
+					tc, h, s.cursor, s.Estimate(h), s.Estimate(hot), ref.cursor, ref.Estimate(h), ref.Estimate(hot))
 			}
 		}
 	}
