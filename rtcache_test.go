@@ -1388,6 +1388,37 @@ func TestRTClearDropsValuesErrorsAndLoads(t *testing.T) {
 	})
 }
 
+// Clear detaches the loads in flight before it clears the Cache: a load
+// that finishes while the Cache's Clear runs (here, released from the
+// OnEvict that Clear calls) is not stored. In the other order it was.
+func TestRTClearDetachesBeforeItClears(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		gate := make(chan struct{})
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{
+			MaxWeight: 100,
+			Shards:    1,
+			Clock:     newBubbleClock(),
+			OnEvict: func(k, _ string, r ufocache.EvictReason) {
+				if k == "x" && r == ufocache.EvictDeleted {
+					close(gate)
+					synctest.Wait() // the load finishes and tries to store
+				}
+			},
+		})
+		rt.Set("x", "x", 0)
+		o.set(func(o *origin) { o.gate = gate })
+		done := make(chan struct{})
+		go func() { rt.Get(context.Background(), "slow"); close(done) }()
+		synctest.Wait()
+		rt.Clear()
+		<-done
+		if n := rt.Cache().Len(); n != 0 {
+			t.Fatalf("after Clear: %d values; a load started before it was stored", n)
+		}
+	})
+}
+
 func TestRTSetDeleteInvalidate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var evicted []string
@@ -2503,6 +2534,30 @@ func TestRTMultiGetRepeatedKeyWithoutBatchLoaderLoadsOnce(t *testing.T) {
 		}
 		if s := rt.Stats(); calls.Load() != 3 || s.Misses != 3 || s.LockHits != 3 {
 			t.Errorf("after a MultiGet with its ctx ended: %d Loader calls, stats %+v; want 3 calls, Misses 3, LockHits 3 as before", calls.Load(), s)
+		}
+		// A ctx that ends while the keys load: one at a time, the first
+		// key's Loader ends it, so the first key loads (its caller has
+		// left: ctx's error) and its repeat shares that answer, while
+		// the second key, not yet taken, and its repeat start none.
+		mctx, mcancel := context.WithCancel(context.Background())
+		one, err := ufocache.NewRTCache(ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()}),
+			func(_ context.Context, k string) (string, time.Duration, error) {
+				if k == "a" {
+					mcancel()
+				}
+				return "v:" + k, 0, nil
+			}, ufocache.RTOptions[string, string]{MaxMultiLoads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ = one.MultiGet(mctx, []string{"a", "b", "a", "b"})
+		want := []ufocache.RTResult[string]{{Status: ufocache.Miss, Err: context.Canceled}, {Status: ufocache.Miss, Err: context.Canceled},
+			{Status: ufocache.LockHit, Err: context.Canceled}, {Status: ufocache.Miss, Err: context.Canceled}}
+		if !slices.Equal(res, want) {
+			t.Errorf("MultiGet whose ctx ends after its first load: %+v, want %+v", res, want)
+		}
+		if s := one.Stats(); s.Misses != 1 || s.LockHits != 1 || s.Loads != 1 {
+			t.Errorf("its stats %+v: want Misses 1, LockHits 1, Loads 1", s)
 		}
 	})
 }
