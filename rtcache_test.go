@@ -133,6 +133,27 @@ func newRT(t testing.TB, o *origin, opts ufocache.RTOptions[string, string], cop
 	return rt
 }
 
+// newRecordingRT is newRT over a Cache of 100 whose OnEvict records each
+// entry that leaves, as "key=value:reason"; evictions returns them so far.
+func newRecordingRT(t testing.TB, o *origin, opts ufocache.RTOptions[string, string]) (rt *ufocache.RTCache[string, string], evictions func() []string) {
+	var mu sync.Mutex
+	var evicted []string
+	rt = newRT(t, o, opts, ufocache.Options[string, string]{
+		MaxWeight: 100,
+		Clock:     newBubbleClock(),
+		OnEvict: func(k, v string, r ufocache.EvictReason) {
+			mu.Lock()
+			evicted = append(evicted, fmt.Sprint(k, "=", v, ":", r))
+			mu.Unlock()
+		},
+	})
+	return rt, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(evicted)
+	}
+}
+
 type answer struct {
 	v   string
 	st  ufocache.Status
@@ -1331,18 +1352,8 @@ func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
 // a key whose load had failed kept failing from the cache for ErrorTTL.
 func TestRTClearDropsValuesErrorsAndLoads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var evicted []string
-		var mu sync.Mutex
 		o := &origin{}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour}, ufocache.Options[string, string]{
-			MaxWeight: 100,
-			Clock:     newBubbleClock(),
-			OnEvict: func(k, v string, r ufocache.EvictReason) {
-				mu.Lock()
-				evicted = append(evicted, fmt.Sprint(k, "=", v, ":", r))
-				mu.Unlock()
-			},
-		})
+		rt, evictions := newRecordingRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
 		ctx := context.Background()
 		errDown := errors.New("origin down")
 		o.set(func(o *origin) { o.err = errDown })
@@ -1380,9 +1391,7 @@ func TestRTClearDropsValuesErrorsAndLoads(t *testing.T) {
 		if n := o.loads.Load(); n != 6 {
 			t.Errorf("%d loads, want 6: 3 before Clear, one for each key after", n)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if want := []string{"good=good#2:deleted"}; !slices.Equal(evicted, want) {
+		if evicted, want := evictions(), []string{"good=good#2:deleted"}; !slices.Equal(evicted, want) {
 			t.Errorf("OnEvict saw %v, want %v", evicted, want)
 		}
 	})
@@ -1421,18 +1430,8 @@ func TestRTClearDetachesBeforeItClears(t *testing.T) {
 
 func TestRTSetDeleteInvalidate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var evicted []string
-		var mu sync.Mutex
 		o := &origin{}
-		rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{
-			MaxWeight: 100,
-			Clock:     newBubbleClock(),
-			OnEvict: func(k, v string, r ufocache.EvictReason) {
-				mu.Lock()
-				evicted = append(evicted, fmt.Sprint(k, "=", v, ":", r))
-				mu.Unlock()
-			},
-		})
+		rt, evictions := newRecordingRT(t, o, ufocache.RTOptions[string, string]{})
 		if !rt.Set("k", "v1", time.Minute) {
 			t.Fatal("Set declined")
 		}
@@ -1458,9 +1457,7 @@ func TestRTSetDeleteInvalidate(t *testing.T) {
 		if v, st, _ := rt.Get(context.Background(), "k"); v != "k#2" || st != ufocache.Miss {
 			t.Fatalf("Get after Delete = (%q, %v), want a fresh load", v, st)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(evicted) == 0 || !strings.HasPrefix(evicted[len(evicted)-1], "k=k#1:") {
+		if evicted := evictions(); len(evicted) == 0 || !strings.HasPrefix(evicted[len(evicted)-1], "k=k#1:") {
 			t.Errorf("OnEvict saw %v, want the deletion of k=k#1 last", evicted)
 		}
 	})
