@@ -187,11 +187,11 @@ type Clock interface {
 type Options[K comparable, V any] struct {
 	// MaxWeight bounds the total weight of the entries. Required, > 0.
 	// With no Weigher every entry weighs 1, so MaxWeight is an entry count.
-	// Each shard holds its share, MaxWeight/Shards (see Shards): a shard
-	// that its keys fill first evicts while others still have room: a
+	// Each shard holds its share, MaxWeight/Shards (see Shards), so a
+	// shard its keys fill first evicts while others still have room (a
 	// cache given MaxWeight distinct keys held about 0.2% fewer at 1M
-	// entries in 32 shards, about 1% fewer at 4096 and 65,536 entries
-	// (and at 1M in 512 shards, GOMAXPROCS 32).
+	// entries in 32 shards, about 1% fewer at 4096 and 65,536 entries,
+	// and at 1M in 512 shards, GOMAXPROCS 32).
 	MaxWeight int64
 	// Weigher returns an entry's weight. A result of 0 counts as 1. An entry
 	// heavier than one shard's share of MaxWeight (MaxWeight/Shards) is

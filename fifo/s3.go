@@ -559,9 +559,9 @@ func (p *S3[K, V]) pushFront(e *Entry[K, V]) {
 // ScratchKept bounds the scratch lists of victims that a shard's Sets
 // reuse (the duel's, and the shard's of entries a Set evicted): a list
 // that grew longer, for a heavy value that displaced that many entries,
-// is left to the collector rather than kept (16 MB, until the cache was
-// dropped, after one value evicted a million entries). Sets evicting
-// more than this many allocate their own.
+// is left to the collector rather than kept (17 MB held, through Clear
+// too, until the cache was dropped, after one value evicted a million
+// entries). Sets evicting more than this many allocate their own.
 const ScratchKept = 1024
 
 // Gone is an entry that Evict took out, unlinked and flagged dead, with
