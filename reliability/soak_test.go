@@ -434,8 +434,13 @@ func (s *soak) step(r *rand.Rand) {
 			}
 		}
 	case op < 48 && r.IntN(50) == 0:
-		s.n.add("op.Clear", 1)
-		c.Clear()
+		if r.IntN(2) == 0 { // the RTCache's: it also detaches the loads in flight
+			s.n.add("op.RT.Clear", 1)
+			rt.Clear()
+		} else {
+			s.n.add("op.Clear", 1)
+			c.Clear()
+		}
 		s.checkBound("Clear")
 	case op < 70:
 		s.n.add("op.RT.Get", 1)
