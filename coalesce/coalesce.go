@@ -634,9 +634,12 @@ func (g *Group[K, V]) lockTimer() (<-chan struct{}, func() bool) {
 	}
 	// A closed channel, unlike a timer's, tells every receiver.
 	ch := make(chan struct{})
-	t := time.AfterFunc(g.opts.LockTimeout, func() { close(ch) })
+	t := afterFunc(g.opts.LockTimeout, func() { close(ch) })
 	return ch, t.Stop
 }
+
+// afterFunc is time.AfterFunc; a test sees the lock timers through it.
+var afterFunc = time.AfterFunc
 
 // wait waits until c finishes, ctx ends or timeout is closed. A call that
 // has finished wins whatever else is ready (select would pick at random: a

@@ -607,6 +607,47 @@ func TestRecheckGoIsGosOwn(t *testing.T) {
 	}
 }
 
+// A caller that joined another's call stops its lock timer once it stops
+// waiting (Do and DoBatch alike): a timer left running holds its closure
+// and channel for the rest of the LockTimeout, for every joined caller.
+func TestJoinersStopTheirLockTimers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var timers []*time.Timer
+		defer func(f func(time.Duration, func()) *time.Timer) { *coalesce.AfterFunc = f }(*coalesce.AfterFunc)
+		*coalesce.AfterFunc = func(d time.Duration, f func()) *time.Timer {
+			tm := time.AfterFunc(d, f)
+			mu.Lock()
+			timers = append(timers, tm)
+			mu.Unlock()
+			return tm
+		}
+		g := newGroup(t, coalesce.Options[string, int]{LockTimeout: time.Hour})
+		gate := make(chan struct{})
+		fn := func(context.Context) (int, error) { <-gate; return 1, nil }
+		go g.Do(context.Background(), "k", fn)
+		synctest.Wait()
+		done := make(chan struct{}, 2)
+		go func() { g.Do(context.Background(), "k", fn); done <- struct{}{} }()
+		go func() {
+			g.DoBatch(context.Background(), []string{"k"}, func(context.Context, []string) ([]coalesce.Result[int], error) { return nil, nil })
+			done <- struct{}{}
+		}()
+		synctest.Wait()
+		close(gate)
+		<-done
+		<-done
+		if len(timers) != 2 {
+			t.Fatalf("%d lock timers started, want 2 (the joined Do and DoBatch)", len(timers))
+		}
+		for i, tm := range timers {
+			if tm.Stop() {
+				t.Errorf("lock timer %d was still running after its caller returned", i)
+			}
+		}
+	})
+}
+
 // A load timeout is the call's outcome like any error: Commit stores it
 // (an RTCache with ErrorTTL caches it, so a hung origin is asked once per
 // ErrorTTL, not once per LoadTimeout), and Finished reports it.
