@@ -818,6 +818,14 @@ func TestCachesAndSynctestBubbles(t *testing.T) {
 	}
 }
 
+// shardSizes returns each shard's index slots and sketch keys, in turn.
+func shardSizes[K comparable, V any](c *ufocache.Cache[K, V]) (out []int) {
+	for i := range ufocache.ShardCountOf(c) {
+		out = append(out, ufocache.IndexSlotsOf(c, i), ufocache.SketchKeysOf(c, i))
+	}
+	return out
+}
+
 // InitialCapacity sizes every shard's index (and a weighted cache's
 // sketches) up front: filling the cache to that many entries doubles
 // neither, where the same fill without it does; past it they grow (it is a
@@ -827,12 +835,7 @@ func TestCachesAndSynctestBubbles(t *testing.T) {
 func TestInitialCapacitySizesUpFront(t *testing.T) {
 	const n = 20000
 	splitmix := func(k uint64) uint64 { return mix64(k, 0) } // fixed, and spreads like a random hash
-	sizes := func(c *ufocache.Cache[uint64, uint64]) (out []int) {
-		for i := range ufocache.ShardCountOf(c) {
-			out = append(out, ufocache.IndexSlotsOf(c, i), ufocache.SketchKeysOf(c, i))
-		}
-		return out
-	}
+	sizes := shardSizes[uint64, uint64]
 	fill := func(c *ufocache.Cache[uint64, uint64], from, to uint64) {
 		for k := from; k < to; k++ {
 			c.Set(k, k)
@@ -898,10 +901,7 @@ func TestInitialCapacitySizesUpFront(t *testing.T) {
 // (a scratch heap measurement; 0.04 MB since).
 func TestClearBringsGrownSketchesBack(t *testing.T) {
 	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1 << 20, Shards: 2, Weigher: func(int, int) uint32 { return 1 }})
-	var start []int
-	for i := range 2 {
-		start = append(start, ufocache.SketchKeysOf(c, i), ufocache.IndexSlotsOf(c, i))
-	}
+	start := shardSizes(c)
 	for round := range 2 {
 		for k := range 100_000 {
 			c.Set(k, k)
@@ -912,10 +912,8 @@ func TestClearBringsGrownSketchesBack(t *testing.T) {
 			}
 		}
 		c.Clear()
-		for i := range 2 {
-			if keys, slots := ufocache.SketchKeysOf(c, i), ufocache.IndexSlotsOf(c, i); keys != start[2*i] || slots != start[2*i+1] {
-				t.Fatalf("round %d: after Clear shard %d has room for %d keys in its sketch and %d index slots; New gave %d and %d", round, i, keys, slots, start[2*i], start[2*i+1])
-			}
+		if got := shardSizes(c); !slices.Equal(got, start) {
+			t.Fatalf("round %d: after Clear the shards' index slots and sketch keys are %v; New gave %v", round, got, start)
 		}
 		if err := ufocache.CheckInvariantsOf(c); err != nil {
 			t.Fatal(err)

@@ -525,7 +525,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		missAt = append(missAt, i)
 		missing = append(missing, k)
 	}
-	var untaken []bool // without a BatchLoader: the misses ctx left unloaded
+	var untaken []bool // without a BatchLoader: by place in keys, the misses ctx left unloaded
 	if len(missing) > 0 && rt.batch == nil {
 		untaken = rt.loadEach(ctx, out, missAt, missing)
 	} else if len(missing) > 0 {
@@ -560,7 +560,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 	}
 	for _, r := range repeats {
 		first := out[r[1]]
-		if j, ok := slices.BinarySearch(missAt, r[1]); ok && untaken != nil && untaken[j] {
+		if untaken != nil && untaken[r[1]] {
 			// Its first started no load, nor waited for one: it too
 			// has what its lookup found.
 			out[r[0]] = RTResult[V]{Status: first.Status, Err: first.Err}
@@ -814,9 +814,9 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 // waiting for it, and at the load timeout all of them failed.) Any other
 // panic that reaches a key's goroutine (an OnEvict's, when the store ran
 // there) is raised again on the caller's goroutine once every key has its
-// answer. It reports which of missing the ctx left unloaded.
+// answer. It reports, by place in out, the keys the ctx left unloaded.
 func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) (untaken []bool) {
-	untaken = make([]bool, len(missing))
+	untaken = make([]bool, len(out))
 	var wg sync.WaitGroup
 	var other atomic.Pointer[any] // the first panic that is not a Loader's
 	var next atomic.Int64         // the next of missing to take
@@ -827,7 +827,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 			// error and start no load (Do would start one detached from
 			// ctx for each, at once: a flood past MaxMultiLoads).
 			o.Err = err
-			untaken[j] = true
+			untaken[missAt[j]] = true
 			return
 		}
 		st := o.Status

@@ -564,6 +564,13 @@ func (p *S3[K, V]) pushFront(e *Entry[K, V]) {
 // entries). Sets evicting more than this many allocate their own.
 const ScratchKept = 1024
 
+// Keepable reports whether used, a scratch list a Set or duel just filled
+// (and cleared), is to replace kept, the one kept for reuse: only if it
+// grew (no store otherwise), and not past ScratchKept.
+func Keepable[K comparable, V any](kept, used []Gone[K, V]) bool {
+	return cap(used) != cap(kept) && cap(used) <= ScratchKept
+}
+
 // Gone is an entry that Evict took out, unlinked and flagged dead, with
 // its key's hash: the caller removes it from its index without hashing
 // the key again.
@@ -864,7 +871,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		out = p.drop(c, h, now, out) // its hash is at hand: no second one
 	}
 	clear(victims)
-	if cap(victims) != cap(p.victims) && cap(victims) <= ScratchKept { // a store only when it grew, and not beyond
+	if Keepable(p.victims, victims) {
 		p.victims = victims[:0]
 	}
 	return out

@@ -319,7 +319,7 @@ func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *
 		s.drop(victim, reason, out)
 	}
 	clear(victims)
-	if cap(victims) != cap(s.scratch) && cap(victims) <= fifo.ScratchKept { // a store only when it grew, and not beyond
+	if fifo.Keepable(s.scratch, victims) {
 		s.scratch = victims[:0]
 	}
 	s.sets++
