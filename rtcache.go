@@ -84,8 +84,10 @@ type RTCache[K comparable, V any] struct {
 //
 // ctx keeps the values of the context of the caller that started the load,
 // not its cancellation (a Get whose ctx has already ended still starts the
-// load, which stores its value, and returns that ctx's error); it ends
-// after RTOptions.LoadTimeout. Any value is stored, a nil or zero one
+// load, which stores its value, and returns that ctx's error, or the
+// value if the load finished before the Get came to wait for it: a
+// finished load wins, as a hit would); it ends after
+// RTOptions.LoadTimeout. Any value is stored, a nil or zero one
 // included: to store nothing return a negative TTL, and to remember that
 // a key is absent return an error with RTOptions.ErrorTTL. A Loader may
 // panic or call runtime.Goexit: the key is released, the callers waiting

@@ -1346,6 +1346,38 @@ func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
 	}
 }
 
+// A Get whose ctx has already ended still starts the load and returns
+// that ctx's error at once; the load goes on and stores its value, which
+// the next caller gets without a second Loader call (the Loader doc).
+func TestRTGetWithAnEndedCtxStillLoads(t *testing.T) {
+	release, started := make(chan struct{}), make(chan struct{}, 2)
+	var calls atomic.Int32
+	rt, err := ufocache.NewRTCache(ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100}),
+		func(ctx context.Context, k string) (string, time.Duration, error) {
+			calls.Add(1)
+			started <- struct{}{}
+			<-release
+			return "v:" + k, 0, ctx.Err() // ctx is detached from the caller's: nil
+		}, ufocache.RTOptions[string, string]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if v, st, err := rt.Get(ctx, "k"); err != context.Canceled || st != ufocache.Miss || v != "" {
+		t.Fatalf("Get with its ctx ended: %q, %v, %v; want \"\", Miss, context.Canceled", v, st, err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Get with its ctx ended started no load")
+	}
+	close(release)
+	if v, _, err := rt.Get(context.Background(), "k"); err != nil || v != "v:k" || calls.Load() != 1 {
+		t.Errorf("next Get: %q, %v after %d Loader calls; want v:k from the one load", v, err, calls.Load())
+	}
+}
+
 // Clear takes every value (OnEvict hears of each) and every cached error,
 // and detaches every load in flight (TestRTWritesWinOverLoadsInFlight):
 // afterwards each key loads afresh. Cache.Clear alone left the errors, so
