@@ -75,3 +75,27 @@ type countingCache struct {
 }
 
 func (c *countingCache) Set(k, _ uint64) bool { c.sets++; c.last = k; return true }
+
+// decliningCache declines every other Set, as ristretto does when its
+// buffer is full.
+type decliningCache struct {
+	nopCache
+	n int
+}
+
+func (c *decliningCache) Set(uint64, uint64) bool { c.n++; return c.n%2 == 0 }
+
+// drive counts the Sets of its stream and, apart, those that stored
+// nothing: the throughput report shows that share beside the Mops/s, so
+// that a cache whose Sets are dropped is not taken for a fast one.
+func TestDriveCountsSetsThatStoreNothing(t *testing.T) {
+	ops := workload{keys: 1000, capacity: 100, s: 1.01}.opStream(1<<12, 50, 1)
+	c := &decliningCache{}
+	perSec, sets, unstored := drive(c, ops, 1, 10*time.Millisecond)
+	if perSec <= 0 || sets == 0 || sets != int64(c.n) {
+		t.Fatalf("%.0f ops/s, %d Sets counted of the %d made", perSec, sets, c.n)
+	}
+	if declined := (sets + 1) / 2; unstored != declined { // the first, third, ...
+		t.Errorf("%d of %d Sets counted as storing nothing; the cache declined %d", unstored, sets, declined)
+	}
+}

@@ -70,15 +70,17 @@ func waitEvery[K peers.Key, V any](c peers.Cache[K, V], i int) {
 
 // paddedCount keeps each goroutine's counter on its own cache line.
 type paddedCount struct {
-	n int64
-	_ [56]byte
+	n, sets, unstored int64
+	_                 [40]byte
 }
 
 // drive runs goroutines over ops against c for about d and returns the
-// operations per second. Goroutine g starts at offset g*len(ops)/goroutines
+// operations per second, and how many Sets it made and how many of those
+// stored nothing (Set returned false, as ristretto's does when its buffer
+// drops the write); those count as operations too. Goroutine g starts at offset g*len(ops)/goroutines
 // and walks the stream circularly; each checks the stop flag every 1024
 // operations.
-func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.Duration) float64 {
+func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.Duration) (opsPerSec float64, sets, unstored int64) {
 	counts := make([]paddedCount, goroutines)
 	var stop atomic.Bool
 	var ready, done sync.WaitGroup
@@ -87,14 +89,17 @@ func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.D
 		ready.Add(1)
 		done.Go(func() {
 			i := g * len(ops) / goroutines
-			n := int64(0)
+			n, w, u := int64(0), int64(0), int64(0)
 			ready.Done()
 			<-start
 			for !stop.Load() {
 				for range 1024 {
 					k := ops[i]
 					if k&writeBit != 0 {
-						c.Set(k&^writeBit, k)
+						w++
+						if !c.Set(k&^writeBit, k) {
+							u++
+						}
 					} else {
 						c.Get(k)
 					}
@@ -104,7 +109,7 @@ func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.D
 				}
 				n += 1024
 			}
-			counts[g].n = n
+			counts[g].n, counts[g].sets, counts[g].unstored = n, w, u
 		})
 	}
 	ready.Wait()
@@ -118,6 +123,8 @@ func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.D
 	total := int64(0)
 	for i := range counts {
 		total += counts[i].n
+		sets += counts[i].sets
+		unstored += counts[i].unstored
 	}
-	return float64(total) / elapsed.Seconds()
+	return float64(total) / elapsed.Seconds(), sets, unstored
 }

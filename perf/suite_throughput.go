@@ -45,6 +45,7 @@ func runThroughput(cfg *config) (*report, error) {
 		return nil, fmt.Errorf("no cache selected")
 	}
 	medians := map[tpKey]map[string]float64{}
+	unstored := map[tpKey]map[string]float64{} // share of Sets that stored nothing, over the runs
 	configs := throughputConfigs(cfg.quick)
 	prev := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(prev)
@@ -54,6 +55,8 @@ func runThroughput(cfg *config) (*report, error) {
 			for _, p := range cfg.cpus {
 				runtime.GOMAXPROCS(p)
 				samples := map[string][]float64{}
+				var sets [2]map[string]int64 // [0]: Sets made, [1]: Sets that stored nothing
+				sets[0], sets[1] = map[string]int64{}, map[string]int64{}
 				// Interleave: every cache once per repetition, starting
 				// from a different cache each time.
 				for rep := range cfg.reps {
@@ -61,7 +64,10 @@ func runThroughput(cfg *config) (*report, error) {
 						name := caches[(i+rep)%len(caches)]
 						c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(tc.load.capacity)})
 						tc.load.prefill(c)
-						samples[name] = append(samples[name], drive(c, ops, p, cfg.duration))
+						perSec, w, u := drive(c, ops, p, cfg.duration)
+						samples[name] = append(samples[name], perSec)
+						sets[0][name] += w
+						sets[1][name] += u
 						c.Close()
 					}
 				}
@@ -71,21 +77,30 @@ func runThroughput(cfg *config) (*report, error) {
 					m[name] = median(xs)
 				}
 				medians[tpKey{tc.name, mix, p}] = m
+				if mix < 100 {
+					u := map[string]float64{}
+					for name, w := range sets[0] {
+						u[name] = float64(sets[1][name]) / float64(max(w, 1))
+					}
+					unstored[tpKey{tc.name, mix, p}] = u
+				}
 				if !cfg.quick {
 					fmt.Fprintf(os.Stderr, "perf: throughput: %s, %d%% reads, GOMAXPROCS=%d done\n", tc.name, mix, p)
 				}
 			}
 		}
 	}
-	return throughputReport(cfg, configs, caches, medians), nil
+	return throughputReport(cfg, configs, caches, medians, unstored), nil
 }
 
-func throughputReport(cfg *config, configs []tpConfig, caches []string, medians map[tpKey]map[string]float64) *report {
+func throughputReport(cfg *config, configs []tpConfig, caches []string, medians, unstored map[tpKey]map[string]float64) *report {
 	r := &report{title: "Throughput"}
 	r.add("Operations per second (millions, all goroutines together), median of %d runs of %s each; one goroutine per P. "+
 		"Each run builds a fresh cache, prefills it with the hottest keys (up to its capacity), and has every goroutine walk a "+
 		"precomputed Zipf operation stream from its own offset: no random numbers inside the timed loop. "+
-		"Caches are interleaved (A, B, C, then again), not run back to back. Writes are Set of a key from the same stream. "+
+		"Caches are interleaved (A, B, C, then again), not run back to back. Writes are Set of a key from the same stream; "+
+		"a Set that stores nothing (it returned false, as ristretto's does when its buffer drops the write) "+
+		"counts as an operation too, and the share of such Sets follows each configuration's tables. "+
 		"xsync-mapof and sync-map are unbounded maps: ceilings, with no eviction.",
 		cfg.reps, cfg.duration)
 	maxCPU := slices.Max(cfg.cpus)
@@ -110,6 +125,21 @@ func throughputReport(cfg *config, configs []tpConfig, caches []string, medians 
 			}
 			r.add("### GOMAXPROCS=%d: Mops/s\n\n%s", p, t)
 			r.add("### GOMAXPROCS=%d: ratio to xsync-mapof / to otter-v2\n\n%s", p, rt)
+		}
+		if mixes := slices.DeleteFunc(slices.Clone(tc.mixes), func(m int) bool { return m == 100 }); len(mixes) > 0 {
+			head := []string{"cache"}
+			for _, mix := range mixes {
+				head = append(head, strconv.Itoa(mix)+"% reads")
+			}
+			t := newTable(head...)
+			for _, name := range caches {
+				row := []string{name}
+				for _, mix := range mixes {
+					row = append(row, fmt.Sprintf("%.1f", 100*unstored[tpKey{tc.name, mix, maxCPU}][name]))
+				}
+				t.row(row...)
+			}
+			r.add("### GOMAXPROCS=%d: Sets that stored nothing (%% of Sets, over all runs)\n\n%s", maxCPU, t)
 		}
 		if len(tc.mixes) > 1 {
 			for _, p := range cfg.cpus {
