@@ -282,34 +282,37 @@ func (s *Sketch) firstHalving() int {
 // full period's counts on top of its halved history) rates lowest, and one
 // whose middle word was just halved rates highest (its estimate is only the
 // halved history). The distance wrapped one word early: the key next in
-// line read as uncorrected, the highest rate of all.
+// line read as uncorrected, the highest rate of all. Two blocks have a
+// phase as four do (only one block has none).
 func TestRateNextInLineIsCorrectedMost(t *testing.T) {
-	s := New(64) // 32 words, 4 blocks
-	n := len(s.table)
-	var h uint64
-	for h = 1; ; h++ {
-		if block, _ := s.spread(h); block == blockWords { // the second block
-			break
+	for _, keys := range []int{32, 64} { // 16 words, 2 blocks; 32 words, 4 blocks
+		s := New(keys)
+		n := len(s.table)
+		var h uint64
+		for h = 1; ; h++ {
+			if block, _ := s.spread(h); block == blockWords { // the second block
+				break
+			}
 		}
-	}
-	mid := blockWords + blockWords/2
-	rates := make([]uint32, n)
-	for c := range n {
-		s.cursor = uint32(c)
-		rates[c] = s.RateAt(h, 8)
-	}
-	next, justHalved := rates[mid], rates[(mid+1)%n]
-	t.Logf("rate of an estimate of 8: %d with its middle word next in line, %d just after it was halved", next, justHalved)
-	if next >= justHalved {
-		t.Errorf("next in line rates %d, just halved %d: want the next in line lowest", next, justHalved)
-	}
-	for c := range n {
-		if rates[c] < next || rates[c] > justHalved {
-			t.Errorf("cursor %d: rate %d outside [%d, %d]", c, rates[c], next, justHalved)
+		mid := blockWords + blockWords/2
+		rates := make([]uint32, n)
+		for c := range n {
+			s.cursor = uint32(c)
+			rates[c] = s.RateAt(h, 8)
 		}
-	}
-	if want := uint32(8 * RateOne); justHalved != want {
-		t.Errorf("just halved: rate %d, want the estimate uncorrected, %d", justHalved, want)
+		next, justHalved := rates[mid], rates[(mid+1)%n]
+		t.Logf("%d words: rate of an estimate of 8: %d with its middle word next in line, %d just after it was halved", n, next, justHalved)
+		if next >= justHalved {
+			t.Errorf("%d words: next in line rates %d, just halved %d: want the next in line lowest", n, next, justHalved)
+		}
+		for c := range n {
+			if rates[c] < next || rates[c] > justHalved {
+				t.Errorf("%d words, cursor %d: rate %d outside [%d, %d]", n, c, rates[c], next, justHalved)
+			}
+		}
+		if want := uint32(8 * RateOne); justHalved != want {
+			t.Errorf("%d words, just halved: rate %d, want the estimate uncorrected, %d", n, justHalved, want)
+		}
 	}
 }
 
@@ -383,14 +386,16 @@ func TestResizeAndResetStartAfresh(t *testing.T) {
 
 // Restore undoes Grows, finished or under way: the sketch is then as a
 // new one of the size it was taken at, aging included, in the table given
-// if that has the size (else one of its own); with no Grow since, it
+// if that has the size (else one of its own, also when given one of
+// another size); with no Grow since, it
 // keeps its counts and its table.
 func TestRestoreUndoesGrows(t *testing.T) {
 	for _, tc := range []struct {
 		grows    int
 		finished bool // the last Grow's copy is done
 		given    bool // Restore is given z.Table()
-	}{{0, true, false}, {1, true, false}, {1, false, true}, {2, false, false}, {2, true, true}} {
+		wrong    bool // Restore is given a table of another size
+	}{{0, true, false, false}, {1, true, false, false}, {1, false, true, false}, {2, false, false, false}, {2, true, true, false}, {1, true, false, true}} {
 		s := New(1000)
 		z := s.Size()
 		table := &s.table[0]
@@ -413,6 +418,9 @@ func TestRestoreUndoesGrows(t *testing.T) {
 		if tc.given {
 			given = z.Table()
 		}
+		if tc.wrong {
+			given = make([]uint64, 2*len(z.Table()))
+		}
 		s.Restore(z, given)
 		if tc.grows == 0 {
 			if &s.table[0] != table || s.Estimate(hot) == 0 {
@@ -422,6 +430,9 @@ func TestRestoreUndoesGrows(t *testing.T) {
 		}
 		if tc.given && &s.table[0] != &given[0] {
 			t.Fatalf("%+v: Restore made a table of its own", tc)
+		}
+		if tc.wrong && &s.table[0] == &given[0] {
+			t.Fatalf("%+v: Restore took a table of %d words for a sketch of %d", tc, len(given), len(z.Table()))
 		}
 		ref := New(1000)
 		if s.Capacity() != ref.Capacity() || s.every != ref.every || s.grow != nil || s.Grown(z) {
