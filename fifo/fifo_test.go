@@ -872,6 +872,7 @@ func TestExpiredEntryAfterALiveVictimMakesRoom(t *testing.T) {
 			if p.Weight() != tc.weight {
 				t.Errorf("weight %d after, want %d", p.Weight(), tc.weight)
 			}
+			checkVictimsCleared(t, p)
 			for _, q := range []*Queue[int, int]{&p.small, &p.main} {
 				if err := q.Check(); err != nil {
 					t.Error(err)
@@ -879,6 +880,30 @@ func TestExpiredEntryAfterALiveVictimMakesRoom(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkVictimsCleared fails t if the victim list p keeps for its next duel
+// still reaches an entry: a victim put back, then evicted later, or one
+// that left, would stay reachable through it until a later duel wrote over
+// its slot (up to ScratchKept entries and their values per shard).
+func checkVictimsCleared(t *testing.T, p *S3[int, int]) {
+	t.Helper()
+	for i, g := range p.victims[:cap(p.victims)] {
+		if g.E != nil || g.H != 0 {
+			t.Errorf("the kept victim list still holds key %d (hash %#x) at %d of %d", g.E.Key, g.H, i, cap(p.victims))
+		}
+	}
+}
+
+// After a duel won, lost, or made moot by expired entries, the victim list
+// kept for the next duel holds nothing (see checkVictimsCleared; the cases
+// of TestExpiredEntryAfterALiveVictimMakesRoom check the other two).
+func TestDuelWonLeavesNoVictimReachable(t *testing.T) {
+	p, c, _ := duelWonBy(t, 3, 6) // three victims at least
+	if cap(p.victims) < 3 {
+		t.Fatalf("setup: the kept list has room for %d victims, want at least 3 (the newcomer weighs %d)", cap(p.victims), c.Weight)
+	}
+	checkVictimsCleared(t, p)
 }
 
 // An entry that leaves because its TTL passed says nothing about the
