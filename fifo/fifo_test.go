@@ -1198,6 +1198,48 @@ func TestClockEndsWhileReadersKeepTouching(t *testing.T) {
 	}
 }
 
+// The small queue's rounds are bounded the same way: a reader that reads
+// every head Evict sends round the small queue (while main is full, a read
+// head goes round rather than to main) cannot keep an insert from ending.
+// Each Evict sends round at most the small queue's weight (then the head
+// duels, read or not). Without that bound such an insert never ended.
+func TestSmallRoundsEndWhileReadersKeepTouching(t *testing.T) {
+	p := newS3(100)
+	for k := range 100 {
+		add(p, newEntry(k, 1))
+	}
+	p.small.Each(func(e *entry) { e.Touch() })
+	rounds, limit := 0, 100_000
+	smallRound = func(e any) {
+		if rounds++; rounds <= limit {
+			e.(*entry).Touch()
+		}
+	}
+	defer func() { smallRound = nil }()
+	const inserts = 10
+	most := 0
+	for k := 100; k < 100+inserts; k++ {
+		// Unprotected and read at once, as a Set's entry may be, the
+		// newcomer goes round too: no unread head ends the rounds.
+		e := newEntry(k, 1)
+		e.Touch()
+		p.sketch.Add(hash(k))
+		p.Add(e, hash(k))
+		most += int(p.small.weight)
+		p.Evict(0, nil, nil)
+	}
+	if rounds == 0 {
+		t.Fatal("no read head went round the small queue: the test does not reach the bound")
+	}
+	if rounds > most {
+		t.Fatalf("%d inserts while a reader kept every small entry read: %d sent round (the reader stopped at %d), want at most %d",
+			inserts, rounds, limit, most)
+	}
+	if p.Weight() > 100 {
+		t.Fatalf("weight %d above 100", p.Weight())
+	}
+}
+
 // Single-threaded, the bound never fires: with every main entry read
 // freqMask times, the CLOCK sends each round freqMask times and takes the
 // original head, leaving every other main entry at frequency 0.

@@ -625,6 +625,9 @@ func (p *S3[K, V]) Evict(now int64, protect *Entry[K, V], out []Gone[K, V]) []Go
 						rounds += int64(c.Weight)
 						c.setFlags(queued | c.meta.Load()&returning)
 						p.small.pushBack(c)
+						if smallRound != nil {
+							smallRound(c)
+						}
 						continue
 					}
 					if room {
@@ -759,8 +762,9 @@ func (p *S3[K, V]) clock(now int64, met *int) *Entry[K, V] {
 }
 
 // clockRound, if not nil, is called with each entry the CLOCK sends round:
-// a test's stand-in for a reader touching it at once.
-var clockRound func(any)
+// a test's stand-in for a reader touching it at once. smallRound is the
+// same for read heads Evict sends round the small queue.
+var clockRound, smallRound func(any)
 
 // duel decides between c (whose key hashes to h), leaving the small queue
 // when main is full, and the main entries it would displace: c enters main
