@@ -906,6 +906,33 @@ func TestDuelWonLeavesNoVictimReachable(t *testing.T) {
 	checkVictimsCleared(t, p)
 }
 
+// The entry just stored, set aside while Evict makes room, goes back to
+// the head of the small queue, where it was when set aside: a read head
+// that went round behind it stays behind it (put at the tail, the new
+// entry jumped the heads read meanwhile).
+func TestSetAsideEntryKeepsItsPlaceInSmall(t *testing.T) {
+	p := &S3[int, int]{}
+	p.Init(10, true, sketch.New(64), hash) // a share of 1: main's is 9
+	p.reused()
+	for k := range 10 {
+		add(p, newEntry(k, 1))
+	}
+	a := p.small.head
+	if p.main.Len() != 9 || p.small.Len() != 1 {
+		t.Fatalf("setup: main %d, small %d entries; want 9 and 1", p.main.Len(), p.small.Len())
+	}
+	a.Touch() // read: with main full it goes round, behind the new entry
+	n := newEntry(10, 1)
+	if gone := add(p, n); len(gone) != 1 || gone[0] == n || gone[0] == a {
+		t.Fatalf("evicted %d entries (first: key %d), want one of main's", len(gone), gone[0].Key)
+	}
+	if p.small.head != n || n.next != a || p.small.Len() != 2 {
+		var keys []int
+		p.small.Each(func(e *entry) { keys = append(keys, e.Key) })
+		t.Errorf("small queue holds keys %v; want 10 (the new entry), then %d (the read one)", keys, a.Key)
+	}
+}
+
 // An entry that leaves because its TTL passed says nothing about the
 // queues' sizes: kept longer, it would not have hit. Its key coming back
 // must not move the small share (either way), any more than one the
