@@ -933,6 +933,48 @@ func TestSetAsideEntryKeepsItsPlaceInSmall(t *testing.T) {
 	}
 }
 
+// While the entry just stored is set aside, its weight counts against the
+// room an expired entry makes in a duel: here the expired entry's unit
+// would make room for the newcomer within the bound, but not for the
+// entry set aside too, so the newcomer still duels (and, rated below its
+// victim, leaves). Counting only the bound, the newcomer entered main
+// without a duel and the CLOCK then evicted the resident it would have
+// lost to.
+func TestSetAsideWeightCountsInTheDuelsRoom(t *testing.T) {
+	p := &S3[int, int]{}
+	p.Init(10, false, sketch.New(64), hash) // a share of 1: main's is 9
+	p.reused()
+	live := newEntry(0, 1)
+	add(p, live)
+	add(p, &entry{Key: 1, Val: 1, Weight: 1, Expire: 100})
+	for k := 2; k < 10; k++ {
+		add(p, newEntry(k, 1))
+	}
+	for range 15 {
+		p.sketch.Add(hash(live.Key)) // rated well above the newcomer
+	}
+	c := newEntry(10, 2)
+	p.sketch.Add(hash(c.Key))
+	p.Add(c, hash(c.Key)) // small: 9, then c
+	old := p.small.head
+	stored := newEntry(old.Key, 1)
+	p.Replace(old, stored) // small: the entry just stored, then c
+	if p.main.head != live || p.main.head.next.Key != 1 || p.small.head != stored || stored.next != c {
+		t.Fatalf("setup: main starts with keys %d, %d; small with %d, %d", p.main.head.Key, p.main.head.next.Key, p.small.head.Key, stored.next.Key)
+	}
+	gone := entries(p.Evict(200, stored, nil)) // at 200 key 1 has expired
+	var keys []int
+	for _, e := range gone {
+		keys = append(keys, e.Key)
+	}
+	if !slices.Equal(keys, []int{1, c.Key}) || live.Dead() || !c.Dead() || stored.Dead() {
+		t.Errorf("evicted keys %v (the resident dead %v, the newcomer dead %v); want 1 (expired) and %d (the newcomer, outrated)", keys, live.Dead(), c.Dead(), c.Key)
+	}
+	if p.Weight() > 10 {
+		t.Errorf("weight %d above the bound of 10", p.Weight())
+	}
+}
+
 // An entry that leaves because its TTL passed says nothing about the
 // queues' sizes: kept longer, it would not have hit. Its key coming back
 // must not move the small share (either way), any more than one the
