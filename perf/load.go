@@ -68,7 +68,7 @@ func waitEvery[K peers.Key, V any](c peers.Cache[K, V], i int) {
 	}
 }
 
-// paddedCount keeps each goroutine's counter on its own cache line.
+// paddedCount keeps each goroutine's counters on their own cache line.
 type paddedCount struct {
 	n, sets, unstored int64
 	_                 [40]byte
@@ -77,9 +77,9 @@ type paddedCount struct {
 // drive runs goroutines over ops against c for about d and returns the
 // operations per second, and how many Sets it made and how many of those
 // stored nothing (Set returned false, as ristretto's does when its buffer
-// drops the write); those count as operations too. Goroutine g starts at offset g*len(ops)/goroutines
-// and walks the stream circularly; each checks the stop flag every 1024
-// operations.
+// drops the write); those count as operations too. Goroutine g starts at
+// offset g*len(ops)/goroutines and walks the stream circularly; each
+// checks the stop flag every 1024 operations.
 func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.Duration) (opsPerSec float64, sets, unstored int64) {
 	counts := make([]paddedCount, goroutines)
 	var stop atomic.Bool

@@ -55,8 +55,7 @@ func runThroughput(cfg *config) (*report, error) {
 			for _, p := range cfg.cpus {
 				runtime.GOMAXPROCS(p)
 				samples := map[string][]float64{}
-				var sets [2]map[string]int64 // [0]: Sets made, [1]: Sets that stored nothing
-				sets[0], sets[1] = map[string]int64{}, map[string]int64{}
+				sets, unstoredSets := map[string]int64{}, map[string]int64{} // over the runs
 				// Interleave: every cache once per repetition, starting
 				// from a different cache each time.
 				for rep := range cfg.reps {
@@ -66,8 +65,8 @@ func runThroughput(cfg *config) (*report, error) {
 						tc.load.prefill(c)
 						perSec, w, u := drive(c, ops, p, cfg.duration)
 						samples[name] = append(samples[name], perSec)
-						sets[0][name] += w
-						sets[1][name] += u
+						sets[name] += w
+						unstoredSets[name] += u
 						c.Close()
 					}
 				}
@@ -79,8 +78,8 @@ func runThroughput(cfg *config) (*report, error) {
 				medians[tpKey{tc.name, mix, p}] = m
 				if mix < 100 {
 					u := map[string]float64{}
-					for name, w := range sets[0] {
-						u[name] = float64(sets[1][name]) / float64(max(w, 1))
+					for name, w := range sets {
+						u[name] = float64(unstoredSets[name]) / float64(max(w, 1))
 					}
 					unstored[tpKey{tc.name, mix, p}] = u
 				}
