@@ -380,8 +380,27 @@ func TestSummaryCountsOnlyCellsWithAPeer(t *testing.T) {
 	if !strings.Contains(table, "| a @ 100 | 50.00 | 70.00† | 60.00 | – |") {
 		t.Errorf("cell a has no peer to compare, want – in its gap column:\n%s", table)
 	}
-	if h := head[len(head)-1]; !strings.Contains(h, "in 1 of 1 cells") || !strings.Contains(h, "b @ 100 (-10.00 pp)") {
-		t.Errorf("headline %q, want 1 of 1 cells, worst b @ 100 at -10.00", h)
+	if h := head[len(head)-1]; !strings.Contains(h, "in 1 of 1 cells (b @ 100 -10.000)") || !strings.Contains(h, "b @ 100 (-10.00 pp)") {
+		t.Errorf("headline %q, want 1 of 1 cells, b @ 100 named, worst b @ 100 at -10.00", h)
+	}
+	if !strings.Contains(table, "| b @ 100 | 40.00 | 50.00 | 60.00 | **-10.00** |") {
+		t.Errorf("cell b, more than 0.5 pp below, is not in bold:\n%s", table)
+	}
+	// Two cells that both show -0.50: the headline names the one past
+	// the line, to three decimals, and the table sets it in bold.
+	mk2 := func(name string, ufo, lru int) *hrJob {
+		j := mk(name, 0, 0)
+		j.results[peers.Ufocache] = replayResult{requests: 100000, hits: ufo}
+		j.results[peers.LRU] = replayResult{requests: 100000, hits: lru}
+		j.results[beladyName] = replayResult{requests: 100000, hits: 60000}
+		return j
+	}
+	table, head = hitRatioSummary([]*hrJob{mk2("c", 50000, 50504), mk2("d", 50000, 50496)}, []string{peers.Ufocache, peers.LRU})
+	if h := head[len(head)-1]; !strings.Contains(h, "in 1 of 2 cells (c @ 100 -0.504)") {
+		t.Errorf("headline %q, want c alone named, at -0.504", h)
+	}
+	if !strings.Contains(table, "| **-0.50** |") || !strings.Contains(table, "| d @ 100 | 50.00 | 50.50 | 60.00 | -0.50 |") {
+		t.Errorf("of two cells at -0.50, want c alone in bold:\n%s", table)
 	}
 	if _, head := hitRatioSummary([]*hrJob{mk("a", 50, 70)}, []string{peers.Ufocache, peers.LRU}); strings.Contains(strings.Join(head, "\n"), "below the best peer") {
 		t.Errorf("headline %q with no cell to compare", head)

@@ -304,7 +304,8 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 	t := newTable(head...)
 	sums := map[string]float64{}
 	gaps := map[string]float64{}
-	worst, below, compared := 0.0, 0, 0 // compared: cells with a peer to compare
+	worst, compared := 0.0, 0 // compared: cells with a peer to compare
+	var below []string        // the cells more than 0.5 pp below, with their gaps
 	worstCell := ""
 	for _, j := range jobs {
 		row := []string{j.label()}
@@ -330,10 +331,14 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 				continue
 			}
 			d := 100 * (j.results[peers.Ufocache].ratio() - best)
-			row = append(row, fmt.Sprintf("%+.2f", d))
 			compared++
 			if d < -0.5 {
-				below++
+				// Bold, and named in the headline to three decimals: a
+				// cell at -0.504 and one at -0.496 both show -0.50.
+				row = append(row, fmt.Sprintf("**%+.2f**", d))
+				below = append(below, fmt.Sprintf("%s %+.3f", j.label(), d))
+			} else {
+				row = append(row, fmt.Sprintf("%+.2f", d))
 			}
 			if d < worst || worstCell == "" {
 				worst, worstCell = d, j.label()
@@ -361,8 +366,12 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 		headline = append(headline, fmt.Sprintf("| %s | %s | %.2f |", name, pct(sums[name]/n), 100*gaps[name]/n))
 	}
 	if hasUfo && worstCell != "" {
-		headline = append(headline, "", fmt.Sprintf("ufocache is more than 0.5 pp below the best peer in %d of %d cells; its worst cell is %s (%+.2f pp).",
-			below, compared, worstCell, worst))
+		cells := ""
+		if len(below) > 0 {
+			cells = " (" + strings.Join(below, ", ") + ")"
+		}
+		headline = append(headline, "", fmt.Sprintf("ufocache is more than 0.5 pp below the best peer in %d of %d cells%s; its worst cell is %s (%+.2f pp).",
+			len(below), compared, cells, worstCell, worst))
 	}
 	return t.String(), headline
 }
