@@ -839,9 +839,7 @@ func TestExpiredEntryAfterALiveVictimMakesRoom(t *testing.T) {
 		{1, 3, "one unit short", []int{1, 99}, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &S3[int, int]{}
-			p.Init(10, false, sketch.New(64), hash) // a share of 1: main's is 9
-			p.reused()
+			p := tenS3(false)
 			live := newEntry(0, 1)
 			dead := &entry{Key: 1, Val: 1, Weight: tc.dead, Expire: 100}
 			add(p, live)
@@ -882,6 +880,15 @@ func TestExpiredEntryAfterALiveVictimMakesRoom(t *testing.T) {
 	}
 }
 
+// tenS3 returns a policy of capacity 10, past its first reuse, whose
+// small queue's share is 1: main's is 9.
+func tenS3(unit bool) *S3[int, int] {
+	p := &S3[int, int]{}
+	p.Init(10, unit, sketch.New(64), hash)
+	p.reused()
+	return p
+}
+
 // checkVictimsCleared fails t if the victim list p keeps for its next duel
 // still reaches an entry: a victim put back, then evicted later, or one
 // that left, would stay reachable through it until a later duel wrote over
@@ -913,9 +920,7 @@ func TestDuelWonLeavesNoVictimReachable(t *testing.T) {
 // that went round behind it stays behind it (put at the tail, the new
 // entry jumped the heads read meanwhile).
 func TestSetAsideEntryKeepsItsPlaceInSmall(t *testing.T) {
-	p := &S3[int, int]{}
-	p.Init(10, true, sketch.New(64), hash) // a share of 1: main's is 9
-	p.reused()
+	p := tenS3(true)
 	for k := range 10 {
 		add(p, newEntry(k, 1))
 	}
@@ -943,9 +948,7 @@ func TestSetAsideEntryKeepsItsPlaceInSmall(t *testing.T) {
 // without a duel and the CLOCK then evicted the resident it would have
 // lost to.
 func TestSetAsideWeightCountsInTheDuelsRoom(t *testing.T) {
-	p := &S3[int, int]{}
-	p.Init(10, false, sketch.New(64), hash) // a share of 1: main's is 9
-	p.reused()
+	p := tenS3(false)
 	live := newEntry(0, 1)
 	add(p, live)
 	add(p, &entry{Key: 1, Val: 1, Weight: 1, Expire: 100})
