@@ -42,6 +42,7 @@ type config struct {
 	userTrace, userFormat string
 	userCaps              []int
 	runs                  int // hitratio and policy suites: replays per cell and cache
+	windows               int // phases suite: windows per trace
 
 	command string    // the command line, for the result files
 	stdout  io.Writer // where the reports are printed
@@ -54,7 +55,7 @@ var suiteOrder = []string{"hitratio", "throughput", "memory", "stampede", "laten
 const partialOut = "results/partial"
 
 // extraSuites run only when named: tools for developers, not results.
-var extraSuites = []string{"policy"}
+var extraSuites = []string{"policy", "phases"}
 
 // suite runs one measurement and returns its Markdown report.
 type suite func(cfg *config) (*report, error)
@@ -66,6 +67,7 @@ var suites = map[string]suite{
 	"stampede":   runStampede,
 	"latency":    runLatency,
 	"policy":     runPolicy,
+	"phases":     runPhases,
 }
 
 func main() {
@@ -96,6 +98,7 @@ func parseFlags(args []string) (*config, error) {
 	userTrace := fs.String("trace", "", "replay this trace file too (see -format, -caps)")
 	userFormat := fs.String("format", "", "format of -trace: arc, lirs, int64be, int32be, oracleGeneral")
 	userCaps := fs.String("caps", "1000,10000", "capacities for -trace")
+	windows := fs.Int("windows", 16, "phases suite: windows each trace is cut into, each with its own hit ratio")
 	runs := fs.Int("runs", 0, "hitratio and policy suites: replays of each cell by each cache, each with a fresh cache and so its own hash seed; a cell shows their mean (default 3, quick 1)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -114,6 +117,7 @@ func parseFlags(args []string) (*config, error) {
 		userTrace:  *userTrace,
 		userFormat: *userFormat,
 		runs:       *runs,
+		windows:    *windows,
 		command:    "go -C perf run . " + strings.Join(args, " "),
 		stdout:     os.Stdout,
 	}
@@ -154,6 +158,9 @@ func parseFlags(args []string) (*config, error) {
 	cfg.traces = splitList(*traceList)
 	if cfg.runs < 0 {
 		return nil, fmt.Errorf("-runs %d: want at least 1 (0 for the default)", cfg.runs)
+	}
+	if cfg.windows < 1 {
+		return nil, fmt.Errorf("-windows %d: want at least 1", cfg.windows)
 	}
 	if cfg.runs == 0 {
 		cfg.runs = 3

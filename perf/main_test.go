@@ -60,6 +60,7 @@ func TestFlags(t *testing.T) {
 		{"-cpu", "0"},
 		{"-trace", "x.gz"},
 		{"-runs", "-1"},
+		{"-windows", "0"},
 		{"extra"},
 		{"-caches", "ufocache,lru"}, // golang-lru's name: a typo used to select nothing, silently
 	} {

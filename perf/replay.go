@@ -97,14 +97,18 @@ const sampleEvery = 16
 
 // replay runs keys through c single-threaded: Get, and on a miss Set. A
 // cache that applies Sets asynchronously is waited for after each Set
-// (peers.ReplayWaited), so that the next request sees the write.
-func replay(c peers.Cache[uint64, uint64], keys []uint64, capacity int) replayResult {
+// (peers.ReplayWaited), so that the next request sees the write. hit, if
+// not nil, is called with the index of each request that hits.
+func replay(c peers.Cache[uint64, uint64], keys []uint64, capacity int, hit func(i int)) replayResult {
 	waiter := replayWaiter(c)
 	res := replayResult{requests: len(keys)}
 	misses := 0
 	for i, k := range keys {
 		if _, ok := c.Get(k); ok {
 			res.hits++
+			if hit != nil {
+				hit(i)
+			}
 		} else {
 			misses++
 			c.Set(k, k)

@@ -178,7 +178,7 @@ func (j *hrJob) run(caches []string, runs int) {
 		j.results[name] = replays(runs, func() replayResult {
 			c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(j.capacity), Sync: true})
 			defer c.Close()
-			return replay(c, j.lt.keys, j.capacity)
+			return replay(c, j.lt.keys, j.capacity, nil)
 		})
 	}
 }
@@ -553,7 +553,7 @@ func sameRoom(jobs []*hrJob, caches []string, workers, runs int) string {
 		out[i].ufo = replays(runs, func() replayResult {
 			c := peers.MustNew[uint64, uint64](peers.Ufocache, peers.Config[uint64]{Capacity: int64(room)})
 			defer c.Close()
-			return replay(c, j.lt.keys, room)
+			return replay(c, j.lt.keys, room, nil)
 		})
 		b := j.lt.oracle.Replay(room)
 		out[i].opt = replayResult{requests: b.Requests, hits: b.Hits}

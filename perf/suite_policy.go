@@ -83,7 +83,7 @@ func runPolicy(cfg *config) (*report, error) {
 			return
 		}
 		c := peers.MustNew[uint64, uint64](peers.Ufocache, peers.Config[uint64]{Capacity: int64(j.capacity)})
-		r.res = replay(c, j.lt.keys, j.capacity)
+		r.res = replay(c, j.lt.keys, j.capacity, nil)
 	})
 
 	rep := &report{title: "Policy: ufocache against the published peers"}

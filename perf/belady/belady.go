@@ -65,7 +65,11 @@ func (o *Oracle) Distinct() int { return o.distinct }
 
 // Replay returns the optimal hits with bypass for a cache of capacity
 // entries.
-func (o *Oracle) Replay(capacity int) Result {
+func (o *Oracle) Replay(capacity int) Result { return o.ReplayEach(capacity, nil) }
+
+// ReplayEach is Replay that also calls hit, if not nil, with the index of
+// each request the optimal cache hits.
+func (o *Oracle) ReplayEach(capacity int, hit func(i int)) Result {
 	res := Result{Requests: len(o.ids)}
 	if capacity <= 0 {
 		return res
@@ -75,6 +79,9 @@ func (o *Oracle) Replay(capacity int) Result {
 		next := o.nextUse[i]
 		if h.contains(id) {
 			res.Hits++
+			if hit != nil {
+				hit(i)
+			}
 			h.update(id, next)
 			continue
 		}
