@@ -39,9 +39,15 @@ const (
 	// seeds) kept its mean (50.23), gli at 500 entries -0.4, the rest
 	// within ±0.3 (TestRecencyStreamComesCloseToLRU).
 	// On sprite, where LRU leads at 1000 and 2000 entries, a share held at
-	// 60-90% comes within 0.1-0.5 pp of LRU (4 hash seeds), but the
+	// 60-90% comes within 0.1-0.5 pp of LRU (4 hash seeds; but 70-90%
+	// from the fill on costs sprite at 250 entries 4-5 pp), and the
 	// ghosts (100-150 sampled hits in the small queue's ghost over the
-	// trace) keep it at 19-27% on average; steps twice as large gain
+	// trace) take a quarter of it to get there: at 1000 entries, in 16
+	// windows of one replay, the share reads 13, 20, 26, 40%, then
+	// 55-66%, and ufocache trails LRU by 3-5 pp in the first windows and
+	// by 5 in the last, and is level in between (perf's phases suite:
+	// the reuse just after the fill lies at 500-1000 entries, beyond
+	// small and its ghost's window); steps twice as large gain
 	// sprite 0.3-0.4 pp and lose as much on the zig-zags and p3 at 25k
 	// entries (policy suite, 4 replays). Sprite is the only trace where
 	// small heads are found read about as often as main's CLOCK heads or
@@ -66,7 +72,9 @@ const (
 	// ghostPercent is each ghost's window, in evicted entries, as a share of
 	// the entries held: the marginal region whose hits the two queues
 	// compete for. (10% against 5%: sprite +0.4 to +0.7 pp, the rest
-	// within noise.)
+	// within noise. Small's ghost alone at 20% or 40%: sprite at 1000
+	// entries +0.1/+0.2, but p3 at 100k -9, sprite at 250 -5 and, at 40%,
+	// zig-zags -2 to -12; policy suite, 4 replays.)
 	ghostPercent = 10
 	// strictPercent: below this small share the workload has shown that
 	// main's residents are worth more than newcomers (loops, scans, stable
@@ -716,7 +724,9 @@ func fillShare(capacity, reads int64) int64 {
 //
 // It takes the reads (the frequency drops to 0), and what goes on with c
 // keeps any read that comes after: a reader on another core may read c
-// while its duel runs (TestTouchDuringDuelIsKept).
+// while its duel runs (TestTouchDuringDuelIsKept). Counting them as the
+// frequency (1-3 adds) or twice instead cost p3 at 400k entries 1.0-1.1
+// pp (policy suite, 4 replays).
 func (p *S3[K, V]) headRead(c *Entry[K, V], h uint64) bool {
 	read := c.takeFreq() > 0
 	if read {
@@ -740,7 +750,9 @@ func (p *S3[K, V]) headRead(c *Entry[K, V], h uint64) bool {
 // call let one Set of 3,600 victims take 231M steps, 7.4 s, at 4,000
 // entries: TestHeavyNewcomerClockIsBoundedPerEvict). With no reader
 // racing it, an Evict never sends so many round: each entry goes round
-// at most freqMask times.
+// at most freqMask times. (The read a round takes, left out of the
+// sketch, cost the loops up to 9.9 pp and the zig-zags up to 5.6;
+// counted twice, nothing moved; policy suite, 4 replays.)
 func (p *S3[K, V]) clock(now int64, met *int) *Entry[K, V] {
 	for ; ; *met++ {
 		e := p.main.popFront()
@@ -785,6 +797,26 @@ var clockRound, smallRound func(any)
 // the same victim had turned away 8 in a row gained sprite at 1000 entries
 // 0.6 pp and cost oltp 0.6-1.6, gli at 250 2.1 and cloudphysics at 16k
 // 1.5 (32 or 128 in a row: no cell moved by more than 0.5).
+// Nor did these (policy suite, 4 replays, mean 50.53 before): a margin of
+// 0 or half an occurrence while the bets on duels won pay (over 30, 50 or
+// 70%: mean 49.74 to 50.51, gli at 500 entries down to -14 pp, no gain on
+// sprite or cloudphysics); a margin of 0 against victims rated 0, always
+// or while a tenth or a quarter of the keys arriving are recent rejections
+// (sprite at 1000 +0.17 at most; always, gli at 500 -10.5); a margin that
+// ramps up from 0 over 1-4 capacities' worth of misses after the fill
+// (gli at 500 -5.9 to -13); victims never found read in main losing ties,
+// as in SLRU's probation (gli -3 to -14); victims idle in main for more
+// than the capacity in misses losing ties or rated half (cloudphysics at
+// 16k -4.3, or loops and zig-zags -8 to -24); and dueling the lower rated
+// of the next two CLOCK victims (mean 50.50, gli at 500 -0.85). Right
+// after the fill sprite and cloudphysics want newcomers in (most duels
+// there are a newcomer rated 0.5-1 against a victim rated 0), but each way
+// of letting them in also lets in gli's loop keys, and on cloudphysics at
+// 16k it won the window after the fill and lost as much in a later one.
+// What a loser gets was tried too: no count once more (gli at 1000 -0.6,
+// sprite at 250/500 -0.45), one for every loser or in the strict regime
+// too (loops -7 to -12, zig-zags -3 to -6), or another lap in small
+// instead of leaving (loops, gli, zig-zags and multi2 -5 to -49).
 func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V], limit int64, met *int, out []Gone[K, V]) []Gone[K, V] {
 	freq := p.sketch.Rate(h)
 	returned := c.meta.Load()&returning != 0
@@ -917,6 +949,10 @@ func (p *S3[K, V]) putBack(victims []Gone[K, V]) {
 // fill's residents only when it comes round, and lost 2-16 pp at 250-1000
 // entries (and cloudphysics at 8000, 0.9). Small heads' reads alone not
 // ending it changed nothing: a CLOCK read follows within a few requests.
+// Nor did starting it at every first overflow and ending it only once the
+// bets on its admissions stop paying (under 30% or 45%): cloudphysics at
+// 16k entries +0.4 to +0.7 pp, but gli at 250/500 -7.6/-15.6 (the bets
+// settle a CLOCK cycle late, after the loop lost its residents).
 func (p *S3[K, V]) blindAdmits(c *Entry[K, V]) bool {
 	if p.blind <= 0 {
 		return false
