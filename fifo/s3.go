@@ -44,8 +44,9 @@ const (
 	// ghosts (100-150 sampled hits in the small queue's ghost over the
 	// trace) take a quarter of it to get there: at 1000 entries, in 16
 	// windows of one replay, the share reads 13, 20, 26, 40%, then
-	// 55-66%, and ufocache trails LRU by 3-5 pp in the first windows and
-	// by 5 in the last, and is level in between (perf's phases suite:
+	// 55-66%, and ufocache trails LRU by 3-6 pp in the first windows and
+	// by 3.5-5 in the last, and is level in between (perf's phases suite,
+	// three replays:
 	// the reuse just after the fill lies at 500-1000 entries, beyond
 	// small and its ghost's window); steps twice as large gain
 	// sprite 0.3-0.4 pp and lose as much on the zig-zags and p3 at 25k
