@@ -45,14 +45,7 @@ func runHitRatio(cfg *config) (*report, error) {
 	})
 	// The caches whose policy goroutines still run on their own when
 	// driven synchronously replay alone, after the others.
-	var pooled, alone []string
-	for _, name := range caches {
-		if slices.Contains(lagging(), name) {
-			alone = append(alone, name)
-		} else {
-			pooled = append(pooled, name)
-		}
-	}
+	pooled, alone := splitLagging(caches)
 	runPool(cfg.workers, order, func(j *hrJob) {
 		t := time.Now()
 		j.run(pooled, cfg.runs)
@@ -240,6 +233,20 @@ func verb(n int, one, many string) string {
 // lagging lists the caches whose replays depend on the machine's load.
 func lagging() []string {
 	return slices.DeleteFunc(slices.Clone(peers.Background), func(n string) bool { return slices.Contains(peers.Synchronous, n) })
+}
+
+// splitLagging parts caches, in their order, into those a pool of workers
+// may replay side by side and the lagging ones, which replay one cell at
+// a time.
+func splitLagging(caches []string) (pooled, alone []string) {
+	for _, name := range caches {
+		if slices.Contains(lagging(), name) {
+			alone = append(alone, name)
+		} else {
+			pooled = append(pooled, name)
+		}
+	}
+	return pooled, alone
 }
 
 // hitRatioJobs lists every (trace, capacity) cell, and for a trace with

@@ -39,14 +39,7 @@ func runPhases(cfg *config) (*report, error) {
 	}
 	// As in the hitratio suite, the caches whose policies run on goroutines
 	// of their own replay one cell at a time, after the others.
-	var pooled, alone []string
-	for _, name := range caches {
-		if slices.Contains(lagging(), name) {
-			alone = append(alone, name)
-		} else {
-			pooled = append(pooled, name)
-		}
-	}
+	pooled, alone := splitLagging(caches)
 	t0 := time.Now()
 	runPool(cfg.workers, jobs, func(j *phaseJob) { j.run(pooled, true) })
 	runPool(1, jobs, func(j *phaseJob) { j.run(alone, false) })
