@@ -19,7 +19,7 @@ func TestPhasesSplitTheReplayByWindow(t *testing.T) {
 		keys[i] = uint64(i % 10)
 	}
 	lt := &loadedTrace{spec: traceSpec{name: "loop10"}, keys: keys, oracle: belady.Prepare(keys)}
-	j := &phaseJob{lt: lt, capacity: 20, windows: 10, hits: map[string][]int{}}
+	j := newPhaseJob(lt, 20, 10)
 	caches := []string{peers.Ufocache, peers.LRU}
 	j.run(caches, true)
 	for _, name := range append(caches, beladyName) {
@@ -43,16 +43,35 @@ func TestPhasesSplitTheReplayByWindow(t *testing.T) {
 	}
 }
 
+// More windows than a trace fills are cut into fewer: 105 requests in 100
+// windows make 52 of 2 and a last of 1, and every request is counted.
+func TestPhasesTooManyWindows(t *testing.T) {
+	keys := make([]uint64, 105) // one key: every request but the first hits
+	lt := &loadedTrace{spec: traceSpec{name: "one"}, keys: keys, oracle: belady.Prepare(keys)}
+	j := newPhaseJob(lt, 1, 100)
+	if j.windows != 53 || j.size != 2 {
+		t.Fatalf("%d windows of %d, want 53 of 2", j.windows, j.size)
+	}
+	j.run([]string{peers.LRU}, true)
+	for _, name := range []string{peers.LRU, beladyName} {
+		per, whole := j.ratios(name)
+		if len(per) != 53 || per[0] != 50 || per[1] != 100 || per[52] != 100 || whole != 100*104.0/105 {
+			t.Errorf("%s: windows %v, whole %v", name, per, whole)
+		}
+	}
+}
+
 // The lead row compares ufocache with the best other cache in each window,
 // not with one cache throughout.
 func TestPhasesLeadIsOverTheBestInEachWindow(t *testing.T) {
 	keys := make([]uint64, 40)
 	lt := &loadedTrace{spec: traceSpec{name: "t"}, keys: keys}
-	j := &phaseJob{lt: lt, capacity: 1, windows: 2, hits: map[string][]int{
+	j := newPhaseJob(lt, 1, 2)
+	j.hits = map[string][]int{
 		peers.Ufocache: {10, 10},
 		peers.LRU:      {15, 5},
 		peers.OtterV2:  {5, 12},
-	}}
+	}
 	s := j.table([]string{peers.Ufocache, peers.OtterV2, peers.LRU})
 	if want := "| ufocache − best other | -25.0 | -10.0 | +0.00 |"; !strings.Contains(s, want) {
 		t.Errorf("table lacks %q:\n%s", want, s)

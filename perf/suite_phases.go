@@ -31,7 +31,7 @@ func runPhases(cfg *config) (*report, error) {
 	var jobs []*phaseJob
 	for _, j := range hitRatioJobs(traces) {
 		if !j.weighted {
-			jobs = append(jobs, &phaseJob{lt: j.lt, capacity: j.capacity, windows: min(cfg.windows, len(j.lt.keys)), hits: map[string][]int{}})
+			jobs = append(jobs, newPhaseJob(j.lt, j.capacity, cfg.windows))
 		}
 	}
 	if len(jobs) == 0 {
@@ -47,7 +47,7 @@ func runPhases(cfg *config) (*report, error) {
 
 	r := &report{title: "Hit ratio by phase"}
 	r.add("Each cell replayed once by each cache (a fresh cache, so its own hash seed), as the hitratio suite replays it, "+
-		"and by `%s`; the trace is cut into %d windows of equal length (the last may be shorter), "+
+		"and by `%s`; the trace is cut into %d windows of equal length (the last may be shorter; fewer where the trace is too short), "+
 		"and each column is the hit ratio (%%) of the requests in that window. "+
 		"The last row is ufocache's lead over the best of the other caches in each window "+
 		"(any of them, whether or not it held its bound). Command: `%s`.", beladyName, cfg.windows, cfg.command)
@@ -62,22 +62,28 @@ func runPhases(cfg *config) (*report, error) {
 type phaseJob struct {
 	lt       *loadedTrace
 	capacity int
+	size     int // requests in each window but the last, which may hold fewer
 	windows  int
 	hits     map[string][]int
 }
 
-func (j *phaseJob) label() string { return j.lt.spec.label(j.capacity) }
+// newPhaseJob cuts lt's requests into windows of equal size, the last
+// shorter if need be: as many as asked for, or fewer where the trace is
+// too short to fill them (105 requests in 100 windows make 53 of 2).
+func newPhaseJob(lt *loadedTrace, capacity, windows int) *phaseJob {
+	n := len(lt.keys)
+	size := max((n+windows-1)/windows, 1)
+	return &phaseJob{lt: lt, capacity: capacity, size: size, windows: max((n+size-1)/size, 1), hits: map[string][]int{}}
+}
 
-// size returns how many requests each window but the last holds.
-func (j *phaseJob) size() int { return (len(j.lt.keys) + j.windows - 1) / j.windows }
+func (j *phaseJob) label() string { return j.lt.spec.label(j.capacity) }
 
 // run replays the cell with each of caches, and with Belady's optimum if
 // belady is set.
 func (j *phaseJob) run(caches []string, belady bool) {
-	w := j.size()
 	count := func() ([]int, func(int)) {
 		hits := make([]int, j.windows)
-		return hits, func(i int) { hits[i/w]++ }
+		return hits, func(i int) { hits[i/j.size]++ }
 	}
 	if belady {
 		hits, hit := count()
@@ -96,7 +102,7 @@ func (j *phaseJob) run(caches []string, belady bool) {
 // ratios returns name's hit ratio (%) in each window, and over the whole
 // trace.
 func (j *phaseJob) ratios(name string) (per []float64, whole float64) {
-	n, w := len(j.lt.keys), j.size()
+	n, w := len(j.lt.keys), j.size
 	total := 0
 	for k, h := range j.hits[name] {
 		per = append(per, 100*float64(h)/float64(min(w, n-k*w)))
@@ -114,12 +120,16 @@ func (j *phaseJob) table(caches []string) string {
 		fmt.Fprintf(&b, " %d |", k+1)
 	}
 	b.WriteString(" whole |\n| --- |" + strings.Repeat(" ---: |", j.windows+1) + "\n")
-	row := func(name, verb string, per []float64, whole float64) {
+	row := func(name string, signed bool, per []float64, whole float64) {
+		perFmt, wholeFmt := " %.1f |", " %.2f |\n"
+		if signed {
+			perFmt, wholeFmt = " %+.1f |", " %+.2f |\n"
+		}
 		fmt.Fprintf(&b, "| %s |", name)
 		for _, x := range per {
-			fmt.Fprintf(&b, " "+verb+"1f |", x)
+			fmt.Fprintf(&b, perFmt, x)
 		}
-		fmt.Fprintf(&b, " "+verb+"2f |\n", whole)
+		fmt.Fprintf(&b, wholeFmt, whole)
 	}
 	var best []float64
 	bestWhole := -1.0
@@ -128,7 +138,7 @@ func (j *phaseJob) table(caches []string) string {
 			continue
 		}
 		per, whole := j.ratios(name)
-		row(name, "%.", per, whole)
+		row(name, false, per, whole)
 		if name == peers.Ufocache || name == beladyName {
 			continue
 		}
@@ -145,7 +155,7 @@ func (j *phaseJob) table(caches []string) string {
 		for k := range per {
 			per[k] -= best[k]
 		}
-		row("ufocache − best other", "%+.", per, whole-bestWhole)
+		row("ufocache − best other", true, per, whole-bestWhole)
 	}
 	return b.String()
 }
