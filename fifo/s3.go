@@ -46,9 +46,9 @@ const (
 	// windows of one replay, the share reads 13, 20, 26, 40%, then
 	// 55-66%, and ufocache trails LRU by 3-6 pp in the first windows and
 	// by 3.5-5 in the last, and is level in between (perf's phases suite,
-	// three replays:
-	// the reuse just after the fill lies at 500-1000 entries, beyond
-	// small and its ghost's window); steps twice as large gain
+	// three replays; the reuse just after the fill lies at 500-1000
+	// entries, beyond small and its ghost's window); steps twice as large
+	// gain
 	// sprite 0.3-0.4 pp and lose as much on the zig-zags and p3 at 25k
 	// entries (policy suite, 4 replays). Sprite is the only trace where
 	// small heads are found read about as often as main's CLOCK heads or
@@ -821,10 +821,11 @@ var clockRound, smallRound func(any)
 // 16k it won the window after the fill and lost as much in a later one.
 // A returning newcomer let in against a victim idle in main for more than
 // the capacity in misses (LIRS's rule), at margin 0 or outright, moved
-// nothing (oltp -0.6 outright). What a loser gets was tried too: no count once more (gli at 1000 -0.6,
-// sprite at 250/500 -0.45), one for every loser or in the strict regime
-// too (loops -7 to -12, zig-zags -3 to -6), or another lap in small
-// instead of leaving (loops, gli, zig-zags and multi2 -5 to -49).
+// nothing (oltp -0.6 outright). What a loser gets was tried too: no count
+// once more (gli at 1000 -0.6, sprite at 250/500 -0.45), one for every
+// loser or in the strict regime too (loops -7 to -12, zig-zags -3 to -6),
+// or another lap in small instead of leaving (loops, gli, zig-zags and
+// multi2 -5 to -49).
 func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V], limit int64, met *int, out []Gone[K, V]) []Gone[K, V] {
 	freq := p.sketch.Rate(h)
 	returned := c.meta.Load()&returning != 0
