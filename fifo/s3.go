@@ -48,8 +48,7 @@ const (
 	// by 3.5-5 in the last, and is level in between (perf's phases suite,
 	// three replays; the reuse just after the fill lies at 500-1000
 	// entries, beyond small and its ghost's window); steps twice as large
-	// gain
-	// sprite 0.3-0.4 pp and lose as much on the zig-zags and p3 at 25k
+	// gain sprite 0.3-0.4 pp and lose as much on the zig-zags and p3 at 25k
 	// entries (policy suite, 4 replays). Sprite is the only trace where
 	// small heads are found read about as often as main's CLOCK heads or
 	// more (30-34% against 22-32% at 1000-2000 entries; oltp 9-13%
