@@ -44,7 +44,9 @@
 // holds, so it has room for
 // at least 4K keys however few entries the shard holds (a weighted shard's,
 // for two keys per entry it holds), where the shard's bound is 1024 units
-// or more, as the automatic shard count makes it up to 64 cores; a smaller
+// or more, as the automatic shard count makes it up to 64 cores (the
+// sketches share a budget of 4M keys, so beyond 1024 shards each gets
+// less: 2048 keys in each of the 2048 shards of 128 cores); a smaller
 // shard gets four keys per unit, or 4K shared out over the shards, if that
 // is more. The sketch ages by halving one word at a time;
 // duels compare rates corrected for where each key's counters are in that
@@ -190,8 +192,9 @@ type Options[K comparable, V any] struct {
 	// Each shard holds its share, MaxWeight/Shards (see Shards), so a
 	// shard its keys fill first evicts while others still have room (a
 	// cache given MaxWeight distinct keys held about 0.2% fewer at 1M
-	// entries in 32 shards, about 1% fewer at 4096 and 65,536 entries,
-	// and at 1M in 512 shards, GOMAXPROCS 32).
+	// entries in 32 shards, about 0.5% fewer at 4096 entries in 2, and
+	// about 1% fewer at 65,536 entries in 32 and at 1M in 512; GOMAXPROCS
+	// 32).
 	MaxWeight int64
 	// Weigher returns an entry's weight. A result of 0 counts as 1. An entry
 	// heavier than one shard's share of MaxWeight (MaxWeight/Shards) is

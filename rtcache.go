@@ -356,7 +356,11 @@ func (rt *RTCache[K, V]) Cache() *Cache[K, V] { return rt.c }
 
 // Get returns the value of k, loading it if it is absent or expired.
 // The Status is Hit, Miss, Expired or LockHit. A hit takes no lock and does
-// not allocate; with RefreshAhead it may start a background refresh.
+// not allocate, unless it falls inside the RefreshAhead window and starts a
+// background refresh: that claims k in the wait map, under the lock of k's
+// bucket there, which an RTCache write of a key in that bucket (Set,
+// Delete, Invalidate) holds while it stores, so the hit may wait for that
+// write.
 func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 	// Without stats or RefreshAhead a hit is Cache.Get's hit path, inlined
 	// here so that the read-through layer costs one predictable branch,
@@ -453,8 +457,10 @@ func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, 
 // expired no more than staleTTL ago, it returns that value at once with
 // Status Stale and how long ago it expired, and starts a background load of
 // k unless one is in flight (one per key at a time, at most MaxRefreshes
-// over all keys; none while a load error is cached). Callers never wait on
-// an expired key that has a stale value. Otherwise it is Get.
+// over all keys; none while a load error is cached). Callers never wait
+// for the load of an expired key that has a stale value (starting one
+// claims k in the wait map, which may wait for an RTCache write, as a
+// refreshing hit of Get may). Otherwise it is Get.
 //
 // A write of k (Set, Delete, Invalidate) detaches the load of k in
 // flight, whose result is then dropped; the next stale read may start

@@ -1429,6 +1429,49 @@ func TestRTClearDropsValuesErrorsAndLoads(t *testing.T) {
 	})
 }
 
+// The Cache's own Clear drops the values only: a cached load error is
+// still served, and a load in flight still holds its key and stores its
+// value when it returns (RTCache.Clear drops and detaches both).
+func TestCacheClearKeepsRTErrorsAndLoads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
+		ctx := context.Background()
+		errDown := errors.New("origin down")
+		o.set(func(o *origin) { o.err = errDown })
+		if _, _, err := rt.Get(ctx, "bad"); err != errDown {
+			t.Fatalf("first load of bad: %v, want %v", err, errDown)
+		}
+		o.set(func(o *origin) { o.err = nil })
+		if v, _, err := rt.Get(ctx, "good"); v != "good#2" || err != nil {
+			t.Fatalf("good: (%q, %v), want good#2", v, err)
+		}
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate = gate })
+		slow := make(chan string, 1)
+		go func() { v, _, _ := rt.Get(ctx, "slow"); slow <- v }()
+		synctest.Wait()
+		rt.Cache().Clear()
+		if n, l := rt.InFlight(), rt.Cache().Len(); n != 1 || l != 0 {
+			t.Fatalf("after the Cache's Clear: %d loads hold their keys, %d values; want 1 and 0", n, l)
+		}
+		if _, st, err := rt.Get(ctx, "bad"); err != errDown || st != ufocache.Hit {
+			t.Errorf("bad after the Cache's Clear: (%v, %v), want the cached %v as a Hit", st, err, errDown)
+		}
+		close(gate)
+		if v := <-slow; v != "slow#3" {
+			t.Fatalf("the load's caller got %q, want slow#3", v)
+		}
+		synctest.Wait()
+		if v, ok := rt.Cache().Get("slow"); !ok || v != "slow#3" {
+			t.Errorf("the Cache holds slow = (%q, %v) after the load, want slow#3: the load was not detached", v, ok)
+		}
+		if n := o.loads.Load(); n != 3 {
+			t.Errorf("%d loads, want 3", n)
+		}
+	})
+}
+
 // Clear detaches the loads in flight before it clears the Cache: a load
 // that finishes while the Cache's Clear runs (here, released from the
 // OnEvict that Clear calls) is not stored. In the other order it was.
