@@ -40,6 +40,7 @@ type linInput struct {
 	key  int
 	val  uint64 // the value a Set writes
 	how  string // which method, for the report
+	at   int64  // the call's stamp (the recorder sets it)
 }
 
 type linOutput struct {
@@ -47,6 +48,9 @@ type linOutput struct {
 	ok  bool   // Set: stored; Get, Delete: found
 	st  ufocache.Status
 	err error
+	// loadAt is, for a loaded value, the stamp taken when its Loader was
+	// called (on the recorder's clock).
+	loadAt int64
 }
 
 // Values are unique in a history and carry their weight and origin:
@@ -81,6 +85,13 @@ func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
 //     that was not stored (detached, or too heavy) reaches its waiters
 //     all the same, so then only its origin is checked. A failed load
 //     writes nothing.
+//   - With detach, writes win over loads in flight: the state also holds
+//     the fence, the latest call stamp of an RTCache.Set or Delete
+//     linearized so far, and a load whose Loader was called before the
+//     fence is never stored, nor joined once such a write has detached it
+//     (a load in flight when a write is called was claimed before it, so
+//     that write's Forget detaches it unless it already committed, which
+//     linearizes it before the write).
 func linModel(capacity int64, strict, detach bool) porcupine.Model {
 	nm := porcupine.NondeterministicModel{
 		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
@@ -99,73 +110,24 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 			}
 			return out
 		},
-		Init: func() []any { return []any{uint64(0)} },
+		Init: func() []any { return []any{linState{}} },
 		Step: func(state, input, output any) []any {
-			s, in, out := state.(uint64), input.(linInput), output.(linOutput)
-			fits := linWeight(in.val) <= capacity
-			switch in.kind {
-			case linSet, linRTSet:
-				switch {
-				case out.ok != fits:
-					return nil
-				case fits:
-					return []any{in.val}
-				default:
-					return []any{uint64(0)}
-				}
-			case linGet:
-				if out.ok {
-					if out.val != s {
-						return nil
-					}
-					return []any{s}
-				}
-				if strict {
-					return []any{uint64(0)}
-				}
-				return []any{s}
-			case linDelete, linRTDelete:
-				if out.ok && out.val != s {
-					return nil
-				}
-				return []any{uint64(0)}
-			case linRTGet:
-				if out.err != nil {
-					return []any{s}
-				}
-				switch out.st {
-				case ufocache.Hit:
-					if out.val != s || s == 0 {
-						return nil
-					}
-					return []any{s}
-				case ufocache.Miss:
-					if !linLoaded(out.val) {
-						return nil
-					}
-					next := out.val
-					if linWeight(out.val) > capacity {
-						next = 0 // declined, and the older value removed
-					}
-					if detach {
-						return []any{next, s}
-					}
-					return []any{next}
-				case ufocache.LockHit:
-					if linLoaded(out.val) && (detach || linWeight(out.val) > capacity) {
-						return []any{s}
-					}
-					if out.val != s || s == 0 {
-						return nil
-					}
-					return []any{s}
-				}
-				return nil // no other status without TTLs
+			st, in := state.(linState), input.(linInput)
+			fence := st.fence
+			if detach && (in.kind == linRTSet || in.kind == linRTDelete) {
+				fence = max(fence, in.at)
 			}
-			return nil
+			var next []any
+			for _, v := range linNext(st, in, output.(linOutput), capacity, strict, detach) {
+				next = append(next, linState{v, fence})
+			}
+			return next
 		},
-		Equal: func(a, b any) bool { return a.(uint64) == b.(uint64) },
-		Hash:  func(s any) uint64 { return s.(uint64) },
+		Equal: func(a, b any) bool { return a.(linState) == b.(linState) },
+		Hash: func(s any) uint64 {
+			st := s.(linState)
+			return st.v ^ uint64(st.fence)*0x9e3779b97f4a7c15
+		},
 		DescribeOperation: func(input, output any) string {
 			in, out := input.(linInput), output.(linOutput)
 			switch {
@@ -174,27 +136,121 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 			case in.kind == linSet || in.kind == linRTSet:
 				return fmt.Sprintf("%s(%d, %#x) -> %v", in.how, in.key, in.val, out.ok)
 			case in.kind == linRTGet:
-				return fmt.Sprintf("%s(%d) -> %#x %v", in.how, in.key, out.val, out.st)
+				return fmt.Sprintf("%s(%d) -> %#x %v (loaded at %d)", in.how, in.key, out.val, out.st, out.loadAt)
 			}
 			return fmt.Sprintf("%s(%d) -> %#x %v", in.how, in.key, out.val, out.ok)
 		},
-		DescribeState: func(s any) string { return fmt.Sprintf("%#x", s.(uint64)) },
+		DescribeState: func(s any) string {
+			st := s.(linState)
+			return fmt.Sprintf("%#x (fence %d)", st.v, st.fence)
+		},
 	}
 	return nm.ToModel()
+}
+
+// linState is one key's state in linModel: its value (0: absent), and the
+// fence of the writes that detach loads.
+type linState struct {
+	v     uint64
+	fence int64
+}
+
+// linNext returns the values the key may hold after in returned out, from
+// st; none if out is impossible there.
+func linNext(st linState, in linInput, out linOutput, capacity int64, strict, detach bool) []uint64 {
+	s := st.v
+	switch in.kind {
+	case linSet, linRTSet:
+		fits := linWeight(in.val) <= capacity
+		switch {
+		case out.ok != fits:
+			return nil
+		case fits:
+			return []uint64{in.val}
+		default:
+			return []uint64{0}
+		}
+	case linGet:
+		if out.ok {
+			if out.val != s {
+				return nil
+			}
+			return []uint64{s}
+		}
+		if strict {
+			return []uint64{0}
+		}
+		return []uint64{s}
+	case linDelete, linRTDelete:
+		if out.ok && out.val != s {
+			return nil
+		}
+		return []uint64{0}
+	case linRTGet:
+		if out.err != nil {
+			return []uint64{s}
+		}
+		// A load whose Loader was called before the fence was in flight
+		// when a write linearized before this point detached it.
+		fenced := detach && linLoaded(out.val) && out.loadAt < st.fence
+		switch out.st {
+		case ufocache.Hit:
+			if out.val != s || s == 0 {
+				return nil
+			}
+			return []uint64{s}
+		case ufocache.Miss:
+			if !linLoaded(out.val) {
+				return nil
+			}
+			next := out.val
+			if linWeight(out.val) > capacity {
+				next = 0 // declined, and the older value removed
+			}
+			switch {
+			case fenced:
+				return []uint64{s} // detached: not stored
+			case detach:
+				return []uint64{next, s}
+			}
+			return []uint64{next}
+		case ufocache.LockHit:
+			if fenced && out.val != s {
+				return nil // joined after the write that detached it
+			}
+			if linLoaded(out.val) && (detach || linWeight(out.val) > capacity) {
+				return []uint64{s}
+			}
+			if out.val != s || s == 0 {
+				return nil
+			}
+			return []uint64{s}
+		}
+		return nil // no other status without TTLs
+	}
+	return nil
 }
 
 // linRecorder stamps calls and returns with a shared counter: an
 // operation that returned before another was called has a smaller return
 // stamp than the other's call stamp, which is all porcupine needs.
 type linRecorder struct {
-	clock atomic.Int64
-	mu    sync.Mutex
-	ops   []porcupine.Operation
+	clock  atomic.Int64
+	mu     sync.Mutex
+	ops    []porcupine.Operation
+	loadAt sync.Map // loaded value -> the stamp taken when its Loader was called
 }
+
+// loaded stamps a call of the Loader that returns v.
+func (r *linRecorder) loaded(v uint64) { r.loadAt.Store(v, r.clock.Add(1)) }
 
 func (r *linRecorder) record(client int, in linInput, f func() linOutput) {
 	call := r.clock.Add(1)
+	in.at = call
 	out := f()
+	if at, ok := r.loadAt.Load(out.val); ok && linLoaded(out.val) {
+		out.loadAt = at.(int64)
+	}
 	ret := r.clock.Add(1)
 	r.mu.Lock()
 	r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
@@ -313,6 +369,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 		}
 		return v
 	}
+	rec := &linRecorder{}
 	var rt *ufocache.RTCache[int, uint64]
 	if cfg.rt > 0 {
 		loadRand := rand.New(rand.NewPCG(seed, 99))
@@ -323,6 +380,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			slow := loadRand.IntN(4)
 			v := value(loadRand, true)
 			loadMu.Unlock()
+			rec.loaded(v)
 			for range slow * 50 { // let callers pile up on the load
 				runtime.Gosched()
 			}
@@ -336,7 +394,6 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 		}
 	}
 
-	rec := &linRecorder{}
 	const clients = 4
 	stop := make(chan struct{})
 	var filler sync.WaitGroup
@@ -452,7 +509,8 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 	default:
 		in := linInput{kind: linRTGet, key: k, how: "RT.Get"}
 		if op == 13 {
-			// RT.MultiGet of one key: its misses go through DoBatch.
+			// RT.MultiGet of one key, with no BatchLoader: its miss is
+			// loaded as Get's is (coalesce's Do, not DoBatch).
 			in.how = "RT.MultiGet"
 			rec.record(client, in, func() linOutput {
 				res, err := rt.MultiGet(ctx, []int{k})
@@ -501,6 +559,15 @@ func TestLinModelRejects(t *testing.T) {
 	rtGet := func(k int, v uint64, st ufocache.Status, call, ret int64) o {
 		return o{linInput{kind: linRTGet, key: k, how: "RT.Get"}, linOutput{val: v, st: st}, call, ret}
 	}
+	// loadedAt is rtGet of a value whose Loader was called at stamp at.
+	loadedAt := func(k int, v uint64, st ufocache.Status, at, call, ret int64) o {
+		op := rtGet(k, v, st, call, ret)
+		op.out.loadAt = at
+		return op
+	}
+	rtSet := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linRTSet, key: k, val: v, how: "RT.Set", at: call}, linOutput{ok: true}, call, ret}
+	}
 	const a, b, l = 1<<4 | 1, 2<<4 | 1, 3<<4 | 1 | linLoadedBit
 	for _, tc := range []struct {
 		name          string
@@ -522,6 +589,13 @@ func TestLinModelRejects(t *testing.T) {
 		{"lock hit of an unstored load", []o{rtGet(1, l, ufocache.LockHit, 1, 2)}, false, false, false},
 		{"lock hit of a detached load", []o{rtGet(1, l, ufocache.LockHit, 1, 2)}, true, true, true},
 		{"hit on an empty cache", []o{rtGet(1, a, ufocache.Hit, 1, 2)}, false, false, false},
+		// A load whose Loader was called (at 2) before an RT.Set (called
+		// at 3) is detached by it unless it committed first.
+		{"load stored over a later RT.Set", []o{loadedAt(1, l, ufocache.Miss, 2, 1, 6), rtSet(1, a, 3, 4), get(1, l, 7, 8)}, false, false, true},
+		{"load stored before a later RT.Set", []o{loadedAt(1, l, ufocache.Miss, 2, 1, 6), rtSet(1, a, 3, 4), get(1, a, 7, 8)}, true, true, true},
+		{"load called after the RT.Set", []o{rtSet(1, a, 1, 2), loadedAt(1, l, ufocache.Miss, 4, 3, 6), get(1, l, 7, 8)}, true, true, true},
+		{"lock hit joining a load the RT.Set had detached", []o{rtSet(1, a, 3, 4), loadedAt(1, l, ufocache.LockHit, 2, 5, 6)}, false, false, true},
+		{"lock hit that joined before the RT.Set returned", []o{rtSet(1, a, 3, 5), loadedAt(1, l, ufocache.LockHit, 2, 4, 6)}, true, true, true},
 	} {
 		var history []porcupine.Operation
 		for _, op := range tc.ops {
