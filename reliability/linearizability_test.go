@@ -267,6 +267,10 @@ type linConfig struct {
 	filler    int // keys the unrecorded filler writes, to force evictions
 	clearOdds int // the filler clears the cache once in this many steps (0: never)
 	rt        int // 0: no RTCache; 1: writes through the Cache; 2: through the RTCache
+	// loadTimeout, if set, is the RTCache's LoadTimeout: loads then run on
+	// goroutines of their own, and one in four overruns it (its Loader
+	// returns a value all the same, which must be dropped).
+	loadTimeout time.Duration
 }
 
 // The configs aim at the ways a value can be lost or resurrected: constant
@@ -279,9 +283,16 @@ var linConfigs = []linConfig{
 	{name: "index-growth-and-clear", maxWeight: 4096, shards: 1, keys: 3, filler: 20000, clearOdds: 1000},
 	{name: "rtcache-cache-writes", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 1},
 	{name: "rtcache-rt-writes", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2},
+	{name: "rtcache-load-timeouts", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, loadTimeout: time.Millisecond},
 }
 
 var errLinLoad = errors.New("injected load failure")
+
+// linExpected reports whether err is one a history may see: the injected
+// failure, or a load past its LoadTimeout.
+func linExpected(err error) bool {
+	return err == nil || errors.Is(err, errLinLoad) || errors.Is(err, ufocache.ErrLoadTimeout)
+}
 
 // linTotals counts what the checker saw, over the whole run.
 var linTotals struct {
@@ -304,7 +315,7 @@ func TestLinearizable(t *testing.T) {
 	}
 	for _, cfg := range linConfigs {
 		t.Run(cfg.name, func(t *testing.T) {
-			var ops, parts int
+			var ops, parts, timeouts int
 			for h := range histories {
 				history := runLinHistory(t, cfg, uint64(h), opsPer)
 				share := cfg.maxWeight / int64(cfg.shards)
@@ -319,11 +330,19 @@ func TestLinearizable(t *testing.T) {
 				}
 				ops += len(history)
 				parts += len(model0Partition(history))
+				for _, op := range history {
+					if errors.Is(op.Output.(linOutput).err, ufocache.ErrLoadTimeout) {
+						timeouts++
+					}
+				}
+			}
+			if cfg.loadTimeout > 0 && timeouts == 0 {
+				t.Errorf("no load overran its LoadTimeout in %d histories: the config checks nothing of the path it is for", histories)
 			}
 			linTotals.histories.Add(int64(histories))
 			linTotals.ops.Add(int64(ops))
 			linTotals.partitions.Add(int64(parts))
-			t.Logf("%d histories, %d operations (%d per-key histories), each checked under both models", histories, ops, parts)
+			t.Logf("%d histories, %d operations (%d per-key histories, %d load timeouts), each checked under both models", histories, ops, parts, timeouts)
 		})
 	}
 	t.Logf("linearizability: %d histories, %d operations checked", linTotals.histories.Load(), linTotals.ops.Load())
@@ -374,13 +393,19 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 	if cfg.rt > 0 {
 		loadRand := rand.New(rand.NewPCG(seed, 99))
 		var loadMu sync.Mutex
-		load := func(_ context.Context, k int) (uint64, time.Duration, error) {
+		load := func(ctx context.Context, k int) (uint64, time.Duration, error) {
 			loadMu.Lock()
 			fail := loadRand.IntN(8) == 0
 			slow := loadRand.IntN(4)
 			v := value(loadRand, true)
 			loadMu.Unlock()
 			rec.loaded(v)
+			if cfg.loadTimeout > 0 && slow == 3 {
+				// Past LoadTimeout, and past the ctx's end too: the late
+				// value must not be stored.
+				<-ctx.Done()
+				time.Sleep(cfg.loadTimeout)
+			}
 			for range slow * 50 { // let callers pile up on the load
 				runtime.Gosched()
 			}
@@ -389,7 +414,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			}
 			return v, 0, nil
 		}
-		if rt, err = ufocache.NewRTCache(c, load, ufocache.RTOptions[int, uint64]{}); err != nil {
+		if rt, err = ufocache.NewRTCache(c, load, ufocache.RTOptions[int, uint64]{LoadTimeout: cfg.loadTimeout}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -514,7 +539,7 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 			in.how = "RT.MultiGet"
 			rec.record(client, in, func() linOutput {
 				res, err := rt.MultiGet(ctx, []int{k})
-				if len(res) != 1 || err != nil && !errors.Is(err, errLinLoad) {
+				if len(res) != 1 || !linExpected(err) || !linExpected(res[0].Err) {
 					return linOutput{val: ^uint64(0), st: ufocache.Hit}
 				}
 				return linOutput{val: res[0].Value, st: res[0].Status, err: res[0].Err}
@@ -523,9 +548,10 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		}
 		rec.record(client, in, func() linOutput {
 			v, st, err := rt.Get(ctx, k)
-			if err != nil && !errors.Is(err, errLinLoad) {
-				// Only the injected failure is expected: report
-				// anything else as a value never written.
+			if !linExpected(err) {
+				// Only the injected failure and load timeouts are
+				// expected: report anything else as a value never
+				// written.
 				return linOutput{val: ^uint64(0), st: ufocache.Hit}
 			}
 			return linOutput{val: v, st: st, err: err}
