@@ -587,9 +587,11 @@ func TestSoak(t *testing.T) {
 	close(s.release) // hung loads return
 	// Background loads (refreshes, loads whose callers left, loads past
 	// their timeout) finish on their own once released; wait for the
-	// last, with a generous bound that only a leak reaches.
-	for i := 0; s.rt.InFlight() > 0 || goleak.Find(ignore) != nil; i++ {
-		if i == 300 {
+	// last, with a generous bound that only a leak reaches. The bound is
+	// in wall time: while a goroutine leaks, each goleak.Find retries for
+	// over a second, and 300 rounds of it took 3-5 minutes to fail.
+	for wait := time.Now().Add(30 * time.Second); s.rt.InFlight() > 0 || goleak.Find(ignore) != nil; {
+		if time.Now().After(wait) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
