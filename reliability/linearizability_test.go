@@ -49,8 +49,10 @@ type linOutput struct {
 	st  ufocache.Status
 	err error
 	// loadAt is, for a loaded value, the stamp taken when its Loader was
-	// called (on the recorder's clock).
-	loadAt int64
+	// called (on the recorder's clock), and loadKey the key it was loaded
+	// for; 0 and 0 where unknown.
+	loadAt  int64
+	loadKey int
 }
 
 // Values are unique in a history and carry their weight and origin:
@@ -190,6 +192,9 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 		if out.err != nil {
 			return []uint64{s}
 		}
+		if out.loadAt > 0 && out.loadKey != in.key {
+			return nil // another key's load
+		}
 		// A load whose Loader was called before the fence was in flight
 		// when a write linearized before this point detached it.
 		fenced := detach && linLoaded(out.val) && out.loadAt < st.fence
@@ -235,26 +240,42 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 // operation that returned before another was called has a smaller return
 // stamp than the other's call stamp, which is all porcupine needs.
 type linRecorder struct {
-	clock  atomic.Int64
-	mu     sync.Mutex
-	ops    []porcupine.Operation
-	loadAt sync.Map // loaded value -> the stamp taken when its Loader was called
+	clock atomic.Int64
+	mu    sync.Mutex
+	ops   []porcupine.Operation
+	loads sync.Map // loaded value -> linLoad
 }
 
-// loaded stamps a call of the Loader that returns v.
-func (r *linRecorder) loaded(v uint64) { r.loadAt.Store(v, r.clock.Add(1)) }
+// linLoad is when (the stamp taken as its Loader was called) and for which
+// key a value was loaded.
+type linLoad struct {
+	at  int64
+	key int
+}
+
+// loaded stamps a call of the Loader (or BatchLoader) that returns v for k.
+func (r *linRecorder) loaded(k int, v uint64) { r.loads.Store(v, linLoad{r.clock.Add(1), k}) }
 
 func (r *linRecorder) record(client int, in linInput, f func() linOutput) {
+	r.recordEach(client, []linInput{in}, func() []linOutput { return []linOutput{f()} })
+}
+
+// recordEach records one call that acts on several keys (a MultiGet) as
+// one operation per key, each spanning the whole call.
+func (r *linRecorder) recordEach(client int, ins []linInput, f func() []linOutput) {
 	call := r.clock.Add(1)
-	in.at = call
-	out := f()
-	if at, ok := r.loadAt.Load(out.val); ok && linLoaded(out.val) {
-		out.loadAt = at.(int64)
-	}
+	outs := f()
 	ret := r.clock.Add(1)
 	r.mu.Lock()
-	r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	for i, in := range ins {
+		in.at = call
+		out := outs[i]
+		if l, ok := r.loads.Load(out.val); ok && linLoaded(out.val) {
+			out.loadAt, out.loadKey = l.(linLoad).at, l.(linLoad).key
+		}
+		r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+	}
 }
 
 // linConfig is one kind of history.
@@ -271,6 +292,10 @@ type linConfig struct {
 	// goroutines of their own, and one in four overruns it (its Loader
 	// returns a value all the same, which must be dropped).
 	loadTimeout time.Duration
+	// batch gives the RTCache a BatchLoader, and its MultiGets ask for up
+	// to every recorded key at once: one operation per key, each spanning
+	// the whole call.
+	batch bool
 }
 
 // The configs aim at the ways a value can be lost or resurrected: constant
@@ -284,6 +309,7 @@ var linConfigs = []linConfig{
 	{name: "rtcache-cache-writes", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 1},
 	{name: "rtcache-rt-writes", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2},
 	{name: "rtcache-load-timeouts", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, loadTimeout: time.Millisecond},
+	{name: "rtcache-batch-loads", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, batch: true},
 }
 
 var errLinLoad = errors.New("injected load failure")
@@ -399,7 +425,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			slow := loadRand.IntN(4)
 			v := value(loadRand, true)
 			loadMu.Unlock()
-			rec.loaded(v)
+			rec.loaded(k, v)
 			if cfg.loadTimeout > 0 && slow == 3 {
 				// Past LoadTimeout, and past the ctx's end too: the late
 				// value must not be stored.
@@ -414,7 +440,32 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			}
 			return v, 0, nil
 		}
-		if rt, err = ufocache.NewRTCache(c, load, ufocache.RTOptions[int, uint64]{LoadTimeout: cfg.loadTimeout}); err != nil {
+		opts := ufocache.RTOptions[int, uint64]{LoadTimeout: cfg.loadTimeout}
+		if cfg.batch {
+			opts.BatchLoader = func(_ context.Context, keys []int) ([]ufocache.Loaded[uint64], error) {
+				loadMu.Lock()
+				fail := loadRand.IntN(16) == 0
+				res := make([]ufocache.Loaded[uint64], len(keys))
+				for i := range res {
+					if loadRand.IntN(8) == 0 {
+						res[i].Err = errLinLoad // this key only
+						continue
+					}
+					res[i].Value = value(loadRand, true)
+					rec.loaded(keys[i], res[i].Value)
+				}
+				slow := loadRand.IntN(4)
+				loadMu.Unlock()
+				for range slow * 50 {
+					runtime.Gosched()
+				}
+				if fail {
+					return nil, errLinLoad // every key
+				}
+				return res, nil
+			}
+		}
+		if rt, err = ufocache.NewRTCache(c, load, opts); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -533,6 +584,28 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		}
 	default:
 		in := linInput{kind: linRTGet, key: k, how: "RT.Get"}
+		if op == 13 && cfg.batch {
+			// RT.MultiGet of 1 to cfg.keys distinct keys, its misses
+			// loaded by one BatchLoader call (coalesce's DoBatch).
+			keys := r.Perm(cfg.keys)[:1+r.IntN(cfg.keys)]
+			ins := make([]linInput, len(keys))
+			for i, key := range keys {
+				ins[i] = linInput{kind: linRTGet, key: key, how: fmt.Sprintf("RT.MultiGet%v", keys)}
+			}
+			rec.recordEach(client, ins, func() []linOutput {
+				res, err := rt.MultiGet(ctx, keys)
+				outs := make([]linOutput, len(keys))
+				for i := range outs {
+					if len(res) != len(keys) || !linExpected(err) || !linExpected(res[i].Err) {
+						outs[i] = linOutput{val: ^uint64(0), st: ufocache.Hit}
+						continue
+					}
+					outs[i] = linOutput{val: res[i].Value, st: res[i].Status, err: res[i].Err}
+				}
+				return outs
+			})
+			return
+		}
 		if op == 13 {
 			// RT.MultiGet of one key, with no BatchLoader: its miss is
 			// loaded as Get's is (coalesce's Do, not DoBatch).
@@ -588,7 +661,7 @@ func TestLinModelRejects(t *testing.T) {
 	// loadedAt is rtGet of a value whose Loader was called at stamp at.
 	loadedAt := func(k int, v uint64, st ufocache.Status, at, call, ret int64) o {
 		op := rtGet(k, v, st, call, ret)
-		op.out.loadAt = at
+		op.out.loadAt, op.out.loadKey = at, k
 		return op
 	}
 	rtSet := func(k int, v uint64, call, ret int64) o {
@@ -622,6 +695,7 @@ func TestLinModelRejects(t *testing.T) {
 		{"load called after the RT.Set", []o{rtSet(1, a, 1, 2), loadedAt(1, l, ufocache.Miss, 4, 3, 6), get(1, l, 7, 8)}, true, true, true},
 		{"lock hit joining a load the RT.Set had detached", []o{rtSet(1, a, 3, 4), loadedAt(1, l, ufocache.LockHit, 2, 5, 6)}, false, false, true},
 		{"lock hit that joined before the RT.Set returned", []o{rtSet(1, a, 3, 5), loadedAt(1, l, ufocache.LockHit, 2, 4, 6)}, true, true, true},
+		{"miss that returns another key's load", []o{func() o { op := loadedAt(1, l, ufocache.Miss, 2, 1, 3); op.out.loadKey = 2; return op }()}, false, false, true},
 	} {
 		var history []porcupine.Operation
 		for _, op := range tc.ops {
