@@ -520,6 +520,27 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 	cfg linConfig, k int, value func(*rand.Rand, bool) uint64,
 ) {
 	ctx := context.Background()
+	if r.IntN(64) == 0 {
+		// Clear: a delete of every recorded key (an RTCache's also
+		// detaches the loads in flight, as its Delete does), each at its
+		// own point within the call.
+		ins := make([]linInput, cfg.keys)
+		for key := range ins {
+			ins[key] = linInput{kind: linDelete, key: key, how: "Clear"}
+			if rt != nil && cfg.rt == 2 {
+				ins[key].kind, ins[key].how = linRTDelete, "RT.Clear"
+			}
+		}
+		rec.recordEach(client, ins, func() []linOutput {
+			if rt != nil && cfg.rt == 2 {
+				rt.Clear()
+			} else {
+				c.Clear()
+			}
+			return make([]linOutput, len(ins))
+		})
+		return
+	}
 	n := 10
 	if rt != nil {
 		n = 14
