@@ -1378,6 +1378,33 @@ func TestRTGetWithAnEndedCtxStillLoads(t *testing.T) {
 	}
 }
 
+// errorValueAndLoad readies rt (with an ErrorTTL) for a Clear: "bad"'s
+// load error cached, "good" loaded and stored, and the load of "slow" in
+// flight, held by the returned gate; its caller's value arrives on slow.
+// Called inside a synctest bubble.
+func errorValueAndLoad(t *testing.T, rt *ufocache.RTCache[string, string], o *origin) (errDown error, gate chan struct{}, slow chan string) {
+	t.Helper()
+	ctx := context.Background()
+	errDown = errors.New("origin down")
+	o.set(func(o *origin) { o.err = errDown })
+	if _, _, err := rt.Get(ctx, "bad"); err != errDown {
+		t.Fatalf("first load of bad: %v, want %v", err, errDown)
+	}
+	o.set(func(o *origin) { o.err = nil })
+	if _, _, err := rt.Get(ctx, "bad"); err != errDown {
+		t.Fatalf("bad within ErrorTTL: %v, want the cached %v", err, errDown)
+	}
+	if v, _, err := rt.Get(ctx, "good"); v != "good#2" || err != nil {
+		t.Fatalf("good: (%q, %v), want good#2", v, err)
+	}
+	gate = make(chan struct{})
+	o.set(func(o *origin) { o.gate = gate })
+	slow = make(chan string, 1)
+	go func() { v, _, _ := rt.Get(ctx, "slow"); slow <- v }()
+	synctest.Wait()
+	return errDown, gate, slow
+}
+
 // Clear takes every value (OnEvict hears of each) and every cached error,
 // and detaches every load in flight (TestRTWritesWinOverLoadsInFlight):
 // afterwards each key loads afresh. Cache.Clear alone left the errors, so
@@ -1387,23 +1414,7 @@ func TestRTClearDropsValuesErrorsAndLoads(t *testing.T) {
 		o := &origin{}
 		rt, evictions := newRecordingRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
 		ctx := context.Background()
-		errDown := errors.New("origin down")
-		o.set(func(o *origin) { o.err = errDown })
-		if _, _, err := rt.Get(ctx, "bad"); err != errDown {
-			t.Fatalf("first load of bad: %v, want %v", err, errDown)
-		}
-		o.set(func(o *origin) { o.err = nil })
-		if _, _, err := rt.Get(ctx, "bad"); err != errDown {
-			t.Fatalf("bad within ErrorTTL: %v, want the cached %v", err, errDown)
-		}
-		if v, _, err := rt.Get(ctx, "good"); v != "good#2" || err != nil {
-			t.Fatalf("good: (%q, %v), want good#2", v, err)
-		}
-		gate := make(chan struct{})
-		o.set(func(o *origin) { o.gate = gate })
-		slow := make(chan string, 1)
-		go func() { v, _, _ := rt.Get(ctx, "slow"); slow <- v }()
-		synctest.Wait()
+		_, gate, slow := errorValueAndLoad(t, rt, o)
 		rt.Clear()
 		if n, l := rt.InFlight(), rt.Cache().Len(); n != 0 || l != 0 {
 			t.Fatalf("after Clear: %d loads hold their keys, %d values; want 0 and 0", n, l)
@@ -1437,20 +1448,7 @@ func TestCacheClearKeepsRTErrorsAndLoads(t *testing.T) {
 		o := &origin{}
 		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
 		ctx := context.Background()
-		errDown := errors.New("origin down")
-		o.set(func(o *origin) { o.err = errDown })
-		if _, _, err := rt.Get(ctx, "bad"); err != errDown {
-			t.Fatalf("first load of bad: %v, want %v", err, errDown)
-		}
-		o.set(func(o *origin) { o.err = nil })
-		if v, _, err := rt.Get(ctx, "good"); v != "good#2" || err != nil {
-			t.Fatalf("good: (%q, %v), want good#2", v, err)
-		}
-		gate := make(chan struct{})
-		o.set(func(o *origin) { o.gate = gate })
-		slow := make(chan string, 1)
-		go func() { v, _, _ := rt.Get(ctx, "slow"); slow <- v }()
-		synctest.Wait()
+		errDown, gate, slow := errorValueAndLoad(t, rt, o)
 		rt.Cache().Clear()
 		if n, l := rt.InFlight(), rt.Cache().Len(); n != 1 || l != 0 {
 			t.Fatalf("after the Cache's Clear: %d loads hold their keys, %d values; want 1 and 0", n, l)
