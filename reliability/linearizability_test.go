@@ -29,10 +29,10 @@ type linKind uint8
 const (
 	linSet      linKind = iota // Cache.Set, SetWithTTL(NoExpiration), ForceSet(0)
 	linGet                     // Cache.Get, GetWithStatus, GetStale, MultiGet of one key
-	linDelete                  // Cache.Delete
-	linRTGet                   // RTCache.Get, MultiGet of one key
+	linDelete                  // Cache.Delete, and Cache.Clear (one per key)
+	linRTGet                   // RTCache.Get, MultiGet (one per key)
 	linRTSet                   // RTCache.Set
-	linRTDelete                // RTCache.Delete
+	linRTDelete                // RTCache.Delete, and RTCache.Clear (one per key)
 )
 
 type linInput struct {
@@ -88,7 +88,7 @@ func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
 //     all the same, so then only its origin is checked. A failed load
 //     writes nothing.
 //   - With detach, writes win over loads in flight: the state also holds
-//     the fence, the latest call stamp of an RTCache.Set or Delete
+//     the fence, the latest call stamp of an RTCache.Set, Delete or Clear
 //     linearized so far, and a load whose Loader was called before the
 //     fence is never stored, nor joined once such a write has detached it
 //     (a load in flight when a write is called was claimed before it, so
