@@ -1382,7 +1382,7 @@ func TestRTGetWithAnEndedCtxStillLoads(t *testing.T) {
 // load error cached, "good" loaded and stored, and the load of "slow" in
 // flight, held by the returned gate; its caller's value arrives on slow.
 // Called inside a synctest bubble.
-func errorValueAndLoad(t *testing.T, rt *ufocache.RTCache[string, string], o *origin) (errDown error, gate chan struct{}, slow chan string) {
+func errorValueAndLoad(t *testing.T, rt *ufocache.RTCache[string, string], o *origin) (gate chan struct{}, slow chan string, errDown error) {
 	t.Helper()
 	ctx := context.Background()
 	errDown = errors.New("origin down")
@@ -1402,7 +1402,7 @@ func errorValueAndLoad(t *testing.T, rt *ufocache.RTCache[string, string], o *or
 	slow = make(chan string, 1)
 	go func() { v, _, _ := rt.Get(ctx, "slow"); slow <- v }()
 	synctest.Wait()
-	return errDown, gate, slow
+	return gate, slow, errDown
 }
 
 // Clear takes every value (OnEvict hears of each) and every cached error,
@@ -1414,7 +1414,7 @@ func TestRTClearDropsValuesErrorsAndLoads(t *testing.T) {
 		o := &origin{}
 		rt, evictions := newRecordingRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
 		ctx := context.Background()
-		_, gate, slow := errorValueAndLoad(t, rt, o)
+		gate, slow, _ := errorValueAndLoad(t, rt, o)
 		rt.Clear()
 		if n, l := rt.InFlight(), rt.Cache().Len(); n != 0 || l != 0 {
 			t.Fatalf("after Clear: %d loads hold their keys, %d values; want 0 and 0", n, l)
@@ -1448,7 +1448,7 @@ func TestCacheClearKeepsRTErrorsAndLoads(t *testing.T) {
 		o := &origin{}
 		rt := newRT(t, o, ufocache.RTOptions[string, string]{ErrorTTL: time.Hour})
 		ctx := context.Background()
-		errDown, gate, slow := errorValueAndLoad(t, rt, o)
+		gate, slow, errDown := errorValueAndLoad(t, rt, o)
 		rt.Cache().Clear()
 		if n, l := rt.InFlight(), rt.Cache().Len(); n != 1 || l != 0 {
 			t.Fatalf("after the Cache's Clear: %d loads hold their keys, %d values; want 1 and 0", n, l)
