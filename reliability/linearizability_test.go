@@ -33,6 +33,10 @@ const (
 	linRTGet                   // RTCache.Get, MultiGet (one per key)
 	linRTSet                   // RTCache.Set
 	linRTDelete                // RTCache.Delete, and RTCache.Clear (one per key)
+	// linRTLoad is no call but a load's store, recorded where loads run in
+	// the background (RefreshAhead): from its Loader's call to the end of
+	// the history, it may store its value at any point, or never.
+	linRTLoad
 )
 
 type linInput struct {
@@ -137,6 +141,8 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 				return fmt.Sprintf("%s(%d) -> err %v", in.how, in.key, out.err)
 			case in.kind == linSet || in.kind == linRTSet:
 				return fmt.Sprintf("%s(%d, %#x) -> %v", in.how, in.key, in.val, out.ok)
+			case in.kind == linRTLoad:
+				return fmt.Sprintf("%s(%d, %#x) called at %d", in.how, in.key, in.val, in.at)
 			case in.kind == linRTGet:
 				return fmt.Sprintf("%s(%d) -> %#x %v (loaded at %d)", in.how, in.key, out.val, out.st, out.loadAt)
 			}
@@ -188,6 +194,14 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 			return nil
 		}
 		return []uint64{0}
+	case linRTLoad:
+		switch {
+		case detach && in.at < st.fence:
+			return []uint64{s} // detached: never stored
+		case linWeight(in.val) > capacity:
+			return []uint64{0, s} // declined, and the older value removed
+		}
+		return []uint64{in.val, s}
 	case linRTGet:
 		if out.err != nil {
 			return []uint64{s}
@@ -244,6 +258,9 @@ type linRecorder struct {
 	mu    sync.Mutex
 	ops   []porcupine.Operation
 	loads sync.Map // loaded value -> linLoad
+	// background holds the linRTLoad operations, whose return stamp is
+	// the end of the history (finish).
+	background []porcupine.Operation
 }
 
 // linLoad is when (the stamp taken as its Loader was called) and for which
@@ -253,8 +270,32 @@ type linLoad struct {
 	key int
 }
 
-// loaded stamps a call of the Loader (or BatchLoader) that returns v for k.
-func (r *linRecorder) loaded(k int, v uint64) { r.loads.Store(v, linLoad{r.clock.Add(1), k}) }
+// loaded stamps a call of the Loader (or BatchLoader) that returns v for k,
+// and returns the stamp.
+func (r *linRecorder) loaded(k int, v uint64) int64 {
+	at := r.clock.Add(1)
+	r.loads.Store(v, linLoad{at, k})
+	return at
+}
+
+// mayStore records that the load of v for k, whose Loader was called at
+// stamp at, may store v at any point until the history ends.
+func (r *linRecorder) mayStore(k int, v uint64, at int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in := linInput{kind: linRTLoad, key: k, val: v, how: "load", at: at}
+	r.background = append(r.background, porcupine.Operation{ClientId: -1, Input: in, Call: at, Output: linOutput{}})
+}
+
+// finish ends the history: the background stores return now.
+func (r *linRecorder) finish() []porcupine.Operation {
+	end := r.clock.Add(1)
+	for _, op := range r.background {
+		op.Return = end
+		r.ops = append(r.ops, op)
+	}
+	return r.ops
+}
 
 func (r *linRecorder) record(client int, in linInput, f func() linOutput) {
 	r.recordEach(client, []linInput{in}, func() []linOutput { return []linOutput{f()} })
@@ -296,6 +337,10 @@ type linConfig struct {
 	// to every recorded key at once: one operation per key, each spanning
 	// the whole call.
 	batch bool
+	// refreshAhead, if set, is the RTCache's RefreshAhead, above the TTL
+	// the Loader gives: every hit starts a background load (one per key
+	// at a time), whose store no call returns (linRTLoad).
+	refreshAhead time.Duration
 }
 
 // The configs aim at the ways a value can be lost or resurrected: constant
@@ -310,9 +355,14 @@ var linConfigs = []linConfig{
 	{name: "rtcache-rt-writes", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2},
 	{name: "rtcache-load-timeouts", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, loadTimeout: time.Millisecond},
 	{name: "rtcache-batch-loads", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, batch: true},
+	{name: "rtcache-refresh-ahead", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, refreshAhead: 2 * time.Hour},
 }
 
 var errLinLoad = errors.New("injected load failure")
+
+// linCheckTime bounds porcupine's search for one history; a history it
+// cannot decide in that time fails as not linearizable (Unknown).
+const linCheckTime = 30 * time.Second
 
 // linExpected reports whether err is one a history may see: the injected
 // failure, or a load past its LoadTimeout.
@@ -347,7 +397,11 @@ func TestLinearizable(t *testing.T) {
 				share := cfg.maxWeight / int64(cfg.shards)
 				for _, strict := range []bool{true, false} {
 					model := linModel(share, strict, cfg.rt == 2)
-					res, info := porcupine.CheckOperationsVerbose(model, history, 0)
+					// A bound on the search: legal histories check in well
+					// under a second, but refuting an illegal one with
+					// background loads (each open to the history's end)
+					// can search for minutes.
+					res, info := porcupine.CheckOperationsVerbose(model, history, linCheckTime)
 					if res != porcupine.Ok {
 						path := linVisualize(t, model, info)
 						t.Fatalf("history %d (strict=%v) is not linearizable (%v); %d operations; visualization: %s",
@@ -425,7 +479,10 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			slow := loadRand.IntN(4)
 			v := value(loadRand, true)
 			loadMu.Unlock()
-			rec.loaded(k, v)
+			at := rec.loaded(k, v)
+			if cfg.refreshAhead > 0 && !fail {
+				rec.mayStore(k, v, at)
+			}
 			if cfg.loadTimeout > 0 && slow == 3 {
 				// Past LoadTimeout, and past the ctx's end too: the late
 				// value must not be stored.
@@ -438,9 +495,14 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			if fail {
 				return 0, 0, errLinLoad
 			}
+			if cfg.refreshAhead > 0 {
+				// The clock is frozen: the value never expires, and
+				// every hit is within RefreshAhead of its expiry.
+				return v, time.Hour, nil
+			}
 			return v, 0, nil
 		}
-		opts := ufocache.RTOptions[int, uint64]{LoadTimeout: cfg.loadTimeout}
+		opts := ufocache.RTOptions[int, uint64]{LoadTimeout: cfg.loadTimeout, RefreshAhead: cfg.refreshAhead}
 		if cfg.batch {
 			opts.BatchLoader = func(_ context.Context, keys []int) ([]ufocache.Loaded[uint64], error) {
 				loadMu.Lock()
@@ -509,10 +571,18 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 	wg.Wait()
 	close(stop)
 	filler.Wait()
+	// Background refreshes end on their own: a generous bound that only a
+	// load that never ends reaches.
+	for wait := time.Now().Add(10 * time.Second); cfg.refreshAhead > 0 && rt.InFlight() != 0 && time.Now().Before(wait); {
+		time.Sleep(time.Millisecond)
+	}
 	if rt != nil && rt.InFlight() != 0 {
 		t.Fatalf("InFlight %d after every caller returned", rt.InFlight())
 	}
-	return rec.ops
+	if cfg.refreshAhead > 0 && rt.Stats().Refreshes == 0 {
+		t.Fatalf("no refresh started: the history checks nothing of RefreshAhead")
+	}
+	return rec.finish()
 }
 
 // linStep runs and records one random operation on key k.
