@@ -675,10 +675,15 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		}
 	default:
 		in := linInput{kind: linRTGet, key: k, how: "RT.Get"}
-		if op == 13 && cfg.batch {
-			// RT.MultiGet of 1 to cfg.keys distinct keys, its misses
-			// loaded by one BatchLoader call (coalesce's DoBatch).
-			keys := r.Perm(cfg.keys)[:1+r.IntN(cfg.keys)]
+		if op == 13 {
+			// RT.MultiGet: of k alone without a BatchLoader, its miss
+			// loaded as Get's is (coalesce's Do); with one, of 1 to
+			// cfg.keys distinct keys, its misses loaded by one
+			// BatchLoader call (coalesce's DoBatch).
+			keys := []int{k}
+			if cfg.batch {
+				keys = r.Perm(cfg.keys)[:1+r.IntN(cfg.keys)]
+			}
 			ins := make([]linInput, len(keys))
 			for i, key := range keys {
 				ins[i] = linInput{kind: linRTGet, key: key, how: fmt.Sprintf("RT.MultiGet%v", keys)}
@@ -688,25 +693,12 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 				outs := make([]linOutput, len(keys))
 				for i := range outs {
 					if len(res) != len(keys) || !linExpected(err) || !linExpected(res[i].Err) {
-						outs[i] = linOutput{val: ^uint64(0), st: ufocache.Hit}
+						outs[i] = linOutput{val: ^uint64(0), st: ufocache.Hit} // never legal
 						continue
 					}
 					outs[i] = linOutput{val: res[i].Value, st: res[i].Status, err: res[i].Err}
 				}
 				return outs
-			})
-			return
-		}
-		if op == 13 {
-			// RT.MultiGet of one key, with no BatchLoader: its miss is
-			// loaded as Get's is (coalesce's Do, not DoBatch).
-			in.how = "RT.MultiGet"
-			rec.record(client, in, func() linOutput {
-				res, err := rt.MultiGet(ctx, []int{k})
-				if len(res) != 1 || !linExpected(err) || !linExpected(res[0].Err) {
-					return linOutput{val: ^uint64(0), st: ufocache.Hit}
-				}
-				return linOutput{val: res[0].Value, st: res[0].Status, err: res[0].Err}
 			})
 			return
 		}
@@ -755,6 +747,9 @@ func TestLinModelRejects(t *testing.T) {
 		op.out.loadAt, op.out.loadKey = at, k
 		return op
 	}
+	bgLoad := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linRTLoad, key: k, val: v, how: "load", at: call}, linOutput{}, call, ret}
+	}
 	rtSet := func(k int, v uint64, call, ret int64) o {
 		return o{linInput{kind: linRTSet, key: k, val: v, how: "RT.Set", at: call}, linOutput{ok: true}, call, ret}
 	}
@@ -786,6 +781,12 @@ func TestLinModelRejects(t *testing.T) {
 		{"load called after the RT.Set", []o{rtSet(1, a, 1, 2), loadedAt(1, l, ufocache.Miss, 4, 3, 6), get(1, l, 7, 8)}, true, true, true},
 		{"lock hit joining a load the RT.Set had detached", []o{rtSet(1, a, 3, 4), loadedAt(1, l, ufocache.LockHit, 2, 5, 6)}, false, false, true},
 		{"lock hit that joined before the RT.Set returned", []o{rtSet(1, a, 3, 5), loadedAt(1, l, ufocache.LockHit, 2, 4, 6)}, true, true, true},
+		// A background load (RefreshAhead), its Loader called at 2: it may
+		// store at any point until the end (100), unless a write called
+		// after 2 detached it first.
+		{"background load stored over a later RT.Set", []o{bgLoad(1, l, 2, 100), rtSet(1, a, 3, 4), get(1, a, 5, 6), get(1, l, 7, 8)}, false, false, true},
+		{"background load stored over an earlier RT.Set", []o{rtSet(1, a, 1, 4), bgLoad(1, l, 3, 100), get(1, l, 5, 6)}, true, true, true},
+		{"background load stored after an eviction", []o{bgLoad(1, l, 2, 100), get(1, 0, 3, 4), get(1, l, 5, 6)}, true, true, true},
 		{"miss that returns another key's load", []o{func() o { op := loadedAt(1, l, ufocache.Miss, 2, 1, 3); op.out.loadKey = 2; return op }()}, false, false, true},
 	} {
 		var history []porcupine.Operation
