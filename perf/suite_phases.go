@@ -16,8 +16,9 @@ import (
 // per window, the trace cut into -windows equal parts. A whole-trace hit
 // ratio hides the phases: on sprite at 1000 entries ufocache trails LRU by
 // 3-6 pp in the windows just after the cache fills and by 3.5-5 in the
-// last one, and keeps level with it in between. A developer's tool, run only when
-// named; one replay per cache, so a cell moves with the hash seed.
+// last one, and keeps level with it in between. A developer's tool, run
+// only when named; one replay per cache, so a cell moves with the hash
+// seed.
 func runPhases(cfg *config) (*report, error) {
 	specs, err := pickTraces(cfg)
 	if err != nil {
