@@ -261,6 +261,10 @@ type linRecorder struct {
 	// background holds the linRTLoad operations, whose return stamp is
 	// the end of the history (finish).
 	background []porcupine.Operation
+	// unseen holds the loads that may store a value no call returns (their
+	// callers may all have left): finish records each as a linRTLoad
+	// unless a Miss returned its value, which records its store.
+	unseen []linInput
 }
 
 // linLoad is when (the stamp taken as its Loader was called) and for which
@@ -287,8 +291,29 @@ func (r *linRecorder) mayStore(k int, v uint64, at int64) {
 	r.background = append(r.background, porcupine.Operation{ClientId: -1, Input: in, Call: at, Output: linOutput{}})
 }
 
+// mayStoreUnseen records that the load of v for k, whose Loader was called
+// at stamp at, may store v though no caller returns it as a Miss.
+func (r *linRecorder) mayStoreUnseen(k int, v uint64, at int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unseen = append(r.unseen, linInput{kind: linRTLoad, key: k, val: v, how: "load (callers left)", at: at})
+}
+
 // finish ends the history: the background stores return now.
 func (r *linRecorder) finish() []porcupine.Operation {
+	r.mu.Lock() // the loads recorded theirs under it, on their own goroutines
+	defer r.mu.Unlock()
+	missed := map[uint64]bool{} // values a Miss returned
+	for _, op := range r.ops {
+		if out := op.Output.(linOutput); out.err == nil && out.st == ufocache.Miss && op.Input.(linInput).kind == linRTGet {
+			missed[out.val] = true
+		}
+	}
+	for _, in := range r.unseen {
+		if !missed[in.val] {
+			r.background = append(r.background, porcupine.Operation{ClientId: -1, Input: in, Call: in.at, Output: linOutput{}})
+		}
+	}
 	end := r.clock.Add(1)
 	for _, op := range r.background {
 		op.Return = end
@@ -341,6 +366,11 @@ type linConfig struct {
 	// the Loader gives: every hit starts a background load (one per key
 	// at a time), whose store no call returns (linRTLoad).
 	refreshAhead time.Duration
+	// leave gives the RTCache's callers contexts that can end: one in
+	// four has ended before the call or ends within a few microseconds,
+	// mostly while it waits for a load, which goes on without it and
+	// stores a value that no call may return (linRTLoad).
+	leave bool
 }
 
 // The configs aim at the ways a value can be lost or resurrected: constant
@@ -356,6 +386,7 @@ var linConfigs = []linConfig{
 	{name: "rtcache-load-timeouts", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, loadTimeout: time.Millisecond},
 	{name: "rtcache-batch-loads", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, batch: true},
 	{name: "rtcache-refresh-ahead", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, refreshAhead: 2 * time.Hour},
+	{name: "rtcache-callers-leave", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, leave: true},
 }
 
 var errLinLoad = errors.New("injected load failure")
@@ -364,10 +395,12 @@ var errLinLoad = errors.New("injected load failure")
 // cannot decide in that time fails as not linearizable (Unknown).
 const linCheckTime = 30 * time.Second
 
-// linExpected reports whether err is one a history may see: the injected
-// failure, or a load past its LoadTimeout.
-func linExpected(err error) bool {
-	return err == nil || errors.Is(err, errLinLoad) || errors.Is(err, ufocache.ErrLoadTimeout)
+// expected reports whether err is one a call of cfg with ctx may see: the
+// injected failure, a load past the LoadTimeout if cfg has one, or the
+// end of ctx itself (never another caller's).
+func (cfg linConfig) expected(ctx context.Context, err error) bool {
+	return err == nil || errors.Is(err, errLinLoad) || cfg.loadTimeout > 0 && errors.Is(err, ufocache.ErrLoadTimeout) ||
+		ctx.Err() != nil && errors.Is(err, ctx.Err())
 }
 
 // linTotals counts what the checker saw, over the whole run.
@@ -391,7 +424,7 @@ func TestLinearizable(t *testing.T) {
 	}
 	for _, cfg := range linConfigs {
 		t.Run(cfg.name, func(t *testing.T) {
-			var ops, parts, timeouts int
+			var ops, parts, timeouts, left, unseen int
 			for h := range histories {
 				history := runLinHistory(t, cfg, uint64(h), opsPer)
 				share := cfg.maxWeight / int64(cfg.shards)
@@ -411,18 +444,28 @@ func TestLinearizable(t *testing.T) {
 				ops += len(history)
 				parts += len(model0Partition(history))
 				for _, op := range history {
-					if errors.Is(op.Output.(linOutput).err, ufocache.ErrLoadTimeout) {
+					err := op.Output.(linOutput).err
+					switch {
+					case errors.Is(err, ufocache.ErrLoadTimeout):
 						timeouts++
+					case err != nil && !errors.Is(err, errLinLoad):
+						left++
+					case op.ClientId < 0 && cfg.leave:
+						unseen++
 					}
 				}
 			}
 			if cfg.loadTimeout > 0 && timeouts == 0 {
 				t.Errorf("no load overran its LoadTimeout in %d histories: the config checks nothing of the path it is for", histories)
 			}
+			if cfg.leave && (left == 0 || unseen == 0) {
+				t.Errorf("%d callers left, %d loads' values no Miss returned, in %d histories: the config checks nothing of the path it is for", left, unseen, histories)
+			}
 			linTotals.histories.Add(int64(histories))
 			linTotals.ops.Add(int64(ops))
 			linTotals.partitions.Add(int64(parts))
-			t.Logf("%d histories, %d operations (%d per-key histories, %d load timeouts), each checked under both models", histories, ops, parts, timeouts)
+			t.Logf("%d histories, %d operations (%d per-key histories, %d load timeouts, %d callers left, %d loads' values no Miss returned), each checked under both models",
+				histories, ops, parts, timeouts, left, unseen)
 		})
 	}
 	t.Logf("linearizability: %d histories, %d operations checked", linTotals.histories.Load(), linTotals.ops.Load())
@@ -480,8 +523,12 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			v := value(loadRand, true)
 			loadMu.Unlock()
 			at := rec.loaded(k, v)
-			if cfg.refreshAhead > 0 && !fail {
+			switch {
+			case fail:
+			case cfg.refreshAhead > 0:
 				rec.mayStore(k, v, at)
+			case cfg.leave:
+				rec.mayStoreUnseen(k, v, at)
 			}
 			if cfg.loadTimeout > 0 && slow == 3 {
 				// Past LoadTimeout, and past the ctx's end too: the late
@@ -491,6 +538,13 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			}
 			for range slow * 50 { // let callers pile up on the load
 				runtime.Gosched()
+			}
+			if cfg.leave && ctx.Err() != nil {
+				// As a Loader should. Its ctx keeps none of its leader's
+				// cancellation and there is no LoadTimeout, so it never
+				// ends here; if it did, a caller that stayed would get
+				// the leader's end as its own error.
+				return 0, 0, ctx.Err()
 			}
 			if fail {
 				return 0, 0, errLinLoad
@@ -571,9 +625,9 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 	wg.Wait()
 	close(stop)
 	filler.Wait()
-	// Background refreshes end on their own: a generous bound that only a
-	// load that never ends reaches.
-	for wait := time.Now().Add(10 * time.Second); cfg.refreshAhead > 0 && rt.InFlight() != 0 && time.Now().Before(wait); {
+	// Background refreshes, and loads whose callers left, end on their
+	// own: a generous bound that only a load that never ends reaches.
+	for wait := time.Now().Add(10 * time.Second); (cfg.refreshAhead > 0 || cfg.leave) && rt.InFlight() != 0 && time.Now().Before(wait); {
 		time.Sleep(time.Millisecond)
 	}
 	if rt != nil && rt.InFlight() != 0 {
@@ -590,6 +644,21 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 	cfg linConfig, k int, value func(*rand.Rand, bool) uint64,
 ) {
 	ctx := context.Background()
+	if cfg.leave {
+		var cancel context.CancelFunc
+		switch r.IntN(8) {
+		case 0:
+			ctx, cancel = context.WithCancel(ctx)
+			cancel() // left before it called
+		case 1:
+			ctx, cancel = context.WithTimeout(ctx, time.Duration(r.IntN(20))*time.Microsecond)
+		default:
+			// Can leave but does not: its load runs on a goroutine of
+			// its own all the same, as the leavers' do.
+			ctx, cancel = context.WithCancel(ctx)
+		}
+		defer cancel()
+	}
 	if r.IntN(64) == 0 {
 		// Clear: a delete of every recorded key (an RTCache's also
 		// detaches the loads in flight, as its Delete does), each at its
@@ -692,7 +761,7 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 				res, err := rt.MultiGet(ctx, keys)
 				outs := make([]linOutput, len(keys))
 				for i := range outs {
-					if len(res) != len(keys) || !linExpected(err) || !linExpected(res[i].Err) {
+					if len(res) != len(keys) || !cfg.expected(ctx, err) || !cfg.expected(ctx, res[i].Err) {
 						outs[i] = linOutput{val: ^uint64(0), st: ufocache.Hit} // never legal
 						continue
 					}
@@ -704,10 +773,10 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		}
 		rec.record(client, in, func() linOutput {
 			v, st, err := rt.Get(ctx, k)
-			if !linExpected(err) {
-				// Only the injected failure and load timeouts are
-				// expected: report anything else as a value never
-				// written.
+			if !cfg.expected(ctx, err) {
+				// Only the injected failure, load timeouts and the
+				// leavers' ends are expected: report anything else as
+				// a value never written.
 				return linOutput{val: ^uint64(0), st: ufocache.Hit}
 			}
 			return linOutput{val: v, st: st, err: err}
@@ -802,5 +871,38 @@ func TestLinModelRejects(t *testing.T) {
 				t.Errorf("%s (strict=%v): linearizable = %v, want %v", tc.name, strict, got, want)
 			}
 		}
+	}
+}
+
+// TestLinRecorderAddsOnlyUnseenLoads: a load whose value a Miss returned
+// is that Miss's store, and gets no open-ended store of its own (which
+// would let the value come back after an eviction); one whose value only
+// a LockHit returned, or none, gets one, from its Loader's call to the
+// history's end.
+func TestLinRecorderAddsOnlyUnseenLoads(t *testing.T) {
+	rec := &linRecorder{}
+	const missed, joined, none = 1<<4 | linLoadedBit, 2<<4 | linLoadedBit, 3<<4 | linLoadedBit
+	for _, tc := range []struct {
+		v        uint64
+		st       ufocache.Status
+		returned bool
+	}{{missed, ufocache.Miss, true}, {joined, ufocache.LockHit, true}, {none, 0, false}} {
+		rec.mayStoreUnseen(1, tc.v, rec.loaded(1, tc.v))
+		if tc.returned {
+			rec.record(0, linInput{kind: linRTGet, key: 1, how: "RT.Get"}, func() linOutput { return linOutput{val: tc.v, st: tc.st} })
+		}
+	}
+	ops := rec.finish()
+	var stores []uint64
+	for _, op := range ops {
+		if in := op.Input.(linInput); in.kind == linRTLoad {
+			stores = append(stores, in.val)
+			if at := rec.clock.Load(); op.Return != at || op.Call >= at {
+				t.Errorf("store of %#x spans [%d, %d], want from its Loader's call to %d", in.val, op.Call, op.Return, at)
+			}
+		}
+	}
+	if len(stores) != 2 || stores[0] != joined || stores[1] != none {
+		t.Errorf("open-ended stores of %#x, want of %#x and %#x only", stores, joined, none)
 	}
 }
