@@ -1,7 +1,8 @@
 // Package reliability holds ufocache's reliability harnesses, as tests:
 //
 //   - linearizability (TestLinearizable): concurrent histories of Get, Set,
-//     Delete and RTCache.Get on a few keys, recorded from several
+//     Delete and RTCache.Get (some of whose callers leave before their
+//     load ends) on a few keys, recorded from several
 //     goroutines while another forces evictions, index growth and clears,
 //     each checked with porcupine against a model of a cache that may
 //     evict at any moment (TestLinModelRejects shows the model rejects
