@@ -710,7 +710,10 @@ func (p *S3[K, V]) fill(now int64, protect *Entry[K, V]) {
 // Policy suite, 8 replays: p3 at 400k +1.45 pp, no other cell moved by
 // more than 0.3; 30% and 50% gain p3 +0.9 to +1.0, but 60% +0.35 and
 // 80% -0.3 (main, left too short, loses the old extents the trace
-// comes back to). The small queue then fills up to its new share by
+// comes back to); 70, 100 and 150% (for sprite, whose share climbs from
+// 13% over a quarter of the trace at 1000 entries) gain sprite at 1000
+// entries 0.18-0.27 pp and cost p3 at 400k 0.8-2.0 (policy suite, 4
+// replays). The small queue then fills up to its new share by
 // evicting main's CLOCK victims, among them entries read only while they
 // were in small during the fill (fill moved them to main with their reads
 // in the sketch and their frequency cleared); keeping one read for them
