@@ -5,8 +5,10 @@
 //     load ends) on a few keys, recorded from several
 //     goroutines while another forces evictions, index growth and clears,
 //     each checked with porcupine against a model of a cache that may
-//     evict at any moment (TestLinModelRejects shows the model rejects
-//     the histories it must);
+//     evict at any moment; two configs move the caches' Clock during the
+//     history and check TTLs, stale reads, Invalidate, DeleteExpired and
+//     ErrorTTL against expiries known as windows of Clock readings
+//     (TestLinModelRejects shows the model rejects the histories it must);
 //   - soak (TestSoak): a mixed workload (reads, writes, deletes, TTL expiry
 //     through an injected clock, weighted entries, read-through loads that
 //     fail, panic, call runtime.Goexit, are slow, hang past their timeout

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -27,37 +28,62 @@ var (
 type linKind uint8
 
 const (
-	linSet      linKind = iota // Cache.Set, SetWithTTL(NoExpiration), ForceSet(0)
+	linSet      linKind = iota // Cache.Set, SetWithTTL, ForceSet
 	linGet                     // Cache.Get, GetWithStatus, GetStale, MultiGet of one key
 	linDelete                  // Cache.Delete, and Cache.Clear (one per key)
-	linRTGet                   // RTCache.Get, MultiGet (one per key)
+	linRTGet                   // RTCache.Get, GetStale, GetStaleWhileUpdate, MultiGet (one per key)
 	linRTSet                   // RTCache.Set
 	linRTDelete                // RTCache.Delete, and RTCache.Clear (one per key)
 	// linRTLoad is no call but a load's store, recorded where loads run in
-	// the background (RefreshAhead): from its Loader's call to the end of
-	// the history, it may store its value at any point, or never.
+	// the background (RefreshAhead, GetStaleWhileUpdate): from its
+	// Loader's call to the end of the history, it may store its value, or
+	// cache its error, at any point, or never.
 	linRTLoad
+	linInvalidate    // RTCache.Invalidate
+	linDeleteExpired // Cache.DeleteExpired (one per key)
 )
 
 type linInput struct {
 	kind linKind
 	key  int
 	val  uint64 // the value a Set writes
-	how  string // which method, for the report
-	at   int64  // the call's stamp (the recorder sets it)
+	// ttl is, for a Set, how long its value lives (0: forever; negative:
+	// not stored); for a load, how long its outcome is kept (its value's
+	// TTL as for a Set, or ErrorTTL for an error, 0 then meaning not
+	// cached); for a stale read, its staleTTL; for DeleteExpired,
+	// KeepExpired.
+	ttl time.Duration
+	how string // which method, for the report
+	at  int64  // the call's stamp (the recorder sets it)
+	// from and to are the caches' Clock read just before the call and
+	// just after it (for a load, at its Loader's call and at the end of
+	// the history): every reading the call makes lies between them.
+	from, to int64
 }
 
 type linOutput struct {
-	val uint64 // the value returned; 0 for none
-	ok  bool   // Set: stored; Get, Delete: found
-	st  ufocache.Status
-	err error
-	// loadAt is, for a loaded value, the stamp taken when its Loader was
-	// called (on the recorder's clock), and loadKey the key it was loaded
-	// for; 0 and 0 where unknown.
-	loadAt  int64
-	loadKey int
+	val   uint64 // the value returned; 0 for none
+	ok    bool   // Set: stored; Get, Delete, Invalidate: found (a Cache.GetStale, stale or not)
+	st    ufocache.Status
+	stale time.Duration // GetStale's staleFor, StaleStatus.StaleFor
+	err   error
+	// errID is, for an error a Loader returned, its value (linLoadError).
+	errID uint64
+	// For a loaded value or a Loader's error: the stamp taken when its
+	// Loader was called (on the recorder's clock) and the Clock then,
+	// the key it was loaded for, and how long it is kept; zero where
+	// unknown.
+	loadAt, loadClock int64
+	loadKey           int
+	loadTTL           time.Duration
 }
+
+// linLoadError is the error of a failed load: each is distinct, and
+// carries a value (with linLoadedBit) that stands for it in the history.
+type linLoadError struct{ id uint64 }
+
+func (e *linLoadError) Error() string { return fmt.Sprintf("%v %#x", errLinLoad, e.id) }
+func (e *linLoadError) Unwrap() error { return errLinLoad }
 
 // Values are unique in a history and carry their weight and origin:
 // bits 0-2 are the weight (the Weigher returns them; 0 counts as 1), bit 3
@@ -72,10 +98,12 @@ func linWeight(v uint64) int64 { return max(int64(v&linWeightMask), 1) }
 func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
 
 // linModel is the model of one key of a cache that may evict at any moment.
-// The state is the key's value (0: absent).
+// The state is the key's value (0: absent) with its expiry, and the load
+// error cached for it (ErrorTTL) with its own.
 //
-//   - A Set of a value that fits in a shard stores it and returns true; of
-//     one that can never fit returns false and removes the key.
+//   - A Set of a value that fits in a shard, with a TTL >= 0, stores it
+//     and returns true; of one that can never fit, or with a negative
+//     TTL, returns false and removes the key.
 //   - A Get or a Delete that finds a value finds the state, and a Delete
 //     leaves the key absent. A Get may miss whatever the state: the cache
 //     may have evicted the key. With strict, a miss is that eviction and
@@ -90,7 +118,7 @@ func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
 //     from the cache or from a load that stored it; the value of a load
 //     that was not stored (detached, or too heavy) reaches its waiters
 //     all the same, so then only its origin is checked. A failed load
-//     writes nothing.
+//     writes nothing but its cached error.
 //   - With detach, writes win over loads in flight: the state also holds
 //     the fence, the latest call stamp of an RTCache.Set, Delete or Clear
 //     linearized so far, and a load whose Loader was called before the
@@ -98,6 +126,26 @@ func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
 //     (a load in flight when a write is called was claimed before it, so
 //     that write's Forget detaches it unless it already committed, which
 //     linearizes it before the write).
+//
+// Time: a call reads the Clock at some instants within [from, to], not
+// at its linearization point, so an expiry is known as a window, [lo, hi]:
+// a value set with ttl expires at its Set's reading plus ttl, somewhere in
+// [from+ttl, to+ttl]. Each observation narrows it (a hit at a reading in
+// [from, to]: the expiry is above from; an expired read: at or below to;
+// a stale read staleFor past it: its reading less staleFor), and one it
+// leaves empty is impossible. So:
+//   - a Get, GetWithStatus, Delete or RTCache hit finds a value only
+//     before its expiry; GetWithStatus's Expired and a stale read
+//     (Cache.GetStale; RTCache.GetStale and GetStaleWhileUpdate, no more
+//     than their staleTTL past it) only after it, on a value still
+//     present (a leader's Expired is not judged: what it found expired
+//     may have been set again and evicted unseen before its load);
+//   - Invalidate of a live value sets its expiry to the call's reading;
+//     DeleteExpired removes the value if it expired KeepExpired before
+//     the reading, and otherwise keeps it;
+//   - a cached error answers (Hit) only before its own expiry (the failed
+//     load's reading plus ErrorTTL), and no caller loads before then;
+//     a successful load and RTCache's writes clear it.
 func linModel(capacity int64, strict, detach bool) porcupine.Model {
 	nm := porcupine.NondeterministicModel{
 		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
@@ -120,132 +168,307 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 		Step: func(state, input, output any) []any {
 			st, in := state.(linState), input.(linInput)
 			fence := st.fence
-			if detach && (in.kind == linRTSet || in.kind == linRTDelete) {
-				fence = max(fence, in.at)
+			if in.kind == linRTSet || in.kind == linRTDelete || in.kind == linInvalidate {
+				st.err = linHeld{} // RTCache's writes clear a cached error
+				if detach {
+					fence = max(fence, in.at)
+				}
 			}
 			var next []any
-			for _, v := range linNext(st, in, output.(linOutput), capacity, strict, detach) {
-				next = append(next, linState{v, fence})
+			for _, n := range linNext(st, in, output.(linOutput), capacity, strict, detach) {
+				n.fence = fence
+				next = append(next, n)
 			}
 			return next
 		},
 		Equal: func(a, b any) bool { return a.(linState) == b.(linState) },
 		Hash: func(s any) uint64 {
 			st := s.(linState)
-			return st.v ^ uint64(st.fence)*0x9e3779b97f4a7c15
+			h := st.v.id ^ uint64(st.fence)*0x9e3779b97f4a7c15
+			h ^= (uint64(st.v.exp.lo) ^ uint64(st.v.exp.hi)<<17) * 0xbf58476d1ce4e5b9
+			return h ^ (st.err.id^uint64(st.err.exp.lo)<<9^uint64(st.err.exp.hi)<<31)*0x94d049bb133111eb
 		},
 		DescribeOperation: func(input, output any) string {
 			in, out := input.(linInput), output.(linOutput)
+			var s string
 			switch {
-			case out.err != nil:
-				return fmt.Sprintf("%s(%d) -> err %v", in.how, in.key, out.err)
-			case in.kind == linSet || in.kind == linRTSet:
-				return fmt.Sprintf("%s(%d, %#x) -> %v", in.how, in.key, in.val, out.ok)
+			case in.kind == linRTLoad && out.errID != 0:
+				s = fmt.Sprintf("failed load(%d) -> err %#x", in.key, out.errID)
 			case in.kind == linRTLoad:
-				return fmt.Sprintf("%s(%d, %#x) called at %d", in.how, in.key, in.val, in.at)
+				s = fmt.Sprintf("%s(%d, %#x)", in.how, in.key, in.val)
+			case out.err != nil:
+				s = fmt.Sprintf("%s(%d) -> err %v %v", in.how, in.key, out.err, out.st)
+			case in.kind == linSet || in.kind == linRTSet:
+				s = fmt.Sprintf("%s(%d, %#x) -> %v", in.how, in.key, in.val, out.ok)
 			case in.kind == linRTGet:
-				return fmt.Sprintf("%s(%d) -> %#x %v (loaded at %d)", in.how, in.key, out.val, out.st, out.loadAt)
+				s = fmt.Sprintf("%s(%d) -> %#x %v (loaded at %d)", in.how, in.key, out.val, out.st, out.loadAt)
+			case out.st == ufocache.Expired:
+				s = fmt.Sprintf("%s(%d) -> expired", in.how, in.key)
+			default:
+				s = fmt.Sprintf("%s(%d) -> %#x %v", in.how, in.key, out.val, out.ok)
 			}
-			return fmt.Sprintf("%s(%d) -> %#x %v", in.how, in.key, out.val, out.ok)
+			if in.ttl != 0 {
+				s += fmt.Sprintf(" ttl %v", in.ttl)
+			}
+			if out.stale != 0 {
+				s += fmt.Sprintf(" stale for %v", out.stale)
+			}
+			if out.loadTTL != 0 {
+				s += fmt.Sprintf(" kept %v from %d", out.loadTTL, out.loadClock)
+			}
+			return s + fmt.Sprintf(" clock [%d, %d]", in.from, in.to)
 		},
 		DescribeState: func(s any) string {
 			st := s.(linState)
-			return fmt.Sprintf("%#x (fence %d)", st.v, st.fence)
+			return fmt.Sprintf("%#x expiring %v, error %#x expiring %v (fence %d)", st.v.id, st.v.exp, st.err.id, st.err.exp, st.fence)
 		},
 	}
 	return nm.ToModel()
 }
 
-// linState is one key's state in linModel: its value (0: absent), and the
-// fence of the writes that detach loads.
+// linState is one key's state in linModel: its value (id 0: absent), its
+// cached load error (id 0: none), and the fence of the writes that detach
+// loads.
 type linState struct {
-	v     uint64
-	fence int64
+	v, err linHeld
+	fence  int64
 }
 
-// linNext returns the values the key may hold after in returned out, from
-// st; none if out is impossible there.
-func linNext(st linState, in linInput, out linOutput, capacity int64, strict, detach bool) []uint64 {
-	s := st.v
+// linHeld is a value, or an error, with the window its expiry lies in.
+type linHeld struct {
+	id  uint64
+	exp linWindow
+}
+
+// linWindow holds the instants, on the Clock, that an expiry may be:
+// [lo, hi]; linNever where it never expires.
+type linWindow struct{ lo, hi int64 }
+
+var linNever = linWindow{math.MaxInt64, math.MaxInt64}
+
+// linExpiry is the window of the expiry of something kept for ttl (0:
+// forever) from a reading of the Clock in [from, to].
+func linExpiry(from, to int64, ttl time.Duration) linWindow {
+	if ttl == 0 {
+		return linNever
+	}
+	return linWindow{from + int64(ttl), to + int64(ttl)}
+}
+
+// live narrows w to an expiry after some reading in [from, ...]: it has
+// not passed at that reading. ok is false if it had passed at every one.
+func (w linWindow) live(from int64) (linWindow, bool) {
+	w.lo = max(w.lo, from+1)
+	return w, w.lo <= w.hi
+}
+
+// expired narrows w to an expiry at or before some reading in [..., to].
+func (w linWindow) expired(to int64) (linWindow, bool) {
+	w.hi = min(w.hi, to)
+	return w, w.lo <= w.hi
+}
+
+// staleFor narrows w to the expiry of an entry read as expired for d at a
+// reading in [from, to]: d past it, or at it, for 1ns (the least reported).
+func (w linWindow) staleFor(d time.Duration, from, to int64) (linWindow, bool) {
+	lo, hi := from-int64(d), to-int64(d)
+	if d == 1 {
+		hi = to
+	}
+	w.lo, w.hi = max(w.lo, lo), min(w.hi, hi)
+	return w, w.lo <= w.hi
+}
+
+// read returns st after a read of val, live, within [from, ...]; none if
+// the state cannot give it.
+func (st linState) read(val uint64, from int64) []linState {
+	exp, ok := st.v.exp.live(from)
+	if val != st.v.id || val == 0 || !ok {
+		return nil
+	}
+	st.v.exp = exp
+	return []linState{st}
+}
+
+// staleRead returns st after a read of val, expired d ago.
+func (st linState) staleRead(val uint64, d time.Duration, in linInput) []linState {
+	exp, ok := st.v.exp.staleFor(d, in.from, in.to)
+	if val != st.v.id || val == 0 || !ok {
+		return nil
+	}
+	st.v.exp = exp
+	return []linState{st}
+}
+
+// miss returns the states after a lookup that found no live value: with
+// strict, an eviction, or an expiry that kept the value for stale reads.
+func (st linState) miss(in linInput, strict bool) []linState {
+	if !strict {
+		return []linState{st}
+	}
+	next := []linState{{err: st.err}}
+	if exp, ok := st.v.exp.expired(in.to); st.v.id != 0 && ok {
+		st.v.exp = exp
+		next = append(next, st)
+	}
+	return next
+}
+
+// mayLoad returns st narrowed to where a lookup within in, finding no
+// value, may call the Loader: no error is cached that has not expired.
+func (st linState) mayLoad(in linInput) (linState, bool) {
+	if st.err.id == 0 {
+		return st, true
+	}
+	exp, ok := st.err.exp.expired(in.to)
+	st.err.exp = exp
+	return st, ok
+}
+
+// linNext returns the states the key may be in after in returned out,
+// from st; none if out is impossible there.
+func linNext(st linState, in linInput, out linOutput, capacity int64, strict, detach bool) []linState {
+	s := st.v.id
 	switch in.kind {
 	case linSet, linRTSet:
-		fits := linWeight(in.val) <= capacity
+		fits := linWeight(in.val) <= capacity && in.ttl >= 0
 		switch {
 		case out.ok != fits:
 			return nil
 		case fits:
-			return []uint64{in.val}
+			st.v = linHeld{in.val, linExpiry(in.from, in.to, in.ttl)}
 		default:
-			return []uint64{0}
+			st.v = linHeld{}
 		}
+		return []linState{st}
 	case linGet:
-		if out.ok {
-			if out.val != s {
+		switch {
+		case out.ok && out.stale > 0:
+			return st.staleRead(out.val, out.stale, in)
+		case out.ok:
+			return st.read(out.val, in.from)
+		case out.st == ufocache.Expired:
+			exp, ok := st.v.exp.expired(in.to)
+			if s == 0 || !ok {
 				return nil
 			}
-			return []uint64{s}
+			st.v.exp = exp
+			return []linState{st}
 		}
-		if strict {
-			return []uint64{0}
-		}
-		return []uint64{s}
+		return st.miss(in, strict)
 	case linDelete, linRTDelete:
-		if out.ok && out.val != s {
+		if out.ok && st.read(out.val, in.from) == nil {
 			return nil
 		}
-		return []uint64{0}
+		st.v = linHeld{}
+		return []linState{st}
+	case linInvalidate:
+		if !out.ok {
+			return st.miss(in, strict)
+		}
+		if st.read(s, in.from) == nil {
+			return nil
+		}
+		// It expires at the reading that found it live.
+		st.v.exp = linWindow{in.from, min(in.to, st.v.exp.hi-1)}
+		return []linState{st}
+	case linDeleteExpired:
+		if s == 0 {
+			return []linState{st}
+		}
+		var next []linState
+		if _, ok := st.v.exp.expired(in.to - int64(in.ttl)); ok {
+			next = append(next, linState{err: st.err})
+		}
+		if exp, ok := st.v.exp.live(in.from - int64(in.ttl)); ok {
+			st.v.exp = exp
+			next = append(next, st)
+		}
+		return next
 	case linRTLoad:
+		stored := st
 		switch {
 		case detach && in.at < st.fence:
-			return []uint64{s} // detached: never stored
+			return []linState{st} // detached: never stored
+		case out.errID != 0:
+			stored.err = linHeld{in.val, linExpiry(in.from, in.to, in.ttl)}
 		case linWeight(in.val) > capacity:
-			return []uint64{0, s} // declined, and the older value removed
+			stored.v, stored.err = linHeld{}, linHeld{} // declined, and the older value removed
+		default:
+			stored.v, stored.err = linHeld{in.val, linExpiry(in.from, in.to, in.ttl)}, linHeld{}
 		}
-		return []uint64{in.val, s}
+		return []linState{stored, st}
 	case linRTGet:
-		if out.err != nil {
-			return []uint64{s}
-		}
 		if out.loadAt > 0 && out.loadKey != in.key {
 			return nil // another key's load
 		}
+		if out.err != nil && out.errID == 0 {
+			return []linState{st} // not a Loader's own error: the batch's, a timeout
+		}
 		// A load whose Loader was called before the fence was in flight
 		// when a write linearized before this point detached it.
-		fenced := detach && linLoaded(out.val) && out.loadAt < st.fence
+		fenced := detach && out.loadAt > 0 && out.loadAt < st.fence
 		switch out.st {
 		case ufocache.Hit:
-			if out.val != s || s == 0 {
+			if out.err != nil { // a cached error
+				exp, ok := st.err.exp.live(in.from)
+				if out.errID != st.err.id || !ok {
+					return nil
+				}
+				st.err.exp = exp
+				return []linState{st}
+			}
+			return st.read(out.val, in.from)
+		case ufocache.Stale:
+			if out.stale > in.ttl {
 				return nil
 			}
-			return []uint64{s}
-		case ufocache.Miss:
-			if !linLoaded(out.val) {
+			return st.staleRead(out.val, out.stale, in)
+		case ufocache.Miss, ufocache.Expired:
+			if out.err == nil && !linLoaded(out.val) {
 				return nil
 			}
-			next := out.val
-			if linWeight(out.val) > capacity {
-				next = 0 // declined, and the older value removed
+			var ok bool
+			if st, ok = st.mayLoad(in); !ok {
+				return nil // an error was cached, and had not expired
+			}
+			next := st
+			switch {
+			case out.err != nil && out.loadTTL > 0:
+				next.err = linHeld{out.errID, linExpiry(out.loadClock, in.to, out.loadTTL)}
+			case out.err != nil:
+			case linWeight(out.val) > capacity:
+				next.v, next.err = linHeld{}, linHeld{} // declined, and the older value removed
+			default:
+				next.v = linHeld{out.val, linExpiry(out.loadClock, in.to, out.loadTTL)}
+				next.err = linHeld{}
 			}
 			switch {
 			case fenced:
-				return []uint64{s} // detached: not stored
+				return []linState{st} // detached: not stored
 			case detach:
-				return []uint64{next, s}
+				return []linState{next, st}
 			}
-			return []uint64{next}
+			return []linState{next}
 		case ufocache.LockHit:
+			if out.err != nil {
+				return []linState{st} // the load's error, or a cached one: only its origin is checked
+			}
 			if fenced && out.val != s {
 				return nil // joined after the write that detached it
 			}
-			if linLoaded(out.val) && (detach || linWeight(out.val) > capacity) {
-				return []uint64{s}
+			if !linLoaded(out.val) {
+				return st.read(out.val, in.from) // a Set's value, found live
+			}
+			if detach || linWeight(out.val) > capacity {
+				return []linState{st}
 			}
 			if out.val != s || s == 0 {
 				return nil
 			}
-			return []uint64{s}
+			return []linState{st}
 		}
-		return nil // no other status without TTLs
+		return nil
 	}
 	return nil
 }
@@ -255,70 +478,56 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 // stamp than the other's call stamp, which is all porcupine needs.
 type linRecorder struct {
 	clock atomic.Int64
+	now   *linClock // the caches' Clock
 	mu    sync.Mutex
 	ops   []porcupine.Operation
-	loads sync.Map // loaded value -> linLoad
-	// background holds the linRTLoad operations, whose return stamp is
-	// the end of the history (finish).
-	background []porcupine.Operation
-	// unseen holds the loads that may store a value no call returns (their
-	// callers may all have left): finish records each as a linRTLoad
-	// unless a Miss returned its value, which records its store.
-	unseen []linInput
+	loads sync.Map // loaded value, or linLoadError's id -> linLoad
+	// background says loads may run with no caller (RefreshAhead,
+	// GetStaleWhileUpdate): those no caller led are recorded as linRTLoad
+	// operations, from their Loader's call to the end of the history.
+	background bool
+	led        map[uint64]bool // under mu: the loads a caller returned as its own (Miss, Expired)
 }
 
-// linLoad is when (the stamp taken as its Loader was called) and for which
-// key a value was loaded.
+// linLoad is when (the stamp taken as its Loader was called, and the Clock
+// then) and for which key a value was loaded or a load failed, and how
+// long its outcome is kept (see linInput.ttl).
 type linLoad struct {
-	at  int64
-	key int
+	at, clock int64
+	key       int
+	ttl       time.Duration
+	failed    bool
 }
 
-// loaded stamps a call of the Loader (or BatchLoader) that returns v for k,
-// and returns the stamp.
-func (r *linRecorder) loaded(k int, v uint64) int64 {
-	at := r.clock.Add(1)
-	r.loads.Store(v, linLoad{at, k})
-	return at
+// loaded stamps a call of the Loader (or BatchLoader) that returns id for
+// k, a value or, if failed, a linLoadError's, and returns the stamp.
+func (r *linRecorder) loaded(k int, id uint64, ttl time.Duration, failed bool) int64 {
+	l := linLoad{clock: r.now.Nanotime(), key: k, ttl: ttl, failed: failed}
+	l.at = r.clock.Add(1)
+	r.loads.Store(id, l)
+	return l.at
 }
 
-// mayStore records that the load of v for k, whose Loader was called at
-// stamp at, may store v at any point until the history ends.
-func (r *linRecorder) mayStore(k int, v uint64, at int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	in := linInput{kind: linRTLoad, key: k, val: v, how: "load", at: at}
-	r.background = append(r.background, porcupine.Operation{ClientId: -1, Input: in, Call: at, Output: linOutput{}})
-}
-
-// mayStoreUnseen records that the load of v for k, whose Loader was called
-// at stamp at, may store v though no caller returns it as a Miss.
-func (r *linRecorder) mayStoreUnseen(k int, v uint64, at int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.unseen = append(r.unseen, linInput{kind: linRTLoad, key: k, val: v, how: "load (callers left)", at: at})
-}
-
-// finish ends the history: the background stores return now.
+// finish ends the history: with background loads, each load no caller led
+// may store its outcome at any point up to now.
 func (r *linRecorder) finish() []porcupine.Operation {
-	r.mu.Lock() // the loads recorded theirs under it, on their own goroutines
-	defer r.mu.Unlock()
-	missed := map[uint64]bool{} // values a Miss returned
-	for _, op := range r.ops {
-		if out := op.Output.(linOutput); out.err == nil && out.st == ufocache.Miss && op.Input.(linInput).kind == linRTGet {
-			missed[out.val] = true
-		}
-	}
-	for _, in := range r.unseen {
-		if !missed[in.val] {
-			r.background = append(r.background, porcupine.Operation{ClientId: -1, Input: in, Call: in.at, Output: linOutput{}})
-		}
-	}
 	end := r.clock.Add(1)
-	for _, op := range r.background {
-		op.Return = end
-		r.ops = append(r.ops, op)
-	}
+	to := r.now.Nanotime()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loads.Range(func(id, l any) bool {
+		l2 := l.(linLoad)
+		if !r.background || r.led[id.(uint64)] || (l2.failed && l2.ttl == 0) {
+			return true
+		}
+		in := linInput{kind: linRTLoad, key: l2.key, val: id.(uint64), ttl: l2.ttl, how: "load", at: l2.at, from: l2.clock, to: to}
+		var out linOutput
+		if l2.failed {
+			out.errID = in.val
+		}
+		r.ops = append(r.ops, porcupine.Operation{ClientId: -1, Input: in, Call: l2.at, Output: out, Return: end})
+		return true
+	})
 	return r.ops
 }
 
@@ -329,16 +538,26 @@ func (r *linRecorder) record(client int, in linInput, f func() linOutput) {
 // recordEach records one call that acts on several keys (a MultiGet) as
 // one operation per key, each spanning the whole call.
 func (r *linRecorder) recordEach(client int, ins []linInput, f func() []linOutput) {
+	from := r.now.Nanotime()
 	call := r.clock.Add(1)
 	outs := f()
 	ret := r.clock.Add(1)
+	to := r.now.Nanotime()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, in := range ins {
-		in.at = call
+		in.at, in.from, in.to = call, from, to
 		out := outs[i]
-		if l, ok := r.loads.Load(out.val); ok && linLoaded(out.val) {
-			out.loadAt, out.loadKey = l.(linLoad).at, l.(linLoad).key
+		id := out.val
+		if e := (*linLoadError)(nil); errors.As(out.err, &e) {
+			id, out.errID = e.id, e.id
+		}
+		if l, ok := r.loads.Load(id); ok && linLoaded(id) {
+			l := l.(linLoad)
+			out.loadAt, out.loadKey, out.loadClock, out.loadTTL = l.at, l.key, l.clock, l.ttl
+			if in.kind == linRTGet && (out.st == ufocache.Miss || out.st == ufocache.Expired) {
+				r.led[id] = true
+			}
 		}
 		r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
 	}
@@ -366,11 +585,58 @@ type linConfig struct {
 	// the Loader gives: every hit starts a background load (one per key
 	// at a time), whose store no call returns (linRTLoad).
 	refreshAhead time.Duration
+	// ttls moves the caches' Clock (a client steps it as one of its
+	// operations) and gives values short TTLs (linTTL, and DefaultTTL and
+	// KeepExpired), an RTCache an ErrorTTL, and the clients the calls of
+	// expiry: Invalidate, DeleteExpired, stale reads.
+	ttls bool
 	// leave gives the RTCache's callers contexts that can end: one in
 	// four has ended before the call or ends within a few microseconds,
 	// mostly while it waits for a load, which goes on without it and
-	// stores a value that no call may return (linRTLoad).
+	// may store a value that no call returns (linRTLoad).
 	leave bool
+}
+
+// With ttls, time moves in steps of half a linTick to three halves, and
+// TTLs are of the same order, so that expiries fall within calls; the
+// sweep reclaims an expired entry about a second (ten ticks) later.
+const (
+	linTick        = 100 * time.Millisecond
+	linDefaultTTL  = 2 * linTick
+	linErrorTTL    = 2 * linTick
+	linStaleTTL    = 3 * linTick
+	linKeepExpired = linStaleTTL // as the RTCache.GetStale doc asks
+)
+
+// ttl returns the TTL of a write or a load: with ttls, a random one from
+// half a tick to four ticks, or 0 (DefaultTTL), NoExpiration or, if
+// negative is set, a negative one; else def.
+func (cfg linConfig) ttl(r *rand.Rand, def time.Duration, negative bool) time.Duration {
+	if !cfg.ttls {
+		return def
+	}
+	switch r.IntN(8) {
+	case 0:
+		return 0
+	case 1:
+		return ufocache.NoExpiration
+	case 2:
+		if negative {
+			return -linTick
+		}
+	}
+	return time.Duration(1+r.IntN(8)) * linTick / 2
+}
+
+// life is how long a value written with ttl lives, as linInput.ttl says it.
+func (cfg linConfig) life(ttl time.Duration) time.Duration {
+	switch {
+	case ttl == 0 && cfg.ttls:
+		return linDefaultTTL
+	case ttl == 0, ttl == ufocache.NoExpiration:
+		return 0
+	}
+	return ttl
 }
 
 // The configs aim at the ways a value can be lost or resurrected: constant
@@ -386,6 +652,8 @@ var linConfigs = []linConfig{
 	{name: "rtcache-load-timeouts", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, loadTimeout: time.Millisecond},
 	{name: "rtcache-batch-loads", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, batch: true},
 	{name: "rtcache-refresh-ahead", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, refreshAhead: 2 * time.Hour},
+	{name: "ttl-moving-clock", maxWeight: 8, shards: 1, keys: 3, filler: 8, ttls: true},
+	{name: "rtcache-ttl-moving-clock", maxWeight: 8, shards: 1, keys: 3, filler: 8, rt: 2, ttls: true},
 	{name: "rtcache-callers-leave", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, leave: true},
 }
 
@@ -424,7 +692,11 @@ func TestLinearizable(t *testing.T) {
 	}
 	for _, cfg := range linConfigs {
 		t.Run(cfg.name, func(t *testing.T) {
-			var ops, parts, timeouts, left, unseen int
+			// expiries counts the answers that found a value expired
+			// (Expired, a stale read), errorHits the cached errors given.
+			// left counts the callers that got their ctx's end, unled the
+			// loads no caller returned as its own (see linRecorder.finish).
+			var ops, parts, timeouts, expiries, errorHits, left, unled int
 			for h := range histories {
 				history := runLinHistory(t, cfg, uint64(h), opsPer)
 				share := cfg.maxWeight / int64(cfg.shards)
@@ -444,28 +716,35 @@ func TestLinearizable(t *testing.T) {
 				ops += len(history)
 				parts += len(model0Partition(history))
 				for _, op := range history {
-					err := op.Output.(linOutput).err
+					out := op.Output.(linOutput)
 					switch {
-					case errors.Is(err, ufocache.ErrLoadTimeout):
+					case errors.Is(out.err, ufocache.ErrLoadTimeout):
 						timeouts++
-					case err != nil && !errors.Is(err, errLinLoad):
+					case out.st == ufocache.Expired, out.st == ufocache.Stale, out.stale > 0:
+						expiries++
+					case out.st == ufocache.Hit && out.errID != 0:
+						errorHits++
+					case errors.Is(out.err, context.Canceled), errors.Is(out.err, context.DeadlineExceeded):
 						left++
-					case op.ClientId < 0 && cfg.leave:
-						unseen++
+					case op.Input.(linInput).kind == linRTLoad:
+						unled++
 					}
 				}
 			}
 			if cfg.loadTimeout > 0 && timeouts == 0 {
 				t.Errorf("no load overran its LoadTimeout in %d histories: the config checks nothing of the path it is for", histories)
 			}
-			if cfg.leave && (left == 0 || unseen == 0) {
-				t.Errorf("%d callers left, %d loads' values no Miss returned, in %d histories: the config checks nothing of the path it is for", left, unseen, histories)
+			if cfg.ttls && (expiries == 0 || cfg.rt > 0 && errorHits == 0) {
+				t.Errorf("%d answers of an expired value and %d of a cached error in %d histories: the config checks too little of expiry", expiries, errorHits, histories)
+			}
+			if cfg.leave && (left == 0 || unled == 0) {
+				t.Errorf("%d callers left, %d loads no caller returned, in %d histories: the config checks nothing of the path it is for", left, unled, histories)
 			}
 			linTotals.histories.Add(int64(histories))
 			linTotals.ops.Add(int64(ops))
 			linTotals.partitions.Add(int64(parts))
-			t.Logf("%d histories, %d operations (%d per-key histories, %d load timeouts, %d callers left, %d loads' values no Miss returned), each checked under both models",
-				histories, ops, parts, timeouts, left, unseen)
+			t.Logf("%d histories, %d operations (%d per-key histories, %d load timeouts, %d expired values found, %d cached errors, %d callers left, %d loads no caller returned), each checked under both models",
+				histories, ops, parts, timeouts, expiries, errorHits, left, unled)
 		})
 	}
 	t.Logf("linearizability: %d histories, %d operations checked", linTotals.histories.Load(), linTotals.ops.Load())
@@ -491,7 +770,11 @@ func linVisualize(t *testing.T, model porcupine.Model, info porcupine.Linearizat
 
 // runLinHistory runs one history of cfg and returns its operations.
 func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcupine.Operation {
-	opts := ufocache.Options[int, uint64]{MaxWeight: cfg.maxWeight, Shards: cfg.shards, Clock: frozenClock{}}
+	rec := &linRecorder{now: &linClock{}, background: cfg.refreshAhead > 0 || cfg.leave || (cfg.ttls && cfg.rt > 0), led: map[uint64]bool{}}
+	opts := ufocache.Options[int, uint64]{MaxWeight: cfg.maxWeight, Shards: cfg.shards, Clock: rec.now}
+	if cfg.ttls {
+		opts.DefaultTTL, opts.KeepExpired = linDefaultTTL, linKeepExpired
+	}
 	if cfg.weighted {
 		opts.Weigher = func(_ int, v uint64) uint32 { return uint32(v & linWeightMask) }
 	}
@@ -511,9 +794,12 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 		}
 		return v
 	}
-	rec := &linRecorder{}
 	var rt *ufocache.RTCache[int, uint64]
 	if cfg.rt > 0 {
+		var errorTTL time.Duration
+		if cfg.ttls {
+			errorTTL = linErrorTTL
+		}
 		loadRand := rand.New(rand.NewPCG(seed, 99))
 		var loadMu sync.Mutex
 		load := func(ctx context.Context, k int) (uint64, time.Duration, error) {
@@ -521,14 +807,17 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			fail := loadRand.IntN(8) == 0
 			slow := loadRand.IntN(4)
 			v := value(loadRand, true)
+			ttl := cfg.ttl(loadRand, 0, false)
+			if cfg.refreshAhead > 0 {
+				// The clock is frozen: the value never expires, and
+				// every hit is within RefreshAhead of its expiry.
+				ttl = time.Hour
+			}
 			loadMu.Unlock()
-			at := rec.loaded(k, v)
-			switch {
-			case fail:
-			case cfg.refreshAhead > 0:
-				rec.mayStore(k, v, at)
-			case cfg.leave:
-				rec.mayStoreUnseen(k, v, at)
+			if fail {
+				rec.loaded(k, v, errorTTL, true)
+			} else {
+				rec.loaded(k, v, cfg.life(ttl), false)
 			}
 			if cfg.loadTimeout > 0 && slow == 3 {
 				// Past LoadTimeout, and past the ctx's end too: the late
@@ -547,16 +836,11 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 				return 0, 0, ctx.Err()
 			}
 			if fail {
-				return 0, 0, errLinLoad
+				return 0, 0, &linLoadError{v}
 			}
-			if cfg.refreshAhead > 0 {
-				// The clock is frozen: the value never expires, and
-				// every hit is within RefreshAhead of its expiry.
-				return v, time.Hour, nil
-			}
-			return v, 0, nil
+			return v, ttl, nil
 		}
-		opts := ufocache.RTOptions[int, uint64]{LoadTimeout: cfg.loadTimeout, RefreshAhead: cfg.refreshAhead}
+		opts := ufocache.RTOptions[int, uint64]{LoadTimeout: cfg.loadTimeout, RefreshAhead: cfg.refreshAhead, ErrorTTL: errorTTL}
 		if cfg.batch {
 			opts.BatchLoader = func(_ context.Context, keys []int) ([]ufocache.Loaded[uint64], error) {
 				loadMu.Lock()
@@ -568,7 +852,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 						continue
 					}
 					res[i].Value = value(loadRand, true)
-					rec.loaded(keys[i], res[i].Value)
+					rec.loaded(keys[i], res[i].Value, cfg.life(0), false)
 				}
 				slow := loadRand.IntN(4)
 				loadMu.Unlock()
@@ -627,7 +911,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 	filler.Wait()
 	// Background refreshes, and loads whose callers left, end on their
 	// own: a generous bound that only a load that never ends reaches.
-	for wait := time.Now().Add(10 * time.Second); (cfg.refreshAhead > 0 || cfg.leave) && rt.InFlight() != 0 && time.Now().Before(wait); {
+	for wait := time.Now().Add(10 * time.Second); rec.background && rt.InFlight() != 0 && time.Now().Before(wait); {
 		time.Sleep(time.Millisecond)
 	}
 	if rt != nil && rt.InFlight() != 0 {
@@ -680,16 +964,20 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		})
 		return
 	}
+	if cfg.ttls && linStepTTLs(r, rec, client, c, rt, cfg, k) {
+		return
+	}
 	n := 10
 	if rt != nil {
 		n = 14
 	}
 	switch op := r.IntN(n); {
 	case op < 3:
-		in := linInput{kind: linSet, key: k, val: value(r, false)}
+		in := linInput{kind: linSet, key: k, val: value(r, false), ttl: cfg.life(0)}
 		if rt != nil && cfg.rt == 2 {
-			in.kind, in.how = linRTSet, "RT.Set"
-			rec.record(client, in, func() linOutput { return linOutput{ok: rt.Set(k, in.val, 0)} })
+			ttl := cfg.ttl(r, 0, true)
+			in.kind, in.how, in.ttl = linRTSet, "RT.Set", cfg.life(ttl)
+			rec.record(client, in, func() linOutput { return linOutput{ok: rt.Set(k, in.val, ttl)} })
 			return
 		}
 		switch op {
@@ -697,11 +985,13 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 			in.how = "Set"
 			rec.record(client, in, func() linOutput { return linOutput{ok: c.Set(k, in.val)} })
 		case 1:
-			in.how = "SetWithTTL"
-			rec.record(client, in, func() linOutput { return linOutput{ok: c.SetWithTTL(k, in.val, ufocache.NoExpiration)} })
+			ttl := cfg.ttl(r, ufocache.NoExpiration, true)
+			in.how, in.ttl = "SetWithTTL", cfg.life(ttl)
+			rec.record(client, in, func() linOutput { return linOutput{ok: c.SetWithTTL(k, in.val, ttl)} })
 		default:
-			in.how = "ForceSet"
-			rec.record(client, in, func() linOutput { return linOutput{ok: c.ForceSet(k, in.val, 0)} })
+			ttl := cfg.ttl(r, 0, true)
+			in.how, in.ttl = "ForceSet", cfg.life(ttl)
+			rec.record(client, in, func() linOutput { return linOutput{ok: c.ForceSet(k, in.val, ttl)} })
 		}
 	case op < 4:
 		in := linInput{kind: linDelete, key: k, how: "Delete"}
@@ -721,25 +1011,19 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 			in.how = "GetWithStatus"
 			rec.record(client, in, func() linOutput {
 				v, st := c.GetWithStatus(k)
-				if st != ufocache.Hit && st != ufocache.Miss {
-					return linOutput{val: ^uint64(0), ok: true} // never legal: no TTLs here
-				}
-				return linOutput{val: v, ok: st == ufocache.Hit}
+				return linOutput{val: v, ok: st == ufocache.Hit, st: st}
 			})
 		case 8:
 			in.how = "GetStale"
 			rec.record(client, in, func() linOutput {
 				v, stale, ok := c.GetStale(k)
-				if stale != 0 {
-					return linOutput{val: ^uint64(0), ok: true}
-				}
-				return linOutput{val: v, ok: ok}
+				return linOutput{val: v, ok: ok, stale: stale}
 			})
 		default:
 			in.how = "MultiGet"
 			rec.record(client, in, func() linOutput {
 				res := c.MultiGet([]int{k})
-				return linOutput{val: res[0].Value, ok: res[0].Status == ufocache.Hit}
+				return linOutput{val: res[0].Value, ok: res[0].Status == ufocache.Hit, st: res[0].Status}
 			})
 		}
 	default:
@@ -784,11 +1068,63 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 	}
 }
 
-// frozenClock is a Clock that never moves: these histories have no TTLs,
-// and an injected clock keeps the coarse clock's goroutine out of them.
+// linStepTTLs runs and records, one time in three, one of the operations
+// of expiry on key k (or of the Clock), and reports whether it did.
+func linStepTTLs(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, uint64], rt *ufocache.RTCache[int, uint64],
+	cfg linConfig, k int,
+) bool {
+	switch r.IntN(12) {
+	case 0, 1:
+		rec.now.t.Add(int64(time.Duration(1+r.IntN(3)) * linTick / 2))
+	case 2:
+		// Each recorded key at its own point within the call, as Clear.
+		ins := make([]linInput, cfg.keys)
+		for key := range ins {
+			ins[key] = linInput{kind: linDeleteExpired, key: key, ttl: linKeepExpired, how: "DeleteExpired"}
+		}
+		rec.recordEach(client, ins, func() []linOutput {
+			c.DeleteExpired()
+			return make([]linOutput, len(ins))
+		})
+	case 3:
+		if rt == nil {
+			return false
+		}
+		in := linInput{kind: linInvalidate, key: k, how: "RT.Invalidate"}
+		rec.record(client, in, func() linOutput { return linOutput{ok: rt.Invalidate(k)} })
+	default:
+		if rt == nil || r.IntN(3) != 0 {
+			return false
+		}
+		in := linInput{kind: linRTGet, key: k, ttl: linStaleTTL, how: "RT.GetStale"}
+		get := rt.GetStale
+		if r.IntN(2) == 0 {
+			in.how, get = "RT.GetStaleWhileUpdate", rt.GetStaleWhileUpdate
+		}
+		rec.record(client, in, func() linOutput {
+			ctx := context.Background()
+			v, st, err := get(ctx, k, in.ttl)
+			if !cfg.expected(ctx, err) {
+				return linOutput{val: ^uint64(0), st: ufocache.Hit} // never legal
+			}
+			return linOutput{val: v, st: st.Status, stale: st.StaleFor, err: err}
+		})
+	}
+	return true
+}
+
+// frozenClock is a Clock that never moves, for caches with no TTLs: an
+// injected clock keeps the coarse clock's goroutine out of the tests.
 type frozenClock struct{}
 
 func (frozenClock) Nanotime() int64 { return 1 }
+
+// linClock is the caches' Clock: it moves only where a client steps it
+// (with ttls), and an injected clock keeps the coarse clock's goroutine
+// out of the histories.
+type linClock struct{ t atomic.Int64 }
+
+func (c *linClock) Nanotime() int64 { return c.t.Load() }
 
 // TestLinModelRejects shows the model can fail: hand-made histories that
 // break the promise are rejected, and their legal twins accepted.
@@ -822,7 +1158,38 @@ func TestLinModelRejects(t *testing.T) {
 	rtSet := func(k int, v uint64, call, ret int64) o {
 		return o{linInput{kind: linRTSet, key: k, val: v, how: "RT.Set", at: call}, linOutput{ok: true}, call, ret}
 	}
-	const a, b, l = 1<<4 | 1, 2<<4 | 1, 3<<4 | 1 | linLoadedBit
+	// With the Clock: clocked gives op the readings [from, to], and
+	// lives makes a Set's value live for ttl.
+	clocked := func(op o, from, to int64) o { op.in.from, op.in.to = from, to; return op }
+	lives := func(op o, ttl time.Duration) o { op.in.ttl = ttl; return op }
+	expired := func(k int, call, ret int64) o {
+		return o{linInput{kind: linGet, key: k, how: "GetWithStatus"}, linOutput{st: ufocache.Expired}, call, ret}
+	}
+	staleRead := func(k int, v uint64, d time.Duration, call, ret int64) o {
+		return o{linInput{kind: linGet, key: k, how: "GetStale"}, linOutput{val: v, ok: true, stale: d}, call, ret}
+	}
+	// rtStale is an RT.GetStale with a staleTTL of 4 that served v, d past its expiry.
+	rtStale := func(k int, v uint64, d time.Duration, call, ret int64) o {
+		return o{linInput{kind: linRTGet, key: k, how: "RT.GetStale", ttl: 4}, linOutput{val: v, st: ufocache.Stale, stale: d}, call, ret}
+	}
+	invalidate := func(k int, call, ret int64) o {
+		return o{linInput{kind: linInvalidate, key: k, how: "RT.Invalidate", at: call}, linOutput{ok: true}, call, ret}
+	}
+	// deleteExpired is a DeleteExpired with a KeepExpired of 5.
+	deleteExpired := func(k int, call, ret int64) o {
+		return o{linInput{kind: linDeleteExpired, key: k, how: "DeleteExpired", ttl: 5}, linOutput{}, call, ret}
+	}
+	// failedAt is the leader of a load of k, called at stamp at, whose
+	// error id is cached for 10 from the reading 0.
+	failedAt := func(k int, id uint64, at, call, ret int64) o {
+		op := o{linInput{kind: linRTGet, key: k, how: "RT.Get"}, linOutput{st: ufocache.Miss, err: &linLoadError{id}, errID: id}, call, ret}
+		op.out.loadAt, op.out.loadKey, op.out.loadTTL = at, k, 10
+		return op
+	}
+	cachedError := func(k int, id uint64, call, ret int64) o {
+		return o{linInput{kind: linRTGet, key: k, how: "RT.Get"}, linOutput{st: ufocache.Hit, err: &linLoadError{id}, errID: id}, call, ret}
+	}
+	const a, b, l, e = 1<<4 | 1, 2<<4 | 1, 3<<4 | 1 | linLoadedBit, 4<<4 | 1 | linLoadedBit
 	for _, tc := range []struct {
 		name          string
 		ops           []o
@@ -857,6 +1224,30 @@ func TestLinModelRejects(t *testing.T) {
 		{"background load stored over an earlier RT.Set", []o{rtSet(1, a, 1, 4), bgLoad(1, l, 3, 100), get(1, l, 5, 6)}, true, true, true},
 		{"background load stored after an eviction", []o{bgLoad(1, l, 2, 100), get(1, 0, 3, 4), get(1, l, 5, 6)}, true, true, true},
 		{"miss that returns another key's load", []o{func() o { op := loadedAt(1, l, ufocache.Miss, 2, 1, 3); op.out.loadKey = 2; return op }()}, false, false, true},
+		// Expiry, on the Clock the calls read within [from, to]: a value
+		// set for 10 at the reading 0 expires at 10.
+		{"hit before the expiry", []o{lives(set(1, a, 1, 2), 10), clocked(get(1, a, 3, 4), 9, 9)}, true, true, false},
+		{"hit at the expiry", []o{lives(set(1, a, 1, 2), 10), clocked(get(1, a, 3, 4), 10, 10)}, false, false, false},
+		{"hit after an expiry a late Set reading allows", []o{clocked(lives(set(1, a, 1, 2), 10), 0, 5), clocked(get(1, a, 3, 4), 14, 14)}, true, true, false},
+		{"hit after the latest expiry a Set reading allows", []o{clocked(lives(set(1, a, 1, 2), 10), 0, 5), clocked(get(1, a, 3, 4), 15, 15)}, false, false, false},
+		{"hit after a read that found the value expired", []o{clocked(lives(set(1, a, 1, 2), 10), 0, 5), clocked(expired(1, 3, 4), 12, 12), clocked(get(1, a, 5, 6), 13, 13)}, false, false, false},
+		{"expired before the TTL passed", []o{lives(set(1, a, 1, 2), 10), clocked(expired(1, 3, 4), 5, 5)}, false, false, false},
+		{"forever value read as expired", []o{set(1, a, 1, 2), clocked(expired(1, 3, 4), 50, 50)}, false, false, false},
+		{"stale read of its true age", []o{lives(set(1, a, 1, 2), 10), clocked(staleRead(1, a, 3, 3, 4), 13, 13)}, true, true, false},
+		{"stale read of a wrong age", []o{lives(set(1, a, 1, 2), 10), clocked(staleRead(1, a, 2, 3, 4), 13, 13)}, false, false, false},
+		{"delete that finds an expired value", []o{lives(set(1, a, 1, 2), 10), clocked(del(1, a, 3, 4), 11, 11)}, false, false, false},
+		{"RT stale read within staleTTL", []o{lives(rtSet(1, a, 1, 2), 10), clocked(rtStale(1, a, 4, 3, 4), 14, 14)}, true, true, true},
+		{"RT stale read past staleTTL", []o{lives(rtSet(1, a, 1, 2), 10), clocked(rtStale(1, a, 5, 3, 4), 15, 15)}, false, false, true},
+		{"hit after Invalidate", []o{rtSet(1, a, 1, 2), clocked(invalidate(1, 3, 4), 5, 5), clocked(rtGet(1, a, ufocache.Hit, 5, 6), 5, 5)}, false, false, true},
+		{"stale read after Invalidate", []o{rtSet(1, a, 1, 2), clocked(invalidate(1, 3, 4), 5, 5), clocked(rtStale(1, a, 1, 5, 6), 5, 5)}, true, true, true},
+		{"stale read of a value DeleteExpired kept", []o{lives(set(1, a, 1, 2), 10), clocked(deleteExpired(1, 3, 4), 14, 14), clocked(staleRead(1, a, 5, 5, 6), 15, 15)}, true, true, false},
+		{"stale read of a value DeleteExpired reclaimed", []o{lives(set(1, a, 1, 2), 10), clocked(deleteExpired(1, 3, 4), 15, 15), clocked(staleRead(1, a, 6, 5, 6), 16, 16)}, false, false, false},
+		// A load error cached for 10 from the reading 0.
+		{"cached error within its ErrorTTL", []o{failedAt(1, e, 2, 1, 3), clocked(cachedError(1, e, 4, 5), 9, 9)}, true, true, false},
+		{"cached error past its ErrorTTL", []o{failedAt(1, e, 2, 1, 3), clocked(cachedError(1, e, 4, 5), 10, 10)}, false, false, false},
+		{"load while an error is cached", []o{failedAt(1, e, 2, 1, 3), clocked(loadedAt(1, l, ufocache.Miss, 5, 4, 6), 5, 5)}, false, false, false},
+		{"load once the cached error expired", []o{failedAt(1, e, 2, 1, 3), clocked(loadedAt(1, l, ufocache.Miss, 5, 4, 6), 10, 10)}, true, true, false},
+		{"cached error after an RT.Set", []o{failedAt(1, e, 2, 1, 3), rtSet(1, a, 4, 5), cachedError(1, e, 6, 7)}, false, false, true},
 	} {
 		var history []porcupine.Operation
 		for _, op := range tc.ops {
@@ -874,35 +1265,35 @@ func TestLinModelRejects(t *testing.T) {
 	}
 }
 
-// TestLinRecorderAddsOnlyUnseenLoads: a load whose value a Miss returned
+// TestLinRecorderAddsOnlyUnledLoads: a load whose value a Miss returned
 // is that Miss's store, and gets no open-ended store of its own (which
 // would let the value come back after an eviction); one whose value only
 // a LockHit returned, or none, gets one, from its Loader's call to the
 // history's end.
-func TestLinRecorderAddsOnlyUnseenLoads(t *testing.T) {
-	rec := &linRecorder{}
+func TestLinRecorderAddsOnlyUnledLoads(t *testing.T) {
+	rec := &linRecorder{now: &linClock{}, background: true, led: map[uint64]bool{}}
 	const missed, joined, none = 1<<4 | linLoadedBit, 2<<4 | linLoadedBit, 3<<4 | linLoadedBit
 	for _, tc := range []struct {
 		v        uint64
 		st       ufocache.Status
 		returned bool
 	}{{missed, ufocache.Miss, true}, {joined, ufocache.LockHit, true}, {none, 0, false}} {
-		rec.mayStoreUnseen(1, tc.v, rec.loaded(1, tc.v))
+		rec.loaded(1, tc.v, 0, false)
 		if tc.returned {
 			rec.record(0, linInput{kind: linRTGet, key: 1, how: "RT.Get"}, func() linOutput { return linOutput{val: tc.v, st: tc.st} })
 		}
 	}
 	ops := rec.finish()
-	var stores []uint64
+	stores := map[uint64]bool{}
 	for _, op := range ops {
 		if in := op.Input.(linInput); in.kind == linRTLoad {
-			stores = append(stores, in.val)
+			stores[in.val] = true
 			if at := rec.clock.Load(); op.Return != at || op.Call >= at {
 				t.Errorf("store of %#x spans [%d, %d], want from its Loader's call to %d", in.val, op.Call, op.Return, at)
 			}
 		}
 	}
-	if len(stores) != 2 || stores[0] != joined || stores[1] != none {
-		t.Errorf("open-ended stores of %#x, want of %#x and %#x only", stores, joined, none)
+	if len(stores) != 2 || !stores[joined] || !stores[none] {
+		t.Errorf("open-ended stores of %v, want of %#x and %#x only", stores, joined, none)
 	}
 }
