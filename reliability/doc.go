@@ -2,9 +2,8 @@
 //
 //   - linearizability (TestLinearizable): concurrent histories of Get, Set,
 //     Delete and RTCache.Get (some of whose callers leave before their
-//     load ends) on a few keys, recorded from several
-//     goroutines while another forces evictions, index growth and clears,
-//     each checked with porcupine against a model of a cache that may
+//     load ends) on a few keys, recorded from several goroutines while
+//     another forces evictions, index growth and clears, each checked with porcupine against a model of a cache that may
 //     evict at any moment; two configs move the caches' Clock during the
 //     history and check TTLs, stale reads, Invalidate, DeleteExpired and
 //     ErrorTTL against expiries known as windows of Clock readings
