@@ -132,6 +132,9 @@ type call[V any] struct {
 	// finished is set by the one finisher (the function's return or the
 	// load timeout) before it writes the result.
 	finished atomic.Bool
+	// detached is set by Forget before its f runs: the call is still in
+	// the map, for a Load to find, until f has returned.
+	detached atomic.Bool
 
 	// Written once by the finisher before done is closed; read only after.
 	val V
@@ -291,6 +294,9 @@ func (g *Group[K, V]) Forget(key K, f func()) bool {
 	var fPanic any
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
 		found = loaded
+		if loaded {
+			cur.detached.Store(true)
+		}
 		if f != nil {
 			// As in finish: a panic must not leave the bucket locked.
 			func() {
@@ -354,8 +360,9 @@ func (g *Group[K, V]) claim(key K, b *batch) (c *call[V], leader bool) {
 	// stored value: joining it then would answer with a value older than
 	// the caller. So a finished call is left to Compute, which waits for
 	// the lock: it joins the call only if its Commit is still to come, and
-	// otherwise finds the key free.
-	if cur, ok := g.calls.Load(key); ok && !g.tooOld(cur) && !cur.finished.Load() {
+	// otherwise finds the key free. So is a call that Forget is
+	// detaching: its f (a write) may have stored already.
+	if cur, ok := g.calls.Load(key); ok && !g.tooOld(cur) && !cur.finished.Load() && !cur.detached.Load() {
 		return cur, false
 	}
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {

@@ -966,6 +966,65 @@ func TestNoJoiningAFinishedCall(t *testing.T) {
 	}
 }
 
+// TestNoJoiningACallBeingDetached: while Forget's f runs (a write, which
+// may already have stored its value), the call it detaches is still in the
+// map; a caller that comes then waits for the lock and starts its own call
+// (which would find the write's value), rather than joining the detached
+// one and answering with a result older than the write.
+func TestNoJoiningACallBeingDetached(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, int]{})
+	ctx := context.Background()
+	loading, finish := make(chan struct{}), make(chan struct{})
+	first := make(chan int)
+	go func() {
+		v, _, _ := g.Do(ctx, "k", func(context.Context) (int, error) {
+			close(loading)
+			<-finish
+			return 1, nil
+		})
+		first <- v
+	}()
+	<-loading
+	inF, release := make(chan struct{}), make(chan struct{})
+	forgot := make(chan bool)
+	go func() {
+		forgot <- g.Forget("k", func() {
+			close(inF)
+			<-release
+		})
+	}()
+	<-inF
+	type res struct {
+		v      int
+		leader bool
+	}
+	second := make(chan res)
+	go func() {
+		v, leader, _ := g.Do(ctx, "k", func(context.Context) (int, error) { return 2, nil })
+		second <- res{v, leader}
+	}()
+	// Wait until the second caller waits for the wait map's lock, which
+	// Forget holds (or, wrongly, has joined the call and waits for it).
+	deadline := time.Now().Add(10 * time.Second)
+	for goroutinesIn("coalesce.(*Group[...]).claim", "Mutex).Lock")+goroutinesIn("coalesce.wait[") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second caller neither reached the wait map's lock nor joined the call")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if !<-forgot {
+		t.Fatal("Forget found no call")
+	}
+	close(finish)
+	if v := <-first; v != 1 {
+		t.Fatalf("first caller got %d, want 1", v)
+	}
+	if r := <-second; r.v != 2 || !r.leader {
+		t.Fatalf("second caller got %d (leader %v), want its own load's 2", r.v, r.leader)
+	}
+}
+
 // recheckingGroup returns a Group whose Recheck answers 1 to its first
 // caller once release is closed (what the cache held when that caller
 // looked) and 2 at once to every later one (what it holds now), and the
