@@ -640,10 +640,14 @@ func (rt *RTCache[K, V]) write(k K, w func(out *[]shard.Evicted[K, V])) {
 	var buf [2]shard.Evicted[K, V]
 	out := buf[:0]
 	rt.group.Forget(k, func() {
-		w(&out)
+		// The error first: a reader that finds no live value consults the
+		// errors, and must not find k's old error beside w's value (one
+		// already expired, or none); finding neither, it loads, and its
+		// claim waits for this lock.
 		if rt.errs != nil {
 			rt.errs.Delete(k)
 		}
+		w(&out)
 	})
 	rt.c.notify(out)
 }
@@ -914,11 +918,11 @@ func (rt *RTCache[K, V]) commit(k K, r loaded[V], err error) func() {
 		}
 		return nil
 	}
+	if rt.errs != nil {
+		rt.errs.Delete(k) // before the value, as in write
+	}
 	var out []shard.Evicted[K, V]
 	rt.c.setWeighed(k, r.val, r.w, r.ttl, &out)
-	if rt.errs != nil {
-		rt.errs.Delete(k)
-	}
 	if len(out) == 0 {
 		return nil // nothing left, or no OnEvict to tell
 	}
