@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,6 +62,9 @@ type linInput struct {
 	// just after it (for a load, at its Loader's call and at the end of
 	// the history): every reading the call makes lies between them.
 	from, to int64
+	// staleIfError marks RTCache.GetStale, whose Stale answers only a
+	// failed load (or a cached error): not GetStaleWhileUpdate's.
+	staleIfError bool
 }
 
 type linOutput struct {
@@ -76,6 +82,9 @@ type linOutput struct {
 	loadAt, loadClock int64
 	loadKey           int
 	loadTTL           time.Duration
+	// failedLoad is, for a Stale answer of RTCache.GetStale, whether a
+	// load of its key failed while it could wait for it.
+	failedLoad bool
 }
 
 // linLoadError is the error of a failed load: each is distinct, and
@@ -189,7 +198,11 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 			return h ^ (st.err.id^uint64(st.err.exp.lo)<<9^uint64(st.err.exp.hi)<<31)*0x94d049bb133111eb
 		},
 		DescribeOperation: func(input, output any) string {
-			in, out := input.(linInput), output.(linOutput)
+			in, ok := input.(linInput)
+			if !ok {
+				return fmt.Sprintf("(no call) -> %v", output) // porcupine's visualization, on a history whose order it could not follow
+			}
+			out, _ := output.(linOutput)
 			var s string
 			switch {
 			case in.kind == linRTLoad && out.errID != 0:
@@ -423,6 +436,15 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 			if out.stale > in.ttl {
 				return nil
 			}
+			if in.staleIfError && !out.failedLoad {
+				// No load of the key failed while it waited: only a
+				// cached error could count as one.
+				exp, ok := st.err.exp.live(in.from)
+				if st.err.id == 0 || !ok {
+					return nil
+				}
+				st.err.exp = exp
+			}
 			return st.staleRead(out.val, out.stale, in)
 		case ufocache.Miss, ufocache.Expired:
 			if out.err == nil && !linLoaded(out.val) {
@@ -508,6 +530,35 @@ func (r *linRecorder) loaded(k int, id uint64, ttl time.Duration, failed bool) i
 	return l.at
 }
 
+// judgeStale sets failedLoad on RTCache.GetStale's Stale answers: whether
+// a load of the key failed that the call could have waited for, one whose
+// Loader was called before the call returned and that settled after it
+// was called. A load settles before its leader returns (a load no caller
+// led may settle until the history ends); that is all the recorder sees
+// of it, so a load whose leader returned after the call counts, even if it
+// had settled before.
+func (r *linRecorder) judgeStale() {
+	ledUntil := map[uint64]int64{} // failed load -> its leader's return
+	for _, op := range r.ops {
+		if out := op.Output.(linOutput); out.errID != 0 && (out.st == ufocache.Miss || out.st == ufocache.Expired) {
+			ledUntil[out.errID] = op.Return
+		}
+	}
+	for i, op := range r.ops {
+		in, out := op.Input.(linInput), op.Output.(linOutput)
+		if !in.staleIfError || out.st != ufocache.Stale {
+			continue
+		}
+		r.loads.Range(func(id, l any) bool {
+			l2 := l.(linLoad)
+			until, led := ledUntil[id.(uint64)]
+			out.failedLoad = l2.failed && l2.key == in.key && l2.at < op.Return && (!led || until > op.Call)
+			return !out.failedLoad
+		})
+		r.ops[i].Output = out
+	}
+}
+
 // finish ends the history: with background loads, each load no caller led
 // may store its outcome at any point up to now.
 func (r *linRecorder) finish() []porcupine.Operation {
@@ -515,9 +566,14 @@ func (r *linRecorder) finish() []porcupine.Operation {
 	to := r.now.Nanotime()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.judgeStale()
 	r.loads.Range(func(id, l any) bool {
 		l2 := l.(linLoad)
-		if !r.background || r.led[id.(uint64)] || (l2.failed && l2.ttl == 0) {
+		if !r.background || r.led[id.(uint64)] || (l2.failed && l2.ttl == 0) || l2.at > end {
+			// A load whose Loader was called after end (a refresh that
+			// an RTCache write detached, so that InFlight no longer
+			// counted it, whose goroutine ran late) stores after every
+			// recorded call returned: nothing in the history can see it.
 			return true
 		}
 		in := linInput{kind: linRTLoad, key: l2.key, val: id.(uint64), ttl: l2.ttl, how: "load", at: l2.at, from: l2.clock, to: to}
@@ -709,8 +765,8 @@ func TestLinearizable(t *testing.T) {
 					res, info := porcupine.CheckOperationsVerbose(model, history, linCheckTime)
 					if res != porcupine.Ok {
 						path := linVisualize(t, model, info)
-						t.Fatalf("history %d (strict=%v) is not linearizable (%v); %d operations; visualization: %s",
-							h, strict, res, len(history), path)
+						t.Fatalf("history %d (strict=%v) is not linearizable (%v); %d operations; visualization: %s; shortest failing prefix of one key: %s",
+							h, strict, res, len(history), path, linShortest(model, history))
 					}
 				}
 				ops += len(history)
@@ -766,6 +822,34 @@ func linVisualize(t *testing.T, model porcupine.Model, info porcupine.Linearizat
 		return "(none: " + err.Error() + ")"
 	}
 	return f.Name()
+}
+
+// linShortest writes the operations of one key whose history fails, in
+// the order of their calls, up to the shortest such prefix that fails too
+// (bisected; each check bounded by linCheckTime), one per line, to a file
+// that outlives the test, and returns its path: a dozen lines to read
+// where the visualization shows a thousand operations.
+func linShortest(model porcupine.Model, history []porcupine.Operation) string {
+	fails := func(ops []porcupine.Operation) bool {
+		return porcupine.CheckOperationsTimeout(model, ops, linCheckTime) != porcupine.Ok
+	}
+	for _, part := range model.Partition(history) {
+		if !fails(part) {
+			continue
+		}
+		slices.SortFunc(part, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+		n := sort.Search(len(part), func(n int) bool { return fails(part[:n]) })
+		f, err := os.CreateTemp("", "ufocache-linearizability-*.txt")
+		if err != nil {
+			return "(none: " + err.Error() + ")"
+		}
+		defer f.Close()
+		for _, op := range part[:n] {
+			fmt.Fprintf(f, "[%d, %d] client %d: %s\n", op.Call, op.Return, op.ClientId, model.DescribeOperation(op.Input, op.Output))
+		}
+		return f.Name()
+	}
+	return "(none: every key's history passes alone)"
 }
 
 // runLinHistory runs one history of cfg and returns its operations.
@@ -1096,10 +1180,10 @@ func linStepTTLs(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[i
 		if rt == nil || r.IntN(3) != 0 {
 			return false
 		}
-		in := linInput{kind: linRTGet, key: k, ttl: linStaleTTL, how: "RT.GetStale"}
+		in := linInput{kind: linRTGet, key: k, ttl: linStaleTTL, how: "RT.GetStale", staleIfError: true}
 		get := rt.GetStale
 		if r.IntN(2) == 0 {
-			in.how, get = "RT.GetStaleWhileUpdate", rt.GetStaleWhileUpdate
+			in.how, in.staleIfError, get = "RT.GetStaleWhileUpdate", false, rt.GetStaleWhileUpdate
 		}
 		rec.record(client, in, func() linOutput {
 			ctx := context.Background()
@@ -1168,10 +1252,13 @@ func TestLinModelRejects(t *testing.T) {
 	staleRead := func(k int, v uint64, d time.Duration, call, ret int64) o {
 		return o{linInput{kind: linGet, key: k, how: "GetStale"}, linOutput{val: v, ok: true, stale: d}, call, ret}
 	}
-	// rtStale is an RT.GetStale with a staleTTL of 4 that served v, d past its expiry.
+	// rtStale is an RT.GetStale with a staleTTL of 4 that served v, d past
+	// its expiry, once a load of k failed while it waited; unfailed is one
+	// that no failed load answered.
 	rtStale := func(k int, v uint64, d time.Duration, call, ret int64) o {
-		return o{linInput{kind: linRTGet, key: k, how: "RT.GetStale", ttl: 4}, linOutput{val: v, st: ufocache.Stale, stale: d}, call, ret}
+		return o{linInput{kind: linRTGet, key: k, how: "RT.GetStale", ttl: 4, staleIfError: true}, linOutput{val: v, st: ufocache.Stale, stale: d, failedLoad: true}, call, ret}
 	}
+	unfailed := func(op o) o { op.out.failedLoad = false; return op }
 	invalidate := func(k int, call, ret int64) o {
 		return o{linInput{kind: linInvalidate, key: k, how: "RT.Invalidate", at: call}, linOutput{ok: true}, call, ret}
 	}
@@ -1248,6 +1335,11 @@ func TestLinModelRejects(t *testing.T) {
 		{"load while an error is cached", []o{failedAt(1, e, 2, 1, 3), clocked(loadedAt(1, l, ufocache.Miss, 5, 4, 6), 5, 5)}, false, false, false},
 		{"load once the cached error expired", []o{failedAt(1, e, 2, 1, 3), clocked(loadedAt(1, l, ufocache.Miss, 5, 4, 6), 10, 10)}, true, true, false},
 		{"cached error after an RT.Set", []o{failedAt(1, e, 2, 1, 3), rtSet(1, a, 4, 5), cachedError(1, e, 6, 7)}, false, false, true},
+		// RT.GetStale serves a stale value only for a failed load, or a
+		// cached error that had not expired (ErrorTTL 10 from 0, here).
+		{"RT stale read with no failed load", []o{lives(rtSet(1, a, 1, 2), 10), clocked(unfailed(rtStale(1, a, 4, 3, 4)), 14, 14)}, false, false, true},
+		{"RT stale read on a cached error", []o{lives(rtSet(1, a, 1, 2), 8), failedAt(1, e, 4, 3, 5), clocked(unfailed(rtStale(1, a, 1, 6, 7)), 9, 9)}, true, true, false},
+		{"RT stale read on an expired cached error", []o{lives(rtSet(1, a, 1, 2), 8), failedAt(1, e, 4, 3, 5), clocked(unfailed(rtStale(1, a, 3, 6, 7)), 11, 11)}, false, false, false},
 	} {
 		var history []porcupine.Operation
 		for _, op := range tc.ops {
