@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -107,16 +109,29 @@ func TestExpiringSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	intro, table := runExpiring(cfg, []string{peers.Ufocache, peers.LRU})
-	if !strings.Contains(intro, "Only ufocache takes") {
+	intro, table := runExpiring(cfg, []string{peers.Ufocache, peers.OtterV2, peers.LRU})
+	if !strings.Contains(intro, "Only ufocache and otter-v2 take") {
 		t.Errorf("intro: %s", intro)
 	}
 	cells := 0
 	for _, sp := range expiringSpecs {
 		cells += len(sp.caps)
 	}
-	if !strings.HasPrefix(table, "| workload @ capacity | ufocache | unbounded |\n") || strings.Count(table, "\n") != 2+cells {
+	if !strings.HasPrefix(table, "| workload @ capacity | ufocache | otter-v2 | unbounded | ufocache − best peer (pp) |\n") || strings.Count(table, "\n") != 2+cells {
 		t.Errorf("table:\n%s", table)
+	}
+	// The last column is ufocache's lead over otter-v2, the one peer.
+	for _, line := range strings.Split(strings.TrimSpace(table), "\n")[2:] {
+		var ufo, otter, unbounded, lead float64
+		f := strings.Split(line, "|")
+		for i, x := range []*float64{&ufo, &otter, &unbounded, &lead} {
+			if _, err := fmt.Sscan(strings.TrimSpace(f[i+2]), x); err != nil {
+				t.Fatalf("row %q: %v", line, err)
+			}
+		}
+		if math.Abs(lead-(ufo-otter)) > 0.011 || ufo > unbounded || otter > unbounded {
+			t.Errorf("row %q: lead %.2f, want ufocache − otter-v2 = %.2f, both at most the unbounded cache's", line, lead, ufo-otter)
+		}
 	}
 	if intro, table := runExpiring(cfg, []string{peers.LRU}); intro != "" || table != "" {
 		t.Errorf("no cache supports it, yet: %q %q", intro, table)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -97,5 +99,76 @@ func TestDriveCountsSetsThatStoreNothing(t *testing.T) {
 	}
 	if declined := (sets + 1) / 2; unstored != declined { // the first, third, ...
 		t.Errorf("%d of %d Sets counted as storing nothing; the cache declined %d", unstored, sets, declined)
+	}
+}
+
+// reservoir keeps a uniform sample of every duration it is offered, not
+// the latest ones: of 100,000 values in order, a sample of 1000 holds
+// about a quarter from each quarter of the run (seeded, so the test is
+// exact from run to run).
+func TestReservoirIsUniform(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	samples := make([]int64, 0, 1000)
+	const n = 100_000
+	for i := 1; i <= n; i++ {
+		samples = reservoir(samples, int64(i), i, rng)
+	}
+	if len(samples) != 1000 {
+		t.Fatalf("%d samples, want 1000", len(samples))
+	}
+	var quarters [4]int
+	for _, x := range samples {
+		quarters[(x-1)*4/n]++
+	}
+	for q, c := range quarters {
+		if c < 200 || c > 300 {
+			t.Errorf("quarter %d of the run holds %d of 1000 samples, want about 250 (%v)", q+1, c, quarters)
+		}
+	}
+}
+
+// opStream flags (100 - readPct)% of its operations as writes: none at
+// 100% reads, every one at 0%, about a quarter at 75%.
+func TestOpStreamMix(t *testing.T) {
+	w := workload{keys: 1000, capacity: 100, s: 1.01}
+	writes := func(readPct int) int {
+		n := 0
+		for _, k := range w.opStream(1<<14, readPct, 3) {
+			if k&writeBit != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	if got := writes(100); got != 0 {
+		t.Errorf("100%% reads: %d writes", got)
+	}
+	if got := writes(0); got != 1<<14 {
+		t.Errorf("0%% reads: %d writes of %d", got, 1<<14)
+	}
+	if got := writes(75); got < 1<<12-300 || got > 1<<12+300 {
+		t.Errorf("75%% reads: %d writes of %d, want about %d", got, 1<<14, 1<<12)
+	}
+}
+
+// gettingCache counts its Gets, from any goroutine.
+type gettingCache struct {
+	nopCache
+	gets atomic.Int64
+}
+
+func (c *gettingCache) Get(uint64) (uint64, bool) { c.gets.Add(1); return 0, false }
+
+// latencyRun's count of timed Gets is over every goroutine: each times
+// the first of every 1<<sampleShift of its Gets, so the count is the
+// Gets over 1<<sampleShift, rounded up per goroutine.
+func TestLatencyRunCountsEveryGoroutinesTimedGets(t *testing.T) {
+	ops := workload{keys: 1000, capacity: 100, s: 1.01}.opStream(1<<12, 100, 1)
+	c := &gettingCache{}
+	const goroutines = 4
+	r := latencyRun(c, ops, goroutines, 20*time.Millisecond)
+	gets := c.gets.Load()
+	if lo := gets >> sampleShift; int64(r.timed) < lo || int64(r.timed) > lo+goroutines {
+		t.Errorf("%d Gets timed of %d made, want %d to %d", r.timed, gets, lo, lo+goroutines)
 	}
 }

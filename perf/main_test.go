@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ufocache/ufocache/perf/belady"
 	"github.com/ufocache/ufocache/perf/peers"
@@ -482,5 +483,55 @@ func TestComparePeersSkipsCellsOfAnotherStream(t *testing.T) {
 	}
 	if !strings.Contains(got, "| p | 1 | 1.00 | +1.00 | same @ 100 |") || !strings.Contains(got, "another request stream (Belady's optimum differs): other @ 100") {
 		t.Errorf("comparePeers:\n%s", got)
+	}
+}
+
+// The formats of the published numbers: throughput in millions, ratios
+// as a over b, durations in the unit that fits.
+func TestFormats(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{mops(12_345_678), "12.3"},
+		{mops(math.NaN()), "–"},
+		{ratio(3, 2), "1.50×"},
+		{ratio(1, 0), "–"},
+		{pct(0.12345), "12.35"},
+		{dur(850 * time.Nanosecond), "850ns"},
+		{dur(1500 * time.Nanosecond), "1.5µs"},
+		{dur(2500 * time.Microsecond), "2.50ms"},
+		{dur(1234 * time.Millisecond), "1.234s"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+// The check against the published numbers averages the size of the
+// differences, whatever their sign, names the largest, and leaves out a
+// cell whose Belady differs by more than the file's rounding (0.005 pp
+// is another stream, not rounding).
+func TestComparePeersMeanOfAbsoluteDifferences(t *testing.T) {
+	dir := t.TempDir()
+	tsv := "trace\tcapacity\tcache\thit_ratio_pct\tmean_occupancy\n" +
+		"x\t100\tbelady-opt\t60.0000\t100\nx\t100\tp\t45.0000\t100\n" +
+		"y\t100\tbelady-opt\t60.0000\t100\ny\t100\tp\t40.0000\t100\n" +
+		"z\t100\tbelady-opt\t60.0050\t100\nz\t100\tp\t10.0000\t100\n"
+	if err := os.WriteFile(filepath.Join(dir, "peers_hitratio.tsv"), []byte(tsv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cell := func(name string, hits int) *hrJob {
+		return &hrJob{lt: &loadedTrace{spec: traceSpec{name: name}}, capacity: 100, results: map[string]replayResult{
+			"p":        {requests: 100, hits: hits},
+			beladyName: {requests: 100, hits: 60},
+		}}
+	}
+	got, err := comparePeers(dir, []*hrJob{cell("x", 43), cell("y", 41), cell("z", 41)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| p | 2 | 1.50 | -2.00 | x @ 100 |", "Belady's optimum differs): z @ 100", "| x @ 100 | p | 43.00 | 45.00 | -2.00 |"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("comparePeers lacks %q:\n%s", want, got)
+		}
 	}
 }

@@ -90,3 +90,21 @@ func TestPhasesSuite(t *testing.T) {
 		}
 	}
 }
+
+// The lead row is over the other caches, not over Belady's optimum, which
+// no cache reaches: with Belady ahead in every window, the lead is still
+// over golang-lru.
+func TestPhasesLeadLeavesBeladyOut(t *testing.T) {
+	keys := make([]uint64, 40)
+	lt := &loadedTrace{spec: traceSpec{name: "t"}, keys: keys}
+	j := newPhaseJob(lt, 1, 2)
+	j.hits = map[string][]int{
+		peers.Ufocache: {10, 10},
+		peers.LRU:      {8, 6},
+		beladyName:     {18, 19},
+	}
+	s := j.table([]string{peers.Ufocache, peers.LRU})
+	if want := "| ufocache − best other | +10.0 | +20.0 | +15.00 |"; !strings.Contains(s, want) {
+		t.Errorf("table lacks %q:\n%s", want, s)
+	}
+}

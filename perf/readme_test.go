@@ -34,3 +34,38 @@ func TestUpdateReadmeRewritesOnlyTheBlock(t *testing.T) {
 		t.Error("a README without the block was accepted")
 	}
 }
+
+// The block is rewritten in place, markers kept, so that every full run
+// can rewrite it again: twice over, the README holds one block, the
+// second run's, and the text around it as it was.
+func TestUpdateReadmeTwice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "README.md")
+	before := "# x\n\n" + readmeBegin + "\nold\n" + readmeEnd + "\n\ntail\n"
+	if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, summary := range []string{"# first\n\nrun one\n", "# second\n\nrun two\n"} {
+		if err := updateReadme(path, summary, "perf/results"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := os.ReadFile(path)
+	s := string(got)
+	if strings.Count(s, readmeBegin) != 1 || strings.Count(s, readmeEnd) != 1 || !strings.HasPrefix(s, "# x\n\n"+readmeBegin+"\n") ||
+		!strings.HasSuffix(s, readmeEnd+"\n\ntail\n") || !strings.Contains(s, "run two") || strings.Contains(s, "run one") {
+		t.Errorf("after two rewrites:\n%s", s)
+	}
+	// A README with a begin marker and no end, or the end before the
+	// begin, is refused, not cut.
+	for _, bad := range []string{"a\n" + readmeBegin + "\nb\n", readmeEnd + "\n" + readmeBegin + "\n"} {
+		if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := updateReadme(path, "# s\n", "perf/results"); err == nil {
+			t.Errorf("README %q accepted", bad)
+		}
+		if got, _ := os.ReadFile(path); string(got) != bad {
+			t.Errorf("README %q rewritten as %q", bad, got)
+		}
+	}
+}

@@ -83,6 +83,9 @@ func TestBurstLatencyDoesNotRewardLateCallers(t *testing.T) {
 		if b.p50 < arrived {
 			t.Errorf("burn %v: median latency %v, but the median caller came in %v after the first", burn, b.p50, arrived)
 		}
+		if b.max < b.p99 || b.p99 < b.p50 {
+			t.Errorf("burn %v: p50 %v, p99 %v, max %v: want them in order", burn, b.p50, b.p99, b.max)
+		}
 	}
 }
 
@@ -140,5 +143,18 @@ func TestLeaderLeavesBurstEndsWhenTheLeaderStartsNoLoad(t *testing.T) {
 	b := burstOn(c, 20, o, true)
 	if b.loads != 1 || b.errs != 0 {
 		t.Errorf("loads %d, errors %d among the callers that stayed: want 1 and 0", b.loads, b.errs)
+	}
+}
+
+// The steady load's row is the run of median gets/s, with the most
+// overlaps and errors of any run.
+func TestMedianSteadyKeepsTheMedianRun(t *testing.T) {
+	got := medianSteady([]steady{
+		{getsPerSec: 100, loadsPerSec: 1, overlaps: 5, errs: 0},
+		{getsPerSec: 300, loadsPerSec: 3, overlaps: 0, errs: 0},
+		{getsPerSec: 200, loadsPerSec: 2, overlaps: 1, errs: 7},
+	})
+	if want := (steady{getsPerSec: 200, loadsPerSec: 2, overlaps: 5, errs: 7}); got != want {
+		t.Errorf("medianSteady = %+v, want %+v", got, want)
 	}
 }

@@ -109,3 +109,66 @@ func TestOracleIsReusable(t *testing.T) {
 		t.Fatalf("replay changed: %+v then %+v", first, again)
 	}
 }
+
+// naive is the same rule as the oracle with a plain slice for the
+// residents and a scan for the farthest next use: it checks the heap at
+// capacities and lengths the brute force cannot reach (an index heap
+// whose sift-down skipped a last left child held a wrong maximum only
+// with an even number of residents, which traces of 11 requests at 3
+// slots never showed).
+func naive(tr []uint64, capacity int) int {
+	nextUse := func(i int) int {
+		for j := i + 1; j < len(tr); j++ {
+			if tr[j] == tr[i] {
+				return j
+			}
+		}
+		return len(tr)
+	}
+	next := map[uint64]int{} // resident key -> its next use
+	hits := 0
+	for i, k := range tr {
+		if _, ok := next[k]; ok {
+			hits++
+			next[k] = nextUse(i)
+			continue
+		}
+		n := nextUse(i)
+		if n == len(tr) || capacity == 0 {
+			continue
+		}
+		if len(next) < capacity {
+			next[k] = n
+			continue
+		}
+		far, farKey := -1, uint64(0)
+		for r, u := range next {
+			if u > far {
+				far, farKey = u, r
+			}
+		}
+		if n < far {
+			delete(next, farKey)
+			next[k] = n
+		}
+	}
+	return hits
+}
+
+func TestMatchesNaiveOnLongerTraces(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 200 {
+		n := 50 + rng.IntN(300)
+		alphabet := 2 + rng.IntN(40)
+		tr := make([]uint64, n)
+		for i := range tr {
+			tr[i] = uint64(rng.IntN(alphabet))
+		}
+		o := belady.Prepare(tr)
+		for capacity := 1; capacity <= 12; capacity++ {
+			if got, want := o.Replay(capacity).Hits, naive(tr, capacity); got != want {
+				t.Fatalf("trace of %d requests over %d keys, cap %d: %d hits, the naive replay %d", n, alphabet, capacity, got, want)
+			}
+		}
+	}
+}

@@ -221,3 +221,15 @@ func TestBundledTraces(t *testing.T) {
 		}
 	}
 }
+
+// A trace whose first requests carry no size keeps each size beside its
+// own request: the sizes before the first one are 0, not shifted.
+func TestSizesStartLate(t *testing.T) {
+	tr, err := readAll(t, trace.OracleGeneral, oracle([2]uint64{1, 0}, [2]uint64{2, 0}, [2]uint64{3, 300}, [2]uint64{4, 400}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tr.Keys, []uint64{1, 2, 3, 4}) || !slices.Equal(tr.Sizes, []uint32{0, 0, 300, 400}) {
+		t.Fatalf("keys %v sizes %v, want sizes 0 0 300 400", tr.Keys, tr.Sizes)
+	}
+}
