@@ -270,5 +270,5 @@ func run(cfg *config) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "perf: results block of %s rewritten\n", cfg.readme)
-	return updateReadme(cfg.readme, summary, "perf/"+cfg.out)
+	return updateReadme(cfg.readme, summary, "perf/"+cfg.out, readmeCharts(reports, slices.Max(cfg.cpus)))
 }

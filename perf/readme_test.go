@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,7 @@ func TestUpdateReadmeRewritesOnlyTheBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	summary := "# ufocache side by side\n\n## [Hit ratio](hitratio.md) (1s)\n\n| a | b |\n"
-	if err := updateReadme(path, summary, "perf/results"); err != nil {
+	if err := updateReadme(path, summary, "perf/results", []string{"throughput-mix-cpu2.svg"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)
@@ -30,7 +31,7 @@ func TestUpdateReadmeRewritesOnlyTheBlock(t *testing.T) {
 	if err := os.WriteFile(path, []byte("no markers"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := updateReadme(path, summary, "perf/results"); err == nil {
+	if err := updateReadme(path, summary, "perf/results", []string{"throughput-mix-cpu2.svg"}); err == nil {
 		t.Error("a README without the block was accepted")
 	}
 }
@@ -45,7 +46,7 @@ func TestUpdateReadmeTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, summary := range []string{"# first\n\nrun one\n", "# second\n\nrun two\n"} {
-		if err := updateReadme(path, summary, "perf/results"); err != nil {
+		if err := updateReadme(path, summary, "perf/results", []string{"throughput-mix-cpu2.svg"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,11 +62,25 @@ func TestUpdateReadmeTwice(t *testing.T) {
 		if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := updateReadme(path, "# s\n", "perf/results"); err == nil {
+		if err := updateReadme(path, "# s\n", "perf/results", nil); err == nil {
 			t.Errorf("README %q accepted", bad)
 		}
 		if got, _ := os.ReadFile(path); string(got) != bad {
 			t.Errorf("README %q rewritten as %q", bad, got)
 		}
+	}
+}
+
+// The README shows the throughput mix chart the run drew, named by its
+// largest GOMAXPROCS, and no chart the run did not draw (one left in
+// results/ by an earlier run on another machine would show its numbers).
+func TestReadmeChartsAreTheRunsOwn(t *testing.T) {
+	reports := []*report{
+		{charts: []chart{{file: "throughput-mix-cpu1.svg"}, {file: "throughput-mix-cpu8.svg"}, {file: "throughput-cpu-hit-path.svg"}}},
+		{charts: []chart{{file: "hitratio-oltp.svg"}, {file: "hitratio-gli.svg"}}},
+	}
+	got := readmeCharts(reports, 8)
+	if want := []string{"throughput-mix-cpu8.svg", "throughput-cpu-hit-path.svg", "hitratio-oltp.svg"}; !slices.Equal(got, want) {
+		t.Errorf("readmeCharts = %v, want %v", got, want)
 	}
 }

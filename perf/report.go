@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -81,9 +82,9 @@ const (
 )
 
 // updateReadme replaces the results block of the README at path with the
-// run's summary: headings one level down, links pointing into linkDir.
-// The block is generated, never edited by hand.
-func updateReadme(path, summary, linkDir string) error {
+// run's summary and charts: headings one level down, links pointing into
+// linkDir. The block is generated, never edited by hand.
+func updateReadme(path, summary, linkDir string, charts []string) error {
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -103,18 +104,32 @@ func updateReadme(path, summary, linkDir string) error {
 		b.WriteString(linkRE.ReplaceAllString(line, "]("+linkDir+"/$1)") + "\n")
 	}
 	b.WriteString("\n### Charts\n\n")
-	for _, c := range readmeCharts {
+	for _, c := range charts {
 		fmt.Fprintf(&b, "![%s](%s/%s)\n", c, linkDir, c)
 	}
 	text = text[:i] + b.String() + text[j:]
 	return os.WriteFile(path, []byte(text), 0o644)
 }
 
-// readmeCharts are the charts the README shows; every chart is in the
-// results directory.
-var readmeCharts = []string{
-	"throughput-mix-cpu2.svg", "throughput-cpu-hit-path.svg",
-	"hitratio-oltp.svg", "hitratio-loop.svg", "hitratio-web12.svg", "hitratio-zipf1.0.svg",
+// readmeCharts returns the charts the README shows, of those the run
+// drew: the throughput mix at the run's largest GOMAXPROCS (its file is
+// named by it), throughput against GOMAXPROCS on the hit path (drawn only
+// for more than one), and four traces' hit ratios. A chart the run did
+// not draw is left out: results/ may hold one from an earlier run on
+// another machine (throughput-mix-cpu2.svg, named here whatever the
+// machine, showed a 2-CPU run beside an 8-CPU one's tables).
+func readmeCharts(reports []*report, maxCPU int) []string {
+	want := []string{
+		fmt.Sprintf("throughput-mix-cpu%d.svg", maxCPU), "throughput-cpu-hit-path.svg",
+		"hitratio-oltp.svg", "hitratio-loop.svg", "hitratio-web12.svg", "hitratio-zipf1.0.svg",
+	}
+	var drawn []string
+	for _, r := range reports {
+		for _, c := range r.charts {
+			drawn = append(drawn, c.file)
+		}
+	}
+	return slices.DeleteFunc(want, func(f string) bool { return !slices.Contains(drawn, f) })
 }
 
 // linkRE matches the relative links the summary makes to its own files.
