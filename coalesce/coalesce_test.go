@@ -938,25 +938,9 @@ func TestNoJoiningAFinishedCall(t *testing.T) {
 		first <- v
 	}()
 	<-inCommit
-	type res struct {
-		v      int
-		leader bool
-	}
-	second := make(chan res)
-	go func() {
-		v, leader, _ := g.Do(ctx, "k", func(context.Context) (int, error) { return 2, nil })
-		second <- res{v, leader}
-	}()
-	// Wait until the second caller has found the finished call: it waits
-	// for the wait map's lock, which Commit holds (or, wrongly, it joined
-	// the call and waits for its result).
-	deadline := time.Now().Add(10 * time.Second)
-	for goroutinesIn("coalesce.(*Group[...]).claim", "Mutex).Lock")+goroutinesIn("coalesce.wait[") < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the second caller neither reached the wait map's lock nor joined the call")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// The second caller finds the finished call: it waits for the wait
+	// map's lock, which Commit holds (or, wrongly, joins the call).
+	second := secondCaller(t, g)
 	close(release)
 	if v := <-first; v != 1 {
 		t.Fatalf("first caller got %d, want 1", v)
@@ -964,6 +948,32 @@ func TestNoJoiningAFinishedCall(t *testing.T) {
 	if r := <-second; r.v != 2 || !r.leader {
 		t.Fatalf("second caller got %d (leader %v), want its own load's 2", r.v, r.leader)
 	}
+}
+
+// doResult is what a Do returned: its value, and whether it led.
+type doResult struct {
+	v      int
+	leader bool
+}
+
+// secondCaller starts a Do of "k" whose own load would return 2, and
+// returns once that caller waits for the wait map's lock or has joined a
+// call (and waits for its result); its result comes on the channel.
+func secondCaller(t *testing.T, g *coalesce.Group[string, int]) <-chan doResult {
+	t.Helper()
+	second := make(chan doResult, 1)
+	go func() {
+		v, leader, _ := g.Do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil })
+		second <- doResult{v, leader}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for goroutinesIn("coalesce.(*Group[...]).claim", "Mutex).Lock")+goroutinesIn("coalesce.wait[") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second caller neither reached the wait map's lock nor joined the call")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return second
 }
 
 // TestNoJoiningACallBeingDetached: while Forget's f runs (a write, which
@@ -994,24 +1004,9 @@ func TestNoJoiningACallBeingDetached(t *testing.T) {
 		})
 	}()
 	<-inF
-	type res struct {
-		v      int
-		leader bool
-	}
-	second := make(chan res)
-	go func() {
-		v, leader, _ := g.Do(ctx, "k", func(context.Context) (int, error) { return 2, nil })
-		second <- res{v, leader}
-	}()
-	// Wait until the second caller waits for the wait map's lock, which
-	// Forget holds (or, wrongly, has joined the call and waits for it).
-	deadline := time.Now().Add(10 * time.Second)
-	for goroutinesIn("coalesce.(*Group[...]).claim", "Mutex).Lock")+goroutinesIn("coalesce.wait[") < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the second caller neither reached the wait map's lock nor joined the call")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// The second caller waits for the wait map's lock, which Forget holds
+	// (or, wrongly, joins the call).
+	second := secondCaller(t, g)
 	close(release)
 	if !<-forgot {
 		t.Fatal("Forget found no call")

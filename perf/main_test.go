@@ -163,18 +163,23 @@ func TestPairwiseSkipsFlaggedCells(t *testing.T) {
 	}
 }
 
-// sameRoom replays ufocache again, at the occupancy of a peer that held
-// more than its bound but less than the 10% that marks it, only where
-// ufocache trails that peer: a loop of 108 keys, 20 times, fits in 108
-// entries (every request after the first pass hits), not in 100.
-func TestSameRoomReplaysAtThePeersOccupancy(t *testing.T) {
+// loop108 is a trace of a loop of 108 keys, 20 times over.
+func loop108() *loadedTrace {
 	var keys []uint64
 	for range 20 {
 		for k := range uint64(108) {
 			keys = append(keys, k)
 		}
 	}
-	lt := &loadedTrace{spec: traceSpec{name: "loop108"}, keys: keys, oracle: belady.Prepare(keys)}
+	return &loadedTrace{spec: traceSpec{name: "loop108"}, keys: keys, oracle: belady.Prepare(keys)}
+}
+
+// sameRoom replays ufocache again, at the occupancy of a peer that held
+// more than its bound but less than the 10% that marks it, only where
+// ufocache trails that peer: a loop of 108 keys, 20 times, fits in 108
+// entries (every request after the first pass hits), not in 100.
+func TestSameRoomReplaysAtThePeersOccupancy(t *testing.T) {
+	lt := loop108()
 	cell := func(ufo, peer, occ int) *hrJob {
 		return &hrJob{lt: lt, capacity: 100, results: map[string]replayResult{
 			peers.Ufocache: {requests: 100, hits: ufo},

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ufocache/ufocache/perf/belady"
 	"github.com/ufocache/ufocache/perf/peers"
 )
 
@@ -78,13 +77,7 @@ func TestOverBoundIsMoreThanTenPercent(t *testing.T) {
 // all but the first pass, 95%). A cell where ufocache ties the peer has no
 // row: it does not trail.
 func TestSameRoomPicksTheBestPeer(t *testing.T) {
-	var keys []uint64
-	for range 20 {
-		for k := range uint64(108) {
-			keys = append(keys, k)
-		}
-	}
-	lt := &loadedTrace{spec: traceSpec{name: "loop108"}, keys: keys, oracle: belady.Prepare(keys)}
+	lt := loop108()
 	cell := func(ufo int) *hrJob {
 		return &hrJob{lt: lt, capacity: 100, results: map[string]replayResult{
 			peers.Ufocache: {requests: 100, hits: ufo},

@@ -80,15 +80,19 @@ func bruteForce(tr []uint64, capacity int) int {
 	return best(0, nil)
 }
 
+// randomTrace returns n requests drawn uniformly from alphabet keys.
+func randomTrace(rng *rand.Rand, n, alphabet int) []uint64 {
+	tr := make([]uint64, n)
+	for i := range tr {
+		tr[i] = uint64(rng.IntN(alphabet))
+	}
+	return tr
+}
+
 func TestMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 300 {
-		n := 1 + rng.IntN(11)
-		alphabet := 1 + rng.IntN(5)
-		tr := make([]uint64, n)
-		for i := range tr {
-			tr[i] = uint64(rng.IntN(alphabet))
-		}
+		tr := randomTrace(rng, 1+rng.IntN(11), 1+rng.IntN(5))
 		o := belady.Prepare(tr)
 		for capacity := 1; capacity <= 3; capacity++ {
 			if got, want := o.Replay(capacity).Hits, bruteForce(tr, capacity); got != want {
@@ -158,12 +162,8 @@ func naive(tr []uint64, capacity int) int {
 func TestMatchesNaiveOnLongerTraces(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 200 {
-		n := 50 + rng.IntN(300)
-		alphabet := 2 + rng.IntN(40)
-		tr := make([]uint64, n)
-		for i := range tr {
-			tr[i] = uint64(rng.IntN(alphabet))
-		}
+		n, alphabet := 50+rng.IntN(300), 2+rng.IntN(40)
+		tr := randomTrace(rng, n, alphabet)
 		o := belady.Prepare(tr)
 		for capacity := 1; capacity <= 12; capacity++ {
 			if got, want := o.Replay(capacity).Hits, naive(tr, capacity); got != want {
