@@ -508,7 +508,9 @@ type linRecorder struct {
 	// GetStaleWhileUpdate): those no caller led are recorded as linRTLoad
 	// operations, from their Loader's call to the end of the history.
 	background bool
-	led        map[uint64]bool // under mu: the loads a caller returned as its own (Miss, Expired)
+	// led holds, under mu, the loads a caller returned as its own (Miss,
+	// Expired), with that caller's return stamp.
+	led map[uint64]int64
 }
 
 // linLoad is when (the stamp taken as its Loader was called, and the Clock
@@ -538,12 +540,6 @@ func (r *linRecorder) loaded(k int, id uint64, ttl time.Duration, failed bool) i
 // of it, so a load whose leader returned after the call counts, even if it
 // had settled before.
 func (r *linRecorder) judgeStale() {
-	ledUntil := map[uint64]int64{} // failed load -> its leader's return
-	for _, op := range r.ops {
-		if out := op.Output.(linOutput); out.errID != 0 && (out.st == ufocache.Miss || out.st == ufocache.Expired) {
-			ledUntil[out.errID] = op.Return
-		}
-	}
 	for i, op := range r.ops {
 		in, out := op.Input.(linInput), op.Output.(linOutput)
 		if !in.staleIfError || out.st != ufocache.Stale {
@@ -551,7 +547,7 @@ func (r *linRecorder) judgeStale() {
 		}
 		r.loads.Range(func(id, l any) bool {
 			l2 := l.(linLoad)
-			until, led := ledUntil[id.(uint64)]
+			until, led := r.led[id.(uint64)]
 			out.failedLoad = l2.failed && l2.key == in.key && l2.at < op.Return && (!led || until > op.Call)
 			return !out.failedLoad
 		})
@@ -569,7 +565,7 @@ func (r *linRecorder) finish() []porcupine.Operation {
 	r.judgeStale()
 	r.loads.Range(func(id, l any) bool {
 		l2 := l.(linLoad)
-		if !r.background || r.led[id.(uint64)] || (l2.failed && l2.ttl == 0) || l2.at > end {
+		if _, led := r.led[id.(uint64)]; !r.background || led || (l2.failed && l2.ttl == 0) || l2.at > end {
 			// A load whose Loader was called after end (a refresh that
 			// an RTCache write detached, so that InFlight no longer
 			// counted it, whose goroutine ran late) stores after every
@@ -612,7 +608,7 @@ func (r *linRecorder) recordEach(client int, ins []linInput, f func() []linOutpu
 			l := l.(linLoad)
 			out.loadAt, out.loadKey, out.loadClock, out.loadTTL = l.at, l.key, l.clock, l.ttl
 			if in.kind == linRTGet && (out.st == ufocache.Miss || out.st == ufocache.Expired) {
-				r.led[id] = true
+				r.led[id] = ret
 			}
 		}
 		r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
@@ -718,6 +714,17 @@ var errLinLoad = errors.New("injected load failure")
 // linCheckTime bounds porcupine's search for one history; a history it
 // cannot decide in that time fails as not linearizable (Unknown).
 const linCheckTime = 30 * time.Second
+
+// eachKey returns in once for each recorded key: a call on every key
+// (Clear, DeleteExpired), each at its own point within the call.
+func (cfg linConfig) eachKey(in linInput) []linInput {
+	ins := make([]linInput, cfg.keys)
+	for key := range ins {
+		ins[key] = in
+		ins[key].key = key
+	}
+	return ins
+}
 
 // expected reports whether err is one a call of cfg with ctx may see: the
 // injected failure, a load past the LoadTimeout if cfg has one, or the
@@ -854,7 +861,7 @@ func linShortest(model porcupine.Model, history []porcupine.Operation) string {
 
 // runLinHistory runs one history of cfg and returns its operations.
 func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcupine.Operation {
-	rec := &linRecorder{now: &linClock{}, background: cfg.refreshAhead > 0 || cfg.leave || (cfg.ttls && cfg.rt > 0), led: map[uint64]bool{}}
+	rec := &linRecorder{now: &linClock{}, background: cfg.refreshAhead > 0 || cfg.leave || (cfg.ttls && cfg.rt > 0), led: map[uint64]int64{}}
 	opts := ufocache.Options[int, uint64]{MaxWeight: cfg.maxWeight, Shards: cfg.shards, Clock: rec.now}
 	if cfg.ttls {
 		opts.DefaultTTL, opts.KeepExpired = linDefaultTTL, linKeepExpired
@@ -1031,12 +1038,9 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		// Clear: a delete of every recorded key (an RTCache's also
 		// detaches the loads in flight, as its Delete does), each at its
 		// own point within the call.
-		ins := make([]linInput, cfg.keys)
-		for key := range ins {
-			ins[key] = linInput{kind: linDelete, key: key, how: "Clear"}
-			if rt != nil && cfg.rt == 2 {
-				ins[key].kind, ins[key].how = linRTDelete, "RT.Clear"
-			}
+		ins := cfg.eachKey(linInput{kind: linDelete, how: "Clear"})
+		if rt != nil && cfg.rt == 2 {
+			ins = cfg.eachKey(linInput{kind: linRTDelete, how: "RT.Clear"})
 		}
 		rec.recordEach(client, ins, func() []linOutput {
 			if rt != nil && cfg.rt == 2 {
@@ -1162,10 +1166,7 @@ func linStepTTLs(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[i
 		rec.now.t.Add(int64(time.Duration(1+r.IntN(3)) * linTick / 2))
 	case 2:
 		// Each recorded key at its own point within the call, as Clear.
-		ins := make([]linInput, cfg.keys)
-		for key := range ins {
-			ins[key] = linInput{kind: linDeleteExpired, key: key, ttl: linKeepExpired, how: "DeleteExpired"}
-		}
+		ins := cfg.eachKey(linInput{kind: linDeleteExpired, ttl: linKeepExpired, how: "DeleteExpired"})
 		rec.recordEach(client, ins, func() []linOutput {
 			c.DeleteExpired()
 			return make([]linOutput, len(ins))
@@ -1363,7 +1364,7 @@ func TestLinModelRejects(t *testing.T) {
 // a LockHit returned, or none, gets one, from its Loader's call to the
 // history's end.
 func TestLinRecorderAddsOnlyUnledLoads(t *testing.T) {
-	rec := &linRecorder{now: &linClock{}, background: true, led: map[uint64]bool{}}
+	rec := &linRecorder{now: &linClock{}, background: true, led: map[uint64]int64{}}
 	const missed, joined, none = 1<<4 | linLoadedBit, 2<<4 | linLoadedBit, 3<<4 | linLoadedBit
 	for _, tc := range []struct {
 		v        uint64
