@@ -47,7 +47,7 @@ func TestMemorySuiteFillsRistretto(t *testing.T) {
 	for i := range n {
 		keys[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
 	}
-	m := measureMemory(peers.Ristretto, keys, func(k uint64) uint64 { return k })
+	m := measureMemory(peers.Ristretto, keys, n, func(k uint64) uint64 { return k })
 	if m.held < n*95/100 {
 		t.Errorf("ristretto held %d of %d after n Sets into capacity n", m.held, n)
 	}
@@ -66,6 +66,45 @@ func TestRewritesKeepNothingReplaced(t *testing.T) {
 		fill, again := measureRewrites(name, keys)
 		if again-fill > rewriteValue/8 {
 			t.Errorf("%s: %.0f B per entry after the fill, %.0f after %d rewrites; want under %d more", name, fill, again, rewrites, rewriteValue/8)
+		}
+	}
+}
+
+// A cache's fixed costs and its entries' are spread over the entries it
+// holds, not over the keys set: ufocache of a quarter the capacity, set
+// every key, costs per entry about what it costs filled with a quarter of
+// them (divided by the keys set, it would read a quarter of that).
+func TestMemoryPerEntryIsPerEntryHeld(t *testing.T) {
+	const n = 200_000
+	keys := make([]uint64, n)
+	for i := range n {
+		keys[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
+	}
+	id := func(k uint64) uint64 { return k }
+	over := measureMemory(peers.Ufocache, keys, n/4, id)
+	full := measureMemory(peers.Ufocache, keys[:n/4], n/4, id)
+	if over.held > n/4 || over.held < n/4*95/100 {
+		t.Fatalf("held %d of a capacity of %d", over.held, n/4)
+	}
+	if r := over.perEntry / full.perEntry; r < 0.7 || r > 1.4 {
+		t.Errorf("%.1f B per entry with %d keys set into %d, %.1f with %d: ratio %.2f, want about 1", over.perEntry, n, n/4, full.perEntry, n/4, r)
+	}
+}
+
+// A cell shows the share of its capacity a cache held, under 99%.
+func TestMemoryCellShowsTheShareHeld(t *testing.T) {
+	for _, c := range []struct {
+		cell memCell
+		n    int
+		want string
+	}{
+		{memCell{perEntry: 81.6, held: 1000}, 1000, "82"},
+		{memCell{perEntry: 81.6, held: 990}, 1000, "82"},
+		{memCell{perEntry: 81.6, held: 989}, 1000, "82 (held 99%)"},
+		{memCell{perEntry: 120, held: 300}, 1000, "120 (held 30%)"},
+	} {
+		if got := c.cell.text(c.n); got != c.want {
+			t.Errorf("%+v of %d: %q, want %q", c.cell, c.n, got, c.want)
 		}
 	}
 }

@@ -17,6 +17,16 @@ type memCell struct {
 	held     int     // entries held (Len, or n if unknown)
 }
 
+// text is the cell of a cache of capacity n: its bytes per entry held,
+// and the share of n it held if under 99%.
+func (c memCell) text(n int) string {
+	cell := fmt.Sprintf("%.0f", c.perEntry)
+	if c.held < n*99/100 {
+		cell += fmt.Sprintf(" (held %.0f%%)", 100*float64(c.held)/float64(n))
+	}
+	return cell
+}
+
 func runMemory(cfg *config) (*report, error) {
 	caches := cfg.selected(peers.All())
 	sizes := []int{10_000, 100_000, 1_000_000}
@@ -37,8 +47,8 @@ func runMemory(cfg *config) (*report, error) {
 		}
 		value := []byte("value:0123456789")
 		for _, name := range caches {
-			cells[key{"uint64", name, n}] = measureMemory(name, u64, func(k uint64) uint64 { return k })
-			cells[key{"string", name, n}] = measureMemory(name, strs, func(string) []byte { return value })
+			cells[key{"uint64", name, n}] = measureMemory(name, u64, n, func(k uint64) uint64 { return k })
+			cells[key{"string", name, n}] = measureMemory(name, strs, n, func(string) []byte { return value })
 		}
 		if !cfg.quick {
 			fmt.Fprintf(os.Stderr, "perf: memory: %d entries done\n", n)
@@ -63,12 +73,7 @@ func runMemory(cfg *config) (*report, error) {
 		for _, name := range caches {
 			row := []string{name}
 			for _, n := range sizes {
-				c := cells[key{kind.id, name, n}]
-				cell := fmt.Sprintf("%.0f", c.perEntry)
-				if c.held < n*99/100 {
-					cell += fmt.Sprintf(" (held %.0f%%)", 100*float64(c.held)/float64(n))
-				}
-				row = append(row, cell)
+				row = append(row, cells[key{kind.id, name, n}].text(n))
 			}
 			t.row(row...)
 		}
@@ -154,14 +159,14 @@ func measureRewrites(name string, keys []uint64) (fill, again float64) {
 	return fill, again
 }
 
-// measureMemory fills the named cache with keys and returns its heap cost
-// per entry held.
-func measureMemory[K peers.Key, V any](name string, keys []K, value func(K) V) memCell {
+// measureMemory sets keys into the named cache, of the given capacity, and
+// returns its heap cost per entry held.
+func measureMemory[K peers.Key, V any](name string, keys []K, capacity int, value func(K) V) memCell {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	c := peers.MustNew[K, V](name, peers.Config[V]{Capacity: int64(len(keys))})
+	c := peers.MustNew[K, V](name, peers.Config[V]{Capacity: int64(capacity)})
 	for i, k := range keys {
 		c.Set(k, value(k))
 		waitEvery(c, i)
