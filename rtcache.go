@@ -727,12 +727,21 @@ func (rt *RTCache[K, V]) cachedError(k K) (error, bool) {
 	return err, ok
 }
 
-// refresh starts a background load of k unless one is in flight or
-// MaxRefreshes are. A flood of stale reads of one key costs one map lookup
-// each, and no shared write, once its refresh runs.
+// refresh starts a background load of k unless one is in flight, k's
+// error is cached (ErrorTTL holds its loads off: the claim's recheck would
+// answer with it), or MaxRefreshes are. A flood of stale reads of one key
+// costs one or two map lookups each, and no shared write, once its
+// refresh runs or while its error is cached (it used to claim k in the
+// wait map, allocating, on every hit in the RefreshAhead window until the
+// error expired).
 func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
 	if rt.group.InFlight(k) {
 		return
+	}
+	if rt.errs != nil {
+		if _, failed := rt.errs.Get(k); failed { // not counted as an ErrorHit: the caller got a value
+			return
+		}
 	}
 	if rt.refreshing.Add(1) > rt.maxRefresh {
 		rt.refreshing.Add(-1)

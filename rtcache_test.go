@@ -1930,6 +1930,60 @@ func TestRTGetHitDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// A hit in the RefreshAhead window while the error of the key's last
+// refresh is cached starts no refresh (ErrorTTL holds it off), and so
+// takes no lock and does not allocate, as Get promises: it used to claim
+// the key in the wait map on every such hit (5 allocations), for the
+// recheck to find the error and give the claim up.
+func TestRTRefreshAheadHitOverCachedErrorDoesNotAllocate(t *testing.T) {
+	clk := &fakeClock{}
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+	var fail atomic.Bool
+	done := make(chan struct{}, 1)
+	load := func(context.Context, string) (string, time.Duration, error) {
+		defer func() { done <- struct{}{} }()
+		if fail.Load() {
+			return "", 0, errors.New("origin down")
+		}
+		return "v", time.Hour, nil
+	}
+	rt, _ := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{RefreshAhead: time.Hour, ErrorTTL: time.Minute})
+	rt.Set("k", "v", 30*time.Minute) // within the RefreshAhead window
+	fail.Store(true)
+	ctx := context.Background()
+	if _, st, err := rt.Get(ctx, "k"); st != ufocache.Hit || err != nil {
+		t.Fatalf("Get: %v, %v; want a hit", st, err)
+	}
+	<-done // the refresh failed: its error is cached
+	for rt.InFlight() > 0 {
+		runtime.Gosched()
+	}
+	before := rt.Stats()
+	if n := testing.AllocsPerRun(100, func() {
+		if _, st, err := rt.Get(ctx, "k"); st != ufocache.Hit || err != nil {
+			t.Fatalf("Get: %v, %v; want a hit", st, err)
+		}
+	}); n != 0 {
+		t.Errorf("a hit in the RefreshAhead window over a cached error: %v allocs, want 0", n)
+	}
+	if after := rt.Stats(); after.Refreshes != before.Refreshes || after.Loads != before.Loads || after.ErrorHits != before.ErrorHits {
+		t.Errorf("refreshes %d -> %d, loads %d -> %d, error hits %d -> %d: want none", before.Refreshes, after.Refreshes, before.Loads, after.Loads, before.ErrorHits, after.ErrorHits)
+	}
+	// Once the error expires, the next hit refreshes again.
+	clk.Advance(time.Minute + time.Second)
+	fail.Store(false)
+	if _, st, err := rt.Get(ctx, "k"); st != ufocache.Hit || err != nil {
+		t.Fatalf("Get after the error expired: %v, %v; want a hit", st, err)
+	}
+	<-done
+	for rt.InFlight() > 0 {
+		runtime.Gosched()
+	}
+	if got := rt.Stats().Refreshes; got != before.Refreshes+1 {
+		t.Errorf("refreshes %d after the error expired, want %d", got, before.Refreshes+1)
+	}
+}
+
 // stepClock is a Clock that moves when told, and by step after each
 // reading (0: not at all): with a step, time passes between two reads, as
 // it does between a hit's lookup and its refresh's recheck.
