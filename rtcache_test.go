@@ -1954,8 +1954,10 @@ func TestRTRefreshAheadHitOverCachedErrorDoesNotAllocate(t *testing.T) {
 	if _, st, err := rt.Get(ctx, "k"); st != ufocache.Hit || err != nil {
 		t.Fatalf("Get: %v, %v; want a hit", st, err)
 	}
-	<-done // the refresh failed: its error is cached
-	for rt.InFlight() > 0 {
+	<-done
+	// The refresh failed: its error is cached once it left the wait map,
+	// and its load counted (Finished) a little after.
+	for rt.InFlight() > 0 || rt.Stats().Loads == 0 {
 		runtime.Gosched()
 	}
 	before := rt.Stats()
