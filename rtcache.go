@@ -473,8 +473,8 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 		rt.hit(ctx, k, left)
 		return v, StaleStatus{Status: Hit}, nil
 	case st == Expired && -left <= staleTTL:
-		if _, failed := rt.cachedError(k); !failed {
-			rt.refresh(ctx, k)
+		if rt.refresh(ctx, k) {
+			rt.st.errorHits.Add(1)
 		}
 		rt.st.stale.Add(1)
 		return v, StaleStatus{Status: Stale, StaleFor: max(-left, 1)}, nil
@@ -727,25 +727,26 @@ func (rt *RTCache[K, V]) cachedError(k K) (error, bool) {
 	return err, ok
 }
 
-// refresh starts a background load of k unless one is in flight, k's
-// error is cached (ErrorTTL holds its loads off: the claim's recheck would
-// answer with it), or MaxRefreshes are. A flood of stale reads of one key
-// costs one or two map lookups each, and no shared write, once its
-// refresh runs or while its error is cached (it used to claim k in the
-// wait map, allocating, on every hit in the RefreshAhead window until the
-// error expired).
-func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
-	if rt.group.InFlight(k) {
-		return
-	}
+// refresh starts a background load of k unless k's error is cached
+// (ErrorTTL holds its loads off: the claim's recheck would answer with
+// it), one is in flight, or MaxRefreshes are. It reports whether k's
+// error is cached; a hit does not count that as an ErrorHit (it got its
+// value), a stale read does. A flood of stale reads of one key costs one
+// or two map lookups each, and no shared write, once its refresh runs or
+// while its error is cached (a hit in the RefreshAhead window used to
+// claim k in the wait map, allocating, until the error expired).
+func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
 	if rt.errs != nil {
-		if _, failed := rt.errs.Get(k); failed { // not counted as an ErrorHit: the caller got a value
-			return
+		if _, failed := rt.errs.Get(k); failed {
+			return true
 		}
+	}
+	if rt.group.InFlight(k) {
+		return false
 	}
 	if rt.refreshing.Add(1) > rt.maxRefresh {
 		rt.refreshing.Add(-1)
-		return
+		return false
 	}
 	load := rt.loader(k)
 	started := false
@@ -761,6 +762,7 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) {
 	if started {
 		rt.st.refreshes.Add(1)
 	}
+	return false
 }
 
 // loader returns the function a load of k runs: the Loader, timed
