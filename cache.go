@@ -540,10 +540,13 @@ func (c *Cache[K, V]) nowFor(expire int64) int64 {
 }
 
 // Get returns the value of k if it is present and not expired.
-// It takes no lock and does not allocate (but a key with pointers that is
-// hashed through a function, a Hasher's or the default one's for keys other
-// than integers and strings, escapes: what it points to is moved to the
-// heap).
+// It takes no lock and allocates nothing itself. But a key with pointers
+// (a string, or a struct holding one) escapes, since k is passed on to
+// the hash function, which the compiler cannot see through: a key built
+// for the call, such as string(b) of a []byte or a concatenation, is
+// moved to the heap by the caller, one allocation per Get (Go's maps
+// avoid that for m[string(b)] with the compiler's help). A constant key,
+// or one already on the heap, costs nothing (TestGetKeyAllocations).
 func (c *Cache[K, V]) Get(k K) (V, bool) {
 	var h uint64
 	// The integer hash inlines here; Sum would be a call (generic code

@@ -255,6 +255,36 @@ func TestGetDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// Get's key escapes (it is passed on to the hash function): a string key
+// built for the call costs the caller one allocation, its bytes, and Get
+// none of its own; a key already on the heap costs nothing. Get's doc and
+// the README say so: if the built key stops allocating, they are to be
+// changed with this test.
+func TestGetKeyAllocations(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 1000})
+	c.Set("host/path", 1)
+	buf := []byte("host/path")
+	host, path := "host", "/path"
+	held := string(buf) // on the heap: it escapes to Get below
+	for _, tc := range []struct {
+		name string
+		get  func()
+		want float64
+	}{
+		{"string(b)", func() { c.Get(string(buf)) }, 1},
+		{"concatenation", func() { c.Get(host + path) }, 1},
+		{"GetWithStatus(string(b))", func() { c.GetWithStatus(string(buf)) }, 1},
+		{"a key already on the heap", func() { c.Get(held) }, 0},
+	} {
+		if n := testing.AllocsPerRun(200, tc.get); n != tc.want {
+			t.Errorf("Get of %s: %v allocs, want %v", tc.name, n, tc.want)
+		}
+	}
+	if v, ok := c.Get(string(buf)); !ok || v != 1 {
+		t.Fatalf("Get(string(buf)) = %v, %v", v, ok)
+	}
+}
+
 // A reader never waits for a writer: with a shard's write lock held, Get,
 // GetWithStatus and an RTCache hit of keys in that shard still return.
 func TestReadersDoNotWaitForWriters(t *testing.T) {

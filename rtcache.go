@@ -356,7 +356,8 @@ func (rt *RTCache[K, V]) Cache() *Cache[K, V] { return rt.c }
 
 // Get returns the value of k, loading it if it is absent or expired.
 // The Status is Hit, Miss, Expired or LockHit. A hit takes no lock and does
-// not allocate, unless it falls inside the RefreshAhead window and starts a
+// not allocate (k aside: it escapes, as Cache.Get's does), unless it falls
+// inside the RefreshAhead window and starts a
 // background refresh: that claims k in the wait map, under the lock of k's
 // bucket there, which an RTCache write of a key in that bucket (Set,
 // Delete, Invalidate) holds while it stores, so the hit may wait for that

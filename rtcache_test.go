@@ -1907,6 +1907,7 @@ func TestNewRTCacheValidates(t *testing.T) {
 		{c, load, ufocache.RTOptions[string, string]{MaxErrors: -1}, "MaxErrors"},
 		{c, load, ufocache.RTOptions[string, string]{RefreshAhead: -1}, "RefreshAhead"},
 		{c, load, ufocache.RTOptions[string, string]{MaxRefreshes: -1}, "MaxRefreshes"},
+		{c, load, ufocache.RTOptions[string, string]{MaxMultiLoads: -1}, "MaxMultiLoads"},
 	}
 	for _, tc := range cases {
 		rt, err := ufocache.NewRTCache(tc.c, tc.load, tc.opts)
@@ -1983,6 +1984,37 @@ func TestRTRefreshAheadHitOverCachedErrorDoesNotAllocate(t *testing.T) {
 	}
 	if got := rt.Stats().Refreshes; got != before.Refreshes+1 {
 		t.Errorf("refreshes %d after the error expired, want %d", got, before.Refreshes+1)
+	}
+}
+
+// A hit in the RefreshAhead window while the key's refresh is still in
+// flight starts no other, and takes no lock and does not allocate.
+func TestRTRefreshAheadHitDuringItsRefreshDoesNotAllocate(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: &fakeClock{}})
+	release, called := make(chan struct{}), make(chan struct{}, 1)
+	load := func(ctx context.Context, k string) (string, time.Duration, error) {
+		called <- struct{}{}
+		<-release
+		return "v2", time.Hour, nil
+	}
+	rt, _ := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{RefreshAhead: time.Hour})
+	rt.Set("k", "v", 30*time.Minute) // within the RefreshAhead window
+	ctx := context.Background()
+	rt.Get(ctx, "k")
+	<-called // the refresh runs, and holds the key
+	if n := testing.AllocsPerRun(100, func() {
+		if v, st, err := rt.Get(ctx, "k"); v != "v" || st != ufocache.Hit || err != nil {
+			t.Fatalf("Get: %q, %v, %v; want the value held", v, st, err)
+		}
+	}); n != 0 {
+		t.Errorf("a hit in the RefreshAhead window during its refresh: %v allocs, want 0", n)
+	}
+	if got := rt.Stats().Refreshes; got != 1 {
+		t.Errorf("%d refreshes started, want 1", got)
+	}
+	close(release)
+	for rt.InFlight() > 0 {
+		runtime.Gosched()
 	}
 }
 
