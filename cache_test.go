@@ -815,8 +815,16 @@ func TestSketchLeastRoom(t *testing.T) {
 // outside, used with a TTL inside.
 func TestCachesAndSynctestBubbles(t *testing.T) {
 	outside := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10}) // keeps the process's ticker running
+	if !ufocache.HoldsSharedClock(outside) {
+		t.Fatal("a cache made outside a bubble, with no Clock, does not hold the process's ticker")
+	}
 	synctest.Test(t, func(t *testing.T) {
 		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10})
+		// outside keeps the ticker running, so a cache that took it here
+		// would start no goroutine in the bubble: ask the cache.
+		if ufocache.HoldsSharedClock(c) {
+			t.Fatal("a cache made in the bubble holds the process's ticker")
+		}
 		if !c.SetWithTTL(1, 1, time.Second) {
 			t.Fatal("a cache made in the bubble declined a positive TTL")
 		}

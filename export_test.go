@@ -74,3 +74,7 @@ func IndexSlotsOf[K comparable, V any](c *Cache[K, V], i int) int { return c.sha
 
 // SketchKeysOf returns the keys shard i's sketch has room for.
 func SketchKeysOf[K comparable, V any](c *Cache[K, V], i int) int { return c.shards[i].SketchKeys() }
+
+// HoldsSharedClock reports whether c keeps the process's coarse clock
+// running (its ticker goroutine).
+func HoldsSharedClock[K comparable, V any](c *Cache[K, V]) bool { return c.clockRef != nil }
