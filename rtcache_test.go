@@ -1956,11 +1956,7 @@ func TestRTRefreshAheadHitOverCachedErrorDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Get: %v, %v; want a hit", st, err)
 	}
 	<-done
-	// The refresh failed: its error is cached once it left the wait map,
-	// and its load counted (Finished) a little after.
-	for rt.InFlight() > 0 || rt.Stats().Loads == 0 {
-		runtime.Gosched()
-	}
+	waitLoads(rt, 1) // the refresh failed: its error is cached
 	before := rt.Stats()
 	if n := testing.AllocsPerRun(100, func() {
 		if _, st, err := rt.Get(ctx, "k"); st != ufocache.Hit || err != nil {
@@ -1979,9 +1975,7 @@ func TestRTRefreshAheadHitOverCachedErrorDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Get after the error expired: %v, %v; want a hit", st, err)
 	}
 	<-done
-	for rt.InFlight() > 0 {
-		runtime.Gosched()
-	}
+	waitLoads(rt, 2)
 	if got := rt.Stats().Refreshes; got != before.Refreshes+1 {
 		t.Errorf("refreshes %d after the error expired, want %d", got, before.Refreshes+1)
 	}
@@ -2013,7 +2007,13 @@ func TestRTRefreshAheadHitDuringItsRefreshDoesNotAllocate(t *testing.T) {
 		t.Errorf("%d refreshes started, want 1", got)
 	}
 	close(release)
-	for rt.InFlight() > 0 {
+	waitLoads(rt, 1)
+}
+
+// waitLoads waits until no load of rt is in flight and n have finished: a
+// load leaves the wait map (its outcome stored) before Finished counts it.
+func waitLoads[K comparable, V any](rt *ufocache.RTCache[K, V], n uint64) {
+	for rt.InFlight() > 0 || rt.Stats().Loads < n {
 		runtime.Gosched()
 	}
 }
