@@ -43,10 +43,7 @@ func TestPrefillFillsEveryCache(t *testing.T) {
 // over a third of them.
 func TestMemorySuiteFillsRistretto(t *testing.T) {
 	const n = 200_000
-	keys := make([]uint64, n)
-	for i := range n {
-		keys[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
-	}
+	keys := memKeys(n)
 	m := measureMemory(peers.Ristretto, keys, n, func(k uint64) uint64 { return k })
 	if m.held < n*95/100 {
 		t.Errorf("ristretto held %d of %d after n Sets into capacity n", m.held, n)
@@ -58,10 +55,7 @@ func TestMemorySuiteFillsRistretto(t *testing.T) {
 // entries together, grew by 166 B per entry there (10k keys, 32
 // rewrites); now by nothing, as otter v1 does.
 func TestRewritesKeepNothingReplaced(t *testing.T) {
-	keys := make([]uint64, 4000)
-	for i := range keys {
-		keys[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
-	}
+	keys := memKeys(4000)
 	for _, name := range []string{peers.Ufocache, peers.OtterV1} {
 		fill, again := measureRewrites(name, keys)
 		if again-fill > rewriteValue/8 {
@@ -76,10 +70,7 @@ func TestRewritesKeepNothingReplaced(t *testing.T) {
 // them (divided by the keys set, it would read a quarter of that).
 func TestMemoryPerEntryIsPerEntryHeld(t *testing.T) {
 	const n = 200_000
-	keys := make([]uint64, n)
-	for i := range n {
-		keys[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
-	}
+	keys := memKeys(n)
 	id := func(k uint64) uint64 { return k }
 	over := measureMemory(peers.Ufocache, keys, n/4, id)
 	full := measureMemory(peers.Ufocache, keys[:n/4], n/4, id)

@@ -39,10 +39,9 @@ func runMemory(cfg *config) (*report, error) {
 	}
 	cells := map[key]memCell{}
 	for _, n := range sizes {
-		u64 := make([]uint64, n)
+		u64 := memKeys(n)
 		strs := make([]string, n)
 		for i := range n {
-			u64[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
 			strs[i] = "key:" + strconv.Itoa(i)
 		}
 		value := []byte("value:0123456789")
@@ -88,10 +87,7 @@ func runMemory(cfg *config) (*report, error) {
 
 	// Rewrites: what a cache keeps of the values it no longer holds.
 	rn := sizes[0]
-	keys := make([]uint64, rn)
-	for i := range keys {
-		keys[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
-	}
+	keys := memKeys(rn)
 	w := newTable("cache", "after the fill (B/entry)", fmt.Sprintf("after %d rewrites of every key (B/entry)", rewrites), "growth (B/entry)")
 	for _, name := range caches {
 		fill, again := measureRewrites(name, keys)
@@ -103,6 +99,16 @@ func runMemory(cfg *config) (*report, error) {
 		"what it replaced grows by about nothing; one that keeps replaced values reachable grows by up to %d bytes per entry "+
 		"and rewrite.\n\n%s", 2*rn, rn, rewriteValue, rewrites, rewriteValue+24, w)
 	return r, nil
+}
+
+// memKeys returns n distinct uint64 keys, spread over the whole range
+// (odd multiples of the golden ratio), none of them 0.
+func memKeys(n int) []uint64 {
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = uint64(i)*0x9e3779b97f4a7c15 | 1
+	}
+	return keys
 }
 
 // rewrites and rewriteValue: see the rewrites table of runMemory.
