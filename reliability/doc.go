@@ -12,8 +12,11 @@
 //     through an injected clock, weighted entries, read-through loads that
 //     fail, panic, call runtime.Goexit, are slow, hang past their timeout
 //     or lose their caller, batch loaders that misbehave) for a set
-//     duration; then the accounting the public API shows (Len and Weight
-//     within MaxWeight, every entry found adds up to Len and Weight, All
+//     duration, where a few keys are written one writer at a time with
+//     rising versions and every read of them checks it is fresh (never
+//     older than a write that returned before the read was called, the
+//     writes too heavy to store included); then the accounting the public
+//     API shows (Len and Weight within MaxWeight, every entry found adds up to Len and Weight, All
 //     yields the live ones, Stats agrees with the OnEvict calls, RTStats
 //     with the loads the origin saw), no goroutine left behind (goleak),
 //     and the heap back near its level after Clear;

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,14 +53,38 @@ const (
 	soakShare     = soakMaxWeight / soakShards
 	soakKeys      = 4000
 	soakHotKeys   = 32
+	// soakOwned keys, named after the soakKeys, are written one write
+	// at a time (see ownedKey).
+	soakOwned = 16
 )
 
 // soakValue names its key, so that every read can check it got its own
-// key's value, and carries its weight and a payload.
+// key's value, and carries its weight and a payload; an owned key's value
+// also its version.
 type soakValue struct {
 	key     int32
 	weight  uint32
+	ver     uint64
 	payload []byte
+}
+
+// ownedKey is a key written by one worker at a time, the one holding its
+// lock (with Cache.Set, SetWithTTL, ForceSet, Delete, RTCache.Set,
+// Delete), each write with a version one above the last, so that a read
+// (which takes no lock) can check it is fresh: a read called after a
+// write returned finds that write's value or a later one, or nothing
+// (evicted, expired, cleared), never an older value, and never a version
+// no write carried. Only the Cache's reads and All read it: an
+// RTCache.Get could load a value of its own.
+type ownedKey struct {
+	name string
+	mu   sync.Mutex // held by the writer
+	// floor is the least version a read called now may return: the
+	// version of the last write that returned (a Delete's is one no
+	// value carries).
+	floor atomic.Uint64
+	// issued is the version of the last write called.
+	issued atomic.Uint64
 }
 
 func soakWeigher(_ string, v soakValue) uint32 { return v.weight }
@@ -142,6 +167,7 @@ type soak struct {
 	rt      *ufocache.RTCache[string, soakValue]
 	clock   *soakClock
 	keys    []string
+	owned   [soakOwned]ownedKey
 	release chan struct{} // closed at the end: hung loads return
 	n       soakCounts
 	evicted [6]atomic.Int64 // OnEvict calls by reason
@@ -180,6 +206,97 @@ func (s *soak) value(r *rand.Rand, k string, payloadPerUnit int) soakValue {
 func (s *soak) check(where, k string, v soakValue) {
 	if v.key != keyIndex(k) {
 		s.errorf("%s(%s) returned the value of k%d", where, k, v.key)
+	}
+}
+
+// ownedOf returns k's ownedKey, or nil if k is not owned.
+func (s *soak) ownedOf(k string) *ownedKey {
+	if i := keyIndex(k) - soakKeys; i >= 0 && i < soakOwned {
+		return &s.owned[i]
+	}
+	return nil
+}
+
+// checkFresh verifies a value returned for an owned key by a read called
+// when its floor was floor.
+func (s *soak) checkFresh(where string, o *ownedKey, floor uint64, v soakValue) {
+	s.check(where, o.name, v)
+	if v.ver < floor {
+		s.errorf("%s(%s) returned version %d, called after the write of version %d returned", where, o.name, v.ver, floor)
+	}
+	if issued := o.issued.Load(); v.ver > issued || v.ver == 0 {
+		s.errorf("%s(%s) returned version %d, which no write carried (last %d)", where, o.name, v.ver, issued)
+	}
+}
+
+// writeOwned writes an owned key, unless another worker is writing it.
+func (s *soak) writeOwned(r *rand.Rand) {
+	o := &s.owned[r.IntN(soakOwned)]
+	if !o.mu.TryLock() {
+		return
+	}
+	defer o.mu.Unlock()
+	ver := o.issued.Load() + 1
+	o.issued.Store(ver)
+	k, c, rt := o.name, s.c, s.rt
+	ttl := time.Duration(r.IntN(40)) * time.Millisecond
+	if r.IntN(8) == 0 {
+		s.n.add("op.owned.Delete", 1)
+		if r.IntN(2) == 0 {
+			c.Delete(k)
+		} else {
+			rt.Delete(k)
+		}
+	} else {
+		s.n.add("op.owned.Set", 1)
+		v := soakValue{key: keyIndex(k), weight: uint32(r.IntN(16)), ver: ver}
+		if r.IntN(16) == 0 {
+			// Too heavy to store: the write removes the older value
+			// (Set's doc), so the floor rises all the same.
+			v.weight = soakShare + 1
+		}
+		var ok bool
+		switch r.IntN(4) {
+		case 0:
+			ok = c.Set(k, v)
+		case 1:
+			ok = c.SetWithTTL(k, v, ttl)
+		case 2:
+			ok = c.ForceSet(k, v, ttl)
+		default:
+			ok = rt.Set(k, v, ttl)
+		}
+		if want := soakWeight(v) <= soakShare; ok != want {
+			s.errorf("Set(%s) of version %d, weight %d, returned %v", k, ver, v.weight, ok)
+		}
+	}
+	o.floor.Store(ver)
+}
+
+// readOwned reads an owned key and checks the value is fresh.
+func (s *soak) readOwned(r *rand.Rand) {
+	o := &s.owned[r.IntN(soakOwned)]
+	s.n.add("op.owned.read", 1)
+	floor := o.floor.Load()
+	switch r.IntN(4) {
+	case 0:
+		if v, ok := s.c.Get(o.name); ok {
+			s.checkFresh("Get", o, floor, v)
+		}
+	case 1:
+		if v, st := s.c.GetWithStatus(o.name); st == ufocache.Hit {
+			s.checkFresh("GetWithStatus", o, floor, v)
+		}
+	case 2:
+		if v, _, ok := s.c.GetStale(o.name); ok {
+			s.checkFresh("GetStale", o, floor, v)
+		}
+	default:
+		for _, res := range s.c.MultiGet([]string{o.name}) {
+			if res.Status == ufocache.Hit {
+				s.checkFresh("MultiGet", o, floor, res.Value)
+			}
+		}
 	}
 }
 
@@ -367,6 +484,14 @@ func (s *soak) key(r *rand.Rand) string {
 
 // step runs one random operation.
 func (s *soak) step(r *rand.Rand) {
+	switch r.IntN(20) {
+	case 0, 1:
+		s.readOwned(r)
+		return
+	case 2:
+		s.writeOwned(r)
+		return
+	}
 	k := s.key(r)
 	c, rt := s.c, s.rt
 	switch op := r.IntN(100); {
@@ -425,9 +550,17 @@ func (s *soak) step(r *rand.Rand) {
 			c.DeleteExpired()
 		} else {
 			s.n.add("op.All", 1)
+			var floors [soakOwned]uint64
+			for i := range s.owned {
+				floors[i] = s.owned[i].floor.Load()
+			}
 			n := 0
 			for k, v := range c.All() {
-				s.check("All", k, v)
+				if o := s.ownedOf(k); o != nil {
+					s.checkFresh("All", o, floors[keyIndex(k)-soakKeys], v)
+				} else {
+					s.check("All", k, v)
+				}
 				if n++; n == 50 {
 					break
 				}
@@ -531,6 +664,9 @@ func TestSoak(t *testing.T) {
 	for i := range soakKeys {
 		s.keys = append(s.keys, fmt.Sprint("k", i))
 	}
+	for i := range s.owned {
+		s.owned[i].name = fmt.Sprint("k", soakKeys+i)
+	}
 	var err error
 	s.c, err = ufocache.New(ufocache.Options[string, soakValue]{
 		MaxWeight:   soakMaxWeight,
@@ -618,7 +754,11 @@ func (s *soak) checkAccounting() {
 	var count, live int
 	var weight int64
 	fresh := map[string]soakValue{}
-	for _, k := range s.keys {
+	keys := slices.Clone(s.keys)
+	for i := range s.owned {
+		keys = append(keys, s.owned[i].name)
+	}
+	for _, k := range keys {
 		v, _, ok := c.GetStale(k)
 		if !ok {
 			continue
