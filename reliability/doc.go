@@ -3,10 +3,11 @@
 //   - linearizability (TestLinearizable): concurrent histories of Get, Set,
 //     Delete and RTCache.Get (some of whose callers leave before their
 //     load ends) on a few keys, recorded from several goroutines while
-//     another forces evictions, index growth and clears, each checked with porcupine against a model of a cache that may
-//     evict at any moment; two configs move the caches' Clock during the
-//     history and check TTLs, stale reads, Invalidate, DeleteExpired and
-//     ErrorTTL against expiries known as windows of Clock readings
+//     another forces evictions, index growth and clears, each checked
+//     with porcupine against a model of a cache that may evict at any
+//     moment; two configs move the caches' Clock during the history and
+//     check TTLs, stale reads, Invalidate, DeleteExpired and ErrorTTL
+//     against expiries known as windows of Clock readings
 //     (TestLinModelRejects shows the model rejects the histories it must);
 //   - soak (TestSoak): a mixed workload (reads, writes, deletes, TTL expiry
 //     through an injected clock, weighted entries, read-through loads that
@@ -16,10 +17,11 @@
 //     rising versions and every read of them checks it is fresh (never
 //     older than a write that returned before the read was called, the
 //     writes too heavy to store included); then the accounting the public
-//     API shows (Len and Weight within MaxWeight, every entry found adds up to Len and Weight, All
-//     yields the live ones, Stats agrees with the OnEvict calls, RTStats
-//     with the loads the origin saw), no goroutine left behind (goleak),
-//     and the heap back near its level after Clear;
+//     API shows (Len and Weight within MaxWeight, every entry found adds
+//     up to Len and Weight, All yields the live ones, Stats agrees with
+//     the OnEvict calls, RTStats with the loads the origin saw), no
+//     goroutine left behind (goleak), and the heap back near its level
+//     after Clear;
 //   - bad input to RTCache beyond what the library's own tests cover
 //     (rtinput_test.go).
 //
