@@ -106,6 +106,7 @@ import (
 	"reflect"
 	"runtime"
 	"time"
+	"unsafe"
 
 	"github.com/puzpuzpuz/xsync/v3"
 	"github.com/ufocache/ufocache/fifo"
@@ -546,7 +547,8 @@ func (c *Cache[K, V]) nowFor(expire int64) int64 {
 // for the call, such as string(b) of a []byte or a concatenation, is
 // moved to the heap by the caller, one allocation per Get (Go's maps
 // avoid that for m[string(b)] with the compiler's help). A constant key,
-// or one already on the heap, costs nothing (TestGetKeyAllocations).
+// or one already on the heap, costs nothing (TestGetKeyAllocations); for
+// a key in a []byte, GetBytes costs nothing either.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
 	var h uint64
 	// The integer hash inlines here; Sum would be a call (generic code
@@ -569,6 +571,47 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 	}
 	var zero V
 	return zero, false
+}
+
+// get is Get of k, whose hash is h; it keeps nothing of k. Get repeats its
+// body: a generic method calling another is not inlined, and the call
+// would cost every Get.
+func (c *Cache[K, V]) get(k K, h uint64) (V, bool) {
+	if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.nowFor(e.Expire) < e.Expire) {
+		e.Touch()
+		if c.hits != nil {
+			c.hits.Inc()
+		}
+		return e.Val, true
+	}
+	if c.misses != nil {
+		c.misses.Inc()
+	}
+	var zero V
+	return zero, false
+}
+
+// GetBytes is c.Get(K(string(b))) for a cache whose keys are strings,
+// without the conversion: it allocates nothing, whatever the key's length
+// (where Get of a key built for the call costs the caller an allocation;
+// see Get). It only reads b, and only during the call. With a custom
+// Options.Hasher, which may keep the key it is given, it hashes a copy,
+// one allocation.
+func GetBytes[K ~string, V any](c *Cache[K, V], b []byte) (V, bool) {
+	k, h := bytesKey(c, b)
+	return c.get(k, h)
+}
+
+// bytesKey returns a key of c that shares b's bytes, and its hash. The
+// key must not be kept past the caller's call, nor passed to anything
+// that may keep it: the index compares it and maphash reads it, but a
+// custom Hasher may keep its key, so it is given a copy.
+func bytesKey[K ~string, V any](c *Cache[K, V], b []byte) (K, uint64) {
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	if c.hash.Kind != hashing.String { // a custom Hasher
+		return K(s), c.hash.Sum(K(string(b)))
+	}
+	return K(s), c.hash.Str(s)
 }
 
 // GetWithStatus is Get that tells a miss from an expired entry. On Expired

@@ -44,18 +44,19 @@ func (c *Cache[K, V]) expireCollect(k K, out *[]shard.Evicted[K, V]) bool {
 // (NoExpiration if it never expires), or minus how long ago an Expired
 // entry expired. Counted and touched as GetWithStatus does.
 func (c *Cache[K, V]) lookup(k K) (v V, st Status, left time.Duration) {
-	return c.read(k, true)
+	return c.read(k, c.hash.Sum(k), true)
 }
 
 // recheckRead is lookup for RTCache's recheck, which looks at k again for
 // a caller whose lookup already counted: it touches a hit but counts
 // nothing, so that one RTCache lookup counts once in Stats.
 func (c *Cache[K, V]) recheckRead(k K) (v V, st Status, left time.Duration) {
-	return c.read(k, false)
+	return c.read(k, c.hash.Sum(k), false)
 }
 
-func (c *Cache[K, V]) read(k K, count bool) (v V, st Status, left time.Duration) {
-	h := c.hash.Sum(k)
+// read is lookup (count) or recheckRead of k, whose hash is h. It keeps
+// nothing of k.
+func (c *Cache[K, V]) read(k K, h uint64, count bool) (v V, st Status, left time.Duration) {
 	e := c.shardFor(h).Find(k, h)
 	if e == nil {
 		if count && c.misses != nil {

@@ -78,3 +78,19 @@ func ExampleCache_GetStale() {
 type manualClock struct{ now int64 }
 
 func (m *manualClock) Nanotime() int64 { return m.now }
+
+// A DNS resolver's key built from the request's bytes: GetBytes looks it
+// up without converting the buffer to a string, so without an allocation.
+func ExampleGetBytes() {
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10_000})
+	c.Set("example.com./A", "93.184.215.14")
+
+	buf := make([]byte, 0, 256) // reused for every request
+	buf = append(buf, "example.com."...)
+	buf = append(buf, "/A"...)
+	if ip, ok := ufocache.GetBytes(c, buf); ok {
+		fmt.Println("hit:", ip)
+	}
+	// Output:
+	// hit: 93.184.215.14
+}

@@ -356,12 +356,11 @@ func (rt *RTCache[K, V]) Cache() *Cache[K, V] { return rt.c }
 
 // Get returns the value of k, loading it if it is absent or expired.
 // The Status is Hit, Miss, Expired or LockHit. A hit takes no lock and does
-// not allocate (k aside: it escapes, as Cache.Get's does), unless it falls
-// inside the RefreshAhead window and starts a
-// background refresh: that claims k in the wait map, under the lock of k's
-// bucket there, which an RTCache write of a key in that bucket (Set,
-// Delete, Invalidate) holds while it stores, so the hit may wait for that
-// write.
+// not allocate (k aside: it escapes, as Cache.Get's does; see RTGetBytes),
+// unless it falls inside the RefreshAhead window and starts a background
+// refresh: that claims k in the wait map, under the lock of k's bucket
+// there, which an RTCache write of a key in that bucket (Set, Delete,
+// Invalidate) holds while it stores, so the hit may wait for that write.
 func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 	// Without stats or RefreshAhead a hit is Cache.Get's hit path, inlined
 	// here so that the read-through layer costs one predictable branch,
@@ -380,6 +379,29 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 		}
 	}
 	return rt.get(ctx, k)
+}
+
+// RTGetBytes is rt.Get(ctx, K(string(b))) for an RTCache whose keys are
+// strings, without the conversion on a hit that starts no refresh: such a
+// hit allocates nothing, whatever the key's length (see GetBytes). A miss,
+// an expired entry, a cached error and a hit that starts a refresh go on
+// with a copy of the key, which the load keeps. It only reads b, and only
+// during the call.
+func RTGetBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte) (V, Status, error) {
+	k, h := bytesKey(rt.c, b)
+	v, st, left := rt.c.read(k, h, true)
+	if st == Hit && left >= rt.refreshAhead {
+		if rt.st.hits != nil {
+			rt.st.hits.Inc()
+		}
+		return v, Hit, nil
+	}
+	// What get does after its lookup.
+	if st == Hit {
+		rt.hit(ctx, K(string(b)), left)
+		return v, Hit, nil
+	}
+	return rt.fetch(ctx, K(string(b)), st)
 }
 
 // get is Get past the plain hit: a hit that counts or refreshes ahead, or

@@ -94,6 +94,10 @@ func (h *Hasher[K]) Word(k K) uint64 {
 	return hi ^ lo
 }
 
+// Str hashes a string key as Sum would; only for Kind == String. s need
+// not outlive the call: maphash keeps nothing.
+func (h *Hasher[K]) Str(s string) uint64 { return maphash.String(h.seed, s) }
+
 func (h *Hasher[K]) sum(k K) uint64 {
 	switch h.Kind {
 	case String:
