@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -292,5 +294,60 @@ func TestRTGetBytesIsGetOfTheString(t *testing.T) {
 				t.Fatalf("Stats through Get %+v, through RTGetBytes %+v", a, b)
 			}
 		})
+	}
+}
+
+// GetBytes beside concurrent writers (run it with -race): every hit is the
+// value some write stored for that key, read from a buffer that its
+// goroutine reuses and scribbles over between calls.
+func TestGetBytesConcurrentWithWriters(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	keys := bytesKeys(r, 500)
+	index := map[hostKey]int{}
+	for i, k := range keys {
+		index[k] = i
+	}
+	c := ufocache.Must(ufocache.Options[hostKey, int]{MaxWeight: 256, Shards: 4})
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	for w := range 2 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			for !stop.Load() {
+				i := r.IntN(len(keys))
+				if r.IntN(4) == 0 {
+					c.Delete(keys[i])
+				} else {
+					c.Set(keys[i], i)
+				}
+			}
+		})
+	}
+	var hits atomic.Int64
+	var readers sync.WaitGroup
+	for g := range 2 {
+		readers.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 8))
+			var buf []byte
+			for range 20000 {
+				k := keys[r.IntN(len(keys))]
+				buf = append(buf[:0], k...)
+				v, ok := ufocache.GetBytes(c, buf)
+				scribble(buf)
+				if ok {
+					hits.Add(1)
+					if v != index[k] {
+						t.Errorf("GetBytes(%q) = %d, the value of key %q", k, v, keys[v])
+						return
+					}
+				}
+			}
+		})
+	}
+	readers.Wait()
+	stop.Store(true)
+	wg.Wait()
+	if hits.Load() < 1000 {
+		t.Fatalf("%d hits in 40,000 reads: the test compared few values", hits.Load())
 	}
 }
