@@ -1,0 +1,154 @@
+package ufocache_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// A GetStale whose load fails serves the stale value the cache holds when
+// the load has failed, not the one its lookup saw before the load: here a
+// Set (which detaches the load) and an Invalidate replaced k#1 by "newer",
+// expired 200ms when the load fails. Serving k#1 would return an
+// overwritten value (README, Guarantees: never a deleted, overwritten or
+// never-written value), with the age of another.
+// (TestRTGetStaleReturnsAValueStoredDuringTheLoad covers a fresh value
+// stored meanwhile; this is the stale one.)
+func TestRTGetStaleServesTheStaleValueOfTheCacheAfterTheLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{ttl: time.Second}
+		rt := warmStaleRT(t, o, ufocache.RTOptions[string, string]{})
+		gate := make(chan struct{})
+		o.set(func(o *origin) { o.gate = gate; o.err = errors.New("down") })
+		time.Sleep(1500 * time.Millisecond) // k#1 expired 500ms ago
+		type res struct {
+			v   string
+			st  ufocache.StaleStatus
+			err error
+		}
+		done := make(chan res)
+		go func() {
+			v, st, err := rt.GetStale(context.Background(), "k", time.Hour)
+			done <- res{v, st, err}
+		}()
+		synctest.Wait() // GetStale's load waits at the gate
+		rt.Set("k", "newer", time.Hour)
+		rt.Invalidate("k")
+		time.Sleep(200 * time.Millisecond)
+		close(gate) // the load fails
+		r := <-done
+		if r.v != "newer" || r.st.Status != ufocache.Stale || r.st.StaleFor != 200*time.Millisecond || r.err != nil {
+			t.Fatalf("GetStale whose load failed after k was set and invalidated = (%q, %v, StaleFor %v, %v), want (newer, stale, 200ms, nil)",
+				r.v, r.st.Status, r.st.StaleFor, r.err)
+		}
+	})
+}
+
+// hookClock is a Clock that runs hook, once armed, at its next reading,
+// before it returns: a write "lands" right after a lookup read the time.
+type hookClock struct {
+	ns   atomic.Int64
+	hook atomic.Pointer[func()]
+}
+
+func (c *hookClock) Nanotime() int64 {
+	if f := c.hook.Swap(nil); f != nil {
+		(*f)()
+	}
+	return c.ns.Load()
+}
+
+// Refreshes counts background loads started, and only those: a stale read
+// (GetStaleWhileUpdate) or a hit in the RefreshAhead window whose refresh
+// is answered by its recheck, because a Set stored a fresh value between
+// the read's lookup and the refresh's claim, starts no load and counts no
+// refresh. (TestRTRefreshAnsweredByACachedErrorGivesItsSlotBack covers an
+// error cached beforehand, which refresh turns away before the claim.)
+func TestRTRefreshAnsweredByItsRecheckIsNotCounted(t *testing.T) {
+	for _, ahead := range []bool{false, true} {
+		clk := &hookClock{}
+		clk.ns.Store(int64(time.Hour))
+		o := &origin{ttl: time.Second}
+		opts := ufocache.RTOptions[string, string]{}
+		if ahead {
+			opts.RefreshAhead = 500 * time.Millisecond
+		}
+		rt := newRT(t, o, opts, ufocache.Options[string, string]{MaxWeight: 100, Clock: clk, KeepExpired: time.Hour})
+		ctx := context.Background()
+		if _, _, err := rt.Get(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if ahead {
+			clk.ns.Add(int64(600 * time.Millisecond)) // 400ms left: in the window
+		} else {
+			clk.ns.Add(int64(1500 * time.Millisecond)) // expired 500ms ago
+		}
+		set := func() { rt.Set("k", "fresh", time.Hour) }
+		clk.hook.Store(&set) // the lookup's reading of the clock
+		var v string
+		var st ufocache.Status
+		var err error
+		if ahead {
+			v, st, err = rt.Get(ctx, "k")
+		} else {
+			var sst ufocache.StaleStatus
+			v, sst, err = rt.GetStaleWhileUpdate(ctx, "k", time.Hour)
+			st = sst.Status
+		}
+		want := ufocache.Stale
+		if ahead {
+			want = ufocache.Hit
+		}
+		if v != "k#1" || st != want || err != nil {
+			t.Fatalf("ahead %v: read = (%q, %v, %v), want (k#1, %v, nil)", ahead, v, st, err, want)
+		}
+		if clk.hook.Load() != nil {
+			t.Fatalf("ahead %v: the read did not read the clock", ahead)
+		}
+		for rt.InFlight() > 0 { // a refresh, if one started, finishes
+			runtime.Gosched()
+		}
+		if s := rt.Stats(); s.Refreshes != 0 || o.loads.Load() != 1 {
+			t.Errorf("ahead %v: Refreshes %d, %d loads; want 0 and 1 (the refresh's recheck found the fresh value)", ahead, s.Refreshes, o.loads.Load())
+		}
+		if v, st, _ := rt.Get(ctx, "k"); v != "fresh" || st != ufocache.Hit {
+			t.Errorf("ahead %v: Get after = (%q, %v), want (fresh, hit)", ahead, v, st)
+		}
+	}
+}
+
+// An RTGetBytes hit with exactly RefreshAhead left starts no refresh
+// (the bound is exclusive: TestRTRefreshAheadBoundIsExclusive), and so,
+// as RTGetBytes says, allocates nothing: it does not convert the key.
+func TestRTGetBytesHitAtTheRefreshAheadBoundAllocatesNothing(t *testing.T) {
+	clk := &fakeClock{}
+	clk.Advance(time.Hour)
+	c := ufocache.Must(ufocache.Options[hostKey, int]{MaxWeight: 100, Clock: clk, RecordStats: true})
+	load := func(context.Context, hostKey) (int, time.Duration, error) { return 2, time.Hour, nil }
+	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[hostKey, int]{RefreshAhead: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("a-long-key/", 10)
+	rt.Set(hostKey(long), 1, time.Second) // the clock stands: exactly RefreshAhead left
+	b := []byte(long)
+	ctx := context.Background()
+	get := func() {
+		if v, st, err := ufocache.RTGetBytes(ctx, rt, b); v != 1 || st != ufocache.Hit || err != nil {
+			t.Fatalf("RTGetBytes = (%d, %v, %v), want (1, hit, nil)", v, st, err)
+		}
+	}
+	if n := testing.AllocsPerRun(100, get); n != 0 {
+		t.Errorf("a hit with exactly RefreshAhead left: %v allocs, want 0", n)
+	}
+	if s := rt.Stats(); s.Refreshes != 0 || s.Hits != 101 {
+		t.Errorf("stats %+v: want no refresh and 101 hits", s)
+	}
+}
