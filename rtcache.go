@@ -382,11 +382,12 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 }
 
 // RTGetBytes is rt.Get(ctx, K(string(b))) for an RTCache whose keys are
-// strings, without the conversion on a hit that starts no refresh: such a
-// hit allocates nothing, whatever the key's length (see GetBytes). A miss,
-// an expired entry, a cached error and a hit that starts a refresh go on
-// with a copy of the key, which the load keeps. It only reads b, and only
-// during the call.
+// strings, without the conversion on a hit outside the RefreshAhead
+// window: such a hit allocates nothing, whatever the key's length (see
+// GetBytes). A miss, an expired entry, a cached error and a hit inside the
+// window (which may start a refresh) go on with a copy of the key, one
+// allocation, which a load keeps. It only reads b, and only during the
+// call.
 func RTGetBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte) (V, Status, error) {
 	k, h := bytesKey(rt.c, b)
 	v, st, left := rt.c.read(k, h, true)
