@@ -741,28 +741,40 @@ func TestRTGetStaleJudgesTheAllowanceAfterTheLoad(t *testing.T) {
 // the load ran, not the stale value its lookup saw before.
 func TestRTGetStaleReturnsAValueStoredDuringTheLoad(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o := &origin{ttl: time.Second}
-		rt := warmStaleRT(t, o, ufocache.RTOptions[string, string]{})
-		gate := make(chan struct{})
-		o.set(func(o *origin) { o.gate = gate; o.err = errors.New("down") })
-		time.Sleep(1500 * time.Millisecond) // k#1 expired 500ms ago
-		type res struct {
-			v   string
-			st  ufocache.StaleStatus
-			err error
-		}
-		done := make(chan res)
-		go func() {
-			v, st, err := rt.GetStale(context.Background(), "k", time.Hour)
-			done <- res{v, st, err}
-		}()
-		synctest.Wait() // GetStale's load waits at the gate
-		rt.Set("k", "fresh", time.Hour)
-		close(gate) // the load fails
-		if r := <-done; r.v != "fresh" || r.st.Status != ufocache.Hit || r.err != nil {
+		r := getStaleAcrossAFailedLoad(t, func(rt *ufocache.RTCache[string, string]) {
+			rt.Set("k", "fresh", time.Hour)
+		})
+		if r.v != "fresh" || r.st.Status != ufocache.Hit || r.err != nil {
 			t.Fatalf("GetStale whose load failed after a Set of a fresh value = (%q, %+v, %v), want (fresh, hit, nil)", r.v, r.st, r.err)
 		}
 	})
+}
+
+// staleResult is what a GetStale returned.
+type staleResult struct {
+	v   string
+	st  ufocache.StaleStatus
+	err error
+}
+
+// getStaleAcrossAFailedLoad (in a synctest bubble) makes k#1 stale by
+// 500ms, starts a GetStale of k whose load waits at a gate, calls
+// meanwhile, then lets the load fail, and returns what GetStale returned.
+func getStaleAcrossAFailedLoad(t *testing.T, meanwhile func(*ufocache.RTCache[string, string])) staleResult {
+	o := &origin{ttl: time.Second}
+	rt := warmStaleRT(t, o, ufocache.RTOptions[string, string]{})
+	gate := make(chan struct{})
+	o.set(func(o *origin) { o.gate = gate; o.err = errors.New("down") })
+	time.Sleep(1500 * time.Millisecond) // k#1 expired 500ms ago
+	done := make(chan staleResult)
+	go func() {
+		v, st, err := rt.GetStale(context.Background(), "k", time.Hour)
+		done <- staleResult{v, st, err}
+	}()
+	synctest.Wait() // GetStale's load waits at the gate
+	meanwhile(rt)
+	close(gate) // the load fails
+	return <-done
 }
 
 // A GetStale whose Loader panics, with no stale value left to serve when

@@ -2,7 +2,6 @@ package ufocache_test
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -23,27 +22,11 @@ import (
 // stored meanwhile; this is the stale one.)
 func TestRTGetStaleServesTheStaleValueOfTheCacheAfterTheLoad(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o := &origin{ttl: time.Second}
-		rt := warmStaleRT(t, o, ufocache.RTOptions[string, string]{})
-		gate := make(chan struct{})
-		o.set(func(o *origin) { o.gate = gate; o.err = errors.New("down") })
-		time.Sleep(1500 * time.Millisecond) // k#1 expired 500ms ago
-		type res struct {
-			v   string
-			st  ufocache.StaleStatus
-			err error
-		}
-		done := make(chan res)
-		go func() {
-			v, st, err := rt.GetStale(context.Background(), "k", time.Hour)
-			done <- res{v, st, err}
-		}()
-		synctest.Wait() // GetStale's load waits at the gate
-		rt.Set("k", "newer", time.Hour)
-		rt.Invalidate("k")
-		time.Sleep(200 * time.Millisecond)
-		close(gate) // the load fails
-		r := <-done
+		r := getStaleAcrossAFailedLoad(t, func(rt *ufocache.RTCache[string, string]) {
+			rt.Set("k", "newer", time.Hour)
+			rt.Invalidate("k")
+			time.Sleep(200 * time.Millisecond)
+		})
 		if r.v != "newer" || r.st.Status != ufocache.Stale || r.st.StaleFor != 200*time.Millisecond || r.err != nil {
 			t.Fatalf("GetStale whose load failed after k was set and invalidated = (%q, %v, StaleFor %v, %v), want (newer, stale, 200ms, nil)",
 				r.v, r.st.Status, r.st.StaleFor, r.err)
