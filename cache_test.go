@@ -248,6 +248,8 @@ func TestGetDoesNotAllocate(t *testing.T) {
 		"getstale":      func() { c.GetStale("present") },
 		"getstatus":     func() { c.GetWithStatus("absent") },
 		"getstatus-hit": func() { c.GetWithStatus("ttl") },
+		"getttl":        func() { c.GetWithTTL("absent") },
+		"getttl-hit":    func() { c.GetWithTTL("ttl") },
 	} {
 		if a := testing.AllocsPerRun(1000, f); a != 0 {
 			t.Errorf("%s: %v allocs per Get", name, a)
@@ -286,7 +288,7 @@ func TestGetKeyAllocations(t *testing.T) {
 }
 
 // A reader never waits for a writer: with a shard's write lock held, Get,
-// GetWithStatus and an RTCache hit of keys in that shard still return.
+// GetWithStatus, GetWithTTL and an RTCache hit of keys in that shard still return.
 func TestReadersDoNotWaitForWriters(t *testing.T) {
 	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1 << 16, Shards: 4})
 	for i := range 1000 {
@@ -310,6 +312,10 @@ func TestReadersDoNotWaitForWriters(t *testing.T) {
 			}
 			if v, st := c.GetWithStatus(i); st != ufocache.Hit || v != i {
 				done <- fmt.Errorf("GetWithStatus(%d) = %d, %v", i, v, st)
+				return
+			}
+			if v, ttl, ok := c.GetWithTTL(i); !ok || v != i || ttl != ufocache.NoExpiration {
+				done <- fmt.Errorf("GetWithTTL(%d) = %d, %v, %v", i, v, ttl, ok)
 				return
 			}
 			if v, st, err := rt.Get(context.Background(), i); st != ufocache.Hit || v != i || err != nil {
@@ -444,8 +450,8 @@ func TestStats(t *testing.T) {
 }
 
 // Every read of an expired entry counts as a miss, whichever call makes
-// it: GetWithStatus (Expired), GetStale (the stale value) and RTCache's
-// lookups agree. GetStale counted nothing for a stale read.
+// it: GetWithStatus (Expired), GetStale (the stale value), GetWithTTL and
+// RTCache's lookups agree. GetStale counted nothing for a stale read.
 func TestStaleReadsCountAsMisses(t *testing.T) {
 	clk := &fakeClock{}
 	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10, Clock: clk, RecordStats: true})
@@ -463,8 +469,11 @@ func TestStaleReadsCountAsMisses(t *testing.T) {
 	if v, stale, ok := c.GetStale(2); v != 0 || stale != 0 || ok { // absent: not stale either
 		t.Fatalf("GetStale of an absent key = (%d, %v, %v), want (0, 0, false)", v, stale, ok)
 	}
-	if st := c.Stats(); st.Hits != 1 || st.Misses != 3 {
-		t.Fatalf("stats %d hits, %d misses; want 1 fresh hit and 3 misses (expired, stale, absent)", st.Hits, st.Misses)
+	if v, ttl, ok := c.GetWithTTL(1); v != 0 || ttl != 0 || ok {
+		t.Fatalf("GetWithTTL of an expired entry = (%d, %v, %v), want (0, 0, false)", v, ttl, ok)
+	}
+	if st := c.Stats(); st.Hits != 1 || st.Misses != 4 {
+		t.Fatalf("stats %d hits, %d misses; want 1 fresh hit and 4 misses (expired, stale, absent, GetWithTTL's expired)", st.Hits, st.Misses)
 	}
 }
 
@@ -476,6 +485,7 @@ func TestFreshReadsCountAndTouch(t *testing.T) {
 		"Get":           func(c *ufocache.Cache[int, int]) bool { _, ok := c.Get(1); return ok },
 		"GetWithStatus": func(c *ufocache.Cache[int, int]) bool { _, st := c.GetWithStatus(1); return st == ufocache.Hit },
 		"GetStale":      func(c *ufocache.Cache[int, int]) bool { _, stale, ok := c.GetStale(1); return ok && stale == 0 },
+		"GetWithTTL":    func(c *ufocache.Cache[int, int]) bool { _, ttl, ok := c.GetWithTTL(1); return ok && ttl > 0 },
 		"MultiGet":      func(c *ufocache.Cache[int, int]) bool { return c.MultiGet([]int{1})[0].Status == ufocache.Hit },
 	} {
 		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10, RecordStats: true})
@@ -695,6 +705,9 @@ func expiryWhileTheCoarseClockLags(t *testing.T, stats bool) {
 	}
 	if _, st := c.GetWithStatus(1); st != ufocache.Expired {
 		t.Errorf("GetWithStatus: %v, want Expired", st)
+	}
+	if v, ttl, ok := c.GetWithTTL(1); ok {
+		t.Errorf("GetWithTTL returned %d with %v left past the TTL", v, ttl)
 	}
 	if _, stale, ok := c.GetStale(1); !ok || stale <= 0 {
 		t.Errorf("GetStale: stale for %v, %v; want > 0, true", stale, ok)

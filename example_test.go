@@ -94,3 +94,32 @@ func ExampleGetBytes() {
 	// Output:
 	// hit: 93.184.215.14
 }
+
+// A DNS resolver answers from its cache with the time the record has left,
+// as a TTL must count down between the origin and the client.
+func ExampleCache_GetWithTTL() {
+	clk := &exampleClock{}
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10_000, Clock: clk})
+	c.SetWithTTL("example.com. A", "93.184.215.14", 300*time.Second) // the origin's TTL
+	c.Set("localhost. A", "127.0.0.1")                               // no TTL
+
+	clk.now += int64(42 * time.Second)
+	if ip, ttl, ok := c.GetWithTTL("example.com. A"); ok {
+		fmt.Println(ip, "ttl", int(ttl.Seconds()))
+	}
+	if _, ttl, ok := c.GetWithTTL("localhost. A"); ok && ttl == ufocache.NoExpiration {
+		fmt.Println("localhost: no expiry")
+	}
+	clk.now += int64(300 * time.Second)
+	_, _, ok := c.GetWithTTL("example.com. A")
+	fmt.Println("after 342 s:", ok)
+	// Output:
+	// 93.184.215.14 ttl 258
+	// localhost: no expiry
+	// after 342 s: false
+}
+
+// exampleClock is a clock the example moves by hand (Options.Clock).
+type exampleClock struct{ now int64 }
+
+func (c *exampleClock) Nanotime() int64 { return c.now }

@@ -177,6 +177,14 @@ func (h *harness) get(k uint16) {
 	if gv, gok := h.c.Get(k); gok != (ok && h.live(m)) || gok && gv != m.v {
 		h.t.Fatalf("plain Get(%d) = %d, %v; model %v present %v", k, gv, gok, m, ok)
 	}
+	tv, ttl, tok := h.c.GetWithTTL(k)
+	wantTTL := ufocache.NoExpiration
+	if m.expire != 0 {
+		wantTTL = time.Duration(m.expire - h.now())
+	}
+	if live := ok && h.live(m); tok != live || (live && (tv != m.v || ttl != wantTTL)) || (!live && (tv != 0 || ttl != 0)) {
+		h.t.Fatalf("GetWithTTL(%d) = %d, %v, %v; model %v present %v (want ttl %v)", k, tv, ttl, tok, m, ok, wantTTL)
+	}
 	sv, staleFor, sok := h.c.GetStale(k)
 	if sok != ok || (ok && (sv != m.v || (h.live(m) && staleFor != 0) ||
 		(!h.live(m) && staleFor != max(time.Duration(h.now()-m.expire), 1)))) {
