@@ -39,7 +39,8 @@ const (
 	// seeds) kept its mean (50.23), gli at 500 entries -0.4, the rest
 	// within ±0.3 (TestRecencyStreamComesCloseToLRU); 98% moved the
 	// recency workload and sprite by less than 0.1 pp but for sprite at
-	// 500/2000 entries (-0.3/+0.13; policy suite, 4 replays, 2026-12-06).
+	// 500/2000 entries (-0.2 to -0.3/+0.13; policy suite, 4 replays,
+	// 2026-12-06).
 	// On sprite, where LRU leads at 1000 and 2000 entries, a share held at
 	// 60-90% comes within 0.1-0.5 pp of LRU (4 hash seeds; but 70-90%
 	// from the fill on costs sprite at 250 entries 4-5 pp), and the
@@ -775,9 +776,9 @@ func (p *S3[K, V]) headRead(c *Entry[K, V], h uint64) bool {
 // its reads instead of one (a 1-bit CLOCK, as close to LRU as a CLOCK
 // gets) moved neither perf's recency workload (the LRU stack model, where
 // ufocache trails LRU by 0.8-0.9 pp at 500-2000 entries) nor sprite at
-// 1000-2000 entries by more than 0.1 pp, and cost sprite at 250/500 1.2/0.6
-// (policy suite, 4 replays, 2026-12-06): main's order is not what keeps
-// ufocache under LRU there.
+// 1000-2000 entries by more than 0.1 pp, and cost sprite at 250/500
+// 1.0-1.2/0.5-0.6 (policy suite, 4 replays, 2026-12-06): main's order is
+// not what keeps ufocache under LRU there.
 func (p *S3[K, V]) clock(now int64, met *int) *Entry[K, V] {
 	for ; ; *met++ {
 		e := p.main.popFront()
