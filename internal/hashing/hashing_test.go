@@ -43,9 +43,10 @@ func TestWordIsMixForEverySeedParity(t *testing.T) {
 // their low ones, the pair (top 4 bits under seeds A, under seeds B) spreads
 // over its 256 cells as independent uniform picks would, for 8 fixed pairs
 // of seed pairs (chi-square within 6 standard deviations of its 255
-// degrees of freedom). One round of the product, or a first round that
-// ignores s1, left them correlated: keys crafted to share a shard in one
-// process would share one in another.
+// degrees of freedom). One round of the product left them correlated:
+// keys crafted to share a shard in one process would share one in another.
+// (A first round that ignores s1 passes this test: the second round's s1
+// and each round's s2 are enough to decorrelate the shards.)
 func TestSeedsGiveIndependentShards(t *testing.T) {
 	const keys, cells = 1 << 14, 256
 	lo, hi := 255-6*math.Sqrt(2*255), 255+6*math.Sqrt(2*255)

@@ -1,0 +1,310 @@
+package reliability
+
+// Hand-built histories, with verdicts derived from the rules linModel's
+// doc states, for the rules TestLinModelRejects does not reach; and the
+// recorder's and the soak's judges fed answers known to be wrong.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/ufocache/ufocache"
+)
+
+func TestLinModelRejectsMore(t *testing.T) {
+	type o struct {
+		in       linInput
+		out      linOutput
+		call, rt int64
+	}
+	at := func(op o, from, to int64) o { op.in.from, op.in.to = from, to; return op }
+	ttl := func(op o, d time.Duration) o { op.in.ttl = d; return op }
+	set := func(k int, v uint64, ok bool, call, ret int64) o {
+		return o{linInput{kind: linSet, key: k, val: v, how: "Set", at: call}, linOutput{ok: ok}, call, ret}
+	}
+	rtSet := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linRTSet, key: k, val: v, how: "RT.Set", at: call}, linOutput{ok: true}, call, ret}
+	}
+	rtDel := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linRTDelete, key: k, how: "RT.Delete", at: call}, linOutput{val: v, ok: v != 0}, call, ret}
+	}
+	get := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linGet, key: k, how: "Get"}, linOutput{val: v, ok: v != 0}, call, ret}
+	}
+	expired := func(k int, call, ret int64) o {
+		return o{linInput{kind: linGet, key: k, how: "GetWithStatus"}, linOutput{st: ufocache.Expired}, call, ret}
+	}
+	invalidate := func(k int, ok bool, call, ret int64) o {
+		return o{linInput{kind: linInvalidate, key: k, how: "RT.Invalidate", at: call}, linOutput{ok: ok}, call, ret}
+	}
+	rtGet := func(k int, v uint64, st ufocache.Status, call, ret int64) o {
+		return o{linInput{kind: linRTGet, key: k, how: "RT.Get"}, linOutput{val: v, st: st}, call, ret}
+	}
+	// loaded is an RT.Get that returned v (or, if failed, the error v) of
+	// a Loader called at stamp when, with the Clock at clock, kept for keep.
+	loaded := func(k int, v uint64, st ufocache.Status, failed bool, when, clock int64, keep time.Duration, call, ret int64) o {
+		op := rtGet(k, v, st, call, ret)
+		if failed {
+			op.out.val, op.out.err, op.out.errID = 0, &linLoadError{v}, v
+		}
+		op.out.loadAt, op.out.loadKey, op.out.loadClock, op.out.loadTTL = when, k, clock, keep
+		return op
+	}
+	cachedError := func(k int, id uint64, call, ret int64) o {
+		return o{linInput{kind: linRTGet, key: k, how: "RT.Get"}, linOutput{st: ufocache.Hit, err: &linLoadError{id}, errID: id}, call, ret}
+	}
+	// Weight 1 values a, b; h weighs 7, above the share of 6; l, l2 and hl
+	// (weight 7) were loaded; e, e2 are load errors.
+	const a, b, h = 1<<4 | 1, 2<<4 | 1, 5<<4 | 7
+	const l, l2, hl, e, e2 = 3<<4 | 1 | linLoadedBit, 6<<4 | 1 | linLoadedBit, 7<<4 | 7 | linLoadedBit, 4<<4 | 1 | linLoadedBit, 8<<4 | 1 | linLoadedBit
+	for _, tc := range []struct {
+		name          string
+		ops           []o
+		strict, loose bool
+		detach        bool
+	}{
+		// A Set that is declined (too heavy, or a negative TTL) removes the older value.
+		{"read of the value a declined Set removed", []o{set(1, a, true, 1, 2), set(1, h, false, 3, 4), get(1, a, 5, 6)}, false, false, false},
+		{"read of the value a negative-TTL Set removed", []o{set(1, a, true, 1, 2), ttl(set(1, b, false, 3, 4), -1), get(1, a, 5, 6)}, false, false, false},
+		{"read during a declined Set", []o{set(1, a, true, 1, 2), set(1, h, false, 3, 6), get(1, a, 4, 5)}, true, true, false},
+		// Invalidate: false is a miss (an eviction, under strict); true
+		// finds a live value.
+		{"hit after an Invalidate found nothing", []o{rtSet(1, a, 1, 2), invalidate(1, false, 3, 4), get(1, a, 5, 6)}, false, true, true},
+		{"Invalidate finds a key never written", []o{invalidate(1, true, 1, 2)}, false, false, true},
+		{"Invalidate finds a deleted value", []o{rtSet(1, a, 1, 2), rtDel(1, a, 3, 4), invalidate(1, true, 5, 6)}, false, false, true},
+		// a expires at 10; Invalidate read the Clock at some r in [5, 10]
+		// and found a live, so r <= 9, and a now expires at r <= 9.
+		{"hit at 9 after Invalidate within [5, 10]", []o{at(ttl(rtSet(1, a, 1, 2), 10), 0, 0), at(invalidate(1, true, 3, 4), 5, 10), at(rtGet(1, a, ufocache.Hit, 5, 6), 9, 9)}, false, false, true},
+		{"hit at 8 after Invalidate within [5, 10]", []o{at(ttl(rtSet(1, a, 1, 2), 10), 0, 0), at(invalidate(1, true, 3, 4), 5, 10), at(rtGet(1, a, ufocache.Hit, 5, 6), 8, 8)}, true, true, true},
+		// A cached error answers only with its own id.
+		{"cached error that was never cached", []o{loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), at(cachedError(1, e2, 4, 5), 5, 5)}, false, false, false},
+		// The leader's call began at Clock 0, its Loader was called at
+		// Clock 5, and it returned at 5: what it loaded is kept for 10
+		// from a reading in [5, 5], so it expires at 15, not before.
+		{"load while a late-cached error lives", []o{at(loaded(1, e, ufocache.Miss, true, 2, 5, 10, 1, 3), 0, 5), at(loaded(1, l, ufocache.Miss, false, 5, 12, 0, 4, 6), 12, 12)}, false, false, false},
+		{"load once the late-cached error expired", []o{at(loaded(1, e, ufocache.Miss, true, 2, 5, 10, 1, 3), 0, 5), at(loaded(1, l, ufocache.Miss, false, 5, 15, 0, 4, 6), 15, 15)}, true, true, false},
+		{"late-loaded value expired early", []o{at(loaded(1, l, ufocache.Miss, false, 2, 5, 10, 1, 3), 0, 5), at(expired(1, 4, 5), 12, 12)}, false, false, false},
+		{"late-loaded value expired on time", []o{at(loaded(1, l, ufocache.Miss, false, 2, 5, 10, 1, 3), 0, 5), at(expired(1, 4, 5), 15, 15)}, true, true, false},
+		// A load too heavy to store is declined and removes the older value.
+		{"read of the value a too-heavy load removed", []o{set(1, a, true, 1, 2), loaded(1, hl, ufocache.Miss, false, 4, 0, 0, 3, 5), get(1, a, 6, 7)}, false, false, false},
+		// A LockHit reads the state: a Set's value that is no longer
+		// there, or a load another load replaced, is not a LockHit.
+		{"lock hit of an overwritten Set value", []o{set(1, a, true, 1, 2), set(1, b, true, 3, 4), rtGet(1, a, ufocache.LockHit, 5, 6)}, false, false, false},
+		{"lock hit of the current Set value", []o{set(1, a, true, 1, 2), set(1, b, true, 3, 4), rtGet(1, b, ufocache.LockHit, 5, 6)}, true, true, false},
+		{"lock hit of a replaced load", []o{loaded(1, l, ufocache.Miss, false, 2, 0, 0, 1, 3), loaded(1, l2, ufocache.Miss, false, 5, 0, 0, 4, 6), loaded(1, l, ufocache.LockHit, false, 2, 0, 0, 7, 8)}, false, false, false},
+		// Strict: a Get that misses a value that may have expired (set for
+		// 10 at a reading in [0, 5]: expiry in [10, 15]) at 12 proves it
+		// expired by 12, so it is not live at 13.
+		{"hit at 13 after a miss at 12", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 5), at(get(1, 0, 3, 4), 12, 12), at(get(1, a, 5, 6), 13, 13)}, false, true, false},
+	} {
+		var history []porcupine.Operation
+		for _, op := range tc.ops {
+			history = append(history, porcupine.Operation{Input: op.in, Output: op.out, Call: op.call, Return: op.rt})
+		}
+		for _, strict := range []bool{true, false} {
+			want := tc.loose
+			if strict {
+				want = tc.strict
+			}
+			if got := porcupine.CheckOperations(linModel(6, strict, tc.detach), history); got != want {
+				t.Errorf("%s (strict=%v): linearizable = %v, want %v", tc.name, strict, got, want)
+			}
+		}
+	}
+}
+
+// TestLinRecorderJudges: what the recorder attaches to the operations it
+// records decides their verdict; wrong attachments pass broken caches.
+func TestLinRecorderJudges(t *testing.T) {
+	const v, w, errV = 1<<4 | 1 | linLoadedBit, 2<<4 | 1 | linLoadedBit, 3<<4 | 1 | linLoadedBit
+	newRec := func(background bool) *linRecorder {
+		return &linRecorder{now: &linClock{}, background: background, led: map[uint64]int64{}}
+	}
+	check := func(rec *linRecorder) bool {
+		return porcupine.CheckOperations(linModel(6, true, false), rec.finish())
+	}
+	rtGet := linInput{kind: linRTGet, key: 1, how: "RT.Get"}
+
+	// A Miss returning the load of key 2 for key 1.
+	rec := newRec(false)
+	rec.loaded(2, v, 0, false)
+	rec.record(0, rtGet, func() linOutput { return linOutput{val: v, st: ufocache.Miss} })
+	if check(rec) {
+		t.Error("a Get of key 1 returning key 2's load passes")
+	}
+
+	// The Loader is called at Clock 5 inside a call that began at 0, with
+	// a TTL of 10: the value lives until 15, and is not expired at 12.
+	for _, tc := range []struct {
+		clock int64
+		legal bool
+	}{{12, false}, {15, true}} {
+		rec = newRec(false)
+		rec.record(0, rtGet, func() linOutput {
+			rec.now.t.Store(5)
+			rec.loaded(1, v, 10, false)
+			return linOutput{val: v, st: ufocache.Miss}
+		})
+		rec.now.t.Store(tc.clock)
+		rec.record(0, linInput{kind: linGet, key: 1, how: "GetWithStatus"}, func() linOutput { return linOutput{st: ufocache.Expired} })
+		if got := check(rec); got != tc.legal {
+			t.Errorf("expired at %d of a value loaded at 5 for 10: linearizable = %v, want %v", tc.clock, got, tc.legal)
+		}
+	}
+
+	// Without background loads, no load gets an open-ended store.
+	rec = newRec(false)
+	rec.loaded(1, v, 0, false)
+	rec.loaded(1, w, 0, false)
+	rec.record(0, rtGet, func() linOutput { return linOutput{val: w, st: ufocache.LockHit} })
+	for _, op := range rec.finish() {
+		if op.Input.(linInput).kind == linRTLoad {
+			t.Errorf("open-ended store %v with no background loads", op.Input)
+		}
+	}
+
+	// RT.GetStale's Stale answer counts a failed load only of its own
+	// key, whose Loader was called before it returned, and not led by a
+	// call that returned before it was called.
+	staleGet := linInput{kind: linRTGet, key: 1, ttl: 10, how: "RT.GetStale", staleIfError: true}
+	stale := func() linOutput { return linOutput{val: v, st: ufocache.Stale, stale: 1} }
+	failedLoad := func(rec *linRecorder) bool {
+		for _, op := range rec.finish() {
+			if in := op.Input.(linInput); in.staleIfError {
+				return op.Output.(linOutput).failedLoad
+			}
+		}
+		t.Fatal("no RT.GetStale recorded")
+		return false
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(rec *linRecorder)
+		want bool
+	}{
+		{"its key's load failing during the call", func(rec *linRecorder) {
+			rec.record(0, staleGet, func() linOutput { rec.loaded(1, errV, 0, true); return stale() })
+		}, true},
+		{"another key's load failing during the call", func(rec *linRecorder) {
+			rec.record(0, staleGet, func() linOutput { rec.loaded(2, errV, 0, true); return stale() })
+		}, false},
+		{"its key's load failing after the call", func(rec *linRecorder) {
+			rec.record(0, staleGet, stale)
+			rec.loaded(1, errV, 0, true)
+		}, false},
+		{"its key's load, failed and returned before the call", func(rec *linRecorder) {
+			rec.record(1, rtGet, func() linOutput {
+				rec.loaded(1, errV, 0, true)
+				return linOutput{st: ufocache.Miss, err: &linLoadError{errV}}
+			})
+			rec.record(0, staleGet, stale)
+		}, false},
+	} {
+		rec := newRec(true)
+		tc.run(rec)
+		if got := failedLoad(rec); got != tc.want {
+			t.Errorf("%s: failedLoad = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestLinExpectedErrors: only the errors a config can cause pass as
+// expected; any other is recorded as an impossible answer.
+func TestLinExpectedErrors(t *testing.T) {
+	live, ended := context.Background(), func() context.Context {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx
+	}()
+	plain, timeouts := linConfig{}, linConfig{loadTimeout: time.Millisecond}
+	for _, tc := range []struct {
+		cfg  linConfig
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{plain, live, nil, true},
+		{plain, live, &linLoadError{1}, true},
+		{plain, live, errors.New("some other failure"), false},
+		{plain, live, ufocache.ErrLoadTimeout, false},
+		{timeouts, live, fmt.Errorf("wrapped: %w", ufocache.ErrLoadTimeout), true},
+		{plain, live, context.Canceled, false},
+		{plain, ended, context.Canceled, true},
+		{plain, ended, context.DeadlineExceeded, false},
+	} {
+		if got := tc.cfg.expected(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("expected(ctx err %v, %v) with LoadTimeout %v = %v, want %v", tc.ctx.Err(), tc.err, tc.cfg.loadTimeout, got, tc.want)
+		}
+	}
+}
+
+// TestSoakJudges: the soak's read checks report the answers they exist to
+// catch. Failures are counted, not reported: s.bad starts past the
+// reporting limit.
+func TestSoakJudges(t *testing.T) {
+	c, err := ufocache.New(ufocache.Options[string, soakValue]{MaxWeight: 1 << 10, Clock: frozenClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &soak{t: t, c: c, n: soakCounts{n: map[string]*atomic.Int64{}}}
+	s.bad.Store(100)
+	for i := range s.owned {
+		s.owned[i].name = fmt.Sprint("k", soakKeys+i)
+	}
+	fails := func(name string, f func(), want bool) {
+		t.Helper()
+		before := s.bad.Load()
+		f()
+		if got := s.bad.Load() != before; got != want {
+			t.Errorf("%s: reported %v, want %v", name, got, want)
+		}
+	}
+	o := &s.owned[0]
+	o.issued.Store(5)
+	own := func(ver uint64) soakValue { return soakValue{key: keyIndex(o.name), ver: ver} }
+	fails("another key's value", func() { s.check("Get", "k1", soakValue{key: 2}) }, true)
+	fails("its own key's value", func() { s.check("Get", "k1", soakValue{key: 1}) }, false)
+	fails("the floor's version", func() { s.checkFresh("Get", o, 4, own(4)) }, false)
+	fails("the last issued version", func() { s.checkFresh("Get", o, 4, own(5)) }, false)
+	fails("a version below the floor", func() { s.checkFresh("Get", o, 4, own(3)) }, true)
+	fails("a version never issued", func() { s.checkFresh("Get", o, 4, own(6)) }, true)
+	fails("version 0, which no write carries", func() { s.checkFresh("Get", o, 0, own(0)) }, true)
+
+	// readOwned reads the floor before it reads: every owned key holds
+	// version 1 while its floor says 2 was written, so any read fails.
+	for i := range s.owned {
+		o := &s.owned[i]
+		if !c.Set(o.name, soakValue{key: keyIndex(o.name), ver: 1}) {
+			t.Fatal("Set declined")
+		}
+		o.issued.Store(2)
+		o.floor.Store(2)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 8 {
+		fails("a read of an older version", func() { s.readOwned(r) }, true)
+	}
+
+	// writeOwned leaves the floor at the version it wrote.
+	rt, err := ufocache.NewRTCache(c, func(context.Context, string) (soakValue, time.Duration, error) {
+		return soakValue{}, 0, errors.New("no loads here")
+	}, ufocache.RTOptions[string, soakValue]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.rt = rt
+	for range 64 {
+		s.writeOwned(r)
+	}
+	for i := range s.owned {
+		if o := &s.owned[i]; o.floor.Load() != o.issued.Load() {
+			t.Errorf("%s: floor %d after its write of version %d returned", o.name, o.floor.Load(), o.issued.Load())
+		}
+	}
+}
