@@ -58,19 +58,29 @@ func TestAutoShardsFollowCapacity(t *testing.T) {
 		max         int64
 		procs, want int
 		weighted    bool
+		initial     int
 	}{
-		{250, 2, 1, false}, {2047, 64, 1, false}, {2048, 64, 2, false}, {16384, 2, 16, false},
-		{1 << 20, 2, 32, false}, {1 << 20, 64, 1024, false},
+		{250, 2, 1, false, 0}, {2047, 64, 1, false, 0}, {2048, 64, 2, false, 0}, {16384, 2, 16, false, 0},
+		{1 << 20, 2, 32, false, 0},
+		// Up to 32 shards, 1024 entries each; beyond, 4096: 64 shards need
+		// 256Ki entries, 256 need 1Mi.
+		{65536, 64, 32, false, 0}, {100_000, 64, 32, false, 0}, {1 << 18, 64, 64, false, 0},
+		{400_000, 64, 64, false, 0}, {1 << 20, 64, 256, false, 0}, {1<<20 - 1, 64, 128, false, 0},
+		// The rule counts units of weight in a unit cache, not InitialCapacity.
+		{1 << 20, 64, 256, false, 1000},
 		// 16*17 = 272 rounds up to 512 (15*17 = 255 would give 256).
-		{1 << 30, 17, 512, false},
+		{1 << 30, 17, 512, false, 0},
 		// A weighted cache: at most one shard per P (rounded up to a power of two).
-		{250, 2, 1, true}, {1 << 30, 1, 1, true}, {1 << 30, 2, 2, true}, {1 << 30, 6, 8, true},
-		{1 << 30, 64, 64, true}, {4096, 64, 4, true},
+		{250, 2, 1, true, 0}, {1 << 30, 1, 1, true, 0}, {1 << 30, 2, 2, true, 0}, {1 << 30, 6, 8, true, 0},
+		{1 << 30, 64, 64, true, 0}, {4096, 64, 4, true, 0},
+		// With InitialCapacity, its entries bound them as a unit cache's.
+		{1 << 30, 64, 2, true, 4000}, {1 << 30, 64, 1, true, 2047}, {1 << 30, 64, 32, true, 65536},
+		{1 << 30, 64, 64, true, 1 << 20}, {1 << 30, 2, 2, true, 1 << 20}, {1 << 30, 6, 8, true, 1 << 20},
 		// Never above Options.Shards' limit of 1<<16, however many Ps.
-		{1 << 40, 8192, 1 << 16, false}, {1 << 40, 1 << 17, 1 << 16, true},
+		{1 << 40, 8192, 1 << 16, false, 0}, {1 << 40, 1 << 17, 1 << 16, true, 0},
 	} {
-		if got := ufocache.AutoShards(tc.max, tc.procs, tc.weighted); got != tc.want {
-			t.Errorf("autoShards(%d, %d, weighted %v) = %d, want %d", tc.max, tc.procs, tc.weighted, got, tc.want)
+		if got := ufocache.AutoShards(tc.max, tc.procs, tc.weighted, tc.initial); got != tc.want {
+			t.Errorf("autoShards(%d, %d, weighted %v, initial %d) = %d, want %d", tc.max, tc.procs, tc.weighted, tc.initial, got, tc.want)
 		}
 	}
 }
@@ -82,12 +92,18 @@ func TestNewWeightedCacheShardsByProcs(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
 	weigh := func(_ string, v []byte) uint32 { return uint32(len(v)) }
 	c := ufocache.Must(ufocache.Options[string, []byte]{MaxWeight: 1 << 30, Weigher: weigh})
-	if got, want := ufocache.ShardCountOf(c), ufocache.AutoShards(1<<30, procs, true); got != want || got >= 2*procs {
+	if got, want := ufocache.ShardCountOf(c), ufocache.AutoShards(1<<30, procs, true, 0); got != want || got >= 2*procs {
 		t.Errorf("weighted cache: %d shards, want %d (GOMAXPROCS %d)", got, want, procs)
 	}
 	u := ufocache.Must(ufocache.Options[string, []byte]{MaxWeight: 1 << 30})
-	if got, want := ufocache.ShardCountOf(u), ufocache.AutoShards(1<<30, procs, false); got != want {
+	if got, want := ufocache.ShardCountOf(u), ufocache.AutoShards(1<<30, procs, false, 0); got != want {
 		t.Errorf("unweighted cache: %d shards, want %d", got, want)
+	}
+	// Given the entries to expect, a weighted cache holds at least 1024
+	// of them per shard: 2000 fill one.
+	h := ufocache.Must(ufocache.Options[string, []byte]{MaxWeight: 1 << 30, Weigher: weigh, InitialCapacity: 2000})
+	if got := ufocache.ShardCountOf(h); got != 1 {
+		t.Errorf("weighted cache of 2000 entries expected: %d shards, want 1", got)
 	}
 }
 
