@@ -18,11 +18,7 @@ import (
 )
 
 func TestLinModelRejectsMore(t *testing.T) {
-	type o struct {
-		in       linInput
-		out      linOutput
-		call, rt int64
-	}
+	type o = linOp
 	at := func(op o, from, to int64) o { op.in.from, op.in.to = from, to; return op }
 	ttl := func(op o, d time.Duration) o { op.in.ttl = d; return op }
 	set := func(k int, v uint64, ok bool, call, ret int64) o {
@@ -103,19 +99,7 @@ func TestLinModelRejectsMore(t *testing.T) {
 		// expired by 12, so it is not live at 13.
 		{"hit at 13 after a miss at 12", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 5), at(get(1, 0, 3, 4), 12, 12), at(get(1, a, 5, 6), 13, 13)}, false, true, false},
 	} {
-		var history []porcupine.Operation
-		for _, op := range tc.ops {
-			history = append(history, porcupine.Operation{Input: op.in, Output: op.out, Call: op.call, Return: op.rt})
-		}
-		for _, strict := range []bool{true, false} {
-			want := tc.loose
-			if strict {
-				want = tc.strict
-			}
-			if got := porcupine.CheckOperations(linModel(6, strict, tc.detach), history); got != want {
-				t.Errorf("%s (strict=%v): linearizable = %v, want %v", tc.name, strict, got, want)
-			}
-		}
+		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)
 	}
 }
 

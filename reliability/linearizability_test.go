@@ -1214,11 +1214,7 @@ func (c *linClock) Nanotime() int64 { return c.t.Load() }
 // TestLinModelRejects shows the model can fail: hand-made histories that
 // break the promise are rejected, and their legal twins accepted.
 func TestLinModelRejects(t *testing.T) {
-	type o struct {
-		in       linInput
-		out      linOutput
-		call, rt int64
-	}
+	type o = linOp
 	set := func(k int, v uint64, call, ret int64) o {
 		return o{linInput{kind: linSet, key: k, val: v, how: "Set"}, linOutput{ok: true}, call, ret}
 	}
@@ -1342,18 +1338,32 @@ func TestLinModelRejects(t *testing.T) {
 		{"RT stale read on a cached error", []o{lives(rtSet(1, a, 1, 2), 8), failedAt(1, e, 4, 3, 5), clocked(unfailed(rtStale(1, a, 1, 6, 7)), 9, 9)}, true, true, false},
 		{"RT stale read on an expired cached error", []o{lives(rtSet(1, a, 1, 2), 8), failedAt(1, e, 4, 3, 5), clocked(unfailed(rtStale(1, a, 3, 6, 7)), 11, 11)}, false, false, false},
 	} {
-		var history []porcupine.Operation
-		for _, op := range tc.ops {
-			history = append(history, porcupine.Operation{Input: op.in, Output: op.out, Call: op.call, Return: op.rt})
+		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)
+	}
+}
+
+// linOp is one operation of a hand-built history.
+type linOp struct {
+	in       linInput
+	out      linOutput
+	call, rt int64
+}
+
+// checkVerdicts checks linModel's verdict on a hand-built history of ops,
+// strict and loose, with the Forget detach setting given.
+func checkVerdicts(t *testing.T, name string, ops []linOp, strict, loose, detach bool) {
+	t.Helper()
+	var history []porcupine.Operation
+	for _, op := range ops {
+		history = append(history, porcupine.Operation{Input: op.in, Output: op.out, Call: op.call, Return: op.rt})
+	}
+	for _, s := range []bool{true, false} {
+		want := loose
+		if s {
+			want = strict
 		}
-		for _, strict := range []bool{true, false} {
-			want := tc.loose
-			if strict {
-				want = tc.strict
-			}
-			if got := porcupine.CheckOperations(linModel(6, strict, tc.detach), history); got != want {
-				t.Errorf("%s (strict=%v): linearizable = %v, want %v", tc.name, strict, got, want)
-			}
+		if got := porcupine.CheckOperations(linModel(6, s, detach), history); got != want {
+			t.Errorf("%s (strict=%v): linearizable = %v, want %v", name, s, got, want)
 		}
 	}
 }
