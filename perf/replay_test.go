@@ -90,15 +90,23 @@ func TestReplayWaitsForLateSets(t *testing.T) {
 }
 
 // A weighted replay samples from the request whose miss brings the weight
-// offered to the bound: at a bound of one object's size, the first.
+// offered (the sizes of the misses) to the bound: at a bound of one
+// object's size, the first; 10-byte misses reach a bound of 2600 at the
+// 260th (request 259), so the first sample is at request 512, not 256.
 func TestWeightedReplaySamplesFromTheBound(t *testing.T) {
 	keys := make([]uint64, 1000)
 	sizes := make([]uint32, 1000)
 	for i := range keys {
 		keys[i], sizes[i] = uint64(i), 10
 	}
-	if res := replayWeighted(heavyCache{bound: 10}, keys, sizes, 10); res.samples != 4 {
-		t.Errorf("%d samples, want 4 (requests 0, 256, 512, 768)", res.samples)
+	for _, tc := range []struct {
+		bound   int64
+		samples int
+		at      string
+	}{{10, 4, "0, 256, 512, 768"}, {2600, 2, "512, 768"}} {
+		if res := replayWeighted(heavyCache{bound: tc.bound}, keys, sizes, int(tc.bound)); res.samples != tc.samples {
+			t.Errorf("bound %d: %d samples, want %d (requests %s)", tc.bound, res.samples, tc.samples, tc.at)
+		}
 	}
 }
 

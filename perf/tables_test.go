@@ -77,20 +77,6 @@ func TestWeightedReplayCountsHitsAndBytes(t *testing.T) {
 	}
 }
 
-// Weight offered is the sizes of the misses: 10-byte misses reach a bound
-// of 2600 at the 260th (request 259), so the first sample is at request
-// 512, not 256, and there are two (512 and 768).
-func TestWeightedReplaySamplesOnceTheBoundIsOffered(t *testing.T) {
-	keys := make([]uint64, 1000)
-	sizes := make([]uint32, 1000)
-	for i := range keys {
-		keys[i], sizes[i] = uint64(i), 10
-	}
-	if res := replayWeighted(heavyCache{bound: 2600}, keys, sizes, 2600); res.samples != 2 {
-		t.Errorf("%d samples, want 2 (requests 512 and 768)", res.samples)
-	}
-}
-
 // lateTheine applies its Sets only when waited for, like lateCache, but
 // is named theine, which peers.ReplayWaited does not list.
 type lateTheine struct{ lateCache }
