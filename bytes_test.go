@@ -79,6 +79,18 @@ func TestGetBytesIsGetOfTheString(t *testing.T) {
 					if got != want || ok != wantOK {
 						t.Fatalf("step %d: GetBytes(%q) = %d, %v; Get = %d, %v", i, k, got, ok, want, wantOK)
 					}
+					// GetBytesWithTTL, likewise against GetWithTTL, counting once.
+					wantV, wantTTL, wantTOK := c.GetWithTTL(hostKey(string(k)))
+					buf = append(buf[:0], k...)
+					mid := c.Stats()
+					gotV, gotTTL, gotTOK := ufocache.GetBytesWithTTL(c, buf)
+					scribble(buf)
+					if gotV != wantV || gotTTL != wantTTL || gotTOK != wantTOK || gotTOK != ok {
+						t.Fatalf("step %d: GetBytesWithTTL(%q) = %d, %v, %v; GetWithTTL = %d, %v, %v", i, k, gotV, gotTTL, gotTOK, wantV, wantTTL, wantTOK)
+					}
+					if end := c.Stats(); end.Hits+end.Misses != mid.Hits+mid.Misses+1 {
+						t.Fatalf("step %d: GetBytesWithTTL counted %d reads", i, end.Hits+end.Misses-mid.Hits-mid.Misses)
+					}
 					if ok {
 						hits++
 					}
@@ -112,9 +124,17 @@ func TestGetBytesGivesACustomHasherACopy(t *testing.T) {
 	if v, ok := ufocache.GetBytes(c, buf); !ok || v != 1 {
 		t.Fatalf("GetBytes = %d, %v", v, ok)
 	}
+	if v, ttl, ok := ufocache.GetBytesWithTTL(c, buf); !ok || v != 1 || ttl != ufocache.NoExpiration {
+		t.Fatalf("GetBytesWithTTL = %d, %v, %v", v, ttl, ok)
+	}
 	scribble(buf)
-	if k := kept[len(kept)-1]; k != "host/path" {
-		t.Fatalf("the Hasher kept %q: it was given the caller's bytes", k)
+	if len(kept) < 2 {
+		t.Fatalf("the Hasher saw %d keys", len(kept))
+	}
+	for _, k := range kept[len(kept)-2:] {
+		if k != "host/path" {
+			t.Fatalf("the Hasher kept %q: it was given the caller's bytes", k)
+		}
 	}
 }
 
@@ -154,6 +174,16 @@ func TestGetBytesAllocatesNothing(t *testing.T) {
 		}},
 		{"GetBytes, counting stats", func() bool { _, ok := ufocache.GetBytes(stats, lb); return ok }},
 		{"GetBytes, a miss", func() bool { _, ok := ufocache.GetBytes(c, absent); return !ok }},
+		{"GetBytesWithTTL, long key with a TTL", func() bool {
+			_, ttl, ok := ufocache.GetBytesWithTTL(stats, lb)
+			return ok && ttl > 0 && ttl <= time.Hour
+		}},
+		{"GetBytesWithTTL, key on the stack", func() bool {
+			var a [128]byte
+			n := copy(a[:], long)
+			_, ttl, ok := ufocache.GetBytesWithTTL(c, a[:n])
+			return ok && ttl == ufocache.NoExpiration
+		}},
 		{"RTGetBytes, plain", func() bool {
 			_, st, err := ufocache.RTGetBytes(ctx, plainRT, lb)
 			return st == ufocache.Hit && err == nil

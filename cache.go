@@ -719,7 +719,21 @@ func (c *Cache[K, V]) GetStale(k K) (v V, staleFor time.Duration, ok bool) {
 // lock, allocates nothing, counts a hit or a miss and touches what it
 // finds; an expired entry is a miss (zero value, 0, false).
 func (c *Cache[K, V]) GetWithTTL(k K) (v V, ttl time.Duration, ok bool) {
-	v, st, left := c.read(k, c.hash.Sum(k), true)
+	return withTTL(c.read(k, c.hash.Sum(k), true))
+}
+
+// GetBytesWithTTL is c.GetWithTTL(K(string(b))) without the conversion,
+// as GetBytes is Get's: no allocation (but for a custom Options.Hasher's
+// copy), and b is only read during the call. For a resolver that looks
+// up the question as it came in the packet and answers with the time the
+// record has left.
+func GetBytesWithTTL[K ~string, V any](c *Cache[K, V], b []byte) (v V, ttl time.Duration, ok bool) {
+	k, h := bytesKey(c, b)
+	return withTTL(c.read(k, h, true))
+}
+
+// withTTL turns what read found into GetWithTTL's answer.
+func withTTL[V any](v V, st Status, left time.Duration) (V, time.Duration, bool) {
 	if st != Hit {
 		var zero V
 		return zero, 0, false
