@@ -657,7 +657,8 @@ func (rt *RTCache[K, V]) Clear() {
 	// value. A key's value gone and its old error still there is what an
 	// eviction leaves; the old value beside that load's error is no state
 	// of the key at all (TestLinearizable's rtcache-ttl-moving-clock
-	// config found it: 2 of 3 runs of 1500 histories under -race).
+	// config found it: 2 of 3 runs of 1500 histories under -race;
+	// TestRTClearDropsTheErrorOfALoadThatFailedAfterTheValues).
 	rt.c.Clear()
 	if rt.errs != nil {
 		rt.errs.Clear()

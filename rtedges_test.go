@@ -2,6 +2,7 @@ package ufocache_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -133,5 +134,45 @@ func TestRTGetBytesHitAtTheRefreshAheadBoundAllocatesNothing(t *testing.T) {
 	}
 	if s := rt.Stats(); s.Refreshes != 0 || s.Hits != 101 {
 		t.Errorf("stats %+v: want no refresh and 101 hits", s)
+	}
+}
+
+// RTCache.Clear drops the values before the cached errors: a load that
+// fails once the values are gone (here, from OnEvict, which Clear's
+// removal of key 1 calls) leaves no error behind when Clear returns. In
+// the other order that error outlived Clear while the old values could
+// still be read beside it, a state no single point of Clear explains
+// (reliability's TestLinearizable found it).
+func TestRTClearDropsTheErrorOfALoadThatFailedAfterTheValues(t *testing.T) {
+	var rt *ufocache.RTCache[int, int]
+	var loads, inside int
+	errOrigin := errors.New("origin down")
+	clearing := false
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10, Shards: 1,
+		OnEvict: func(k, _ int, r ufocache.EvictReason) {
+			if clearing && k == 1 && r == ufocache.EvictDeleted {
+				inside++
+				if _, st, err := rt.Get(context.Background(), 2); st != ufocache.Miss || !errors.Is(err, errOrigin) {
+					t.Errorf("the load during Clear: %v, %v; want a Miss whose load failed", st, err)
+				}
+			}
+		}})
+	var err error
+	rt, err = ufocache.NewRTCache(c, func(context.Context, int) (int, time.Duration, error) {
+		loads++
+		return 0, 0, errOrigin
+	}, ufocache.RTOptions[int, int]{ErrorTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Set(1, 1)
+	clearing = true
+	rt.Clear()
+	clearing = false
+	if inside != 1 || loads != 1 {
+		t.Fatalf("OnEvict ran %d times during Clear, %d loads; want 1 and 1", inside, loads)
+	}
+	if _, st, err := rt.Get(context.Background(), 2); st != ufocache.Miss || !errors.Is(err, errOrigin) || loads != 2 {
+		t.Fatalf("after Clear: %v, %v after %d loads; want a new load (the error cached during Clear dropped)", st, err, loads)
 	}
 }
