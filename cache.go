@@ -817,16 +817,22 @@ func (c *Cache[K, V]) weigh(k K, v V) uint32 {
 // caller that stores under a lock of its own: the Weigher runs before any
 // lock is taken (a Weigher that calls the RTCache would deadlock under it).
 func (c *Cache[K, V]) setWeighed(k K, v V, w uint32, ttl time.Duration, out *[]shard.Evicted[K, V]) bool {
+	expire, now := c.expiry(ttl)
+	return c.setAt(k, v, w, expire, now, out)
+}
+
+// expiry returns the expiry a value written now with ttl gets (0: never;
+// -1: already expired, for a negative ttl), and the time it is counted
+// from.
+func (c *Cache[K, V]) expiry(ttl time.Duration) (expire, now int64) {
 	if ttl == 0 {
 		ttl = c.defaultTTL
 	}
-	w = max(w, 1)
-	h := c.hash.Sum(k)
-	var expire int64
-	now := c.now()
+	now = c.now()
 	if ttl < 0 {
-		expire = -1 // already expired: the shard removes k
-	} else if ttl != NoExpiration {
+		return -1, now // already expired: the shard removes k
+	}
+	if ttl != NoExpiration {
 		// The coarse clock lags real time by up to a tick: counted from
 		// it, the expiry came up to a tick early. Counted from the exact
 		// time, an entry lives at least its TTL and at most about a tick
@@ -839,7 +845,26 @@ func (c *Cache[K, V]) setWeighed(k K, v V, w uint32, ttl time.Duration, out *[]s
 			expire = 0
 		}
 	}
-	return c.shardFor(h).Set(k, v, h, w, expire, now, c.collect(out))
+	return expire, now
+}
+
+// setAt is setWeighed with the expiry already computed (by expiry, at
+// now).
+func (c *Cache[K, V]) setAt(k K, v V, w uint32, expire, now int64, out *[]shard.Evicted[K, V]) bool {
+	h := c.hash.Sum(k)
+	return c.shardFor(h).Set(k, v, h, max(w, 1), expire, now, c.collect(out))
+}
+
+// leftAt returns how long a value expiring at expire (as expiry gives
+// it) has left to live now: NoExpiration if never, 0 if it has expired.
+func (c *Cache[K, V]) leftAt(expire int64) time.Duration {
+	switch {
+	case expire == 0:
+		return NoExpiration
+	case expire < 0:
+		return 0
+	}
+	return max(time.Duration(expire-c.nowFor(expire)), 0)
 }
 
 // collect returns out, or nil when there is no OnEvict to tell.

@@ -51,18 +51,27 @@ func (c *Cache[K, V]) lookup(k K) (v V, st Status, left time.Duration) {
 // a caller whose lookup already counted: it touches a hit but counts
 // nothing, so that one RTCache lookup counts once in Stats.
 func (c *Cache[K, V]) recheckRead(k K) (v V, st Status, left time.Duration) {
-	return c.read(k, c.hash.Sum(k), false)
+	v, st, left, _ = c.readExpiry(k, c.hash.Sum(k), false)
+	return v, st, left
 }
 
 // read is lookup (count) or recheckRead of k, whose hash is h. It keeps
 // nothing of k.
 func (c *Cache[K, V]) read(k K, h uint64, count bool) (v V, st Status, left time.Duration) {
+	v, st, left, _ = c.readExpiry(k, h, count)
+	return v, st, left
+}
+
+// readExpiry is read that also returns the entry's expiry (0: never), as
+// expiry gives it: for a caller that reports the time left later, at
+// another reading of the clock (leftAt).
+func (c *Cache[K, V]) readExpiry(k K, h uint64, count bool) (v V, st Status, left time.Duration, expire int64) {
 	e := c.shardFor(h).Find(k, h)
 	if e == nil {
 		if count && c.misses != nil {
 			c.misses.Inc()
 		}
-		return v, Miss, 0
+		return v, Miss, 0, 0
 	}
 	if !e.Expires() {
 		left = NoExpiration
@@ -73,11 +82,11 @@ func (c *Cache[K, V]) read(k K, h uint64, count bool) (v V, st Status, left time
 		if count && c.misses != nil {
 			c.misses.Inc()
 		}
-		return e.Val, Expired, left
+		return e.Val, Expired, left, e.Expire
 	}
 	e.Touch()
 	if count && c.hits != nil {
 		c.hits.Inc()
 	}
-	return e.Val, Hit, left
+	return e.Val, Hit, left, e.Expire
 }

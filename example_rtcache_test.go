@@ -101,3 +101,25 @@ func ExampleRTCache_MultiGet() {
 	// "user4" miss <nil>
 	// first error: bad id -3
 }
+
+// A resolver answers with the time its record has left, whether it came
+// from the cache or from the origin just now.
+func ExampleRTCache_GetWithTTL() {
+	clk := &exampleClock{}
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10_000, Clock: clk})
+	rt, err := ufocache.NewRTCache(c, func(_ context.Context, q string) (string, time.Duration, error) {
+		return "93.184.215.14", 300 * time.Second, nil // the answer and its TTL from upstream
+	}, ufocache.RTOptions[string, string]{})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	ip, ttl, st, _ := rt.GetWithTTL(ctx, "example.com. A")
+	fmt.Println(ip, "ttl", int(ttl.Seconds()), st)
+	clk.now += int64(42 * time.Second)
+	ip, ttl, st, _ = rt.GetWithTTL(ctx, "example.com. A")
+	fmt.Println(ip, "ttl", int(ttl.Seconds()), st)
+	// Output:
+	// 93.184.215.14 ttl 300 miss
+	// 93.184.215.14 ttl 258 hit
+}

@@ -75,7 +75,8 @@ type RTCache[K comparable, V any] struct {
 }
 
 // Loader loads the value of key from the origin and returns it with the
-// TTL to store it for (0: the Cache's DefaultTTL; NoExpiration: forever; a
+// TTL to store it for, counted from the moment the Loader returns (0: the
+// Cache's DefaultTTL; NoExpiration: forever; a
 // negative TTL: return the value to the callers waiting for it, store
 // nothing, and remove any older (stale) value of key, as SetWithTTL with a
 // negative ttl does: OnEvict sees the old value EvictReplaced and the
@@ -270,8 +271,11 @@ type rtCounters struct {
 // loaded is a load's outcome inside the wait map.
 type loaded[V any] struct {
 	val V
-	ttl time.Duration
-	w   uint32 // val's weight, computed before the store takes any lock
+	// expire is val's expiry as Cache.expiry gives it for the Loader's TTL,
+	// counted from the moment the load returned (0: never; -1: not to be
+	// stored); the value a recheck found carries its entry's.
+	expire, at int64  // at: the time expire was counted from
+	w          uint32 // val's weight, computed before the store takes any lock
 }
 
 // NewRTCache returns a read-through cache that stores in c and loads with
@@ -379,6 +383,32 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 		}
 	}
 	return rt.get(ctx, k)
+}
+
+// GetWithTTL is Get that also returns how long the value has left to live
+// (a DNS answer's remaining TTL, an HTTP max-age), on the Cache's clock as
+// Cache.GetWithTTL measures it. For a Hit it is the time its entry has
+// left (NoExpiration if none); for a value this call loaded or waited for
+// (Miss, Expired, LockHit), the TTL its Loader gave (0: the Cache's
+// DefaultTTL) less the time since the Loader returned, whether or not the
+// value was stored (a value heavier than a shard's share was not, nor one
+// whose load LockAge superseded): it is what the origin allowed. It is 0
+// for a value the Loader gave a negative TTL (use it once, keep it
+// nowhere), for one that expired before this call returned, and with a
+// non-nil error, a cached one included. It is exact with Options.Clock;
+// the stored entry's expiry is the same instant, so Cache.GetWithTTL of
+// the key agrees.
+func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration, Status, error) {
+	v, st, left := rt.c.lookup(k)
+	if st == Hit {
+		rt.hit(ctx, k, left)
+		return v, left, Hit, nil
+	}
+	r, st, err := rt.fetchLoaded(ctx, k, st)
+	if err != nil {
+		return r.val, 0, st, err
+	}
+	return r.val, rt.c.leftAt(r.expire), st, nil
 }
 
 // RTGetBytes is rt.Get(ctx, K(string(b))) for an RTCache whose keys are
@@ -721,15 +751,27 @@ func (rt *RTCache[K, V]) hit(ctx context.Context, k K, left time.Duration) {
 // fetch is the path of a lookup that found no fresh value (st is Miss or
 // Expired): a cached error, or the key's load.
 func (rt *RTCache[K, V]) fetch(ctx context.Context, k K, st Status) (V, Status, error) {
+	r, st, err := rt.fetchLoaded(ctx, k, st)
+	return r.val, st, err
+}
+
+// fetchLoaded is fetch that returns the value as the load (or the recheck
+// that answered it) gave it, with its expiry.
+func (rt *RTCache[K, V]) fetchLoaded(ctx context.Context, k K, st Status) (loaded[V], Status, error) {
 	if err, ok := rt.cachedError(k); ok {
-		var zero V
-		return zero, Hit, err
+		return loaded[V]{}, Hit, err
 	}
-	return rt.join(ctx, k, st)
+	return rt.joinLoaded(ctx, k, st)
 }
 
 // join loads k, or waits for the load of k in flight.
 func (rt *RTCache[K, V]) join(ctx context.Context, k K, st Status) (V, Status, error) {
+	r, st, err := rt.joinLoaded(ctx, k, st)
+	return r.val, st, err
+}
+
+// joinLoaded is join that returns the value with its expiry.
+func (rt *RTCache[K, V]) joinLoaded(ctx context.Context, k K, st Status) (loaded[V], Status, error) {
 	// Only a leader's Do panics (the load's *PanicError) or ends its
 	// goroutine (a Goexit in a load run on it): it is a Miss all the same.
 	leader := true
@@ -742,9 +784,9 @@ func (rt *RTCache[K, V]) join(ctx context.Context, k K, st Status) (V, Status, e
 	}()
 	r, leader, err := rt.group.Do(ctx, k, rt.loader(k))
 	if !leader {
-		return r.val, LockHit, err
+		return r, LockHit, err
 	}
-	return r.val, st, err
+	return r, st, err
 }
 
 // cachedError returns k's cached load error, if ErrorTTL keeps one.
@@ -802,9 +844,11 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
 func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 	return func(ctx context.Context) (r loaded[V], err error) {
 		defer rt.timed()()
-		r.val, r.ttl, err = rt.load(ctx, k)
+		var ttl time.Duration
+		r.val, ttl, err = rt.load(ctx, k)
 		if err == nil {
 			r.w = rt.c.weigh(k, r.val)
+			r.expire, r.at = rt.c.expiry(ttl)
 		}
 		return r, err
 	}
@@ -849,9 +893,10 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 	}
 	res := make([]coalesce.Result[loaded[V]], len(got))
 	for i, l := range got {
-		res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{val: l.Value, ttl: l.TTL}, Err: l.Err}
+		res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{val: l.Value}, Err: l.Err}
 		if l.Err == nil {
 			res[i].Val.w = rt.c.weigh(keys[i], l.Value) // before the store's lock
+			res[i].Val.expire, res[i].Val.at = rt.c.expiry(l.TTL)
 		}
 	}
 	return res, nil
@@ -939,8 +984,8 @@ func (rt *RTCache[K, V]) recheckRefresh(k K) (loaded[V], bool, error) {
 // recheckLeft is recheck taking only a value with at least least left.
 func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool, error) {
 	var r loaded[V]
-	if v, st, left := rt.c.recheckRead(k); st == Hit && left >= least {
-		r.val = v
+	if v, st, left, expire := rt.c.readExpiry(k, rt.c.hash.Sum(k), false); st == Hit && left >= least {
+		r.val, r.expire = v, expire
 		return r, true, nil
 	}
 	if rt.errs != nil {
@@ -965,7 +1010,7 @@ func (rt *RTCache[K, V]) commit(k K, r loaded[V], err error) func() {
 		rt.errs.Delete(k) // before the value, as in write
 	}
 	var out []shard.Evicted[K, V]
-	rt.c.setWeighed(k, r.val, r.w, r.ttl, &out)
+	rt.c.setAt(k, r.val, r.w, r.expire, r.at, &out)
 	if len(out) == 0 {
 		return nil // nothing left, or no OnEvict to tell
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/ufocache/ufocache"
 )
 
-// FuzzRTCache runs random Get, GetStale, GetStaleWhileUpdate, MultiGet,
+// FuzzRTCache runs random Get, GetWithTTL, GetStale, GetStaleWhileUpdate, MultiGet,
 // Set, Delete, Invalidate and Clear callers on four keys against an origin whose
 // loads, by a script, return, fail, panic, call Goexit, take their time or
 // hang, under random RTOptions. Once every caller is through and every hung
@@ -137,6 +137,22 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 		}
 		switch op % 8 {
 		case 0:
+			if b&0x40 != 0 {
+				call(func() {
+					// Every TTL here is at most 3ms, or none.
+					v, left, st, err := rt.GetWithTTL(ctx, k)
+					switch {
+					case err != nil && left != 0:
+						err = fmt.Errorf("%v, with %v left", err, left) // no longer a wrap check accepts
+					case err == nil && left != ufocache.NoExpiration && (left < 0 || left > 3*ms):
+						err = fmt.Errorf("%v left", left)
+					case err == nil && st == ufocache.Hit && left <= 0:
+						err = errors.New("a hit with no time left")
+					}
+					check("GetWithTTL", k, v, err)
+				})
+				break
+			}
 			call(func() {
 				v, st, err := rt.Get(ctx, k)
 				if err == nil && st == ufocache.Hit && v == 0 {

@@ -1,0 +1,248 @@
+package ufocache_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// rtTTL is one RTCache.GetWithTTL answer.
+type rtTTL struct {
+	v   string
+	ttl time.Duration
+	st  ufocache.Status
+	err error
+}
+
+func getTTL(rt *ufocache.RTCache[string, string], k string) rtTTL {
+	var r rtTTL
+	r.v, r.ttl, r.st, r.err = rt.GetWithTTL(context.Background(), k)
+	return r
+}
+
+// RTCache.GetWithTTL reports, under every TTL convention of the Loader,
+// the time a value has left, counted from the moment its Loader returned
+// (not from the start of the load), to the nanosecond on an injected
+// clock; and the stored entry agrees.
+func TestRTGetWithTTL(t *testing.T) {
+	clk := &fakeClock{}
+	clk.t.Store(1000)
+	ttls := map[string]time.Duration{
+		"five":     5 * time.Second,
+		"zero":     0, // the Cache's DefaultTTL
+		"never":    ufocache.NoExpiration,
+		"negative": -time.Second, // returned, not stored
+	}
+	errDown := errors.New("down")
+	loads := map[string]int{}
+	load := func(_ context.Context, k string) (string, time.Duration, error) {
+		loads[k]++
+		clk.Advance(time.Second) // the load takes a second
+		if k == "fail" {
+			return "", 0, errDown
+		}
+		return "v-" + k, ttls[k], nil
+	}
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: clk, DefaultTTL: time.Hour})
+	rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{ErrorTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(k string, want rtTTL) {
+		t.Helper()
+		if got := getTTL(rt, k); got != want {
+			t.Errorf("GetWithTTL(%q) = %+v, want %+v", k, got, want)
+		}
+	}
+	expect("five", rtTTL{"v-five", 5 * time.Second, ufocache.Miss, nil})
+	expect("zero", rtTTL{"v-zero", time.Hour, ufocache.Miss, nil})
+	expect("never", rtTTL{"v-never", ufocache.NoExpiration, ufocache.Miss, nil})
+	expect("negative", rtTTL{"v-negative", 0, ufocache.Miss, nil})
+	expect("fail", rtTTL{"", 0, ufocache.Miss, errDown})
+	// The four loads after "five" took 4s of its 5.
+	expect("five", rtTTL{"v-five", time.Second, ufocache.Hit, nil})
+	clk.Advance(time.Second - 1)
+	expect("five", rtTTL{"v-five", 1, ufocache.Hit, nil})
+	clk.Advance(1)
+	expect("five", rtTTL{"v-five", 5 * time.Second, ufocache.Expired, nil})
+	if _, ttl, ok := c.GetWithTTL("five"); !ok || ttl != 5*time.Second {
+		t.Errorf("Cache.GetWithTTL of the reloaded value = %v, %v; want 5s", ttl, ok)
+	}
+	// "zero" was stored 5s ago; the reload of "five" took a second.
+	expect("zero", rtTTL{"v-zero", time.Hour - 5*time.Second, ufocache.Hit, nil})
+	expect("never", rtTTL{"v-never", ufocache.NoExpiration, ufocache.Hit, nil})
+	expect("negative", rtTTL{"v-negative", 0, ufocache.Miss, nil}) // loaded again: nothing was stored
+	expect("fail", rtTTL{"", 0, ufocache.Hit, errDown})            // the cached error
+	if _, ttl, ok := c.GetWithTTL("zero"); !ok || ttl != time.Hour-6*time.Second {
+		t.Errorf("Cache.GetWithTTL of the loaded value = %v, %v; want %v", ttl, ok, time.Hour-6*time.Second)
+	}
+	if _, _, ok := c.GetWithTTL("negative"); ok {
+		t.Error("a value loaded with a negative TTL was stored")
+	}
+	if want := map[string]int{"five": 2, "zero": 1, "never": 1, "negative": 2, "fail": 1}; !mapsEqual(loads, want) {
+		t.Errorf("loads %v, want %v", loads, want)
+	}
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// A value too heavy to store comes with the TTL its Loader gave all the
+// same: it is the origin's word, not the cache's.
+func TestRTGetWithTTLOfAValueNotStored(t *testing.T) {
+	clk := &fakeClock{}
+	clk.t.Store(1)
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: clk,
+		Weigher: func(_, v string) uint32 { return uint32(len(v)) }})
+	rt, err := ufocache.NewRTCache(c, func(_ context.Context, k string) (string, time.Duration, error) {
+		return string(make([]byte, 1000)), 7 * time.Second, nil
+	}, ufocache.RTOptions[string, string]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := getTTL(rt, "heavy"); got.ttl != 7*time.Second || got.st != ufocache.Miss || got.err != nil || len(got.v) != 1000 {
+		t.Fatalf("GetWithTTL of a value too heavy to store = %v, %v, %v (%d bytes)", got.ttl, got.st, got.err, len(got.v))
+	}
+	if c.Len() != 0 {
+		t.Fatalf("a value heavier than the cache was stored")
+	}
+}
+
+// A caller that waited for another's load gets the value with the time
+// it has left, as its leader does: counted from the load's return, less
+// the time since. The time since shows when the callers return later than
+// the load: its OnEvict, told that the load replaced the old value, takes
+// two seconds, and runs before the waiters wake.
+func TestRTGetWithTTLOfAWaitedLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), KeepExpired: time.Hour,
+			OnEvict: func(string, string, ufocache.EvictReason) { time.Sleep(2 * time.Second) }})
+		rt, err := ufocache.NewRTCache(c, func(_ context.Context, k string) (string, time.Duration, error) {
+			<-release
+			time.Sleep(time.Second)
+			return "new", 10 * time.Second, nil
+		}, ufocache.RTOptions[string, string]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetWithTTL("k", "old", time.Second)
+		time.Sleep(2 * time.Second) // "old" expired a second ago
+		var lead, wait rtTTL
+		var wg sync.WaitGroup
+		wg.Go(func() { lead = getTTL(rt, "k") })
+		synctest.Wait() // the leader's load waits for release
+		wg.Go(func() { wait = getTTL(rt, "k") })
+		synctest.Wait() // the other caller waits for the load
+		close(release)
+		wg.Wait()
+		if want := (rtTTL{"new", 8 * time.Second, ufocache.LockHit, nil}); wait != want {
+			t.Errorf("the waiter, woken 2s after the load, got %+v, want %+v", wait, want)
+		}
+		if want := (rtTTL{"new", 8 * time.Second, ufocache.Expired, nil}); lead != want {
+			t.Errorf("the leader, back 2s after its load, got %+v, want %+v", lead, want)
+		}
+		if _, ttl, ok := c.GetWithTTL("k"); !ok || ttl != 8*time.Second {
+			t.Errorf("Cache.GetWithTTL = %v, %v; want 8s", ttl, ok)
+		}
+	})
+}
+
+// A caller about to load that finds the value another caller just stored
+// (its recheck) gets that value's time left, not the Loader's TTL.
+func TestRTGetWithTTLOfAValueFoundOnRecheck(t *testing.T) {
+	clk := &hookClock{}
+	clk.ns.Store(int64(time.Hour))
+	o := &origin{ttl: time.Second}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 100, Clock: clk, KeepExpired: time.Hour})
+	if _, _, err := rt.Get(context.Background(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	clk.ns.Add(int64(2 * time.Second)) // expired a second ago
+	set := func() { rt.Set("k", "fresh", 30*time.Second) }
+	clk.hook.Store(&set) // lands as the lookup reads the clock
+	got := getTTL(rt, "k")
+	if want := (rtTTL{"fresh", 30 * time.Second, ufocache.LockHit, nil}); got != want {
+		t.Fatalf("GetWithTTL after a Set landed behind its lookup = %+v, want %+v", got, want)
+	}
+	if n := o.loads.Load(); n != 1 {
+		t.Fatalf("%d loads, want 1", n)
+	}
+}
+
+// A caller that waits for a key of a MultiGet's batch gets the TTL the
+// BatchLoader gave that key.
+func TestRTGetWithTTLOfABatchLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+		rt, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
+			t.Error("the Loader ran: MultiGet should batch")
+			return "", 0, nil
+		}, ufocache.RTOptions[string, string]{BatchLoader: func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			<-release
+			out := make([]ufocache.Loaded[string], len(keys))
+			for i, k := range keys {
+				out[i] = ufocache.Loaded[string]{Value: "b-" + k, TTL: time.Duration(i+1) * time.Minute}
+			}
+			return out, nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if _, err := rt.MultiGet(context.Background(), []string{"a", "b"}); err != nil {
+				t.Error(err)
+			}
+		})
+		synctest.Wait()
+		var got rtTTL
+		wg.Go(func() { got = getTTL(rt, "b") })
+		synctest.Wait()
+		close(release)
+		wg.Wait()
+		if want := (rtTTL{"b-b", 2 * time.Minute, ufocache.LockHit, nil}); got != want {
+			t.Fatalf("GetWithTTL of a key in a batch = %+v, want %+v", got, want)
+		}
+	})
+}
+
+// Without an injected clock the time left of a loaded value is never
+// reported shorter than it is.
+func TestRTGetWithTTLOnTheCoarseClock(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100})
+	const ttl = time.Hour
+	rt, err := ufocache.NewRTCache(c, func(_ context.Context, k int) (int, time.Duration, error) {
+		return k, ttl, nil
+	}, ufocache.RTOptions[int, int]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		start := time.Now() // before the load: both answers count from after it
+		for _, want := range []ufocache.Status{ufocache.Miss, ufocache.Hit} {
+			_, left, st, err := rt.GetWithTTL(context.Background(), i)
+			if err != nil || st != want {
+				t.Fatalf("GetWithTTL(%d) = %v, %v; want %v", i, st, err, want)
+			}
+			if least := ttl - time.Since(start); left < least || left >= ufocache.NoExpiration {
+				t.Fatalf("GetWithTTL(%d), a %v, reported %v left; at least %v is left", i, st, left, least)
+			}
+		}
+	}
+}
