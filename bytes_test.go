@@ -138,7 +138,7 @@ func TestGetBytesGivesACustomHasherACopy(t *testing.T) {
 	}
 }
 
-// GetBytes and RTGetBytes hits and GetBytes misses allocate nothing,
+// GetBytes and RTGetBytes(WithTTL) hits and GetBytes misses allocate nothing,
 // whatever the key's length and wherever its bytes are, where Get of
 // string(b) allocates (TestGetKeyAllocations).
 func TestGetBytesAllocatesNothing(t *testing.T) {
@@ -192,6 +192,10 @@ func TestGetBytesAllocatesNothing(t *testing.T) {
 			_, st, err := ufocache.RTGetBytes(ctx, aheadRT, lb)
 			return st == ufocache.Hit && err == nil
 		}},
+		{"RTGetBytesWithTTL, stats and RefreshAhead", func() bool {
+			_, ttl, st, err := ufocache.RTGetBytesWithTTL(ctx, aheadRT, lb)
+			return st == ufocache.Hit && err == nil && ttl > 0
+		}},
 	} {
 		if !tc.get() {
 			t.Fatalf("%s: not the outcome expected", tc.name)
@@ -226,7 +230,8 @@ func (o *bytesOrigin) load(_ context.Context, k hostKey) (int, time.Duration, er
 	return o.loads[k], time.Duration(1+len(k)%7) * time.Millisecond, nil
 }
 
-// RTGetBytes(b) answers as RTCache.Get(string(b)) does: two RTCaches fed
+// RTGetBytes(b) answers as RTCache.Get(string(b)) does, and
+// RTGetBytesWithTTL as GetWithTTL, time left included: two RTCaches fed
 // the same calls, one read through each, agree on every value, status and
 // error (misses, hits, expired entries, cached errors, hits that refresh
 // ahead), on Stats and RTStats, and on the keys their origins were asked
@@ -269,7 +274,7 @@ func TestRTGetBytesIsGetOfTheString(t *testing.T) {
 				sides[i] = side{rt, o}
 			}
 			var buf []byte
-			statuses, errs := map[ufocache.Status]int{}, 0
+			statuses, errs, withTTL := map[ufocache.Status]int{}, 0, 0
 			for i := range 5000 {
 				k := keys[r.IntN(len(keys))]
 				switch r.IntN(8) {
@@ -282,12 +287,27 @@ func TestRTGetBytesIsGetOfTheString(t *testing.T) {
 					}
 					continue
 				}
-				v0, st0, err0 := sides[0].rt.Get(ctx, hostKey(string(k)))
+				// Every other step, with the time left (RTGetBytesWithTTL
+				// against GetWithTTL); the two sides share the clock.
+				var v0, v1 int
+				var ttl0, ttl1 time.Duration
+				var st0, st1 ufocache.Status
+				var err0, err1 error
 				buf = append(buf[:0], k...)
-				v1, st1, err1 := ufocache.RTGetBytes(ctx, sides[1].rt, buf)
+				if i%2 == 0 {
+					v0, st0, err0 = sides[0].rt.Get(ctx, hostKey(string(k)))
+					v1, st1, err1 = ufocache.RTGetBytes(ctx, sides[1].rt, buf)
+				} else {
+					v0, ttl0, st0, err0 = sides[0].rt.GetWithTTL(ctx, hostKey(string(k)))
+					v1, ttl1, st1, err1 = ufocache.RTGetBytesWithTTL(ctx, sides[1].rt, buf)
+				}
 				scribble(buf)
-				if v0 != v1 || st0 != st1 || !errors.Is(err1, err0) || (err0 == nil) != (err1 == nil) {
-					t.Fatalf("step %d, key %q: RTGetBytes = %d, %v, %v; Get = %d, %v, %v", i, k, v1, st1, err1, v0, st0, err0)
+				if v0 != v1 || ttl0 != ttl1 || st0 != st1 || !errors.Is(err1, err0) || (err0 == nil) != (err1 == nil) {
+					t.Fatalf("step %d, key %q: RTGetBytes(WithTTL) = %d, %v, %v, %v; Get(WithTTL) = %d, %v, %v, %v",
+						i, k, v1, ttl1, st1, err1, v0, ttl0, st0, err0)
+				}
+				if i%2 != 0 && err0 == nil && ttl0 <= 0 {
+					withTTL++
 				}
 				statuses[st0]++
 				if err0 != nil {
@@ -301,6 +321,9 @@ func TestRTGetBytesIsGetOfTheString(t *testing.T) {
 						runtime.Gosched()
 					}
 				}
+			}
+			if withTTL != 0 {
+				t.Fatalf("%d values read with their time left had none", withTTL)
 			}
 			for _, st := range []ufocache.Status{ufocache.Hit, ufocache.Miss, ufocache.Expired} {
 				if statuses[st] < 50 || errs < 50 {

@@ -404,6 +404,11 @@ func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration,
 		rt.hit(ctx, k, left)
 		return v, left, Hit, nil
 	}
+	return rt.fetchTTL(ctx, k, st)
+}
+
+// fetchTTL is fetch for GetWithTTL: the value with its time left.
+func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.Duration, Status, error) {
 	r, st, err := rt.fetchLoaded(ctx, k, st)
 	if err != nil {
 		return r.val, 0, st, err
@@ -419,20 +424,38 @@ func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration,
 // allocation, which a load keeps. It only reads b, and only during the
 // call.
 func RTGetBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte) (V, Status, error) {
+	v, _, st, err := rtGetBytes(ctx, rt, b, false)
+	return v, st, err
+}
+
+// RTGetBytesWithTTL is rt.GetWithTTL(ctx, K(string(b))) as RTGetBytes is
+// rt.Get's: a resolver behind a read-through cache looks up the question
+// as it came in the packet, without allocating on a hit, and answers with
+// the time the record has left.
+func RTGetBytesWithTTL[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte) (V, time.Duration, Status, error) {
+	return rtGetBytes(ctx, rt, b, true)
+}
+
+// rtGetBytes is RTGetBytes, or RTGetBytesWithTTL if withTTL.
+func rtGetBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte, withTTL bool) (V, time.Duration, Status, error) {
 	k, h := bytesKey(rt.c, b)
 	v, st, left := rt.c.read(k, h, true)
 	if st == Hit && left >= rt.refreshAhead {
 		if rt.st.hits != nil {
 			rt.st.hits.Inc()
 		}
-		return v, Hit, nil
+		return v, left, Hit, nil
 	}
-	// What get does after its lookup.
+	// What get (GetWithTTL) does after its lookup.
 	if st == Hit {
 		rt.hit(ctx, K(string(b)), left)
-		return v, Hit, nil
+		return v, left, Hit, nil
 	}
-	return rt.fetch(ctx, K(string(b)), st)
+	if withTTL {
+		return rt.fetchTTL(ctx, K(string(b)), st)
+	}
+	v, st, err := rt.fetch(ctx, K(string(b)), st)
+	return v, 0, st, err
 }
 
 // get is Get past the plain hit: a hit that counts or refreshes ahead, or
