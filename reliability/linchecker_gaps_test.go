@@ -33,6 +33,9 @@ func TestLinModelRejectsMore(t *testing.T) {
 	get := func(k int, v uint64, call, ret int64) o {
 		return o{linInput{kind: linGet, key: k, how: "Get"}, linOutput{val: v, ok: v != 0}, call, ret}
 	}
+	del := func(k int, v uint64, call, ret int64) o {
+		return o{linInput{kind: linDelete, key: k, how: "Delete"}, linOutput{val: v, ok: v != 0}, call, ret}
+	}
 	expired := func(k int, call, ret int64) o {
 		return o{linInput{kind: linGet, key: k, how: "GetWithStatus"}, linOutput{st: ufocache.Expired}, call, ret}
 	}
@@ -98,6 +101,29 @@ func TestLinModelRejectsMore(t *testing.T) {
 		// 10 at a reading in [0, 5]: expiry in [10, 15]) at 12 proves it
 		// expired by 12, so it is not live at 13.
 		{"hit at 13 after a miss at 12", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 5), at(get(1, 0, 3, 4), 12, 12), at(get(1, a, 5, 6), 13, 13)}, false, true, false},
+		// A leader's Status is what its lookup found before its Loader was
+		// called: Expired, a value present and expired at a point between
+		// its call and that of its Loader, read on the Clock no later than
+		// the Loader's reading. Here a is set for 10 at the reading 0.
+		{"leader's Expired of a key never written", []o{loaded(1, l, ufocache.Expired, false, 2, 0, 0, 1, 3)}, false, false, false},
+		{"leader's Miss of a key never written", []o{loaded(1, l, ufocache.Miss, false, 2, 0, 0, 1, 3)}, true, true, false},
+		// Within a call that read the Clock from 5 to 12.
+		{"leader's Expired with its Loader called at 5", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(loaded(1, l, ufocache.Expired, false, 4, 5, 0, 3, 5), 5, 12)}, false, false, false},
+		{"leader's Expired with its Loader called at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(loaded(1, l, ufocache.Expired, false, 4, 10, 0, 3, 5), 5, 12)}, true, true, false},
+		// A Delete at 20 that finds a expired removes it all the same.
+		{"leader's Expired called after a Delete", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(del(1, 0, 3, 4), 20, 20), at(loaded(1, l, ufocache.Expired, false, 6, 20, 0, 5, 7), 20, 20)}, false, false, false},
+		{"leader's Expired called before a Delete returned", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(del(1, 0, 4, 5), 20, 20), at(loaded(1, l, ufocache.Expired, false, 6, 20, 0, 3, 7), 20, 20)}, true, true, false},
+		// The lookup and the store are two points: between them, b (which
+		// never expires) is set and evicted unseen, and l is read after.
+		// No single point of the call explains both what the lookup found
+		// and the store; a leader called after the eviction has no point
+		// to find a value expired.
+		{"leader's Expired of a value set again and evicted before its load", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(loaded(1, l, ufocache.Expired, false, 9, 10, 0, 3, 11), 10, 10), set(1, b, true, 5, 6), get(1, 0, 7, 8), get(1, l, 12, 13)}, true, true, false},
+		{"leader's Expired called after that eviction", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(loaded(1, l, ufocache.Expired, false, 10, 10, 0, 9, 11), 10, 10), set(1, b, true, 5, 6), get(1, 0, 7, 8), get(1, l, 12, 13)}, false, false, false},
+		// Miss: the lookup found no entry, which with strict is an eviction,
+		// even where the load stores nothing (it failed, its error cached).
+		{"hit of a value a failed leader's lookup found absent", []o{set(1, a, true, 1, 2), loaded(1, e, ufocache.Miss, true, 4, 0, 10, 3, 5), get(1, a, 6, 7)}, false, true, false},
+		{"hit of a value set as a failed leader looked up", []o{set(1, a, true, 1, 6), loaded(1, e, ufocache.Miss, true, 4, 0, 10, 3, 5), get(1, a, 7, 8)}, true, true, false},
 	} {
 		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)
 	}

@@ -44,6 +44,10 @@ const (
 	linRTLoad
 	linInvalidate    // RTCache.Invalidate
 	linDeleteExpired // Cache.DeleteExpired (one per key)
+	// linRTLookup is no call but the lookup of an RTCache call that led a
+	// load (Status Miss or Expired), made before the load started: from
+	// the call to its Loader's call (see linLeaderLookups).
+	linRTLookup
 )
 
 type linInput struct {
@@ -128,6 +132,13 @@ func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
 //     that was not stored (detached, or too heavy) reaches its waiters
 //     all the same, so then only its origin is checked. A failed load
 //     writes nothing but its cached error.
+//   - The lookup of a caller that loaded (Miss or Expired) is judged at a
+//     point of its own (linRTLookup), between the call and its Loader's
+//     call, since it came before the load and the store may come long
+//     after it: with Expired, it found the value present and expired;
+//     with Miss, it found no value, which with strict is an eviction and
+//     leaves the key absent (without strict it changes nothing, as a Get's
+//     miss).
 //   - With detach, writes win over loads in flight: the state also holds
 //     the fence, the latest call stamp of an RTCache.Set, Delete or Clear
 //     linearized so far, and a load whose Loader was called before the
@@ -147,8 +158,9 @@ func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
 //     before its expiry; GetWithStatus's Expired and a stale read
 //     (Cache.GetStale; RTCache.GetStale and GetStaleWhileUpdate, no more
 //     than their staleTTL past it) only after it, on a value still
-//     present (a leader's Expired is not judged: what it found expired
-//     may have been set again and evicted unseen before its load);
+//     present; so does a leader's Expired, at its lookup's point (at its
+//     store's point it would fail legal histories: what the lookup found
+//     expired may have been set again and evicted unseen before the load);
 //   - Invalidate of a live value sets its expiry to the call's reading;
 //     DeleteExpired removes the value if it expired KeepExpired before
 //     the reading, and otherwise keeps it;
@@ -205,6 +217,8 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 			out, _ := output.(linOutput)
 			var s string
 			switch {
+			case in.kind == linRTLookup:
+				s = fmt.Sprintf("%s's lookup(%d) -> %v", in.how, in.key, out.st)
 			case in.kind == linRTLoad && out.errID != 0:
 				s = fmt.Sprintf("failed load(%d) -> err %#x", in.key, out.errID)
 			case in.kind == linRTLoad:
@@ -313,6 +327,18 @@ func (st linState) staleRead(val uint64, d time.Duration, in linInput) []linStat
 	return []linState{st}
 }
 
+// expiredRead returns st after a read that found its value present but
+// expired, at a reading within [..., to]; none if there is no value, or
+// it cannot have expired by then.
+func (st linState) expiredRead(to int64) []linState {
+	exp, ok := st.v.exp.expired(to)
+	if st.v.id == 0 || !ok {
+		return nil
+	}
+	st.v.exp = exp
+	return []linState{st}
+}
+
 // miss returns the states after a lookup that found no live value: with
 // strict, an eviction, or an expiry that kept the value for stale reads.
 func (st linState) miss(in linInput, strict bool) []linState {
@@ -361,12 +387,7 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 		case out.ok:
 			return st.read(out.val, in.from)
 		case out.st == ufocache.Expired:
-			exp, ok := st.v.exp.expired(in.to)
-			if s == 0 || !ok {
-				return nil
-			}
-			st.v.exp = exp
-			return []linState{st}
+			return st.expiredRead(in.to)
 		}
 		return st.miss(in, strict)
 	case linDelete, linRTDelete:
@@ -398,6 +419,17 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 			next = append(next, st)
 		}
 		return next
+	case linRTLookup:
+		switch {
+		case out.st == ufocache.Expired:
+			return st.expiredRead(in.to)
+		case strict:
+			// It found no entry at all, expired or not: an eviction (the
+			// Cache's lookup says Miss only then), unlike a Get's miss,
+			// which may also be an expiry.
+			st.v = linHeld{}
+		}
+		return []linState{st}
 	case linRTLoad:
 		stored := st
 		switch {
@@ -580,7 +612,37 @@ func (r *linRecorder) finish() []porcupine.Operation {
 		r.ops = append(r.ops, porcupine.Operation{ClientId: -1, Input: in, Call: l2.at, Output: out, Return: end})
 		return true
 	})
+	r.ops = append(r.ops, linLeaderLookups(r.ops)...)
 	return r.ops
+}
+
+// linLeaderLookups returns, for each RTCache call in history that led a
+// load (Status Miss or Expired), its lookup as an operation of its own,
+// which the model judges apart from the load's store: the lookup came
+// before the Loader's call and the store after it, and no single point
+// need explain both (a Set and an eviction may come between them). It
+// spans the call up to the stamp taken as its Loader was called, and its
+// reading of the Clock was no later than the Loader's. A lookup whose load
+// the call does not show (it left before its Loader was called, its load
+// timed out, or its batch failed as a whole) spans the whole call.
+func linLeaderLookups(history []porcupine.Operation) []porcupine.Operation {
+	var lookups []porcupine.Operation
+	for _, op := range history {
+		in, out := op.Input.(linInput), op.Output.(linOutput)
+		if in.kind != linRTGet || out.st != ufocache.Miss && out.st != ufocache.Expired {
+			continue
+		}
+		look := linInput{kind: linRTLookup, key: in.key, how: in.how, at: in.at, from: in.from, to: in.to}
+		ret := op.Return
+		if op.Call < out.loadAt && out.loadAt <= op.Return {
+			ret = out.loadAt
+			if in.from <= out.loadClock && out.loadClock <= in.to {
+				look.to = out.loadClock
+			}
+		}
+		lookups = append(lookups, porcupine.Operation{ClientId: op.ClientId, Input: look, Call: op.Call, Output: linOutput{st: out.st}, Return: ret})
+	}
+	return lookups
 }
 
 func (r *linRecorder) record(client int, in linInput, f func() linOutput) {
@@ -758,8 +820,10 @@ func TestLinearizable(t *testing.T) {
 			// expiries counts the answers that found a value expired
 			// (Expired, a stale read), errorHits the cached errors given.
 			// left counts the callers that got their ctx's end, unled the
-			// loads no caller returned as its own (see linRecorder.finish).
-			var ops, parts, timeouts, expiries, errorHits, left, unled int
+			// loads no caller returned as its own (see linRecorder.finish);
+			// leaderExpiries the lookups of leaders that found the value
+			// expired (each also counts in expiries, as its call).
+			var ops, parts, timeouts, expiries, errorHits, left, unled, leaderExpiries int
 			for h := range histories {
 				history := runLinHistory(t, cfg, uint64(h), opsPer)
 				share := cfg.maxWeight / int64(cfg.shards)
@@ -781,6 +845,10 @@ func TestLinearizable(t *testing.T) {
 				for _, op := range history {
 					out := op.Output.(linOutput)
 					switch {
+					case op.Input.(linInput).kind == linRTLookup:
+						if out.st == ufocache.Expired {
+							leaderExpiries++
+						}
 					case errors.Is(out.err, ufocache.ErrLoadTimeout):
 						timeouts++
 					case out.st == ufocache.Expired, out.st == ufocache.Stale, out.stale > 0:
@@ -797,8 +865,9 @@ func TestLinearizable(t *testing.T) {
 			if cfg.loadTimeout > 0 && timeouts == 0 {
 				t.Errorf("no load overran its LoadTimeout in %d histories: the config checks nothing of the path it is for", histories)
 			}
-			if cfg.ttls && (expiries == 0 || cfg.rt > 0 && errorHits == 0) {
-				t.Errorf("%d answers of an expired value and %d of a cached error in %d histories: the config checks too little of expiry", expiries, errorHits, histories)
+			if cfg.ttls && (expiries == 0 || cfg.rt > 0 && (errorHits == 0 || leaderExpiries == 0)) {
+				t.Errorf("%d answers of an expired value (%d by a leader's lookup) and %d of a cached error in %d histories: the config checks too little of expiry",
+					expiries, leaderExpiries, errorHits, histories)
 			}
 			if cfg.leave && (left == 0 || unled == 0) {
 				t.Errorf("%d callers left, %d loads no caller returned, in %d histories: the config checks nothing of the path it is for", left, unled, histories)
@@ -806,8 +875,8 @@ func TestLinearizable(t *testing.T) {
 			linTotals.histories.Add(int64(histories))
 			linTotals.ops.Add(int64(ops))
 			linTotals.partitions.Add(int64(parts))
-			t.Logf("%d histories, %d operations (%d per-key histories, %d load timeouts, %d expired values found, %d cached errors, %d callers left, %d loads no caller returned), each checked under both models",
-				histories, ops, parts, timeouts, expiries, errorHits, left, unled)
+			t.Logf("%d histories, %d operations (%d per-key histories, %d load timeouts, %d expired values found, %d of them by a leader's lookup, %d cached errors, %d callers left, %d loads no caller returned), each checked under both models",
+				histories, ops, parts, timeouts, expiries, leaderExpiries, errorHits, left, unled)
 		})
 	}
 	t.Logf("linearizability: %d histories, %d operations checked", linTotals.histories.Load(), linTotals.ops.Load())
@@ -1335,8 +1404,14 @@ func TestLinModelRejects(t *testing.T) {
 		// RT.GetStale serves a stale value only for a failed load, or a
 		// cached error that had not expired (ErrorTTL 10 from 0, here).
 		{"RT stale read with no failed load", []o{lives(rtSet(1, a, 1, 2), 10), clocked(unfailed(rtStale(1, a, 4, 3, 4)), 14, 14)}, false, false, true},
-		{"RT stale read on a cached error", []o{lives(rtSet(1, a, 1, 2), 8), failedAt(1, e, 4, 3, 5), clocked(unfailed(rtStale(1, a, 1, 6, 7)), 9, 9)}, true, true, false},
-		{"RT stale read on an expired cached error", []o{lives(rtSet(1, a, 1, 2), 8), failedAt(1, e, 4, 3, 5), clocked(unfailed(rtStale(1, a, 3, 6, 7)), 11, 11)}, false, false, false},
+		// The error is cached first: a Cache.Set, unlike RTCache's writes,
+		// leaves it.
+		{"RT stale read on a cached error", []o{failedAt(1, e, 2, 1, 3), lives(set(1, a, 4, 5), 8), clocked(unfailed(rtStale(1, a, 1, 6, 7)), 9, 9)}, true, true, false},
+		{"RT stale read on an expired cached error", []o{failedAt(1, e, 2, 1, 3), lives(set(1, a, 4, 5), 8), clocked(unfailed(rtStale(1, a, 3, 6, 7)), 11, 11)}, false, false, false},
+		// The failed load's leader looked a up, live until 8, at the reading
+		// 0 and found no entry: an eviction, after which (strict) a cannot
+		// be read, stale or not.
+		{"RT stale read of a value a leader's lookup found absent", []o{lives(rtSet(1, a, 1, 2), 8), failedAt(1, e, 4, 3, 5), clocked(unfailed(rtStale(1, a, 1, 6, 7)), 9, 9)}, false, true, false},
 	} {
 		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)
 	}
@@ -1357,6 +1432,7 @@ func checkVerdicts(t *testing.T, name string, ops []linOp, strict, loose, detach
 	for _, op := range ops {
 		history = append(history, porcupine.Operation{Input: op.in, Output: op.out, Call: op.call, Return: op.rt})
 	}
+	history = append(history, linLeaderLookups(history)...) // as the recorder's finish adds them
 	for _, s := range []bool{true, false} {
 		want := loose
 		if s {
