@@ -6,7 +6,8 @@
 //     another forces evictions, index growth and clears, each checked
 //     with porcupine against a model of a cache that may evict at any
 //     moment; two configs move the caches' Clock during the history and
-//     check TTLs, stale reads, Invalidate, DeleteExpired and ErrorTTL
+//     check TTLs, the time left GetWithTTL reports, stale reads,
+//     Invalidate, DeleteExpired and ErrorTTL
 //     against expiries known as windows of Clock readings
 //     (TestLinModelRejects shows the model rejects the histories it must);
 //   - soak (TestSoak): a mixed workload (reads, writes, deletes, TTL expiry

@@ -39,6 +39,21 @@ func TestLinModelRejectsMore(t *testing.T) {
 	expired := func(k int, call, ret int64) o {
 		return o{linInput{kind: linGet, key: k, how: "GetWithStatus"}, linOutput{st: ufocache.Expired}, call, ret}
 	}
+	// absent is a miss of the Cache's lookup how (GetWithStatus, MultiGet
+	// or GetStale), which says the key had no entry at all.
+	absent := func(how string, k int, call, ret int64) o {
+		return o{linInput{kind: linGet, key: k, how: how}, linOutput{st: ufocache.Miss}, call, ret}
+	}
+	// withTTL is a GetWithTTL (RT.GetWithTTL if rt: a Hit) of v with d left.
+	withTTL := func(rt bool, k int, v uint64, d time.Duration, call, ret int64) o {
+		if rt {
+			return o{linInput{kind: linRTGet, key: k, how: "RT.GetWithTTL"}, linOutput{val: v, st: ufocache.Hit, left: d, withTTL: true}, call, ret}
+		}
+		return o{linInput{kind: linGet, key: k, how: "GetWithTTL"}, linOutput{val: v, ok: true, left: d, withTTL: true}, call, ret}
+	}
+	staleGet := func(k int, v uint64, d time.Duration, call, ret int64) o {
+		return o{linInput{kind: linGet, key: k, how: "GetStale"}, linOutput{val: v, ok: true, stale: d}, call, ret}
+	}
 	invalidate := func(k int, ok bool, call, ret int64) o {
 		return o{linInput{kind: linInvalidate, key: k, how: "RT.Invalidate", at: call}, linOutput{ok: ok}, call, ret}
 	}
@@ -123,6 +138,29 @@ func TestLinModelRejectsMore(t *testing.T) {
 		// Miss: the lookup found no entry, which with strict is an eviction,
 		// even where the load stores nothing (it failed, its error cached).
 		{"hit of a value a failed leader's lookup found absent", []o{set(1, a, true, 1, 2), loaded(1, e, ufocache.Miss, true, 4, 0, 10, 3, 5), get(1, a, 6, 7)}, false, true, false},
+		// The Cache's lookups that tell an absent key from an expired one
+		// (a Get's miss may be either): a is set for 10 at the reading 0,
+		// and read stale 3 after its expiry.
+		{"stale read after GetWithStatus found no entry", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(absent("GetWithStatus", 1, 3, 4), 12, 12), at(staleGet(1, a, 3, 5, 6), 13, 13)}, false, true, false},
+		{"stale read after MultiGet found no entry", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(absent("MultiGet", 1, 3, 4), 12, 12), at(staleGet(1, a, 3, 5, 6), 13, 13)}, false, true, false},
+		{"stale read after GetStale found no entry", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(absent("GetStale", 1, 3, 4), 12, 12), at(staleGet(1, a, 3, 5, 6), 13, 13)}, false, true, false},
+		{"stale read after Get missed", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(get(1, 0, 3, 4), 12, 12), at(staleGet(1, a, 3, 5, 6), 13, 13)}, true, true, false},
+		{"stale read after GetWithStatus found it expired", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(expired(1, 3, 4), 12, 12), at(staleGet(1, a, 3, 5, 6), 13, 13)}, true, true, false},
+		{"stale read of a value set after GetWithStatus found no entry", []o{at(absent("GetWithStatus", 1, 1, 2), 0, 0), at(ttl(set(1, a, true, 3, 4), 10), 0, 0), at(staleGet(1, a, 3, 5, 6), 13, 13)}, true, true, false},
+		// GetWithTTL: a is set for 10 at the reading 0 (expiry 10) and b
+		// for ever; read at 3 (or within [3, 5]), a has 7 left (5 to 7).
+		{"GetWithTTL: 7 left at 3 of an expiry at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(false, 1, a, 7, 3, 4), 3, 3)}, true, true, false},
+		{"GetWithTTL: 6 left at 3 of an expiry at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(false, 1, a, 6, 3, 4), 3, 3)}, false, false, false},
+		{"GetWithTTL: 8 left at 3 of an expiry at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(false, 1, a, 8, 3, 4), 3, 3)}, false, false, false},
+		{"GetWithTTL: 5 left within [3, 5] of an expiry at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(false, 1, a, 5, 3, 4), 3, 5)}, true, true, false},
+		{"GetWithTTL: no expiry of a value that has one", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(false, 1, a, ufocache.NoExpiration, 3, 4), 3, 3)}, false, false, false},
+		{"GetWithTTL: no expiry of a value that has none", []o{set(1, b, true, 1, 2), withTTL(false, 1, b, ufocache.NoExpiration, 3, 4)}, true, true, false},
+		{"GetWithTTL: an expiry of a value that has none", []o{set(1, b, true, 1, 2), at(withTTL(false, 1, b, 5, 3, 4), 3, 3)}, false, false, false},
+		// Set at a reading in [0, 5]: expiry in [10, 15], 13 by the first read.
+		{"GetWithTTL: two reads that agree", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 5), at(withTTL(false, 1, a, 12, 3, 4), 1, 1), at(withTTL(false, 1, a, 10, 5, 6), 3, 3)}, true, true, false},
+		{"GetWithTTL: two reads that disagree", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 5), at(withTTL(false, 1, a, 12, 3, 4), 1, 1), at(withTTL(false, 1, a, 9, 5, 6), 3, 3)}, false, false, false},
+		{"RT.GetWithTTL: 7 left at 3 of an expiry at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(true, 1, a, 7, 3, 4), 3, 3)}, true, true, false},
+		{"RT.GetWithTTL: 6 left at 3 of an expiry at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(true, 1, a, 6, 3, 4), 3, 3)}, false, false, false},
 		{"hit of a value set as a failed leader looked up", []o{set(1, a, true, 1, 6), loaded(1, e, ufocache.Miss, true, 4, 0, 10, 3, 5), get(1, a, 7, 8)}, true, true, false},
 	} {
 		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)

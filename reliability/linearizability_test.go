@@ -76,7 +76,10 @@ type linOutput struct {
 	ok    bool   // Set: stored; Get, Delete, Invalidate: found (a Cache.GetStale, stale or not)
 	st    ufocache.Status
 	stale time.Duration // GetStale's staleFor, StaleStatus.StaleFor
-	err   error
+	// left is GetWithTTL's time left, for a Hit (withTTL: it was asked).
+	left    time.Duration
+	withTTL bool
+	err     error
 	// errID is, for an error a Loader returned, its value (linLoadError).
 	errID uint64
 	// For a loaded value or a Loader's error: the stamp taken when its
@@ -120,8 +123,10 @@ func linLoaded(v uint64) bool  { return v&linLoadedBit != 0 }
 //   - A Get or a Delete that finds a value finds the state, and a Delete
 //     leaves the key absent. A Get may miss whatever the state: the cache
 //     may have evicted the key. With strict, a miss is that eviction and
-//     leaves the key absent, so an evicted value can never come back;
-//     without it, evictions are invisible and a miss changes nothing (the
+//     leaves the key absent, so an evicted value can never come back (a
+//     Get's miss may also be an expiry that kept the value for stale
+//     reads; GetWithStatus, MultiGet and GetStale, which tell the two
+//     apart, miss only where the key has no entry); without it, evictions are invisible and a miss changes nothing (the
 //     promise as the issue states it).
 //   - RTCache.Get: a Hit reads the state. A caller that loaded (Miss) wrote
 //     the loaded value, as the load's commit happens within its call; with
@@ -317,6 +322,29 @@ func (st linState) read(val uint64, from int64) []linState {
 	return []linState{st}
 }
 
+// readLeft is read for a GetWithTTL, which also said how long val had
+// left at a reading in [in.from, in.to]: its expiry is that reading
+// plus left (NoExpiration: it has none).
+func (st linState) readLeft(val uint64, in linInput, out linOutput) []linState {
+	next := st.read(val, in.from)
+	if next == nil || !out.withTTL {
+		return next
+	}
+	w := next[0].v.exp
+	if out.left == ufocache.NoExpiration {
+		if w != linNever {
+			return nil
+		}
+		return next
+	}
+	w.lo, w.hi = max(w.lo, in.from+int64(out.left)), min(w.hi, in.to+int64(out.left))
+	if w.lo > w.hi || out.left <= 0 {
+		return nil
+	}
+	next[0].v.exp = w
+	return next
+}
+
 // staleRead returns st after a read of val, expired d ago.
 func (st linState) staleRead(val uint64, d time.Duration, in linInput) []linState {
 	exp, ok := st.v.exp.staleFor(d, in.from, in.to)
@@ -385,9 +413,14 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 		case out.ok && out.stale > 0:
 			return st.staleRead(out.val, out.stale, in)
 		case out.ok:
-			return st.read(out.val, in.from)
+			return st.readLeft(out.val, in, out)
 		case out.st == ufocache.Expired:
 			return st.expiredRead(in.to)
+		case strict && in.how != "Get" && in.how != "GetWithTTL":
+			// GetWithStatus, MultiGet and GetStale miss only where the key
+			// has no entry (an expired one is Expired, or a stale read):
+			// an eviction, never an expiry that kept the value.
+			return []linState{{err: st.err}}
 		}
 		return st.miss(in, strict)
 	case linDelete, linRTDelete:
@@ -463,7 +496,7 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 				st.err.exp = exp
 				return []linState{st}
 			}
-			return st.read(out.val, in.from)
+			return st.readLeft(out.val, in, out)
 		case ufocache.Stale:
 			if out.stale > in.ttl {
 				return nil
@@ -1161,9 +1194,15 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 	case op < 10:
 		in := linInput{kind: linGet, key: k}
 		switch op {
-		case 4, 5:
+		case 4:
 			in.how = "Get"
 			rec.record(client, in, func() linOutput { v, ok := c.Get(k); return linOutput{val: v, ok: ok} })
+		case 5:
+			in.how = "GetWithTTL"
+			rec.record(client, in, func() linOutput {
+				v, left, ok := c.GetWithTTL(k)
+				return linOutput{val: v, ok: ok, left: left, withTTL: true}
+			})
 		case 6, 7:
 			in.how = "GetWithStatus"
 			rec.record(client, in, func() linOutput {
@@ -1212,15 +1251,27 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 			})
 			return
 		}
+		withTTL := op == 12
+		if withTTL {
+			in.how = "RT.GetWithTTL"
+		}
 		rec.record(client, in, func() linOutput {
-			v, st, err := rt.Get(ctx, k)
+			var out linOutput
+			var err error
+			if withTTL {
+				out.val, out.left, out.st, err = rt.GetWithTTL(ctx, k)
+				out.withTTL = out.st == ufocache.Hit // only a hit's time left is judged
+			} else {
+				out.val, out.st, err = rt.Get(ctx, k)
+			}
 			if !cfg.expected(ctx, err) {
 				// Only the injected failure, load timeouts and the
 				// leavers' ends are expected: report anything else as
 				// a value never written.
 				return linOutput{val: ^uint64(0), st: ufocache.Hit}
 			}
-			return linOutput{val: v, st: st, err: err}
+			out.err = err
+			return out
 		})
 	}
 }
