@@ -721,26 +721,32 @@ func TestSoak(t *testing.T) {
 	}
 	wg.Wait()
 	close(s.release) // hung loads return
-	// Background loads (refreshes, loads whose callers left, loads past
-	// their timeout) finish on their own once released; wait for the
-	// last, with a generous bound that only a leak reaches. The bound is
-	// in wall time: while a goroutine leaks, each goleak.Find retries for
-	// over a second, and 300 rounds of it took 3-5 minutes to fail.
-	for wait := time.Now().Add(30 * time.Second); s.rt.InFlight() > 0 || goleak.Find(ignore) != nil; {
+	s.checkQuiet(ignore, 30*time.Second)
+
+	t.Logf("soak: %v, %d workers, %d operations, %d loads (%d batch calls of %d keys)%v",
+		d, workers, total.Load(), s.n.get("load.calls"), s.n.get("batch.calls"), s.n.get("batch.keys"), &s.n)
+	s.checkAccounting()
+	s.checkHeapAfterClear(base)
+}
+
+// checkQuiet checks that no load holds its key and no goroutine is left
+// but those ignore names. Background loads (refreshes, loads whose
+// callers left, loads past their timeout) finish on their own once
+// released: it waits for the last, up to within, a generous bound that
+// only a leak reaches. The bound is in wall time: while a goroutine
+// leaks, each goleak.Find retries for over a second, and 300 rounds of
+// it took 3-5 minutes to fail.
+func (s *soak) checkQuiet(ignore goleak.Option, within time.Duration) {
+	for wait := time.Now().Add(within); s.rt.InFlight() > 0 || goleak.Find(ignore) != nil; {
 		if time.Now().After(wait) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if n := s.rt.InFlight(); n != 0 {
-		t.Errorf("%d loads still hold their key after the soak", n)
+		s.t.Errorf("%d loads still hold their key after the soak", n)
 	}
-	goleak.VerifyNone(t, ignore)
-
-	t.Logf("soak: %v, %d workers, %d operations, %d loads (%d batch calls of %d keys)%v",
-		d, workers, total.Load(), s.n.get("load.calls"), s.n.get("batch.calls"), s.n.get("batch.keys"), &s.n)
-	s.checkAccounting()
-	s.checkHeapAfterClear(base)
+	goleak.VerifyNone(s.t, ignore)
 }
 
 // checkAccounting compares, after the soak, what the public API reports.
