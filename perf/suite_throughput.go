@@ -54,33 +54,15 @@ func runThroughput(cfg *config) (*report, error) {
 			ops := tc.load.opStream(tc.ops, mix, 42)
 			for _, p := range cfg.cpus {
 				runtime.GOMAXPROCS(p)
-				samples := map[string][]float64{}
-				sets, unstoredSets := map[string]int64{}, map[string]int64{} // over the runs
-				// Interleave: every cache once per repetition, starting
-				// from a different cache each time.
-				for rep := range cfg.reps {
-					for i := range caches {
-						name := caches[(i+rep)%len(caches)]
-						c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(tc.load.capacity)})
-						tc.load.prefill(c)
-						perSec, w, u := drive(c, ops, p, cfg.duration)
-						samples[name] = append(samples[name], perSec)
-						sets[name] += w
-						unstoredSets[name] += u
-						c.Close()
-					}
-				}
+				m, u := tpCell(caches, cfg.reps, func(name string) (float64, int64, int64) {
+					c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(tc.load.capacity)})
+					defer c.Close()
+					tc.load.prefill(c)
+					return drive(c, ops, p, cfg.duration)
+				})
 				runtime.GOMAXPROCS(prev)
-				m := map[string]float64{}
-				for name, xs := range samples {
-					m[name] = median(xs)
-				}
 				medians[tpKey{tc.name, mix, p}] = m
 				if mix < 100 {
-					u := map[string]float64{}
-					for name, w := range sets {
-						u[name] = float64(unstoredSets[name]) / float64(max(w, 1))
-					}
 					unstored[tpKey{tc.name, mix, p}] = u
 				}
 				if !cfg.quick {
@@ -90,6 +72,38 @@ func runThroughput(cfg *config) (*report, error) {
 		}
 	}
 	return throughputReport(cfg, configs, caches, medians, unstored), nil
+}
+
+// tpCell measures one cell of the throughput tables (a configuration, a
+// mix, a GOMAXPROCS): run measures one cache once, on a fresh cache, and
+// returns what drive does. The caches are interleaved, every cache once per
+// repetition, so that a change of the machine during the cell (another
+// process's load coming or going) reaches some runs of every cache rather
+// than all the runs of the caches measured last; and each repetition
+// starts one cache further on, so that no cache is always measured first
+// or last. It returns each cache's median operations per second over its
+// repetitions, and the share of its Sets that stored nothing over all its
+// runs together.
+func tpCell(caches []string, reps int, run func(name string) (opsPerSec float64, sets, unstored int64)) (medians, unstoredShare map[string]float64) {
+	samples := map[string][]float64{}
+	sets, unstoredSets := map[string]int64{}, map[string]int64{} // over the runs
+	for rep := range reps {
+		for i := range caches {
+			name := caches[(i+rep)%len(caches)]
+			perSec, w, u := run(name)
+			samples[name] = append(samples[name], perSec)
+			sets[name] += w
+			unstoredSets[name] += u
+		}
+	}
+	medians, unstoredShare = map[string]float64{}, map[string]float64{}
+	for name, xs := range samples {
+		medians[name] = median(xs)
+	}
+	for name, w := range sets {
+		unstoredShare[name] = float64(unstoredSets[name]) / float64(max(w, 1))
+	}
+	return medians, unstoredShare
 }
 
 func throughputReport(cfg *config, configs []tpConfig, caches []string, medians, unstored map[tpKey]map[string]float64) *report {
