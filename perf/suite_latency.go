@@ -138,6 +138,35 @@ func clockCost() time.Duration {
 	return time.Duration(percentile(xs, 0.5))
 }
 
+// getCols are the columns of the Get latency tables, and setCols those of
+// the Set tables: the operations timed, percentiles of their sample, and
+// the slowest of them all. They stand beside getRow and setRow, which fill
+// them, so that a test finds each cell by its heading.
+var (
+	getCols = []string{"cache", "samples", "p50", "p99", "p99.9", "max"}
+	setCols = []string{"cache", "Sets", "p50", "p99", "p99.9", "p99.99", "max"}
+)
+
+// getRow is the row of getCols for the run lr of cache name.
+func getRow(name string, lr latencyResult) []string {
+	return latencyRow(name, lr, 0.5, 0.99, 0.999)
+}
+
+// setRow is the row of setCols for the run lr of cache name.
+func setRow(name string, lr latencyResult) []string {
+	return latencyRow(name, lr, 0.5, 0.99, 0.999, 0.9999)
+}
+
+// latencyRow is name, the count of operations lr timed, the q-quantile of
+// its sample for each q of qs, and its max.
+func latencyRow(name string, lr latencyResult, qs ...float64) []string {
+	row := []string{name, fmt.Sprint(lr.timed)}
+	for _, q := range qs {
+		row = append(row, dur(time.Duration(percentile(lr.sorted, q))))
+	}
+	return append(row, dur(time.Duration(lr.max)))
+}
+
 func runLatency(cfg *config) (*report, error) {
 	caches := cfg.selected(peers.All())
 	p := slices.Max(cfg.cpus)
@@ -160,21 +189,17 @@ func runLatency(cfg *config) (*report, error) {
 	var head []string
 	for _, mix := range []int{100, 90} {
 		ops := w.opStream(n, mix, 11)
-		t := newTable("cache", "samples", "p50", "p99", "p99.9", "max")
+		t := newTable(getCols...)
 		for _, name := range caches {
 			c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(w.capacity)})
 			w.prefill(c)
 			runtime.GC()
 			lr := latencyRun(c, ops, p, d)
 			c.Close()
-			s := lr.sorted
-			if len(s) == 0 {
+			if len(lr.sorted) == 0 {
 				continue
 			}
-			row := []string{
-				name, fmt.Sprint(lr.timed), dur(time.Duration(percentile(s, 0.5))),
-				dur(time.Duration(percentile(s, 0.99))), dur(time.Duration(percentile(s, 0.999))), dur(time.Duration(lr.max)),
-			}
+			row := getRow(name, lr)
 			t.row(row...)
 			if mix == 90 {
 				head = append(head, fmt.Sprintf("| %s | %s | %s | %s |", name, row[2], row[3], row[4]))
@@ -207,15 +232,9 @@ func setTail(cfg *config, r *report, caches []string, d time.Duration) []string 
 		"(rehashing or resizing its table, draining a buffer) and the collector. xsync-mapof and sync-map are unbounded maps: "+
 		"they evict nothing and grow with every key, full or not. ristretto applies Sets through a buffer that drops them "+
 		"when full: its Sets are timed at the buffer.", full, d, fill, maxSetSamples)
-	cols := []string{"cache", "Sets", "p50", "p99", "p99.9", "p99.99", "max"}
-	row := func(name string, lr latencyResult) []string {
-		s := lr.sorted
-		return []string{name, fmt.Sprint(lr.timed), dur(time.Duration(percentile(s, 0.5))), dur(time.Duration(percentile(s, 0.99))),
-			dur(time.Duration(percentile(s, 0.999))), dur(time.Duration(percentile(s, 0.9999))), dur(time.Duration(lr.max))}
-	}
 	head := []string{"", fmt.Sprintf("Sets of new keys, one goroutine: p99.99 and max into a full cache of %d entries, and into an empty one of %d until full:", full, fill), "",
 		"| cache | full p99.99 | full max | filling p99.99 | filling max |", "|---|---:|---:|---:|---:|"}
-	tFull, tFill := newTable(cols...), newTable(cols...)
+	tFull, tFill := newTable(setCols...), newTable(setCols...)
 	for _, name := range caches {
 		c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(full)})
 		for k := range uint64(full) {
@@ -232,7 +251,7 @@ func setTail(cfg *config, r *report, caches []string, d time.Duration) []string 
 		runtime.GC()
 		b := setTailRun(c, 0, fill, 0)
 		c.Close()
-		ra, rb := row(name, a), row(name, b)
+		ra, rb := setRow(name, a), setRow(name, b)
 		tFull.row(ra...)
 		tFill.row(rb...)
 		head = append(head, fmt.Sprintf("| %s | %s | %s | %s | %s |", name, ra[5], ra[6], rb[5], rb[6]))

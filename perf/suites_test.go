@@ -9,7 +9,8 @@ import (
 
 // Tests of the parts of the throughput and latency suites' run loops that a
 // mutation review found no test held: the interleaving of the caches and
-// the median of the repetitions. Every expected value
+// the median of the repetitions, and the percentile columns of the latency
+// tables. Every expected value
 // is worked out by hand in the comments; none is copied from a run.
 
 // tpCell runs the caches interleaved, every cache once per repetition and
@@ -93,6 +94,41 @@ func TestTpCellTakesTheMedianOfTheRepetitions(t *testing.T) {
 		for name, want := range c.wantUnstored {
 			if got, ok := unstored[name]; !ok || math.Abs(got-want) > 1e-12 {
 				t.Errorf("runs %v: %s stored nothing in a share %v of its Sets, want %v", c.runs, name, got, want)
+			}
+		}
+	}
+}
+
+// The latency tables' columns, on a sample of 1 to 1000 ns (sorted) from
+// 32,000 timed operations whose slowest took 5µs. By the nearest rank the
+// q-quantile of n = 1000 samples is the ceil(q·n)-th: p50 the 500th (500ns),
+// p99 the 990th (990ns), p99.9 the 999th (999ns), p99.99 the 1000th (1µs).
+// Each column is looked up by its heading, so that a row whose cells are
+// out of step with getCols or setCols fails too.
+func TestLatencyRowsColumns(t *testing.T) {
+	lr := latencyResult{timed: 32_000, max: 5000}
+	for i := range 1000 {
+		lr.sorted = append(lr.sorted, int64(i+1))
+	}
+	want := map[string]string{
+		"cache": "x", "samples": "32000", "Sets": "32000",
+		"p50": "500ns", "p99": "990ns", "p99.9": "999ns", "p99.99": "1.0µs", "max": "5.0µs",
+	}
+	for _, c := range []struct {
+		table string
+		cols  []string
+		row   []string
+	}{
+		{"Get", getCols, getRow("x", lr)},
+		{"Set", setCols, setRow("x", lr)},
+	} {
+		if len(c.row) != len(c.cols) {
+			t.Errorf("%s row %v for the columns %v", c.table, c.row, c.cols)
+			continue
+		}
+		for i, col := range c.cols {
+			if c.row[i] != want[col] {
+				t.Errorf("%s table, column %s: %q, want %q (row %v)", c.table, col, c.row[i], want[col], c.row)
 			}
 		}
 	}
