@@ -213,7 +213,7 @@ func runLatency(cfg *config) (*report, error) {
 			"; one run per cache, and the clock's own cost (" + floor + ") is a floor under every number:", "",
 		"| cache | p50 | p99 | p99.9 |", "|---|---:|---:|---:|",
 	}, head...)
-	r.headline = append(r.headline, setTail(cfg, r, caches, d)...)
+	r.headline = append(r.headline, setTail(cfg, r, caches, d, newPeer)...)
 	return r, nil
 }
 
@@ -221,7 +221,9 @@ func runLatency(cfg *config) (*report, error) {
 // one goroutine stores new keys into a full cache (each Set evicts one),
 // and into an empty one until it is full. The slowest Sets are a cache's
 // upkeep (a rehash, a resize, a buffer drained) and the collector.
-func setTail(cfg *config, r *report, caches []string, d time.Duration) []string {
+// newCache makes each cache (newPeer; a test passes caches that count
+// their evictions).
+func setTail(cfg *config, r *report, caches []string, d time.Duration, newCache func(name string, capacity int) peers.Cache[uint64, uint64]) []string {
 	full, fill := 65_536, 1<<20
 	if cfg.quick {
 		full, fill = 4096, 1<<14
@@ -236,7 +238,7 @@ func setTail(cfg *config, r *report, caches []string, d time.Duration) []string 
 		"| cache | full p99.99 | full max | filling p99.99 | filling max |", "|---|---:|---:|---:|---:|"}
 	tFull, tFill := newTable(setCols...), newTable(setCols...)
 	for _, name := range caches {
-		c := peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(full)})
+		c := newCache(name, full)
 		for k := range uint64(full) {
 			c.Set(k, k)
 			waitEvery(c, int(k))
@@ -247,7 +249,7 @@ func setTail(cfg *config, r *report, caches []string, d time.Duration) []string 
 		runtime.GC()
 		a := setTailRun(c, uint64(full), 0, d)
 		c.Close()
-		c = peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(fill)})
+		c = newCache(name, fill)
 		runtime.GC()
 		b := setTailRun(c, 0, fill, 0)
 		c.Close()
@@ -259,4 +261,9 @@ func setTail(cfg *config, r *report, caches []string, d time.Duration) []string 
 	r.add("### Into a full cache of %d entries\n\n%s", full, tFull)
 	r.add("### Into an empty cache of %d entries, until full\n\n%s", fill, tFill)
 	return head
+}
+
+// newPeer makes the cache name with room for capacity uint64 entries.
+func newPeer(name string, capacity int) peers.Cache[uint64, uint64] {
+	return peers.MustNew[uint64, uint64](name, peers.Config[uint64]{Capacity: int64(capacity)})
 }
