@@ -490,8 +490,8 @@ func (s *Shard[K, V]) Delete(k K, h uint64, out *[]Evicted[K, V]) *fifo.Entry[K,
 // DeleteExpired removes every entry expired at least keep before now. It
 // reads the index without the lock, as readers do, and takes the lock only
 // to copy the next deleteChunk groups' earliest expiries (table.due) and
-// to remove what it found, deleteBatch entries at a time (each checked to
-// be still held: a Set may have replaced it since): so Sets of the shard
+// to remove what it found, deleteBatch entries at a time (each key's entry
+// judged again: a Set may have replaced it since): so Sets of the shard
 // wait for a copy or a batch's removals at most, not for the scan, and the
 // scan reads the entries of those groups only whose noted earliest expiry
 // (a lower bound, in ticks of about a second) is at or before now - keep.
@@ -526,8 +526,14 @@ func (s *Shard[K, V]) DeleteExpired(now int64, out *[]Evicted[K, V]) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, e := range batch {
-			if h := s.hash(e.Key); !e.Dead() && s.Find(e.Key, h) == e {
-				s.removeHashed(e, h, Expired, out)
+			// The key's entry now, judged again: a Set may have replaced
+			// e by a live value, which stays; an Expire, by a copy that
+			// expired earlier still, which goes as e would have (looking
+			// for e itself left that copy behind, expired keep ago at
+			// every point of the call).
+			h := s.hash(e.Key)
+			if cur := s.Find(e.Key, h); cur != nil && s.reclaimable(cur, now) {
+				s.removeHashed(cur, h, Expired, out)
 			}
 		}
 		clear(batch)

@@ -1585,3 +1585,41 @@ func TestRemovalAtTheEndOfTheLongestProbe(t *testing.T) {
 		t.Errorf("after removing key 128, group 0's count for its bin is %d, want 0", c)
 	}
 }
+
+// An entry that an Expire (RTCache's Invalidate) replaced by a copy while
+// DeleteExpired's scan held the original is reclaimed all the same when
+// the copy is as reclaimable: the key was expired at least keep ago at
+// every point of the call, so no point of it explains the key left in
+// place. (The batch's removal looked for the original only, and left the
+// copy: TestLinearizable's rtcache-ttl-moving-clock config found a
+// leader's lookup finding the key expired after such a DeleteExpired.)
+func TestDeleteExpiredReclaimsACopyExpireMadeDuringTheScan(t *testing.T) {
+	for _, keep := range []int64{0, 30} {
+		var s Shard[int, int]
+		s.Init(100, true, mixHash, keep, 0, 0, 0)
+		const k = 7
+		s.Set(k, 70, mixHash(k), 1, 100, 10, nil) // expires at 100
+		s.Set(8, 80, mixHash(8), 1, 0, 10, nil)   // never
+		var copied bool
+		scanned = func(x any) {
+			if e := x.(*fifo.Entry[int, int]); e.Key == k && !copied {
+				// Live at 50: the copy expires at 50.
+				copied = s.Expire(k, mixHash(k), 50, 50)
+			}
+		}
+		s.DeleteExpired(200, nil) // the original expired 100 ago, the copy 150
+		scanned = nil
+		if !copied {
+			t.Fatalf("keep %d: the scan met no entry of key %d to expire", keep, k)
+		}
+		if e := s.Find(k, mixHash(k)); e != nil {
+			t.Errorf("keep %d: key %d, expired at 50, is still held (expiry %d) after DeleteExpired at 200", keep, k, e.Expire)
+		}
+		if e := s.Find(8, mixHash(8)); e == nil || e.Val != 80 {
+			t.Errorf("keep %d: DeleteExpired removed a live entry", keep)
+		}
+		if err := s.Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
