@@ -49,10 +49,10 @@ func (c *Cache[K, V]) lookup(k K) (v V, st Status, left time.Duration) {
 
 // recheckRead is lookup for RTCache's recheck, which looks at k again for
 // a caller whose lookup already counted: it touches a hit but counts
-// nothing, so that one RTCache lookup counts once in Stats.
-func (c *Cache[K, V]) recheckRead(k K) (v V, st Status, left time.Duration) {
-	v, st, left, _ = c.readExpiry(k, c.hash.Sum(k), false)
-	return v, st, left
+// nothing, so that one RTCache lookup counts once in Stats. It also
+// returns the entry's expiry, which a recheck hands its callers.
+func (c *Cache[K, V]) recheckRead(k K) (v V, st Status, left time.Duration, expire int64) {
+	return c.readExpiry(k, c.hash.Sum(k), false)
 }
 
 // read is lookup (count) or recheckRead of k, whose hash is h. It keeps

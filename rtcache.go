@@ -500,7 +500,7 @@ func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Durati
 	}
 	// The load failed: what the cache holds now, not what it held before
 	// the load, decides (the load may have taken up to its timeout).
-	switch v, st, left := rt.c.recheckRead(k); {
+	switch v, st, left, _ := rt.c.recheckRead(k); {
 	case st == Hit:
 		return v, StaleStatus{Status: Hit}, nil
 	case st == Expired && -left <= staleTTL:
@@ -1007,7 +1007,7 @@ func (rt *RTCache[K, V]) recheckRefresh(k K) (loaded[V], bool, error) {
 // recheckLeft is recheck taking only a value with at least least left.
 func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool, error) {
 	var r loaded[V]
-	if v, st, left, expire := rt.c.readExpiry(k, rt.c.hash.Sum(k), false); st == Hit && left >= least {
+	if v, st, left, expire := rt.c.recheckRead(k); st == Hit && left >= least {
 		r.val, r.expire = v, expire
 		return r, true, nil
 	}
