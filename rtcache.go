@@ -787,13 +787,8 @@ func (rt *RTCache[K, V]) fetchLoaded(ctx context.Context, k K, st Status) (loade
 	return rt.joinLoaded(ctx, k, st)
 }
 
-// join loads k, or waits for the load of k in flight.
-func (rt *RTCache[K, V]) join(ctx context.Context, k K, st Status) (V, Status, error) {
-	r, st, err := rt.joinLoaded(ctx, k, st)
-	return r.val, st, err
-}
-
-// joinLoaded is join that returns the value with its expiry.
+// joinLoaded loads k, or waits for the load of k in flight, and returns
+// the value with its expiry.
 func (rt *RTCache[K, V]) joinLoaded(ctx context.Context, k K, st Status) (loaded[V], Status, error) {
 	// Only a leader's Do panics (the load's *PanicError) or ends its
 	// goroutine (a Goexit in a load run on it): it is a Miss all the same.
@@ -964,7 +959,9 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 				}
 			}
 		}()
-		o.Value, o.Status, o.Err = rt.join(ctx, missing[j], st)
+		var r loaded[V]
+		r, o.Status, o.Err = rt.joinLoaded(ctx, missing[j], st)
+		o.Value = r.val
 	}
 	var work func()
 	work = func() {

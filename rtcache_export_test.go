@@ -6,5 +6,6 @@ import "context"
 // a cached error, for a test to play a caller that looked just before a
 // load stored k.
 func (rt *RTCache[K, V]) JoinAfterMiss(ctx context.Context, k K) (V, Status, error) {
-	return rt.join(ctx, k, Miss)
+	r, st, err := rt.joinLoaded(ctx, k, Miss)
+	return r.val, st, err
 }
