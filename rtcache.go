@@ -151,7 +151,8 @@ type RTOptions[K comparable, V any] struct {
 	// GetStaleWhileUpdate's) is cached the same way, unseen by any caller:
 	// it holds off further refreshes of the key, and once the value it was
 	// to replace expires, lookups get the error until ErrorTTL has passed.
-	// Set, Delete, Invalidate and Clear clear cached errors.
+	// Set, Delete, Invalidate and Clear clear cached errors. GetWithTTL
+	// returns, with an error, the time the key's cached error has left.
 	// 0: errors are not cached.
 	ErrorTTL time.Duration
 	// MaxErrors bounds how many errors ErrorTTL keeps; they live in a small
@@ -394,10 +395,18 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // value was stored (a value heavier than a shard's share was not, nor one
 // whose load LockAge superseded): it is what the origin allowed. It is 0
 // for a value the Loader gave a negative TTL (use it once, keep it
-// nowhere), for one that expired before this call returned, and with a
-// non-nil error, a cached one included. It is exact with Options.Clock;
-// the stored entry's expiry is the same instant, so Cache.GetWithTTL of
-// the key agrees.
+// nowhere) and for one that expired before this call returned. It is
+// exact with Options.Clock; the stored entry's expiry is the same instant,
+// so Cache.GetWithTTL of the key agrees.
+//
+// With a non-nil error, it is the time the key's cached load error
+// (RTOptions.ErrorTTL) has left when the call returns: how long lookups of
+// the key will fail at once without asking the origin (an HTTP
+// Retry-After). That is the error returned when it came from a load (this
+// call's, or one it waited for) or from the error cache; 0 where ErrorTTL
+// keeps no error of the key (0, MaxErrors full, or cleared by a Set
+// since), and for an error that is not a load's (ErrLockTimeout, ctx's)
+// unless one is cached meanwhile.
 func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration, Status, error) {
 	v, st, left := rt.c.lookup(k)
 	if st == Hit {
@@ -411,9 +420,19 @@ func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration,
 func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.Duration, Status, error) {
 	r, st, err := rt.fetchLoaded(ctx, k, st)
 	if err != nil {
-		return r.val, 0, st, err
+		return r.val, rt.errorLeft(k), st, err
 	}
 	return r.val, rt.c.leftAt(r.expire), st, nil
+}
+
+// errorLeft returns the time k's cached load error has left, 0 if none is
+// cached. It counts no ErrorHit: the caller has its error already.
+func (rt *RTCache[K, V]) errorLeft(k K) time.Duration {
+	if rt.errs == nil {
+		return 0
+	}
+	_, left, _ := rt.errs.GetWithTTL(k)
+	return left
 }
 
 // RTGetBytes is rt.Get(ctx, K(string(b))) for an RTCache whose keys are

@@ -63,7 +63,7 @@ func TestRTGetWithTTL(t *testing.T) {
 	expect("zero", rtTTL{"v-zero", time.Hour, ufocache.Miss, nil})
 	expect("never", rtTTL{"v-never", ufocache.NoExpiration, ufocache.Miss, nil})
 	expect("negative", rtTTL{"v-negative", 0, ufocache.Miss, nil})
-	expect("fail", rtTTL{"", 0, ufocache.Miss, errDown})
+	expect("fail", rtTTL{"", time.Minute, ufocache.Miss, errDown}) // the error is cached for ErrorTTL
 	// The four loads after "five" took 4s of its 5.
 	expect("five", rtTTL{"v-five", time.Second, ufocache.Hit, nil})
 	clk.Advance(time.Second - 1)
@@ -76,8 +76,8 @@ func TestRTGetWithTTL(t *testing.T) {
 	// "zero" was stored 5s ago; the reload of "five" took a second.
 	expect("zero", rtTTL{"v-zero", time.Hour - 5*time.Second, ufocache.Hit, nil})
 	expect("never", rtTTL{"v-never", ufocache.NoExpiration, ufocache.Hit, nil})
-	expect("negative", rtTTL{"v-negative", 0, ufocache.Miss, nil}) // loaded again: nothing was stored
-	expect("fail", rtTTL{"", 0, ufocache.Hit, errDown})            // the cached error
+	expect("negative", rtTTL{"v-negative", 0, ufocache.Miss, nil})                // loaded again: nothing was stored
+	expect("fail", rtTTL{"", time.Minute - 3*time.Second, ufocache.Hit, errDown}) // the cached error, cached 3s ago
 	if _, ttl, ok := c.GetWithTTL("zero"); !ok || ttl != time.Hour-6*time.Second {
 		t.Errorf("Cache.GetWithTTL of the loaded value = %v, %v; want %v", ttl, ok, time.Hour-6*time.Second)
 	}
@@ -245,4 +245,109 @@ func TestRTGetWithTTLOnTheCoarseClock(t *testing.T) {
 			}
 		}
 	}
+}
+
+// With an error, GetWithTTL reports the time the key's cached load error
+// has left (how long lookups will fail without asking the origin: a
+// Retry-After): the leader and a caller that waited for its failed load
+// alike, and a later lookup that got the cached error, less the time
+// since; 0 once a Set cleared it, without ErrorTTL, and for an error that
+// is not a load's (ErrLockTimeout).
+func TestRTGetWithTTLOfAnError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		errDown := errors.New("down")
+		load := func(_ context.Context, k string) (string, time.Duration, error) {
+			<-release
+			time.Sleep(time.Second)
+			if k == "boom" {
+				panic("boom")
+			}
+			return "", 0, errDown
+		}
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(),
+			OnEvict: func(string, string, ufocache.EvictReason) {}})
+		rt, err := ufocache.NewRTCache(c, load, ufocache.RTOptions[string, string]{ErrorTTL: time.Minute, LockTimeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lead, wait rtTTL
+		var wg sync.WaitGroup
+		wg.Go(func() { lead = getTTL(rt, "k") })
+		synctest.Wait()
+		time.Sleep(3 * time.Second) // the waiter comes 3s into the load, which it outlasts
+		wg.Go(func() { wait = getTTL(rt, "k") })
+		synctest.Wait()
+		close(release)
+		wg.Wait()
+		if want := (rtTTL{"", time.Minute, ufocache.Miss, errDown}); lead != want {
+			t.Errorf("the leader of a failed load got %+v, want %+v", lead, want)
+		}
+		if want := (rtTTL{"", time.Minute, ufocache.LockHit, errDown}); wait != want {
+			t.Errorf("a caller that waited for it got %+v, want %+v", wait, want)
+		}
+		time.Sleep(20 * time.Second)
+		if got, want := getTTL(rt, "k"), (rtTTL{"", 40 * time.Second, ufocache.Hit, errDown}); got != want {
+			t.Errorf("the cached error 20s on: got %+v, want %+v", got, want)
+		}
+		if n := rt.Stats().ErrorHits; n != 1 { // reading the time left is no second hit
+			t.Errorf("%d ErrorHits, want 1", n)
+		}
+		time.Sleep(40 * time.Second) // the error expired: the next lookup loads
+		if late, want := getTTL(rt, "k"), (rtTTL{"", time.Minute, ufocache.Miss, errDown}); late != want {
+			t.Errorf("a lookup after ErrorTTL got %+v, want %+v", late, want)
+		}
+		rt.Set("k", "v", time.Hour) // clears the cached error
+		if want := (rtTTL{"v", time.Hour, ufocache.Hit, nil}); getTTL(rt, "k") != want {
+			t.Errorf("after a Set: got %+v, want %+v", getTTL(rt, "k"), want)
+		}
+
+		// A panicking load: the caller that waited for it gets the
+		// *PanicError with the time it stays cached.
+		wg.Go(func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("the leader of a panicking load did not panic")
+				}
+			}()
+			getTTL(rt, "boom")
+		})
+		synctest.Wait()
+		wg.Go(func() { wait = getTTL(rt, "boom") })
+		synctest.Wait()
+		wg.Wait()
+		var p *ufocache.PanicError
+		if !errors.As(wait.err, &p) || wait.ttl != time.Minute || wait.st != ufocache.LockHit {
+			t.Errorf("a caller that waited for a panicking load got %+v, want a *PanicError, 1m0s, LockHit", wait)
+		}
+
+		// ErrLockTimeout is not a load's error: nothing is cached for the
+		// key while its load runs.
+		blocked := make(chan struct{})
+		rt2, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
+			<-blocked
+			return "", 0, errDown
+		}, ufocache.RTOptions[string, string]{ErrorTTL: time.Minute, LockTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { getTTL(rt2, "q") })
+		synctest.Wait()
+		if got := getTTL(rt2, "q"); got.err != ufocache.ErrLockTimeout || got.ttl != 0 || got.st != ufocache.LockHit {
+			t.Errorf("a caller that gave up waiting got %+v, want ErrLockTimeout with 0 left", got)
+		}
+		close(blocked)
+		wg.Wait()
+
+		// Without ErrorTTL no error is cached: 0 left.
+		rt3, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
+			return "", 0, errDown
+		}, ufocache.RTOptions[string, string]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (rtTTL{"", 0, ufocache.Miss, errDown}); getTTL(rt3, "z") != want {
+			t.Errorf("without ErrorTTL: got %+v, want %+v", getTTL(rt3, "z"), want)
+		}
+	})
 }
