@@ -400,13 +400,14 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // so Cache.GetWithTTL of the key agrees.
 //
 // With a non-nil error, it is the time the key's cached load error
-// (RTOptions.ErrorTTL) has left when the call returns: how long lookups of
-// the key will fail at once without asking the origin (an HTTP
-// Retry-After). That is the error returned when it came from a load (this
-// call's, or one it waited for) or from the error cache; 0 where ErrorTTL
-// keeps no error of the key (0, MaxErrors full, or cleared by a Set
-// since), and for an error that is not a load's (ErrLockTimeout, ctx's)
-// unless one is cached meanwhile.
+// (RTOptions.ErrorTTL) has left: how long lookups of the key will fail at
+// once without asking the origin (an HTTP Retry-After). For a cached error
+// (a Hit) it is that error's, read with it; for a load's error (this
+// call's, or one it waited for), the time the key's cached error has left
+// when the call returns: that load's, unless a write cleared it or another
+// load's replaced it since. It is 0 where ErrorTTL keeps no error of the
+// key (ErrorTTL 0, MaxErrors full, a Set since), and so for an error that
+// is not a load's (ErrLockTimeout, ctx's) unless one was cached meanwhile.
 func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration, Status, error) {
 	v, st, left := rt.c.lookup(k)
 	if st == Hit {
@@ -416,9 +417,15 @@ func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration,
 	return rt.fetchTTL(ctx, k, st)
 }
 
-// fetchTTL is fetch for GetWithTTL: the value with its time left.
+// fetchTTL is fetch for GetWithTTL: the value with its time left, or the
+// error with the time its cached copy has left (a cached error's, read
+// with it).
 func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.Duration, Status, error) {
-	r, st, err := rt.fetchLoaded(ctx, k, st)
+	if err, left, ok := rt.cachedError(k); ok {
+		var zero V
+		return zero, left, Hit, err
+	}
+	r, st, err := rt.joinLoaded(ctx, k, st)
 	if err != nil {
 		return r.val, rt.errorLeft(k), st, err
 	}
@@ -611,7 +618,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 			out[i] = RTResult[V]{Value: v, Status: Hit}
 			continue
 		}
-		if err, ok := rt.cachedError(k); ok {
+		if err, _, ok := rt.cachedError(k); ok {
 			out[i] = RTResult[V]{Status: Hit, Err: err}
 			continue
 		}
@@ -800,7 +807,7 @@ func (rt *RTCache[K, V]) fetch(ctx context.Context, k K, st Status) (V, Status, 
 // fetchLoaded is fetch that returns the value as the load (or the recheck
 // that answered it) gave it, with its expiry.
 func (rt *RTCache[K, V]) fetchLoaded(ctx context.Context, k K, st Status) (loaded[V], Status, error) {
-	if err, ok := rt.cachedError(k); ok {
+	if err, _, ok := rt.cachedError(k); ok {
 		return loaded[V]{}, Hit, err
 	}
 	return rt.joinLoaded(ctx, k, st)
@@ -826,16 +833,17 @@ func (rt *RTCache[K, V]) joinLoaded(ctx context.Context, k K, st Status) (loaded
 	return r, st, err
 }
 
-// cachedError returns k's cached load error, if ErrorTTL keeps one.
-func (rt *RTCache[K, V]) cachedError(k K) (error, bool) {
+// cachedError returns k's cached load error, if ErrorTTL keeps one, with
+// the time it has left.
+func (rt *RTCache[K, V]) cachedError(k K) (error, time.Duration, bool) {
 	if rt.errs == nil {
-		return nil, false
+		return nil, 0, false
 	}
-	err, ok := rt.errs.Get(k)
+	err, left, ok := rt.errs.GetWithTTL(k)
 	if ok {
 		rt.st.errorHits.Add(1)
 	}
-	return err, ok
+	return err, left, ok
 }
 
 // refresh starts a background load of k unless k's error is cached

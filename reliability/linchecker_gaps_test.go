@@ -73,6 +73,12 @@ func TestLinModelRejectsMore(t *testing.T) {
 	cachedError := func(k int, id uint64, call, ret int64) o {
 		return o{linInput{kind: linRTGet, key: k, how: "RT.Get"}, linOutput{st: ufocache.Hit, err: &linLoadError{id}, errID: id}, call, ret}
 	}
+	// errorTTL is an RT.GetWithTTL that got the cached error id with d left.
+	errorTTL := func(k int, id uint64, d time.Duration, call, ret int64) o {
+		op := cachedError(k, id, call, ret)
+		op.in.how, op.out.left, op.out.withTTL = "RT.GetWithTTL", d, true
+		return op
+	}
 	// Weight 1 values a, b; h weighs 7, above the share of 6; l, l2 and hl
 	// (weight 7) were loaded; e, e2 are load errors.
 	const a, b, h = 1<<4 | 1, 2<<4 | 1, 5<<4 | 7
@@ -161,6 +167,15 @@ func TestLinModelRejectsMore(t *testing.T) {
 		{"GetWithTTL: two reads that disagree", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 5), at(withTTL(false, 1, a, 12, 3, 4), 1, 1), at(withTTL(false, 1, a, 9, 5, 6), 3, 3)}, false, false, false},
 		{"RT.GetWithTTL: 7 left at 3 of an expiry at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(true, 1, a, 7, 3, 4), 3, 3)}, true, true, false},
 		{"RT.GetWithTTL: 6 left at 3 of an expiry at 10", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(true, 1, a, 6, 3, 4), 3, 3)}, false, false, false},
+		// RT.GetWithTTL of a cached error: e, its load's Loader called at
+		// the reading 0 (or within [0, 5]) and kept for 10, read at 3.
+		{"RT.GetWithTTL: a cached error with 7 left at 3 of an expiry at 10", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 0), at(errorTTL(1, e, 7, 4, 5), 3, 3)}, true, true, false},
+		{"RT.GetWithTTL: a cached error with 6 left at 3 of an expiry at 10", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 0), at(errorTTL(1, e, 6, 4, 5), 3, 3)}, false, false, false},
+		{"RT.GetWithTTL: a cached error with 8 left at 3 of an expiry at 10", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 0), at(errorTTL(1, e, 8, 4, 5), 3, 3)}, false, false, false},
+		{"RT.GetWithTTL: a cached error with no time left", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 0), at(errorTTL(1, e, 0, 4, 5), 3, 3)}, false, false, false},
+		{"RT.GetWithTTL: a cached error kept for ever", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 0), at(errorTTL(1, e, ufocache.NoExpiration, 4, 5), 3, 3)}, false, false, false},
+		{"RT.GetWithTTL: two reads of a cached error that agree", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 5), at(errorTTL(1, e, 12, 4, 5), 1, 1), at(errorTTL(1, e, 10, 6, 7), 3, 3)}, true, true, false},
+		{"RT.GetWithTTL: two reads of a cached error that disagree", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 5), at(errorTTL(1, e, 12, 4, 5), 1, 1), at(errorTTL(1, e, 9, 6, 7), 3, 3)}, false, false, false},
 		{"hit of a value set as a failed leader looked up", []o{set(1, a, true, 1, 6), loaded(1, e, ufocache.Miss, true, 4, 0, 10, 3, 5), get(1, a, 7, 8)}, true, true, false},
 	} {
 		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)

@@ -330,19 +330,22 @@ func (st linState) readLeft(val uint64, in linInput, out linOutput) []linState {
 	if next == nil || !out.withTTL {
 		return next
 	}
-	w := next[0].v.exp
-	if out.left == ufocache.NoExpiration {
-		if w != linNever {
-			return nil
-		}
-		return next
-	}
-	w.lo, w.hi = max(w.lo, in.from+int64(out.left)), min(w.hi, in.to+int64(out.left))
-	if w.lo > w.hi || out.left <= 0 {
+	w, ok := next[0].v.exp.left(out.left, in.from, in.to)
+	if !ok {
 		return nil
 	}
 	next[0].v.exp = w
 	return next
+}
+
+// left narrows w to the expiry of an entry read with d left at a reading
+// in [from, to]: that reading plus d (NoExpiration: w must be linNever).
+func (w linWindow) left(d time.Duration, from, to int64) (linWindow, bool) {
+	if d == ufocache.NoExpiration {
+		return w, w == linNever
+	}
+	w.lo, w.hi = max(w.lo, from+int64(d)), min(w.hi, to+int64(d))
+	return w, w.lo <= w.hi && d > 0
 }
 
 // staleRead returns st after a read of val, expired d ago.
@@ -492,6 +495,11 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 				exp, ok := st.err.exp.live(in.from)
 				if out.errID != st.err.id || !ok {
 					return nil
+				}
+				if out.withTTL { // RT.GetWithTTL: the time it had left, read with it
+					if exp, ok = exp.left(out.left, in.from, in.to); !ok {
+						return nil
+					}
 				}
 				st.err.exp = exp
 				return []linState{st}
@@ -1260,7 +1268,10 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 			var err error
 			if withTTL {
 				out.val, out.left, out.st, err = rt.GetWithTTL(ctx, k)
-				out.withTTL = out.st == ufocache.Hit // only a hit's time left is judged
+				// Only a hit's time left is judged, a cached error's
+				// included (read with it); a load's error's is read
+				// after the call, from what the cache holds then.
+				out.withTTL = out.st == ufocache.Hit
 			} else {
 				out.val, out.st, err = rt.Get(ctx, k)
 			}
