@@ -73,6 +73,11 @@ func TestLinModelRejectsMore(t *testing.T) {
 	cachedError := func(k int, id uint64, call, ret int64) o {
 		return o{linInput{kind: linRTGet, key: k, how: "RT.Get"}, linOutput{st: ufocache.Hit, err: &linLoadError{id}, errID: id}, call, ret}
 	}
+	// told makes the RT.Get op an RT.GetWithTTL that reported d left.
+	told := func(op o, d time.Duration) o {
+		op.in.how, op.out.left, op.out.withTTL = "RT.GetWithTTL", d, true
+		return op
+	}
 	// errorTTL is an RT.GetWithTTL that got the cached error id with d left.
 	errorTTL := func(k int, id uint64, d time.Duration, call, ret int64) o {
 		op := cachedError(k, id, call, ret)
@@ -176,6 +181,23 @@ func TestLinModelRejectsMore(t *testing.T) {
 		{"RT.GetWithTTL: a cached error kept for ever", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 0), at(errorTTL(1, e, ufocache.NoExpiration, 4, 5), 3, 3)}, false, false, false},
 		{"RT.GetWithTTL: two reads of a cached error that agree", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 5), at(errorTTL(1, e, 12, 4, 5), 1, 1), at(errorTTL(1, e, 10, 6, 7), 3, 3)}, true, true, false},
 		{"RT.GetWithTTL: two reads of a cached error that disagree", []o{at(loaded(1, e, ufocache.Miss, true, 2, 0, 10, 1, 3), 0, 5), at(errorTTL(1, e, 12, 4, 5), 1, 1), at(errorTTL(1, e, 9, 6, 7), 3, 3)}, false, false, false},
+		// RT.GetWithTTL of a loaded value: l, its Loader called at the
+		// reading 0 and kept for 10, expires at 10 if the Loader returned
+		// at 0 (the call's readings [0, 0]), in [10, 15] if within [0, 5].
+		{"RT.GetWithTTL: a load kept 10 from 0, 10 left at 0", []o{at(told(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 3), 10), 0, 0)}, true, true, false},
+		{"RT.GetWithTTL: a load kept 10 from 0, 11 left at 0", []o{at(told(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 3), 11), 0, 0)}, false, false, false},
+		{"RT.GetWithTTL: a load kept 10 from 0, none left at 0", []o{at(told(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 3), 0), 0, 0)}, false, false, false},
+		{"RT.GetWithTTL: a load kept 10 from 0, none left at 12", []o{at(told(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 3), 0), 0, 12)}, true, true, false},
+		{"RT.GetWithTTL: a load kept 10 from 0, no expiry", []o{at(told(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 3), ufocache.NoExpiration), 0, 0)}, false, false, false},
+		// Its leader said 9 left at 3 (expiry 12): a hit agrees, or not.
+		{"RT.GetWithTTL: a hit agrees with the load's time left", []o{at(told(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 3), 9), 3, 3), at(withTTL(true, 1, l, 8, 4, 5), 4, 4)}, true, true, false},
+		{"RT.GetWithTTL: a hit disagrees with the load's time left", []o{at(told(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 3), 9), 3, 3), at(withTTL(true, 1, l, 7, 4, 5), 4, 4)}, false, false, false},
+		// A waiter said 9 left at 3 of the load its leader returned at [0, 5].
+		{"RT.GetWithTTL: a waiter agrees with a later hit", []o{at(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 6), 0, 5), at(told(loaded(1, l, ufocache.LockHit, false, 2, 0, 10, 3, 6), 9), 3, 3), at(withTTL(true, 1, l, 8, 7, 8), 4, 4)}, true, true, false},
+		{"RT.GetWithTTL: a waiter disagrees with a later hit", []o{at(loaded(1, l, ufocache.Miss, false, 2, 0, 10, 1, 6), 0, 5), at(told(loaded(1, l, ufocache.LockHit, false, 2, 0, 10, 3, 6), 9), 3, 3), at(withTTL(true, 1, l, 7, 7, 8), 4, 4)}, false, false, false},
+		// A lookup that found a's Set (for 10 at 0) on its recheck.
+		{"RT.GetWithTTL: a Set's value found on a recheck, 7 left at 3", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(told(rtGet(1, a, ufocache.LockHit, 3, 4), 7), 3, 3)}, true, true, false},
+		{"RT.GetWithTTL: a Set's value found on a recheck, 6 left at 3", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(told(rtGet(1, a, ufocache.LockHit, 3, 4), 6), 3, 3)}, false, false, false},
 		{"hit of a value set as a failed leader looked up", []o{set(1, a, true, 1, 6), loaded(1, e, ufocache.Miss, true, 4, 0, 10, 3, 5), get(1, a, 7, 8)}, true, true, false},
 	} {
 		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)

@@ -338,6 +338,27 @@ func (st linState) readLeft(val uint64, in linInput, out linOutput) []linState {
 	return next
 }
 
+// loadedExpiry is the expiry window of the value out's load gave, narrowed
+// by the time left an RT.GetWithTTL reported of it: ok is false if no
+// expiry fits both. The time left is read as the call returns, from the
+// expiry computed when the Loader returned; 0 says it had passed.
+func (out linOutput) loadedExpiry(in linInput) (linWindow, bool) {
+	w := linExpiry(out.loadClock, in.to, out.loadTTL)
+	switch {
+	case !out.withTTL:
+		return w, true
+	case out.left == 0:
+		return w.expired(in.to)
+	}
+	return w.left(out.left, in.from, in.to)
+}
+
+// within narrows w to the expiries it shares with v.
+func (w linWindow) within(v linWindow) (linWindow, bool) {
+	w.lo, w.hi = max(w.lo, v.lo), min(w.hi, v.hi)
+	return w, w.lo <= w.hi
+}
+
 // left narrows w to the expiry of an entry read with d left at a reading
 // in [from, to]: that reading plus d (NoExpiration: w must be linNever).
 func (w linWindow) left(d time.Duration, from, to int64) (linWindow, bool) {
@@ -528,14 +549,17 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 				return nil // an error was cached, and had not expired
 			}
 			next := st
+			w, ok := out.loadedExpiry(in)
 			switch {
 			case out.err != nil && out.loadTTL > 0:
 				next.err = linHeld{out.errID, linExpiry(out.loadClock, in.to, out.loadTTL)}
 			case out.err != nil:
+			case !ok:
+				return nil // not the time left its load gave it
 			case linWeight(out.val) > capacity:
 				next.v, next.err = linHeld{}, linHeld{} // declined, and the older value removed
 			default:
-				next.v = linHeld{out.val, linExpiry(out.loadClock, in.to, out.loadTTL)}
+				next.v = linHeld{out.val, w}
 				next.err = linHeld{}
 			}
 			switch {
@@ -553,12 +577,20 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 				return nil // joined after the write that detached it
 			}
 			if !linLoaded(out.val) {
-				return st.read(out.val, in.from) // a Set's value, found live
+				return st.readLeft(out.val, in, out) // a Set's value, found live
+			}
+			w, ok := out.loadedExpiry(in)
+			if !ok {
+				return nil // not the time left its load gave it
 			}
 			if detach || linWeight(out.val) > capacity {
 				return []linState{st}
 			}
 			if out.val != s || s == 0 {
+				return nil
+			}
+			// The stored value's expiry is the one its load computed.
+			if st.v.exp, ok = st.v.exp.within(w); !ok {
 				return nil
 			}
 			return []linState{st}
@@ -1268,10 +1300,11 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 			var err error
 			if withTTL {
 				out.val, out.left, out.st, err = rt.GetWithTTL(ctx, k)
-				// Only a hit's time left is judged, a cached error's
-				// included (read with it); a load's error's is read
-				// after the call, from what the cache holds then.
-				out.withTTL = out.st == ufocache.Hit
+				// The time left is judged of a value (a hit's, a
+				// load's, one a recheck found) and of a cached error
+				// (read with it); not of a load's error, whose cached
+				// copy is read after the call, as the cache holds it then.
+				out.withTTL = err == nil || out.st == ufocache.Hit
 			} else {
 				out.val, out.st, err = rt.Get(ctx, k)
 			}
