@@ -421,7 +421,7 @@ func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration,
 // error with the time its cached copy has left (a cached error's, read
 // with it).
 func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.Duration, Status, error) {
-	if err, left, ok := rt.cachedError(k); ok {
+	if left, err, ok := rt.cachedError(k); ok {
 		var zero V
 		return zero, left, Hit, err
 	}
@@ -618,7 +618,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 			out[i] = RTResult[V]{Value: v, Status: Hit}
 			continue
 		}
-		if err, _, ok := rt.cachedError(k); ok {
+		if _, err, ok := rt.cachedError(k); ok {
 			out[i] = RTResult[V]{Status: Hit, Err: err}
 			continue
 		}
@@ -807,7 +807,7 @@ func (rt *RTCache[K, V]) fetch(ctx context.Context, k K, st Status) (V, Status, 
 // fetchLoaded is fetch that returns the value as the load (or the recheck
 // that answered it) gave it, with its expiry.
 func (rt *RTCache[K, V]) fetchLoaded(ctx context.Context, k K, st Status) (loaded[V], Status, error) {
-	if err, _, ok := rt.cachedError(k); ok {
+	if _, err, ok := rt.cachedError(k); ok {
 		return loaded[V]{}, Hit, err
 	}
 	return rt.joinLoaded(ctx, k, st)
@@ -835,15 +835,14 @@ func (rt *RTCache[K, V]) joinLoaded(ctx context.Context, k K, st Status) (loaded
 
 // cachedError returns k's cached load error, if ErrorTTL keeps one, with
 // the time it has left.
-func (rt *RTCache[K, V]) cachedError(k K) (error, time.Duration, bool) {
+func (rt *RTCache[K, V]) cachedError(k K) (left time.Duration, err error, ok bool) {
 	if rt.errs == nil {
-		return nil, 0, false
+		return 0, nil, false
 	}
-	err, left, ok := rt.errs.GetWithTTL(k)
-	if ok {
+	if err, left, ok = rt.errs.GetWithTTL(k); ok {
 		rt.st.errorHits.Add(1)
 	}
-	return err, left, ok
+	return left, err, ok
 }
 
 // refresh starts a background load of k unless k's error is cached
