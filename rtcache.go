@@ -254,7 +254,9 @@ type RTStats struct {
 	// whose callers got an error (the loader's, a panic, Goexit or
 	// ErrLoadTimeout: a load still running at its LoadTimeout counts as
 	// failed then, whatever it returns later). A load in flight counts in
-	// neither yet.
+	// neither yet; a load that ended is counted before its value is stored
+	// and its key freed, so a snapshot taken after its value was read, or
+	// after InFlight dropped, includes it (a background refresh too).
 	Loads, LoadErrors uint64
 	// Batches counts BatchLoader calls; Refreshes, background loads started.
 	Batches, Refreshes uint64
@@ -908,8 +910,9 @@ func (rt *RTCache[K, V]) timed() (done func()) {
 // finished is the coalesce Finished: it runs once for each key a Loader or
 // BatchLoader was started for, with the error its callers see (the
 // loader's, a panic's, ErrGoexit or the load timeout), when its load
-// finishes or times out; a load that hangs past LoadTimeout counts then.
-// Loads and LoadErrors are counted here, together and in that order (and
+// finishes or times out (a load that hangs past LoadTimeout counts then),
+// under the wait map's lock, before commit stores the outcome and the key
+// is freed. Loads and LoadErrors are counted here, together and in that order (and
 // Stats reads them in the other): a load timer can finish a call before
 // its Loader's goroutine has even started, and LoadErrors never exceeds
 // Loads in a snapshot.

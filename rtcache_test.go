@@ -2796,3 +2796,42 @@ func TestRTMultiGetBatchLoaderErrorFailsItsKeys(t *testing.T) {
 		}
 	})
 }
+
+// A load is counted in RTStats before its value is stored and its key
+// freed: a reader that sees the value, or InFlight drop to 0, sees the
+// load in Loads. A background refresh has no waiter to wake after the
+// count, and a snapshot taken once its value was served used to miss it.
+// OnEvict, told that the load replaced the old value, runs after both the
+// store and the key's release, where the count must already be.
+func TestRTStatsCountALoadBeforeItsKeyIsFree(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		type seen struct {
+			inFlight    int
+			loads, errs uint64
+		}
+		var rt *ufocache.RTCache[string, int]
+		var got []seen
+		c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 10, Clock: newBubbleClock(), KeepExpired: time.Hour,
+			OnEvict: func(_ string, _ int, r ufocache.EvictReason) {
+				if r == ufocache.EvictReplaced {
+					s := rt.Stats()
+					got = append(got, seen{rt.InFlight(), s.Loads, s.LoadErrors})
+				}
+			}})
+		var n int
+		rt, _ = ufocache.NewRTCache(c, func(context.Context, string) (int, time.Duration, error) {
+			n++
+			return n, time.Second, nil
+		}, ufocache.RTOptions[string, int]{})
+		ctx := context.Background()
+		rt.Get(ctx, "k")
+		time.Sleep(2 * time.Second)
+		rt.GetStaleWhileUpdate(ctx, "k", time.Hour) // a refresh: no caller waits for it
+		synctest.Wait()
+		time.Sleep(2 * time.Second)
+		rt.Get(ctx, "k") // a leader's load of the expired value
+		if want := []seen{{0, 2, 0}, {0, 3, 0}}; !slices.Equal(got, want) {
+			t.Fatalf("OnEvict of the replaced values saw (InFlight, Loads, LoadErrors) %v, want %v", got, want)
+		}
+	})
+}

@@ -109,11 +109,15 @@ type Options[K comparable, V any] struct {
 	// with the error every caller of the call sees: fn's, a *PanicError,
 	// ErrGoexit or ErrLoadTimeout; nil if it succeeded. A call that
 	// Recheck answered is not reported; one detached by Forget or
-	// superseded after LockAge is. It runs when the call finishes, after
-	// Commit and its after function, outside the wait map's lock and
-	// before any waiter wakes; so a count kept by Finished agrees with
-	// what the callers saw, even for a call that finished right at its
-	// LoadTimeout. It must not block, panic or call the Group.
+	// superseded after LockAge is. It runs when the call finishes, under
+	// the wait map's lock for key, just before Commit, so that a count
+	// kept by Finished is up to date for anyone who sees the call's
+	// outcome: a waiter (they wake after it), a reader of what Commit
+	// stored, or Len once the key is free; and it agrees with what the
+	// callers saw, even for a call that finished right at its
+	// LoadTimeout. It must be short, and must not block, panic or call the
+	// Group (a panic is raised again once the lock is released, as
+	// Commit's).
 	Finished func(key K, err error)
 }
 
@@ -545,36 +549,41 @@ func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, comm
 	// result, and waiters read it only after done is closed.
 	c.val, c.err, c.end = v, err, end
 	f := settled[K, V]{key: key, c: c}
+	// xsync does not release the bucket lock if this function panics, so
+	// a panicking Finished or Commit is caught here and raised again once
+	// the lock is released. (Nor if Commit calls runtime.Goexit, which
+	// nothing can stop: see Options.Commit.)
+	guard := func(fn func()) {
+		defer func() {
+			if r := recover(); r != nil && f.commitPanic == nil {
+				f.commitPanic = r
+			}
+		}()
+		fn()
+	}
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
+		if c.started && g.opts.Finished != nil {
+			// Before Commit stores the outcome and the key is freed.
+			guard(func() { g.opts.Finished(key, err) })
+		}
 		if !loaded || cur != c {
 			// c was detached or superseded: leave the key's holder be.
 			return cur, !loaded
 		}
 		if commit && g.opts.Commit != nil {
-			// xsync does not release the bucket lock if this function
-			// panics, so a panicking Commit is caught here and raised
-			// again once the lock is released. (Nor if Commit calls
-			// runtime.Goexit, which nothing can stop: see Options.Commit.)
-			func() {
-				defer func() { f.commitPanic = recover() }()
-				f.after = g.opts.Commit(key, v, err)
-			}()
+			guard(func() { f.after = g.opts.Commit(key, v, err) })
 		}
 		return nil, true
 	})
 	return f, true
 }
 
-// release ends a settled call: its after function (or Commit's panic,
-// raised again), then Finished, then its waiters wake.
+// release ends a settled call: its after function, the panic of Finished
+// or Commit raised again, then its waiters wake.
 func (g *Group[K, V]) release(f settled[K, V]) {
-	c := f.c
-	defer close(c.done)
-	if c.started && g.opts.Finished != nil {
-		defer g.opts.Finished(f.key, c.err)
-	}
+	defer close(f.c.done)
 	if f.commitPanic != nil {
-		panic(f.commitPanic)
+		defer panic(f.commitPanic) // after what a Commit that ran left to do
 	}
 	if f.after != nil {
 		f.after()

@@ -732,7 +732,7 @@ func TestRecheckError(t *testing.T) {
 	}
 }
 
-// Commit, its after function and Finished all run before any caller of
+// Finished, Commit and its after function all run before any caller of
 // the call wakes, for Do and for each key of a DoBatch: each blocks in
 // turn while a joined caller is shown to be still waiting (a waiter woken
 // any earlier would have returned by synctest.Wait).
@@ -778,7 +778,7 @@ func TestCommitAfterAndFinishedBeforeWaitersWake(t *testing.T) {
 			}()
 			synctest.Wait()
 			close(load)
-			for _, step := range []string{"commit", "after", "finished"} {
+			for _, step := range []string{"finished", "commit", "after"} {
 				synctest.Wait() // blocked in this step
 				if n := returned.Load(); n != 0 {
 					t.Fatalf("batch %v: %d callers returned while %s was still running", batch, n, step)

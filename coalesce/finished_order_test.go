@@ -12,15 +12,15 @@ import (
 	"github.com/ufocache/ufocache/coalesce"
 )
 
-// Finished runs after Commit's after function, as Options.Finished says
-// ("after Commit and its after function"), for a call of Do (on the
-// caller's goroutine and on one of its own), of Go, for each key of a
-// DoBatch (after every after function of the batch: they run once every
-// key is committed, and each key's Finished follows its after function),
-// for a failed call and for one whose after function panics (Finished
-// still runs, once). TestCommitAfterAndFinishedBeforeWaitersWake gates
-// the steps in that order, but passes as well when Finished runs first.
-func TestFinishedRunsAfterTheAfterFunction(t *testing.T) {
+// Finished runs just before Commit, while the call still holds its key,
+// as Options.Finished says: for a call of Do (on the caller's goroutine
+// and on one of its own), of Go, for each key of a DoBatch (each key's
+// Finished and Commit, then every after function), for a failed call,
+// and for one whose after function panics. So a count that Finished keeps
+// is up to date once the key is free (Len) or the outcome stored: a
+// read-through cache's Loads, read by a caller that saw its background
+// refresh end, had lagged it (Finished ran after the key was freed).
+func TestFinishedRunsBeforeCommitWhileTheKeyIsHeld(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		var steps []string
@@ -37,7 +37,8 @@ func TestFinishedRunsAfterTheAfterFunction(t *testing.T) {
 			return s
 		}
 		boom := errors.New("boom")
-		g := newGroup(t, coalesce.Options[string, int]{
+		var g *coalesce.Group[string, int]
+		g = newGroup(t, coalesce.Options[string, int]{
 			Commit: func(k string, _ int, _ error) func() {
 				log("commit " + k)
 				return func() {
@@ -47,10 +48,11 @@ func TestFinishedRunsAfterTheAfterFunction(t *testing.T) {
 					}
 				}
 			},
-			Finished: func(k string, err error) { log(fmt.Sprint("finished ", k, " ", err != nil)) },
+			// Len counts the keys held: this one still is.
+			Finished: func(k string, err error) { log(fmt.Sprint("finished ", k, " ", err != nil, " held ", g.Len())) },
 		})
 		one := func(k string) []string {
-			return []string{"commit " + k, "after " + k, fmt.Sprint("finished ", k, " ", k == "error")}
+			return []string{fmt.Sprint("finished ", k, " ", k == "error", " held 1"), "commit " + k, "after " + k}
 		}
 		fn := func(k string) func(context.Context) (int, error) {
 			return func(context.Context) (int, error) {
@@ -83,7 +85,7 @@ func TestFinishedRunsAfterTheAfterFunction(t *testing.T) {
 		if got, want := take(), one("go"); !slices.Equal(got, want) {
 			t.Errorf("Go: %q, want %q", got, want)
 		}
-		// An after function that panics: Finished still runs, after it.
+		// An after function that panics.
 		func() {
 			defer func() { recover() }()
 			// On the caller's goroutine, where the panic is raised again.
@@ -93,14 +95,55 @@ func TestFinishedRunsAfterTheAfterFunction(t *testing.T) {
 		if got, want := take(), one("after-panics"); !slices.Equal(got, want) {
 			t.Errorf("after function that panics: %q, want %q", got, want)
 		}
-		// DoBatch: every key is committed, then each key's after function
-		// runs before its Finished.
+		// DoBatch: each key is counted and committed in turn, while the
+		// batch holds them all, then the after functions run.
 		g.DoBatch(ctx, []string{"a", "b"}, func(_ context.Context, keys []string) ([]coalesce.Result[int], error) {
 			return make([]coalesce.Result[int], len(keys)), nil
 		})
-		want := []string{"commit a", "commit b", "after a", "finished a false", "after b", "finished b false"}
+		want := []string{"finished a false held 2", "commit a", "finished b false held 1", "commit b", "after a", "after b"}
 		if got := take(); !slices.Equal(got, want) {
 			t.Errorf("DoBatch: %q, want %q", got, want)
+		}
+	})
+}
+
+// A Finished that panics (against its contract) leaves neither the wait
+// map's lock held nor the outcome unstored: Commit still runs, and its
+// after function, then the panic reaches the leader; the waiters wake and
+// the key is free.
+func TestFinishedThatPanicsStillCommits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var committed, after bool
+		g := newGroup(t, coalesce.Options[string, int]{
+			Commit: func(string, int, error) func() {
+				committed = true
+				return func() { after = true }
+			},
+			Finished: func(string, error) { panic("in Finished") },
+		})
+		release := make(chan struct{})
+		var panicked any
+		go func() {
+			defer func() { panicked = recover() }()
+			g.Do(context.Background(), "k", func(context.Context) (int, error) { <-release; return 1, nil })
+		}()
+		synctest.Wait()
+		var waited int
+		var waitErr error
+		go func() {
+			waited, _, waitErr = g.Do(context.Background(), "k", func(context.Context) (int, error) { return -1, nil })
+		}()
+		synctest.Wait()
+		close(release)
+		synctest.Wait()
+		if panicked != "in Finished" || !committed || !after {
+			t.Errorf("leader's panic %v, committed %v, after function ran %v; want Finished's panic, true, true", panicked, committed, after)
+		}
+		if waited != 1 || waitErr != nil {
+			t.Errorf("waiter got (%d, %v), want (1, nil)", waited, waitErr)
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("%d keys held after the call, want 0", n)
 		}
 	})
 }
