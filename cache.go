@@ -290,7 +290,9 @@ type Options[K comparable, V any] struct {
 // Stats is a snapshot of a cache's counters.
 type Stats struct {
 	Hits, Misses uint64 // zero unless Options.RecordStats
-	// Sets counts stored writes; Rejections, Sets declined.
+	// Sets counts stored writes; Rejections, Sets declined: too heavy for
+	// a shard, a key not equal to itself, or a negative TTL (a Loader's
+	// too), which stores nothing by design.
 	Sets, Rejections uint64
 	// Evictions counts entries removed for capacity; Expirations, entries
 	// removed because their TTL had passed (by eviction, the expiry sweep

@@ -90,7 +90,10 @@ type RTCache[K comparable, V any] struct {
 // finished load wins, as a hit would); it ends after
 // RTOptions.LoadTimeout. Any value is stored, a nil or zero one
 // included: to store nothing return a negative TTL, and to remember that
-// a key is absent return an error with RTOptions.ErrorTTL. A Loader may
+// a key is absent return an error with RTOptions.ErrorTTL. A value
+// returned with a non-nil error is not stored; the callers of that load
+// get it with the error, as the Loader gave it (a cached error comes with
+// V's zero value). A Loader may
 // panic or call runtime.Goexit: the key is released, the callers waiting
 // get a *PanicError or ErrGoexit, and the caller that started the load, if
 // it still waits, panics again with the *PanicError.
@@ -142,7 +145,10 @@ type RTOptions[K comparable, V any] struct {
 	// ErrLoadTimeout and the key is free at once; a late result is dropped.
 	// 0: no bound.
 	LoadTimeout time.Duration
-	// ErrorTTL, if > 0, caches failed loads (negative caching): for this
+	// ErrorTTL, if > 0, caches failed loads (negative caching), whatever
+	// failed them: the Loader's error, a panic (its *PanicError, which
+	// later lookups get as an error, not a panic), ErrGoexit or
+	// ErrLoadTimeout. For this
 	// long after a load of a key fails, a lookup of that key that would
 	// load returns the same error at once, with Status Hit (LockHit if the
 	// error was cached just as it was about to load), and the origin

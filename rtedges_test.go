@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -175,4 +176,91 @@ func TestRTClearDropsTheErrorOfALoadThatFailedAfterTheValues(t *testing.T) {
 	if _, st, err := rt.Get(context.Background(), 2); st != ufocache.Miss || !errors.Is(err, errOrigin) || loads != 2 {
 		t.Fatalf("after Clear: %v, %v after %d loads; want a new load (the error cached during Clear dropped)", st, err, loads)
 	}
+}
+
+// What the Loader and ErrorTTL docs say of failed loads: a value returned
+// with an error reaches the callers of that load with it and is not
+// stored, and the cached error comes with V's zero value; a panic and a
+// load timeout are cached as errors like any other (a later lookup gets
+// the *PanicError as an error, without a panic); and a Loader's negative
+// TTL counts as a Rejection in the Cache's Stats.
+func TestRTFailedLoadsAsDocumented(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+		errPartial := errors.New("partial answer")
+		release := make(chan struct{})
+		rt, err := ufocache.NewRTCache(c, func(ctx context.Context, k string) (string, time.Duration, error) {
+			switch k {
+			case "partial":
+				<-release
+				return "half", time.Hour, errPartial
+			case "panics":
+				panic("malformed record")
+			case "hangs":
+				<-ctx.Done()
+				return "late", time.Hour, nil
+			}
+			return "once", -1, nil
+		}, ufocache.RTOptions[string, string]{ErrorTTL: time.Minute, LoadTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		type answer struct {
+			v   string
+			st  ufocache.Status
+			err error
+		}
+		get := func(k string) answer {
+			v, st, err := rt.Get(ctx, k)
+			return answer{v, st, err}
+		}
+		var lead, wait answer
+		var wg sync.WaitGroup
+		wg.Go(func() { lead = get("partial") })
+		synctest.Wait()
+		wg.Go(func() { wait = get("partial") })
+		synctest.Wait()
+		close(release)
+		wg.Wait()
+		if want := (answer{"half", ufocache.Miss, errPartial}); lead != want {
+			t.Errorf("leader of a load that gave a value and an error: %+v, want %+v", lead, want)
+		}
+		if want := (answer{"half", ufocache.LockHit, errPartial}); wait != want {
+			t.Errorf("its waiter: %+v, want %+v", wait, want)
+		}
+		if want := (answer{"", ufocache.Hit, errPartial}); get("partial") != want {
+			t.Errorf("the cached error: %+v, want %+v", get("partial"), want)
+		}
+		if _, ok := c.Get("partial"); ok {
+			t.Error("a value returned with an error was stored")
+		}
+
+		func() {
+			defer func() {
+				if _, ok := recover().(*ufocache.PanicError); !ok {
+					t.Error("the leader of a panicking load did not panic with a *PanicError")
+				}
+			}()
+			get("panics")
+		}()
+		var pe *ufocache.PanicError
+		if a := get("panics"); !errors.As(a.err, &pe) || a.st != ufocache.Hit {
+			t.Errorf("after a panic: %+v, want the cached *PanicError, Hit", a)
+		}
+		if a := get("hangs"); a.err != ufocache.ErrLoadTimeout || a.st != ufocache.Miss {
+			t.Errorf("a load past LoadTimeout: %+v, want ErrLoadTimeout, Miss", a)
+		}
+		if a := get("hangs"); a.err != ufocache.ErrLoadTimeout || a.st != ufocache.Hit {
+			t.Errorf("after it: %+v, want the cached ErrLoadTimeout, Hit", a)
+		}
+
+		before := c.Stats().Rejections
+		if a := get("once"); a != (answer{"once", ufocache.Miss, nil}) {
+			t.Errorf("a load with a negative TTL: %+v", a)
+		}
+		if n := c.Stats().Rejections - before; n != 1 {
+			t.Errorf("a Loader's negative TTL counted %d Rejections, want 1", n)
+		}
+	})
 }
