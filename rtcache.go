@@ -93,7 +93,9 @@ type RTCache[K comparable, V any] struct {
 // a key is absent return an error with RTOptions.ErrorTTL. A value
 // returned with a non-nil error is not stored; the callers of that load
 // get it with the error, as the Loader gave it (a cached error comes with
-// V's zero value). A Loader may
+// V's zero value). A Loader may call its RTCache for other keys (a
+// resolver chasing a CNAME); a call for its own key waits for the load it
+// is part of, until LockTimeout, and for ever without one. A Loader may
 // panic or call runtime.Goexit: the key is released, the callers waiting
 // get a *PanicError or ErrGoexit, and the caller that started the load, if
 // it still waits, panics again with the *PanicError.

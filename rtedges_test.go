@@ -3,6 +3,7 @@ package ufocache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -261,6 +262,50 @@ func TestRTFailedLoadsAsDocumented(t *testing.T) {
 		}
 		if n := c.Stats().Rejections - before; n != 1 {
 			t.Errorf("a Loader's negative TTL counted %d Rejections, want 1", n)
+		}
+	})
+}
+
+// A Loader may call its own RTCache: for another key (a resolver chasing
+// a CNAME), on the caller's goroutine (a ctx that cannot end) and on one
+// of its own, it loads that key as any caller would; for its own key it
+// waits for itself, until LockTimeout.
+func TestRTLoaderCallsItsOwnCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+		var rt *ufocache.RTCache[string, string]
+		var inner error
+		rt, _ = ufocache.NewRTCache(c, func(ctx context.Context, k string) (string, time.Duration, error) {
+			if target, ok := strings.CutPrefix(k, "alias."); ok {
+				v, _, err := rt.Get(ctx, target)
+				return "-> " + v, 0, err
+			}
+			if k == "self" {
+				_, _, inner = rt.Get(ctx, k)
+				return "", 0, inner
+			}
+			return "A " + k, 0, nil
+		}, ufocache.RTOptions[string, string]{LockTimeout: time.Second})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		for i, ctx := range []context.Context{context.Background(), ctx} {
+			target := fmt.Sprint("www", i)
+			if v, st, err := rt.Get(ctx, "alias."+target); v != "-> A "+target || st != ufocache.Miss || err != nil {
+				t.Errorf("ctx %d: the alias loaded %q, %v, %v", i, v, st, err)
+			}
+			if v, ok := c.Get(target); !ok || v != "A "+target {
+				t.Errorf("ctx %d: the chased key holds %q, %v", i, v, ok)
+			}
+		}
+		start := time.Now()
+		if _, st, err := rt.Get(ctx, "self"); err != ufocache.ErrLockTimeout || st != ufocache.Miss || inner != ufocache.ErrLockTimeout {
+			t.Errorf("a Loader asking for its own key: %v, %v (its inner call %v); want ErrLockTimeout from both", st, err, inner)
+		}
+		if waited := time.Since(start); waited != time.Second {
+			t.Errorf("it waited %v for itself, want LockTimeout (1s)", waited)
+		}
+		if n := rt.InFlight(); n != 0 {
+			t.Errorf("%d loads in flight after it", n)
 		}
 	})
 }
