@@ -123,3 +123,27 @@ func ExampleRTCache_GetWithTTL() {
 	// 93.184.215.14 ttl 300 miss
 	// 93.184.215.14 ttl 258 hit
 }
+
+// A proxy whose origin answers 503 with Retry-After: 30 keeps that failure
+// for 30 seconds (not the ErrorTTL of its other failures), and tells its
+// own clients how long is left.
+func ExampleErrorWithTTL() {
+	clk := &exampleClock{}
+	errUnavailable := errors.New("origin: 503 Service Unavailable")
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10_000, Clock: clk})
+	rt, err := ufocache.NewRTCache(c, func(_ context.Context, path string) (string, time.Duration, error) {
+		return "", 0, ufocache.ErrorWithTTL(errUnavailable, 30*time.Second) // from the Retry-After header
+	}, ufocache.RTOptions[string, string]{ErrorTTL: 5 * time.Second})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	_, retryAfter, st, err := rt.GetWithTTL(ctx, "/index.html")
+	fmt.Println(err, "| retry after", int(retryAfter.Seconds()), st)
+	clk.now += int64(12 * time.Second)
+	_, retryAfter, st, err = rt.GetWithTTL(ctx, "/index.html") // the origin is not asked
+	fmt.Println(err, "| retry after", int(retryAfter.Seconds()), st)
+	// Output:
+	// origin: 503 Service Unavailable | retry after 30 miss
+	// origin: 503 Service Unavailable | retry after 18 hit
+}

@@ -1,6 +1,7 @@
 package ufocache
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,7 +91,9 @@ type RTCache[K comparable, V any] struct {
 // finished load wins, as a hit would); it ends after
 // RTOptions.LoadTimeout. Any value is stored, a nil or zero one
 // included: to store nothing return a negative TTL, and to remember that
-// a key is absent return an error with RTOptions.ErrorTTL. A value
+// a key is absent return an error with RTOptions.ErrorTTL (for a time of
+// the origin's, ErrorWithTTL; the TTL returned with an error is not the
+// error's: a Loader may well return both from one fetch). A value
 // returned with a non-nil error is not stored; the callers of that load
 // get it with the error, as the Loader gave it (a cached error comes with
 // V's zero value). A Loader may call its RTCache for other keys (a
@@ -119,7 +122,7 @@ type Loaded[V any] struct {
 	Value V
 	// TTL is as in Loader.
 	TTL time.Duration
-	// Err fails this key only.
+	// Err fails this key only (ErrorWithTTL: kept for a time of its own).
 	Err error
 }
 
@@ -159,8 +162,10 @@ type RTOptions[K comparable, V any] struct {
 	// GetStaleWhileUpdate's) is cached the same way, unseen by any caller:
 	// it holds off further refreshes of the key, and once the value it was
 	// to replace expires, lookups get the error until ErrorTTL has passed.
-	// Set, Delete, Invalidate and Clear clear cached errors. GetWithTTL
-	// returns, with an error, the time the key's cached error has left.
+	// Set, Delete, Invalidate and Clear clear cached errors. A Loader
+	// gives an error a time of its own with ErrorWithTTL (none, for a
+	// failure not to hold against the key). GetWithTTL returns, with an
+	// error, the time the key's cached error has left.
 	// 0: errors are not cached.
 	ErrorTTL time.Duration
 	// MaxErrors bounds how many errors ErrorTTL keeps; they live in a small
@@ -287,6 +292,51 @@ type loaded[V any] struct {
 	// stored); the value a recheck found carries its entry's.
 	expire, at int64  // at: the time expire was counted from
 	w          uint32 // val's weight, computed before the store takes any lock
+	// errTTL is, for a failed load, how long to keep its error as
+	// ErrorWithTTL gave it (0: RTOptions.ErrorTTL).
+	errTTL time.Duration
+}
+
+// ErrorWithTTL wraps a Loader's (or a BatchLoader's, or one key's
+// Loaded.Err) error so that the RTCache keeps it for ttl rather than for
+// RTOptions.ErrorTTL: an origin's own word on how long a failure holds (a
+// DNS server's negative-caching TTL, an HTTP Retry-After). A negative ttl
+// keeps it nowhere (a failure not to hold against the key, a timeout
+// say); 0 is ErrorTTL; NoExpiration keeps it until a write of the key,
+// Clear or MaxErrors drops it. It takes effect where ErrorTTL > 0, which
+// makes room for errors; elsewhere no error is kept. The callers get err
+// itself, unwrapped, and so does RTCache.GetWithTTL, with the time left.
+// A nil err stays nil.
+func ErrorWithTTL(err error, ttl time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &ttlError{err, ttl}
+}
+
+// ttlError is ErrorWithTTL's wrapper, removed before any caller sees the
+// error.
+type ttlError struct {
+	err error
+	ttl time.Duration
+}
+
+func (e *ttlError) Error() string { return e.err.Error() }
+func (e *ttlError) Unwrap() error { return e.err }
+
+// errorTTL unwraps what ErrorWithTTL wrapped: the error and the TTL to
+// keep it for (0: ErrorTTL). An error that wraps a ttlError deeper (a
+// Loader's fmt.Errorf("...: %w", ErrorWithTTL(...))) keeps its own text
+// and gets the TTL.
+func errorTTL(err error) (error, time.Duration) {
+	if te, ok := err.(*ttlError); ok {
+		return te.err, te.ttl
+	}
+	var te *ttlError
+	if errors.As(err, &te) {
+		return err, te.ttl
+	}
+	return err, 0
 }
 
 // NewRTCache returns a read-through cache that stores in c and loads with
@@ -903,6 +953,8 @@ func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 		if err == nil {
 			r.w = rt.c.weigh(k, r.val)
 			r.expire, r.at = rt.c.expiry(ttl)
+		} else {
+			err, r.errTTL = errorTTL(err)
 		}
 		return r, err
 	}
@@ -941,7 +993,16 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 		return rt.batch(ctx, slices.Clone(keys))
 	}()
 	if err != nil {
-		return nil, err
+		err, ttl := errorTTL(err)
+		if ttl == 0 {
+			return nil, err
+		}
+		// Each key fails with err, kept for ttl.
+		res := make([]coalesce.Result[loaded[V]], len(keys))
+		for i := range res {
+			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{errTTL: ttl}, Err: err}
+		}
+		return res, nil
 	}
 	if len(got) != len(keys) {
 		return nil, fmt.Errorf("ufocache: BatchLoader returned %d results for %d keys: %w", len(got), len(keys), ErrBatchSize)
@@ -952,6 +1013,8 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 		if l.Err == nil {
 			res[i].Val.w = rt.c.weigh(keys[i], l.Value) // before the store's lock
 			res[i].Val.expire, res[i].Val.at = rt.c.expiry(l.TTL)
+		} else {
+			res[i].Err, res[i].Val.errTTL = errorTTL(l.Err)
 		}
 	}
 	return res, nil
@@ -1058,8 +1121,8 @@ func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool,
 // Set, Delete and Invalidate). OnEvict runs after the lock is released.
 func (rt *RTCache[K, V]) commit(k K, r loaded[V], err error) func() {
 	if err != nil {
-		if rt.errs != nil {
-			rt.errs.ForceSet(k, err, rt.errTTL)
+		if ttl := cmp.Or(r.errTTL, rt.errTTL); rt.errs != nil && ttl > 0 {
+			rt.errs.ForceSet(k, err, ttl)
 		}
 		return nil
 	}

@@ -492,6 +492,8 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 		switch {
 		case detach && in.at < st.fence:
 			return []linState{st} // detached: never stored
+		case out.errID != 0 && in.ttl <= 0:
+			return []linState{st} // a failure kept nowhere
 		case out.errID != 0:
 			stored.err = linHeld{in.val, linExpiry(in.from, in.to, in.ttl)}
 		case linWeight(in.val) > capacity:
@@ -1041,6 +1043,16 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			slow := loadRand.IntN(4)
 			v := value(loadRand, true)
 			ttl := cfg.ttl(loadRand, 0, false)
+			// A failure is kept for ErrorTTL, for a time of its own
+			// (ErrorWithTTL), or nowhere (a negative one).
+			errTTL := []time.Duration{0, 3 * linTick, -1}[loadRand.IntN(3)]
+			kept := errTTL
+			switch {
+			case errorTTL == 0 || kept < 0:
+				kept = 0 // kept nowhere
+			case kept == 0:
+				kept = errorTTL
+			}
 			if cfg.refreshAhead > 0 {
 				// The clock is frozen: the value never expires, and
 				// every hit is within RefreshAhead of its expiry.
@@ -1048,7 +1060,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			}
 			loadMu.Unlock()
 			if fail {
-				rec.loaded(k, v, errorTTL, true)
+				rec.loaded(k, v, kept, true)
 			} else {
 				rec.loaded(k, v, cfg.life(ttl), false)
 			}
@@ -1069,7 +1081,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 				return 0, 0, ctx.Err()
 			}
 			if fail {
-				return 0, 0, &linLoadError{v}
+				return 0, 0, ufocache.ErrorWithTTL(&linLoadError{v}, errTTL)
 			}
 			return v, ttl, nil
 		}
