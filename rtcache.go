@@ -328,15 +328,15 @@ func (e *ttlError) Unwrap() error { return e.err }
 // keep it for (0: ErrorTTL). An error that wraps a ttlError deeper (a
 // Loader's fmt.Errorf("...: %w", ErrorWithTTL(...))) keeps its own text
 // and gets the TTL.
-func errorTTL(err error) (error, time.Duration) {
+func errorTTL(err error) (time.Duration, error) {
 	if te, ok := err.(*ttlError); ok {
-		return te.err, te.ttl
+		return te.ttl, te.err
 	}
 	var te *ttlError
 	if errors.As(err, &te) {
-		return err, te.ttl
+		return te.ttl, err
 	}
-	return err, 0
+	return 0, err
 }
 
 // NewRTCache returns a read-through cache that stores in c and loads with
@@ -460,7 +460,7 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // so Cache.GetWithTTL of the key agrees.
 //
 // With a non-nil error, it is the time the key's cached load error
-// (RTOptions.ErrorTTL) has left: how long lookups of the key will fail at
+// (RTOptions.ErrorTTL, or its own: ErrorWithTTL) has left: how long lookups of the key will fail at
 // once without asking the origin (an HTTP Retry-After). For a cached error
 // (a Hit) it is that error's, read with it; for a load's error (this
 // call's, or one it waited for), the time the key's cached error has left
@@ -954,7 +954,7 @@ func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 			r.w = rt.c.weigh(k, r.val)
 			r.expire, r.at = rt.c.expiry(ttl)
 		} else {
-			err, r.errTTL = errorTTL(err)
+			r.errTTL, err = errorTTL(err)
 		}
 		return r, err
 	}
@@ -972,10 +972,10 @@ func (rt *RTCache[K, V]) timed() (done func()) {
 // loader's, a panic's, ErrGoexit or the load timeout), when its load
 // finishes or times out (a load that hangs past LoadTimeout counts then),
 // under the wait map's lock, before commit stores the outcome and the key
-// is freed. Loads and LoadErrors are counted here, together and in that order (and
-// Stats reads them in the other): a load timer can finish a call before
-// its Loader's goroutine has even started, and LoadErrors never exceeds
-// Loads in a snapshot.
+// is freed. Loads and LoadErrors are counted here, together and in that
+// order (and Stats reads them in the other): a load timer can finish a
+// call before its Loader's goroutine has even started, and LoadErrors
+// never exceeds Loads in a snapshot.
 func (rt *RTCache[K, V]) finished(_ K, err error) {
 	rt.st.loads.Add(1)
 	if err != nil {
@@ -993,7 +993,7 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 		return rt.batch(ctx, slices.Clone(keys))
 	}()
 	if err != nil {
-		err, ttl := errorTTL(err)
+		ttl, err := errorTTL(err)
 		if ttl == 0 {
 			return nil, err
 		}
@@ -1014,7 +1014,7 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 			res[i].Val.w = rt.c.weigh(keys[i], l.Value) // before the store's lock
 			res[i].Val.expire, res[i].Val.at = rt.c.expiry(l.TTL)
 		} else {
-			res[i].Err, res[i].Val.errTTL = errorTTL(l.Err)
+			res[i].Val.errTTL, res[i].Err = errorTTL(l.Err)
 		}
 	}
 	return res, nil
