@@ -280,7 +280,11 @@ type Options[K comparable, V any] struct {
 	// Clock, if set, replaces the coarse monotonic clock. Without one, a
 	// cache made inside a testing/synctest bubble reads the bubble's time
 	// (time.Now on every read that needs the time; no goroutine), and one
-	// made outside keeps to real time wherever it is used.
+	// made outside keeps to real time wherever it is used. The coarse
+	// clock is one goroutine for the process, running while any cache
+	// uses it (it stops once they are all garbage collected): a leak
+	// check at the end of a test that still holds a cache sees it, as
+	// github.com/ufocache/ufocache/internal/clock.run, which it may ignore.
 	Clock Clock
 	// RecordStats enables the Hits and Misses counters of Stats. They are
 	// striped, but still a write on every Get: off by default.
