@@ -1623,3 +1623,45 @@ func TestDeleteExpiredReclaimsACopyExpireMadeDuringTheScan(t *testing.T) {
 		}
 	}
 }
+
+// DeleteExpired's batch judges the key's current entry at the call's now,
+// to the nanosecond: an entry a Set put in place of the one the scan found
+// stays if it expired less than keep before now (or has not expired), and
+// goes if it expired exactly keep before. (TestDeleteExpiredRacingWrites
+// replaces with entries that never expire,
+// TestDeleteExpiredReclaimsACopyExpireMadeDuringTheScan with one expired
+// long before: neither is near the bound.)
+func TestDeleteExpiredJudgesAReplacementAtTheCallsNow(t *testing.T) {
+	const k, now = 7, 200
+	for _, keep := range []int64{0, 30} {
+		for _, c := range []struct {
+			expire int64 // the replacement's
+			gone   bool
+		}{{now - keep + 1, false}, {now - keep, true}} {
+			var s Shard[int, int]
+			s.Init(100, true, mixHash, keep, 0, 0, 0)
+			s.Set(k, 70, mixHash(k), 1, 100, 10, nil) // expired 100 before now
+			replaced := false
+			scanned = func(x any) {
+				if e := x.(*fifo.Entry[int, int]); e.Key == k && !replaced {
+					replaced = true
+					s.Set(k, 71, mixHash(k), 1, c.expire, 10, nil)
+				}
+			}
+			s.DeleteExpired(now, nil)
+			scanned = nil
+			if !replaced {
+				t.Fatalf("keep %d: the scan met no entry of key %d", keep, k)
+			}
+			e := s.Find(k, mixHash(k))
+			if gone := e == nil; gone != c.gone {
+				t.Errorf("keep %d: a replacement expiring at %d, after DeleteExpired at %d: gone %v, want %v", keep, c.expire, now, gone, c.gone)
+			} else if e != nil && e.Val != 71 {
+				t.Errorf("keep %d: key %d holds %d, want the replacement's 71", keep, k, e.Val)
+			}
+			if err := s.Check(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
