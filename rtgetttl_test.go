@@ -3,12 +3,14 @@ package ufocache_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/ufocache/ufocache"
+	"github.com/ufocache/ufocache/internal/clock"
 )
 
 // rtTTL is one RTCache.GetWithTTL answer.
@@ -350,4 +352,192 @@ func TestRTGetWithTTLOfAnError(t *testing.T) {
 			t.Errorf("without ErrorTTL: got %+v, want %+v", getTTL(rt3, "z"), want)
 		}
 	})
+}
+
+// A loaded value whose TTL ran out before its caller got it back is
+// answered with 0 left, as the doc says: not with a negative time, nor
+// with a nanosecond. Here the load replaces an expired value, and OnEvict,
+// told of the replacement before the leader returns, moves the clock 2s
+// on, past the Loader's TTL of 1s. (Without the clamp in leftAt the
+// answer was -1s; clamped at 1ns, it said the value was still live.)
+func TestRTGetWithTTLOfALoadThatExpiredBeforeItsCallerReturned(t *testing.T) {
+	clk := &fakeClock{}
+	clk.t.Store(1)
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: clk, KeepExpired: time.Hour,
+		OnEvict: func(string, string, ufocache.EvictReason) { clk.Advance(2 * time.Second) }})
+	rt, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
+		return "new", time.Second, nil
+	}, ufocache.RTOptions[string, string]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetWithTTL("k", "old", time.Second)
+	clk.Advance(2 * time.Second) // "old" expired a second ago; KeepExpired keeps it
+	if got, want := getTTL(rt, "k"), (rtTTL{"new", 0, ufocache.Expired, nil}); got != want {
+		t.Fatalf("GetWithTTL of a value that expired during its OnEvict = %+v, want %+v", got, want)
+	}
+	if _, ttl, ok := c.GetWithTTL("k"); ok {
+		t.Errorf("Cache.GetWithTTL found the loaded value live with %v left; it expired a second ago", ttl)
+	}
+}
+
+// A MultiGet's BatchLoader gives TTLs counted from its return, as a
+// Loader's are: a batch that takes 3s stores values with their whole TTL
+// left, and GetWithTTL answers it. (Counted from the batch's start they
+// had 3s less; TestRTGetWithTTLOfABatchLoad's batch takes no time, so it
+// cannot tell.)
+func TestRTBatchTTLCountsFromTheBatchLoadersReturn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+		rt, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
+			t.Error("the Loader ran: MultiGet should batch")
+			return "", 0, nil
+		}, ufocache.RTOptions[string, string]{BatchLoader: func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			time.Sleep(3 * time.Second) // the origin takes its time
+			out := make([]ufocache.Loaded[string], len(keys))
+			for i, k := range keys {
+				out[i] = ufocache.Loaded[string]{Value: "b-" + k, TTL: time.Duration(i+1) * time.Minute}
+			}
+			return out, nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rt.MultiGet(context.Background(), []string{"a", "b"}); err != nil {
+			t.Fatal(err)
+		}
+		// The bubble's clock has not moved since the batch returned.
+		for i, k := range []string{"a", "b"} {
+			want := time.Duration(i+1) * time.Minute
+			if _, ttl, ok := c.GetWithTTL(k); !ok || ttl != want {
+				t.Errorf("Cache.GetWithTTL(%q) after a 3s batch = %v, %v; want %v", k, ttl, ok, want)
+			}
+			if got := getTTL(rt, k); got != (rtTTL{"b-" + k, want, ufocache.Hit, nil}) {
+				t.Errorf("GetWithTTL(%q) after a 3s batch = %+v, want a hit with %v left", k, got, want)
+			}
+		}
+	})
+}
+
+// holdCoarseClock stops the process's coarse clock once it has caught up
+// with the time, and returns the function that lets it go again (see
+// TestExpiryWhileTheCoarseClockLags).
+func holdCoarseClock(t *testing.T) (release func()) {
+	t.Helper()
+	clock.Hold(false)
+	for start := time.Now(); clock.Precise()-clock.Now() > int64(2*clock.Tick); runtime.Gosched() {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the coarse clock does not catch up")
+		}
+	}
+	clock.Hold(true)
+	return func() { clock.Hold(false) }
+}
+
+// Without an Options.Clock, a load judges time as reads near an expiry
+// do, by the exact clock, while the coarse one lags behind (held here, as
+// a ticker the scheduler does not run): the time left GetWithTTL reports
+// for a value loaded with a TTL shorter than clock.NearExpiry is never
+// more than that TTL (read on the lagging clock, it was the TTL plus the
+// lag); and the store of a load judges the entry it evicts as SetWithTTL
+// does, so one past its TTL by the exact clock is reported expired (on
+// the lagging clock it was live, and reported evicted). The asserts hold
+// whatever the scheduler does: the first is made only where the lag was
+// small enough for the exact reading to be taken, and the held clock
+// reads before the evicted entry's expiry by construction. Not parallel:
+// the clock is the process's.
+func TestRTLoadJudgesTimeOnTheExactClockWhileTheCoarseOneLags(t *testing.T) {
+	const ttl = time.Millisecond
+	t.Run("time left", func(t *testing.T) {
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100})
+		rt, err := ufocache.NewRTCache(c, func(_ context.Context, k int) (int, time.Duration, error) {
+			return k, ttl, nil
+		}, ufocache.RTOptions[int, int]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		judged := 0
+		for k := 0; judged < 20 && k < 1000; k++ {
+			release := holdCoarseClock(t)
+			for clock.Precise()-clock.Now() < int64(100*time.Microsecond) {
+				runtime.Gosched() // the held clock lags
+			}
+			_, left, st, err := rt.GetWithTTL(context.Background(), k)
+			lag := time.Duration(clock.Precise() - clock.Now()) // at least the lag at the call's reading
+			release()
+			if err != nil || st != ufocache.Miss {
+				t.Fatalf("GetWithTTL(%d) = %v, %v; want a miss that loads", k, st, err)
+			}
+			if lag+ttl > clock.NearExpiry {
+				continue // too far behind for the exact reading: the doc allows the lag
+			}
+			judged++
+			if left > ttl {
+				t.Fatalf("GetWithTTL(%d) of a value loaded with %v reported %v left (the coarse clock %v behind)", k, ttl, left, lag)
+			}
+		}
+		if judged == 0 {
+			t.Fatal("the coarse clock was never close enough behind to judge")
+		}
+	})
+	t.Run("eviction", func(t *testing.T) {
+		var reasons []ufocache.EvictReason
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1, Shards: 1,
+			OnEvict: func(_, _ int, r ufocache.EvictReason) { reasons = append(reasons, r) }})
+		rt, err := ufocache.NewRTCache(c, func(_ context.Context, k int) (int, time.Duration, error) {
+			return k, time.Hour, nil
+		}, ufocache.RTOptions[int, int]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer holdCoarseClock(t)()
+		from := clock.Precise()
+		c.SetWithTTL(1, 1, ttl)
+		for clock.Precise() < from+int64(ttl+clock.Tick) {
+			runtime.Gosched() // past its TTL by the exact clock; the held one reads before it
+		}
+		if _, st, err := rt.Get(context.Background(), 2); err != nil || st != ufocache.Miss {
+			t.Fatalf("Get(2) = %v, %v; want a miss that loads", st, err)
+		}
+		if len(reasons) != 1 || reasons[0] != ufocache.EvictExpired {
+			t.Errorf("the load's store evicted an entry past its TTL for %v, want [expired]", reasons)
+		}
+	})
+}
+
+// A refresh ahead's recheck takes a value with exactly RefreshAhead left,
+// as a hit with exactly that much left starts no refresh (the bound is
+// exclusive: TestRTRefreshAheadBoundIsExclusive): here a Set lands behind
+// the hit's lookup, which found 400ms of a RefreshAhead of 500ms left, and
+// stores a value with 500ms to live on a clock that stands. The refresh
+// its hit started finds it, and loads nothing.
+func TestRTRefreshRecheckTakesAValueWithExactlyRefreshAheadLeft(t *testing.T) {
+	const ahead = 500 * time.Millisecond
+	clk := &hookClock{}
+	clk.ns.Store(int64(time.Hour))
+	o := &origin{ttl: time.Second}
+	rt := newRT(t, o, ufocache.RTOptions[string, string]{RefreshAhead: ahead},
+		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+	ctx := context.Background()
+	if _, _, err := rt.Get(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	clk.ns.Add(int64(600 * time.Millisecond)) // 400ms left: in the window
+	set := func() { rt.Set("k", "fresh", ahead) }
+	clk.hook.Store(&set) // the lookup's reading of the clock
+	if got := getTTL(rt, "k"); got != (rtTTL{"k#1", 400 * time.Millisecond, ufocache.Hit, nil}) {
+		t.Fatalf("GetWithTTL in the window = %+v, want the hit it looked up, 400ms left", got)
+	}
+	if clk.hook.Load() != nil {
+		t.Fatal("the lookup did not read the clock")
+	}
+	for rt.InFlight() > 0 { // a refresh, if one started, finishes
+		runtime.Gosched()
+	}
+	if s := rt.Stats(); s.Refreshes != 0 || o.loads.Load() != 1 {
+		t.Errorf("Refreshes %d, %d loads; want 0 and 1 (the refresh's recheck takes a value with exactly RefreshAhead left)", s.Refreshes, o.loads.Load())
+	}
+	if got := getTTL(rt, "k"); got != (rtTTL{"fresh", ahead, ufocache.Hit, nil}) {
+		t.Errorf("GetWithTTL after = %+v, want the Set's value with %v left", got, ahead)
+	}
 }
