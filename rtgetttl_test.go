@@ -491,8 +491,8 @@ func TestRTLoadJudgesTimeOnTheExactClockWhileTheCoarseOneLags(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer holdCoarseClock(t)()
-		from := clock.Precise()
 		c.SetWithTTL(1, 1, ttl)
+		from := clock.Precise() // after the Set's own reading: its expiry is at most from+ttl
 		for clock.Precise() < from+int64(ttl+clock.Tick) {
 			runtime.Gosched() // past its TTL by the exact clock; the held one reads before it
 		}
