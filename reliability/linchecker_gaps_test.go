@@ -198,6 +198,11 @@ func TestLinModelRejectsMore(t *testing.T) {
 		// A lookup that found a's Set (for 10 at 0) on its recheck.
 		{"RT.GetWithTTL: a Set's value found on a recheck, 7 left at 3", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(told(rtGet(1, a, ufocache.LockHit, 3, 4), 7), 3, 3)}, true, true, false},
 		{"RT.GetWithTTL: a Set's value found on a recheck, 6 left at 3", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(told(rtGet(1, a, ufocache.LockHit, 3, 4), 6), 3, 3)}, false, false, false},
+		// Its time left is read as the call returns: the value found live
+		// may have expired by then (0 left), if the call read 10 or later.
+		{"RT.GetWithTTL: a Set's value found on a recheck, none left by 12", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(told(rtGet(1, a, ufocache.LockHit, 3, 4), 0), 3, 12)}, true, true, false},
+		{"RT.GetWithTTL: a Set's value found on a recheck, none left by 9", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(told(rtGet(1, a, ufocache.LockHit, 3, 4), 0), 3, 9)}, false, false, false},
+		{"RT.GetWithTTL: a hit with no time left", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(true, 1, a, 0, 3, 4), 3, 12)}, false, false, false},
 		{"hit of a value set as a failed leader looked up", []o{set(1, a, true, 1, 6), loaded(1, e, ufocache.Miss, true, 4, 0, 10, 3, 5), get(1, a, 7, 8)}, true, true, false},
 	} {
 		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)

@@ -248,6 +248,9 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 			if out.loadTTL != 0 {
 				s += fmt.Sprintf(" kept %v from %d", out.loadTTL, out.loadClock)
 			}
+			if out.withTTL {
+				s += fmt.Sprintf(" %v left", out.left)
+			}
 			return s + fmt.Sprintf(" clock [%d, %d]", in.from, in.to)
 		},
 		DescribeState: func(s any) string {
@@ -330,7 +333,15 @@ func (st linState) readLeft(val uint64, in linInput, out linOutput) []linState {
 	if next == nil || !out.withTTL {
 		return next
 	}
-	w, ok := next[0].v.exp.left(out.left, in.from, in.to)
+	var w linWindow
+	var ok bool
+	if out.left == 0 && out.st == ufocache.LockHit {
+		// A value an RT lookup's recheck found live, whose time left is
+		// read as the call returns: it expired in between.
+		w, ok = next[0].v.exp.expired(in.to)
+	} else {
+		w, ok = next[0].v.exp.left(out.left, in.from, in.to)
+	}
 	if !ok {
 		return nil
 	}
