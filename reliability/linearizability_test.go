@@ -333,15 +333,13 @@ func (st linState) readLeft(val uint64, in linInput, out linOutput) []linState {
 	if next == nil || !out.withTTL {
 		return next
 	}
-	var w linWindow
-	var ok bool
-	if out.left == 0 && out.st == ufocache.LockHit {
-		// A value an RT lookup's recheck found live, whose time left is
-		// read as the call returns: it expired in between.
-		w, ok = next[0].v.exp.expired(in.to)
-	} else {
-		w, ok = next[0].v.exp.left(out.left, in.from, in.to)
+	left := linWindow.left
+	if out.st == ufocache.LockHit {
+		// A value an RT lookup's recheck found live: its time left is
+		// read as the call returns.
+		left = linWindow.leftAtReturn
 	}
+	w, ok := left(next[0].v.exp, out.left, in.from, in.to)
 	if !ok {
 		return nil
 	}
@@ -355,13 +353,19 @@ func (st linState) readLeft(val uint64, in linInput, out linOutput) []linState {
 // expiry computed when the Loader returned; 0 says it had passed.
 func (out linOutput) loadedExpiry(in linInput) (linWindow, bool) {
 	w := linExpiry(out.loadClock, in.to, out.loadTTL)
-	switch {
-	case !out.withTTL:
+	if !out.withTTL {
 		return w, true
-	case out.left == 0:
-		return w.expired(in.to)
 	}
-	return w.left(out.left, in.from, in.to)
+	return w.leftAtReturn(out.left, in.from, in.to)
+}
+
+// leftAtReturn is left for a time left read as the call returned, from an
+// expiry found earlier in it: 0 says it had passed by then.
+func (w linWindow) leftAtReturn(d time.Duration, from, to int64) (linWindow, bool) {
+	if d == 0 {
+		return w.expired(to)
+	}
+	return w.left(d, from, to)
 }
 
 // within narrows w to the expiries it shares with v.
