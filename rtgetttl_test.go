@@ -186,26 +186,35 @@ func TestRTGetWithTTLOfAValueFoundOnRecheck(t *testing.T) {
 	}
 }
 
+// newBatchRT returns an RTCache, on a Cache with the bubble's clock, whose
+// BatchLoader runs wait, then gives the i-th key "b-"+key for i+1 minutes;
+// its Loader must not run.
+func newBatchRT(t *testing.T, wait func()) (*ufocache.RTCache[string, string], *ufocache.Cache[string, string]) {
+	t.Helper()
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+	rt, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
+		t.Error("the Loader ran: MultiGet should batch")
+		return "", 0, nil
+	}, ufocache.RTOptions[string, string]{BatchLoader: func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+		wait()
+		out := make([]ufocache.Loaded[string], len(keys))
+		for i, k := range keys {
+			out[i] = ufocache.Loaded[string]{Value: "b-" + k, TTL: time.Duration(i+1) * time.Minute}
+		}
+		return out, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt, c
+}
+
 // A caller that waits for a key of a MultiGet's batch gets the TTL the
 // BatchLoader gave that key.
 func TestRTGetWithTTLOfABatchLoad(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
-		rt, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
-			t.Error("the Loader ran: MultiGet should batch")
-			return "", 0, nil
-		}, ufocache.RTOptions[string, string]{BatchLoader: func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
-			<-release
-			out := make([]ufocache.Loaded[string], len(keys))
-			for i, k := range keys {
-				out[i] = ufocache.Loaded[string]{Value: "b-" + k, TTL: time.Duration(i+1) * time.Minute}
-			}
-			return out, nil
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rt, _ := newBatchRT(t, func() { <-release })
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			if _, err := rt.MultiGet(context.Background(), []string{"a", "b"}); err != nil {
@@ -388,21 +397,7 @@ func TestRTGetWithTTLOfALoadThatExpiredBeforeItsCallerReturned(t *testing.T) {
 // cannot tell.)
 func TestRTBatchTTLCountsFromTheBatchLoadersReturn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
-		rt, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
-			t.Error("the Loader ran: MultiGet should batch")
-			return "", 0, nil
-		}, ufocache.RTOptions[string, string]{BatchLoader: func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
-			time.Sleep(3 * time.Second) // the origin takes its time
-			out := make([]ufocache.Loaded[string], len(keys))
-			for i, k := range keys {
-				out[i] = ufocache.Loaded[string]{Value: "b-" + k, TTL: time.Duration(i+1) * time.Minute}
-			}
-			return out, nil
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rt, c := newBatchRT(t, func() { time.Sleep(3 * time.Second) }) // the origin takes its time
 		if _, err := rt.MultiGet(context.Background(), []string{"a", "b"}); err != nil {
 			t.Fatal(err)
 		}
