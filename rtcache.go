@@ -481,13 +481,12 @@ func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration,
 // error with the time its cached copy has left (a cached error's, read
 // with it).
 func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.Duration, Status, error) {
-	if left, err, ok := rt.cachedError(k); ok {
-		var zero V
-		return zero, left, Hit, err
-	}
-	r, st, err := rt.joinLoaded(ctx, k, st)
-	if err != nil {
+	r, errLeft, st, err := rt.fetchLoaded(ctx, k, st)
+	switch {
+	case err != nil && errLeft == 0: // a load's error: its cached copy, as the call returns
 		return r.val, rt.errorLeft(k), st, err
+	case err != nil:
+		return r.val, errLeft, st, err
 	}
 	return r.val, rt.c.leftAt(r.expire), st, nil
 }
@@ -860,17 +859,19 @@ func (rt *RTCache[K, V]) hit(ctx context.Context, k K, left time.Duration) {
 // fetch is the path of a lookup that found no fresh value (st is Miss or
 // Expired): a cached error, or the key's load.
 func (rt *RTCache[K, V]) fetch(ctx context.Context, k K, st Status) (V, Status, error) {
-	r, st, err := rt.fetchLoaded(ctx, k, st)
+	r, _, st, err := rt.fetchLoaded(ctx, k, st)
 	return r.val, st, err
 }
 
 // fetchLoaded is fetch that returns the value as the load (or the recheck
-// that answered it) gave it, with its expiry.
-func (rt *RTCache[K, V]) fetchLoaded(ctx context.Context, k K, st Status) (loaded[V], Status, error) {
-	if _, err, ok := rt.cachedError(k); ok {
-		return loaded[V]{}, Hit, err
+// that answered it) gave it, with its expiry; or k's cached error with the
+// time it has left (errLeft, never 0 for one: only a live error is found).
+func (rt *RTCache[K, V]) fetchLoaded(ctx context.Context, k K, st Status) (r loaded[V], errLeft time.Duration, s Status, err error) {
+	if left, err, ok := rt.cachedError(k); ok {
+		return loaded[V]{}, left, Hit, err
 	}
-	return rt.joinLoaded(ctx, k, st)
+	r, s, err = rt.joinLoaded(ctx, k, st)
+	return r, 0, s, err
 }
 
 // joinLoaded loads k, or waits for the load of k in flight, and returns
