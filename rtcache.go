@@ -56,7 +56,7 @@ import (
 // non-nil error is a cached load error (RTOptions.ErrorTTL). A LockHit
 // with one is the other load's error (or a cached one, stored just as this
 // lookup was about to load), or says that this caller stopped waiting for
-// that load: ErrLockTimeout, or its ctx's error.
+// that load: ErrLockTimeout, ErrLoadCycle, or its ctx's error.
 type RTCache[K comparable, V any] struct {
 	c     *Cache[K, V]
 	load  Loader[K, V]
@@ -97,8 +97,12 @@ type RTCache[K comparable, V any] struct {
 // returned with a non-nil error is not stored; the callers of that load
 // get it with the error, as the Loader gave it (a cached error comes with
 // V's zero value). A Loader may call its RTCache for other keys (a
-// resolver chasing a CNAME); a call for its own key waits for the load it
-// is part of, until LockTimeout, and for ever without one. A Loader may
+// resolver chasing a CNAME), with its ctx: a call that would wait for a
+// load waiting for it (its own key, or a loop of keys whose Loaders ask
+// for each other, also when their loads were started by different
+// callers) returns ErrLoadCycle at once, where it would have waited for
+// ever (or until LockTimeout). With a ctx not derived from the Loader's,
+// the cache cannot tell: such a call waits as any caller does. A Loader may
 // panic or call runtime.Goexit: the key is released, the callers waiting
 // get a *PanicError or ErrGoexit, and the caller that started the load, if
 // it still waits, panics again with the *PanicError.
@@ -216,6 +220,13 @@ var (
 	ErrLockTimeout = coalesce.ErrLockTimeout
 	// ErrLoadTimeout: the load ran longer than RTOptions.LoadTimeout.
 	ErrLoadTimeout = coalesce.ErrLoadTimeout
+	// ErrLoadCycle: a lookup made inside a Loader (with its ctx, or one
+	// derived from it) would have waited for a load that waits for that
+	// Loader: its own key, or a cycle of keys whose Loaders ask for each
+	// other (a CNAME loop), through any RTCaches. It returns at once
+	// instead of waiting for ever (or until LockTimeout). The lookup's
+	// Loader decides what its own load then gives.
+	ErrLoadCycle = coalesce.ErrCycle
 	// ErrGoexit: the Loader called runtime.Goexit.
 	ErrGoexit = coalesce.ErrGoexit
 	// ErrBatchSize (wrapped, with the counts): the BatchLoader returned a
@@ -467,7 +478,8 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // when the call returns: that load's, unless a write cleared it or another
 // load's replaced it since. It is 0 where ErrorTTL keeps no error of the
 // key (ErrorTTL 0, MaxErrors full, a Set since), and so for an error that
-// is not a load's (ErrLockTimeout, ctx's) unless one was cached meanwhile.
+// is not a load's (ErrLockTimeout, ErrLoadCycle, ctx's) unless one was
+// cached meanwhile.
 func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration, Status, error) {
 	v, st, left := rt.c.lookup(k)
 	if st == Hit {
@@ -652,7 +664,8 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 // fails with its error and starts no load: its Status is what its lookup
 // found, Miss or Expired, and it counts in no Misses). Misses whose load another caller (a Get, or another MultiGet)
 // has in flight wait for it instead, and a Get of a key in this MultiGet's
-// BatchLoader call waits for that call. A key that fails does not fail the
+// BatchLoader call waits for that call (one the BatchLoader itself makes,
+// with its ctx, gets ErrLoadCycle). A key that fails does not fail the
 // others: its RTResult.Err says why, and the hits are kept. err is the
 // first key's error in the order of keys, or nil if none failed. A key
 // given twice is loaded once: its first miss has Status Miss (or

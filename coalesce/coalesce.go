@@ -29,6 +29,15 @@
 // its own goroutine. runtime.Goexit reaches every waiter as ErrGoexit (and
 // ends the leader's goroutine if fn ran on it: see Do).
 //
+// # Calls that wait for calls
+//
+// A call's function may call the Group (or another Group) for other keys,
+// with the ctx it was given. A caller inside a function that would wait
+// for a call waiting for that function's own call (its own key, or a loop
+// of keys whose functions ask for each other) gets ErrCycle at once
+// instead of waiting for ever: each call's ctx carries its place in the
+// graph of waits, and such a caller walks it before it waits (cycle.go).
+//
 // # Holding a key
 //
 // While a call holds its key, later callers join it rather than start
@@ -150,6 +159,7 @@ type call[V any] struct {
 	started bool
 
 	batch *batch // the DoBatch that created this call, or nil
+	node  node   // its place in the graph of waits (cycle.go), if not a batch's
 }
 
 // ending says how a call finished.
@@ -223,7 +233,8 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 //
 // leader reports whether this caller started the call and fn ran for it
 // (not Recheck). err is fn's error, a *PanicError, ErrGoexit,
-// ErrLoadTimeout, ErrLockTimeout, or ctx.Err() if ctx ended first. If fn
+// ErrLoadTimeout, ErrLockTimeout, ErrCycle, or ctx.Err() if ctx ended
+// first. If fn
 // panicked and this caller is its leader, Do panics with the *PanicError.
 func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, leader bool, err error) {
 	c, own, err := g.do(ctx, key, fn)
@@ -430,6 +441,7 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 	}
 	c.started = true
 	lctx, cancel := g.loadContext(ctx)
+	lctx = withNode(lctx, &c.node)
 	stop := g.onLoadTimeout(lctx, func() {
 		var zero V
 		g.finish(key, c, zero, ErrLoadTimeout)
@@ -475,7 +487,14 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
 	if !g.recheck(key, c, g.opts.Recheck) {
 		c.started = true
-		g.run(ctx, key, c, fn, nil)
+		if me := nodeOf(ctx); me != nil {
+			// The caller's own call waits for c while fn runs here. c is
+			// new, its function not started: no wait of c's can close a
+			// cycle yet.
+			me.add(&c.node)
+			defer me.done(&c.node)
+		}
+		g.run(withNode(ctx, &c.node), key, c, fn, nil)
 	}
 }
 
@@ -667,6 +686,11 @@ func wait[V any](ctx context.Context, c *call[V], timeout <-chan struct{}) error
 		return nil
 	default:
 	}
+	leave, err := enter(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	select {
 	case <-c.done:
 		return nil

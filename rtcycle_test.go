@@ -1,0 +1,257 @@
+package ufocache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// chaser is a resolver's Loader: a name in cname is an alias whose answer
+// is its target's, asked of rt with the Loader's ctx; any other name
+// answers "A name". Each load is counted, and a failed chase says which
+// alias it came through.
+type chaser struct {
+	rt    *ufocache.RTCache[string, string]
+	cname map[string]string
+	loads atomic.Int32
+	// meet, if set, runs in every alias's Loader before it asks for its
+	// target.
+	meet func()
+}
+
+func (ch *chaser) load(ctx context.Context, k string) (string, time.Duration, error) {
+	ch.loads.Add(1)
+	target, ok := ch.cname[k]
+	if !ok {
+		return "A " + k, 0, nil
+	}
+	if ch.meet != nil {
+		ch.meet()
+	}
+	v, _, err := ch.rt.Get(ctx, target)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s -> %w", k, err)
+	}
+	return v, 0, nil
+}
+
+func newChaser(t *testing.T, cname map[string]string, opts ufocache.RTOptions[string, string]) *chaser {
+	t.Helper()
+	ch := &chaser{cname: cname}
+	c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
+	rt, err := ufocache.NewRTCache(c, ch.load, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.rt = rt
+	return ch
+}
+
+// A CNAME loop (a's Loader asks for b, b's for a; or x, y and z) ends at once with
+// ErrLoadCycle, whether the loads run on their callers' goroutines (a ctx
+// that cannot end, no LoadTimeout) or on their own, with or without
+// LockTimeout; it used to hold both keys for ever under the default
+// RTOptions. A chain without a loop still resolves.
+func TestRTLoadCycleOfTwoKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     ufocache.RTOptions[string, string]
+		canceled bool // the caller's ctx can end
+	}{
+		{"defaults, loads on the callers' goroutines", ufocache.RTOptions[string, string]{}, false},
+		{"defaults, loads on their own goroutines", ufocache.RTOptions[string, string]{}, true},
+		{"LoadTimeout", ufocache.RTOptions[string, string]{LoadTimeout: time.Minute}, false},
+		{"LockTimeout", ufocache.RTOptions[string, string]{LockTimeout: time.Minute}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ch := newChaser(t, map[string]string{"a": "b", "b": "a", "x": "y", "y": "z", "z": "x", "www": "cdn", "cdn": "edge"}, tc.opts)
+				ctx := context.Background()
+				if tc.canceled {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx)
+					defer cancel()
+				}
+				if v, st, err := ch.rt.Get(ctx, "www"); v != "A edge" || st != ufocache.Miss || err != nil {
+					t.Errorf("a chain of aliases: %q, %v, %v", v, st, err)
+				}
+				ch.loads.Store(0)
+				start := time.Now()
+				_, st, err := ch.rt.Get(ctx, "a")
+				if want := "a -> b -> " + ufocache.ErrLoadCycle.Error(); err == nil || err.Error() != want || !errors.Is(err, ufocache.ErrLoadCycle) || st != ufocache.Miss {
+					t.Errorf("the loop gave %v, %v; want Miss, %q", st, err, want)
+				}
+				if waited := time.Since(start); waited != 0 {
+					t.Errorf("the loop took %v, want no wait", waited)
+				}
+				if n := ch.loads.Load(); n != 2 {
+					t.Errorf("%d loads, want 2 (a, then b)", n)
+				}
+				if n := ch.rt.InFlight(); n != 0 {
+					t.Errorf("%d loads in flight after the loop", n)
+				}
+				// A loop of three: x's wait closes it through y and z.
+				_, _, err = ch.rt.Get(ctx, "x")
+				if want := "x -> y -> z -> " + ufocache.ErrLoadCycle.Error(); err == nil || err.Error() != want {
+					t.Errorf("the loop of three gave %v, want %q", err, want)
+				}
+				if waited := time.Since(start); waited != 0 {
+					t.Errorf("the loops took %v, want no wait", waited)
+				}
+			})
+		})
+	}
+}
+
+// The loop closes across two callers: a's load and b's load are both
+// under way, started by different callers, before either Loader asks for
+// the other's key. Neither waits for ever: the Loader whose wait would
+// close the loop gets ErrLoadCycle, and the other gets that load's
+// failure. synctest fails the test if the bubble deadlocks.
+func TestRTLoadCycleAcrossCallers(t *testing.T) {
+	for _, canceled := range []bool{false, true} {
+		t.Run(fmt.Sprint("ctx can end: ", canceled), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var both sync.WaitGroup
+				both.Add(2)
+				ch := newChaser(t, map[string]string{"a": "b", "b": "a"}, ufocache.RTOptions[string, string]{})
+				ch.meet = func() { both.Done(); both.Wait() }
+				ctx := context.Background()
+				if canceled {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx)
+					defer cancel()
+				}
+				errs := make([]error, 2)
+				var callers sync.WaitGroup
+				for i, k := range []string{"a", "b"} {
+					callers.Go(func() { _, _, errs[i] = ch.rt.Get(ctx, k) })
+				}
+				callers.Wait()
+				for i, err := range errs {
+					if !errors.Is(err, ufocache.ErrLoadCycle) {
+						t.Errorf("caller %d got %v, want an error wrapping ErrLoadCycle", i, err)
+					}
+				}
+				if n := ch.loads.Load(); n != 2 {
+					t.Errorf("%d loads, want 2", n)
+				}
+				if n := ch.rt.InFlight(); n != 0 {
+					t.Errorf("%d loads in flight after the loop", n)
+				}
+			})
+		})
+	}
+}
+
+// The loop may run through two RTCaches of different types: a name's
+// Loader asks a counter cache, whose Loader asks for the name.
+func TestRTLoadCycleAcrossCaches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var names *ufocache.RTCache[string, string]
+		var counts *ufocache.RTCache[string, int]
+		names, _ = ufocache.NewRTCache(ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10}),
+			func(ctx context.Context, k string) (string, time.Duration, error) {
+				n, _, err := counts.Get(ctx, k)
+				return fmt.Sprint(n), 0, err
+			}, ufocache.RTOptions[string, string]{})
+		counts, _ = ufocache.NewRTCache(ufocache.Must(ufocache.Options[string, int]{MaxWeight: 10}),
+			func(ctx context.Context, k string) (int, time.Duration, error) {
+				s, _, err := names.Get(ctx, k)
+				return len(s), 0, err
+			}, ufocache.RTOptions[string, int]{})
+		if _, st, err := names.Get(context.Background(), "x"); err != ufocache.ErrLoadCycle || st != ufocache.Miss {
+			t.Errorf("a loop through two caches: %v, %v; want Miss, ErrLoadCycle", st, err)
+		}
+		if n := names.InFlight() + counts.InFlight(); n != 0 {
+			t.Errorf("%d loads in flight after the loop", n)
+		}
+	})
+}
+
+// A BatchLoader that asks for a key of its own batch, or a Loader that
+// asks MultiGet for its own key, gets ErrLoadCycle for that key; the
+// batch's other keys load.
+func TestRTLoadCycleThroughMultiGet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rt *ufocache.RTCache[string, string]
+		var inner []error
+		load := func(ctx context.Context, k string) (string, time.Duration, error) {
+			res, err := rt.MultiGet(ctx, []string{"other", k})
+			inner = []error{res[0].Err, res[1].Err}
+			return res[0].Value, 0, err // the first key's error
+		}
+		batch := func(ctx context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+			out := make([]ufocache.Loaded[string], len(keys))
+			for i, k := range keys {
+				out[i].Value = "v " + k
+			}
+			if keys[0] == "mine" {
+				_, _, err := rt.Get(ctx, "also mine")
+				out[0].Err = err
+			}
+			return out, nil
+		}
+		rt, _ = ufocache.NewRTCache(ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10}), load,
+			ufocache.RTOptions[string, string]{BatchLoader: batch})
+		res, err := rt.MultiGet(context.Background(), []string{"mine", "also mine"})
+		if err != ufocache.ErrLoadCycle || res[0].Err != ufocache.ErrLoadCycle || res[1].Err != nil || res[1].Value != "v also mine" {
+			t.Errorf("a BatchLoader asking for a key of its batch: %+v, %v; want ErrLoadCycle for the key it failed, the other loaded", res, err)
+		}
+		if _, _, err := rt.Get(context.Background(), "self"); err != ufocache.ErrLoadCycle || inner[0] != nil || inner[1] != ufocache.ErrLoadCycle {
+			t.Errorf("a Loader asking MultiGet for its own key: %v (MultiGet's results %v); want ErrLoadCycle for that key only", err, inner)
+		}
+		if n := rt.InFlight(); n != 0 {
+			t.Errorf("%d loads in flight", n)
+		}
+	})
+}
+
+// No false alarm: keys that share a dependency (a diamond: top asks left
+// and right, both ask bottom), asked for by many callers at once, wait for
+// each other's loads and all resolve, each key loaded once.
+func TestRTLoadsSharingADependencyAreNoCycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rt *ufocache.RTCache[string, string]
+		deps := map[string][]string{"top": {"left", "right"}, "left": {"bottom"}, "right": {"bottom"}}
+		var loads sync.Map
+		var gate sync.WaitGroup
+		gate.Add(1)
+		rt, _ = ufocache.NewRTCache(ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100}),
+			func(ctx context.Context, k string) (string, time.Duration, error) {
+				if _, again := loads.LoadOrStore(k, true); again {
+					return "", 0, fmt.Errorf("%s loaded twice", k)
+				}
+				gate.Wait()
+				v := k
+				for _, d := range deps[k] {
+					dv, _, err := rt.Get(ctx, d)
+					if err != nil {
+						return "", 0, fmt.Errorf("%s -> %w", k, err)
+					}
+					v += "(" + dv + ")"
+				}
+				return v, 0, nil
+			}, ufocache.RTOptions[string, string]{})
+		want := map[string]string{"bottom": "bottom", "left": "left(bottom)", "right": "right(bottom)", "top": "top(left(bottom))(right(bottom))"}
+		var callers sync.WaitGroup
+		for i := range 40 {
+			k := []string{"top", "left", "right", "bottom"}[i%4]
+			callers.Go(func() {
+				if v, _, err := rt.Get(context.Background(), k); v != want[k] || err != nil {
+					t.Errorf("%s: %q, %v; want %q", k, v, err, want[k])
+				}
+			})
+		}
+		synctest.Wait()
+		gate.Done()
+		callers.Wait()
+	})
+}
