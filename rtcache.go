@@ -182,7 +182,11 @@ type RTOptions[K comparable, V any] struct {
 	// that hot keys are reloaded before they expire and no caller waits
 	// for them. It should be well below the TTLs: a value the Loader gave
 	// less than RefreshAhead to live is within it from the start, and
-	// each hit then starts a refresh as soon as the last one finished. A
+	// each hit then starts a refresh as soon as the last one finished.
+	// So does each hit after a failed refresh, unless ErrorTTL keeps its
+	// error: against an origin that fails fast, a hot key without
+	// ErrorTTL asks it again as soon as each refresh fails (one at a
+	// time per key), so set ErrorTTL to space them. A
 	// caller that found no value still takes such a value when a load of
 	// another caller has just stored it, rather than load it again.
 	// 0: no refresh ahead.
@@ -317,6 +321,9 @@ type loaded[V any] struct {
 // Clear or MaxErrors drops it. It takes effect where ErrorTTL > 0, which
 // makes room for errors; elsewhere no error is kept. The callers get err
 // itself, unwrapped, and so does RTCache.GetWithTTL, with the time left.
+// A kept error is a failed load to GetStale and GetStaleWhileUpdate,
+// which serve a stale value over it: a negative answer that must not be
+// answered stale over (an authoritative NXDOMAIN) is better a value.
 // A nil err stays nil.
 func ErrorWithTTL(err error, ttl time.Duration) error {
 	if err == nil {
@@ -570,7 +577,12 @@ func (rt *RTCache[K, V]) get(ctx context.Context, k K) (V, Status, error) {
 // panic, a timeout, or ctx ending first) and k has a value that expired no
 // more than staleTTL ago, GetStale returns that value with Status Stale,
 // how long ago it expired, and a nil error. A cached error
-// (RTOptions.ErrorTTL) counts as a failed load. Where the lookup found
+// (RTOptions.ErrorTTL) counts as a failed load, and so does any error
+// the Loader returns: GetStale cannot tell "the origin is down" from "the
+// origin says the key is gone". Where an answer of absence must replace
+// the old value (an authoritative NXDOMAIN, which RFC 8767 does not let a
+// resolver answer stale over), have the Loader return the absence as a
+// value, with its TTL, rather than as an error. Where the lookup found
 // such a value, the fallback is judged again when the load has failed,
 // from the cache as it is then: a load that fails late does not serve a
 // value that expired more than staleTTL before it failed, and a fresh

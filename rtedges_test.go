@@ -312,3 +312,48 @@ func TestRTLoaderCallsItsOwnCache(t *testing.T) {
 		}
 	})
 }
+
+// RefreshAhead against an origin that fails: without ErrorTTL, every hit
+// after a failed refresh starts another, one at a time; with it, the kept
+// error holds the key's refreshes off until it expires. Each hit serves
+// the value it found.
+func TestRTRefreshAheadAfterAFailedRefresh(t *testing.T) {
+	for _, errorTTL := range []time.Duration{0, 2 * time.Second} {
+		synctest.Test(t, func(t *testing.T) {
+			var calls atomic.Int32
+			c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 10, Clock: newBubbleClock()})
+			rt, _ := ufocache.NewRTCache(c, func(ctx context.Context, k string) (string, time.Duration, error) {
+				if calls.Add(1) == 1 {
+					return "v", 10 * time.Second, nil
+				}
+				return "", 0, errors.New("origin down")
+			}, ufocache.RTOptions[string, string]{RefreshAhead: 5 * time.Second, ErrorTTL: errorTTL})
+			ctx := context.Background()
+			rt.Get(ctx, "k")
+			time.Sleep(6 * time.Second) // inside the RefreshAhead window
+			hits := func() {
+				for range 10 {
+					if v, st, err := rt.Get(ctx, "k"); v != "v" || st != ufocache.Hit || err != nil {
+						t.Errorf("ErrorTTL %v: a hit in the window gave %q, %v, %v", errorTTL, v, st, err)
+					}
+					synctest.Wait() // its refresh, if it started one, has failed
+				}
+			}
+			hits()
+			want := int32(11) // the load, and a refresh per hit
+			if errorTTL > 0 {
+				want = 2 // the load, and one refresh: its error holds the others off
+			}
+			if n := calls.Load(); n != want {
+				t.Errorf("ErrorTTL %v: %d origin calls after 10 hits, want %d", errorTTL, n, want)
+			}
+			if errorTTL > 0 {
+				time.Sleep(errorTTL)
+				hits()
+				if n := calls.Load(); n != 3 {
+					t.Errorf("ErrorTTL %v: %d origin calls once the error expired, want 3", errorTTL, n)
+				}
+			}
+		})
+	}
+}
