@@ -17,7 +17,9 @@ import (
 // FuzzRTCache runs random Get, GetWithTTL, GetStale, GetStaleWhileUpdate, MultiGet,
 // Set, Delete, Invalidate and Clear callers on four keys against an origin whose
 // loads, by a script, return, fail, panic, call Goexit, take their time or
-// hang, under random RTOptions. Once every caller is through and every hung
+// hang, or first look up the next key with their ctx (so that loads of
+// the four keys may wait for each other in a loop), under random
+// RTOptions. Once every caller is through and every hung
 // load released: no caller was left waiting (synctest reports a deadlock),
 // no load holds a key, every error is one a lookup may return, the Cache
 // keeps its bound, and RTStats agrees with the origin: Loads is the number
@@ -27,6 +29,9 @@ func FuzzRTCache(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, []byte{0, 1, 4, 0, 2}, uint16(0))
 	f.Add([]byte("a stampede of read-through callers"), []byte{5, 0, 0, 3, 1}, uint16(0x1ff))
 	f.Add([]byte{4, 4, 4, 36, 36, 68, 100, 4, 132}, []byte{4, 4, 2}, uint16(0x0a5))
+	// Each key's load looks up the next first: the four loads wait in a loop.
+	f.Add([]byte{0, 0, 8, 0, 16, 0, 24, 0, 3, 9}, []byte{6}, uint16(0))
+	f.Add([]byte{0, 0, 8, 0, 16, 0, 24, 0, 3, 9}, []byte{6, 6, 0}, uint16(0x44))
 	f.Fuzz(func(t *testing.T, ops, script []byte, cfg uint16) {
 		if len(ops) > 80 {
 			ops = ops[:80]
@@ -44,12 +49,21 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 	ms := time.Millisecond
 	hang := make(chan struct{})
 	var calls, asked, failed atomic.Int64
-	// behave runs one load's scripted behaviour: 0 returns, 1 fails, 2
-	// panics, 3 calls Goexit, 4 takes a while, 5 hangs until the end.
-	behave := func(ctx context.Context, keys int) error {
+	var rt *ufocache.RTCache[int, int]
+	// behave runs one load's scripted behaviour (k is its first key): 0
+	// returns (having looked up k+1 first, for b/6 odd: a loop of loads
+	// gets ErrLoadCycle), 1 fails, 2 panics, 3 calls Goexit, 4 takes a
+	// while, 5 hangs until the end.
+	behave := func(ctx context.Context, k, keys int) error {
 		b := script[int(calls.Add(1)-1)%len(script)]
 		asked.Add(int64(keys))
 		switch b % 6 {
+		case 0:
+			if b/6%2 == 1 {
+				if _, _, err := rt.Get(ctx, (k+1)%4); err != nil {
+					return err
+				}
+			}
 		case 1:
 			failed.Add(int64(keys))
 			// Kept for ErrorTTL, for 4ms, or nowhere.
@@ -69,7 +83,7 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 	}
 	ttl := []time.Duration{0, 3 * ms}[cfg>>8&1]
 	load := func(ctx context.Context, k int) (int, time.Duration, error) {
-		if err := behave(ctx, 1); err != nil {
+		if err := behave(ctx, k, 1); err != nil {
 			return 0, 0, err
 		}
 		return k + 1000, ttl, nil
@@ -84,7 +98,7 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 	}
 	if cfg>>6&1 != 0 {
 		opts.BatchLoader = func(ctx context.Context, keys []int) ([]ufocache.Loaded[int], error) {
-			if err := behave(ctx, len(keys)); err != nil {
+			if err := behave(ctx, keys[0], len(keys)); err != nil {
 				return nil, err
 			}
 			out := make([]ufocache.Loaded[int], len(keys))
@@ -96,7 +110,8 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 	}
 	const maxWeight = 3
 	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: maxWeight, Shards: 1, Clock: newBubbleClock()})
-	rt, err := ufocache.NewRTCache(c, load, opts)
+	var err error
+	rt, err = ufocache.NewRTCache(c, load, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +121,8 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 		var pe *ufocache.PanicError
 		ok := err == nil && (v == k+1000 || v == k+2000) ||
 			err != nil && (err == errOriginDown || errors.As(err, &pe) || err == ufocache.ErrGoexit ||
-				err == ufocache.ErrLoadTimeout || err == ufocache.ErrLockTimeout || errors.Is(err, context.DeadlineExceeded))
+				err == ufocache.ErrLoadTimeout || err == ufocache.ErrLockTimeout || err == ufocache.ErrLoadCycle ||
+				errors.Is(err, context.DeadlineExceeded))
 		if !ok {
 			mu.Lock()
 			bad = append(bad, fmt.Sprintf("%s(%d) = %d, %v", op, k, v, err))
