@@ -104,3 +104,95 @@ func TestRTErrorWithTTL(t *testing.T) {
 		t.Error("ErrorWithTTL(nil) is not nil")
 	}
 }
+
+// A BatchLoader's ErrorWithTTL, on the whole batch or on each key's
+// Loaded.Err, keeps to every convention a Loader's does: 0 is ErrorTTL,
+// a negative TTL keeps the error nowhere (the next MultiGet asks the
+// origin again), NoExpiration keeps it until a write; and the callers get
+// the error itself, unwrapped, whatever the TTL. (Mutation review: a whole
+// batch failed with ErrorWithTTL(err, 0) reached the callers still
+// wrapped, and one with a negative TTL was kept for ErrorTTL, and the old
+// tests passed; they only failed a whole batch for a positive TTL.)
+func TestRTBatchErrorWithTTLConventions(t *testing.T) {
+	errDown := errors.New("down")
+	for _, tc := range []struct {
+		name  string
+		ttl   time.Duration
+		whole bool          // the whole batch fails, rather than each key
+		left  time.Duration // a second on; 0: kept nowhere
+	}{
+		{"whole/ErrorTTL", 0, true, time.Minute - time.Second},
+		{"whole/none", -1, true, 0},
+		{"whole/own", 9 * time.Second, true, 8 * time.Second},
+		{"whole/forever", ufocache.NoExpiration, true, ufocache.NoExpiration},
+		{"each/ErrorTTL", 0, false, time.Minute - time.Second},
+		{"each/none", -1, false, 0},
+		{"each/own", 7 * time.Second, false, 6 * time.Second},
+		{"each/forever", ufocache.NoExpiration, false, ufocache.NoExpiration},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{}
+			clk.t.Store(1)
+			asked := map[string]int{}
+			c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+			rt, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
+				t.Error("the Loader ran: MultiGet should batch, and GetWithTTL find the cached error")
+				return "", 0, nil
+			}, ufocache.RTOptions[string, string]{ErrorTTL: time.Minute, BatchLoader: func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+				for _, k := range keys {
+					asked[k]++
+				}
+				if tc.whole {
+					return nil, ufocache.ErrorWithTTL(errDown, tc.ttl)
+				}
+				out := make([]ufocache.Loaded[string], len(keys))
+				for i := range out {
+					out[i] = ufocache.Loaded[string]{Value: "ignored", TTL: time.Hour, Err: ufocache.ErrorWithTTL(errDown, tc.ttl)}
+				}
+				return out, nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := []string{"a", "b"}
+			multiGet := func(st ufocache.Status) {
+				t.Helper()
+				res, err := rt.MultiGet(context.Background(), keys)
+				if err != errDown {
+					t.Errorf("MultiGet: %#v, want %v itself, unwrapped", err, errDown)
+				}
+				for i, r := range res {
+					if r.Err != errDown || r.Status != st {
+						t.Errorf("MultiGet's %s: %v, %#v; want %v, %v", keys[i], r.Status, r.Err, st, errDown)
+					}
+				}
+			}
+			multiGet(ufocache.Miss)
+			clk.Advance(time.Second)
+			if tc.left == 0 { // kept nowhere: the origin is asked again
+				multiGet(ufocache.Miss)
+				if want := map[string]int{"a": 2, "b": 2}; !mapsEqual(asked, want) {
+					t.Errorf("the BatchLoader was asked for %v, want %v", asked, want)
+				}
+				return
+			}
+			multiGet(ufocache.Hit)
+			for _, k := range keys {
+				if _, left, st, err := rt.GetWithTTL(context.Background(), k); err != errDown || left != tc.left || st != ufocache.Hit {
+					t.Errorf("GetWithTTL(%q) = %v left, %v, %#v; want %v, Hit, %v", k, left, st, err, tc.left, errDown)
+				}
+			}
+			if want := map[string]int{"a": 1, "b": 1}; !mapsEqual(asked, want) {
+				t.Errorf("the BatchLoader was asked for %v, want %v", asked, want)
+			}
+			if tc.ttl == ufocache.NoExpiration {
+				clk.Advance(24 * time.Hour)
+				multiGet(ufocache.Hit)
+				rt.Set("a", "v", 0) // a write clears it
+				if v, _, err := rt.Get(context.Background(), "a"); err != nil || v != "v" {
+					t.Errorf("after a Set: %q, %v", v, err)
+				}
+			}
+		})
+	}
+}
