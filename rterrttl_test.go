@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,5 +195,53 @@ func TestRTBatchErrorWithTTLConventions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// steppingClock is a Clock that moves step on at every reading.
+type steppingClock struct{ t, step atomic.Int64 }
+
+func (c *steppingClock) Nanotime() int64 { return c.t.Add(c.step.Load()) }
+
+// GetWithTTL's time left of a cached error (a Hit) is read with the error,
+// as its doc says, so it is never 0: an error found live had time left
+// then, even if it expires before the call returns. Here the clock moves
+// 1ns at every reading, and a lookup comes d ns before the error expires,
+// for each d up to 32. (Mutation review: reading the time left again after
+// the error was found, or taking 0 from cachedError so that fetchTTL reads
+// it again, passed the old tests, whose clocks stood still during a call;
+// it answered a Hit with the error and 0 left when the error expired
+// between the two readings.)
+func TestRTGetWithTTLOfACachedErrorReadsItsTimeLeftWithIt(t *testing.T) {
+	errDown := errors.New("down")
+	hits := 0
+	for d := int64(1); d <= 32; d++ {
+		clk := &steppingClock{}
+		clk.t.Store(1)
+		c := ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+		rt, err := ufocache.NewRTCache(c, func(context.Context, string) (string, time.Duration, error) {
+			return "", 0, errDown
+		}, ufocache.RTOptions[string, string]{ErrorTTL: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The clock stands still here: the error expires at now + left.
+		_, left, _, _ := rt.GetWithTTL(context.Background(), "k")
+		if left <= 0 {
+			t.Fatalf("a failed load's error has %v left, want ErrorTTL", left)
+		}
+		clk.t.Add(int64(left) - d)
+		clk.step.Store(1)
+		_, got, st, err := rt.GetWithTTL(context.Background(), "k")
+		if st != ufocache.Hit {
+			continue // it had expired: loaded again
+		}
+		hits++
+		if err != errDown || got <= 0 || got > time.Duration(d) {
+			t.Errorf("%dns before the error expires: GetWithTTL = %v left, Hit, %v; want (0, %dns] left with %v", d, got, err, d, errDown)
+		}
+	}
+	if hits == 0 {
+		t.Error("no lookup found the error live")
 	}
 }
