@@ -794,6 +794,35 @@ func (c *Cache[K, V]) ForceSet(k K, v V, ttl time.Duration) bool {
 	return c.set(k, v, ttl)
 }
 
+// SetIfAbsent stores v for k with ttl, as SetWithTTL does, unless k
+// holds a live value: it then leaves that value, records a read of it
+// for the eviction policy (not in Stats), and returns it with false.
+// Otherwise it returns v and true if it stored v, or V's zero value and
+// false if v was declined as SetWithTTL would decline it (too heavy for
+// a shard, a negative ttl, a key not equal to itself). An expired value
+// counts as absent and is replaced. The lookup and the store are one
+// step under k's shard lock: of concurrent SetIfAbsent calls of a key
+// with no live value, one stores and the others get its value, where a
+// Get followed by a Set would let each of them believe it stored. With
+// an RTCache over the cache it is a write of the Cache, not of the
+// RTCache: a load in flight may overwrite it (see RTCache.Set).
+func (c *Cache[K, V]) SetIfAbsent(k K, v V, ttl time.Duration) (V, bool) {
+	w := c.weigh(k, v)
+	expire, now := c.expiry(ttl)
+	// The live value is judged on the exact clock, as a write judges
+	// expiries; a Get near an expiry reads it too (nowFor).
+	now = max(now, c.exactNow())
+	h := c.hash.Sum(k)
+	sh := c.shardFor(h)
+	if c.onEvict == nil { // nothing to collect: keep out off the heap
+		return sh.SetIfAbsent(k, v, h, w, expire, now, nil)
+	}
+	var out []shard.Evicted[K, V]
+	got, stored := sh.SetIfAbsent(k, v, h, w, expire, now, &out)
+	c.notify(out)
+	return got, stored
+}
+
 func (c *Cache[K, V]) set(k K, v V, ttl time.Duration) bool {
 	if c.onEvict == nil { // nothing to collect: keep out off the heap
 		return c.setCollect(k, v, ttl, nil)

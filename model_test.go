@@ -149,6 +149,38 @@ func (h *harness) set(k uint16, ttl time.Duration, force bool) {
 	}
 }
 
+// setIfAbsent checks SetIfAbsent against the model: a live value stays
+// and is returned, with nothing reported; otherwise it is SetWithTTL.
+func (h *harness) setIfAbsent(k uint16, ttl time.Duration) {
+	m, had := h.model[k]
+	if had && h.live(m) {
+		if got, stored := h.c.SetIfAbsent(k, h.next+1, ttl); got != m.v || stored || len(h.events) != 0 {
+			h.t.Fatalf("SetIfAbsent(%d) over a live %d = %d, %v (%d reports); want it returned, nothing stored or reported", k, m.v, got, stored, len(h.events))
+		}
+		h.next++
+		return
+	}
+	h.next++
+	v := h.next
+	got, stored := h.c.SetIfAbsent(k, v, ttl)
+	if gone := h.drain(v); stored == gone || stored && got != v || !stored && got != 0 {
+		h.t.Fatalf("SetIfAbsent(%d) = %d, %v, newcomer reported gone %v", k, got, stored, gone)
+	}
+	if !stored && ttl >= 0 && !h.tooHeavy(v) {
+		h.t.Fatalf("SetIfAbsent(%d) declined a value that fits", k)
+	}
+	if stored {
+		if _, still := h.model[k]; still {
+			h.t.Fatalf("SetIfAbsent(%d) replaced an expired value without reporting it", k)
+		}
+		m := modelEntry{v: v, w: h.weigh(v)}
+		if ttl > 0 {
+			m.expire = h.now() + int64(ttl)
+		}
+		h.model[k] = m
+	}
+}
+
 // tooHeavy reports whether v's weight could exceed one shard's share.
 func (h *harness) tooHeavy(v uint64) bool {
 	return h.weigh(v) > h.c.MaxWeight()/int64(h.shards())
@@ -250,6 +282,11 @@ func (h *harness) run(ops []byte) {
 			ttls := [...]time.Duration{time.Second, 3 * time.Second, -time.Second, ufocache.NoExpiration}
 			h.set(k, ttls[int(b>>3)%len(ttls)], false)
 		case 3:
+			if b&0x80 != 0 {
+				ttls := [...]time.Duration{0, time.Second, 2 * time.Second, -time.Second}
+				h.setIfAbsent(k, ttls[int(b>>3)%len(ttls)])
+				break
+			}
 			h.set(k, time.Duration(int(k)%3)*time.Second, true)
 		case 4, 5:
 			h.get(k)

@@ -84,6 +84,10 @@ func TestLinModelRejectsMore(t *testing.T) {
 		op.in.how, op.out.left, op.out.withTTL = "RT.GetWithTTL", d, true
 		return op
 	}
+	// setIfAbsent offered v and returned got, stored or not.
+	setIfAbsent := func(k int, v, got uint64, stored bool, call, ret int64) o {
+		return o{linInput{kind: linSetIfAbsent, key: k, val: v, how: "SetIfAbsent", at: call}, linOutput{val: got, ok: stored}, call, ret}
+	}
 	// Weight 1 values a, b; h weighs 7, above the share of 6; l, l2 and hl
 	// (weight 7) were loaded; e, e2 are load errors.
 	const a, b, h = 1<<4 | 1, 2<<4 | 1, 5<<4 | 7
@@ -203,6 +207,19 @@ func TestLinModelRejectsMore(t *testing.T) {
 		{"RT.GetWithTTL: a Set's value found on a recheck, none left by 12", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(told(rtGet(1, a, ufocache.LockHit, 3, 4), 0), 3, 12)}, true, true, false},
 		{"RT.GetWithTTL: a Set's value found on a recheck, none left by 9", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(told(rtGet(1, a, ufocache.LockHit, 3, 4), 0), 3, 9)}, false, false, false},
 		{"RT.GetWithTTL: a hit with no time left", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(withTTL(true, 1, a, 0, 3, 4), 3, 12)}, false, false, false},
+		// SetIfAbsent: it returns the live value and leaves it, or stores
+		// its own (the old one evicted or expired), or, declined, removes
+		// what expired.
+		{"SetIfAbsent returns the live value", []o{set(1, a, true, 1, 2), setIfAbsent(1, b, a, false, 3, 4), get(1, a, 5, 6)}, true, true, false},
+		{"SetIfAbsent returns a value never written", []o{set(1, a, true, 1, 2), setIfAbsent(1, b, b, false, 3, 4)}, false, false, false},
+		{"SetIfAbsent returns a deleted value", []o{set(1, a, true, 1, 2), del(1, a, 3, 4), setIfAbsent(1, b, a, false, 5, 6)}, false, false, false},
+		{"SetIfAbsent returns a value after its expiry", []o{at(ttl(set(1, a, true, 1, 2), 10), 0, 0), at(setIfAbsent(1, b, a, false, 3, 4), 10, 10)}, false, false, false},
+		{"SetIfAbsent stores, then a get of the old value", []o{set(1, a, true, 1, 2), setIfAbsent(1, b, b, true, 3, 4), get(1, a, 5, 6)}, false, false, false},
+		{"SetIfAbsent stores over an evicted value", []o{set(1, a, true, 1, 2), setIfAbsent(1, b, b, true, 3, 4), get(1, b, 5, 6)}, true, true, false},
+		{"SetIfAbsent stores another value than its own", []o{setIfAbsent(1, b, a, true, 1, 2)}, false, false, false},
+		{"SetIfAbsent declines a value that fits, over nothing", []o{setIfAbsent(1, b, 0, false, 1, 2)}, false, false, false},
+		{"SetIfAbsent declines a heavy value, over nothing", []o{setIfAbsent(1, h, 0, false, 1, 2)}, true, true, false},
+		{"a read of the value a declined SetIfAbsent removed", []o{set(1, a, true, 1, 2), setIfAbsent(1, h, 0, false, 3, 4), get(1, a, 5, 6)}, false, false, false},
 		{"hit of a value set as a failed leader looked up", []o{set(1, a, true, 1, 6), loaded(1, e, ufocache.Miss, true, 4, 0, 10, 3, 5), get(1, a, 7, 8)}, true, true, false},
 	} {
 		checkVerdicts(t, tc.name, tc.ops, tc.strict, tc.loose, tc.detach)

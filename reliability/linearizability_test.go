@@ -48,6 +48,7 @@ const (
 	// load (Status Miss or Expired), made before the load started: from
 	// the call to its Loader's call (see linLeaderLookups).
 	linRTLookup
+	linSetIfAbsent // Cache.SetIfAbsent
 )
 
 type linInput struct {
@@ -232,6 +233,8 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 				s = fmt.Sprintf("%s(%d) -> err %v %v", in.how, in.key, out.err, out.st)
 			case in.kind == linSet || in.kind == linRTSet:
 				s = fmt.Sprintf("%s(%d, %#x) -> %v", in.how, in.key, in.val, out.ok)
+			case in.kind == linSetIfAbsent:
+				s = fmt.Sprintf("%s(%d, %#x) -> %#x %v", in.how, in.key, in.val, out.val, out.ok)
 			case in.kind == linRTGet:
 				s = fmt.Sprintf("%s(%d) -> %#x %v (loaded at %d)", in.how, in.key, out.val, out.st, out.loadAt)
 			case out.st == ufocache.Expired:
@@ -446,6 +449,23 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 		default:
 			st.v = linHeld{}
 		}
+		return []linState{st}
+	case linSetIfAbsent:
+		fits := linWeight(in.val) <= capacity && in.ttl >= 0
+		switch {
+		case out.ok && (!fits || out.val != in.val):
+			return nil
+		case out.ok:
+			// It found no live value: the old one had expired, or was
+			// evicted, which may happen at any moment.
+			st.v = linHeld{in.val, linExpiry(in.from, in.to, in.ttl)}
+			return []linState{st}
+		case out.val != 0:
+			return st.read(out.val, in.from) // it found the value live, and left it
+		case fits:
+			return nil // nothing live, and a value that fits: it would have stored it
+		}
+		st.v = linHeld{} // declined, as a Set: the older value removed
 		return []linState{st}
 	case linGet:
 		switch {
@@ -1247,7 +1267,13 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 			rec.record(client, in, func() linOutput { return linOutput{ok: c.SetWithTTL(k, in.val, ttl)} })
 		default:
 			ttl := cfg.ttl(r, 0, true)
-			in.how, in.ttl = "ForceSet", cfg.life(ttl)
+			in.ttl = cfg.life(ttl)
+			if r.IntN(2) == 0 {
+				in.kind, in.how = linSetIfAbsent, "SetIfAbsent"
+				rec.record(client, in, func() linOutput { v, ok := c.SetIfAbsent(k, in.val, ttl); return linOutput{val: v, ok: ok} })
+				break
+			}
+			in.how = "ForceSet"
 			rec.record(client, in, func() linOutput { return linOutput{ok: c.ForceSet(k, in.val, ttl)} })
 		}
 	case op < 4:

@@ -228,19 +228,48 @@ func (s *Shard[K, V]) LimitEntryWeight(w int64) {
 // also remove any older value of k. Everything that left, a declined value
 // included, is appended to out unless out is nil.
 func (s *Shard[K, V]) Set(k K, v V, h uint64, w uint32, expire, now int64, out *[]Evicted[K, V]) bool {
-	// A key not equal to itself (NaN, or a struct or interface holding one)
-	// can never be found, and hashes differently on every call, so its
-	// entry could not be located to be removed (remove would never return).
-	self := k
-	storable := self == k && expire >= 0 && int64(w) <= s.heaviest
-	var e *fifo.Entry[K, V]
-	if storable { // allocate before taking the lock
-		e = &fifo.Entry[K, V]{Key: k, Val: v, Expire: expire, Weight: w}
+	e := s.entry(k, v, w, expire) // allocated before taking the lock
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.store(k, v, e, h, w, now, s.Find(k, h), out)
+}
+
+// entry returns a new entry of k=v, or nil if it cannot be stored: a
+// negative expiry, a weight above the shard's limit, or a key not equal
+// to itself (NaN, or a struct or interface holding one), which can never
+// be found and hashes differently on every call, so that its entry could
+// not be located to be removed (remove would never return).
+func (s *Shard[K, V]) entry(k K, v V, w uint32, expire int64) *fifo.Entry[K, V] {
+	if self := k; self != k || expire < 0 || int64(w) > s.heaviest {
+		return nil
 	}
+	return &fifo.Entry[K, V]{Key: k, Val: v, Expire: expire, Weight: w}
+}
+
+// SetIfAbsent is Set unless k has an entry live at now: it then leaves it,
+// records a read of it, and returns its value and false. Otherwise it
+// returns v and Set's answer (the zero value if that is false). The
+// lookup and the store are under one hold of the lock.
+func (s *Shard[K, V]) SetIfAbsent(k K, v V, h uint64, w uint32, expire, now int64, out *[]Evicted[K, V]) (V, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.Find(k, h)
-	if !storable {
+	if old != nil && (old.Expire == 0 || now < old.Expire) {
+		old.Touch()
+		return old.Val, false
+	}
+	// Allocated under the lock, unlike Set's: a value found costs nothing.
+	if !s.store(k, v, s.entry(k, v, w, expire), h, w, now, old, out) {
+		var zero V
+		return zero, false
+	}
+	return v, true
+}
+
+// store is Set under the lock: e is k's new entry (nil if it cannot be
+// stored) and old the entry k has, if any.
+func (s *Shard[K, V]) store(k K, v V, e *fifo.Entry[K, V], h uint64, w uint32, now int64, old *fifo.Entry[K, V], out *[]Evicted[K, V]) bool {
+	if e == nil {
 		if old != nil {
 			s.remove(old, Replaced, out)
 		}
