@@ -102,7 +102,12 @@ type RTCache[K comparable, V any] struct {
 // for each other, also when their loads were started by different
 // callers) returns ErrLoadCycle at once, where it would have waited for
 // ever (or until LockTimeout). With a ctx not derived from the Loader's,
-// the cache cannot tell: such a call waits as any caller does. A Loader may
+// the cache cannot tell: such a call waits as any caller does. Every
+// lookup made with the Loader's ctx, on any goroutine, counts as the
+// Loader waiting: work the Loader starts and does not wait for (a
+// goroutine prefetching another key) takes OutsideLoad(ctx), or a load
+// that waits for this one may get ErrLoadCycle through that work's waits
+// when no load waits for it. A Loader may
 // panic or call runtime.Goexit: the key is released, the callers waiting
 // get a *PanicError or ErrGoexit, and the caller that started the load, if
 // it still waits, panics again with the *PanicError.
@@ -216,6 +221,13 @@ type RTOptions[K comparable, V any] struct {
 	// its error and start no load. 0: 64.
 	MaxMultiLoads int
 }
+
+// OutsideLoad returns ctx, its values, deadline and cancellation kept, for
+// a lookup that its Loader does not wait for: a goroutine the Loader
+// starts to prefetch another key and leaves running. Such a lookup waits
+// as a caller from outside does: it neither gets ErrLoadCycle nor makes
+// another lookup get it (see Loader).
+func OutsideLoad(ctx context.Context) context.Context { return coalesce.Outside(ctx) }
 
 // Errors a lookup can return besides the Loader's own.
 var (

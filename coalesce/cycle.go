@@ -41,6 +41,22 @@ func withNode(ctx context.Context, n *node) context.Context {
 	return context.WithValue(ctx, nodeKey{}, n)
 }
 
+// Outside returns ctx, its values, deadline and cancellation kept, marked
+// as outside any call's function: a caller with it waits as a caller from
+// outside would, adding no edge to the graph and getting no ErrCycle.
+// Every wait made with a function's ctx (or one derived from it) counts as
+// that function's, whichever goroutine makes it; so a function that
+// starts work it does not wait for (a goroutine prefetching another key)
+// hands that work Outside(ctx), or a call that waits for the function
+// would see a cycle through that work's waits where there is none. A loop
+// closed through such a ctx is not seen: it waits as any caller does.
+func Outside(ctx context.Context) context.Context {
+	if nodeOf(ctx) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, nodeKey{}, (*node)(nil))
+}
+
 // nodeOf returns the node of the call whose function ctx was given (the
 // innermost one), or nil if ctx is not inside a call's function.
 func nodeOf(ctx context.Context) *node {
