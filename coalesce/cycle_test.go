@@ -19,28 +19,30 @@ import (
 // DoBatch load.
 func TestOwnKeyIsACycle(t *testing.T) {
 	for _, opts := range []coalesce.Options[string, string]{{}, {LoadTimeout: time.Minute}, {LockTimeout: time.Minute}} {
-		synctest.Test(t, func(t *testing.T) {
-			start := time.Now()
-			g := newGroup(t, opts)
-			var inner error
-			var fn func(ctx context.Context) (string, error)
-			fn = func(ctx context.Context) (string, error) {
-				_, _, inner = g.Do(ctx, "k", fn)
-				return "v", nil
-			}
-			if v, leader, err := g.Do(context.Background(), "k", fn); v != "v" || !leader || err != nil || inner != coalesce.ErrCycle {
-				t.Errorf("%+v: Do gave %q, %v, %v (the inner Do %v); want the value, and ErrCycle inside", opts, v, leader, err, inner)
-			}
-			res := g.DoBatch(context.Background(), []string{"x", "y"}, func(ctx context.Context, keys []string) ([]coalesce.Result[string], error) {
-				_, _, err := g.Do(ctx, "y", fn)
-				return []coalesce.Result[string]{{Val: "x"}, {Err: err}}, nil
+		t.Run(fmt.Sprintf("%+v", opts), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				g := newGroup(t, opts)
+				var inner error
+				var fn func(ctx context.Context) (string, error)
+				fn = func(ctx context.Context) (string, error) {
+					_, _, inner = g.Do(ctx, "k", fn)
+					return "v", nil
+				}
+				if v, leader, err := g.Do(context.Background(), "k", fn); v != "v" || !leader || err != nil || inner != coalesce.ErrCycle {
+					t.Errorf("%+v: Do gave %q, %v, %v (the inner Do %v); want the value, and ErrCycle inside", opts, v, leader, err, inner)
+				}
+				res := g.DoBatch(context.Background(), []string{"x", "y"}, func(ctx context.Context, keys []string) ([]coalesce.Result[string], error) {
+					_, _, err := g.Do(ctx, "y", fn)
+					return []coalesce.Result[string]{{Val: "x"}, {Err: err}}, nil
+				})
+				if res[0].Val != "x" || res[0].Err != nil || res[1].Err != coalesce.ErrCycle {
+					t.Errorf("%+v: a batch asking for its own key: %+v; want x loaded, y ErrCycle", opts, res)
+				}
+				if waited := time.Since(start); waited != 0 || g.Len() != 0 {
+					t.Errorf("%+v: waited %v, and %d calls still hold their keys; want no wait and none", opts, waited, g.Len())
+				}
 			})
-			if res[0].Val != "x" || res[0].Err != nil || res[1].Err != coalesce.ErrCycle {
-				t.Errorf("%+v: a batch asking for its own key: %+v; want x loaded, y ErrCycle", opts, res)
-			}
-			if waited := time.Since(start); waited != 0 || g.Len() != 0 {
-				t.Errorf("%+v: waited %v, and %d calls still hold their keys; want no wait and none", opts, waited, g.Len())
-			}
 		})
 	}
 }
@@ -113,72 +115,74 @@ func TestCyclesNeverHang(t *testing.T) {
 			keys[i] = r.IntN(n)
 		}
 		name := fmt.Sprintf("seed %d: deps %v, acyclic %v, parallel %v, ctx can end %v, %+v, keys %v", seed, deps, acyclic, parallel, canEnd, opts, keys)
-		synctest.Test(t, func(t *testing.T) {
-			start := time.Now()
-			g := newGroup(t, opts)
-			var fn func(k int) func(context.Context) (int, error)
-			fn = func(k int) func(context.Context) (int, error) {
-				return func(ctx context.Context) (int, error) {
-					vals := make([]int, len(deps[k]))
-					errs := make([]error, len(deps[k]))
-					var wg sync.WaitGroup
-					for i, d := range deps[k] {
-						ask := func() { vals[i], _, errs[i] = g.Do(ctx, d, fn(d)) }
-						if parallel {
-							wg.Go(ask)
-						} else {
-							ask()
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				g := newGroup(t, opts)
+				var fn func(k int) func(context.Context) (int, error)
+				fn = func(k int) func(context.Context) (int, error) {
+					return func(ctx context.Context) (int, error) {
+						vals := make([]int, len(deps[k]))
+						errs := make([]error, len(deps[k]))
+						var wg sync.WaitGroup
+						for i, d := range deps[k] {
+							ask := func() { vals[i], _, errs[i] = g.Do(ctx, d, fn(d)) }
+							if parallel {
+								wg.Go(ask)
+							} else {
+								ask()
+							}
 						}
+						wg.Wait()
+						sum := k
+						for i, err := range errs {
+							if err != nil {
+								return 0, fmt.Errorf("%d: %w", k, err)
+							}
+							sum += vals[i]
+						}
+						return sum, nil
 					}
-					wg.Wait()
+				}
+				var want func(k int) int
+				want = func(k int) int {
 					sum := k
-					for i, err := range errs {
-						if err != nil {
-							return 0, fmt.Errorf("%d: %w", k, err)
+					for _, d := range deps[k] {
+						sum += want(d)
+					}
+					return sum
+				}
+				var wg sync.WaitGroup
+				for _, k := range keys {
+					wg.Go(func() {
+						ctx := context.Background()
+						if canEnd {
+							var cancel context.CancelFunc
+							ctx, cancel = context.WithCancel(ctx)
+							defer cancel()
 						}
-						sum += vals[i]
-					}
-					return sum, nil
+						v, _, err := g.Do(ctx, k, fn(k))
+						switch {
+						case acyclic && (err != nil || v != want(k)):
+							t.Errorf("%s: key %d gave %d, %v; want %d", name, k, v, err, want(k))
+						case err != nil && !errors.Is(err, coalesce.ErrCycle):
+							t.Errorf("%s: key %d gave %v, want nil or ErrCycle", name, k, err)
+						}
+					})
 				}
-			}
-			var want func(k int) int
-			want = func(k int) int {
-				sum := k
-				for _, d := range deps[k] {
-					sum += want(d)
+				wg.Wait()
+				// A caller that got ErrCycle may have left its own call still
+				// finishing: wait for the bubble to settle before counting.
+				synctest.Wait()
+				if g.Len() != 0 {
+					t.Errorf("%s: %d calls still hold their keys", name, g.Len())
 				}
-				return sum
-			}
-			var wg sync.WaitGroup
-			for _, k := range keys {
-				wg.Go(func() {
-					ctx := context.Background()
-					if canEnd {
-						var cancel context.CancelFunc
-						ctx, cancel = context.WithCancel(ctx)
-						defer cancel()
-					}
-					v, _, err := g.Do(ctx, k, fn(k))
-					switch {
-					case acyclic && (err != nil || v != want(k)):
-						t.Errorf("%s: key %d gave %d, %v; want %d", name, k, v, err, want(k))
-					case err != nil && !errors.Is(err, coalesce.ErrCycle):
-						t.Errorf("%s: key %d gave %v, want nil or ErrCycle", name, k, err)
-					}
-				})
-			}
-			wg.Wait()
-			// A caller that got ErrCycle may have left its own call still
-			// finishing: wait for the bubble to settle before counting.
-			synctest.Wait()
-			if g.Len() != 0 {
-				t.Errorf("%s: %d calls still hold their keys", name, g.Len())
-			}
-			// Nothing waits for a timer: a loop of calls that a
-			// LoadTimeout (an hour) broke would show as time passed.
-			if d := time.Since(start); d != 0 {
-				t.Errorf("%s: the calls took %v; want no wait", name, d)
-			}
+				// Nothing waits for a timer: a loop of calls that a
+				// LoadTimeout (an hour) broke would show as time passed.
+				if d := time.Since(start); d != 0 {
+					t.Errorf("%s: the calls took %v; want no wait", name, d)
+				}
+			})
 		})
 	}
 }
