@@ -31,7 +31,8 @@ type batch struct {
 	// batch's calls, before it does. It is atomic: the caller reads it
 	// while the batch's goroutine may still run.
 	panicked atomic.Pointer[PanicError]
-	node     node // the calls' place in the graph of waits (cycle.go)
+	node     node      // the calls' place in the graph of waits (cycle.go)
+	fnCtx    fnContext // fn's context
 }
 
 // DoBatch returns the outcome for each of keys, in order, loading the keys
@@ -169,8 +170,7 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 	for _, c := range calls {
 		c.started = true
 	}
-	lctx, cancel := g.loadContext(ctx)
-	lctx = withNode(lctx, &b.node)
+	lctx, cancel := g.loadContext(ctx, &b.fnCtx, &b.node)
 	// Either the load timeout finishes the batch's calls or fn's outcome
 	// does, never both, so that every key of a batch gets the same one (a
 	// timeout racing fn's return used to split the keys between them):

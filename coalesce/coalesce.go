@@ -158,8 +158,9 @@ type call[V any] struct {
 	// the goroutine that starts it: Finished reports only such calls.
 	started bool
 
-	batch *batch // the DoBatch that created this call, or nil
-	node  node   // its place in the graph of waits (cycle.go), if not a batch's
+	batch *batch    // the DoBatch that created this call, or nil
+	node  node      // its place in the graph of waits (cycle.go), if not a batch's
+	fnCtx fnContext // fn's context, if not a batch's
 }
 
 // ending says how a call finished.
@@ -440,8 +441,7 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 		return false
 	}
 	c.started = true
-	lctx, cancel := g.loadContext(ctx)
-	lctx = withNode(lctx, &c.node)
+	lctx, cancel := g.loadContext(ctx, &c.fnCtx, &c.node)
 	stop := g.onLoadTimeout(lctx, func() {
 		var zero V
 		g.finish(key, c, zero, ErrLoadTimeout)
@@ -494,14 +494,18 @@ func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(co
 			me.add(&c.node)
 			defer me.done(&c.node)
 		}
-		g.run(withNode(ctx, &c.node), key, c, fn, nil)
+		c.fnCtx = fnContext{ctx, &c.node}
+		g.run(&c.fnCtx, key, c, fn, nil)
 	}
 }
 
 // loadContext returns the context a call's function runs with: ctx's
-// values without its cancellation, bounded by LoadTimeout.
-func (g *Group[K, V]) loadContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	lctx := context.WithoutCancel(ctx)
+// values without its cancellation, marked as inside the call whose node
+// is n (fc, which it sets, is the call's or the batch's), bounded by
+// LoadTimeout.
+func (g *Group[K, V]) loadContext(ctx context.Context, fc *fnContext, n *node) (context.Context, context.CancelFunc) {
+	*fc = fnContext{ctx, n}
+	var lctx context.Context = fc
 	if g.opts.LoadTimeout > 0 {
 		return context.WithTimeout(lctx, g.opts.LoadTimeout)
 	}
@@ -686,11 +690,13 @@ func wait[V any](ctx context.Context, c *call[V], timeout <-chan struct{}) error
 		return nil
 	default:
 	}
-	leave, err := enter(ctx, c)
+	me, t, err := enter(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer leave()
+	if me != nil {
+		defer me.done(t)
+	}
 	select {
 	case <-c.done:
 		return nil

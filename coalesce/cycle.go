@@ -3,8 +3,10 @@ package coalesce
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // ErrCycle is returned to a caller that runs inside a call's function
@@ -35,11 +37,29 @@ type node struct {
 // nodeKey is the context key under which a call's function finds its node.
 type nodeKey struct{}
 
-// withNode returns the context a call's function runs with: ctx, marked
-// as running inside the call whose node is n.
-func withNode(ctx context.Context, n *node) context.Context {
-	return context.WithValue(ctx, nodeKey{}, n)
+// fnContext is the context a call's function runs with: its parent's
+// values, and nothing of its deadline or cancellation (no Done channel,
+// no Err, so context.Cause is nil too), as context.WithoutCancel gives;
+// marked as inside the call whose node is node. It lives in the call (or
+// the batch): a load allocates no context for its function, where
+// WithoutCancel and a WithValue for the mark would cost two allocations.
+type fnContext struct {
+	parent context.Context
+	node   *node
 }
+
+func (*fnContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*fnContext) Done() <-chan struct{}       { return nil }
+func (*fnContext) Err() error                  { return nil }
+
+func (c *fnContext) Value(key any) any {
+	if key == (nodeKey{}) {
+		return c.node
+	}
+	return c.parent.Value(key)
+}
+
+func (c *fnContext) String() string { return fmt.Sprint(c.parent, " (a coalesce call's)") }
 
 // Outside returns ctx, its values, deadline and cancellation kept, marked
 // as outside any call's function: a caller with it waits as a caller from
@@ -125,16 +145,16 @@ func reaches(from, to *node) bool {
 }
 
 // enter records, if ctx is inside a call's function, that it is about to
-// wait for c. It returns the function that ends the record (a no-op
-// outside calls' functions), or ErrCycle if the wait would never end.
-func enter[V any](ctx context.Context, c *call[V]) (leave func(), err error) {
-	me := nodeOf(ctx)
-	if me == nil {
-		return func() {}, nil
+// wait for c: it returns the function's node and c's, for done once the
+// wait ends (nil outside calls' functions), or ErrCycle if the wait would
+// never end.
+func enter[V any](ctx context.Context, c *call[V]) (me, t *node, err error) {
+	if me = nodeOf(ctx); me == nil {
+		return nil, nil, nil
 	}
-	t := c.graph()
+	t = c.graph()
 	if !me.waitFor(t) {
-		return nil, ErrCycle
+		return nil, nil, ErrCycle
 	}
-	return func() { me.done(t) }, nil
+	return me, t, nil
 }

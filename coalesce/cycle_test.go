@@ -186,3 +186,65 @@ func TestCyclesNeverHang(t *testing.T) {
 		})
 	}
 }
+
+// A function's context keeps its leader's values and nothing of its
+// cancellation: once the leader's ctx is cancelled with a cause, fn's ctx
+// has no Done channel, no error, no cause and, without LoadTimeout, no
+// deadline (with it, LoadTimeout's). The same for a DoBatch's function and
+// for a function run on its caller's goroutine. (The mark the cycle check
+// keeps in it must not let the caller's end through, as a context that
+// forwarded the caller's deadline or Done channel would.)
+func TestFunctionContextKeepsValuesOnly(t *testing.T) {
+	type ctxKey struct{}
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		canEnd  bool
+		batch   bool
+	}{
+		{"Do on its own goroutine", 0, true, false},
+		{"Do with LoadTimeout", time.Minute, true, false},
+		{"Do on the caller's goroutine", 0, false, false},
+		{"DoBatch", 0, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := newGroup(t, coalesce.Options[string, string]{LoadTimeout: tc.timeout})
+				ctx := context.WithValue(context.Background(), ctxKey{}, "trace")
+				cancel := func(error) {}
+				if tc.canEnd {
+					ctx, cancel = context.WithCancelCause(ctx)
+					var stop context.CancelFunc
+					ctx, stop = context.WithTimeout(ctx, time.Hour) // a deadline fn must not get
+					defer stop()
+				}
+				check := func(fctx context.Context) string {
+					cancel(errors.New("the caller left"))
+					deadline, has := fctx.Deadline()
+					switch {
+					case fctx.Value(ctxKey{}) != "trace":
+						return "lost the caller's value"
+					case fctx.Done() != nil && tc.timeout == 0, fctx.Err() != nil, context.Cause(fctx) != nil:
+						return fmt.Sprintf("cancellable: Done %v, Err %v, Cause %v", fctx.Done(), fctx.Err(), context.Cause(fctx))
+					case has != (tc.timeout > 0) || has && deadline != time.Now().Add(tc.timeout):
+						return fmt.Sprintf("deadline %v, %v", deadline, has)
+					}
+					return "ok"
+				}
+				var got string // the caller may have left before fn returns
+				if tc.batch {
+					g.DoBatch(ctx, []string{"k"}, func(fctx context.Context, keys []string) ([]coalesce.Result[string], error) {
+						got = check(fctx)
+						return make([]coalesce.Result[string], 1), nil
+					})
+				} else {
+					g.Do(ctx, "k", func(fctx context.Context) (string, error) { got = check(fctx); return "", nil })
+				}
+				synctest.Wait()
+				if got != "ok" {
+					t.Errorf("fn's context %s", got)
+				}
+			})
+		})
+	}
+}
