@@ -128,7 +128,7 @@ func (s *soakCounts) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b strings.Builder
-	for _, group := range []string{"op.", "fault.", "outcome."} {
+	for _, group := range []string{"op.", "fault.", "chase.", "outcome."} {
 		fmt.Fprintf(&b, "\n  %s", strings.TrimSuffix(group, "."))
 		for _, name := range sortedKeys(s.n) {
 			if strings.HasPrefix(name, group) {
@@ -341,6 +341,17 @@ func (s *soak) loader(ctx context.Context, k string) (v soakValue, ttl time.Dura
 	case f < 25:
 		s.n.add("fault.slow", 1)
 		time.Sleep(time.Duration(r.IntN(1000)) * time.Microsecond)
+	case f < 30 && keyIndex(k) < soakHotKeys:
+		// A CNAME chase: a hot key first asks for its twin, with this
+		// Loader's ctx; twins that chase each other make a loop, which
+		// one of them sees as ErrLoadCycle.
+		s.n.add("fault.chase", 1)
+		if err := s.chase(ctx, s.keys[keyIndex(k)^1]); err != nil {
+			if errors.Is(err, ufocache.ErrLoadCycle) {
+				s.n.add("chase.cycles", 1)
+			}
+			return v, 0, err
+		}
 	}
 	v = s.value(r, k, 4)
 	switch r.IntN(10) {
@@ -353,6 +364,23 @@ func (s *soak) loader(ctx context.Context, k string) (v soakValue, ttl time.Dura
 	}
 	failed = false
 	return v, ttl, nil
+}
+
+// chase looks k up for a Loader, with its ctx: the lookup's error, a
+// panic of a load it led included (as that *PanicError), fails the Loader.
+func (s *soak) chase(ctx context.Context, k string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pe, ok := r.(*ufocache.PanicError)
+			if !ok {
+				panic(r)
+			}
+			err = pe
+		}
+	}()
+	v, st, err := s.rt.Get(ctx, k)
+	s.rtOutcome("chase", k, v, st, err)
+	return err
 }
 
 // batchLoader loads MultiGet's misses, and sometimes misbehaves as a whole.
@@ -422,6 +450,7 @@ func expectedErr(err error) bool {
 	case errors.Is(err, errSoakLoad), errors.Is(err, errSoakBatch), errors.Is(err, errSoakHang),
 		errors.Is(err, ufocache.ErrGoexit), errors.Is(err, ufocache.ErrLoadTimeout),
 		errors.Is(err, ufocache.ErrLockTimeout), errors.Is(err, ufocache.ErrBatchSize),
+		errors.Is(err, ufocache.ErrLoadCycle),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return true
 	}
