@@ -809,9 +809,12 @@ func (c *Cache[K, V]) ForceSet(k K, v V, ttl time.Duration) bool {
 func (c *Cache[K, V]) SetIfAbsent(k K, v V, ttl time.Duration) (V, bool) {
 	w := c.weigh(k, v)
 	expire, now := c.expiry(ttl)
-	// The live value is judged on the exact clock, as a write judges
-	// expiries; a Get near an expiry reads it too (nowFor).
-	now = max(now, c.exactNow())
+	if expire <= 0 {
+		// The live value is judged on the exact clock, as a write with a
+		// TTL judges expiries (expiry read it then); a Get near an
+		// expiry reads it too (nowFor).
+		now = c.exactNow()
+	}
 	h := c.hash.Sum(k)
 	sh := c.shardFor(h)
 	if c.onEvict == nil { // nothing to collect: keep out off the heap

@@ -2,11 +2,13 @@ package ufocache_test
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ufocache/ufocache"
+	"github.com/ufocache/ufocache/internal/clock"
 )
 
 // Of many goroutines that SetIfAbsent one key at once, one stores and
@@ -99,4 +101,27 @@ func ExampleCache_SetIfAbsent() {
 	// Output:
 	// alice true
 	// alice false
+}
+
+// Without an Options.Clock, SetIfAbsent judges the value it finds on the
+// exact clock, as Get does near an expiry, while the coarse one lags
+// (held here): a value past its TTL by the exact clock is replaced,
+// whether the new one has a TTL or not (on the held clock it was live,
+// and returned). Not parallel: the clock is the process's.
+func TestSetIfAbsentJudgesOnTheExactClock(t *testing.T) {
+	const ttl = time.Millisecond
+	for _, newTTL := range []time.Duration{0, time.Hour} {
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10})
+		release := holdCoarseClock(t)
+		c.SetWithTTL(1, 1, ttl)
+		from := clock.Precise() // after the Set's own reading: its expiry is at most from+ttl
+		for clock.Precise() < from+int64(ttl+clock.Tick) {
+			runtime.Gosched() // past its TTL by the exact clock; the held one reads before it
+		}
+		v, stored := c.SetIfAbsent(1, 2, newTTL)
+		release()
+		if v != 2 || !stored {
+			t.Errorf("new TTL %v: SetIfAbsent over a value past its TTL = %d, %v; want it replaced", newTTL, v, stored)
+		}
+	}
 }
