@@ -69,8 +69,8 @@ type soakValue struct {
 }
 
 // ownedKey is a key written by one worker at a time, the one holding its
-// lock (with Cache.Set, SetWithTTL, ForceSet, Delete, RTCache.Set,
-// Delete), each write with a version one above the last, so that a read
+// lock (with Cache.Set, SetWithTTL, ForceSet, SetIfAbsent, Delete,
+// RTCache.Set, Delete), each write with a version one above the last, so that a read
 // (which takes no lock) can check it is fresh: a read called after a
 // write returned finds that write's value or a later one, or nothing
 // (evicted, expired, cleared), never an older value, and never a version
@@ -256,15 +256,31 @@ func (s *soak) writeOwned(r *rand.Rand) {
 			v.weight = soakShare + 1
 		}
 		var ok bool
-		switch r.IntN(4) {
+		switch r.IntN(5) {
 		case 0:
 			ok = c.Set(k, v)
 		case 1:
 			ok = c.SetWithTTL(k, v, ttl)
 		case 2:
 			ok = c.ForceSet(k, v, ttl)
-		default:
+		case 3:
 			ok = rt.Set(k, v, ttl)
+		default:
+			s.n.add("op.owned.SetIfAbsent", 1)
+			got, stored := c.SetIfAbsent(k, v, ttl)
+			if !stored && got.ver != 0 {
+				// It found a live value and left it: the last write's,
+				// as no other write of the key can run, and this write
+				// did not happen (the floor stays).
+				if floor := o.floor.Load(); got.ver != floor {
+					s.errorf("SetIfAbsent(%s) found version %d live; the last write was %d", k, got.ver, floor)
+				}
+				s.check("SetIfAbsent", k, got)
+				return
+			}
+			if ok = stored; stored && got.ver != ver {
+				s.errorf("SetIfAbsent(%s) stored version %d but returned %d", k, ver, got.ver)
+			}
 		}
 		if want := soakWeight(v) <= soakShare; ok != want {
 			s.errorf("Set(%s) of version %d, weight %d, returned %v", k, ver, v.weight, ok)
