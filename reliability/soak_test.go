@@ -270,12 +270,14 @@ func (s *soak) writeOwned(r *rand.Rand) {
 			got, stored := c.SetIfAbsent(k, v, ttl)
 			if !stored && got.ver != 0 {
 				// It found a live value and left it: the last write's,
-				// as no other write of the key can run, and this write
-				// did not happen (the floor stays).
+				// as no other write of the key can run. This write did
+				// not happen: ver is withdrawn (no value carries it), and
+				// the floor stays at the last write's.
 				if floor := o.floor.Load(); got.ver != floor {
 					s.errorf("SetIfAbsent(%s) found version %d live; the last write was %d", k, got.ver, floor)
 				}
 				s.check("SetIfAbsent", k, got)
+				o.issued.Store(ver - 1)
 				return
 			}
 			if ok = stored; stored && got.ver != ver {
