@@ -70,6 +70,10 @@ const (
 // Expires reports whether the entry has a TTL.
 func (e *Entry[K, V]) Expires() bool { return e.Expire != 0 }
 
+// ExpiredAt reports whether the entry has expired at now: its expiry is
+// exclusive, as a read judges it.
+func (e *Entry[K, V]) ExpiredAt(now int64) bool { return e.Expire != 0 && now >= e.Expire }
+
 // Touch records a read: it saturates the frequency at 3. The common case is
 // one atomic load of a word no one else writes, so hot entries stay shared
 // in every core's cache.

@@ -1122,6 +1122,4 @@ func below(a, x int64, num, den uint64) bool {
 	return ah < xh || ah == xh && al < xl
 }
 
-func expired[K comparable, V any](e *Entry[K, V], now int64) bool {
-	return e.Expire != 0 && now >= e.Expire
-}
+func expired[K comparable, V any](e *Entry[K, V], now int64) bool { return e.ExpiredAt(now) }

@@ -254,7 +254,7 @@ func (s *Shard[K, V]) SetIfAbsent(k K, v V, h uint64, w uint32, expire, now int6
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.Find(k, h)
-	if old != nil && (old.Expire == 0 || now < old.Expire) {
+	if old != nil && !old.ExpiredAt(now) {
 		old.Touch()
 		return old.Val, false
 	}
@@ -339,7 +339,7 @@ func (s *Shard[K, V]) store(k K, v V, e *fifo.Entry[K, V], h uint64, w uint32, n
 		victim := g.E
 		s.idx.remove(victim, g.H)
 		reason := Capacity
-		if victim.Expires() && now >= victim.Expire {
+		if victim.ExpiredAt(now) {
 			reason = Expired
 			s.expirations++
 		} else {
@@ -481,7 +481,7 @@ const (
 
 // reclaimable reports whether e expired more than keep ago.
 func (s *Shard[K, V]) reclaimable(e *fifo.Entry[K, V], now int64) bool {
-	return e.Expires() && now >= e.Expire && now-e.Expire >= s.keep
+	return e.ExpiredAt(now) && now-e.Expire >= s.keep
 }
 
 // Expire makes k's entry, if it is live at now, expire at at (0 < at <=
@@ -494,7 +494,7 @@ func (s *Shard[K, V]) Expire(k K, h uint64, at, now int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.Find(k, h)
-	if old == nil || (old.Expires() && now >= old.Expire) {
+	if old == nil || old.ExpiredAt(now) {
 		return false
 	}
 	e := &fifo.Entry[K, V]{Key: old.Key, Val: old.Val, Expire: at, Weight: old.Weight}
