@@ -700,9 +700,7 @@ func expiryWhileTheCoarseClockLags(t *testing.T, stats bool) {
 		hold()
 		from := clock.Precise()
 		set()
-		for clock.Precise() < from+int64(ttl+clock.Tick) {
-			runtime.Gosched()
-		}
+		spinPast(from + int64(ttl+clock.Tick))
 		if lag := clock.Precise() - clock.Now(); lag <= int64(ttl) {
 			t.Fatalf("the held clock lags only %v", time.Duration(lag))
 		}

@@ -417,6 +417,22 @@ func TestRTBatchTTLCountsFromTheBatchLoadersReturn(t *testing.T) {
 // holdCoarseClock stops the process's coarse clock once it has caught up
 // with the time, and returns the function that lets it go again (see
 // TestExpiryWhileTheCoarseClockLags).
+// setPastItsTTL sets k=v in c with ttl and returns once the exact clock
+// reads past that value's expiry by a tick of the coarse clock (a held
+// coarse clock still reads before it).
+func setPastItsTTL(c *ufocache.Cache[int, int], k, v int, ttl time.Duration) {
+	c.SetWithTTL(k, v, ttl)
+	from := clock.Precise() // after the Set's own reading: its expiry is at most from+ttl
+	spinPast(from + int64(ttl+clock.Tick))
+}
+
+// spinPast returns once the exact clock reads at or past t.
+func spinPast(t int64) {
+	for clock.Precise() < t {
+		runtime.Gosched()
+	}
+}
+
 func holdCoarseClock(t *testing.T) (release func()) {
 	t.Helper()
 	clock.Hold(false)
@@ -486,11 +502,7 @@ func TestRTLoadJudgesTimeOnTheExactClockWhileTheCoarseOneLags(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer holdCoarseClock(t)()
-		c.SetWithTTL(1, 1, ttl)
-		from := clock.Precise() // after the Set's own reading: its expiry is at most from+ttl
-		for clock.Precise() < from+int64(ttl+clock.Tick) {
-			runtime.Gosched() // past its TTL by the exact clock; the held one reads before it
-		}
+		setPastItsTTL(c, 1, 1, ttl) // past its TTL by the exact clock; the held one reads before it
 		if _, st, err := rt.Get(context.Background(), 2); err != nil || st != ufocache.Miss {
 			t.Fatalf("Get(2) = %v, %v; want a miss that loads", st, err)
 		}

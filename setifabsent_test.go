@@ -2,13 +2,11 @@ package ufocache_test
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ufocache/ufocache"
-	"github.com/ufocache/ufocache/internal/clock"
 )
 
 // Of many goroutines that SetIfAbsent one key at once, one stores and
@@ -113,11 +111,7 @@ func TestSetIfAbsentJudgesOnTheExactClock(t *testing.T) {
 	for _, newTTL := range []time.Duration{0, time.Hour} {
 		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 10})
 		release := holdCoarseClock(t)
-		c.SetWithTTL(1, 1, ttl)
-		from := clock.Precise() // after the Set's own reading: its expiry is at most from+ttl
-		for clock.Precise() < from+int64(ttl+clock.Tick) {
-			runtime.Gosched() // past its TTL by the exact clock; the held one reads before it
-		}
+		setPastItsTTL(c, 1, 1, ttl) // past its TTL by the exact clock; the held one reads before it
 		v, stored := c.SetIfAbsent(1, 2, newTTL)
 		release()
 		if v != 2 || !stored {
