@@ -237,7 +237,7 @@ type indexHead struct {
 	_    unsafe.Pointer // t
 	_, _ int            // minSlot, maxSlot
 	_    func()         // hash
-	_    chan struct{}  // ahead
+	_    *struct{}      // ahead
 }
 
 const (
@@ -254,13 +254,13 @@ type index[K comparable, V any] struct {
 	minSlot int // the table never shrinks below this many slots
 	maxSlot int // nor grows above it (0: no limit)
 	hash    func(K) uint64
-	// ahead delivers the table of a doubling that a goroutine allocates
-	// (see grown); nil: none asked for. Written once a doubling, under
-	// the shard lock. A table that arrived waits in it until the doubling
+	// ahead is the table of a doubling that a goroutine allocates (see
+	// grown); nil: none asked for. Written once a doubling, under the
+	// shard lock. A table that arrived waits in it until the doubling
 	// takes it: if removals bring the load back under growLoad first, it
 	// waits until the load reaches it again (one table of twice the
 	// current size at most, which Clear drops).
-	ahead   chan *table[K, V]
+	ahead   *aheadTable[K, V]
 	_       [indexPad]byte
 	live    int // entries
 	removed int // since the last rebuild or doubling started
@@ -368,34 +368,47 @@ func (x *index[K, V]) rebuildStep(t *table[K, V]) {
 // grown returns a table of slots slots for a doubling: made at once if it
 // is under aheadBytes; a larger one is allocated by a goroutine, started
 // at the first call, and grown returns nil until it is there, unless
-// must, when it waits for it. make of a large table faults its memory in
-// (zeroing memory the heap reuses): filling a weighted cache of 4M
-// entries, two shards on two cores, the Set whose add made the 32 MiB
-// table of a shard's last doubling took 145-185 ms there, with the
-// shard's lock held (BenchmarkSetTail/weighted: slowest Set 173-262 ms).
-// The adds go on into the current table meanwhile, up to hardLoad of it.
+// must, when it makes the table itself if the goroutine has not delivered
+// it yet. make of a large table faults its memory in (zeroing memory the
+// heap reuses): filling a weighted cache of 4M entries, two shards on two
+// cores, the Set whose add made the 32 MiB table of a shard's last
+// doubling took 145-185 ms there, with the shard's lock held
+// (BenchmarkSetTail/weighted: slowest Set 173-262 ms). The adds go on
+// into the current table meanwhile, up to hardLoad of it.
+//
+// The goroutine hands the table over through an atomic pointer, not a
+// channel that the index keeps: a cache made outside a testing/synctest
+// bubble may be used in several, and a receive from a channel made in
+// another bubble ends the process
+// (TestCacheMadeOutsideABubbleGrowsAcrossBubbles).
 func (x *index[K, V]) grown(slots int, must bool) *table[K, V] {
 	groups := (slots + groupSlots - 1) / groupSlots
 	if uintptr(groups)*unsafe.Sizeof(group[K, V]{}) < aheadBytes {
 		return newTable[K, V](slots)
 	}
-	if x.ahead == nil {
-		ch := make(chan *table[K, V], 1) // buffered: a Clear may have dropped it
-		startAhead(func() { ch <- newTable[K, V](slots) })
-		x.ahead = ch
+	if x.ahead == nil || x.ahead.slots != slots {
+		a := &aheadTable[K, V]{slots: slots}
+		startAhead(func() { a.t.Store(newTable[K, V](slots)) })
+		x.ahead = a
 	}
-	var next *table[K, V]
-	if must {
-		next = <-x.ahead
-	} else {
-		select {
-		case next = <-x.ahead:
-		default:
+	next := x.ahead.t.Load()
+	if next == nil {
+		if !must {
 			return nil
 		}
+		// Past hardLoad before the goroutine delivered (a starved P):
+		// make it here; the goroutine's table is left to the collector.
+		next = newTable[K, V](slots)
 	}
 	x.ahead = nil
 	return next
+}
+
+// aheadTable is a table of slots slots on its way from the goroutine that
+// allocates it (see grown).
+type aheadTable[K comparable, V any] struct {
+	slots int
+	t     atomic.Pointer[table[K, V]] // stored once, by the goroutine
 }
 
 // startAhead runs f, the allocation of a table, on a goroutine of its

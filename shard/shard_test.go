@@ -323,13 +323,20 @@ func TestLargeTableGrowsOffTheSetPath(t *testing.T) {
 		}
 		if ready {
 			pending[0]()
-		} else {
-			go pending[0]() // the next add takes the table past hardLoad: it waits
 		}
+		// The next add takes the table past hardLoad: if the goroutine has
+		// not delivered, the add makes the table itself.
 		es = append(es, add(x, k))
 		k++
 		if t0.next == nil || t0.next.n != 2*t0.n {
-			t.Fatalf("ready %v: the add after the new table came did not start the doubling", ready)
+			t.Fatalf("ready %v: the add past hardLoad did not start the doubling", ready)
+		}
+		if !ready {
+			next := t0.next
+			pending[0]() // delivered late, to nobody
+			if x.ahead != nil || t0.next != next {
+				t.Fatalf("a table delivered after the add made its own was taken")
+			}
 		}
 		if float64(x.live) > hardLoad*slots+2 {
 			t.Errorf("ready %v: %d live in %v slots, above hardLoad", ready, x.live, slots)
@@ -350,7 +357,7 @@ func TestLargeTableGrowsOffTheSetPath(t *testing.T) {
 		add(x, k)
 	}
 	x.reset(newTable[int, int](x.minSlot))
-	pending[0]() // into its buffered channel: it does not block
+	pending[0]() // delivered to a request the reset dropped
 	if x.ahead != nil {
 		t.Error("reset kept the table on its way")
 	}
