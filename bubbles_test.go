@@ -20,7 +20,7 @@ import (
 // bubble". The scenario runs in a child process, since a fatal error
 // cannot be recovered.
 func TestCacheMadeOutsideABubbleGrowsAcrossBubbles(t *testing.T) {
-	if os.Getenv("UFOCACHE_USERBUG_CHILD") == "1" {
+	if os.Getenv("UFOCACHE_BUBBLES_CHILD") == "1" {
 		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1 << 22, Shards: 1})
 		k := 0
 		for ; ufocache.IndexSlotsOf(c, 0) < 50000; k++ { // outside any bubble
@@ -35,7 +35,7 @@ func TestCacheMadeOutsideABubbleGrowsAcrossBubbles(t *testing.T) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCacheMadeOutsideABubbleGrowsAcrossBubbles$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "UFOCACHE_USERBUG_CHILD=1")
+	cmd.Env = append(os.Environ(), "UFOCACHE_BUBBLES_CHILD=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if len(out) > 2000 {
 			out = out[:2000]
