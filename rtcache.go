@@ -63,8 +63,12 @@ type RTCache[K comparable, V any] struct {
 	batch BatchLoader[K, V]
 	group *coalesce.Group[K, loaded[V]]
 
-	errs   *Cache[K, error] // cached load errors; nil unless ErrorTTL > 0
-	errTTL time.Duration
+	// errs holds the cached load errors: made by NewRTCache where
+	// ErrorTTL > 0, else by the first load whose error ErrorWithTTL gave
+	// a time (nil until then); maxErrs is its bound.
+	errs    atomic.Pointer[Cache[K, error]]
+	maxErrs int64
+	errTTL  time.Duration
 
 	plain        bool // no hit counter, no RefreshAhead: Get's fast path
 	refreshAhead time.Duration
@@ -175,10 +179,12 @@ type RTOptions[K comparable, V any] struct {
 	// gives an error a time of its own with ErrorWithTTL (none, for a
 	// failure not to hold against the key). GetWithTTL returns, with an
 	// error, the time the key's cached error has left.
-	// 0: errors are not cached.
+	// 0: a load's error is cached only if its Loader gave it a time with
+	// ErrorWithTTL.
 	ErrorTTL time.Duration
-	// MaxErrors bounds how many errors ErrorTTL keeps; they live in a small
-	// Cache of their own. 0: 1024.
+	// MaxErrors bounds how many errors are cached; they live in a small
+	// Cache of their own, made at NewRTCache if ErrorTTL > 0, else by the
+	// first error ErrorWithTTL keeps. 0: 1024.
 	MaxErrors int
 	// RefreshAhead, if > 0, makes a lookup that hits a value with less
 	// than this left to live start a background refresh of it (one per
@@ -330,8 +336,8 @@ type loaded[V any] struct {
 // DNS server's negative-caching TTL, an HTTP Retry-After). A negative ttl
 // keeps it nowhere (a failure not to hold against the key, a timeout
 // say); 0 is ErrorTTL; NoExpiration keeps it until a write of the key,
-// Clear or MaxErrors drops it. It takes effect where ErrorTTL > 0, which
-// makes room for errors; elsewhere no error is kept. The callers get err
+// Clear or MaxErrors drops it. It takes effect without ErrorTTL too
+// (where 0 then keeps the error nowhere). The callers get err
 // itself, unwrapped, and so does RTCache.GetWithTTL, with the time left.
 // A kept error is a failed load to GetStale and GetStaleWhileUpdate,
 // which serve a stale value over it: a negative answer that must not be
@@ -385,7 +391,7 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 	case opts.LoadTimeout < 0:
 		return nil, errors.New("ufocache: LoadTimeout must be >= 0 (0 means no limit)")
 	case opts.ErrorTTL < 0:
-		return nil, errors.New("ufocache: ErrorTTL must be >= 0 (0 means errors are not cached)")
+		return nil, errors.New("ufocache: ErrorTTL must be >= 0 (0 means only errors given a time by ErrorWithTTL are cached)")
 	case opts.MaxErrors < 0:
 		return nil, errors.New("ufocache: MaxErrors must be >= 0 (0 means 1024)")
 	case opts.RefreshAhead < 0:
@@ -414,19 +420,11 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		rt.st.hits = xsync.NewCounter()
 	}
 	rt.plain = rt.st.hits == nil && rt.refreshAhead == 0
+	rt.maxErrs = int64(cmp.Or(opts.MaxErrors, 1024))
 	if opts.ErrorTTL > 0 {
-		n := int64(opts.MaxErrors)
-		if n == 0 {
-			n = 1024
+		if _, err := rt.keepErrors(); err != nil {
+			return nil, err
 		}
-		// The Cache's clock: a bubble's if it reads one (c.clock is then
-		// fakedClock), the coarse one if not, even if this RTCache is made
-		// in a bubble.
-		errs, err := newCache(Options[K, error]{MaxWeight: n, Clock: c.clock}, false)
-		if err != nil {
-			return nil, fmt.Errorf("ufocache: error cache: %w", err)
-		}
-		rt.errs = errs
 	}
 	g, err := coalesce.New(coalesce.Options[K, loaded[V]]{
 		LockAge:     opts.LockAge,
@@ -525,11 +523,29 @@ func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.
 // errorLeft returns the time k's cached load error has left, 0 if none is
 // cached. It counts no ErrorHit: the caller has its error already.
 func (rt *RTCache[K, V]) errorLeft(k K) time.Duration {
-	if rt.errs == nil {
+	errs := rt.errs.Load()
+	if errs == nil {
 		return 0
 	}
-	_, left, _ := rt.errs.GetWithTTL(k)
+	_, left, _ := errs.GetWithTTL(k)
 	return left
+}
+
+// keepErrors returns the cache of load errors, made at its first need.
+// Two loads that fail at once may both make one; the first stored wins.
+func (rt *RTCache[K, V]) keepErrors() (*Cache[K, error], error) {
+	if errs := rt.errs.Load(); errs != nil {
+		return errs, nil
+	}
+	// The Cache's clock: a bubble's if it reads one (c.clock is then
+	// fakedClock), the coarse one if not, even if this RTCache is made
+	// in a bubble.
+	errs, err := newCache(Options[K, error]{MaxWeight: rt.maxErrs, Clock: rt.c.clock}, false)
+	if err != nil {
+		return nil, fmt.Errorf("ufocache: error cache: %w", err)
+	}
+	rt.errs.CompareAndSwap(nil, errs)
+	return rt.errs.Load(), nil
 }
 
 // RTGetBytes is rt.Get(ctx, K(string(b))) for an RTCache whose keys are
@@ -835,8 +851,8 @@ func (rt *RTCache[K, V]) Clear() {
 	// config found it: 2 of 3 runs of 1500 histories under -race;
 	// TestRTClearDropsTheErrorOfALoadThatFailedAfterTheValues).
 	rt.c.Clear()
-	if rt.errs != nil {
-		rt.errs.Clear()
+	if errs := rt.errs.Load(); errs != nil {
+		errs.Clear()
 	}
 }
 
@@ -851,8 +867,8 @@ func (rt *RTCache[K, V]) write(k K, w func(out *[]shard.Evicted[K, V])) {
 		// errors, and must not find k's old error beside w's value (one
 		// already expired, or none); finding neither, it loads, and its
 		// claim waits for this lock.
-		if rt.errs != nil {
-			rt.errs.Delete(k)
+		if errs := rt.errs.Load(); errs != nil {
+			errs.Delete(k)
 		}
 		w(&out)
 	})
@@ -934,10 +950,11 @@ func (rt *RTCache[K, V]) joinLoaded(ctx context.Context, k K, st Status) (loaded
 // cachedError returns k's cached load error, if ErrorTTL keeps one, with
 // the time it has left.
 func (rt *RTCache[K, V]) cachedError(k K) (left time.Duration, err error, ok bool) {
-	if rt.errs == nil {
+	errs := rt.errs.Load()
+	if errs == nil {
 		return 0, nil, false
 	}
-	if err, left, ok = rt.errs.GetWithTTL(k); ok {
+	if err, left, ok = errs.GetWithTTL(k); ok {
 		rt.st.errorHits.Add(1)
 	}
 	return left, err, ok
@@ -952,8 +969,8 @@ func (rt *RTCache[K, V]) cachedError(k K) (left time.Duration, err error, ok boo
 // while its error is cached (a hit in the RefreshAhead window used to
 // claim k in the wait map, allocating, until the error expired).
 func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
-	if rt.errs != nil {
-		if _, failed := rt.errs.Get(k); failed {
+	if errs := rt.errs.Load(); errs != nil {
+		if _, failed := errs.Get(k); failed {
 			return true
 		}
 	}
@@ -1146,8 +1163,8 @@ func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool,
 		r.val, r.expire = v, expire
 		return r, true, nil
 	}
-	if rt.errs != nil {
-		if err, ok := rt.errs.Get(k); ok {
+	if errs := rt.errs.Load(); errs != nil {
+		if err, ok := errs.Get(k); ok {
 			return r, true, err
 		}
 	}
@@ -1159,13 +1176,15 @@ func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool,
 // Set, Delete and Invalidate). OnEvict runs after the lock is released.
 func (rt *RTCache[K, V]) commit(k K, r loaded[V], err error) func() {
 	if err != nil {
-		if ttl := cmp.Or(r.errTTL, rt.errTTL); rt.errs != nil && ttl > 0 {
-			rt.errs.ForceSet(k, err, ttl)
+		if ttl := cmp.Or(r.errTTL, rt.errTTL); ttl > 0 {
+			if errs, _ := rt.keepErrors(); errs != nil {
+				errs.ForceSet(k, err, ttl)
+			}
 		}
 		return nil
 	}
-	if rt.errs != nil {
-		rt.errs.Delete(k) // before the value, as in write
+	if errs := rt.errs.Load(); errs != nil {
+		errs.Delete(k) // before the value, as in write
 	}
 	var out []shard.Evicted[K, V]
 	rt.c.setAt(k, r.val, r.w, r.expire, r.at, &out)

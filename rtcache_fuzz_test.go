@@ -159,7 +159,7 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 					// Every TTL here is at most 3ms, or none.
 					v, left, st, err := rt.GetWithTTL(ctx, k)
 					switch {
-					case err != nil && (left < 0 || opts.ErrorTTL == 0 && left != 0 || left > max(opts.ErrorTTL, 4*ms)): // a cached error's time left, 0 without ErrorTTL
+					case err != nil && (left < 0 || left > max(opts.ErrorTTL, 4*ms)): // a cached error's time left (ErrorWithTTL's 4ms kept without ErrorTTL too)
 						err = fmt.Errorf("%v, with %v left", err, left) // no longer a wrap check accepts
 					case err == nil && left != ufocache.NoExpiration && (left < 0 || left > 3*ms):
 						err = fmt.Errorf("%v left", left)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // own: as long as it says, nowhere for a negative one, ErrorTTL for 0,
 // until a write for NoExpiration; the callers get the error unwrapped
 // (or the Loader's own wrapping of it), and GetWithTTL the time left.
-// Without ErrorTTL nothing is kept.
+// Without ErrorTTL, only an error with a time of its own is kept.
 func TestRTErrorWithTTL(t *testing.T) {
 	errDown := errors.New("down")
 	clk := &fakeClock{}
@@ -93,13 +94,25 @@ func TestRTErrorWithTTL(t *testing.T) {
 		t.Errorf("loads %v, want %v", loads, want)
 	}
 
-	// Without ErrorTTL no error is kept, whatever its own TTL.
+	// Without ErrorTTL an error is kept for the time ErrorWithTTL gave
+	// it, and nowhere for 0 (ErrorTTL's) or a negative one.
 	rt = newRT(0)
 	clear(loads)
-	expect("short", ufocache.Miss, 0)
-	expect("short", ufocache.Miss, 0)
-	if loads["short"] != 2 {
-		t.Errorf("without ErrorTTL: %d loads, want 2", loads["short"])
+	expect("default", ufocache.Miss, 0)
+	expect("default", ufocache.Miss, 0) // kept nowhere: loaded again
+	expect("none", ufocache.Miss, 0)
+	expect("none", ufocache.Miss, 0)
+	expect("short", ufocache.Miss, 5*time.Second)
+	clk.Advance(time.Second)
+	expect("short", ufocache.Hit, 4*time.Second)
+	if _, err := rt.MultiGet(context.Background(), []string{"each"}); err != errDown {
+		t.Fatalf("without ErrorTTL, MultiGet of a key that failed: %v, want %v", err, errDown)
+	}
+	expect("each", ufocache.Hit, 7*time.Second)
+	clk.Advance(4 * time.Second)
+	expect("short", ufocache.Miss, 5*time.Second) // expired: loaded again
+	if want := map[string]int{"default": 2, "none": 2, "short": 2}; !mapsEqual(loads, want) {
+		t.Errorf("without ErrorTTL: loads %v, want %v", loads, want)
 	}
 	if ufocache.ErrorWithTTL(nil, time.Second) != nil {
 		t.Error("ErrorWithTTL(nil) is not nil")
@@ -243,5 +256,55 @@ func TestRTGetWithTTLOfACachedErrorReadsItsTimeLeftWithIt(t *testing.T) {
 	}
 	if hits == 0 {
 		t.Error("no lookup found the error live")
+	}
+}
+
+// Without ErrorTTL, the error cache is made by the first error
+// ErrorWithTTL keeps. Loads of many keys failing at once may race to make
+// it: every error is kept all the same, in the one cache they share, and
+// a write of a key clears its own.
+func TestRTErrorWithTTLWithoutErrorTTLUnderConcurrentFailures(t *testing.T) {
+	const n = 16
+	errDown := errors.New("down")
+	for round := range 20 {
+		var loads atomic.Int64
+		start := make(chan struct{})
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100})
+		rt, err := ufocache.NewRTCache(c, func(_ context.Context, k int) (int, time.Duration, error) {
+			loads.Add(1)
+			<-start
+			return 0, 0, ufocache.ErrorWithTTL(errDown, time.Hour)
+		}, ufocache.RTOptions[int, int]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		for k := range n {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				if _, st, err := rt.Get(context.Background(), k); err != errDown || st != ufocache.Miss {
+					t.Errorf("round %d, key %d: %v, %v; want a miss with %v", round, k, st, err, errDown)
+				}
+			}()
+		}
+		for loads.Load() < n {
+			runtime.Gosched()
+		}
+		close(start)
+		for range n {
+			<-done
+		}
+		for k := range n {
+			if _, st, err := rt.Get(context.Background(), k); err != errDown || st != ufocache.Hit {
+				t.Fatalf("round %d, key %d after the failures: %v, %v; want its kept %v as a hit", round, k, st, err, errDown)
+			}
+		}
+		rt.Set(3, 3, 0)
+		if v, st, err := rt.Get(context.Background(), 3); err != nil || v != 3 || st != ufocache.Hit {
+			t.Fatalf("round %d: after a Set, %v, %v, %v", round, v, st, err)
+		}
+		if got := loads.Load(); got != n {
+			t.Fatalf("round %d: %d loads, want %d", round, got, n)
+		}
 	}
 }

@@ -1083,10 +1083,10 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			errTTL := []time.Duration{0, 3 * linTick, -1}[loadRand.IntN(3)]
 			kept := errTTL
 			switch {
-			case errorTTL == 0 || kept < 0:
+			case kept < 0:
 				kept = 0 // kept nowhere
 			case kept == 0:
-				kept = errorTTL
+				kept = errorTTL // none without ErrorTTL: kept nowhere
 			}
 			if cfg.refreshAhead > 0 {
 				// The clock is frozen: the value never expires, and
