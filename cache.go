@@ -660,6 +660,19 @@ func bytesKey[K ~string, V any](c *Cache[K, V], b []byte) (K, uint64) {
 	return K(s), c.hash.Str(s)
 }
 
+// Peek is Get that counts as no read: the entry's frequency is left as
+// it is, so the policy sees nothing of it (a health check, a dump, a
+// Contains), and RecordStats counts neither a hit nor a miss. Like Get,
+// it takes no lock and allocates nothing.
+func (c *Cache[K, V]) Peek(k K) (V, bool) {
+	h := c.hash.Sum(k)
+	if e := c.shardFor(h).Find(k, h); e != nil && (e.Expire == 0 || c.nowFor(e.Expire) < e.Expire) {
+		return e.Val, true
+	}
+	var zero V
+	return zero, false
+}
+
 // GetWithStatus is Get that tells a miss from an expired entry. On Expired
 // the zero value is returned.
 func (c *Cache[K, V]) GetWithStatus(k K) (V, Status) {

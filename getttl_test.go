@@ -128,3 +128,31 @@ func TestGetWithTTLOnTheCoarseClock(t *testing.T) {
 		}
 	}
 }
+
+// Peek reads a value as Get does but counts as no read: the entry's
+// frequency stays, and RecordStats counts nothing; it allocates nothing.
+func TestPeekCountsAsNoRead(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 100, RecordStats: true})
+	c.Set("k", 1)
+	for range 5 {
+		if v, ok := c.Peek("k"); !ok || v != 1 {
+			t.Fatalf("Peek = %d, %v; want 1, true", v, ok)
+		}
+	}
+	if _, ok := c.Peek("absent"); ok {
+		t.Fatal("Peek of an absent key found it")
+	}
+	if f := c.FreqOf("k"); f != 0 {
+		t.Errorf("after five Peeks the entry's frequency is %d, want 0", f)
+	}
+	if st := c.Stats(); st.Hits != 0 || st.Misses != 0 {
+		t.Errorf("Peeks counted %d hits and %d misses, want none", st.Hits, st.Misses)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.Peek("k") }); n != 0 {
+		t.Errorf("Peek allocates %v times", n)
+	}
+	c.Get("k")
+	if f := c.FreqOf("k"); f != 1 {
+		t.Errorf("a Get after the Peeks left frequency %d, want 1", f)
+	}
+}

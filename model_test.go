@@ -192,6 +192,9 @@ func (h *harness) get(k uint16) {
 	v, st := h.c.GetWithStatus(k)
 	h.drain(0)
 	m, ok := h.model[k]
+	if pv, pok := h.c.Peek(k); pok != (ok && h.live(m)) || pok && pv != m.v {
+		h.t.Fatalf("Peek(%d) = %d, %v; model %v present %v", k, pv, pok, m, ok)
+	}
 	switch {
 	case !ok:
 		if st != ufocache.Miss {
