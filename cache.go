@@ -105,6 +105,8 @@ import (
 	"math/bits"
 	"reflect"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -325,7 +327,8 @@ type Cache[K comparable, V any] struct {
 	clock      Clock // nil: the coarse clock
 	clockStart int64 // clock's first reading: see now
 	defaultTTL time.Duration
-	maxWeight  int64
+	maxWeight  atomic.Int64
+	resizing   sync.Mutex     // SetMaxWeight's calls, one at a time
 	hits       *xsync.Counter // nil unless RecordStats
 	misses     *xsync.Counter
 	clockRef   *clock.Ref
@@ -385,8 +388,8 @@ func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K,
 		onEvict:    opts.OnEvict,
 		clock:      opts.Clock,
 		defaultTTL: opts.DefaultTTL,
-		maxWeight:  opts.MaxWeight,
 	}
+	c.maxWeight.Store(opts.MaxWeight)
 	if c.defaultTTL == 0 {
 		c.defaultTTL = NoExpiration
 	}
@@ -419,11 +422,7 @@ func newCache[K comparable, V any](opts Options[K, V], inBubble bool) (*Cache[K,
 	// that is more than the 4K keys shared out: however many shards a
 	// machine's cores call for, a shard of 2K entries gets its 4K keys,
 	// and 64K shards of one entry get 4 each, not 4K (TestSketchLeastRoom).
-	sketchKeys := max(256, (4<<20)/n)
-	sketchMin := min(4<<10, sketchKeys, max((4<<10)/n, int(min(per, 1<<20))*4))
-	if !sketchLeastPerShard {
-		sketchMin = (4 << 10) / n
-	}
+	sketchKeys, sketchMin := sketchSizes(n, per)
 	expect := 0 // entries per shard: their share, and 4 standard deviations of it
 	if ic := opts.InitialCapacity; ic > 0 {
 		share := ic/n + min(ic%n, 1) // rounded up, without overflow
@@ -469,6 +468,17 @@ func Must[K comparable, V any](opts Options[K, V]) *Cache[K, V] {
 // of about 1 TiB) on 64-bit platforms, 2^25-1 (about 470 MiB) on 32-bit
 // ones. Past it the hint is an error, not an out-of-memory crash in New.
 const maxInitialCapacity = min(1<<36, math.MaxInt>>6)
+
+// sketchSizes returns the keys the sketches of n shards of per units are
+// sized for, and their least room (see New).
+func sketchSizes(n int, per int64) (keys, least int) {
+	keys = max(256, (4<<20)/n)
+	least = min(4<<10, keys, max((4<<10)/n, int(min(per, 1<<20))*4))
+	if !sketchLeastPerShard {
+		least = (4 << 10) / n
+	}
+	return keys, least
+}
 
 // sketchLeastPerShard: a test turns it off to measure what it is worth
 // (the least sketch size then applies to all the shards together).
@@ -1034,8 +1044,54 @@ func (c *Cache[K, V]) Weight() int64 {
 	return w
 }
 
-// MaxWeight returns the bound the cache was created with.
-func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight }
+// MaxWeight returns the bound on the total weight: New's, or the last
+// SetMaxWeight's (from the start of that call).
+func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight.Load() }
+
+// SetMaxWeight changes the bound on the total weight, as golang-lru's
+// Resize and otter's SetMaximum do. When it returns, Weight() <= w: each
+// shard in turn evicts, in its policy's order, down to its new share
+// (w/Shards, the first w%Shards shards one unit more), and OnEvict hears
+// of each entry with EvictCapacity (after the shard's lock is released;
+// a panic there is raised once every shard is resized). Sets meanwhile
+// keep to their shard's bound, old or new. The policy keeps what it
+// learned (the small queue keeps its share of the capacity), but for a
+// cache without a Weigher whose new size calls for an admission sketch of
+// another size: that sketch starts afresh. The shard count stays New's,
+// so values heavier than w/Shards are declined from then on (one already
+// stored stays while its shard has room for it), and a cache grown far
+// beyond the size New chose its shards for shares its writes among fewer
+// locks than a new cache of that size would. A smaller bound rebuilds an
+// index with more than twice the room it needs at once, under its shard's
+// lock, which returns that memory. Calls are applied one at a time.
+// Errors: w <= 0, or w below the shard count (a shard holds at least one
+// unit).
+func (c *Cache[K, V]) SetMaxWeight(w int64) error {
+	n := len(c.shards)
+	switch {
+	case w <= 0:
+		return fmt.Errorf("ufocache: MaxWeight must be > 0, got %d", w)
+	case w < int64(n):
+		return fmt.Errorf("ufocache: MaxWeight (%d) must not be below the shard count (%d)", w, n)
+	}
+	c.resizing.Lock()
+	defer c.resizing.Unlock()
+	c.maxWeight.Store(w)
+	per, extra := w/int64(n), w%int64(n)
+	keys, least := sketchSizes(n, per)
+	var first *recovered
+	for i := range c.shards {
+		capacity := per
+		if int64(i) < extra {
+			capacity++
+		}
+		var out []shard.Evicted[K, V]
+		c.shards[i].Resize(capacity, per, c.now(), keys, least, c.collect(&out))
+		first = first.or(c.tell(out))
+	}
+	first.raise()
+	return nil
+}
 
 // Clear removes every entry; OnEvict sees them with EvictDeleted. Each
 // shard's index, and its admission sketch if it grew with the entries (a

@@ -39,6 +39,10 @@ type harness struct {
 	next   uint64 // values are unique, so events name the entry they are about
 	weigh  func(uint64) int64
 	keep   time.Duration // Options.KeepExpired
+	max    int64         // New's MaxWeight
+	// evicting: the events drained come from an eviction (SetMaxWeight's),
+	// which may take an expired entry within KeepExpired.
+	evicting bool
 }
 
 // harnessConfig is a cache configuration for the harness.
@@ -52,7 +56,7 @@ type harnessConfig struct {
 }
 
 func newHarness(t testing.TB, cfg harnessConfig) *harness {
-	h := &harness{t: t, clock: &fakeClock{}, model: map[uint16]modelEntry{}, keep: cfg.keep}
+	h := &harness{t: t, clock: &fakeClock{}, model: map[uint16]modelEntry{}, keep: cfg.keep, max: cfg.max}
 	h.clock.t.Store(1)
 	h.weigh = func(uint64) int64 { return 1 }
 	opts := ufocache.Options[uint16, uint64]{
@@ -104,7 +108,7 @@ func (h *harness) drain(newV uint64) (newGone bool) {
 		if ev.reason == ufocache.EvictExpired && h.live(m) {
 			h.t.Fatalf("%d reported expired before its time", ev.k)
 		}
-		if ev.reason == ufocache.EvictExpired && h.now()-m.expire < int64(h.keep) && newV == 0 {
+		if ev.reason == ufocache.EvictExpired && h.now()-m.expire < int64(h.keep) && newV == 0 && !h.evicting {
 			// Within KeepExpired only eviction, which runs inside a Set,
 			// may take an expired entry.
 			h.t.Fatalf("%d reclaimed within KeepExpired by an operation that stores nothing", ev.k)
@@ -300,6 +304,8 @@ func (h *harness) run(ops []byte) {
 			case 0:
 				h.c.Clear()
 				h.drainAll(ufocache.EvictDeleted)
+			case 2:
+				h.resize(k)
 			case 1:
 				h.c.DeleteExpired()
 				h.drain(0)
@@ -314,6 +320,27 @@ func (h *harness) run(ops []byte) {
 		}
 		h.verify(i%16 == 15 || i == len(ops)-1)
 	}
+}
+
+// resize sets the bound to a half, one, one and a half or two times New's
+// (at least the shard count): what leaves is reported as evicted for
+// capacity (or expired), and the bound holds when the call returns (verify).
+func (h *harness) resize(k uint16) {
+	w := max(int64(ufocache.ShardCountOf(h.c)), h.max/2+int64(k/8)*h.max/2)
+	if err := h.c.SetMaxWeight(w); err != nil {
+		h.t.Fatalf("SetMaxWeight(%d): %v", w, err)
+	}
+	if got := h.c.MaxWeight(); got != w {
+		h.t.Fatalf("MaxWeight after SetMaxWeight(%d) = %d", w, got)
+	}
+	for _, ev := range h.events {
+		if ev.reason != ufocache.EvictCapacity && ev.reason != ufocache.EvictExpired {
+			h.t.Fatalf("SetMaxWeight reported %d with %v", ev.k, ev.reason)
+		}
+	}
+	h.evicting = true
+	h.drain(0)
+	h.evicting = false
 }
 
 // drainAll checks that every model entry was reported with reason r.
@@ -341,6 +368,7 @@ func TestModel(t *testing.T) {
 		{"keepExpired", harnessConfig{max: 12, shards: 2, keep: 2 * time.Second}},
 		{"presized", harnessConfig{max: 16, shards: 4, initial: 16}},
 		{"presizedWeighted", harnessConfig{max: 20, shards: 2, weighted: true, initial: 20}},
+		{"smallWeighted", harnessConfig{max: 8, shards: 2, weighted: true}}, // SetMaxWeight to 4 declines weights 3 and 4
 	}
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {

@@ -258,15 +258,42 @@ type S3[K comparable, V any] struct {
 // entry weighs 1. sk is the admission sketch, which the caller also feeds
 // with every insert; hash recomputes a key's hash for it.
 func (p *S3[K, V]) Init(capacity int64, unit bool, sk *sketch.Sketch, hash func(K) uint64) {
-	least := uint64(MinSmallPermilleWeighted)
-	if unit {
-		least = MinSmallPermille
-	}
 	pool, shared := p.pool, p.shared
 	if !shared {
 		pool = NewPool()
 	}
-	*p = S3[K, V]{capacity: capacity, least: max(Share(capacity, least, 1000), 1), smallCap: max(Share(capacity, SmallPercent, 100), 1), sketch: sk, hash: hash, smallHits: readsOne / 2, pool: pool, shared: shared}
+	*p = S3[K, V]{capacity: capacity, least: leastShare(capacity, unit), smallCap: max(Share(capacity, SmallPercent, 100), 1), sketch: sk, hash: hash, smallHits: readsOne / 2, pool: pool, shared: shared}
+}
+
+// SetCapacity changes the capacity, keeping the queues and what the policy
+// learned: the small queue keeps its share of the capacity (within its
+// bounds for the new one), and blind admission, if under way, admits at
+// most blindTimes the new capacity more. A larger capacity is filled as
+// the first one was: its first overflow sets the small share from the
+// reads of the fill again (fillShare). The caller then evicts (Evict)
+// until the queues fit. unit is Init's.
+func (p *S3[K, V]) SetCapacity(capacity int64, unit bool) {
+	old := p.capacity
+	if capacity == old {
+		return
+	}
+	p.capacity = capacity
+	p.least = leastShare(capacity, unit)
+	share := float64(p.smallCap) / float64(old)
+	p.smallCap = min(max(int64(share*float64(capacity)), p.least), max(Share(capacity, MaxSmallPercent, 100), 1))
+	p.blind = min(p.blind, min(capacity, math.MaxInt64/blindTimes)*blindTimes)
+	if capacity > old {
+		p.filled = false
+	}
+}
+
+// leastShare is the small queue's least share of capacity.
+func leastShare(capacity int64, unit bool) int64 {
+	least := uint64(MinSmallPermilleWeighted)
+	if unit {
+		least = MinSmallPermille
+	}
+	return max(Share(capacity, least, 1000), 1)
 }
 
 // SharePool makes p tune its small share with m, which the other shards

@@ -287,9 +287,43 @@ func (x *index[K, V]) init(maxEntries, expect int) {
 	x.reset(newTable[K, V](x.minSlot))
 }
 
+// bound sets the index's entry bound anew, as init does (0: none), for a
+// shard whose capacity changed; live must be within it. A table with more
+// than twice the slots it needs (the bound's, or with none, room for
+// twice the live entries) is then rebuilt at that size at once, after any
+// rebuild or doubling under way: under the shard's lock, by a Resize,
+// which rehashes every entry once, with readers on the old table until
+// the swap.
+func (x *index[K, V]) bound(maxEntries int) {
+	x.maxSlot = 0
+	if maxEntries > 0 {
+		x.maxSlot = int(float64(maxEntries)/growLoad) + 1
+		x.minSlot = min(max(x.maxSlot, groupSlots), x.minSlot)
+	}
+	x.ahead = nil // sized for the old bound, if any (its goroutine ends on its own)
+	if t := x.t.Load(); t.next != nil {
+		for x.t.Load() == t {
+			x.rebuildStep(t)
+		}
+	}
+	need := x.maxSlot
+	if need == 0 {
+		need = max(x.minSlot, int(2*float64(x.live)/growLoad)+1)
+	}
+	t := x.t.Load()
+	if int(t.n)*groupSlots <= 2*need {
+		return
+	}
+	t.next, x.removed = newTable[K, V](need), 0
+	for x.t.Load() == t {
+		x.rebuildStep(t)
+	}
+}
+
 // reset empties the index into t, a table of minSlot slots: Clear
 // allocates it before it takes the shard's lock, since with a hint of
-// the entries to expect it may be large. minSlot changes only in init.
+// the entries to expect it may be large. minSlot changes only in init
+// and bound.
 func (x *index[K, V]) reset(t *table[K, V]) {
 	if old := x.t.Load(); old != nil {
 		old.next = nil // a rebuild under way is dropped (see rebuildStep's swap)
