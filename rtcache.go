@@ -194,7 +194,7 @@ type RTOptions[K comparable, V any] struct {
 	// for them. It should be well below the TTLs: a value the Loader gave
 	// less than RefreshAhead to live is within it from the start, and
 	// each hit then starts a refresh as soon as the last one finished.
-	// So does each hit after a failed refresh, unless ErrorTTL keeps its
+	// So does each hit after a failed refresh, unless ErrorTTL (or ErrorWithTTL) keeps its
 	// error: against an origin that fails fast, a hot key without
 	// ErrorTTL asks it again as soon as each refresh fails (one at a
 	// time per key), so set ErrorTTL to space them. A
@@ -493,8 +493,9 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // (a Hit) it is that error's, read with it; for a load's error (this
 // call's, or one it waited for), the time the key's cached error has left
 // when the call returns: that load's, unless a write cleared it or another
-// load's replaced it since. It is 0 where ErrorTTL keeps no error of the
-// key (ErrorTTL 0, MaxErrors full, a Set since), and so for an error that
+// load's replaced it since. It is 0 where no error of the key is kept
+// (ErrorTTL 0 and no time from ErrorWithTTL, MaxErrors full, a Set
+// since), and so for an error that
 // is not a load's (ErrLockTimeout, ErrLoadCycle, ctx's) unless one was
 // cached meanwhile.
 func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration, Status, error) {
@@ -947,7 +948,7 @@ func (rt *RTCache[K, V]) joinLoaded(ctx context.Context, k K, st Status) (loaded
 	return r, st, err
 }
 
-// cachedError returns k's cached load error, if ErrorTTL keeps one, with
+// cachedError returns k's cached load error, if one is kept, with
 // the time it has left.
 func (rt *RTCache[K, V]) cachedError(k K) (left time.Duration, err error, ok bool) {
 	errs := rt.errs.Load()
