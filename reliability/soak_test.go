@@ -51,6 +51,11 @@ const (
 	soakMaxWeight = 1 << 13
 	soakShards    = 4
 	soakShare     = soakMaxWeight / soakShards
+	// soakMinWeight is the other bound SetMaxWeight moves the cache to
+	// and back from; the entry limit then moves between soakMinShare and
+	// soakShare.
+	soakMinWeight = soakMaxWeight / 2
+	soakMinShare  = soakMinWeight / soakShards
 	soakKeys      = 4000
 	soakHotKeys   = 32
 	// soakOwned keys, named after the soakKeys, are written one write
@@ -173,6 +178,9 @@ type soak struct {
 	evicted [6]atomic.Int64 // OnEvict calls by reason
 	bad     atomic.Int64    // failures reported, to stop reporting after a few
 	seq     atomic.Uint64   // seeds of the loaders' random draws
+	// resizing orders the soak's SetMaxWeight calls with the check that
+	// follows each: until the next one, the cache holds at most its bound.
+	resizing sync.Mutex
 }
 
 func (s *soak) errorf(format string, args ...any) {
@@ -284,7 +292,7 @@ func (s *soak) writeOwned(r *rand.Rand) {
 				s.errorf("SetIfAbsent(%s) stored version %d but returned %d", k, ver, got.ver)
 			}
 		}
-		if want := soakWeight(v) <= soakShare; ok != want {
+		if !storedAsItMay(soakWeight(v), ok) {
 			s.errorf("Set(%s) of version %d, weight %d, returned %v", k, ver, v.weight, ok)
 		}
 	}
@@ -316,6 +324,20 @@ func (s *soak) readOwned(r *rand.Rand) {
 			}
 		}
 	}
+}
+
+// storedAsItMay reports whether ok is a Set's right answer for a value of
+// weight w (with a TTL that lets it be stored): one within the smaller
+// entry limit is stored, one above the larger is declined, and one
+// between may be either, as the bound moves meanwhile.
+func storedAsItMay(w int64, ok bool) bool {
+	switch {
+	case w <= soakMinShare:
+		return ok
+	case w > soakShare:
+		return !ok
+	}
+	return true
 }
 
 // checkBound verifies the weight bound after a call returned.
@@ -578,7 +600,7 @@ func (s *soak) step(r *rand.Rand) {
 		default:
 			ok = c.ForceSet(k, v, ttl)
 		}
-		if want := soakWeight(v) <= soakShare && ttl >= 0; ok != want {
+		if ttl < 0 && ok || ttl >= 0 && !storedAsItMay(soakWeight(v), ok) {
 			s.errorf("Set(%s) of weight %d with TTL %v returned %v", k, soakWeight(v), ttl, ok)
 		}
 		s.checkBound("Set")
@@ -592,7 +614,21 @@ func (s *soak) step(r *rand.Rand) {
 		s.n.add("op.clock", 1)
 		s.clock.ns.Add(int64(time.Millisecond))
 	case op < 47:
-		if r.IntN(10) == 0 {
+		if r.IntN(20) == 0 {
+			// The bound moves (entries leave for capacity; the index
+			// shrinks) while the other workers go on.
+			w := []int64{soakMaxWeight, soakMinWeight}[r.IntN(2)]
+			s.n.add("op.SetMaxWeight", 1)
+			s.resizing.Lock()
+			if err := c.SetMaxWeight(w); err != nil {
+				s.errorf("SetMaxWeight(%d): %v", w, err)
+			}
+			if got := c.Weight(); got > w {
+				s.errorf("Weight %d after SetMaxWeight(%d) returned", got, w)
+			}
+			s.resizing.Unlock()
+			s.checkBound("SetMaxWeight")
+		} else if r.IntN(10) == 0 {
 			s.n.add("op.DeleteExpired", 1)
 			c.DeleteExpired()
 		} else {
@@ -674,7 +710,7 @@ func (s *soak) step(r *rand.Rand) {
 	case op < 92:
 		s.n.add("op.RT.Set", 1)
 		v := s.value(r, k, 0)
-		if ok := rt.Set(k, v, time.Duration(r.IntN(40))*time.Millisecond); ok != (soakWeight(v) <= soakShare) {
+		if ok := rt.Set(k, v, time.Duration(r.IntN(40))*time.Millisecond); !storedAsItMay(soakWeight(v), ok) {
 			s.errorf("RT.Set(%s) of weight %d returned %v", k, soakWeight(v), ok)
 		}
 		s.checkBound("RT.Set")
@@ -773,6 +809,9 @@ func TestSoak(t *testing.T) {
 	t.Logf("soak: %v, %d workers, %d operations, %d loads (%d batch calls of %d keys)%v",
 		d, workers, total.Load(), s.n.get("load.calls"), s.n.get("batch.calls"), s.n.get("batch.keys"), &s.n)
 	s.checkAccounting()
+	if err := s.c.SetMaxWeight(soakMaxWeight); err != nil { // the heap check fills the whole bound
+		t.Fatal(err)
+	}
 	s.checkHeapAfterClear(base)
 }
 
