@@ -217,3 +217,40 @@ func TestSetMaxWeightKeepsThePolicyWorking(t *testing.T) {
 		}
 	}
 }
+
+// Clear and SetMaxWeight run at once (an admin flush during a config
+// reload): no data race (a user-eyes review's -race run found Clear
+// reading the index's least size and the sketch's outside the shard's
+// lock while Resize wrote them), and the cache ends consistent, at the
+// last bound.
+func TestSetMaxWeightConcurrentWithClear(t *testing.T) {
+	for _, weigher := range []func(int, int) uint32{nil, func(int, int) uint32 { return 1 }} {
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 4096, Shards: 2, Weigher: weigher})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := range 200 {
+				if err := c.SetMaxWeight(int64(64 + (i+1)%2*4000)); err != nil { // the last: 64
+					t.Error(err)
+				}
+			}
+		})
+		wg.Go(func() {
+			for i := range 200 {
+				for k := range 50 {
+					c.Set(i*50+k, k)
+				}
+				c.Clear()
+			}
+		})
+		wg.Wait()
+		for k := range 10_000 {
+			c.Set(k, k)
+		}
+		if err := ufocache.CheckInvariantsOf(c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Weight() > 64 || c.MaxWeight() != 64 {
+			t.Fatalf("at the last bound, 64: Weight %d, MaxWeight %d", c.Weight(), c.MaxWeight())
+		}
+	}
+}

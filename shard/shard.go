@@ -680,19 +680,29 @@ var scanned func(any)
 
 // Clear removes every entry; they are appended to out unless it is nil.
 func (s *Shard[K, V]) Clear(out *[]Evicted[K, V]) {
-	t := newTable[K, V](s.idx.minSlot) // outside the lock: presized (Init's expect), it may be large
-	// And a sketch that grew gets its table back at Init's size, made
-	// outside the lock too (up to 16 MiB over the shards). A Grow between
-	// the look and the Clear costs only a table made under the lock.
-	var sk []uint64
+	// The new index table is made outside the lock: presized (Init's
+	// expect), it may be large. And a sketch that grew gets its table back
+	// at Init's size, made outside the lock too (up to 16 MiB over the
+	// shards). The sizes are read under the lock, since Resize changes
+	// them; a Resize or Grow between the look and the Clear costs only a
+	// table made under the lock.
 	s.mu.Lock()
-	grown := s.sketch.Grown(s.sketchSize)
+	slots, size := s.idx.minSlot, s.sketchSize
+	grown := s.sketch.Grown(size)
 	s.mu.Unlock()
+	t := newTable[K, V](slots)
+	var sk []uint64
 	if grown {
-		sk = s.sketchSize.Table()
+		sk = size.Table()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if slots != s.idx.minSlot {
+		t = newTable[K, V](s.idx.minSlot)
+	}
+	if size != s.sketchSize {
+		sk = nil
+	}
 	if out != nil {
 		s.idx.each(func(e *fifo.Entry[K, V]) { report(out, e.Key, e.Val, Deleted) })
 	}
