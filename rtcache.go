@@ -88,6 +88,13 @@ type RTCache[K comparable, V any] struct {
 // loaded one EvictRejected). State reaches it through its closure, never
 // through globals.
 //
+// An origin's TTL of 0 means "do not keep" (a DNS record with TTL 0, an
+// HTTP max-age=0), but a Loader's 0 means DefaultTTL, which is forever
+// when the Cache has none: a Loader passing an origin's TTL on turns 0
+// into a negative TTL. So does one taking the least of several TTLs read
+// with GetWithTTL (a CNAME's and its target's), which gives 0 for a value
+// that expired meanwhile. ErrorWithTTL's 0 likewise means ErrorTTL.
+//
 // ctx keeps the values of the context of the caller that started the load,
 // not its cancellation (a Get whose ctx has already ended still starts the
 // load, which stores its value, and returns that ctx's error, or the
