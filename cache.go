@@ -282,7 +282,10 @@ type Options[K comparable, V any] struct {
 	// Clock, if set, replaces the coarse monotonic clock. Without one, a
 	// cache made inside a testing/synctest bubble reads the bubble's time
 	// (time.Now on every read that needs the time; no goroutine), and one
-	// made outside keeps to real time wherever it is used. The coarse
+	// made outside keeps to real time wherever it is used (in bubble
+	// after bubble; an RTCache over it is not to be shared by bubbles
+	// running at once, whose callers would join each other's loads: see
+	// the README). The coarse
 	// clock is one goroutine for the process, running while any cache
 	// uses it (it stops once they are all garbage collected): a leak
 	// check at the end of a test that still holds a cache sees it, as
