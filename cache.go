@@ -1051,6 +1051,10 @@ func (c *Cache[K, V]) Weight() int64 {
 // SetMaxWeight's (from the start of that call).
 func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight.Load() }
 
+// Shards returns the number of shards: Options.Shards, or the count New
+// chose. A value heavier than MaxWeight()/Shards() is declined.
+func (c *Cache[K, V]) Shards() int { return len(c.shards) }
+
 // SetMaxWeight changes the bound on the total weight, as golang-lru's
 // Resize and otter's SetMaximum do. When it returns, Weight() <= w: each
 // shard in turn evicts, in its policy's order, down to its new share

@@ -16,8 +16,6 @@ func (c *Cache[K, V]) CheckInvariants() error {
 	return errors.Join(errs...)
 }
 
-// ShardCount returns the number of shards.
-func (c *Cache[K, V]) ShardCount() int { return len(c.shards) }
 
 // ShardOf returns the index of k's shard.
 func (c *Cache[K, V]) ShardOf(k K) int {
@@ -34,7 +32,7 @@ func (c *Cache[K, V]) LockShard(i int) (unlock func()) { return c.shards[i].Lock
 var AutoShards = autoShards
 
 // ShardCountOf and CheckInvariantsOf are for the external test package.
-func ShardCountOf[K comparable, V any](c *Cache[K, V]) int        { return c.ShardCount() }
+func ShardCountOf[K comparable, V any](c *Cache[K, V]) int        { return c.Shards() }
 func CheckInvariantsOf[K comparable, V any](c *Cache[K, V]) error { return c.CheckInvariants() }
 
 // LockShardFor takes the write lock of k's shard.

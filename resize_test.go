@@ -254,3 +254,25 @@ func TestSetMaxWeightConcurrentWithClear(t *testing.T) {
 		}
 	}
 }
+
+// Shards reports the shard count, given or chosen, and MaxWeight/Shards is
+// the heaviest value stored, before and after SetMaxWeight.
+func TestShardsGivesTheHeaviestValue(t *testing.T) {
+	if n := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100, Shards: 4}).Shards(); n != 4 {
+		t.Errorf("Shards() = %d with Options.Shards 4", n)
+	}
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1 << 20, Weigher: func(_, v int) uint32 { return uint32(v) }})
+	n := c.Shards()
+	if n < 1 || n&(n-1) != 0 {
+		t.Fatalf("Shards() = %d, want a power of two", n)
+	}
+	for _, w := range []int64{1 << 20, 1 << 16} {
+		if err := c.SetMaxWeight(w); err != nil {
+			t.Fatal(err)
+		}
+		heaviest := int(c.MaxWeight()) / c.Shards()
+		if !c.Set(1, heaviest) || c.Set(2, heaviest+1) {
+			t.Errorf("bound %d, %d shards: a value of %d not stored, or one of %d stored", w, n, heaviest, heaviest+1)
+		}
+	}
+}
