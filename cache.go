@@ -1048,7 +1048,8 @@ func (c *Cache[K, V]) Weight() int64 {
 }
 
 // MaxWeight returns the bound on the total weight: New's, or the last
-// SetMaxWeight's (from the start of that call).
+// SetMaxWeight's. While a SetMaxWeight runs it is the larger of the old
+// bound and the new, so that Weight() <= MaxWeight() holds throughout.
 func (c *Cache[K, V]) MaxWeight() int64 { return c.maxWeight.Load() }
 
 // Shards returns the number of shards: Options.Shards, or the count New
@@ -1059,8 +1060,9 @@ func (c *Cache[K, V]) Shards() int { return len(c.shards) }
 // Resize and otter's SetMaximum do. When it returns, Weight() <= w: each
 // shard in turn evicts, in its policy's order, down to its new share
 // (w/Shards, the first w%Shards shards one unit more), and OnEvict hears
-// of each entry with EvictCapacity (after the shard's lock is released;
-// a panic there is raised once every shard is resized). Sets meanwhile
+// of each entry with EvictCapacity (once every shard is resized, outside
+// every lock, so that it may call SetMaxWeight itself; the first panic
+// there is raised once the others are told). Sets meanwhile
 // keep to their shard's bound, old or new. The policy keeps what it
 // learned (the small queue keeps its share of the capacity), but for a
 // cache without a Weigher whose new size calls for an admission sketch of
@@ -1081,22 +1083,26 @@ func (c *Cache[K, V]) SetMaxWeight(w int64) error {
 	case w < int64(n):
 		return fmt.Errorf("ufocache: MaxWeight (%d) must not be below the shard count (%d)", w, n)
 	}
+	var out []shard.Evicted[K, V]
 	c.resizing.Lock()
-	defer c.resizing.Unlock()
-	c.maxWeight.Store(w)
+	// MaxWeight never reads below what the shards may hold: a larger
+	// bound is published before the shards take it, a smaller one after.
+	if w > c.maxWeight.Load() {
+		c.maxWeight.Store(w)
+	}
 	per, extra := w/int64(n), w%int64(n)
 	keys, least := sketchSizes(n, per)
-	var first *recovered
 	for i := range c.shards {
 		capacity := per
 		if int64(i) < extra {
 			capacity++
 		}
-		var out []shard.Evicted[K, V]
 		c.shards[i].Resize(capacity, per, c.now(), keys, least, c.collect(&out))
-		first = first.or(c.tell(out))
 	}
-	first.raise()
+	c.maxWeight.Store(w)
+	c.resizing.Unlock()
+	// Outside every lock, as OnEvict is promised: it may resize again.
+	c.notify(out)
 	return nil
 }
 

@@ -16,7 +16,6 @@ func (c *Cache[K, V]) CheckInvariants() error {
 	return errors.Join(errs...)
 }
 
-
 // ShardOf returns the index of k's shard.
 func (c *Cache[K, V]) ShardOf(k K) int {
 	if len(c.shards) == 1 {

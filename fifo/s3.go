@@ -279,8 +279,7 @@ func (p *S3[K, V]) SetCapacity(capacity int64, unit bool) {
 	}
 	p.capacity = capacity
 	p.least = leastShare(capacity, unit)
-	share := float64(p.smallCap) / float64(old)
-	p.smallCap = min(max(int64(share*float64(capacity)), p.least), max(Share(capacity, MaxSmallPercent, 100), 1))
+	p.smallCap = min(max(Share(capacity, uint64(p.smallCap), uint64(old)), p.least), max(Share(capacity, MaxSmallPercent, 100), 1))
 	p.blind = min(p.blind, min(capacity, math.MaxInt64/blindTimes)*blindTimes)
 	if capacity > old {
 		p.filled = false

@@ -288,17 +288,23 @@ func (x *index[K, V]) init(maxEntries, expect int) {
 }
 
 // bound sets the index's entry bound anew, as init does (0: none), for a
-// shard whose capacity changed; live must be within it. A table with more
+// shard whose capacity changed; live must be within it. most is the most
+// entries the shard can hold now (0: too many to say): every entry weighs
+// at least 1, so a weighted shard's capacity bounds them too, and the
+// least table (Clear's, an InitialCapacity hint's) needs no more room
+// than that. A table with more
 // than twice the slots it needs (the bound's, or with none, room for
 // twice the live entries) is then rebuilt at that size at once, after any
 // rebuild or doubling under way: under the shard's lock, by a Resize,
 // which rehashes every entry once, with readers on the old table until
 // the swap.
-func (x *index[K, V]) bound(maxEntries int) {
+func (x *index[K, V]) bound(maxEntries, most int) {
 	x.maxSlot = 0
 	if maxEntries > 0 {
 		x.maxSlot = int(float64(maxEntries)/growLoad) + 1
-		x.minSlot = min(max(x.maxSlot, groupSlots), x.minSlot)
+	}
+	if most > 0 {
+		x.minSlot = min(max(int(float64(most)/growLoad)+1, groupSlots), x.minSlot)
 	}
 	x.ahead = nil // sized for the old bound, if any (its goroutine ends on its own)
 	if t := x.t.Load(); t.next != nil {

@@ -215,11 +215,15 @@ func (s *Shard[K, V]) Resize(capacity, limit, now int64, sketchKeys, sketchMin i
 		s.sketch.Reset()
 	}
 	s.evict(now, nil, out)
-	maxEntries := 0 // a weighted shard's index has no bound
-	if s.unit && capacity <= maxIndexBound {
-		maxEntries = int(capacity)
+	most := 0 // the entries the shard can hold: at most its capacity
+	if capacity <= maxIndexBound {
+		most = int(capacity)
 	}
-	s.idx.bound(maxEntries)
+	maxEntries := 0 // a weighted shard's index has no bound
+	if s.unit {
+		maxEntries = most
+	}
+	s.idx.bound(maxEntries, most)
 	if s.unit {
 		if n := sketchFor(capacity, sketchKeys); n != sketchFor(old, sketchKeys) {
 			s.sketch.Resize(n, sketchMin)
