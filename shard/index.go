@@ -292,12 +292,11 @@ func (x *index[K, V]) init(maxEntries, expect int) {
 // entries the shard can hold now (0: too many to say): every entry weighs
 // at least 1, so a weighted shard's capacity bounds them too, and the
 // least table (Clear's, an InitialCapacity hint's) needs no more room
-// than that. A table with more
-// than twice the slots it needs (the bound's, or with none, room for
-// twice the live entries) is then rebuilt at that size at once, after any
-// rebuild or doubling under way: under the shard's lock, by a Resize,
-// which rehashes every entry once, with readers on the old table until
-// the swap.
+// than that. A table with more than twice the slots it needs (the
+// bound's, or with none, room for twice the live entries) is then rebuilt
+// at that size at once, after any rebuild or doubling under way: under
+// the shard's lock, by a Resize, which rehashes every entry once, with
+// readers on the old table until the swap.
 func (x *index[K, V]) bound(maxEntries, most int) {
 	x.maxSlot = 0
 	if maxEntries > 0 {
