@@ -201,10 +201,11 @@ type RTOptions[K comparable, V any] struct {
 	// for them. It should be well below the TTLs: a value the Loader gave
 	// less than RefreshAhead to live is within it from the start, and
 	// each hit then starts a refresh as soon as the last one finished.
-	// So does each hit after a failed refresh, unless ErrorTTL (or ErrorWithTTL) keeps its
-	// error: against an origin that fails fast, a hot key without
-	// ErrorTTL asks it again as soon as each refresh fails (one at a
-	// time per key), so set ErrorTTL to space them. A
+	// So does each hit after a failed refresh, unless ErrorTTL (or the
+	// Loader's ErrorWithTTL) keeps its error: against an origin that
+	// fails fast, a hot key without either asks it again as soon as each
+	// refresh fails (one at a time per key), so set ErrorTTL to space
+	// them. A
 	// caller that found no value still takes such a value when a load of
 	// another caller has just stored it, rather than load it again.
 	// 0: no refresh ahead.
@@ -502,9 +503,8 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // when the call returns: that load's, unless a write cleared it or another
 // load's replaced it since. It is 0 where no error of the key is kept
 // (ErrorTTL 0 and no time from ErrorWithTTL, MaxErrors full, a Set
-// since), and so for an error that
-// is not a load's (ErrLockTimeout, ErrLoadCycle, ctx's) unless one was
-// cached meanwhile.
+// since), and so for an error that is not a load's (ErrLockTimeout,
+// ErrLoadCycle, ctx's) unless one was cached meanwhile.
 func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration, Status, error) {
 	v, st, left := rt.c.lookup(k)
 	if st == Hit {
