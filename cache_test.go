@@ -334,6 +334,10 @@ func TestReadersDoNotWaitForWriters(t *testing.T) {
 				done <- fmt.Errorf("GetWithTTL(%d) = %d, %v, %v", i, v, ttl, ok)
 				return
 			}
+			if v, ok := c.Peek(i); !ok || v != i {
+				done <- fmt.Errorf("Peek(%d) = %d, %v", i, v, ok)
+				return
+			}
 			if v, st, err := rt.Get(context.Background(), i); st != ufocache.Hit || v != i || err != nil {
 				done <- fmt.Errorf("RTCache.Get(%d) = %d, %v, %v", i, v, st, err)
 				return
