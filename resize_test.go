@@ -76,8 +76,11 @@ func TestSetMaxWeightShrinksAndGrows(t *testing.T) {
 	for k := range 80_000 {
 		c.Set(k, k)
 	}
-	// Each shard holds its share: a few in a thousand fewer than the bound.
-	if c.Len() < 80_000*99/100 || c.Weight() > 80_000 {
+	// Each shard holds its share, so the shards the keys fill first evict
+	// while others have room: with 32 shards of 2,500, 98.89-99.42% of the
+	// bound over 60 caches, as the keys' spread follows each cache's random
+	// hash seed (one CI run held 98.99%, under the 99% this asked for).
+	if c.Len() < 80_000*97/100 || c.Weight() > 80_000 {
 		t.Fatalf("grown to 80,000: Len %d, Weight %d", c.Len(), c.Weight())
 	}
 	if s := slots(); s < 80_000 {
