@@ -425,7 +425,13 @@ func (x *index[K, V]) grown(slots int, must bool) *table[K, V] {
 	if uintptr(groups)*unsafe.Sizeof(group[K, V]{}) < aheadBytes {
 		return newTable[K, V](slots)
 	}
-	if x.ahead == nil || x.ahead.slots != slots {
+	if x.ahead != nil && x.ahead.slots != slots {
+		x.ahead = nil // for another size (its goroutine ends on its own)
+	}
+	if x.ahead == nil {
+		if must {
+			return newTable[K, V](slots) // no goroutine to start only to outrun it
+		}
 		a := &aheadTable[K, V]{slots: slots}
 		startAhead(func() { a.t.Store(newTable[K, V](slots)) })
 		x.ahead = a
