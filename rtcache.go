@@ -153,10 +153,17 @@ type RTOptions[K comparable, V any] struct {
 	// load has run this long start a new load (one, shared as usual),
 	// instead of joining the old one: a hung origin request does not hold
 	// a key forever. The old load goes on for the callers already waiting
-	// for it, but its result is not stored. It is not cancelled: pair
-	// LockAge with a LoadTimeout, or a Loader that never returns keeps its
-	// goroutine while another starts every LockAge. 0: a load holds its
-	// key until it finishes.
+	// for it. Its value is still stored if it comes while a newer load of
+	// the key runs and before any newer one stored its own (no write of
+	// the key came between: a write ends that), so an origin that is
+	// slower than LockAge still gets its answers kept, and callers hit
+	// from the first one on, rather than start a load every LockAge
+	// (TestRTOriginSlowerThanLockAgeGetsItsAnswersKept); its error is not
+	// kept. It is not cancelled: pair LockAge with a LoadTimeout, or a
+	// Loader that never returns keeps its goroutine while another starts
+	// every LockAge. LockAge belongs above the origin's slowest normal
+	// answer: each load past it costs the origin one more. 0: a load
+	// holds its key until it finishes.
 	LockAge time.Duration
 	// LockTimeout is how long a caller waits for a load that another caller
 	// started. Past it the caller gives up with ErrLockTimeout: it does not
@@ -489,7 +496,8 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // (Miss, Expired, LockHit), the TTL its Loader gave (0: the Cache's
 // DefaultTTL) less the time since the Loader returned, whether or not the
 // value was stored (a value heavier than a shard's share was not, nor one
-// whose load LockAge superseded): it is what the origin allowed. It is 0
+// whose load LockAge superseded and a newer load's value overtook): it is
+// what the origin allowed. It is 0
 // for a value the Loader gave a negative TTL (use it once, keep it
 // nowhere) and for one that expired before this call returned. It is
 // exact with Options.Clock; the stored entry's expiry is the same instant,

@@ -526,6 +526,37 @@ func TestRTLockAge(t *testing.T) {
 	})
 }
 
+// An origin slower than LockAge still gets its answers kept: loads of 50ms
+// with a LockAge of 20ms, a caller every 5ms for a second. Each load
+// older than LockAge is superseded by the next caller's, but the first to
+// finish is stored (nothing younger was yet), and from then on callers
+// hit: three loads in all (at 0, 20 and 40ms), where storing only the
+// load that holds the key stored nothing, and the origin got a load every
+// 20ms (50 in the second).
+func TestRTOriginSlowerThanLockAgeGetsItsAnswersKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		o.set(func(o *origin) { o.delay = 50 * time.Millisecond })
+		rt := newRT(t, o, ufocache.RTOptions[string, string]{LockAge: 20 * time.Millisecond})
+		var wg sync.WaitGroup
+		for range 200 {
+			wg.Go(func() {
+				if v, _, err := rt.Get(context.Background(), "k"); err != nil || !strings.HasPrefix(v, "k#") {
+					t.Errorf("Get = (%q, %v), want a loaded value", v, err)
+				}
+			})
+			time.Sleep(5 * time.Millisecond)
+		}
+		wg.Wait()
+		if n := o.loads.Load(); n != 3 {
+			t.Errorf("%d loads in a second, want 3 (LockAge 20ms, loads of 50ms)", n)
+		}
+		if v, st, _ := rt.Get(context.Background(), "k"); v != "k#3" || st != ufocache.Hit {
+			t.Errorf("stored value = (%q, %v), want (k#3, Hit): the youngest load's, committed over the older ones", v, st)
+		}
+	})
+}
+
 func TestRTStaleWhileRevalidate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const ttl = 100 * time.Millisecond

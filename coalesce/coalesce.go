@@ -49,9 +49,11 @@
 // filled it finds the value there instead of loading it a second time.
 //
 // Options.Commit is how a call's result is stored: it runs when the call
-// finishes, only if the call still holds its key, under the same lock as
-// Forget's function. A cache fill done in Commit therefore never overwrites
-// a write made through Forget after the load began. Options.Finished, by
+// finishes, only if the call still holds its key (or lost it to LockAge,
+// but none younger has been committed and no Forget came since: see
+// Options.LockAge), under the same lock as Forget's function. A cache fill
+// done in Commit therefore never overwrites a write made through Forget
+// after the load began, nor a younger call's result. Options.Finished, by
 // contrast, sees every call whose function started, detached or not, with
 // the outcome its callers got: where a read-through cache counts its loads
 // and their failures.
@@ -74,9 +76,14 @@ import (
 type Options[K comparable, V any] struct {
 	// LockAge is how long a call holds its key. A call older than this no
 	// longer holds it: the next caller of the key starts a new call, which
-	// holds the key from then on. The old call goes on; its result reaches
-	// the callers already waiting for it but is not committed. 0: a call
-	// holds its key until it finishes.
+	// holds the key from then on. The old call goes on for the callers
+	// already waiting for it. A nil error from it is still committed if,
+	// when it finishes, a call that took the key over from it (directly or
+	// through others) still holds the key and no younger call of that line
+	// has been committed: so an origin whose every call outlasts LockAge
+	// still gets its results stored, and a result is never committed after
+	// a younger call's, nor after a Forget (which ends the line). Its error
+	// is not committed. 0: a call holds its key until it finishes.
 	LockAge time.Duration
 	// LockTimeout is how long a caller waits for a call that another
 	// caller started. Past it the caller gives up with ErrLockTimeout; it
@@ -100,8 +107,9 @@ type Options[K comparable, V any] struct {
 	// caller that found nothing takes what is there. nil: Recheck.
 	RecheckGo func(key K) (v V, ok bool, err error)
 	// Commit, if set, runs once with the outcome of each call that still
-	// holds its key when it finishes: a call detached by Forget or
-	// superseded after LockAge is not committed. It runs under the wait
+	// holds its key when it finishes, and of each call superseded after
+	// LockAge that LockAge says is still committed; a call detached by
+	// Forget is not committed. It runs under the wait
 	// map's lock for the key, before any waiter sees the result, and so is
 	// ordered with Forget's function. It must be short, must not block,
 	// must not call the Group and must not call runtime.Goexit (t.FailNow
@@ -161,6 +169,19 @@ type call[V any] struct {
 	batch *batch    // the DoBatch that created this call, or nil
 	node  node      // its place in the graph of waits (cycle.go), if not a batch's
 	fnCtx fnContext // fn's context, if not a batch's
+
+	// line is shared by a call and the calls that took its key over after
+	// LockAge, one after another (nil until the first does); seq is the
+	// call's place in it (0 for the first). Both are written and read
+	// under the wait map's lock for the key.
+	line *line
+	seq  uint64
+}
+
+// line is a run of calls of one key, each superseding the previous one
+// after LockAge, with no Forget between them.
+type line struct {
+	committed uint64 // the seq of the youngest call committed, + 1 (0: none yet)
 }
 
 // ending says how a call finished.
@@ -387,8 +408,15 @@ func (g *Group[K, V]) claim(key K, b *batch) (c *call[V], leader bool) {
 			return cur, false
 		}
 		// Absent, or held longer than LockAge: the old call, if any,
-		// loses the key; its finish will find another call here.
+		// loses the key; its finish will find another call here, of
+		// its line (see settle).
 		c = &call[V]{done: make(chan struct{}), start: time.Now(), batch: b}
+		if loaded {
+			if cur.line == nil {
+				cur.line = &line{}
+			}
+			c.line, c.seq = cur.line, cur.seq+1
+		}
 		leader = true
 		return c, false
 	})
@@ -591,6 +619,18 @@ func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, comm
 		}
 		if !loaded || cur != c {
 			// c was detached or superseded: leave the key's holder be.
+			// A superseded c's value is still stored while a younger
+			// call of its line holds the key and none younger than c
+			// was committed (no Forget came between: it would have
+			// ended the line), so that an origin slower than LockAge
+			// gets its results kept; the holder, younger, commits
+			// over it.
+			if commit && err == nil && loaded && c.line != nil && cur.line == c.line && c.seq >= c.line.committed {
+				c.line.committed = c.seq + 1
+				if g.opts.Commit != nil {
+					guard(func() { f.after = g.opts.Commit(key, v, err) })
+				}
+			}
 			return cur, !loaded
 		}
 		if commit && g.opts.Commit != nil {
