@@ -207,7 +207,10 @@ type Options[K comparable, V any] struct {
 	// follows GOMAXPROCS (see Shards), so the same cache may keep a value
 	// on one machine and decline it on one with more cores: where single
 	// values may weigh more than about MaxWeight/(2·GOMAXPROCS), set
-	// Shards. Called once per Set, before any lock is taken.
+	// Shards. Called once per Set, before any lock is taken. A weight is a
+	// uint32: a byte count of 4 GiB or more must be clamped to
+	// math.MaxUint32, not converted, which would wrap it to a small
+	// weight.
 	Weigher func(K, V) uint32
 	// DefaultTTL is the TTL of entries set without one (Set, or a TTL of 0).
 	// 0 means NoExpiration; negative is an error.
@@ -1126,7 +1129,10 @@ func (c *Cache[K, V]) Clear() {
 }
 
 // All iterates over the entries that are present and not expired, shard by
-// shard, without holding a lock while yield runs. Entries set or deleted
+// shard, without holding a lock while yield runs. Expired entries kept for
+// stale reads (Options.KeepExpired, RTCache.Invalidate) are not visited,
+// though GetStale may still return them: a purge that walks All misses
+// them (Clear, or Delete of their keys, removes them). Entries set or deleted
 // during the iteration may or may not be seen, and a key deleted and set
 // again while its shard is read may be seen twice, with its old value and
 // its new one (a value replaced by Set keeps the key's place: it is seen

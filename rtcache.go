@@ -85,8 +85,13 @@ type RTCache[K comparable, V any] struct {
 // negative TTL: return the value to the callers waiting for it, store
 // nothing, and remove any older (stale) value of key, as SetWithTTL with a
 // negative ttl does: OnEvict sees the old value EvictReplaced and the
-// loaded one EvictRejected). State reaches it through its closure, never
-// through globals.
+// loaded one EvictRejected). Every caller that joined the load gets its
+// value, whatever its TTL: a negative TTL keeps a value out of the cache,
+// not from them, so an answer meant for the caller that started the load
+// alone (an HTTP response marked private, or with a Set-Cookie) must not
+// be the value. The callers wake once the value is stored and OnEvict has
+// heard of the entries its store displaced: a slow OnEvict delays them.
+// State reaches it through its closure, never through globals.
 //
 // An origin's TTL of 0 means "do not keep" (a DNS record with TTL 0, an
 // HTTP max-age=0), but a Loader's 0 means DefaultTTL, which is forever
@@ -113,7 +118,10 @@ type RTCache[K comparable, V any] struct {
 // for each other, also when their loads were started by different
 // callers) returns ErrLoadCycle at once, where it would have waited for
 // ever (or until LockTimeout). With a ctx not derived from the Loader's,
-// the cache cannot tell: such a call waits as any caller does. Every
+// the cache cannot tell: such a call waits as any caller does. A Loader
+// may also write other keys (RTCache.Set, a Vary'd response stored under
+// the key it names); such a write is the Loader's own, not its load's: a
+// write of its key made meanwhile does not undo it. Every
 // lookup made with the Loader's ctx, on any goroutine, counts as the
 // Loader waiting: work the Loader starts and does not wait for (a
 // goroutine prefetching another key) takes OutsideLoad(ctx), or a load
@@ -274,6 +282,8 @@ var (
 // PanicError is the error of a load whose Loader panicked: the panic value
 // and the stack it was raised on. The caller that started the load panics
 // again with it, if it still waits; the other callers get it as an error.
+// Its Error includes the stack: a server should log it, not send it to a
+// client.
 type PanicError = coalesce.PanicError
 
 // StaleStatus is the status of GetStale and GetStaleWhileUpdate.
@@ -695,7 +705,16 @@ func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, 
 // A write of k (Set, Delete, Invalidate) detaches the load of k in
 // flight, whose result is then dropped; the next stale read may start
 // another while the first still runs (each holds its place in
-// MaxRefreshes until its Loader returns).
+// MaxRefreshes until its Loader returns). As with RefreshAhead, a failed
+// background load holds off the next only while its error is kept
+// (ErrorTTL, ErrorWithTTL): against an origin that fails fast, without
+// one, each stale read of a hot key starts another.
+//
+// The value must still be there: the Cache keeps expired entries for
+// stale reads only for Options.KeepExpired (and the sweep and
+// DeleteExpired reclaim them after it; eviction may drop them sooner).
+// With KeepExpired 0, a DeleteExpired ticker takes an expired or
+// Invalidated value at once, and there is nothing stale to serve.
 func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL time.Duration) (V, StaleStatus, error) {
 	v, st, left := rt.c.lookup(k)
 	switch {
