@@ -24,7 +24,12 @@ import (
 //   - Finished ran exactly once for each function started, and never for
 //     a call Recheck answered;
 //   - Commit ran at most once per function started, and every caller got
-//     an outcome its function could give or one of the Group's errors.
+//     an outcome its function could give or one of the Group's errors;
+//   - a key's values were committed in the order their functions started
+//     (each returns 100 plus its place among the key's functions): a call
+//     that LockAge superseded is committed only before any younger one.
+//     A younger call is created at least LockAge after the older one's
+//     function started, or after the older one left the key.
 func FuzzGroup(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}, uint8(0))
 	f.Add([]byte{3, 3, 3, 3, 9, 9, 9, 27, 1, 2, 81, 4, 4, 4}, uint8(7))
@@ -44,6 +49,8 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 	ms := time.Millisecond
 	var mu sync.Mutex
 	started, finished, commits := map[string]int{}, map[string]int{}, map[string]int{}
+	lastCommitted := map[string]int{}
+	var outOfOrder []string
 	committedAt := map[string]time.Time{}
 	opts := coalesce.Options[string, int]{
 		LockAge:     []time.Duration{0, 5 * ms, 20 * ms}[cfg%3],
@@ -55,6 +62,10 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 			commits[k]++
 			if err == nil {
 				committedAt[k] = time.Now()
+				if v <= lastCommitted[k] {
+					outOfOrder = append(outOfOrder, fmt.Sprintf("key %s: %d committed after %d", k, v, lastCommitted[k]))
+				}
+				lastCommitted[k] = v
 			}
 			return nil
 		},
@@ -76,16 +87,19 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 	hang := make(chan struct{})
 	// behave counts a function started for keys and plays its behaviour,
 	// from one byte: 0 returns, 1 fails, 2 panics, 3 calls Goexit, 4 takes
-	// a while, 5 hangs until the end.
-	behave := func(b byte, keys ...string) error {
+	// a while, 5 hangs until the end. It returns the value of each key:
+	// 100 plus the function's place among the key's.
+	behave := func(b byte, keys ...string) ([]int, error) {
 		mu.Lock()
-		for _, k := range keys {
+		vals := make([]int, len(keys))
+		for i, k := range keys {
 			started[k]++
+			vals[i] = 100 + started[k]
 		}
 		mu.Unlock()
 		switch b % 6 {
 		case 1:
-			return errFn
+			return nil, errFn
 		case 2:
 			panic("fn panicked")
 		case 3:
@@ -95,24 +109,26 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 		case 5:
 			<-hang
 		}
-		return nil
+		return vals, nil
 	}
 	fn := func(k string, b byte) func(context.Context) (int, error) {
 		return func(context.Context) (int, error) {
-			if err := behave(b, k); err != nil {
+			vals, err := behave(b, k)
+			if err != nil {
 				return 0, err
 			}
-			return 1, nil
+			return vals[0], nil
 		}
 	}
 	batchFn := func(b byte) func(context.Context, []string) ([]coalesce.Result[int], error) {
 		return func(_ context.Context, ks []string) ([]coalesce.Result[int], error) {
-			if err := behave(b, ks...); err != nil {
+			vals, err := behave(b, ks...)
+			if err != nil {
 				return nil, err
 			}
 			res := make([]coalesce.Result[int], len(ks))
 			for i := range res {
-				res[i].Val = 1
+				res[i].Val = vals[i]
 			}
 			if b%7 == 0 && len(res) > 0 {
 				res[0] = coalesce.Result[int]{Err: errFn}
@@ -153,7 +169,7 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 						}
 					}
 				}()
-				if v, _, err := g.Do(c, k, fn(k, b)); !allowed(err) || err == nil && v != 1 && v != 7 {
+				if v, _, err := g.Do(c, k, fn(k, b)); !allowed(err) || err == nil && v <= 100 && v != 7 {
 					report("Do(%s) = %d, %v", k, v, err)
 				}
 			})
@@ -171,7 +187,7 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 					}
 				}()
 				for i, r := range g.DoBatch(ctx, ks, batchFn(b)) {
-					if !allowed(r.Err) || r.Err == nil && r.Val != 1 && r.Val != 7 {
+					if !allowed(r.Err) || r.Err == nil && r.Val <= 100 && r.Val != 7 {
 						report("DoBatch(%v)[%d] = %d, %v", ks, i, r.Val, r.Err)
 					}
 				}
@@ -194,6 +210,9 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, s := range bad {
+		t.Error(s)
+	}
+	for _, s := range outOfOrder {
 		t.Error(s)
 	}
 	if n := g.Len(); n != 0 {
