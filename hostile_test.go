@@ -174,9 +174,11 @@ func TestCustomHasherIsSpread(t *testing.T) {
 	for k := range uint64(n) {
 		c.Set(k, k)
 	}
-	// Each shard is offered 1024 +- 32 keys for 1024 places: every shard
-	// holds at least 90% of its share (the cache as a whole could hold
-	// 90% with one shard left empty).
+	// Each shard is offered 1024 keys for 1024 places, give or take a
+	// binomial spread of 31 (as the cache's hash seed falls): every shard
+	// holds at least 75% of its share, 8 spreads below (90%, 3.3 below,
+	// failed one CI run in which a shard was offered 906). Unspread, one
+	// shard held every key and the others none.
 	held := make(map[int]int)
 	for k := range uint64(n) {
 		if _, ok := c.Get(k); ok {
@@ -184,8 +186,8 @@ func TestCustomHasherIsSpread(t *testing.T) {
 		}
 	}
 	for i := range 16 {
-		if held[i] < n/16*9/10 {
-			t.Errorf("shard %d holds %d keys with an identity Hasher, want at least 90%% of its %d", i, held[i], n/16)
+		if held[i] < n/16*3/4 {
+			t.Errorf("shard %d holds %d keys with an identity Hasher, want at least 75%% of its %d", i, held[i], n/16)
 		}
 	}
 	if err := ufocache.CheckInvariantsOf(c); err != nil {
