@@ -141,8 +141,13 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Durat
 
 // BatchLoader loads several keys in one call, for MultiGet. It returns one
 // Loaded per key, in the order of keys, or an error that fails all of them.
-// keys is its own: it may keep or change the slice. The same contract as
-// Loader applies to ctx, panics and Goexit.
+// keys is its own: it may keep or change the slice. It is given every miss
+// of the MultiGet that no other load has in flight, however many: an
+// origin that bounds a query (a SQL IN list, an API page) is asked in
+// parts by the BatchLoader itself, whose own goroutines' panics the cache
+// does not catch. The same contract as Loader applies to ctx, panics and
+// Goexit. Refreshes (RefreshAhead, GetStaleWhileUpdate) use the Loader,
+// one key per call (TestBatchPortMultiGetRefreshesWithTheLoader).
 type BatchLoader[K comparable, V any] func(ctx context.Context, keys []K) ([]Loaded[V], error)
 
 // Loaded is one key's result from a BatchLoader.
@@ -359,9 +364,12 @@ type loaded[V any] struct {
 // Loaded.Err) error so that the RTCache keeps it for ttl rather than for
 // RTOptions.ErrorTTL: an origin's own word on how long a failure holds (a
 // DNS server's negative-caching TTL, an HTTP Retry-After). A negative ttl
-// keeps it nowhere (a failure not to hold against the key, a timeout
-// say); 0 is ErrorTTL; NoExpiration keeps it until a write of the key,
-// Clear or MaxErrors drops it. It takes effect without ErrorTTL too
+// keeps it nowhere (a failure not to hold against the key, a timeout of
+// the Loader's own deadline say: a load that RTOptions.LoadTimeout ends
+// fails with ErrLoadTimeout, which ErrorTTL keeps whatever the Loader
+// returns, TestBatchPortLoadTimeoutIsKeptWhateverTheLoaderSays); 0 is
+// ErrorTTL; NoExpiration keeps it until a write of the key, Clear or
+// MaxErrors drops it. It takes effect without ErrorTTL too
 // (where 0 then keeps the error nowhere). The callers get err
 // itself, unwrapped, and so does RTCache.GetWithTTL, with the time left.
 // A kept error is a failed load to GetStale and GetStaleWhileUpdate,
@@ -733,8 +741,10 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 }
 
 // MultiGet looks up every key and returns the answers in the order of keys.
-// Hits are served from the cache; the misses are loaded in one call of the
-// BatchLoader (without one, each with the Loader, RTOptions.MaxMultiLoads
+// Hits are served from the cache (a hit inside the RefreshAhead window
+// starts a refresh of its key with the Loader, one key per call, as Get's
+// does); the misses are loaded in one call of the BatchLoader, however
+// many there are (without one, each with the Loader, RTOptions.MaxMultiLoads
 // at a time, as Get would, except that a key not yet taken when ctx ends
 // fails with its error and starts no load: its Status is what its lookup
 // found, Miss or Expired, and it counts in no Misses). Misses whose load another caller (a Get, or another MultiGet)
