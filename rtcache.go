@@ -147,7 +147,7 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Durat
 // parts by the BatchLoader itself, whose own goroutines' panics the cache
 // does not catch. The same contract as Loader applies to ctx, panics and
 // Goexit. Refreshes (RefreshAhead, GetStaleWhileUpdate) use the Loader,
-// one key per call (TestBatchPortMultiGetRefreshesWithTheLoader).
+// one key per call (TestRTMultiGetRefreshesWithTheLoader).
 type BatchLoader[K comparable, V any] func(ctx context.Context, keys []K) ([]Loaded[V], error)
 
 // Loaded is one key's result from a BatchLoader.
@@ -367,7 +367,7 @@ type loaded[V any] struct {
 // keeps it nowhere (a failure not to hold against the key, a timeout of
 // the Loader's own deadline say: a load that RTOptions.LoadTimeout ends
 // fails with ErrLoadTimeout, which ErrorTTL keeps whatever the Loader
-// returns, TestBatchPortLoadTimeoutIsKeptWhateverTheLoaderSays); 0 is
+// returns, TestRTLoadTimeoutIsKeptWhateverTheLoaderSays); 0 is
 // ErrorTTL; NoExpiration keeps it until a write of the key, Clear or
 // MaxErrors drops it. It takes effect without ErrorTTL too
 // (where 0 then keeps the error nowhere). The callers get err

@@ -12,7 +12,7 @@ import (
 // MultiGet's hits inside the RefreshAhead window are refreshed one key per
 // Loader call, not with the BatchLoader: 100 hot keys loaded in one batch
 // cost 100 single-key loads when they near their expiry together.
-func TestBatchPortMultiGetRefreshesWithTheLoader(t *testing.T) {
+func TestRTMultiGetRefreshesWithTheLoader(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var singles, batches atomic.Int32
 		c := Must(Options[int, int]{MaxWeight: 1000})
@@ -50,7 +50,7 @@ func TestBatchPortMultiGetRefreshesWithTheLoader(t *testing.T) {
 // wrapped in ErrorWithTTL with a negative TTL (keep it nowhere), as
 // ErrorWithTTL's doc suggested for a timeout. The Loader's own shorter
 // deadline is what keeps a timeout from being held against the key.
-func TestBatchPortLoadTimeoutIsKeptWhateverTheLoaderSays(t *testing.T) {
+func TestRTLoadTimeoutIsKeptWhateverTheLoaderSays(t *testing.T) {
 	for _, own := range []bool{false, true} {
 		synctest.Test(t, func(t *testing.T) {
 			var loads atomic.Int32

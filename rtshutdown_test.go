@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-// The README's "Shutting down" said a load's goroutine ends when its
-// Loader returns, so that a server waiting for its loads counts them in
-// its Loader. A batch load's goroutine goes on after its BatchLoader
-// returns: it stores the values and tells OnEvict what the stores
+// A load's goroutine outlives its Loader (the README's "Shutting down"
+// once said it ended when the Loader returned, and had a server that
+// waits for its loads count them in its Loader). A batch load's goroutine
+// goes on after its BatchLoader returns: it stores the values and tells OnEvict what the stores
 // displaced (and InFlight has dropped before that). A server that stops
 // once its BatchLoader-counted WaitGroup is done may still see OnEvict
 // called afterwards, on a goroutine of the cache.
-func TestBatchPortLoadGoroutineOutlivesItsLoader(t *testing.T) {
+func TestRTLoadGoroutineOutlivesItsLoader(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		block := make(chan struct{})
 		var inOnEvict, told atomic.Bool
