@@ -146,8 +146,10 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Durat
 // origin that bounds a query (a SQL IN list, an API page) is asked in
 // parts by the BatchLoader itself, whose own goroutines' panics the cache
 // does not catch. The same contract as Loader applies to ctx, panics and
-// Goexit. Refreshes (RefreshAhead, GetStaleWhileUpdate) use the Loader,
-// one key per call (TestRTMultiGetRefreshesWithTheLoader).
+// Goexit. MultiGet's hits inside the RefreshAhead window are refreshed with
+// one BatchLoader call in the background
+// (TestRTMultiGetRefreshesItsHitsInOneBatch); the other refreshes (Get's,
+// GetStaleWhileUpdate's) use the Loader, one key per call.
 type BatchLoader[K comparable, V any] func(ctx context.Context, keys []K) ([]Loaded[V], error)
 
 // Loaded is one key's result from a BatchLoader.
@@ -334,7 +336,8 @@ type RTStats struct {
 	// and its key freed, so a snapshot taken after its value was read, or
 	// after InFlight dropped, includes it (a background refresh too).
 	Loads, LoadErrors uint64
-	// Batches counts BatchLoader calls; Refreshes, background loads started.
+	// Batches counts BatchLoader calls; Refreshes, background loads started
+	// (a background BatchLoader call of n keys counts n).
 	Batches, Refreshes uint64
 	// LoadTime is the total time spent in Loader and BatchLoader calls.
 	LoadTime time.Duration
@@ -741,9 +744,11 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 }
 
 // MultiGet looks up every key and returns the answers in the order of keys.
-// Hits are served from the cache (a hit inside the RefreshAhead window
-// starts a refresh of its key with the Loader, one key per call, as Get's
-// does); the misses are loaded in one call of the BatchLoader, however
+// Hits are served from the cache (the hits inside the RefreshAhead window
+// are refreshed in the background, as Get's are, but with one BatchLoader
+// call for all of them, if there is a BatchLoader, that holds one place
+// of MaxRefreshes and leaves out the keys a load has in flight or whose
+// error is cached; a single such key is refreshed with the Loader); the misses are loaded in one call of the BatchLoader, however
 // many there are (without one, each with the Loader, RTOptions.MaxMultiLoads
 // at a time, as Get would, except that a key not yet taken when ctx ends
 // fails with its error and starts no load: its Status is what its lookup
@@ -768,10 +773,16 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 	// takes its answer as a LockHit: repeats holds the two indices in out.
 	var seen map[K]int
 	var repeats [][2]int
+	var stale []K // hits inside the RefreshAhead window, with a BatchLoader
 	for i, k := range keys {
 		v, st, left := rt.c.lookup(k)
 		if st == Hit {
-			rt.hit(ctx, k, left) // counted, and refreshed ahead as Get's hits are
+			if rt.batch != nil && left < rt.refreshAhead {
+				rt.count()
+				stale = append(stale, k)
+			} else {
+				rt.hit(ctx, k, left) // counted, and refreshed ahead as Get's hits are
+			}
 			out[i] = RTResult[V]{Value: v, Status: Hit}
 			continue
 		}
@@ -792,6 +803,9 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		out[i].Status = st
 		missAt = append(missAt, i)
 		missing = append(missing, k)
+	}
+	if len(stale) > 0 {
+		rt.refreshBatch(ctx, stale)
 	}
 	var untaken []bool // without a BatchLoader: by place in keys, the misses ctx left unloaded
 	if len(missing) > 0 && rt.batch == nil {
@@ -946,11 +960,16 @@ func (rt *RTCache[K, V]) InFlight() int { return rt.group.Len() }
 // hit counts a hit with left to live and starts a refresh ahead of its
 // expiry if RefreshAhead says so.
 func (rt *RTCache[K, V]) hit(ctx context.Context, k K, left time.Duration) {
-	if rt.st.hits != nil {
-		rt.st.hits.Inc()
-	}
+	rt.count()
 	if left < rt.refreshAhead {
 		rt.refresh(ctx, k)
+	}
+}
+
+// count counts a hit, if the Cache records stats.
+func (rt *RTCache[K, V]) count() {
+	if rt.st.hits != nil {
+		rt.st.hits.Inc()
 	}
 }
 
@@ -1041,6 +1060,44 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
 		rt.st.refreshes.Add(1)
 	}
 	return false
+}
+
+// refreshBatch is refresh for MultiGet's hits inside the RefreshAhead
+// window when there is a BatchLoader: one background BatchLoader call for
+// those of keys whose error is not cached and that no load has in flight,
+// holding one place of MaxRefreshes. A single key is refreshed as Get's
+// hit would be, with the Loader. (One Loader call per key cost a service
+// asking for 200 hot IDs at a time 200 queries where one would do.)
+func (rt *RTCache[K, V]) refreshBatch(ctx context.Context, keys []K) {
+	// A key whose error is cached would be answered by its claim's recheck
+	// too, but the claim allocates (as in refresh).
+	if errs := rt.errs.Load(); errs != nil {
+		keys = slices.DeleteFunc(keys, func(k K) bool {
+			_, failed := errs.Get(k)
+			return failed
+		})
+	}
+	if len(keys) <= 1 {
+		for _, k := range keys {
+			rt.refresh(ctx, k)
+		}
+		return
+	}
+	if rt.refreshing.Add(1) > rt.maxRefresh {
+		rt.refreshing.Add(-1)
+		return
+	}
+	started := 0
+	defer func() {
+		if started == 0 { // none started, or a recheck panicked: the place is free again
+			rt.refreshing.Add(-1)
+		}
+	}()
+	started = rt.group.GoBatch(ctx, keys, func(ctx context.Context, keys []K) ([]coalesce.Result[loaded[V]], error) {
+		defer rt.refreshing.Add(-1)
+		return rt.loadBatch(ctx, keys)
+	})
+	rt.st.refreshes.Add(uint64(started))
 }
 
 // loader returns the function a load of k runs: the Loader, timed

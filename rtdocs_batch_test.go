@@ -9,42 +9,6 @@ import (
 	"time"
 )
 
-// MultiGet's hits inside the RefreshAhead window are refreshed one key per
-// Loader call, not with the BatchLoader: 100 hot keys loaded in one batch
-// cost 100 single-key loads when they near their expiry together.
-func TestRTMultiGetRefreshesWithTheLoader(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var singles, batches atomic.Int32
-		c := Must(Options[int, int]{MaxWeight: 1000})
-		rt, err := NewRTCache(c, func(_ context.Context, k int) (int, time.Duration, error) {
-			singles.Add(1)
-			return k, time.Minute, nil
-		}, RTOptions[int, int]{RefreshAhead: 10 * time.Second, MaxRefreshes: 1000,
-			BatchLoader: func(_ context.Context, keys []int) ([]Loaded[int], error) {
-				batches.Add(1)
-				out := make([]Loaded[int], len(keys))
-				for i, k := range keys {
-					out[i] = Loaded[int]{Value: k, TTL: time.Minute}
-				}
-				return out, nil
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys := make([]int, 100)
-		for i := range keys {
-			keys[i] = i
-		}
-		rt.MultiGet(context.Background(), keys)
-		time.Sleep(55 * time.Second)
-		rt.MultiGet(context.Background(), keys)
-		synctest.Wait()
-		if b, s := batches.Load(), singles.Load(); b != 1 || s != 100 {
-			t.Fatalf("%d batches, %d single loads; want 1 and 100", b, s)
-		}
-	})
-}
-
 // A load that LoadTimeout ends fails with ErrLoadTimeout, which ErrorTTL
 // keeps, also when the Loader returns its ctx's error at the deadline
 // wrapped in ErrorWithTTL with a negative TTL (keep it nowhere), as

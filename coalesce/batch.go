@@ -65,53 +65,7 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 	}
 	b := new(batch)
 	calls := make([]*call[V], len(keys))
-	var mine []K
-	var mineCalls []*call[V]
-	var first map[K]int // first index of each key, to spot duplicates
-	if len(keys) > 1 {
-		first = make(map[K]int, len(keys))
-	}
-	joined := false
-	claiming := true
-	defer func() {
-		// A key that panics while being claimed (an unhashable value in an
-		// interface key, or Recheck) must not leave the keys claimed before
-		// it held forever: they fail with its panic, which then goes on
-		// (a panic of their after functions, which it caused, is dropped).
-		// A runtime.Goexit in Recheck (recover returns nil then) fails
-		// them with ErrGoexit and goes on, as in Do, unless an after
-		// function panics: that panic goes on instead.
-		if !claiming {
-			return
-		}
-		r := recover()
-		var err error = ErrGoexit
-		if r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
-			defer panic(r)               // runs second: the key's panic goes on
-			defer func() { recover() }() // runs first: drops an after function's
-		}
-		g.finishAll(mine, mineCalls, func(int) (v V, _ error) { return v, err })
-	}()
-	for i, k := range keys {
-		if first != nil {
-			if j, ok := first[k]; ok {
-				calls[i] = calls[j]
-				continue
-			}
-			first[k] = i
-		}
-		c, own := g.claim(k, b)
-		calls[i] = c
-		switch {
-		case !own:
-			joined = true
-		case !g.recheck(k, c, g.opts.Recheck):
-			mine = append(mine, k)
-			mineCalls = append(mineCalls, c)
-		}
-	}
-	claiming = false
+	mine, mineCalls, joined := g.claimBatch(keys, b, g.opts.Recheck, calls)
 	if len(mine) > 0 {
 		g.startBatch(ctx, b, mine, mineCalls, fn)
 	}
@@ -162,7 +116,85 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 	return out
 }
 
-// startBatch runs fn for the calls this DoBatch created, one per key.
+// GoBatch starts fn in the background for those of keys that no call is
+// in flight for and that RecheckGo (or Recheck) does not answer, each key
+// once, as Go does for one key: it returns how many keys fn was started
+// for (0: fn was not started). It never waits. Each key is a call of its
+// own, as in DoBatch: callers of a key that come while fn runs share its
+// outcome, and Commit stores it. A panic in fn has no leader to reach; it
+// is every key's error.
+func (g *Group[K, V]) GoBatch(ctx context.Context, keys []K, fn func(ctx context.Context, keys []K) ([]Result[V], error)) int {
+	recheck := g.opts.RecheckGo
+	if recheck == nil {
+		recheck = g.opts.Recheck
+	}
+	b := new(batch)
+	mine, mineCalls, _ := g.claimBatch(keys, b, recheck, nil)
+	if len(mine) > 0 {
+		g.startBatch(ctx, b, mine, mineCalls, fn)
+	}
+	return len(mine)
+}
+
+// claimBatch claims keys for the batch b, each once, in the order of its
+// first appearance: it returns the keys b created calls for that recheck
+// did not answer (mine, with their calls), and whether any key joined a
+// call in flight. If calls is not nil, calls[i] is set to the call of
+// keys[i], whoever holds it.
+func (g *Group[K, V]) claimBatch(keys []K, b *batch, recheck func(K) (V, bool, error), calls []*call[V]) (mine []K, mineCalls []*call[V], joined bool) {
+	var first map[K]int // first index of each key, to spot duplicates
+	if len(keys) > 1 {
+		first = make(map[K]int, len(keys))
+	}
+	claiming := true
+	defer func() {
+		// A key that panics while being claimed (an unhashable value in an
+		// interface key, or Recheck) must not leave the keys claimed before
+		// it held forever: they fail with its panic, which then goes on
+		// (a panic of their after functions, which it caused, is dropped).
+		// A runtime.Goexit in Recheck (recover returns nil then) fails
+		// them with ErrGoexit and goes on, as in Do, unless an after
+		// function panics: that panic goes on instead.
+		if !claiming {
+			return
+		}
+		r := recover()
+		var err error = ErrGoexit
+		if r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+			defer panic(r)               // runs second: the key's panic goes on
+			defer func() { recover() }() // runs first: drops an after function's
+		}
+		g.finishAll(mine, mineCalls, func(int) (v V, _ error) { return v, err })
+	}()
+	for i, k := range keys {
+		if first != nil {
+			if j, ok := first[k]; ok {
+				if calls != nil {
+					calls[i] = calls[j]
+				}
+				continue
+			}
+			first[k] = i
+		}
+		c, own := g.claim(k, b)
+		if calls != nil {
+			calls[i] = c
+		}
+		switch {
+		case !own:
+			joined = true
+		case !g.recheck(k, c, recheck):
+			mine = append(mine, k)
+			mineCalls = append(mineCalls, c)
+		}
+	}
+	claiming = false
+	return mine, mineCalls, joined
+}
+
+// startBatch runs fn for the calls a DoBatch or GoBatch created, one per
+// key.
 func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls []*call[V], fn func(context.Context, []K) ([]Result[V], error)) {
 	fail := func(err error) {
 		g.finishAll(keys, calls, func(int) (v V, _ error) { return v, err })

@@ -13,7 +13,7 @@ import (
 	"github.com/ufocache/ufocache/coalesce"
 )
 
-// FuzzGroup runs random callers of Do, DoBatch, Go and Forget on three
+// FuzzGroup runs random callers of Do, DoBatch, Go, GoBatch and Forget on three
 // keys, at random moments, with functions that return, fail, panic, call
 // Goexit, take their time or hang, under random LockAge, LockTimeout and
 // LoadTimeout, and a Recheck that answers for keys committed recently.
@@ -173,10 +173,14 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 					report("Do(%s) = %d, %v", k, v, err)
 				}
 			})
-		case 3, 4: // DoBatch of two or three keys, perhaps with a repeat
+		case 3, 4: // DoBatch (or GoBatch) of two or three keys, perhaps with a repeat
 			ks := []string{k, keys[int(b)%len(keys)]}
 			if b&1 != 0 {
 				ks = append(ks, keys[int(b>>1)%len(keys)])
+			}
+			if op%8 == 4 && b&0x80 != 0 {
+				g.GoBatch(ctx, ks, batchFn(b))
+				break
 			}
 			wg.Go(func() {
 				defer func() {
