@@ -135,7 +135,7 @@ const (
 	// than start one. With a nil error the value is the one that load
 	// returned (or a write just before stored): stored too, unless a write
 	// of the key detached the load, a newer load took the key over and
-	// stored first (RTOptions.LockAge), its TTL was negative, or it was too heavy to
+	// stored or finished first (RTOptions.LockAge), its TTL was negative, or it was too heavy to
 	// store (see Options.Weigher); with an
 	// error, the load failed, or this caller stopped waiting
 	// (ErrLockTimeout, its ctx's error).

@@ -517,7 +517,7 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // (Miss, Expired, LockHit), the TTL its Loader gave (0: the Cache's
 // DefaultTTL) less the time since the Loader returned, whether or not the
 // value was stored (a value heavier than a shard's share was not, nor one
-// whose load LockAge superseded and a newer load's value overtook): it is
+// whose load LockAge superseded and a newer load stored or finished first): it is
 // what the origin allowed. It is 0
 // for a value the Loader gave a negative TTL (use it once, keep it
 // nowhere) and for one that expired before this call returned. It is
