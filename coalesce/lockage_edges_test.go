@@ -13,7 +13,7 @@ import (
 // Two superseded calls of a line finish oldest first while the third
 // holds the key: each is committed, the younger over the older, and then
 // the holder over both.
-func TestAdv2LineCommitsEachSupersededCallInOrder(t *testing.T) {
+func TestLineCommitsEachSupersededCallInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var commits []int
 		g := newGroup(t, coalesce.Options[string, int]{
@@ -42,7 +42,7 @@ func TestAdv2LineCommitsEachSupersededCallInOrder(t *testing.T) {
 
 // A Group without Commit (singleflight alone) survives a superseded call
 // finishing while a younger one holds the key.
-func TestAdv2SupersededCallWithoutCommit(t *testing.T) {
+func TestSupersededCallWithoutCommit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := newGroup(t, coalesce.Options[string, int]{LockAge: time.Second})
 		gate1, got1 := lineCall(g, 1, nil)
@@ -62,7 +62,7 @@ func TestAdv2SupersededCallWithoutCommit(t *testing.T) {
 // A call that Recheck answered is not committed (Options.Recheck), also
 // when Recheck took longer than LockAge and a younger call took the key
 // over meanwhile.
-func TestAdv2SupersededRecheckIsNotCommitted(t *testing.T) {
+func TestSupersededRecheckIsNotCommitted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var commits []int
 		slow := make(chan struct{})
@@ -105,7 +105,7 @@ func TestAdv2SupersededRecheckIsNotCommitted(t *testing.T) {
 // A call detached by Forget before any call superseded it (it has no
 // line) is not committed while a call started after the Forget, which
 // has none either, holds the key.
-func TestAdv2DetachedCallWithoutALineIsNotCommitted(t *testing.T) {
+func TestDetachedCallWithoutALineIsNotCommitted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var commits []int
 		g := newGroup(t, coalesce.Options[string, int]{

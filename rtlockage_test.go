@@ -108,7 +108,7 @@ func peek(rt *ufocache.RTCache[string, string], k string) string {
 
 // Each RTCache write, made while a superseded load and the load that took
 // its key over both run, wins over both: neither is stored after it.
-func TestAdv2WritesEndALine(t *testing.T) {
+func TestRTWritesEndALine(t *testing.T) {
 	writes := map[string]func(rt *ufocache.RTCache[string, string]){
 		"Set":        func(rt *ufocache.RTCache[string, string]) { rt.Set("k", "w", 0) },
 		"Delete":     func(rt *ufocache.RTCache[string, string]) { rt.Delete("k") },
@@ -156,7 +156,7 @@ func TestAdv2WritesEndALine(t *testing.T) {
 // A superseded load's error is not kept, and the younger load's value is
 // stored; a superseded success followed by the holder's failure keeps the
 // success's value live and the error beside it.
-func TestAdv2SupersededWithKeptErrors(t *testing.T) {
+func TestRTSupersededWithKeptErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		boom := errors.New("boom")
 		s := newScript()
@@ -209,7 +209,7 @@ func TestAdv2SupersededWithKeptErrors(t *testing.T) {
 // A MultiGet's BatchLoader call, superseded for one key by a Get, stores
 // that key while the Get's load runs; the Get's then stores over it. A
 // batch finishing after the younger load stored does not overwrite it.
-func TestAdv2BatchSuperseded(t *testing.T) {
+func TestRTBatchSupersededKeyByKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newScript()
 		c, _ := ufocache.New(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock()})
@@ -255,7 +255,7 @@ func TestAdv2BatchSuperseded(t *testing.T) {
 
 // A superseded load past its LoadTimeout is not stored (its Loader's late
 // value neither), and counts as a failed load.
-func TestAdv2SupersededLoadTimeout(t *testing.T) {
+func TestRTSupersededLoadTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newScript()
 		rt := newScriptRT(t, s, ufocache.RTOptions[string, string]{LockAge: time.Second, LoadTimeout: 1500 * time.Millisecond})
@@ -284,7 +284,7 @@ func TestAdv2SupersededLoadTimeout(t *testing.T) {
 // an error, kept nowhere), the key is free and the older value is not
 // stored, although no newer load stored anything (the docs of LockHit,
 // GetWithTTL and the README said "a newer load ... stored first").
-func TestAdv2SupersededValueDroppedOnceTheNewerLoadFinished(t *testing.T) {
+func TestRTSupersededValueDroppedOnceTheNewerLoadFinished(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newScript()
 		rt := newScriptRT(t, s, ufocache.RTOptions[string, string]{LockAge: time.Second})

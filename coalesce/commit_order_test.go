@@ -14,7 +14,7 @@ import (
 	"github.com/ufocache/ufocache/coalesce"
 )
 
-// TestAdv2CommitsFollowStartOrder runs random Do, DoBatch, Go and Forget
+// TestCommitsFollowStartOrder runs random Do, DoBatch, Go and Forget
 // callers on two keys under LockAge (and random LockTimeout, LoadTimeout,
 // Recheck), each function returning the ordinal of its start, and checks
 // on the record of starts, commits and Forgets (Forget's f and Commit run
@@ -26,28 +26,28 @@ import (
 //   - no value is committed after a Forget of its key that came after its
 //     function started (the call was claimed before it: detached, or its
 //     line ended).
-func TestAdv2CommitsFollowStartOrder(t *testing.T) {
+func TestCommitsFollowStartOrder(t *testing.T) {
 	for seed := range uint64(300) {
-		synctest.Test(t, func(t *testing.T) { adv2Order(t, seed) })
+		synctest.Test(t, func(t *testing.T) { commitOrder(t, seed) })
 		if t.Failed() {
 			t.Fatalf("seed %d", seed)
 		}
 	}
 }
 
-type adv2Event struct {
+type orderEvent struct {
 	kind string // "start", "commit", "forget"
 	key  string
 	v    int
 }
 
-func adv2Order(t *testing.T, seed uint64) {
+func commitOrder(t *testing.T, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	ms := time.Millisecond
 	var mu sync.Mutex
-	var events []adv2Event
+	var events []orderEvent
 	var ordinal int
-	rec := func(e adv2Event) {
+	rec := func(e orderEvent) {
 		mu.Lock()
 		events = append(events, e)
 		mu.Unlock()
@@ -58,7 +58,7 @@ func adv2Order(t *testing.T, seed uint64) {
 		LoadTimeout: []time.Duration{0, 8 * ms, 30 * ms}[r.IntN(3)],
 		Commit: func(k string, v int, err error) func() {
 			if err == nil {
-				rec(adv2Event{"commit", k, v})
+				rec(orderEvent{"commit", k, v})
 			}
 			return nil
 		},
@@ -78,7 +78,7 @@ func adv2Order(t *testing.T, seed uint64) {
 		defer mu.Unlock()
 		ordinal++
 		for _, k := range keys {
-			events = append(events, adv2Event{"start", k, ordinal})
+			events = append(events, orderEvent{"start", k, ordinal})
 		}
 		return ordinal
 	}
@@ -134,7 +134,7 @@ func adv2Order(t *testing.T, seed uint64) {
 		case op < 7:
 			g.Go(context.Background(), k, fn(k, b))
 		case op < 8:
-			g.Forget(k, func() { rec(adv2Event{"forget", k, 0}) }) // under k's lock, as Commit
+			g.Forget(k, func() { rec(orderEvent{"forget", k, 0}) }) // under k's lock, as Commit
 		default:
 			time.Sleep(time.Duration(r.IntN(4)) * ms)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/ufocache/ufocache"
 )
 
-// TestAdv2RTWritesAndLinesOrder runs random RTCache callers (Get,
+// TestRTWritesAndLinesOrder runs random RTCache callers (Get,
 // GetStaleWhileUpdate, MultiGet with a BatchLoader, Set, Delete,
 // Invalidate, Clear, Peek) on two keys under a LockAge below the origin's
 // time, and checks each value a read finds stored (a Hit, a Peek):
@@ -24,16 +24,16 @@ import (
 //     the key, called after the Set returned, returned;
 //   - loaded values found by reads one after the other never go back to
 //     one whose Loader was called earlier.
-func TestAdv2RTWritesAndLinesOrder(t *testing.T) {
+func TestRTWritesAndLinesOrder(t *testing.T) {
 	for seed := range uint64(200) {
-		synctest.Test(t, func(t *testing.T) { adv2RTOrder(t, seed) })
+		synctest.Test(t, func(t *testing.T) { rtLineOrder(t, seed) })
 		if t.Failed() {
 			t.Fatalf("seed %d", seed)
 		}
 	}
 }
 
-type adv2RTLog struct {
+type rtLineLog struct {
 	mu      sync.Mutex
 	n       int
 	loadAt  map[int]int // load ordinal → event index of its Loader call
@@ -44,7 +44,7 @@ type adv2RTLog struct {
 	history []string
 }
 
-func (l *adv2RTLog) tick(what string) int {
+func (l *rtLineLog) tick(what string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.n++
@@ -53,7 +53,7 @@ func (l *adv2RTLog) tick(what string) int {
 }
 
 // write runs w (a write of keys) and records its call and return.
-func (l *adv2RTLog) write(name string, ord int, keys []string, w func()) {
+func (l *rtLineLog) write(name string, ord int, keys []string, w func()) {
 	call := l.tick(fmt.Sprintf("%s %v W%d call", name, keys, ord))
 	w()
 	ret := l.tick(fmt.Sprintf("%s %v W%d ret", name, keys, ord))
@@ -68,7 +68,7 @@ func (l *adv2RTLog) write(name string, ord int, keys []string, w func()) {
 }
 
 // read runs r, which returns a value found stored, and checks it.
-func (l *adv2RTLog) read(name, k string, r func() (string, bool)) {
+func (l *rtLineLog) read(name, k string, r func() (string, bool)) {
 	l.mu.Lock()
 	fence, floor := l.fence[k], l.floorL[k]
 	l.mu.Unlock()
@@ -97,10 +97,10 @@ func (l *adv2RTLog) read(name, k string, r func() (string, bool)) {
 	}
 }
 
-func adv2RTOrder(t *testing.T, seed uint64) {
+func rtLineOrder(t *testing.T, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 11))
 	ms := time.Millisecond
-	l := &adv2RTLog{loadAt: map[int]int{}, setRet: map[int]int{}, fence: map[string]int{}, floorL: map[string]int{}}
+	l := &rtLineLog{loadAt: map[int]int{}, setRet: map[int]int{}, fence: map[string]int{}, floorL: map[string]int{}}
 	var ordMu sync.Mutex
 	ord := 0
 	next := func() int { ordMu.Lock(); defer ordMu.Unlock(); ord++; return ord }
