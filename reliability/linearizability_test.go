@@ -819,6 +819,10 @@ type linConfig struct {
 	// mostly while it waits for a load, which goes on without it and
 	// may store a value that no call returns (linRTLoad).
 	leave bool
+	// lockAge is RTOptions.LockAge. It runs on the real clock: at 3µs
+	// most loads are superseded by the next caller's, whose value is
+	// then stored over theirs, or theirs while it runs.
+	lockAge time.Duration
 }
 
 // With ttls, time moves in steps of half a linTick to three halves, and
@@ -878,6 +882,9 @@ var linConfigs = []linConfig{
 	{name: "rtcache-refresh-ahead", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, refreshAhead: 2 * time.Hour},
 	{name: "ttl-moving-clock", maxWeight: 8, shards: 1, keys: 3, filler: 8, ttls: true},
 	{name: "rtcache-ttl-moving-clock", maxWeight: 8, shards: 1, keys: 3, filler: 8, rt: 2, ttls: true},
+	{name: "rtcache-lockage", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, lockAge: 3 * time.Microsecond},
+	{name: "rtcache-lockage-ttl", maxWeight: 8, shards: 1, keys: 3, filler: 8, rt: 2, ttls: true, lockAge: 3 * time.Microsecond},
+	{name: "rtcache-lockage-batch", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, batch: true, lockAge: 3 * time.Microsecond},
 	{name: "rtcache-callers-leave", maxWeight: 6, shards: 1, weighted: true, keys: 3, filler: 20, rt: 2, leave: true},
 }
 
@@ -1120,7 +1127,7 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 			}
 			return v, ttl, nil
 		}
-		opts := ufocache.RTOptions[int, uint64]{LoadTimeout: cfg.loadTimeout, RefreshAhead: cfg.refreshAhead, ErrorTTL: errorTTL}
+		opts := ufocache.RTOptions[int, uint64]{LockAge: cfg.lockAge, LoadTimeout: cfg.loadTimeout, RefreshAhead: cfg.refreshAhead, ErrorTTL: errorTTL}
 		if cfg.batch {
 			opts.BatchLoader = func(_ context.Context, keys []int) ([]ufocache.Loaded[uint64], error) {
 				loadMu.Lock()
