@@ -106,10 +106,16 @@ type RTCache[K comparable, V any] struct {
 // value if the load finished before the Get came to wait for it: a
 // finished load wins, as a hit would); it ends after
 // RTOptions.LoadTimeout. Any value is stored, a nil or zero one
-// included: to store nothing return a negative TTL, and to remember that
-// a key is absent return an error with RTOptions.ErrorTTL (for a time of
-// the origin's, ErrorWithTTL; the TTL returned with an error is not the
-// error's: a Loader may well return both from one fetch). A value
+// included: to store nothing return a negative TTL. A key the origin
+// does not have (a 404, NXDOMAIN, a row that is not there) may be
+// remembered either way: as an error with RTOptions.ErrorTTL (for a time
+// of the origin's, ErrorWithTTL; the TTL returned with an error is not the
+// error's: a Loader may well return both from one fetch), which counts in
+// LoadErrors and ErrorHits, shares MaxErrors with failures, fails a
+// MultiGet's err, is served stale over (GetStale), and leaves a live value
+// in place when a refresh finds the key gone; or as a value that says
+// "absent", with a short TTL, which replaces the old value at once and is
+// a hit. A value
 // returned with a non-nil error is not stored; the callers of that load
 // get it with the error, as the Loader gave it (a cached error comes with
 // V's zero value). A Loader may call its RTCache for other keys (a
@@ -748,12 +754,16 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 // are refreshed in the background, as Get's are, but with one BatchLoader
 // call for all of them, if there is a BatchLoader, that holds one place
 // of MaxRefreshes and leaves out the keys a load has in flight or whose
-// error is cached; a single such key is refreshed with the Loader); the misses are loaded in one call of the BatchLoader, however
-// many there are (without one, each with the Loader, RTOptions.MaxMultiLoads
-// at a time, as Get would, except that a key not yet taken when ctx ends
-// fails with its error and starts no load: its Status is what its lookup
-// found, Miss or Expired, and it counts in no Misses). Misses whose load another caller (a Get, or another MultiGet)
-// has in flight wait for it instead, and a Get of a key in this MultiGet's
+// error is cached; a single such key is refreshed with the Loader); the
+// misses are loaded in one call of the BatchLoader, however many there
+// are (without one, each with the Loader, RTOptions.MaxMultiLoads at a
+// time, as Get would, except that a key not yet taken when ctx ends fails
+// with its error and starts no load: its Status is what its lookup found,
+// Miss or Expired, and it counts in no Misses). Misses whose load another
+// caller (a Get, or another MultiGet) has in flight wait for it instead
+// (if what that load found came from the cache's recheck rather than the
+// origin, they are looked up again, and those still missing loaded with a
+// second BatchLoader call), and a Get of a key in this MultiGet's
 // BatchLoader call waits for that call (one the BatchLoader itself makes,
 // with its ctx, gets ErrLoadCycle). A key that fails does not fail the
 // others: its RTResult.Err says why, and the hits are kept. err is the
