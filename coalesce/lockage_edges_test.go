@@ -15,27 +15,15 @@ import (
 // the holder over both.
 func TestLineCommitsEachSupersededCallInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var commits []int
-		g := newGroup(t, coalesce.Options[string, int]{
-			LockAge: time.Second,
-			Commit:  func(_ string, v int, _ error) func() { commits = append(commits, v); return nil },
-		})
-		gate1, got1 := lineCall(g, 1, nil)
-		time.Sleep(time.Second)
-		gate2, got2 := lineCall(g, 2, nil)
-		time.Sleep(time.Second)
-		gate3, got3 := lineCall(g, 3, nil)
-		close(gate1)
-		<-got1
-		close(gate2)
-		<-got2
-		if !slices.Equal(commits, []int{1, 2}) {
-			t.Fatalf("commits %v, want [1 2]: the second call is younger than the first", commits)
+		l := newLine(t, 3)
+		l.finish(1)
+		l.finish(2)
+		if !slices.Equal(l.commits, []int{1, 2}) {
+			t.Fatalf("commits %v, want [1 2]: the second call is younger than the first", l.commits)
 		}
-		close(gate3)
-		<-got3
-		if !slices.Equal(commits, []int{1, 2, 3}) {
-			t.Errorf("commits %v, want [1 2 3]", commits)
+		l.finish(3)
+		if !slices.Equal(l.commits, []int{1, 2, 3}) {
+			t.Errorf("commits %v, want [1 2 3]", l.commits)
 		}
 	})
 }
