@@ -92,7 +92,7 @@ func TestLockAgeLineEndsAtForget(t *testing.T) {
 		if v := l.finish(2); v != 2 || len(l.commits) != 0 { // the key is free
 			t.Fatalf("the second call, after a Forget: got %d, commits %v; want 2, []", v, l.commits)
 		}
-		gate4, got4 := lineCall(l.g, 4, nil) // a new line
+		gate4, got4 := lineCall(l.g, 4, nil)                 // a new line
 		if v := l.finish(1); v != 1 || len(l.commits) != 0 { // while the new line holds the key
 			t.Fatalf("the first call, with a call after the Forget holding the key: got %d, commits %v; want 1, []", v, l.commits)
 		}
