@@ -75,6 +75,7 @@ type RTCache[K comparable, V any] struct {
 	maxRefresh   int64
 	refreshing   atomic.Int64 // background loads in flight
 	maxEach      int          // MaxMultiLoads
+	maxBatch     int          // MaxBatch; 0: none
 
 	st rtCounters
 }
@@ -148,10 +149,11 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Durat
 // BatchLoader loads several keys in one call, for MultiGet. It returns one
 // Loaded per key, in the order of keys, or an error that fails all of them.
 // keys is its own: it may keep or change the slice. It is given every miss
-// of the MultiGet that no other load has in flight, however many: an
-// origin that bounds a query (a SQL IN list, an API page) is asked in
-// parts by the BatchLoader itself, whose own goroutines' panics the cache
-// does not catch. The same contract as Loader applies to ctx, panics and
+// of the MultiGet that no other load has in flight, up to
+// RTOptions.MaxBatch of them (with none, however many), so that an origin
+// that bounds a query (a SQL IN list, an API page) is asked in parts, each
+// a load of its own; a BatchLoader that splits a call itself runs the
+// parts on goroutines whose panics the cache does not catch. The same contract as Loader applies to ctx, panics and
 // Goexit. MultiGet's hits inside the RefreshAhead window are refreshed with
 // one BatchLoader call in the background
 // (TestRTMultiGetRefreshesItsHitsInOneBatch); the other refreshes (Get's,
@@ -253,7 +255,8 @@ type RTOptions[K comparable, V any] struct {
 	// as soon as it loads.
 	BatchLoader BatchLoader[K, V]
 	// MaxMultiLoads bounds how many of one MultiGet's missing keys it
-	// loads at once without a BatchLoader, on as many goroutines: a
+	// loads at once without a BatchLoader (with one and MaxBatch, how many
+	// of its parts), on as many goroutines: a
 	// MultiGet of a million missing keys otherwise asked the origin for
 	// all of them at once, from two million goroutines. A key whose load
 	// another caller has in flight takes a place too while it waits for
@@ -262,6 +265,15 @@ type RTOptions[K comparable, V any] struct {
 	// its ctx). Keys not yet taken when the MultiGet's ctx ends fail with
 	// its error and start no load. 0: 64.
 	MaxMultiLoads int
+	// MaxBatch bounds the keys of one BatchLoader call, for an origin that
+	// bounds a query (a SQL IN list, an API page). A MultiGet with more
+	// misses loads them in parts of MaxBatch keys, in order, up to
+	// MaxMultiLoads parts at once: each part is a load of its own, its keys
+	// stored and free as it returns, each bounded by LoadTimeout; if one
+	// part's BatchLoader call panics, MultiGet panics once every part has
+	// ended. MultiGet's refresh of its hits likewise refreshes them in
+	// parts, each holding a place of MaxRefreshes. 0: no bound.
+	MaxBatch int
 }
 
 // OutsideLoad returns ctx, its values, deadline and cancellation kept, for
@@ -442,6 +454,8 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		return nil, errors.New("ufocache: MaxRefreshes must be >= 0 (0 means 64)")
 	case opts.MaxMultiLoads < 0:
 		return nil, errors.New("ufocache: MaxMultiLoads must be >= 0 (0 means 64)")
+	case opts.MaxBatch < 0:
+		return nil, errors.New("ufocache: MaxBatch must be >= 0 (0 means no bound)")
 	}
 	rt := &RTCache[K, V]{
 		c:            c,
@@ -451,6 +465,7 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		refreshAhead: opts.RefreshAhead,
 		maxRefresh:   int64(opts.MaxRefreshes),
 		maxEach:      opts.MaxMultiLoads,
+		maxBatch:     opts.MaxBatch,
 	}
 	if rt.maxRefresh == 0 {
 		rt.maxRefresh = 64
@@ -755,8 +770,8 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 // call for all of them, if there is a BatchLoader, that holds one place
 // of MaxRefreshes and leaves out the keys a load has in flight or whose
 // error is cached; a single such key is refreshed with the Loader); the
-// misses are loaded in one call of the BatchLoader, however many there
-// are (without one, each with the Loader, RTOptions.MaxMultiLoads at a
+// misses are loaded in one call of the BatchLoader (in parts of
+// RTOptions.MaxBatch keys, if set) (without one, each with the Loader, RTOptions.MaxMultiLoads at a
 // time, as Get would, except that a key not yet taken when ctx ends fails
 // with its error and starts no load: its Status is what its lookup found,
 // Miss or Expired, and it counts in no Misses). Misses whose load another
@@ -837,7 +852,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 				rt.st.lockHits.Add(uint64(max(int64(len(missing))-n, 0) + int64(len(repeats))))
 			}
 		}()
-		res := rt.group.DoBatch(ctx, missing, load)
+		res := rt.doBatch(ctx, missing, load)
 		returned = true
 		for j, r := range res {
 			o := &out[missAt[j]]
@@ -1093,9 +1108,24 @@ func (rt *RTCache[K, V]) refreshBatch(ctx context.Context, keys []K) {
 		}
 		return
 	}
+	n := rt.maxBatch
+	if n <= 0 {
+		n = len(keys)
+	}
+	for lo := 0; lo < len(keys); lo += n {
+		if !rt.refreshPart(ctx, keys[lo:min(len(keys), lo+n)]) {
+			return
+		}
+	}
+}
+
+// refreshPart starts one background BatchLoader call for those of keys
+// that need it, if a place of MaxRefreshes is free; it reports whether
+// one was.
+func (rt *RTCache[K, V]) refreshPart(ctx context.Context, keys []K) bool {
 	if rt.refreshing.Add(1) > rt.maxRefresh {
 		rt.refreshing.Add(-1)
-		return
+		return false
 	}
 	started := 0
 	defer func() {
@@ -1108,6 +1138,7 @@ func (rt *RTCache[K, V]) refreshBatch(ctx context.Context, keys []K) {
 		return rt.loadBatch(ctx, keys)
 	})
 	rt.st.refreshes.Add(uint64(started))
+	return true
 }
 
 // loader returns the function a load of k runs: the Loader, timed
@@ -1132,6 +1163,48 @@ func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 func (rt *RTCache[K, V]) timed() (done func()) {
 	start := time.Now()
 	return func() { rt.st.loadTime.Add(int64(time.Since(start))) }
+}
+
+// doBatch is the group's DoBatch of keys with load, in parts of MaxBatch
+// keys, up to MaxMultiLoads of them at once (one on this goroutine). A
+// part's panic (the BatchLoader's *PanicError) is raised again once every
+// part has ended, as DoBatch raises it once its keys have their outcome.
+func (rt *RTCache[K, V]) doBatch(ctx context.Context, keys []K, load func(context.Context, []K) ([]coalesce.Result[loaded[V]], error)) []coalesce.Result[loaded[V]] {
+	n := rt.maxBatch
+	if n <= 0 || len(keys) <= n {
+		return rt.group.DoBatch(ctx, keys, load)
+	}
+	out := make([]coalesce.Result[loaded[V]], len(keys))
+	parts := (len(keys) + n - 1) / n
+	var next atomic.Int64
+	var panicked atomic.Pointer[any] // the first part's panic
+	work := func() {
+		for {
+			p := int(next.Add(1)) - 1
+			if p >= parts {
+				return
+			}
+			lo, hi := p*n, min(len(keys), (p+1)*n)
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						panicked.CompareAndSwap(nil, &r)
+					}
+				}()
+				copy(out[lo:hi], rt.group.DoBatch(ctx, keys[lo:hi], load))
+			}()
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(parts, rt.maxEach) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	if p := panicked.Load(); p != nil {
+		panic(*p)
+	}
+	return out
 }
 
 // finished is the coalesce Finished: it runs once for each key a Loader or
