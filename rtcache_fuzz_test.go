@@ -95,6 +95,7 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 		ErrorTTL:     []time.Duration{0, 2 * ms}[cfg>>3&1],
 		RefreshAhead: []time.Duration{0, ms}[cfg>>4&1],
 		MaxRefreshes: []int{0, 1}[cfg>>5&1],
+		MaxBatch:     []int{0, 1}[cfg>>9&1], // with a BatchLoader: every key a part of its own
 	}
 	if cfg>>6&1 != 0 {
 		opts.BatchLoader = func(ctx context.Context, keys []int) ([]ufocache.Loaded[int], error) {
