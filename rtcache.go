@@ -845,17 +845,39 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 			return rt.loadBatch(ctx, keys)
 		}
 		returned := false
+		skipped := 0 // misses (and their repeats) of parts ctx left untaken
 		defer func() {
 			if !returned {
 				n := led.Load()
 				rt.st.misses.Add(uint64(n))
-				rt.st.lockHits.Add(uint64(max(int64(len(missing))-n, 0) + int64(len(repeats))))
+				rt.st.lockHits.Add(uint64(max(int64(len(missing)+len(repeats)-skipped)-n, 0)))
 			}
 		}()
-		res := rt.doBatch(ctx, missing, load)
+		res, notTaken, p := rt.doBatch(ctx, missing, load)
+		if notTaken != nil {
+			untaken = make([]bool, len(out))
+			for j, nt := range notTaken {
+				if nt {
+					untaken[missAt[j]] = true
+					skipped++
+				}
+			}
+			for _, r := range repeats {
+				if untaken[r[1]] {
+					skipped++
+				}
+			}
+		}
+		if p != nil {
+			panic(*p) // counted as above
+		}
 		returned = true
 		for j, r := range res {
 			o := &out[missAt[j]]
+			if notTaken != nil && notTaken[j] {
+				o.Err = r.Err // ctx's: its Status is what its lookup found
+				continue
+			}
 			o.Value, o.Err = r.Val.val, r.Err
 			if r.Leader {
 				rt.st.misses.Add(1)
@@ -1167,17 +1189,23 @@ func (rt *RTCache[K, V]) timed() (done func()) {
 
 // doBatch is the group's DoBatch of keys with load, in parts of MaxBatch
 // keys, up to MaxMultiLoads of them at once (one on this goroutine). A
-// part's panic (the BatchLoader's *PanicError) is raised again once every
-// part has ended, as DoBatch raises it once its keys have their outcome.
-func (rt *RTCache[K, V]) doBatch(ctx context.Context, keys []K, load func(context.Context, []K) ([]coalesce.Result[loaded[V]], error)) []coalesce.Result[loaded[V]] {
+// part's panic (the BatchLoader's *PanicError) is returned once every part
+// has ended, for the caller to raise, as DoBatch raises it once its keys
+// have their outcome. A part not yet taken when ctx ends starts no load
+// (DoBatch would start it detached from ctx at once: every part left, past
+// MaxMultiLoads): its keys fail with ctx's error and are marked in
+// untaken (nil if every key was taken).
+func (rt *RTCache[K, V]) doBatch(ctx context.Context, keys []K, load func(context.Context, []K) ([]coalesce.Result[loaded[V]], error)) (res []coalesce.Result[loaded[V]], untaken []bool, panicked *any) {
 	n := rt.maxBatch
 	if n <= 0 || len(keys) <= n {
-		return rt.group.DoBatch(ctx, keys, load)
+		return rt.group.DoBatch(ctx, keys, load), nil, nil
 	}
 	out := make([]coalesce.Result[loaded[V]], len(keys))
+	left := make([]bool, len(keys))
+	var anyLeft atomic.Bool
 	parts := (len(keys) + n - 1) / n
 	var next atomic.Int64
-	var panicked atomic.Pointer[any] // the first part's panic
+	var first atomic.Pointer[any] // the first part's panic
 	work := func() {
 		for {
 			p := int(next.Add(1)) - 1
@@ -1185,10 +1213,17 @@ func (rt *RTCache[K, V]) doBatch(ctx context.Context, keys []K, load func(contex
 				return
 			}
 			lo, hi := p*n, min(len(keys), (p+1)*n)
+			if err := ctx.Err(); err != nil {
+				for i := lo; i < hi; i++ {
+					out[i].Err, left[i] = err, true
+				}
+				anyLeft.Store(true)
+				continue
+			}
 			func() {
 				defer func() {
 					if r := recover(); r != nil {
-						panicked.CompareAndSwap(nil, &r)
+						first.CompareAndSwap(nil, &r)
 					}
 				}()
 				copy(out[lo:hi], rt.group.DoBatch(ctx, keys[lo:hi], load))
@@ -1201,10 +1236,10 @@ func (rt *RTCache[K, V]) doBatch(ctx context.Context, keys []K, load func(contex
 	}
 	work()
 	wg.Wait()
-	if p := panicked.Load(); p != nil {
-		panic(*p)
+	if anyLeft.Load() {
+		untaken = left
 	}
-	return out
+	return out, untaken, first.Load()
 }
 
 // finished is the coalesce Finished: it runs once for each key a Loader or
