@@ -769,7 +769,7 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 // are refreshed in the background, as Get's are, but with one BatchLoader
 // call for all of them, if there is a BatchLoader, that holds one place
 // of MaxRefreshes and leaves out the keys a load has in flight or whose
-// error is cached; a single such key is refreshed with the Loader); the
+// error is cached; a lone hit in the window is refreshed with the Loader); the
 // misses are loaded in one call of the BatchLoader (in parts of
 // RTOptions.MaxBatch keys, if set) (without one, each with the Loader, RTOptions.MaxMultiLoads at a
 // time, as Get would, except that a key not yet taken when ctx ends fails

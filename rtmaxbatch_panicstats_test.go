@@ -10,7 +10,7 @@ import (
 // A part's panic under MaxBatch: every part still runs, and the stats
 // count each key once: the six misses given to the BatchLoader as
 // Misses and Loads, the repeat as a LockHit, one Batch per part.
-func TestAdv3MaxBatchPanicStats(t *testing.T) {
+func TestRTMaxBatchPanicStats(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(Options[int, int]{MaxWeight: 1000})
 		rt, err := NewRTCache(c, func(context.Context, int) (int, time.Duration, error) { return 0, 0, nil }, RTOptions[int, int]{

@@ -11,7 +11,7 @@ import (
 // with MaxMultiLoads 1, the BatchLoader runs once, not once per part at
 // once (a flood past MaxMultiLoads), and the parts not taken fail with
 // ctx's error, keeping what their lookup found and counting nowhere.
-func TestAdv3MaxBatchCtxEndStartsNoFurtherPart(t *testing.T) {
+func TestRTMaxBatchCtxEndStartsNoFurtherPart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o := &batchOrigin{}
 		gate := make(chan struct{})

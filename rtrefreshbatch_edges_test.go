@@ -13,7 +13,7 @@ import (
 // of MaxRefreshes whatever its BatchLoader does: panic, return past
 // LoadTimeout, return the wrong length; a write during the refresh wins
 // over it; a key given twice is refreshed once; nothing is left held.
-func TestAdv3RefreshBatchPlacesAndWrites(t *testing.T) {
+func TestRTRefreshBatchPlacesAndWrites(t *testing.T) {
 	for _, mode := range []string{"ok", "panic", "timeout", "short"} {
 		t.Run(mode, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
