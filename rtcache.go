@@ -832,7 +832,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 	if len(stale) > 0 {
 		rt.refreshBatch(ctx, stale)
 	}
-	var untaken []bool // without a BatchLoader: by place in keys, the misses ctx left unloaded
+	var untaken []bool // by place in keys, the misses ctx left unloaded (without a BatchLoader, or in MaxBatch parts not yet taken)
 	if len(missing) > 0 && rt.batch == nil {
 		untaken = rt.loadEach(ctx, out, missAt, missing)
 	} else if len(missing) > 0 {

@@ -118,6 +118,12 @@ func (o *origin) set(f func(o *origin)) {
 
 func newRT(t testing.TB, o *origin, opts ufocache.RTOptions[string, string], copts ...ufocache.Options[string, string]) *ufocache.RTCache[string, string] {
 	t.Helper()
+	return newRTLoading(t, o.load, opts, copts...)
+}
+
+// newRTLoading is newRT with any Loader.
+func newRTLoading(t testing.TB, load ufocache.Loader[string, string], opts ufocache.RTOptions[string, string], copts ...ufocache.Options[string, string]) *ufocache.RTCache[string, string] {
+	t.Helper()
 	co := ufocache.Options[string, string]{MaxWeight: 1000, Clock: newBubbleClock()}
 	if len(copts) > 0 {
 		co = copts[0]
@@ -126,7 +132,7 @@ func newRT(t testing.TB, o *origin, opts ufocache.RTOptions[string, string], cop
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := ufocache.NewRTCache(c, o.load, opts)
+	rt, err := ufocache.NewRTCache(c, load, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

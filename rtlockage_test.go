@@ -78,15 +78,7 @@ func (s *script) batch(ctx context.Context, keys []string) ([]ufocache.Loaded[st
 
 func newScriptRT(t *testing.T, s *script, opts ufocache.RTOptions[string, string]) *ufocache.RTCache[string, string] {
 	t.Helper()
-	c, err := ufocache.New(ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), KeepExpired: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := ufocache.NewRTCache(c, s.load, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rt
+	return newRTLoading(t, s.load, opts, ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), KeepExpired: time.Hour})
 }
 
 // bg runs a Get of k in the background and returns where its answer goes.
