@@ -42,7 +42,7 @@ type batch struct {
 // started it (and, as Do does, looks again if Recheck answered that call).
 // DoBatch claims the other keys, runs Recheck for each, and passes those
 // left to one call of fn, on a goroutine of its own (detached from ctx's
-// cancellation, bounded by LoadTimeout), each key once, in the order of
+// cancellation, bounded by LoadTimeout and ended by Close), each key once, in the order of
 // its first appearance in keys. Each of them is a call of its own
 // in the wait map: a Do of one of those keys while fn runs joins it, and
 // Commit runs for each key.
@@ -66,9 +66,7 @@ func (g *Group[K, V]) DoBatch(ctx context.Context, keys []K, fn func(ctx context
 	b := new(batch)
 	calls := make([]*call[V], len(keys))
 	mine, mineCalls, joined := g.claimBatch(keys, b, g.opts.Recheck, calls)
-	if len(mine) > 0 {
-		g.startBatch(ctx, b, mine, mineCalls, fn)
-	}
+	g.startBatch(ctx, b, mine, mineCalls, fn)
 	var timeout <-chan struct{}
 	if joined {
 		var stop func() bool
@@ -130,8 +128,8 @@ func (g *Group[K, V]) GoBatch(ctx context.Context, keys []K, fn func(ctx context
 	}
 	b := new(batch)
 	mine, mineCalls, _ := g.claimBatch(keys, b, recheck, nil)
-	if len(mine) > 0 {
-		g.startBatch(ctx, b, mine, mineCalls, fn)
+	if !g.startBatch(ctx, b, mine, mineCalls, fn) {
+		return 0
 	}
 	return len(mine)
 }
@@ -194,8 +192,16 @@ func (g *Group[K, V]) claimBatch(keys []K, b *batch, recheck func(K) (V, bool, e
 }
 
 // startBatch runs fn for the calls a DoBatch or GoBatch created, one per
-// key.
-func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls []*call[V], fn func(context.Context, []K) ([]Result[V], error)) {
+// key, and reports whether it did: not for no keys, nor once the Group is
+// closed (the calls then finish with ErrClosed, not committed).
+func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls []*call[V], fn func(context.Context, []K) ([]Result[V], error)) bool {
+	if len(keys) == 0 {
+		return false
+	}
+	if !g.life.enter() {
+		g.finishAllWith(keys, calls, refused, false, func(int) (v V, _ error) { return v, ErrClosed })
+		return false
+	}
 	fail := func(err error) {
 		g.finishAll(keys, calls, func(int) (v V, _ error) { return v, err })
 	}
@@ -208,23 +214,30 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 	// timeout racing fn's return used to split the keys between them):
 	// stop, which fn's side calls first, reports whether the timeout's
 	// function will run.
-	stop := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
+	stop := g.onLoadTimeout(lctx, func() {
+		if lctx.Err() == context.DeadlineExceeded { // not Close's stop (see start)
+			fail(ErrLoadTimeout)
+		}
+	})
 	arg := slices.Clone(keys) // fn may keep or change its slice
 	go func() {
+		defer g.life.exit()
 		var res []Result[V]
 		end := returned
 		err := ErrGoexit // stays if fn calls runtime.Goexit
 		defer func() {
 			stopped := stop()
 			defer cancel()
-			if !stopped {
+			// Read after stop: lctx has ended if the timeout's function
+			// was started, and it saw the same Err (see run).
+			timedOut := lctx.Err() == context.DeadlineExceeded
+			if !stopped && timedOut {
 				return // the load timeout finishes the keys: fn's outcome is dropped
 			}
 			switch {
-			case lctx.Err() != nil:
-				// fn returned past its deadline (only the deadline ends
-				// lctx before cancel): as if the timeout had come first
-				// (see run).
+			case timedOut:
+				// fn returned past its deadline: as if the timeout had
+				// come first (see run).
 				fail(ErrLoadTimeout)
 			case err != nil:
 				if end == panicked { // not a *PanicError fn returned
@@ -239,4 +252,5 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 		}()
 		res, end, err = protect(lctx, func(ctx context.Context) ([]Result[V], error) { return fn(ctx, arg) })
 	}()
+	return true
 }

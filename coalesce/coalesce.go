@@ -15,7 +15,7 @@
 // first. A caller that
 // leaves early does not cancel the call: the function runs with a context
 // that keeps the leader's values but not its cancellation, bounded only by
-// Options.LoadTimeout. Whatever the function does, the callers still waiting
+// Options.LoadTimeout (and ended by Close, at shutdown). Whatever the function does, the callers still waiting
 // share its one outcome, errors included: N callers of a failing key make
 // one call, not N.
 //
@@ -28,6 +28,13 @@
 // and the leader, if it still waits, panics again with that *PanicError on
 // its own goroutine. runtime.Goexit reaches every waiter as ErrGoexit (and
 // ends the leader's goroutine if fn ran on it: see Do).
+//
+// # Shutting down
+//
+// Close turns away every call that would start a function from then on
+// (with ErrClosed) and waits until the functions already started have
+// returned and their calls finished; if its ctx ends first, it ends their
+// contexts. No goroutine of the Group outlives a Close that returned nil.
 //
 // # Calls that wait for calls
 //
@@ -143,6 +150,7 @@ type Options[K comparable, V any] struct {
 type Group[K comparable, V any] struct {
 	calls *xsync.MapOf[K, *call[V]] // the wait map: key → the call that holds it
 	opts  Options[K, V]
+	life  *life // Close's state; its stop is every function's Done
 }
 
 // call is one execution of a function, shared by the callers of one key.
@@ -191,6 +199,7 @@ const (
 	returned  ending = iota // the function returned, or the load timed out
 	rechecked               // Recheck answered; the function never ran
 	panicked                // the function panicked: err is its *PanicError
+	refused                 // the Group was closed: err is ErrClosed; the function never ran
 )
 
 // ErrLockTimeout is returned to a caller that waited Options.LockTimeout for
@@ -200,6 +209,10 @@ var ErrLockTimeout = errors.New("coalesce: lock timeout: gave up waiting for ano
 // ErrLoadTimeout is the outcome of a call that ran longer than
 // Options.LoadTimeout.
 var ErrLoadTimeout = errors.New("coalesce: load timeout: the call did not finish in time")
+
+// ErrClosed is the outcome of a call that would have started its function
+// after Close.
+var ErrClosed = errors.New("coalesce: the group is closed: no new call starts")
 
 // ErrGoexit is the outcome of a call whose function called runtime.Goexit.
 var ErrGoexit = errors.New("coalesce: the call's function called runtime.Goexit")
@@ -236,14 +249,14 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 	// panics); the library's seeded hasher handles every comparable key.
 	h := hashing.New[K](nil, false)
 	calls := xsync.NewMapOfWithHasher[K, *call[V]](func(k K, _ uint64) uint64 { return h.Sum(k) })
-	return &Group[K, V]{calls: calls, opts: opts}, nil
+	return &Group[K, V]{calls: calls, opts: opts, life: newLife()}, nil
 }
 
 // Do returns the outcome of fn for key, making sure that only one fn runs
 // for key at a time: if a call for key is in flight, Do waits for it rather
 // than starting another. fn runs on a goroutine of its own, with a context
 // that keeps ctx's values but not its cancellation (see
-// Options.LoadTimeout), so that its caller can leave and the others still
+// Options.LoadTimeout and Close), so that its caller can leave and the others still
 // get the result. A caller that cannot leave (ctx.Done() is nil, as for
 // context.Background) runs fn on its own goroutine when there is no
 // LoadTimeout: that saves a goroutine start and a wake-up per load, and a
@@ -465,19 +478,34 @@ func (g *Group[K, V]) recheck(key K, c *call[V], recheck func(K) (V, bool, error
 // start runs fn for the call c that this caller leads, unless recheck
 // answers first. It reports whether fn was started.
 func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error), recheck func(K) (V, bool, error)) bool {
-	if g.recheck(key, c, recheck) {
+	if g.recheck(key, c, recheck) || g.refuse(key, c) {
 		return false
 	}
 	c.started = true
 	lctx, cancel := g.loadContext(ctx, &c.fnCtx, &c.node)
 	stop := g.onLoadTimeout(lctx, func() {
-		var zero V
-		g.finish(key, c, zero, ErrLoadTimeout)
+		if lctx.Err() == context.DeadlineExceeded { // not Close's stop: fn's outcome finishes c then
+			var zero V
+			g.finish(key, c, zero, ErrLoadTimeout)
+		}
 	})
 	go func() {
+		defer g.life.exit()
 		defer cancel()
 		g.run(lctx, key, c, fn, stop)
 	}()
+	return true
+}
+
+// refuse finishes c, which this caller leads, with ErrClosed (not
+// committed) if the Group is closed, and reports whether it did. If not,
+// c's function is counted as running until life.exit.
+func (g *Group[K, V]) refuse(key K, c *call[V]) bool {
+	if g.life.enter() {
+		return false
+	}
+	var zero V
+	g.finishWith(key, c, zero, ErrClosed, refused, false)
 	return true
 }
 
@@ -496,10 +524,16 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 			// (it came first), or this one. Finishing with fn's outcome
 			// raced the timeout's, and 14 callers in 300 got fn's
 			// context.DeadlineExceeded.
-			if !stop() {
+			// Close's stop ends ctx too, but that is no timeout: fn's
+			// outcome stands (the timeout's function left it be). ctx
+			// is read after stop: if the timeout's function was started,
+			// ctx had ended, and that function saw the same Err.
+			stopped := stop()
+			timedOut := ctx.Err() == context.DeadlineExceeded
+			if !stopped && timedOut {
 				return
 			}
-			if ctx.Err() != nil { // only the deadline ends it before cancel, which comes after
+			if timedOut {
 				var zero V
 				v, err, end = zero, ErrLoadTimeout, returned
 			}
@@ -513,7 +547,8 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 // caller's goroutine. ctx has no Done channel, hence no deadline and no
 // cancellation to strip.
 func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
-	if !g.recheck(key, c, g.opts.Recheck) {
+	if !g.recheck(key, c, g.opts.Recheck) && !g.refuse(key, c) {
+		defer g.life.exit()
 		c.started = true
 		if me := nodeOf(ctx); me != nil {
 			// The caller's own call waits for c while fn runs here. c is
@@ -522,7 +557,7 @@ func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(co
 			me.add(&c.node)
 			defer me.done(&c.node)
 		}
-		c.fnCtx = fnContext{ctx, &c.node}
+		c.fnCtx = fnContext{ctx, &c.node, g.life.stopOf(&c.node)}
 		g.run(&c.fnCtx, key, c, fn, nil)
 	}
 }
@@ -532,7 +567,7 @@ func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(co
 // is n (fc, which it sets, is the call's or the batch's), bounded by
 // LoadTimeout.
 func (g *Group[K, V]) loadContext(ctx context.Context, fc *fnContext, n *node) (context.Context, context.CancelFunc) {
-	*fc = fnContext{ctx, n}
+	*fc = fnContext{ctx, n, g.life.stopOf(n)}
 	var lctx context.Context = fc
 	if g.opts.LoadTimeout > 0 {
 		return context.WithTimeout(lctx, g.opts.LoadTimeout)
@@ -541,8 +576,9 @@ func (g *Group[K, V]) loadContext(ctx context.Context, fc *fnContext, n *node) (
 }
 
 // onLoadTimeout arranges for f to run when the load context ends before
-// the returned stop is called. The load context ends only by its deadline
-// or by its cancel, which runs after stop.
+// the returned stop is called: by its deadline, or by Close's stop, which
+// f must leave be (lctx.Err() is then context.Canceled, not
+// context.DeadlineExceeded; the load context's cancel runs after stop).
 func (g *Group[K, V]) onLoadTimeout(lctx context.Context, f func()) (stop func() bool) {
 	if g.opts.LoadTimeout <= 0 {
 		return func() bool { return true }
@@ -662,10 +698,16 @@ func (g *Group[K, V]) release(f settled[K, V]) {
 // the first panic among them is raised again at the end, and a
 // runtime.Goexit ends the goroutine once every call is released.
 func (g *Group[K, V]) finishAll(keys []K, calls []*call[V], out func(i int) (V, error)) {
+	g.finishAllWith(keys, calls, returned, true, out)
+}
+
+// finishAllWith is finishAll with how the calls ended; commit says
+// whether Commit may store their outcomes.
+func (g *Group[K, V]) finishAllWith(keys []K, calls []*call[V], end ending, commit bool, out func(i int) (V, error)) {
 	fs := make([]settled[K, V], 0, len(calls))
 	for i, c := range calls {
 		v, err := out(i)
-		if f, ok := g.settle(keys[i], c, v, err, returned, true); ok {
+		if f, ok := g.settle(keys[i], c, v, err, end, commit); ok {
 			fs = append(fs, f)
 		}
 	}
@@ -750,5 +792,5 @@ func wait[V any](ctx context.Context, c *call[V], timeout <-chan struct{}) error
 // outcome returns c's result to one of its callers once done is closed.
 // own says that the caller created c.
 func outcome[V any](c *call[V], own bool) (V, bool, error) {
-	return c.val, own && c.end != rechecked, c.err
+	return c.val, own && c.end != rechecked && c.end != refused, c.err
 }

@@ -38,23 +38,35 @@ type node struct {
 type nodeKey struct{}
 
 // fnContext is the context a call's function runs with: its parent's
-// values, and nothing of its deadline or cancellation (no Done channel,
-// no Err, so context.Cause is nil too), as context.WithoutCancel gives;
-// marked as inside the call whose node is node. It lives in the call (or
-// the batch): a load allocates no context for its function, where
-// WithoutCancel and a WithValue for the mark would cost two allocations.
+// values, and nothing of its deadline or cancellation (as
+// context.WithoutCancel gives); marked as inside the call whose node is
+// node; ended only by the Group's Close (stop, one of its life's). It lives in
+// the call (or the batch): a load allocates no context for its function,
+// where WithoutCancel, a WithValue for the mark and a cancel context
+// would cost three allocations.
 type fnContext struct {
 	parent context.Context
 	node   *node
+	stop   context.Context // its Group's life.stopOf(node)
 }
 
 func (*fnContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (*fnContext) Done() <-chan struct{}       { return nil }
-func (*fnContext) Err() error                  { return nil }
+func (c *fnContext) Done() <-chan struct{}     { return c.stop.Done() }
+func (c *fnContext) Err() error                { return c.stop.Err() }
 
 func (c *fnContext) Value(key any) any {
 	if key == (nodeKey{}) {
 		return c.node
+	}
+	// stop, a context of Background's, holds no value but the key under
+	// which the context package finds the cancel context behind a Done
+	// channel: itself. Answering that key with stop (not with the
+	// parent's cancel context, which a caller may have ended with a cause
+	// of its own) makes context.Cause report stop's cause, and makes stop
+	// the parent that a WithTimeout of this context joins directly, with
+	// no goroutine to watch Done.
+	if v := c.stop.Value(key); v != nil {
+		return v
 	}
 	return c.parent.Value(key)
 }

@@ -189,8 +189,8 @@ func TestCyclesNeverHang(t *testing.T) {
 
 // A function's context keeps its leader's values and nothing of its
 // cancellation: once the leader's ctx is cancelled with a cause, fn's ctx
-// has no Done channel, no error, no cause and, without LoadTimeout, no
-// deadline (with it, LoadTimeout's). The same for a DoBatch's function and
+// is not done (its Done channel is Close's), has no error, no cause and,
+// without LoadTimeout, no deadline (with it, LoadTimeout's). The same for a DoBatch's function and
 // for a function run on its caller's goroutine. (The mark the cycle check
 // keeps in it must not let the caller's end through, as a context that
 // forwarded the caller's deadline or Done channel would.)
@@ -224,8 +224,8 @@ func TestFunctionContextKeepsValuesOnly(t *testing.T) {
 					switch {
 					case fctx.Value(ctxKey{}) != "trace":
 						return "lost the caller's value"
-					case fctx.Done() != nil && tc.timeout == 0, fctx.Err() != nil, context.Cause(fctx) != nil:
-						return fmt.Sprintf("cancellable: Done %v, Err %v, Cause %v", fctx.Done(), fctx.Err(), context.Cause(fctx))
+					case isClosed(fctx.Done()), fctx.Err() != nil, context.Cause(fctx) != nil:
+						return fmt.Sprintf("ended with the caller: Err %v, Cause %v", fctx.Err(), context.Cause(fctx))
 					case has != (tc.timeout > 0) || has && deadline != time.Now().Add(tc.timeout):
 						return fmt.Sprintf("deadline %v, %v", deadline, has)
 					}
@@ -246,5 +246,15 @@ func TestFunctionContextKeepsValuesOnly(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// isClosed reports whether ch (nil: never) is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
