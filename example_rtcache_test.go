@@ -147,3 +147,46 @@ func ExampleErrorWithTTL() {
 	// origin: 503 Service Unavailable | retry after 30 miss
 	// origin: 503 Service Unavailable | retry after 18 hit
 }
+
+// A server's shutdown: Close waits for the origin calls in flight (here
+// one that takes 50ms), which their callers still get, and turns away the
+// loads asked for after it; hits go on.
+func ExampleRTCache_Close() {
+	slow := func(ctx context.Context, host string) (string, time.Duration, error) {
+		select {
+		case <-time.After(50 * time.Millisecond):
+			return "192.0.2.1", time.Minute, nil
+		case <-ctx.Done(): // Close's ctx ended first: stop the origin call
+			return "", 0, context.Cause(ctx)
+		}
+	}
+	rt, err := ufocache.NewRTCache(ufocache.Must(ufocache.Options[string, string]{MaxWeight: 100}), slow,
+		ufocache.RTOptions[string, string]{})
+	if err != nil {
+		panic(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		v, _, err := rt.Get(context.Background(), "a.example") // a request in flight at shutdown
+		fmt.Println("in flight:", v, err)
+	})
+	for rt.InFlight() == 0 { // until its load has started
+		time.Sleep(time.Millisecond)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = rt.Close(ctx)
+	wg.Wait()
+	fmt.Println("Close:", err)
+
+	_, st, err := rt.Get(context.Background(), "b.example")
+	fmt.Println("after Close:", st, errors.Is(err, ufocache.ErrClosed))
+	v, st, _ := rt.Get(context.Background(), "a.example")
+	fmt.Println("a hit:", v, st)
+	// Output:
+	// in flight: 192.0.2.1 <nil>
+	// Close: <nil>
+	// after Close: miss true
+	// a hit: 192.0.2.1 hit
+}

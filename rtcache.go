@@ -302,6 +302,8 @@ var (
 	// ErrBatchSize (wrapped, with the counts): the BatchLoader returned a
 	// number of results other than the number of keys.
 	ErrBatchSize = coalesce.ErrBatchSize
+	// ErrClosed: the lookup would have started a load after Close.
+	ErrClosed = coalesce.ErrClosed
 )
 
 // PanicError is the error of a load whose Loader panicked: the panic value
@@ -879,6 +881,9 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 				continue
 			}
 			o.Value, o.Err = r.Val.val, r.Err
+			if rt.refused(r.Leader, r.Err) {
+				continue // no load: its Status is what its lookup found, counted nowhere
+			}
 			if r.Leader {
 				rt.st.misses.Add(1)
 			} else {
@@ -889,7 +894,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 	}
 	for _, r := range repeats {
 		first := out[r[1]]
-		if untaken != nil && untaken[r[1]] {
+		if untaken != nil && untaken[r[1]] || rt.refused(false, first.Err) {
 			// Its first started no load, nor waited for one: it too
 			// has what its lookup found.
 			out[r[0]] = RTResult[V]{Status: first.Status, Err: first.Err}
@@ -1004,6 +1009,32 @@ func (rt *RTCache[K, V]) Stats() RTStats {
 // InFlight returns the number of loads in flight that hold their key.
 func (rt *RTCache[K, V]) InFlight() int { return rt.group.Len() }
 
+// Close shuts the RTCache's loading down, for a server that stops. From
+// its start no load starts: a lookup that would start one returns
+// ErrClosed, with the Status its lookup found (Miss or Expired), counted
+// in no Misses (GetStale serves the stale value instead, where it has
+// one, as for any failed load); refreshes ahead and GetStaleWhileUpdate's
+// background loads are skipped. Hits, cached errors, writes and lookups
+// that join a load in flight go on as before, and the Cache stays usable.
+//
+// Close returns nil once every load started has ended: its Loader or
+// BatchLoader has returned, its values are stored, OnEvict has been called
+// for what they displaced and its callers are woken (a load past its
+// LoadTimeout is waited for until its Loader returns); no goroutine of
+// the RTCache's is left then. If ctx ends first, Close ends the loads'
+// contexts (their Err is context.Canceled; context.Cause gives ErrClosed),
+// and returns ctx.Err() at once: what the Loaders return then is their
+// callers' answer, and stored (or its error kept) as any. Close may be
+// called again, and at once by several goroutines: each call waits as the
+// first did.
+func (rt *RTCache[K, V]) Close(ctx context.Context) error { return rt.group.Close(ctx) }
+
+// refused reports whether a lookup's load was turned away by Close (err
+// is ErrClosed from a call that was not this caller's to lead).
+func (rt *RTCache[K, V]) refused(leader bool, err error) bool {
+	return !leader && err == ErrClosed && rt.group.Closed()
+}
+
 // hit counts a hit with left to live and starts a refresh ahead of its
 // expiry if RefreshAhead says so.
 func (rt *RTCache[K, V]) hit(ctx context.Context, k K, left time.Duration) {
@@ -1044,15 +1075,22 @@ func (rt *RTCache[K, V]) joinLoaded(ctx context.Context, k K, st Status) (loaded
 	// Only a leader's Do panics (the load's *PanicError) or ends its
 	// goroutine (a Goexit in a load run on it): it is a Miss all the same.
 	leader := true
+	counted := false
 	defer func() {
-		if leader {
+		switch {
+		case counted:
+		case leader:
 			rt.st.misses.Add(1)
-		} else {
+		default:
 			rt.st.lockHits.Add(1)
 		}
 	}()
 	r, leader, err := rt.group.Do(ctx, k, rt.loader(k))
-	if !leader {
+	switch {
+	case rt.refused(leader, err):
+		counted = true // no load: it counts nowhere
+		return r, st, err
+	case !leader:
 		return r, LockHit, err
 	}
 	return r, st, err
