@@ -78,7 +78,9 @@ func (l *life) exit() {
 // Go or GoBatch) does not: it finishes at once with ErrClosed, which is
 // not committed, and Go and GoBatch report nothing started (Do's leader
 // is false). Recheck still runs first, and a caller that joins a call in
-// flight still gets that call's outcome.
+// flight still gets that call's outcome; a call older than LockAge holds
+// its key again (see Options.LockAge), so its callers join it rather than
+// get ErrClosed, and its outcome is committed.
 //
 // Close returns nil once every function started has returned and its
 // call finished (Commit and its after function done, the waiters woken;

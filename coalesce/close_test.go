@@ -3,6 +3,7 @@ package coalesce_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -334,4 +335,50 @@ func TestCloseRacingCallers(t *testing.T) {
 			t.Fatalf("a caller got %v", b)
 		}
 	}
+}
+
+// After Close a call older than LockAge holds its key again: a caller
+// joins it rather than take the key over with a call that could not
+// start (which got ErrClosed, and ended the line the old call's value is
+// stored in).
+func TestCloseLetsCallersJoinACallPastLockAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var stored atomic.Value
+		g := newGroup(t, coalesce.Options[string, int]{LockAge: time.Second, Commit: func(_ string, v int, err error) func() {
+			if err == nil {
+				stored.Store(v)
+			}
+			return nil
+		}})
+		release := make(chan struct{})
+		g.Go(context.Background(), "a", func(context.Context) (int, error) { <-release; return 9, nil })
+		time.Sleep(2 * time.Second) // past LockAge
+		if g.InFlight("a") {
+			t.Fatal("a call past LockAge still holds its key before Close")
+		}
+		wait, _ := closing(g, context.Background())
+		synctest.Wait()
+		if !g.InFlight("a") || g.Len() != 1 {
+			t.Fatalf("after Close, the call past LockAge: InFlight %v, Len %d", g.InFlight("a"), g.Len())
+		}
+		got := make(chan error, 1)
+		go func() {
+			v, _, err := g.Do(context.Background(), "a", nil)
+			if err == nil && v != 9 {
+				err = fmt.Errorf("value %d", v)
+			}
+			got <- err
+		}()
+		synctest.Wait()
+		close(release)
+		if err := <-got; err != nil {
+			t.Fatalf("a caller after Close: %v, want the call in flight's value", err)
+		}
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := stored.Load().(int); v != 9 {
+			t.Fatalf("stored %v, want the call's 9", stored.Load())
+		}
+	})
 }

@@ -90,7 +90,8 @@ type Options[K comparable, V any] struct {
 	// has been committed: so an origin whose every call outlasts LockAge
 	// still gets its results stored, and a result is never committed after
 	// a younger call's, nor after a Forget (which ends the line). Its error
-	// is not committed. 0: a call holds its key until it finishes.
+	// is not committed. 0: a call holds its key until it finishes. (After
+	// Close, so does every call: none could take its key over.)
 	LockAge time.Duration
 	// LockTimeout is how long a caller waits for a call that another
 	// caller started. Past it the caller gives up with ErrLockTimeout; it
@@ -380,7 +381,7 @@ func (g *Group[K, V]) Len() int {
 	}
 	n := 0
 	g.calls.Range(func(_ K, c *call[V]) bool {
-		if !g.tooOld(c) {
+		if g.holds(c) {
 			n++
 		}
 		return true
@@ -392,7 +393,7 @@ func (g *Group[K, V]) Len() int {
 // longer does). It only reads the wait map.
 func (g *Group[K, V]) InFlight(key K) bool {
 	c, ok := g.calls.Load(key)
-	return ok && !g.tooOld(c)
+	return ok && g.holds(c)
 }
 
 // claim returns the call that holds key, creating it if there is none (or
@@ -412,11 +413,11 @@ func (g *Group[K, V]) claim(key K, b *batch) (c *call[V], leader bool) {
 	// the lock: it joins the call only if its Commit is still to come, and
 	// otherwise finds the key free. So is a call that Forget is
 	// detaching: its f (a write) may have stored already.
-	if cur, ok := g.calls.Load(key); ok && !g.tooOld(cur) && !cur.finished.Load() && !cur.detached.Load() {
+	if cur, ok := g.calls.Load(key); ok && g.holds(cur) && !cur.finished.Load() && !cur.detached.Load() {
 		return cur, false
 	}
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
-		if loaded && !g.tooOld(cur) {
+		if loaded && g.holds(cur) {
 			c, leader = cur, false
 			return cur, false
 		}
@@ -434,6 +435,14 @@ func (g *Group[K, V]) claim(key K, b *batch) (c *call[V], leader bool) {
 		return c, false
 	})
 	return c, leader
+}
+
+// holds reports whether c, in the wait map, still holds its key: it is
+// younger than LockAge, or the Group is closed, where a call that took the
+// key over could not start its function, and so would only end the line
+// (see settle) that c's outcome is still stored in.
+func (g *Group[K, V]) holds(c *call[V]) bool {
+	return !g.tooOld(c) || g.Closed()
 }
 
 func (g *Group[K, V]) tooOld(c *call[V]) bool {
