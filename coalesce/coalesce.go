@@ -588,11 +588,26 @@ func (g *Group[K, V]) loadContext(ctx context.Context, fc *fnContext, n *node) (
 // the returned stop is called: by its deadline, or by Close's stop, which
 // f must leave be (lctx.Err() is then context.Canceled, not
 // context.DeadlineExceeded; the load context's cancel runs after stop).
+// stop reports whether it stopped f; if not, it returns once f has
+// returned (f runs on a goroutine of its own, and finishes calls, with
+// their Commit and after function, that Close must wait for: the
+// function's goroutine, which Close counts, waits for it in stop).
 func (g *Group[K, V]) onLoadTimeout(lctx context.Context, f func()) (stop func() bool) {
 	if g.opts.LoadTimeout <= 0 {
 		return func() bool { return true }
 	}
-	return context.AfterFunc(lctx, f)
+	ran := make(chan struct{})
+	stopF := context.AfterFunc(lctx, func() {
+		defer close(ran)
+		f()
+	})
+	return func() bool {
+		if stopF() {
+			return true
+		}
+		<-ran
+		return false
+	}
 }
 
 // protect runs fn, turning a panic into a *PanicError; end says whether
