@@ -1,0 +1,63 @@
+package ufocache_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ufocache/ufocache"
+)
+
+// A load started before Close whose Loader fails with ErrClosed (it asked
+// another RTCache, itself closed at shutdown) is a load all the same:
+// its joiners waited for it and get LockHit, counted in LockHits, as
+// Close's doc promises ("lookups that join a load in flight go on as
+// before"). The RTCache told a refused lookup from a joiner by the error
+// alone (ErrClosed, not leader, and closed), so such a joiner got the
+// Status its lookup found and counted nowhere, and a repeat of the key in
+// a MultiGet likewise.
+func TestRTCloseCountsTheJoinersOfALoadThatFailedWithErrClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inner := newRTLoading(t, func(context.Context, string) (string, time.Duration, error) {
+			return "inner", time.Hour, nil
+		}, ufocache.RTOptions[string, string]{})
+		if err := inner.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		release := make(chan struct{})
+		rt := newRTLoading(t, func(ctx context.Context, k string) (string, time.Duration, error) {
+			<-release
+			v, _, err := inner.Get(ctx, k) // ErrClosed: inner is closed
+			return v, time.Hour, err
+		}, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), RecordStats: true})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		type answer struct {
+			st  ufocache.Status
+			err error
+		}
+		leader, joiner := make(chan answer, 1), make(chan answer, 1)
+		go func() { _, st, err := rt.Get(ctx, "a"); leader <- answer{st, err} }()
+		synctest.Wait()
+		go func() { _, st, err := rt.Get(ctx, "a"); joiner <- answer{st, err} }()
+		synctest.Wait()
+		wait, _ := closeRT(rt, context.Background())
+		synctest.Wait()
+		close(release)
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+		l, j := <-leader, <-joiner
+		if l.st != ufocache.Miss || !errors.Is(l.err, ufocache.ErrClosed) {
+			t.Errorf("the leader got %v, %v", l.st, l.err)
+		}
+		if j.st != ufocache.LockHit || !errors.Is(j.err, ufocache.ErrClosed) {
+			t.Errorf("the joiner of the load got %v, %v; want LockHit and the Loader's error", j.st, j.err)
+		}
+		if s := rt.Stats(); s.Loads != 1 || s.Misses != 1 || s.LockHits != 1 {
+			t.Errorf("stats: Loads %d, Misses %d, LockHits %d; want 1, 1, 1", s.Loads, s.Misses, s.LockHits)
+		}
+	})
+}
