@@ -61,3 +61,39 @@ func TestRTCloseCountsTheJoinersOfALoadThatFailedWithErrClosed(t *testing.T) {
 		}
 	})
 }
+
+// A load past LockAge no longer holds its key, but its value is still
+// stored when it comes (RTOptions.LockAge), and Close returns once "its
+// values are stored". A lookup of the key after Close claimed it with a
+// new call, turned away at once: that call left the wait map, taking
+// the old load's line with it, and the old load's value, the only one
+// loaded, was dropped.
+func TestRTCloseKeepsTheValueOfALoadPastLockAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		rt := newRTLoading(t, func(_ context.Context, k string) (string, time.Duration, error) {
+			<-release
+			return "v" + k, time.Hour, nil
+		}, ufocache.RTOptions[string, string]{LockAge: time.Second})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		got := make(chan string, 1)
+		go func() { v, _, _ := rt.Get(ctx, "a"); got <- v }()
+		time.Sleep(2 * time.Second) // the load is past LockAge
+		wait, _ := closeRT(rt, context.Background())
+		synctest.Wait()
+		if _, st, err := rt.Get(ctx, "a"); !errors.Is(err, ufocache.ErrClosed) || st != ufocache.Miss {
+			t.Fatalf("Get after Close: %v, %v", st, err)
+		}
+		close(release)
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+		if v := <-got; v != "va" {
+			t.Fatalf("the load's caller got %q", v)
+		}
+		if v, ok := rt.Cache().Get("a"); !ok || v != "va" {
+			t.Errorf("after Close the load's value is not stored: %q, %v", v, ok)
+		}
+	})
+}
