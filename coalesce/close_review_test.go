@@ -2,6 +2,7 @@ package coalesce_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -55,6 +56,57 @@ func TestCloseWaitsForTheLoadTimeoutsCommit(t *testing.T) {
 				}
 				close(gate)
 				if err := wait(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// Close's ctx ending ends the functions' contexts, but a function that
+// does not watch its ctx still runs; its callers are still bounded by
+// LoadTimeout ("detached from ctx's cancellation, bounded by
+// LoadTimeout and ended by Close"). Close's cancel cancelled the load
+// context, and with it the deadline's timer: the timeout's function ran
+// at the cancel, left the call be (not a deadline), and never ran again,
+// so the callers waited for the function however long it ran, past its
+// LoadTimeout.
+func TestCloseKeepsTheLoadTimeoutOfAFunctionItEnded(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Do", true: "DoBatch"}[batch], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: time.Hour})
+				release := make(chan struct{})
+				got := make(chan error, 1)
+				go func() {
+					if batch {
+						got <- g.DoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
+							<-release // ignores its ctx
+							return []coalesce.Result[int]{{Val: 1}}, nil
+						})[0].Err
+						return
+					}
+					_, _, err := g.Do(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
+					got <- err
+				}()
+				synctest.Wait()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if err := g.Close(ctx); err != context.DeadlineExceeded {
+					t.Fatalf("Close: %v", err)
+				}
+				time.Sleep(2 * time.Hour) // past the LoadTimeout
+				synctest.Wait()
+				select {
+				case err := <-got:
+					if !errors.Is(err, coalesce.ErrLoadTimeout) {
+						t.Errorf("the caller got %v, want ErrLoadTimeout", err)
+					}
+				default:
+					t.Error("the caller still waits past the LoadTimeout")
+				}
+				close(release)
+				if err := g.Close(context.Background()); err != nil {
 					t.Fatal(err)
 				}
 			})
