@@ -214,11 +214,7 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 	// timeout racing fn's return used to split the keys between them):
 	// stop, which fn's side calls first, reports whether the timeout's
 	// function will run.
-	stop := g.onLoadTimeout(lctx, func() {
-		if lctx.Err() == context.DeadlineExceeded { // not Close's stop (see start)
-			fail(ErrLoadTimeout)
-		}
-	})
+	stop := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
 	arg := slices.Clone(keys) // fn may keep or change its slice
 	go func() {
 		defer g.life.exit()
@@ -228,12 +224,12 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 		defer func() {
 			stopped := stop()
 			defer cancel()
-			// Read after stop: lctx has ended if the timeout's function
-			// was started, and it saw the same Err (see run).
-			timedOut := lctx.Err() == context.DeadlineExceeded
-			if !stopped && timedOut {
-				return // the load timeout finishes the keys: fn's outcome is dropped
+			if !stopped {
+				return // the load timeout finished the keys: fn's outcome is dropped
 			}
+			// Read after stop: fn may have returned at its deadline,
+			// before the timeout's function ran (see run).
+			timedOut := lctx.Err() == context.DeadlineExceeded
 			switch {
 			case timedOut:
 				// fn returned past its deadline: as if the timeout had

@@ -493,10 +493,8 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 	c.started = true
 	lctx, cancel := g.loadContext(ctx, &c.fnCtx, &c.node)
 	stop := g.onLoadTimeout(lctx, func() {
-		if lctx.Err() == context.DeadlineExceeded { // not Close's stop: fn's outcome finishes c then
-			var zero V
-			g.finish(key, c, zero, ErrLoadTimeout)
-		}
+		var zero V
+		g.finish(key, c, zero, ErrLoadTimeout)
 	})
 	go func() {
 		defer g.life.exit()
@@ -534,15 +532,14 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 			// raced the timeout's, and 14 callers in 300 got fn's
 			// context.DeadlineExceeded.
 			// Close's stop ends ctx too, but that is no timeout: fn's
-			// outcome stands (the timeout's function left it be). ctx
-			// is read after stop: if the timeout's function was started,
-			// ctx had ended, and that function saw the same Err.
-			stopped := stop()
-			timedOut := ctx.Err() == context.DeadlineExceeded
-			if !stopped && timedOut {
-				return
+			// outcome stands if it comes before the deadline, which
+			// still bounds the callers (see onLoadTimeout).
+			if !stop() {
+				return // the timeout finished c
 			}
-			if timedOut {
+			// Read after stop: fn may have returned at its deadline,
+			// before the timeout's function ran.
+			if ctx.Err() == context.DeadlineExceeded {
 				var zero V
 				v, err, end = zero, ErrLoadTimeout, returned
 			}
@@ -584,28 +581,47 @@ func (g *Group[K, V]) loadContext(ctx context.Context, fc *fnContext, n *node) (
 	return lctx, func() {}
 }
 
-// onLoadTimeout arranges for f to run when the load context ends before
-// the returned stop is called: by its deadline, or by Close's stop, which
-// f must leave be (lctx.Err() is then context.Canceled, not
-// context.DeadlineExceeded; the load context's cancel runs after stop).
-// stop reports whether it stopped f; if not, it returns once f has
-// returned (f runs on a goroutine of its own, and finishes calls, with
-// their Commit and after function, that Close must wait for: the
-// function's goroutine, which Close counts, waits for it in stop).
+// onLoadTimeout arranges for f to run once the load context's deadline
+// passes, unless the returned stop is called first. The load context also
+// ends by Close's stop (its Err is then context.Canceled, and its
+// deadline's timer is stopped): that is no timeout, and the deadline
+// still bounds the callers, so f is then put on a timer of its own for
+// what is left of it. stop reports whether it stopped f; if not, it
+// returns once f has returned (f runs on a goroutine of its own and
+// finishes calls, with their Commit and after function, that Close must
+// wait for: the function's goroutine, which Close counts, waits for it
+// in stop). The load context's cancel runs after stop.
 func (g *Group[K, V]) onLoadTimeout(lctx context.Context, f func()) (stop func() bool) {
 	if g.opts.LoadTimeout <= 0 {
 		return func() bool { return true }
 	}
 	ran := make(chan struct{})
+	var late *time.Timer // set before ran is closed, if Close's stop came first
+	lateRan := make(chan struct{})
 	stopF := context.AfterFunc(lctx, func() {
 		defer close(ran)
-		f()
+		if lctx.Err() == context.DeadlineExceeded {
+			f()
+			return
+		}
+		d, _ := lctx.Deadline()
+		late = time.AfterFunc(time.Until(d), func() {
+			defer close(lateRan)
+			f()
+		})
 	})
 	return func() bool {
 		if stopF() {
 			return true
 		}
 		<-ran
+		if late == nil {
+			return false // f ran
+		}
+		if late.Stop() {
+			return true
+		}
+		<-lateRan
 		return false
 	}
 }
