@@ -97,3 +97,53 @@ func TestRTCloseKeepsTheValueOfALoadPastLockAge(t *testing.T) {
 		}
 	})
 }
+
+// A Loader's own ErrClosed (from another RTCache, closed) is its load's
+// error like any: with this RTCache open, a joiner of the load is a
+// LockHit; with it closed meanwhile, the load's leader is a Miss. Only a
+// lookup turned away by this RTCache's Close counts nowhere (refused
+// needs all three: not the leader, ErrClosed, and Close called).
+func TestRTALoaderErrClosedIsALoadsError(t *testing.T) {
+	for _, closeIt := range []bool{false, true} {
+		t.Run(map[bool]string{false: "open", true: "closed"}[closeIt], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				rt := newRTLoading(t, func(context.Context, string) (string, time.Duration, error) {
+					<-release
+					return "", 0, ufocache.ErrClosed
+				}, ufocache.RTOptions[string, string]{}, ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), RecordStats: true})
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				sts := make(chan ufocache.Status, 2)
+				go func() { _, st, _ := rt.Get(ctx, "a"); sts <- st }()
+				synctest.Wait()
+				joiners := 0
+				if closeIt {
+					wait, _ := closeRT(rt, context.Background())
+					synctest.Wait()
+					close(release)
+					if err := wait(); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					joiners = 1
+					go func() { _, st, _ := rt.Get(ctx, "a"); sts <- st }()
+					synctest.Wait()
+					close(release)
+				}
+				synctest.Wait()
+				want := map[ufocache.Status]int{ufocache.Miss: 1, ufocache.LockHit: joiners}
+				got := map[ufocache.Status]int{ufocache.Miss: 0, ufocache.LockHit: 0}
+				for range 1 + joiners {
+					got[<-sts]++
+				}
+				if got[ufocache.Miss] != want[ufocache.Miss] || got[ufocache.LockHit] != want[ufocache.LockHit] {
+					t.Errorf("statuses %v, want %v", got, want)
+				}
+				if s := rt.Stats(); s.Misses != 1 || s.LockHits != uint64(joiners) {
+					t.Errorf("stats: Misses %d, LockHits %d; want 1, %d", s.Misses, s.LockHits, joiners)
+				}
+			})
+		})
+	}
+}

@@ -149,3 +149,63 @@ func TestAFunctionsContextKeepsNothingPastTheFunction(t *testing.T) {
 		}
 	})
 }
+
+// A function's context keeps its caller's values but nothing of its
+// cancellation: once the caller has left with a cause of its own, the
+// function's Err is nil, and once Close ends it, context.Cause gives
+// ErrClosed, for it and for a context it derived, not the caller's
+// cause. fnContext answers the context package's key for the cancel
+// context with the Group's stop before asking the parent; asked the other
+// way round, the caller's cancel context answered, and its cause with it.
+func TestAFunctionsContextHasNoCauseOfItsCallers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, int]{})
+		type key struct{}
+		ctx, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
+		left := make(chan struct{})
+		seen := make(chan [4]any, 1)
+		go func() {
+			g.Do(ctx, "a", func(ctx context.Context) (int, error) {
+				<-left
+				inner, stop := context.WithCancel(ctx)
+				defer stop()
+				before := [2]any{ctx.Err(), ctx.Value(key{})}
+				<-inner.Done()
+				seen <- [4]any{before[0], before[1], context.Cause(ctx), context.Cause(inner)}
+				return 1, nil
+			})
+		}()
+		synctest.Wait()
+		cancel(errStopped)
+		synctest.Wait() // the caller has left
+		close(left)
+		synctest.Wait()
+		ended, endNow := context.WithCancel(context.Background())
+		endNow()
+		if err := g.Close(ended); err != context.Canceled {
+			t.Fatalf("Close: %v", err)
+		}
+		if s := <-seen; s[0] != nil || s[1] != "v" || s[2] != coalesce.ErrClosed || s[3] != coalesce.ErrClosed {
+			t.Fatalf("the function's ctx after its caller left: Err %v, value %v; after Close: Cause %v, its child's Cause %v", s[0], s[1], s[2], s[3])
+		}
+		if err := g.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Close with a ctx that has ended already returns nil when nothing runs
+// (or everything started has ended): it looks at the Group before ctx,
+// and ends no function's context. (Selecting on both at once answered
+// ctx.Err() half the time.)
+func TestCloseOfAnIdleGroupIgnoresAnEndedCtx(t *testing.T) {
+	g := newGroup(t, coalesce.Options[string, int]{})
+	g.Do(context.Background(), "a", func(context.Context) (int, error) { return 1, nil })
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 64 {
+		if err := g.Close(ended); err != nil {
+			t.Fatalf("Close of an idle Group with an ended ctx: %v", err)
+		}
+	}
+}
