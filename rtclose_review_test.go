@@ -42,6 +42,8 @@ func TestRTCloseCountsTheJoinersOfALoadThatFailedWithErrClosed(t *testing.T) {
 		go func() { _, st, err := rt.Get(ctx, "a"); leader <- answer{st, err} }()
 		synctest.Wait()
 		go func() { _, st, err := rt.Get(ctx, "a"); joiner <- answer{st, err} }()
+		multi := make(chan []ufocache.RTResult[string], 1)
+		go func() { res, _ := rt.MultiGet(ctx, []string{"b", "b"}); multi <- res }()
 		synctest.Wait()
 		wait, _ := closeRT(rt, context.Background())
 		synctest.Wait()
@@ -56,8 +58,11 @@ func TestRTCloseCountsTheJoinersOfALoadThatFailedWithErrClosed(t *testing.T) {
 		if j.st != ufocache.LockHit || !errors.Is(j.err, ufocache.ErrClosed) {
 			t.Errorf("the joiner of the load got %v, %v; want LockHit and the Loader's error", j.st, j.err)
 		}
-		if s := rt.Stats(); s.Loads != 1 || s.Misses != 1 || s.LockHits != 1 {
-			t.Errorf("stats: Loads %d, Misses %d, LockHits %d; want 1, 1, 1", s.Loads, s.Misses, s.LockHits)
+		if res := <-multi; res[0].Status != ufocache.Miss || res[1].Status != ufocache.LockHit || !errors.Is(res[1].Err, ufocache.ErrClosed) {
+			t.Errorf("MultiGet of a key twice: %+v; want Miss, then LockHit with the Loader's error", res)
+		}
+		if s := rt.Stats(); s.Loads != 2 || s.Misses != 2 || s.LockHits != 2 {
+			t.Errorf("stats: Loads %d, Misses %d, LockHits %d; want 2, 2, 2", s.Loads, s.Misses, s.LockHits)
 		}
 	})
 }
