@@ -378,6 +378,11 @@ type loaded[V any] struct {
 	// stored); the value a recheck found carries its entry's.
 	expire, at int64  // at: the time expire was counted from
 	w          uint32 // val's weight, computed before the store takes any lock
+	// ran says that a Loader or BatchLoader gave this outcome (a value
+	// or an error), as opposed to a recheck, a timeout, or Close's
+	// refusal: a Loader's own ErrClosed (from another RTCache, closed) is
+	// a load's error, not a refusal.
+	ran bool
 	// errTTL is, for a failed load, how long to keep its error as
 	// ErrorWithTTL gave it (0: RTOptions.ErrorTTL).
 	errTTL time.Duration
@@ -881,8 +886,14 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 				continue
 			}
 			o.Value, o.Err = r.Val.val, r.Err
-			if rt.refused(r.Leader, r.Err) {
-				continue // no load: its Status is what its lookup found, counted nowhere
+			if refused(r.Val, r.Err) {
+				// No load, as for a part not taken: its Status is what
+				// its lookup found, counted nowhere (its repeats too).
+				if untaken == nil {
+					untaken = make([]bool, len(out))
+				}
+				untaken[missAt[j]] = true
+				continue
 			}
 			if r.Leader {
 				rt.st.misses.Add(1)
@@ -894,7 +905,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 	}
 	for _, r := range repeats {
 		first := out[r[1]]
-		if untaken != nil && untaken[r[1]] || rt.refused(false, first.Err) {
+		if untaken != nil && untaken[r[1]] {
 			// Its first started no load, nor waited for one: it too
 			// has what its lookup found.
 			out[r[0]] = RTResult[V]{Status: first.Status, Err: first.Err}
@@ -1029,10 +1040,10 @@ func (rt *RTCache[K, V]) InFlight() int { return rt.group.Len() }
 // first did.
 func (rt *RTCache[K, V]) Close(ctx context.Context) error { return rt.group.Close(ctx) }
 
-// refused reports whether a lookup's load was turned away by Close (err
-// is ErrClosed from a call that was not this caller's to lead).
-func (rt *RTCache[K, V]) refused(leader bool, err error) bool {
-	return !leader && err == ErrClosed && rt.group.Closed()
+// refused reports whether a lookup's load was turned away by Close: its
+// outcome is ErrClosed, not from a Loader.
+func refused[V any](r loaded[V], err error) bool {
+	return err == ErrClosed && !r.ran
 }
 
 // hit counts a hit with left to live and starts a refresh ahead of its
@@ -1087,7 +1098,7 @@ func (rt *RTCache[K, V]) joinLoaded(ctx context.Context, k K, st Status) (loaded
 	}()
 	r, leader, err := rt.group.Do(ctx, k, rt.loader(k))
 	switch {
-	case rt.refused(leader, err):
+	case refused(r, err):
 		counted = true // no load: it counts nowhere
 		return r, st, err
 	case !leader:
@@ -1206,6 +1217,7 @@ func (rt *RTCache[K, V]) refreshPart(ctx context.Context, keys []K) bool {
 func (rt *RTCache[K, V]) loader(k K) func(context.Context) (loaded[V], error) {
 	return func(ctx context.Context) (r loaded[V], err error) {
 		defer rt.timed()()
+		r.ran = true
 		var ttl time.Duration
 		r.val, ttl, err = rt.load(ctx, k)
 		if err == nil {
@@ -1306,14 +1318,12 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 		return rt.batch(ctx, slices.Clone(keys))
 	}()
 	if err != nil {
+		// Each key fails with err, kept for its ttl (0: ErrorTTL), as a
+		// load's error (ran).
 		ttl, err := errorTTL(err)
-		if ttl == 0 {
-			return nil, err
-		}
-		// Each key fails with err, kept for ttl.
 		res := make([]coalesce.Result[loaded[V]], len(keys))
 		for i := range res {
-			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{errTTL: ttl}, Err: err}
+			res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{errTTL: ttl, ran: true}, Err: err}
 		}
 		return res, nil
 	}
@@ -1322,7 +1332,7 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 	}
 	res := make([]coalesce.Result[loaded[V]], len(got))
 	for i, l := range got {
-		res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{val: l.Value}, Err: l.Err}
+		res[i] = coalesce.Result[loaded[V]]{Val: loaded[V]{val: l.Value, ran: true}, Err: l.Err}
 		if l.Err == nil {
 			res[i].Val.w = rt.c.weigh(keys[i], l.Value) // before the store's lock
 			res[i].Val.expire, res[i].Val.at = rt.c.expiry(l.TTL)
@@ -1375,6 +1385,9 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 		var r loaded[V]
 		r, o.Status, o.Err = rt.joinLoaded(ctx, missing[j], st)
 		o.Value = r.val
+		if refused(r, o.Err) {
+			untaken[missAt[j]] = true // no load (Close): its repeats have what their lookup found too
+		}
 	}
 	var work func()
 	work = func() {

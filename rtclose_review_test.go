@@ -156,3 +156,53 @@ func TestRTALoaderErrClosedIsALoadsError(t *testing.T) {
 		})
 	}
 }
+
+// The same for a BatchLoader: a batch started before Close that fails
+// with ErrClosed, as a whole or for one key, failed as a load: a Get that
+// joined one of its keys is a LockHit, and a repeat in the MultiGet too.
+func TestRTCloseCountsTheJoinersOfABatchThatFailedWithErrClosed(t *testing.T) {
+	for _, whole := range []bool{true, false} {
+		t.Run(map[bool]string{true: "whole batch", false: "one key"}[whole], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				rt := newRTLoading(t, func(context.Context, string) (string, time.Duration, error) {
+					return "", 0, errors.New("no single loads here")
+				}, ufocache.RTOptions[string, string]{BatchLoader: func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+					<-release
+					if whole {
+						return nil, ufocache.ErrClosed // an inner RTCache's, closed
+					}
+					res := make([]ufocache.Loaded[string], len(keys))
+					for i := range res {
+						res[i].Err = ufocache.ErrClosed
+					}
+					return res, nil
+				}}, ufocache.Options[string, string]{MaxWeight: 100, Clock: newBubbleClock(), RecordStats: true})
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				multi := make(chan []ufocache.RTResult[string], 1)
+				go func() { res, _ := rt.MultiGet(ctx, []string{"a", "b", "a"}); multi <- res }()
+				synctest.Wait()
+				joiner := make(chan ufocache.Status, 1)
+				go func() { _, st, _ := rt.Get(ctx, "b"); joiner <- st }()
+				synctest.Wait()
+				wait, _ := closeRT(rt, context.Background())
+				synctest.Wait()
+				close(release)
+				if err := wait(); err != nil {
+					t.Fatal(err)
+				}
+				res := <-multi
+				if res[0].Status != ufocache.Miss || res[1].Status != ufocache.Miss || res[2].Status != ufocache.LockHit || !errors.Is(res[2].Err, ufocache.ErrClosed) {
+					t.Errorf("MultiGet: %+v; want Miss, Miss, then LockHit with the BatchLoader's error", res)
+				}
+				if st := <-joiner; st != ufocache.LockHit {
+					t.Errorf("the Get that joined the batch: %v, want LockHit", st)
+				}
+				if s := rt.Stats(); s.Loads != 2 || s.Misses != 2 || s.LockHits != 2 {
+					t.Errorf("stats: Loads %d, Misses %d, LockHits %d; want 2, 2, 2", s.Loads, s.Misses, s.LockHits)
+				}
+			})
+		})
+	}
+}
