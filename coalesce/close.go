@@ -90,7 +90,15 @@ func (l *life) exit() {
 // returns ctx.Err() at once; what they return then is their callers'
 // outcome, and committed, as any. Close may be called again, and by
 // several goroutines: each call waits as the first did, and the first to
-// see its ctx end ends the functions' contexts.
+// see its ctx end ends the functions' contexts. A Close called inside a
+// function, or in Commit's after function, waits for that function's own
+// call: with a ctx that never ends, for ever.
+//
+// A function's context ends only there (and, with a LoadTimeout, at its
+// deadline or once the function has returned). What a function ties to
+// it, a context.AfterFunc whose stop it never calls or a WithCancel it
+// never cancels, is held until then: without a LoadTimeout, by the Group
+// until Close, as a server's base context would hold it.
 func (g *Group[K, V]) Close(ctx context.Context) error {
 	l := g.life
 	l.once.Do(func() {

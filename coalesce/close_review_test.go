@@ -114,42 +114,6 @@ func TestCloseKeepsTheLoadTimeoutOfAFunctionItEnded(t *testing.T) {
 	}
 }
 
-// A function's context outlives nothing of the function's: what a
-// function ties to it (a context.AfterFunc whose stop it leaves uncalled,
-// as it may once it has returned) must not stay tied to the Group. Since
-// the functions' contexts present the Group's stop as their cancel
-// context, every such registration joined that stop's children for the
-// Group's life: memory that grew with every load (it had no Done, and
-// nothing was kept), and at Close every one of them ran, for loads long
-// finished.
-func TestAFunctionsContextKeepsNothingPastTheFunction(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := newGroup(t, coalesce.Options[int, int]{})
-		var fired atomic.Int32
-		for i := range 100 {
-			g.Do(context.Background(), i, func(ctx context.Context) (int, error) {
-				context.AfterFunc(ctx, func() { fired.Add(1) }) // its stop is not called
-				return i, nil
-			})
-		}
-		release := make(chan struct{})
-		g.Go(context.Background(), -1, func(context.Context) (int, error) { <-release; return 0, nil })
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if err := g.Close(ctx); err != context.Canceled {
-			t.Fatalf("Close: %v", err)
-		}
-		synctest.Wait()
-		if n := fired.Load(); n != 0 {
-			t.Errorf("Close ran %d AfterFuncs of functions that had returned: the Group kept them", n)
-		}
-		close(release)
-		if err := g.Close(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
 // A function's context keeps its caller's values but nothing of its
 // cancellation: once the caller has left with a cause of its own, the
 // function's Err is nil, and once Close ends it, context.Cause gives
