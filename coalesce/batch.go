@@ -214,7 +214,7 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 	// timeout racing fn's return used to split the keys between them):
 	// stop, which fn's side calls first, reports whether the timeout's
 	// function will run.
-	stop := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
+	timer := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
 	arg := slices.Clone(keys) // fn may keep or change its slice
 	go func() {
 		defer g.life.exit()
@@ -222,7 +222,7 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 		end := returned
 		err := ErrGoexit // stays if fn calls runtime.Goexit
 		defer func() {
-			stopped := stop()
+			stopped := timer.stop()
 			defer cancel()
 			if !stopped {
 				return // the load timeout finished the keys: fn's outcome is dropped

@@ -173,3 +173,57 @@ func TestCloseOfAnIdleGroupIgnoresAnEndedCtx(t *testing.T) {
 		}
 	}
 }
+
+// The two together: Close's ctx ended, the function ignores its own, and
+// its deadline finishes the call from a timer of its own, whose after
+// function still runs when the function returns: a second Close waits for
+// that after function too.
+func TestCloseWaitsForTheLateLoadTimeoutsCommit(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Do", true: "DoBatch"}[batch], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				gate := make(chan struct{})
+				var afterRunning, afterDone atomic.Bool
+				g := newGroup(t, coalesce.Options[string, int]{
+					LoadTimeout: time.Hour,
+					Commit: func(string, int, error) func() {
+						return func() {
+							afterRunning.Store(true)
+							<-gate
+							afterDone.Store(true)
+						}
+					},
+				})
+				release := make(chan struct{})
+				if batch {
+					g.GoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
+						<-release
+						return []coalesce.Result[int]{{Val: 1}}, nil
+					})
+				} else {
+					g.Go(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if err := g.Close(ctx); err != context.DeadlineExceeded {
+					t.Fatalf("Close: %v", err)
+				}
+				time.Sleep(2 * time.Hour) // past the LoadTimeout: the late timer's after function waits for gate
+				synctest.Wait()
+				if !afterRunning.Load() {
+					t.Fatal("the late load timeout's after function did not start")
+				}
+				wait, returned := closing(g, context.Background())
+				close(release)
+				synctest.Wait()
+				if returned.Load() && !afterDone.Load() {
+					t.Error("Close returned while the late load timeout's after function ran")
+				}
+				close(gate)
+				if err := wait(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}

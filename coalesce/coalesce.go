@@ -71,6 +71,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -492,14 +493,14 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 	}
 	c.started = true
 	lctx, cancel := g.loadContext(ctx, &c.fnCtx, &c.node)
-	stop := g.onLoadTimeout(lctx, func() {
+	timer := g.onLoadTimeout(lctx, func() {
 		var zero V
 		g.finish(key, c, zero, ErrLoadTimeout)
 	})
 	go func() {
 		defer g.life.exit()
 		defer cancel()
-		g.run(lctx, key, c, fn, stop)
+		g.run(lctx, key, c, fn, timer)
 	}()
 	return true
 }
@@ -518,31 +519,29 @@ func (g *Group[K, V]) refuse(key K, c *call[V]) bool {
 
 // run runs fn for the call c and finishes c with its outcome, after
 // stop (if not nil), whether fn returns, panics or calls runtime.Goexit.
-func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error), stop func() bool) {
+func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error), timer *loadTimer) {
 	var v V
 	end := returned
 	err := ErrGoexit // stays if fn calls runtime.Goexit: only the defers run
 	defer func() {
-		if stop != nil {
-			// fn returned (or panicked) past its LoadTimeout, perhaps
-			// because its ctx ended there, with ctx.Err(): its outcome
-			// is dropped and every caller gets ErrLoadTimeout, as
-			// LoadTimeout says. Either the timeout's own finish does it
-			// (it came first), or this one. Finishing with fn's outcome
-			// raced the timeout's, and 14 callers in 300 got fn's
-			// context.DeadlineExceeded.
-			// Close's stop ends ctx too, but that is no timeout: fn's
-			// outcome stands if it comes before the deadline, which
-			// still bounds the callers (see onLoadTimeout).
-			if !stop() {
-				return // the timeout finished c
-			}
-			// Read after stop: fn may have returned at its deadline,
-			// before the timeout's function ran.
-			if ctx.Err() == context.DeadlineExceeded {
-				var zero V
-				v, err, end = zero, ErrLoadTimeout, returned
-			}
+		// fn returned (or panicked) past its LoadTimeout, perhaps
+		// because its ctx ended there, with ctx.Err(): its outcome is
+		// dropped and every caller gets ErrLoadTimeout, as LoadTimeout
+		// says. Either the timeout's own finish does it (it came first),
+		// or this one. Finishing with fn's outcome raced the timeout's,
+		// and 14 callers in 300 got fn's context.DeadlineExceeded.
+		// Close's stop ends ctx too, but that is no timeout: fn's
+		// outcome stands if it comes before the deadline, which still
+		// bounds the callers (see onLoadTimeout).
+		if !timer.stop() {
+			return // the timeout finished c
+		}
+		// Read after stop: fn may have returned at its deadline, before
+		// the timeout's function ran. (Without a LoadTimeout, ctx has no
+		// deadline.)
+		if ctx.Err() == context.DeadlineExceeded {
+			var zero V
+			v, err, end = zero, ErrLoadTimeout, returned
 		}
 		g.finishWith(key, c, v, err, end, true)
 	}()
@@ -582,48 +581,66 @@ func (g *Group[K, V]) loadContext(ctx context.Context, fc *fnContext, n *node) (
 }
 
 // onLoadTimeout arranges for f to run once the load context's deadline
-// passes, unless the returned stop is called first. The load context also
-// ends by Close's stop (its Err is then context.Canceled, and its
-// deadline's timer is stopped): that is no timeout, and the deadline
-// still bounds the callers, so f is then put on a timer of its own for
-// what is left of it. stop reports whether it stopped f; if not, it
-// returns once f has returned (f runs on a goroutine of its own and
-// finishes calls, with their Commit and after function, that Close must
-// wait for: the function's goroutine, which Close counts, waits for it
-// in stop). The load context's cancel runs after stop.
-func (g *Group[K, V]) onLoadTimeout(lctx context.Context, f func()) (stop func() bool) {
+// passes, unless the returned timer's stop is called first (nil: no
+// LoadTimeout, nothing to stop). The load context also ends by Close's
+// stop (its Err is then context.Canceled, and its deadline's timer is
+// stopped): that is no timeout, and the deadline still bounds the
+// callers, so f is then put on a timer of its own for what is left of
+// it. The load context's cancel runs after stop.
+func (g *Group[K, V]) onLoadTimeout(lctx context.Context, f func()) *loadTimer {
 	if g.opts.LoadTimeout <= 0 {
-		return func() bool { return true }
+		return nil
 	}
-	ran := make(chan struct{})
-	var late *time.Timer // set before ran is closed, if Close's stop came first
-	lateRan := make(chan struct{})
-	stopF := context.AfterFunc(lctx, func() {
-		defer close(ran)
-		if lctx.Err() == context.DeadlineExceeded {
-			f()
-			return
-		}
-		d, _ := lctx.Deadline()
-		late = time.AfterFunc(time.Until(d), func() {
-			defer close(lateRan)
-			f()
-		})
+	t := &loadTimer{lctx: lctx, f: f}
+	t.fired.Add(1)
+	t.stopF = context.AfterFunc(lctx, t.fire)
+	return t
+}
+
+// loadTimer is a call's (or a batch's) load timeout: see onLoadTimeout.
+// One allocation holds it all, where channels and closures cost five.
+type loadTimer struct {
+	lctx  context.Context
+	f     func()
+	stopF func() bool // stops fire
+	fired sync.WaitGroup
+	late  *time.Timer // set by fire, if Close's stop came first
+	lated sync.WaitGroup
+}
+
+// fire runs when lctx ends.
+func (t *loadTimer) fire() {
+	defer t.fired.Done()
+	if t.lctx.Err() == context.DeadlineExceeded {
+		t.f()
+		return
+	}
+	d, _ := t.lctx.Deadline()
+	t.lated.Add(1)
+	t.late = time.AfterFunc(time.Until(d), func() {
+		defer t.lated.Done()
+		t.f()
 	})
-	return func() bool {
-		if stopF() {
-			return true
-		}
-		<-ran
-		if late == nil {
-			return false // f ran
-		}
-		if late.Stop() {
-			return true
-		}
-		<-lateRan
-		return false
+}
+
+// stop reports whether it stopped f; if not, it returns once f has
+// returned: f runs on a goroutine of its own and finishes calls, with
+// their Commit and after function, that Close must wait for, and the
+// function's goroutine, which Close counts, waits for it here.
+func (t *loadTimer) stop() bool {
+	if t == nil || t.stopF() {
+		return true
 	}
+	t.fired.Wait()
+	if t.late == nil {
+		return false // f ran
+	}
+	if t.late.Stop() {
+		t.lated.Done() // its function will not run
+		return true
+	}
+	t.lated.Wait()
+	return false
 }
 
 // protect runs fn, turning a panic into a *PanicError; end says whether
