@@ -156,53 +156,55 @@ func TestCloseLetsCallersJoinTheCallInFlight(t *testing.T) {
 func TestCloseEndsTheFunctionsWhenItsCtxEnds(t *testing.T) {
 	for _, timeout := range []time.Duration{0, time.Hour} {
 		for _, batch := range []bool{false, true} {
-			synctest.Test(t, func(t *testing.T) {
-				g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: timeout})
-				var seen atomic.Value
-				hold := make(chan struct{}) // the function ignores its end until this closes
-				fn := func(ctx context.Context) (int, error) {
-					inner, stop := context.WithTimeout(ctx, 2*time.Hour)
-					defer stop()
-					<-inner.Done()
-					seen.Store([2]error{ctx.Err(), context.Cause(inner)})
-					<-hold
-					return 0, errStopped
-				}
-				got := make(chan error, 1)
-				go func() {
-					if batch {
-						got <- g.DoBatch(context.Background(), []string{"a"}, func(ctx context.Context, _ []string) ([]coalesce.Result[int], error) {
-							_, err := fn(ctx)
-							return nil, err
-						})[0].Err
-						return
+			t.Run(fmt.Sprintf("LoadTimeout %v, batch %v", timeout, batch), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: timeout})
+					var seen atomic.Value
+					hold := make(chan struct{}) // the function ignores its end until this closes
+					fn := func(ctx context.Context) (int, error) {
+						inner, stop := context.WithTimeout(ctx, 2*time.Hour)
+						defer stop()
+						<-inner.Done()
+						seen.Store([2]error{ctx.Err(), context.Cause(inner)})
+						<-hold
+						return 0, errStopped
 					}
-					_, _, err := g.Do(context.Background(), "a", fn)
-					got <- err
-				}()
-				synctest.Wait()
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				if err := g.Close(ctx); err != context.DeadlineExceeded {
-					t.Fatalf("Close: %v, want its ctx's error", err)
-				}
-				synctest.Wait()
-				s, _ := seen.Load().([2]error)
-				if s[0] != context.Canceled || s[1] != coalesce.ErrClosed {
-					t.Fatalf("the function's ctx: Err %v, the cause of its own WithTimeout %v", s[0], s[1])
-				}
-				wait, returned := closing(g, context.Background())
-				synctest.Wait()
-				if returned.Load() {
-					t.Fatal("a second Close returned while a function ran")
-				}
-				close(hold)
-				if err := wait(); err != nil {
-					t.Fatalf("second Close: %v", err)
-				}
-				if err := <-got; err != errStopped {
-					t.Fatalf("LoadTimeout %v, batch %v: the caller got %v, want the function's own error", timeout, batch, err)
-				}
+					got := make(chan error, 1)
+					go func() {
+						if batch {
+							got <- g.DoBatch(context.Background(), []string{"a"}, func(ctx context.Context, _ []string) ([]coalesce.Result[int], error) {
+								_, err := fn(ctx)
+								return nil, err
+							})[0].Err
+							return
+						}
+						_, _, err := g.Do(context.Background(), "a", fn)
+						got <- err
+					}()
+					synctest.Wait()
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					if err := g.Close(ctx); err != context.DeadlineExceeded {
+						t.Fatalf("Close: %v, want its ctx's error", err)
+					}
+					synctest.Wait()
+					s, _ := seen.Load().([2]error)
+					if s[0] != context.Canceled || s[1] != coalesce.ErrClosed {
+						t.Fatalf("the function's ctx: Err %v, the cause of its own WithTimeout %v", s[0], s[1])
+					}
+					wait, returned := closing(g, context.Background())
+					synctest.Wait()
+					if returned.Load() {
+						t.Fatal("a second Close returned while a function ran")
+					}
+					close(hold)
+					if err := wait(); err != nil {
+						t.Fatalf("second Close: %v", err)
+					}
+					if err := <-got; err != errStopped {
+						t.Fatalf("the caller got %v, want the function's own error", err)
+					}
+				})
 			})
 		}
 	}
