@@ -226,9 +226,10 @@ type RTOptions[K comparable, V any] struct {
 	// RefreshAhead, if > 0, makes a lookup that hits a value with less
 	// than this left to live start a background refresh of it (one per
 	// key at a time, as GetStaleWhileUpdate's; see MaxRefreshes) and
-	// return the value at once, so
-	// that hot keys are reloaded before they expire and no caller waits
-	// for them. It should be well below the TTLs: a value the Loader gave
+	// return the value at once, so that keys read near their expiry are
+	// reloaded before it and no caller waits for them. Nothing measures
+	// how hot a key is: one hit inside the window is enough, so a key
+	// read once there costs a load. It should be well below the TTLs: a value the Loader gave
 	// less than RefreshAhead to live is within it from the start, and
 	// each hit then starts a refresh as soon as the last one finished.
 	// So does each hit after a failed refresh, unless ErrorTTL (or the
