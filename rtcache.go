@@ -321,6 +321,11 @@ type StaleStatus struct {
 	// least 1ns (a value expiring this very nanosecond, as Invalidate
 	// leaves one, is stale), as Cache.GetStale reports it.
 	StaleFor time.Duration
+	// TTL is, with any other Status, what GetWithTTL would report with
+	// it: the time the value has left to live (a DNS answer's TTL), or
+	// with an error the time the key's cached error has left. 0 for a
+	// stale value.
+	TTL time.Duration
 }
 
 // RTResult is one key's answer from MultiGet.
@@ -670,7 +675,9 @@ func (rt *RTCache[K, V]) get(ctx context.Context, k K) (V, Status, error) {
 // GetStale is Get with stale-if-error: if the load fails (an error, a
 // panic, a timeout, or ctx ending first) and k has a value that expired no
 // more than staleTTL ago, GetStale returns that value with Status Stale,
-// how long ago it expired, and a nil error. A cached error
+// how long ago it expired, and a nil error. Otherwise the StaleStatus
+// carries the TTL GetWithTTL would report (a DNS answer's, without a
+// second lookup). A cached error
 // (RTOptions.ErrorTTL) counts as a failed load, and so does any error
 // the Loader returns: GetStale cannot tell "the origin is down" from "the
 // origin says the key is gone". Where an answer of absence must replace
@@ -691,21 +698,21 @@ func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Durati
 	v, st, left := rt.c.lookup(k)
 	if st == Hit {
 		rt.hit(ctx, k, left)
-		return v, StaleStatus{Status: Hit}, nil
+		return v, StaleStatus{Status: Hit, TTL: left}, nil
 	}
 	if st != Expired || -left > staleTTL {
-		nv, nst, err := rt.fetch(ctx, k, st)
-		return nv, StaleStatus{Status: nst}, err
+		nv, ttl, nst, err := rt.fetchTTL(ctx, k, st)
+		return nv, StaleStatus{Status: nst, TTL: ttl}, err
 	}
-	nv, nst, panicked, err := rt.fetchCaught(ctx, k, st)
+	nv, ttl, nst, panicked, err := rt.fetchCaught(ctx, k, st)
 	if err == nil {
-		return nv, StaleStatus{Status: nst}, nil
+		return nv, StaleStatus{Status: nst, TTL: ttl}, nil
 	}
 	// The load failed: what the cache holds now, not what it held before
 	// the load, decides (the load may have taken up to its timeout).
 	switch v, st, left, _ := rt.c.recheckRead(k); {
 	case st == Hit:
-		return v, StaleStatus{Status: Hit}, nil
+		return v, StaleStatus{Status: Hit, TTL: left}, nil
 	case st == Expired && -left <= staleTTL:
 		rt.st.stale.Add(1)
 		return v, StaleStatus{Status: Stale, StaleFor: max(-left, 1)}, nil
@@ -713,13 +720,13 @@ func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Durati
 	if panicked {
 		panic(err) // as fetch would have, with no stale value to serve
 	}
-	return nv, StaleStatus{Status: nst}, err
+	return nv, StaleStatus{Status: nst, TTL: ttl}, err
 }
 
 // fetchCaught is fetch for a caller that may have a stale value to fall
 // back on: a panic in the Loader, which fetch raises again in its leader,
 // is returned as its *PanicError instead, and panicked says so.
-func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, s Status, panicked bool, err error) {
+func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, ttl time.Duration, s Status, panicked bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, ok := r.(*PanicError)
@@ -729,8 +736,8 @@ func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, 
 			s, err, panicked = st, p, true
 		}
 	}()
-	v, s, err = rt.fetch(ctx, k, st)
-	return v, s, false, err
+	v, ttl, s, err = rt.fetchTTL(ctx, k, st)
+	return v, ttl, s, false, err
 }
 
 // GetStaleWhileUpdate serves stale while it revalidates: if k's value
@@ -760,7 +767,7 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 	switch {
 	case st == Hit:
 		rt.hit(ctx, k, left)
-		return v, StaleStatus{Status: Hit}, nil
+		return v, StaleStatus{Status: Hit, TTL: left}, nil
 	case st == Expired && -left <= staleTTL:
 		if rt.refresh(ctx, k) {
 			rt.st.errorHits.Add(1)
@@ -768,8 +775,8 @@ func (rt *RTCache[K, V]) GetStaleWhileUpdate(ctx context.Context, k K, staleTTL 
 		rt.st.stale.Add(1)
 		return v, StaleStatus{Status: Stale, StaleFor: max(-left, 1)}, nil
 	}
-	nv, nst, err := rt.fetch(ctx, k, st)
-	return nv, StaleStatus{Status: nst}, err
+	nv, ttl, nst, err := rt.fetchTTL(ctx, k, st)
+	return nv, StaleStatus{Status: nst, TTL: ttl}, err
 }
 
 // MultiGet looks up every key and returns the answers in the order of keys.
