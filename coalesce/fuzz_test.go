@@ -34,6 +34,10 @@ func FuzzGroup(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}, uint8(0))
 	f.Add([]byte{3, 3, 3, 3, 9, 9, 9, 27, 1, 2, 81, 4, 4, 4}, uint8(7))
 	f.Add([]byte("coalesce a stampede of callers"), uint8(42))
+	// Close among the calls, with a ctx that ends (0xc3: 3ms) and one that
+	// does not (0xc0: ended at once), then more calls.
+	f.Add([]byte{0, 4, 5, 0x25, 6, 0xc3, 8, 0, 3, 9, 7, 2, 6, 0xc0, 16, 1, 5, 0, 7, 5, 0, 0}, uint8(9))
+	f.Add([]byte{5, 0x29, 13, 4, 6, 0xc2, 0, 0, 3, 0x80, 7, 7, 6, 0xc4, 21, 0}, uint8(0x80|10))
 	f.Fuzz(func(t *testing.T, ops []byte, cfg uint8) {
 		if len(ops) > 96 {
 			ops = ops[:96]
@@ -52,6 +56,11 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 	lastCommitted := map[string]int{}
 	var outOfOrder []string
 	committedAt := map[string]time.Time{}
+	// Close: closing is set before the first Close is called, closed once
+	// a Close has returned nil; running counts the functions in flight.
+	var closing, closed bool
+	var running int
+	var afterClose []string
 	opts := coalesce.Options[string, int]{
 		LockAge:     []time.Duration{0, 5 * ms, 20 * ms}[cfg%3],
 		LockTimeout: []time.Duration{0, 3 * ms, 30 * ms}[cfg/3%3],
@@ -60,6 +69,9 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 			mu.Lock()
 			defer mu.Unlock()
 			commits[k]++
+			if closed {
+				afterClose = append(afterClose, fmt.Sprintf("key %s committed after Close returned nil", k))
+			}
 			if err == nil {
 				committedAt[k] = time.Now()
 				if v <= lastCommitted[k] {
@@ -96,7 +108,16 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 			started[k]++
 			vals[i] = 100 + started[k]
 		}
+		if closed {
+			afterClose = append(afterClose, fmt.Sprintf("a function of %v started after Close returned nil", keys))
+		}
+		running++
 		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			running--
+			mu.Unlock()
+		}()
 		switch b % 6 {
 		case 1:
 			return nil, errFn
@@ -138,6 +159,11 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 	}
 	allowed := func(err error) bool {
 		var pe *coalesce.PanicError
+		if err == coalesce.ErrClosed {
+			mu.Lock()
+			defer mu.Unlock()
+			return closing
+		}
 		return err == nil || err == errFn || errors.As(err, &pe) || err == coalesce.ErrGoexit ||
 			err == coalesce.ErrLoadTimeout || err == coalesce.ErrLockTimeout || errors.Is(err, context.Canceled) ||
 			errors.Is(err, context.DeadlineExceeded)
@@ -199,7 +225,29 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 		case 5:
 			g.Go(ctx, k, fn(k, b))
 		case 6:
-			g.Forget(k, nil)
+			if b&0xc0 != 0xc0 {
+				g.Forget(k, nil)
+				break
+			}
+			// Close, with a ctx that may end first (then it ends the
+			// functions' contexts, which they ignore here).
+			mu.Lock()
+			closing = true
+			mu.Unlock()
+			wg.Go(func() {
+				c, cancel := context.WithTimeout(ctx, time.Duration(b%8)*ms)
+				defer cancel()
+				if err := g.Close(c); err == nil {
+					mu.Lock()
+					closed = true
+					if running != 0 {
+						afterClose = append(afterClose, fmt.Sprintf("Close returned nil with %d functions running", running))
+					}
+					mu.Unlock()
+				} else if err != context.DeadlineExceeded {
+					report("Close: %v", err)
+				}
+			})
 		case 7:
 			time.Sleep(time.Duration(b%8) * ms)
 		}
@@ -211,9 +259,19 @@ func fuzzGroup(t *testing.T, ops []byte, cfg uint8) {
 	wg.Wait()
 	time.Sleep(100 * ms)
 	synctest.Wait()
+	if closing {
+		c, cancel := context.WithTimeout(context.Background(), 50*ms)
+		defer cancel()
+		if err := g.Close(c); err != nil {
+			t.Errorf("Close once every call finished: %v", err)
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, s := range bad {
+		t.Error(s)
+	}
+	for _, s := range afterClose {
 		t.Error(s)
 	}
 	for _, s := range outOfOrder {
