@@ -24,7 +24,8 @@ import (
 // no load holds a key, every error is one a lookup may return, the Cache
 // keeps its bound, and RTStats agrees with the origin: Loads is the number
 // of keys it was asked for, and LoadErrors is at least the number it failed
-// (timeouts add to it) and at most Loads.
+// (timeouts add to it) and at most Loads. Close may come among the calls:
+// ErrClosed only once it began, and no load once a Close returned nil.
 func FuzzRTCache(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, []byte{0, 1, 4, 0, 2}, uint16(0))
 	f.Add([]byte("a stampede of read-through callers"), []byte{5, 0, 0, 3, 1}, uint16(0x1ff))
@@ -32,6 +33,9 @@ func FuzzRTCache(f *testing.F) {
 	// Each key's load looks up the next first: the four loads wait in a loop.
 	f.Add([]byte{0, 0, 8, 0, 16, 0, 24, 0, 3, 9}, []byte{6}, uint16(0))
 	f.Add([]byte{0, 0, 8, 0, 16, 0, 24, 0, 3, 9}, []byte{6, 6, 0}, uint16(0x44))
+	// Close (7, 0x22/0x20) among lookups, with hanging and slow loads.
+	f.Add([]byte{0, 0, 9, 1, 7, 0x22, 2, 3, 19, 0x84, 3, 9, 7, 0x20, 8, 0, 11, 4}, []byte{5, 10, 0, 1}, uint16(0x44))
+	f.Add([]byte{3, 9, 0, 0, 7, 0x21, 16, 0, 1, 2, 7, 0x23, 3, 5}, []byte{28, 0, 5}, uint16(0x214))
 	f.Fuzz(func(t *testing.T, ops, script []byte, cfg uint16) {
 		if len(ops) > 80 {
 			ops = ops[:80]
@@ -50,6 +54,10 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 	hang := make(chan struct{})
 	var calls, asked, failed atomic.Int64
 	var rt *ufocache.RTCache[int, int]
+	// Close: closing is set before the first Close is called, closed once
+	// one has returned nil.
+	var closing, closed atomic.Bool
+	var afterClose atomic.Int64 // loads started after a Close returned nil
 	// behave runs one load's scripted behaviour (k is its first key): 0
 	// returns (having looked up k+1 first, for b/6 odd: a loop of loads
 	// gets ErrLoadCycle), 1 fails, 2 panics, 3 calls Goexit, 4 takes a
@@ -57,6 +65,9 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 	behave := func(ctx context.Context, k, keys int) error {
 		b := script[int(calls.Add(1)-1)%len(script)]
 		asked.Add(int64(keys))
+		if closed.Load() {
+			afterClose.Add(1)
+		}
 		switch b % 6 {
 		case 0:
 			if b/6%2 == 1 {
@@ -123,7 +134,7 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 		ok := err == nil && (v == k+1000 || v == k+2000) ||
 			err != nil && (err == errOriginDown || errors.As(err, &pe) || err == ufocache.ErrGoexit ||
 				err == ufocache.ErrLoadTimeout || err == ufocache.ErrLockTimeout || err == ufocache.ErrLoadCycle ||
-				errors.Is(err, context.DeadlineExceeded))
+				errors.Is(err, context.DeadlineExceeded) || err == ufocache.ErrClosed && closing.Load())
 		if !ok {
 			mu.Lock()
 			bad = append(bad, fmt.Sprintf("%s(%d) = %d, %v", op, k, v, err))
@@ -203,9 +214,30 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 			rt.Invalidate(k)
 			cancel()
 		case 7:
-			if b&0x40 != 0 {
+			switch {
+			case b&0x40 != 0:
 				rt.Clear()
-			} else {
+			case b&0x20 != 0:
+				// Close, with a ctx that may end first (it then ends the
+				// loads' contexts; the hanging ones ignore theirs).
+				closing.Store(true)
+				wg.Go(func() {
+					c, stop := context.WithTimeout(context.Background(), time.Duration(b%4)*ms)
+					defer stop()
+					if err := rt.Close(c); err == nil {
+						closed.Store(true)
+						if n := rt.InFlight(); n != 0 {
+							mu.Lock()
+							bad = append(bad, fmt.Sprintf("InFlight %d once Close returned nil", n))
+							mu.Unlock()
+						}
+					} else if err != context.DeadlineExceeded {
+						mu.Lock()
+						bad = append(bad, fmt.Sprintf("Close: %v", err))
+						mu.Unlock()
+					}
+				})
+			default:
 				time.Sleep(time.Duration(b%6) * ms)
 			}
 			cancel()
@@ -216,6 +248,16 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 	wg.Wait()
 	time.Sleep(50 * ms)
 	synctest.Wait()
+	if closing.Load() {
+		c, stop := context.WithTimeout(context.Background(), 50*ms)
+		defer stop()
+		if err := rt.Close(c); err != nil {
+			t.Errorf("Close once every load finished: %v", err)
+		}
+	}
+	if n := afterClose.Load(); n != 0 {
+		t.Errorf("%d loads started after a Close returned nil", n)
+	}
 	for _, s := range bad {
 		t.Error(s)
 	}
