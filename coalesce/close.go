@@ -90,7 +90,9 @@ func (l *life) exit() {
 // returns ctx.Err() at once; what they return then is their callers'
 // outcome, and committed, as any. Close may be called again, and by
 // several goroutines: each call waits as the first did, and the first to
-// see its ctx end ends the functions' contexts. A Close called inside a
+// see its ctx end ends the functions' contexts. (A caller that claimed
+// its key just before Close began may still hold it for a moment, in Len
+// and InFlight, until it is turned away.) A Close called inside a
 // function, or in Commit's after function, waits for that function's own
 // call: with a ctx that never ends, for ever.
 //
