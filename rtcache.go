@@ -69,6 +69,8 @@ type RTCache[K comparable, V any] struct {
 	errs    atomic.Pointer[Cache[K, error]]
 	maxErrs int64
 	errTTL  time.Duration
+	// timeoutTTL is RTOptions.LoadTimeoutTTL.
+	timeoutTTL time.Duration
 
 	plain        bool // no hit counter, no RefreshAhead: Get's fast path
 	refreshAhead time.Duration
@@ -200,6 +202,13 @@ type RTOptions[K comparable, V any] struct {
 	// ErrLoadTimeout and the key is free at once; a late result is dropped.
 	// 0: no bound.
 	LoadTimeout time.Duration
+	// LoadTimeoutTTL is how long ErrLoadTimeout is kept for its key, as
+	// ErrorWithTTL's ttl is for a Loader's error: 0 is ErrorTTL, a
+	// negative one keeps it nowhere (the next lookup asks the origin
+	// again: a timeout that says more about this load than about the key),
+	// NoExpiration until a write of the key. Whatever the Loader returns
+	// after the timeout is dropped, ErrorWithTTL included.
+	LoadTimeoutTTL time.Duration
 	// ErrorTTL, if > 0, caches failed loads (negative caching), whatever
 	// failed them: the Loader's error, a panic (its *PanicError, which
 	// later lookups get as an error, not a panic), ErrGoexit or
@@ -400,7 +409,7 @@ type loaded[V any] struct {
 // DNS server's negative-caching TTL, an HTTP Retry-After). A negative ttl
 // keeps it nowhere (a failure not to hold against the key, a timeout of
 // the Loader's own deadline say: a load that RTOptions.LoadTimeout ends
-// fails with ErrLoadTimeout, which ErrorTTL keeps whatever the Loader
+// fails with ErrLoadTimeout, which ErrorTTL (or LoadTimeoutTTL) keeps whatever the Loader
 // returns, TestRTLoadTimeoutIsKeptWhateverTheLoaderSays); 0 is
 // ErrorTTL; NoExpiration keeps it until a write of the key, Clear or
 // MaxErrors drops it. It takes effect without ErrorTTL too
@@ -475,6 +484,7 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		load:         load,
 		batch:        opts.BatchLoader,
 		errTTL:       opts.ErrorTTL,
+		timeoutTTL:   opts.LoadTimeoutTTL,
 		refreshAhead: opts.RefreshAhead,
 		maxRefresh:   int64(opts.MaxRefreshes),
 		maxEach:      opts.MaxMultiLoads,
@@ -1455,6 +1465,9 @@ func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool,
 // Set, Delete and Invalidate). OnEvict runs after the lock is released.
 func (rt *RTCache[K, V]) commit(k K, r loaded[V], err error) func() {
 	if err != nil {
+		if err == ErrLoadTimeout && !r.ran {
+			r.errTTL = rt.timeoutTTL // this RTCache's timeout: the Loader gave nothing that counts
+		}
 		if ttl := cmp.Or(r.errTTL, rt.errTTL); ttl > 0 {
 			if errs, _ := rt.keepErrors(); errs != nil {
 				errs.ForceSet(k, err, ttl)
