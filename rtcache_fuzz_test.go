@@ -101,13 +101,14 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 		return k + 1000, ttl, nil
 	}
 	opts := ufocache.RTOptions[int, int]{
-		LockAge:      []time.Duration{0, 5 * ms}[cfg&1],
-		LockTimeout:  []time.Duration{0, 3 * ms}[cfg>>1&1],
-		LoadTimeout:  []time.Duration{0, 4 * ms}[cfg>>2&1],
-		ErrorTTL:     []time.Duration{0, 2 * ms}[cfg>>3&1],
-		RefreshAhead: []time.Duration{0, ms}[cfg>>4&1],
-		MaxRefreshes: []int{0, 1}[cfg>>5&1],
-		MaxBatch:     []int{0, 1}[cfg>>9&1], // with a BatchLoader: every key a part of its own
+		LockAge:        []time.Duration{0, 5 * ms}[cfg&1],
+		LockTimeout:    []time.Duration{0, 3 * ms}[cfg>>1&1],
+		LoadTimeout:    []time.Duration{0, 4 * ms}[cfg>>2&1],
+		ErrorTTL:       []time.Duration{0, 2 * ms}[cfg>>3&1],
+		RefreshAhead:   []time.Duration{0, ms}[cfg>>4&1],
+		MaxRefreshes:   []int{0, 1}[cfg>>5&1],
+		MaxBatch:       []int{0, 1}[cfg>>9&1], // with a BatchLoader: every key a part of its own
+		LoadTimeoutTTL: []time.Duration{0, -1}[cfg>>10&1],
 	}
 	if cfg>>6&1 != 0 {
 		opts.BatchLoader = func(ctx context.Context, keys []int) ([]ufocache.Loaded[int], error) {
