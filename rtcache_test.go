@@ -2278,10 +2278,10 @@ func TestRTStaleReadsOfAFreshValueAreHits(t *testing.T) {
 			MaxWeight: 100, Clock: newBubbleClock(), RecordStats: true,
 		})
 		rt.Set("k", "v", time.Hour)
-		if v, st, err := rt.GetStale(context.Background(), "k", time.Hour); v != "v" || st != (ufocache.StaleStatus{Status: ufocache.Hit}) || err != nil {
+		if v, st, err := rt.GetStale(context.Background(), "k", time.Hour); v != "v" || st != (ufocache.StaleStatus{Status: ufocache.Hit, TTL: time.Hour}) || err != nil {
 			t.Errorf("GetStale of a fresh value = (%q, %+v, %v), want a hit", v, st, err)
 		}
-		if v, st, err := rt.GetStaleWhileUpdate(context.Background(), "k", time.Hour); v != "v" || st != (ufocache.StaleStatus{Status: ufocache.Hit}) || err != nil {
+		if v, st, err := rt.GetStaleWhileUpdate(context.Background(), "k", time.Hour); v != "v" || st != (ufocache.StaleStatus{Status: ufocache.Hit, TTL: time.Hour}) || err != nil {
 			t.Errorf("GetStaleWhileUpdate of a fresh value = (%q, %+v, %v), want a hit", v, st, err)
 		}
 		synctest.Wait()
