@@ -879,14 +879,19 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 			}
 		}()
 		res, notTaken, p := rt.doBatch(ctx, missing, load)
-		if notTaken != nil {
-			untaken = make([]bool, len(out))
-			for j, nt := range notTaken {
-				if nt {
-					untaken[missAt[j]] = true
-					skipped++
+		// A key of a part not taken (ctx's error), or turned away by
+		// Close (no load), has what its lookup found and counts nowhere,
+		// nor do its repeats: skipped, even if a part panicked.
+		for j, r := range res {
+			if notTaken != nil && notTaken[j] || refused(r.Val, r.Err) {
+				if untaken == nil {
+					untaken = make([]bool, len(out))
 				}
+				untaken[missAt[j]] = true
+				skipped++
 			}
+		}
+		if untaken != nil {
 			for _, r := range repeats {
 				if untaken[r[1]] {
 					skipped++
@@ -899,20 +904,11 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		returned = true
 		for j, r := range res {
 			o := &out[missAt[j]]
-			if notTaken != nil && notTaken[j] {
-				o.Err = r.Err // ctx's: its Status is what its lookup found
+			if untaken != nil && untaken[missAt[j]] {
+				o.Err = r.Err // ctx's or ErrClosed: its Status is what its lookup found
 				continue
 			}
 			o.Value, o.Err = r.Val.val, r.Err
-			if refused(r.Val, r.Err) {
-				// No load, as for a part not taken: its Status is what
-				// its lookup found, counted nowhere (its repeats too).
-				if untaken == nil {
-					untaken = make([]bool, len(out))
-				}
-				untaken[missAt[j]] = true
-				continue
-			}
 			if r.Leader {
 				rt.st.misses.Add(1)
 			} else {
