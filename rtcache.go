@@ -394,7 +394,8 @@ type loaded[V any] struct {
 	expire, at int64  // at: the time expire was counted from
 	w          uint32 // val's weight, computed before the store takes any lock
 	// ran says that a Loader or BatchLoader gave this outcome (a value
-	// or an error), as opposed to a recheck, a timeout, or Close's
+	// or an error, or the kept error a recheck found), as opposed to a
+	// recheck's value, a timeout, or Close's
 	// refusal: a Loader's own ErrClosed (from another RTCache, closed) is
 	// a load's error, not a refusal.
 	ran bool
@@ -1450,6 +1451,7 @@ func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool,
 	}
 	if errs := rt.errs.Load(); errs != nil {
 		if err, ok := errs.Get(k); ok {
+			r.ran = true // a load's error, kept: a Loader's own ErrClosed is no refusal
 			return r, true, err
 		}
 	}
