@@ -186,6 +186,13 @@ type call[V any] struct {
 	// under the wait map's lock for the key.
 	line *line
 	seq  uint64
+	// prev is the call this one took the key over from (LockAge), if
+	// any, and out says that the call has left the wait map (or was
+	// never in it): both written and read under the wait map's lock for
+	// the key. A call Close turns away gives the key back to prev, whose
+	// outcome is still to be committed (see settle).
+	prev *call[V]
+	out  bool
 }
 
 // line is a run of calls of one key, each superseding the previous one
@@ -430,7 +437,7 @@ func (g *Group[K, V]) claim(key K, b *batch) (c *call[V], leader bool) {
 			if cur.line == nil {
 				cur.line = &line{}
 			}
-			c.line, c.seq = cur.line, cur.seq+1
+			c.line, c.seq, c.prev = cur.line, cur.seq+1, cur
 		}
 		leader = true
 		return c, false
@@ -710,6 +717,9 @@ func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, comm
 			// Before Commit stores the outcome and the key is freed.
 			guard(func() { g.opts.Finished(key, err) })
 		}
+		c.out = true
+		prev := c.prev
+		c.prev = nil
 		if !loaded || cur != c {
 			// c was detached or superseded: leave the key's holder be.
 			// A superseded c's value is still stored while a younger
@@ -728,6 +738,12 @@ func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, comm
 		}
 		if commit && g.opts.Commit != nil {
 			guard(func() { f.after = g.opts.Commit(key, v, err) })
+		}
+		if end == refused && prev != nil && !prev.out {
+			// c took the key over from prev just before Close began, and
+			// could not start: prev holds the key again (see holds), so
+			// that its outcome, the only one to come, is still committed.
+			return prev, false
 		}
 		return nil, true
 	})
