@@ -2,6 +2,7 @@ package coalesce_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -58,4 +59,98 @@ func TestCloseDuringATakeOverKeepsTheOldCallsOutcome(t *testing.T) {
 			t.Fatalf("stored %v, want the old call's 9", stored.Load())
 		}
 	})
+}
+
+// A function that asks for another key with a ctx that keeps its mark but
+// cannot end (context.WithoutCancel of its own: Done is nil) runs that
+// key's function on its goroutine (runHere, no LoadTimeout); a loop closed
+// through it (b's function asking for a) is still a cycle: runHere adds
+// the edge from the asking call to the call it runs. Since functions'
+// contexts have a Done channel, a nested Do with the function's ctx itself
+// starts a goroutine, so the cycle tests no longer reached this edge:
+// dropping it survived them (and the loop then waited for ever).
+func TestCycleThroughACallRunOnTheCallersGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(t, coalesce.Options[string, string]{})
+		var inner error
+		var fa, fb func(ctx context.Context) (string, error)
+		fa = func(ctx context.Context) (string, error) {
+			v, _, err := g.Do(context.WithoutCancel(ctx), "b", fb)
+			return "a" + v, err
+		}
+		fb = func(ctx context.Context) (string, error) {
+			_, _, inner = g.Do(ctx, "a", fa)
+			return "b", nil
+		}
+		got := make(chan string, 1)
+		go func() {
+			v, _, err := g.Do(context.Background(), "a", fa)
+			got <- fmt.Sprint(v, " ", err)
+		}()
+		synctest.Wait()
+		select {
+		case s := <-got:
+			if s != "ab <nil>" || inner != coalesce.ErrCycle {
+				t.Fatalf("a asking for b asking for a: %q, inner %v; want %q and ErrCycle inside", s, inner, "ab <nil>")
+			}
+		default:
+			t.Fatal("a asking for b asking for a waits for ever: no ErrCycle")
+		}
+	})
+}
+
+// Close's cancel leaves a function's deadline where it was: the late timer
+// finishes the call with ErrLoadTimeout at the deadline itself, for what
+// was left of it, not later (a late timer of twice what is left survived
+// TestCloseKeepsTheLoadTimeoutOfAFunctionItEnded, which looks only an hour
+// past the deadline).
+func TestCloseKeepsTheLoadTimeoutsDeadline(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Do", true: "DoBatch"}[batch], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: time.Hour})
+				release := make(chan struct{})
+				got := make(chan error, 1)
+				start := time.Now()
+				go func() {
+					if batch {
+						got <- g.DoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
+							<-release
+							return []coalesce.Result[int]{{Val: 1}}, nil
+						})[0].Err
+						return
+					}
+					_, _, err := g.Do(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
+					got <- err
+				}()
+				synctest.Wait()
+				ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+				defer cancel()
+				if err := g.Close(ctx); err != context.DeadlineExceeded {
+					t.Fatalf("Close: %v", err)
+				}
+				time.Sleep(time.Hour - time.Since(start) - time.Nanosecond)
+				synctest.Wait()
+				select {
+				case err := <-got:
+					t.Fatalf("the caller got %v before the deadline", err)
+				default:
+				}
+				time.Sleep(time.Nanosecond) // the deadline
+				synctest.Wait()
+				select {
+				case err := <-got:
+					if err != coalesce.ErrLoadTimeout {
+						t.Errorf("the caller got %v at the deadline, want ErrLoadTimeout", err)
+					}
+				default:
+					t.Errorf("the caller still waits at the deadline (%v after the call began)", time.Since(start))
+				}
+				close(release)
+				if err := g.Close(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
 }
