@@ -154,3 +154,48 @@ func TestCloseKeepsTheLoadTimeoutsDeadline(t *testing.T) {
 		})
 	}
 }
+
+// Recheck runs before Close's refusal ("Recheck still runs first") for a
+// call that would start its function on a goroutine of its own (Go, or a
+// Do whose ctx can end): after Close a caller that Recheck answers gets
+// its answer, not ErrClosed; and a call Recheck answered before Close
+// counts as no function started, so Close returns at once. Refusing first
+// in start survived every test: after Close such callers got ErrClosed,
+// and before it each answer of Recheck left a function counted that never
+// ran, so Close waited for ever.
+func TestCloseAfterRecheckAnswers(t *testing.T) {
+	for _, viaGo := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Do", true: "Go"}[viaGo], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				g := newGroup(t, coalesce.Options[string, int]{
+					Recheck: func(string) (int, bool, error) { return 5, true, nil },
+				})
+				ctx, cancel := context.WithCancel(context.Background()) // Done: fn would run on a goroutine
+				defer cancel()
+				fn := func(context.Context) (int, error) { return 1, nil }
+				get := func() string {
+					if viaGo {
+						return fmt.Sprint("started ", g.Go(ctx, "a", fn))
+					}
+					v, _, err := g.Do(ctx, "a", fn)
+					return fmt.Sprint(v, " ", err)
+				}
+				want := map[bool]string{false: "5 <nil>", true: "started false"}[viaGo]
+				if s := get(); s != want {
+					t.Fatalf("before Close: %s; want %s", s, want)
+				}
+				wait, returned := closing(g, context.Background())
+				synctest.Wait()
+				if !returned.Load() {
+					t.Fatal("Close waits for a function Recheck kept from starting")
+				}
+				if err := wait(); err != nil {
+					t.Fatal(err)
+				}
+				if s := get(); s != want {
+					t.Fatalf("after Close: %s; want %s", s, want)
+				}
+			})
+		})
+	}
+}
