@@ -188,7 +188,8 @@ type RTOptions[K comparable, V any] struct {
 	// Loader that never returns keeps its goroutine while another starts
 	// every LockAge. LockAge belongs above the origin's slowest normal
 	// answer: each load past it costs the origin one more. 0: a load
-	// holds its key until it finishes.
+	// holds its key until it finishes. (After Close, whatever its age:
+	// callers join it, since no load could start.)
 	LockAge time.Duration
 	// LockTimeout is how long a caller waits for a load that another caller
 	// started. Past it the caller gives up with ErrLockTimeout: it does not

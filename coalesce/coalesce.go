@@ -92,7 +92,9 @@ type Options[K comparable, V any] struct {
 	// still gets its results stored, and a result is never committed after
 	// a younger call's, nor after a Forget (which ends the line). Its error
 	// is not committed. 0: a call holds its key until it finishes. (After
-	// Close, so does every call: none could take its key over.)
+	// Close, so does every call: callers join a call past LockAge, and a
+	// call that took its key over just as Close began, and so could not
+	// start, gives the key back.)
 	LockAge time.Duration
 	// LockTimeout is how long a caller waits for a call that another
 	// caller started. Past it the caller gives up with ErrLockTimeout; it
