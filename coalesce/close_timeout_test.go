@@ -11,6 +11,34 @@ import (
 	"github.com/ufocache/ufocache/coalesce"
 )
 
+// gatedLoad starts, in the background (Go, or GoBatch if batch), a
+// function of key "a" that returns once release is closed, in a Group
+// with loadTimeout whose Commit's after function runs until gate is
+// closed; afterRunning and afterDone say where that after function is.
+func gatedLoad(t *testing.T, loadTimeout time.Duration, batch bool) (g *coalesce.Group[string, int], gate, release chan struct{}, afterRunning, afterDone *atomic.Bool) {
+	gate, release = make(chan struct{}), make(chan struct{})
+	afterRunning, afterDone = new(atomic.Bool), new(atomic.Bool)
+	g = newGroup(t, coalesce.Options[string, int]{
+		LoadTimeout: loadTimeout,
+		Commit: func(string, int, error) func() {
+			return func() {
+				afterRunning.Store(true)
+				<-gate
+				afterDone.Store(true)
+			}
+		},
+	})
+	if batch {
+		g.GoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
+			<-release
+			return []coalesce.Result[int]{{Val: 1}}, nil
+		})
+	} else {
+		g.Go(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
+	}
+	return g, gate, release, afterRunning, afterDone
+}
+
 // A call that its LoadTimeout finished is committed by the timeout's own
 // goroutine, not the function's: Close must wait for that Commit and its
 // after function as well as for the function, or it returns nil while
@@ -22,27 +50,7 @@ func TestCloseWaitsForTheLoadTimeoutsCommit(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		t.Run(map[bool]string{false: "Do", true: "DoBatch"}[batch], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				gate := make(chan struct{})
-				var afterRunning, afterDone atomic.Bool
-				g := newGroup(t, coalesce.Options[string, int]{
-					LoadTimeout: time.Second,
-					Commit: func(string, int, error) func() {
-						return func() {
-							afterRunning.Store(true)
-							<-gate
-							afterDone.Store(true)
-						}
-					},
-				})
-				release := make(chan struct{})
-				if batch {
-					g.GoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
-						<-release
-						return []coalesce.Result[int]{{Val: 1}}, nil
-					})
-				} else {
-					g.Go(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
-				}
+				g, gate, release, afterRunning, afterDone := gatedLoad(t, time.Second, batch)
 				time.Sleep(2 * time.Second) // past the LoadTimeout: its after function now waits for gate
 				synctest.Wait()
 				if !afterRunning.Load() {
@@ -182,27 +190,7 @@ func TestCloseWaitsForTheLateLoadTimeoutsCommit(t *testing.T) {
 	for _, batch := range []bool{false, true} {
 		t.Run(map[bool]string{false: "Do", true: "DoBatch"}[batch], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				gate := make(chan struct{})
-				var afterRunning, afterDone atomic.Bool
-				g := newGroup(t, coalesce.Options[string, int]{
-					LoadTimeout: time.Hour,
-					Commit: func(string, int, error) func() {
-						return func() {
-							afterRunning.Store(true)
-							<-gate
-							afterDone.Store(true)
-						}
-					},
-				})
-				release := make(chan struct{})
-				if batch {
-					g.GoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
-						<-release
-						return []coalesce.Result[int]{{Val: 1}}, nil
-					})
-				} else {
-					g.Go(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
-				}
+				g, gate, release, afterRunning, afterDone := gatedLoad(t, time.Hour, batch)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
 				if err := g.Close(ctx); err != context.DeadlineExceeded {
