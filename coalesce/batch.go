@@ -42,10 +42,10 @@ type batch struct {
 // started it (and, as Do does, looks again if Recheck answered that call).
 // DoBatch claims the other keys, runs Recheck for each, and passes those
 // left to one call of fn, on a goroutine of its own (detached from ctx's
-// cancellation, bounded by LoadTimeout and ended by Close), each key once, in the order of
-// its first appearance in keys. Each of them is a call of its own
-// in the wait map: a Do of one of those keys while fn runs joins it, and
-// Commit runs for each key.
+// cancellation, bounded by LoadTimeout and ended by Close), each key
+// once, in the order of its first appearance in keys. Each of them is a
+// call of its own in the wait map: a Do of one of those keys while fn
+// runs joins it, and Commit runs for each key.
 //
 // fn returns one Result per key it was given, in the same order; a key's
 // Err fails that key only. An error from fn, a panic, runtime.Goexit or the

@@ -12,10 +12,10 @@
 // ctx cannot end and there is no LoadTimeout: see Do), and every caller of
 // the key, the leader included, waits for the call's result, for its own
 // ctx, or (all but the leader) for Options.LockTimeout, whichever comes
-// first. A caller that
-// leaves early does not cancel the call: the function runs with a context
-// that keeps the leader's values but not its cancellation, bounded only by
-// Options.LoadTimeout (and ended by Close, at shutdown). Whatever the function does, the callers still waiting
+// first. A caller that leaves early does not cancel the call: the
+// function runs with a context that keeps the leader's values but not its
+// cancellation, bounded only by Options.LoadTimeout (and ended by Close,
+// at shutdown). Whatever the function does, the callers still waiting
 // share its one outcome, errors included: N callers of a failing key make
 // one call, not N.
 //
@@ -267,8 +267,8 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 // for key at a time: if a call for key is in flight, Do waits for it rather
 // than starting another. fn runs on a goroutine of its own, with a context
 // that keeps ctx's values but not its cancellation (see
-// Options.LoadTimeout and Close), so that its caller can leave and the others still
-// get the result. A caller that cannot leave (ctx.Done() is nil, as for
+// Options.LoadTimeout and Close), so that its caller can leave and the
+// others still get the result. A caller that cannot leave (ctx.Done() is nil, as for
 // context.Background) runs fn on its own goroutine when there is no
 // LoadTimeout: that saves a goroutine start and a wake-up per load, and a
 // runtime.Goexit in fn then ends the caller's goroutine, as if it had
@@ -526,8 +526,8 @@ func (g *Group[K, V]) refuse(key K, c *call[V]) bool {
 	return true
 }
 
-// run runs fn for the call c and finishes c with its outcome, after
-// stop (if not nil), whether fn returns, panics or calls runtime.Goexit.
+// run runs fn for the call c and finishes c with its outcome, after its
+// load timer's stop, whether fn returns, panics or calls runtime.Goexit.
 func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error), timer *loadTimer) {
 	var v V
 	end := returned
