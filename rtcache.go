@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -867,8 +868,24 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		// it counts even if DoBatch panics with the BatchLoader's panic (its
 		// keys have their outcome by then), as Get counts a panicking load.
 		var led atomic.Int64
-		load := func(ctx context.Context, keys []K) ([]coalesce.Result[loaded[V]], error) {
+		// The BatchLoader's panics, in the order they came: each is
+		// returned as its keys' error, so that DoBatch hands back every
+		// key's outcome (a key Close turned away among them counts
+		// nowhere), and raised below if it reached a key of this MultiGet
+		// (not past the load timeout), as DoBatch would have raised it.
+		var panicsMu sync.Mutex
+		var panics []*PanicError
+		load := func(ctx context.Context, keys []K) (res []coalesce.Result[loaded[V]], err error) {
 			led.Add(int64(len(keys)))
+			defer func() {
+				if r := recover(); r != nil { // nil in a Goexit, which goes on
+					p := &PanicError{Value: r, Stack: debug.Stack()}
+					panicsMu.Lock()
+					panics = append(panics, p)
+					panicsMu.Unlock()
+					res, err = nil, p
+				}
+			}()
 			return rt.loadBatch(ctx, keys)
 		}
 		returned := false
@@ -881,6 +898,11 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 			}
 		}()
 		res, notTaken, p := rt.doBatch(ctx, missing, load)
+		if p == nil {
+			panicsMu.Lock() // a load past its timeout may still panic
+			p = firstPanic(panics, res)
+			panicsMu.Unlock()
+		}
 		// A key of a part not taken (ctx's error), or turned away by
 		// Close (no load), has what its lookup found and counts nowhere,
 		// nor do its repeats: skipped, even if a part panicked.
@@ -936,6 +958,22 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		}
 	}
 	return out, nil
+}
+
+// firstPanic returns the first of panics (a MultiGet's BatchLoader's, in
+// the order they came) that is the outcome of a key res says its
+// BatchLoader call was for, or nil if none is (a panic past the load
+// timeout reached no key).
+func firstPanic[V any](panics []*PanicError, res []coalesce.Result[loaded[V]]) *any {
+	for _, p := range panics {
+		for _, r := range res {
+			if r.Leader && r.Err == error(p) {
+				var v any = p
+				return &v
+			}
+		}
+	}
+	return nil
 }
 
 // Set stores v under k with ttl (see the package doc) and reports whether
