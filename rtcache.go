@@ -214,7 +214,7 @@ type RTOptions[K comparable, V any] struct {
 	// ErrorTTL, if > 0, caches failed loads (negative caching), whatever
 	// failed them: the Loader's error, a panic (its *PanicError, which
 	// later lookups get as an error, not a panic), ErrGoexit or
-	// ErrLoadTimeout. For this
+	// ErrLoadTimeout (kept for LoadTimeoutTTL, whose 0 is ErrorTTL). For this
 	// long after a load of a key fails, a lookup of that key that would
 	// load returns the same error at once, with Status Hit (LockHit if the
 	// error was cached just as it was about to load), and the origin
@@ -228,11 +228,11 @@ type RTOptions[K comparable, V any] struct {
 	// failure not to hold against the key). GetWithTTL returns, with an
 	// error, the time the key's cached error has left.
 	// 0: a load's error is cached only if its Loader gave it a time with
-	// ErrorWithTTL.
+	// ErrorWithTTL, or, for ErrLoadTimeout, LoadTimeoutTTL did.
 	ErrorTTL time.Duration
 	// MaxErrors bounds how many errors are cached; they live in a small
 	// Cache of their own, made at NewRTCache if ErrorTTL > 0, else by the
-	// first error ErrorWithTTL keeps. 0: 1024.
+	// first error ErrorWithTTL or LoadTimeoutTTL keeps. 0: 1024.
 	MaxErrors int
 	// RefreshAhead, if > 0, makes a lookup that hits a value with less
 	// than this left to live start a background refresh of it (one per
@@ -578,7 +578,7 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // call's, or one it waited for), the time the key's cached error has left
 // when the call returns: that load's, unless a write cleared it or another
 // load's replaced it since. It is 0 where no error of the key is kept
-// (ErrorTTL 0 and no time from ErrorWithTTL, MaxErrors full, a Set
+// (ErrorTTL 0 and no time from ErrorWithTTL or LoadTimeoutTTL, MaxErrors full, a Set
 // since), and so for an error that is not a load's (ErrLockTimeout,
 // ErrLoadCycle, ctx's) unless one was cached meanwhile.
 func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration, Status, error) {
