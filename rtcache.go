@@ -209,7 +209,9 @@ type RTOptions[K comparable, V any] struct {
 	// negative one keeps it nowhere (the next lookup asks the origin
 	// again: a timeout that says more about this load than about the key),
 	// NoExpiration until a write of the key. Whatever the Loader returns
-	// after the timeout is dropped, ErrorWithTTL included.
+	// after the timeout is dropped, ErrorWithTTL included. (An
+	// ErrLoadTimeout the Loader returns, a nested RTCache's, is its own
+	// error, kept as any other.)
 	LoadTimeoutTTL time.Duration
 	// ErrorTTL, if > 0, caches failed loads (negative caching), whatever
 	// failed them: the Loader's error, a panic (its *PanicError, which
@@ -578,9 +580,9 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // call's, or one it waited for), the time the key's cached error has left
 // when the call returns: that load's, unless a write cleared it or another
 // load's replaced it since. It is 0 where no error of the key is kept
-// (ErrorTTL 0 and no time from ErrorWithTTL or LoadTimeoutTTL, MaxErrors full, a Set
-// since), and so for an error that is not a load's (ErrLockTimeout,
-// ErrLoadCycle, ctx's) unless one was cached meanwhile.
+// (ErrorTTL 0 and no time from ErrorWithTTL or LoadTimeoutTTL, MaxErrors
+// full, a Set since), and so for an error that is not a load's
+// (ErrLockTimeout, ErrLoadCycle, ctx's) unless one was cached meanwhile.
 func (rt *RTCache[K, V]) GetWithTTL(ctx context.Context, k K) (V, time.Duration, Status, error) {
 	v, st, left := rt.c.lookup(k)
 	if st == Hit {
@@ -1091,7 +1093,8 @@ func (rt *RTCache[K, V]) InFlight() int { return rt.group.Len() }
 // and returns ctx.Err() at once: what the Loaders return then is their
 // callers' answer, and stored (or its error kept) as any. Close may be
 // called again, and at once by several goroutines: each call waits as the
-// first did.
+// first did. A Close called inside a Loader (or OnEvict) waits for that
+// load too: with a ctx that never ends, for ever.
 func (rt *RTCache[K, V]) Close(ctx context.Context) error { return rt.group.Close(ctx) }
 
 // refused reports whether a lookup's load was turned away by Close: its
