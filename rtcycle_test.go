@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,9 +56,23 @@ func newChaser(t *testing.T, cname map[string]string, opts ufocache.RTOptions[st
 	return ch
 }
 
+// cyclePaths returns the errors a lookup of loop[0] may get from a CNAME
+// loop whose Loaders ask for the next key in loop (the last for the
+// first): ErrLoadCycle, wrapped by each Loader of the keys up to the one
+// whose wait closed the loop. Which wait that is depends on the order in
+// which the loads' goroutines add their waits: the one added last sees
+// the loop (loads that run on goroutines of their own race to it).
+func cyclePaths(loop ...string) []string {
+	var paths []string
+	for i := 1; i <= len(loop); i++ {
+		paths = append(paths, strings.Join(loop[:i], " -> ")+" -> "+ufocache.ErrLoadCycle.Error())
+	}
+	return paths
+}
+
 // A CNAME loop (a's Loader asks for b, b's for a; or x, y and z) ends at once with
-// ErrLoadCycle, whether the loads run on their callers' goroutines (a ctx
-// that cannot end, no LoadTimeout) or on their own, with or without
+// ErrLoadCycle, whether the first load runs on its caller's goroutine (a
+// ctx that cannot end, no LoadTimeout) or on its own, with or without
 // LockTimeout; it used to hold both keys for ever under the default
 // RTOptions. A chain without a loop still resolves.
 func TestRTLoadCycleOfTwoKeys(t *testing.T) {
@@ -85,8 +101,8 @@ func TestRTLoadCycleOfTwoKeys(t *testing.T) {
 				ch.loads.Store(0)
 				start := time.Now()
 				_, st, err := ch.rt.Get(ctx, "a")
-				if want := "a -> b -> " + ufocache.ErrLoadCycle.Error(); err == nil || err.Error() != want || !errors.Is(err, ufocache.ErrLoadCycle) || st != ufocache.Miss {
-					t.Errorf("the loop gave %v, %v; want Miss, %q", st, err, want)
+				if want := cyclePaths("a", "b"); err == nil || !slices.Contains(want, err.Error()) || !errors.Is(err, ufocache.ErrLoadCycle) || st != ufocache.Miss {
+					t.Errorf("the loop gave %v, %v; want Miss and one of %q", st, err, want)
 				}
 				if waited := time.Since(start); waited != 0 {
 					t.Errorf("the loop took %v, want no wait", waited)
@@ -97,10 +113,11 @@ func TestRTLoadCycleOfTwoKeys(t *testing.T) {
 				if n := ch.rt.InFlight(); n != 0 {
 					t.Errorf("%d loads in flight after the loop", n)
 				}
-				// A loop of three: x's wait closes it through y and z.
+				// A loop of three: the wait that closes it sees it, through
+				// y and z or fewer.
 				_, _, err = ch.rt.Get(ctx, "x")
-				if want := "x -> y -> z -> " + ufocache.ErrLoadCycle.Error(); err == nil || err.Error() != want {
-					t.Errorf("the loop of three gave %v, want %q", err, want)
+				if want := cyclePaths("x", "y", "z"); err == nil || !slices.Contains(want, err.Error()) {
+					t.Errorf("the loop of three gave %v, want one of %q", err, want)
 				}
 				if waited := time.Since(start); waited != 0 {
 					t.Errorf("the loops took %v, want no wait", waited)

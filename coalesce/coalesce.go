@@ -268,8 +268,9 @@ func New[K comparable, V any](opts Options[K, V]) (*Group[K, V], error) {
 // than starting another. fn runs on a goroutine of its own, with a context
 // that keeps ctx's values but not its cancellation (see
 // Options.LoadTimeout and Close), so that its caller can leave and the
-// others still get the result. A caller that cannot leave (ctx.Done() is nil, as for
-// context.Background) runs fn on its own goroutine when there is no
+// others still get the result. A caller that cannot leave (ctx.Done() is
+// nil, as for context.Background, or ctx is the one a function was given,
+// which only Close ends) runs fn on its own goroutine when there is no
 // LoadTimeout: that saves a goroutine start and a wake-up per load, and a
 // runtime.Goexit in fn then ends the caller's goroutine, as if it had
 // called fn itself (the other callers still get ErrGoexit).
@@ -306,7 +307,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V
 func (g *Group[K, V]) do(ctx context.Context, key K, fn func(context.Context) (V, error)) (*call[V], bool, error) {
 	c, own := g.claim(key, nil)
 	if own {
-		if ctx.Done() == nil && g.opts.LoadTimeout <= 0 {
+		if cannotLeave(ctx) && g.opts.LoadTimeout <= 0 {
 			g.runHere(ctx, key, c, fn)
 		} else {
 			g.start(ctx, key, c, fn, g.opts.Recheck)
@@ -557,9 +558,23 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 	v, end, err = protect(ctx, fn)
 }
 
+// cannotLeave reports whether a caller with ctx can stop waiting only
+// when the call ends: ctx has no Done channel, or it is a call's function's
+// own, which ends only at Close (a loop of loads then runs each on the
+// goroutine of the load that asks for it, as before functions' contexts
+// had a Done channel: the wait is added before the next load starts, and
+// the cycle check sees it in the order the loads ask).
+func cannotLeave(ctx context.Context) bool {
+	if ctx.Done() == nil {
+		return true
+	}
+	_, fn := ctx.(*fnContext)
+	return fn
+}
+
 // runHere is start for a caller that cannot leave: fn runs on the
-// caller's goroutine. ctx has no Done channel, hence no deadline and no
-// cancellation to strip.
+// caller's goroutine. ctx has no deadline and no cancellation to strip
+// (a function's context ends only at its Group's Close).
 func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
 	if !g.recheck(key, c, g.opts.Recheck) && !g.refuse(key, c) {
 		defer g.life.exit()
