@@ -46,12 +46,7 @@ func TestRTCloseCountsTheJoinersOfALoadThatFailedWithErrClosed(t *testing.T) {
 		multi := make(chan []ufocache.RTResult[string], 1)
 		go func() { res, _ := rt.MultiGet(ctx, []string{"b", "b"}); multi <- res }()
 		synctest.Wait()
-		wait, _ := closeRT(rt, context.Background())
-		synctest.Wait()
-		close(release)
-		if err := wait(); err != nil {
-			t.Fatal(err)
-		}
+		closeReleasing(t, rt, release)
 		l, j := <-leader, <-joiner
 		if l.st != ufocache.Miss || !errors.Is(l.err, ufocache.ErrClosed) {
 			t.Errorf("the leader got %v, %v", l.st, l.err)
@@ -186,12 +181,7 @@ func TestRTCloseCountsTheJoinersOfABatchThatFailedWithErrClosed(t *testing.T) {
 				joiner := make(chan ufocache.Status, 1)
 				go func() { _, st, _ := rt.Get(ctx, "b"); joiner <- st }()
 				synctest.Wait()
-				wait, _ := closeRT(rt, context.Background())
-				synctest.Wait()
-				close(release)
-				if err := wait(); err != nil {
-					t.Fatal(err)
-				}
+				closeReleasing(t, rt, release)
 				res := <-multi
 				if res[0].Status != ufocache.Miss || res[1].Status != ufocache.Miss || res[2].Status != ufocache.LockHit || !errors.Is(res[2].Err, ufocache.ErrClosed) {
 					t.Errorf("MultiGet: %+v; want Miss, Miss, then LockHit with the BatchLoader's error", res)
@@ -204,5 +194,18 @@ func TestRTCloseCountsTheJoinersOfABatchThatFailedWithErrClosed(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// closeReleasing begins Close of rt, lets the loads in flight go on once
+// Close waits for them (closing release), and fails t unless Close then
+// returns nil.
+func closeReleasing(t *testing.T, rt *ufocache.RTCache[string, string], release chan struct{}) {
+	t.Helper()
+	wait, _ := closeRT(rt, context.Background())
+	synctest.Wait()
+	close(release)
+	if err := wait(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -110,19 +110,8 @@ func TestCloseKeepsTheLoadTimeoutsDeadline(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: time.Hour})
 				release := make(chan struct{})
-				got := make(chan error, 1)
 				start := time.Now()
-				go func() {
-					if batch {
-						got <- g.DoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
-							<-release
-							return []coalesce.Result[int]{{Val: 1}}, nil
-						})[0].Err
-						return
-					}
-					_, _, err := g.Do(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
-					got <- err
-				}()
+				got := waitingCaller(g, batch, release)
 				synctest.Wait()
 				ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 				defer cancel()

@@ -39,6 +39,25 @@ func gatedLoad(t *testing.T, loadTimeout time.Duration, batch bool) (g *coalesce
 	return g, gate, release, afterRunning, afterDone
 }
 
+// waitingCaller calls Do (or DoBatch, if batch) of key "a" on a goroutine
+// of its own, with a function that returns 1 once release is closed and
+// ignores its ctx; the caller's error comes on the returned channel.
+func waitingCaller(g *coalesce.Group[string, int], batch bool, release chan struct{}) <-chan error {
+	got := make(chan error, 1)
+	go func() {
+		if batch {
+			got <- g.DoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
+				<-release
+				return []coalesce.Result[int]{{Val: 1}}, nil
+			})[0].Err
+			return
+		}
+		_, _, err := g.Do(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
+		got <- err
+	}()
+	return got
+}
+
 // A call that its LoadTimeout finished is committed by the timeout's own
 // goroutine, not the function's: Close must wait for that Commit and its
 // after function as well as for the function, or it returns nil while
@@ -85,18 +104,7 @@ func TestCloseKeepsTheLoadTimeoutOfAFunctionItEnded(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				g := newGroup(t, coalesce.Options[string, int]{LoadTimeout: time.Hour})
 				release := make(chan struct{})
-				got := make(chan error, 1)
-				go func() {
-					if batch {
-						got <- g.DoBatch(context.Background(), []string{"a"}, func(context.Context, []string) ([]coalesce.Result[int], error) {
-							<-release // ignores its ctx
-							return []coalesce.Result[int]{{Val: 1}}, nil
-						})[0].Err
-						return
-					}
-					_, _, err := g.Do(context.Background(), "a", func(context.Context) (int, error) { <-release; return 1, nil })
-					got <- err
-				}()
+				got := waitingCaller(g, batch, release)
 				synctest.Wait()
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
