@@ -863,8 +863,20 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		rt.refreshBatch(ctx, stale)
 	}
 	var untaken []bool // by place in keys, the misses ctx left unloaded (without a BatchLoader, or in MaxBatch parts not yet taken)
+	// repeated counts the repeats of keys that were taken as LockHits.
+	repeated := func() {
+		for _, r := range repeats {
+			if untaken == nil || !untaken[r[1]] {
+				rt.st.lockHits.Add(1)
+			}
+		}
+	}
 	if len(missing) > 0 && rt.batch == nil {
-		untaken = rt.loadEach(ctx, out, missAt, missing)
+		var p *any // a panic not a Loader's (OnEvict's): the keys have their outcome, counted
+		if untaken, p = rt.loadEach(ctx, out, missAt, missing); p != nil {
+			repeated()
+			panic(*p)
+		}
 	} else if len(missing) > 0 {
 		// The keys the BatchLoader was given: this MultiGet's misses, which
 		// it counts even if DoBatch panics with the BatchLoader's panic (its
@@ -952,8 +964,8 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 			continue
 		}
 		out[r[0]] = RTResult[V]{Value: first.Value, Status: LockHit, Err: first.Err}
-		rt.st.lockHits.Add(1)
 	}
+	repeated()
 	for _, o := range out {
 		if o.Err != nil {
 			return out, o.Err
@@ -1411,9 +1423,10 @@ func (rt *RTCache[K, V]) loadBatch(ctx context.Context, keys []K) ([]coalesce.Re
 // key back: their values stored only once it returned, Gets of them
 // waiting for it, and at the load timeout all of them failed.) Any other
 // panic that reaches a key's goroutine (an OnEvict's, when the store ran
-// there) is raised again on the caller's goroutine once every key has its
-// answer. It reports, by place in out, the keys the ctx left unloaded.
-func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) (untaken []bool) {
+// there) is returned as panicked once every key has its answer, for
+// MultiGet to raise when it has counted the keys' repeats. It reports, by
+// place in out, the keys the ctx left unloaded.
+func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt []int, missing []K) (untaken []bool, panicked *any) {
 	untaken = make([]bool, len(out))
 	var wg sync.WaitGroup
 	var other atomic.Pointer[any] // the first panic that is not a Loader's
@@ -1464,10 +1477,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 		wg.Go(work)
 	}
 	wg.Wait()
-	if r := other.Load(); r != nil {
-		panic(*r)
-	}
-	return untaken
+	return untaken, other.Load()
 }
 
 // recheck is the coalesce Recheck: a caller about to load k looks at the
