@@ -207,9 +207,11 @@ type Options[K comparable, V any] struct {
 	// follows GOMAXPROCS (see Shards), so the same cache may keep a value
 	// on one machine and decline it on one with more cores: where single
 	// values may weigh more than about MaxWeight/(2·GOMAXPROCS), set
-	// Shards. Called once per Set, before any lock is taken. A weight is a
-	// uint32: a byte count of 4 GiB or more must be clamped to
-	// math.MaxUint32, not converted, which would wrap it to a small
+	// Shards. Called once per Set, before any lock is taken (by Compute,
+	// under the shard's lock, for the value its function stores: a
+	// Weigher that calls the cache must not be used with Compute). A
+	// weight is a uint32: a byte count of 4 GiB or more must be clamped
+	// to math.MaxUint32, not converted, which would wrap it to a small
 	// weight.
 	Weigher func(K, V) uint32
 	// DefaultTTL is the TTL of entries set without one (Set, or a TTL of 0).
@@ -853,6 +855,73 @@ func (c *Cache[K, V]) SetIfAbsent(k K, v V, ttl time.Duration) (V, bool) {
 	got, stored := sh.SetIfAbsent(k, v, h, w, expire, now, &out)
 	c.notify(out)
 	return got, stored
+}
+
+// ComputeOp says what Compute does with its key once its function
+// returns.
+type ComputeOp = shard.Op
+
+const (
+	// ComputeKeep leaves the key as it was: a live value stays (and
+	// records a read of it, as SetIfAbsent's does), and so does an
+	// expired one or none. It is the zero ComputeOp.
+	ComputeKeep = shard.Keep
+	// ComputeStore stores the value the function returned with its TTL,
+	// as SetWithTTL would (a negative TTL stores nothing and removes the
+	// key; OnEvict hears of the old value as EvictReplaced).
+	ComputeStore = shard.Store
+	// ComputeRemove removes the key's value, live or expired, as Delete
+	// would (OnEvict: EvictDeleted).
+	ComputeRemove = shard.Remove
+)
+
+// Compute changes k's value atomically: it calls f with k's live value
+// (found false, and old V's zero value, if k has none or its value has
+// expired) and does what f's ComputeOp says, all under one hold of k's
+// shard lock, so no other write of k comes between f's reading of old and
+// the store or removal it asks for. Of concurrent Computes of a key, each
+// f sees the value the one before it left: a counter incremented by
+// Compute from many goroutines loses no increment, where a Get followed
+// by a Set would (TestComputeCountsEveryIncrement).
+//
+// Compute returns the value k holds when it returns and whether it holds
+// one: after ComputeStore, v and true if v was stored, V's zero value
+// and false if it was declined as SetWithTTL would decline it (too heavy
+// for a shard, a negative ttl, a key not equal to itself); after
+// ComputeRemove, the zero value and false; after ComputeKeep, old and
+// found. ttl follows SetWithTTL's conventions (0: Options.DefaultTTL) and
+// matters only with ComputeStore. A ComputeStore counts in Stats as a
+// Set does (Sets or Rejections, and what it evicts); Compute counts no
+// Hits or Misses.
+//
+// f runs with the shard's lock held, as does Options.Weigher for the
+// value f returns (with ComputeStore): both must be quick and must not
+// call this Cache (or an RTCache over it), which would deadlock on a key
+// of the same shard; other caches and locks are fine. OnEvict runs after
+// the lock is released, as for every write. If f panics, nothing is
+// changed and the panic goes on to Compute's caller; an unknown
+// ComputeOp panics the same way. With an RTCache over the cache, Compute
+// is a write of the Cache, not of the RTCache: a load of k in flight may
+// store over it (see RTCache.Set).
+func (c *Cache[K, V]) Compute(k K, f func(old V, found bool) (v V, ttl time.Duration, op ComputeOp)) (V, bool) {
+	// Liveness is judged on the exact clock, as SetIfAbsent judges it.
+	now := c.exactNow()
+	h := c.hash.Sum(k)
+	var out []shard.Evicted[K, V]
+	got, ok := c.shardFor(h).Compute(k, h, now, func(old V, found bool) (v V, w uint32, expire, at int64, op shard.Op) {
+		v, ttl, op := f(old, found)
+		switch op {
+		case ComputeKeep, ComputeRemove:
+		case ComputeStore:
+			w = c.weigh(k, v)
+			expire, at = c.expiry(ttl)
+		default:
+			panic(fmt.Sprintf("ufocache: Compute: unknown ComputeOp %d", op))
+		}
+		return v, w, expire, at, op
+	}, c.collect(&out))
+	c.notify(out)
+	return got, ok
 }
 
 func (c *Cache[K, V]) set(k K, v V, ttl time.Duration) bool {

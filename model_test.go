@@ -185,6 +185,71 @@ func (h *harness) setIfAbsent(k uint16, ttl time.Duration) {
 	}
 }
 
+// compute checks Compute against the model: f is called once, with the
+// live value; ComputeKeep changes nothing, ComputeRemove is Delete (of an
+// expired value too), and ComputeStore is SetWithTTL with sel's TTL.
+func (h *harness) compute(k uint16, sel int) {
+	m, had := h.model[k]
+	live := had && h.live(m)
+	h.next++
+	v := h.next
+	ttls := [...]time.Duration{0, time.Second, -time.Second, ufocache.NoExpiration}
+	calls := 0
+	got, ok := h.c.Compute(k, func(old uint64, found bool) (uint64, time.Duration, ufocache.ComputeOp) {
+		calls++
+		if found != live || live && old != m.v || !live && old != 0 {
+			h.t.Fatalf("Compute(%d)'s function got %d, %v; model %v present %v", k, old, found, m, had)
+		}
+		switch sel {
+		case 0:
+			return v, time.Second, ufocache.ComputeKeep // the value is ignored
+		case 1:
+			return 0, 0, ufocache.ComputeRemove
+		}
+		return v, ttls[sel-2], ufocache.ComputeStore
+	})
+	if calls != 1 {
+		h.t.Fatalf("Compute(%d) called its function %d times", k, calls)
+	}
+	switch sel {
+	case 0:
+		if ok != live || got != m.v && live || !live && got != 0 || len(h.events) != 0 {
+			h.t.Fatalf("Compute(%d) keeping = %d, %v (%d reports); model %v present %v", k, got, ok, len(h.events), m, had)
+		}
+	case 1:
+		if got != 0 || ok {
+			h.t.Fatalf("Compute(%d) removing = %d, %v", k, got, ok)
+		}
+		if had != (len(h.events) == 1) || had && (h.events[0].v != m.v || h.events[0].reason != ufocache.EvictDeleted) {
+			h.t.Fatalf("Compute(%d) removing reported %v; model %v present %v", k, h.events, m, had)
+		}
+		h.drain(0)
+	default:
+		ttl := ttls[sel-2]
+		gone := h.drain(v)
+		if ok == gone || ok && got != v || !ok && got != 0 {
+			h.t.Fatalf("Compute(%d) storing = %d, %v, newcomer reported gone %v", k, got, ok, gone)
+		}
+		if !ok && ttl >= 0 && !h.tooHeavy(v) {
+			h.t.Fatalf("Compute(%d) declined a value that fits", k)
+		}
+		if !ok {
+			if _, still := h.model[k]; still {
+				h.t.Fatalf("Compute(%d) declined a value and kept the old one", k)
+			}
+			return
+		}
+		if _, still := h.model[k]; still {
+			h.t.Fatalf("Compute(%d) replaced a value without reporting it", k)
+		}
+		m := modelEntry{v: v, w: h.weigh(v)}
+		if ttl > 0 && ttl != ufocache.NoExpiration {
+			m.expire = h.now() + int64(ttl)
+		}
+		h.model[k] = m
+	}
+}
+
 // tooHeavy reports whether v's weight could exceed one shard's share.
 func (h *harness) tooHeavy(v uint64) bool {
 	return h.weigh(v) > h.c.MaxWeight()/int64(h.shards())
@@ -298,6 +363,10 @@ func (h *harness) run(ops []byte) {
 		case 4, 5:
 			h.get(k)
 		case 6:
+			if i%2 == 1 {
+				h.compute(k, int(h.next%6))
+				break
+			}
 			h.del(k)
 		case 7:
 			switch k % 8 {

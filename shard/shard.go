@@ -323,6 +323,51 @@ func (s *Shard[K, V]) SetIfAbsent(k K, v V, h uint64, w uint32, expire, now int6
 	return v, true
 }
 
+// Op is what Compute does with a key once its function returns.
+type Op uint8
+
+const (
+	Keep   Op = iota // leave the key as it is
+	Store            // store the function's value
+	Remove           // remove the key's entry
+)
+
+// Compute calls f with k's value, if it has an entry live at now (found
+// is false otherwise, and old V's zero value), under the lock, and does
+// what f's op says: Keep leaves the entry (a live one records a read) and
+// returns its value, if live; Store stores v with weight w and expiry
+// expire, judging victims at at, as Set does, and returns v and Set's
+// answer; Remove removes k's entry, expired or not (reported Deleted).
+// Only Keep of a live entry and a stored value return true. A panic in f
+// leaves the shard as it was.
+func (s *Shard[K, V]) Compute(k K, h uint64, now int64, f func(old V, found bool) (v V, w uint32, expire, at int64, op Op), out *[]Evicted[K, V]) (V, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.Find(k, h)
+	live := old != nil && !old.ExpiredAt(now)
+	var cur, zero V
+	if live {
+		cur = old.Val
+	}
+	v, w, expire, at, op := f(cur, live)
+	switch op {
+	case Store:
+		if !s.store(k, v, s.entry(k, v, w, expire), h, w, at, old, out) {
+			return zero, false
+		}
+		return v, true
+	case Remove:
+		if old != nil {
+			s.remove(old, Deleted, out)
+		}
+		return zero, false
+	}
+	if live {
+		old.Touch()
+	}
+	return cur, live
+}
+
 // store is Set under the lock: e is k's new entry (nil if it cannot be
 // stored) and old the entry k has, if any.
 func (s *Shard[K, V]) store(k K, v V, e *fifo.Entry[K, V], h uint64, w uint32, now int64, old *fifo.Entry[K, V], out *[]Evicted[K, V]) bool {
