@@ -708,7 +708,9 @@ func (rt *RTCache[K, V]) get(ctx context.Context, k K) (V, Status, error) {
 // A stale value is there only while the Cache still holds the expired
 // entry: eviction drops the expired entries it reaches, and writes
 // reclaim them as they sweep unless the Cache's Options.KeepExpired holds
-// them back (set it to at least the staleTTL used here).
+// them back (set it above the staleTTL used here: DeleteExpired reclaims
+// a value exactly KeepExpired past its expiry, which GetStale with that
+// staleTTL would still serve).
 func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Duration) (V, StaleStatus, error) {
 	v, st, left := rt.c.lookup(k)
 	if st == Hit {
