@@ -1200,33 +1200,62 @@ func (rt *RTCache[K, V]) cachedError(k K) (left time.Duration, err error, ok boo
 // while its error is cached (a hit in the RefreshAhead window used to
 // claim k in the wait map, allocating, until the error expired).
 func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
+	errorCached, _ = rt.refreshHow(ctx, k, rt.group.Go)
+	return errorCached
+}
+
+// Refresh starts a load of k in the background and returns at once,
+// whether k holds a value or not, fresh or expired: for a value the
+// caller knows to be out of date (a key rotated at the origin, a config
+// pushed), where Invalidate would make the next lookups wait for the load
+// and GetStale needs KeepExpired. Lookups meanwhile get the value k holds
+// (a Hit while it is live); those that find none join the load (LockHit).
+// The load stores its value as any load does (a Set, Delete or Clear of k
+// meanwhile detaches it); if it fails, k keeps its value, and the error
+// is kept as RTOptions.ErrorTTL says. It is a background refresh like
+// RefreshAhead's: it holds a place of MaxRefreshes while it runs and
+// counts in RTStats.Refreshes. Refresh reports whether it started the
+// load: false if a load of k was in flight already (it goes on, and
+// stores its value as usual; it may have asked the origin before the
+// change that prompted the call), if a kept error of k holds off its
+// loads (Delete clears it), if MaxRefreshes loads are running, or once
+// Close has begun. The load's context keeps ctx's values but not its
+// cancellation, as every load's.
+func (rt *RTCache[K, V]) Refresh(ctx context.Context, k K) bool {
+	_, started := rt.refreshHow(ctx, k, rt.group.GoNoRecheck)
+	return started
+}
+
+// refreshHow is refresh, and Refresh, with start to start the load
+// (Group.Go or Group.GoNoRecheck): it reports whether a kept error held it
+// off, and whether it started the load.
+func (rt *RTCache[K, V]) refreshHow(ctx context.Context, k K, start func(context.Context, K, func(context.Context) (loaded[V], error)) bool) (errorCached, started bool) {
 	if errs := rt.errs.Load(); errs != nil {
 		if _, failed := errs.Get(k); failed {
-			return true
+			return true, false
 		}
 	}
 	if rt.group.InFlight(k) {
-		return false
+		return false, false
 	}
 	if rt.refreshing.Add(1) > rt.maxRefresh {
 		rt.refreshing.Add(-1)
-		return false
+		return false, false
 	}
 	load := rt.loader(k)
-	started := false
 	defer func() {
 		if !started { // not started, or its recheck panicked (a custom Hasher's panic): the place is free again
 			rt.refreshing.Add(-1)
 		}
 	}()
-	started = rt.group.Go(ctx, k, func(ctx context.Context) (loaded[V], error) {
+	started = start(ctx, k, func(ctx context.Context) (loaded[V], error) {
 		defer rt.refreshing.Add(-1)
 		return load(ctx)
 	})
 	if started {
 		rt.st.refreshes.Add(1)
 	}
-	return false
+	return false, started
 }
 
 // refreshBatch is refresh for MultiGet's hits inside the RefreshAhead

@@ -344,6 +344,18 @@ func (g *Group[K, V]) Go(ctx context.Context, key K, fn func(context.Context) (V
 	return g.start(ctx, key, c, fn, recheck)
 }
 
+// GoNoRecheck is Go without RecheckGo or Recheck: fn starts unless a call
+// for key is in flight (or the Group is closed), whatever a cache holds
+// for key, for a caller that wants key loaded again now (a value it knows
+// to be out of date, though not expired).
+func (g *Group[K, V]) GoNoRecheck(ctx context.Context, key K, fn func(context.Context) (V, error)) bool {
+	c, leader := g.claim(key, nil)
+	if !leader {
+		return false
+	}
+	return g.start(ctx, key, c, fn, nil)
+}
+
 // Forget detaches the call in flight for key, if there is one, and reports
 // whether there was. Callers of key that come after start a new call; the
 // detached call's result still reaches the callers waiting for it but is
