@@ -194,3 +194,17 @@ func ExampleCache_Compute() {
 	fmt.Println()
 	// Output: true true true false true
 }
+
+// Compute allocates what Set does: the new entry of a stored value, and
+// nothing to keep one (its function does not escape).
+func TestComputeAllocatesAsSetDoes(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1000})
+	c.Set(1, 1)
+	keep := func(old int, _ bool) (int, time.Duration, ufocache.ComputeOp) { return old, 0, ufocache.ComputeKeep }
+	if n := testing.AllocsPerRun(100, func() { c.Compute(1, incr) }); n != 1 {
+		t.Errorf("Compute storing allocates %v times, want 1 (the entry)", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.Compute(1, keep) }); n != 0 {
+		t.Errorf("Compute keeping allocates %v times, want 0", n)
+	}
+}
