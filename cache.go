@@ -1155,8 +1155,23 @@ func (c *Cache[K, V]) SetMaxWeight(w int64) error {
 	case w < int64(n):
 		return fmt.Errorf("ufocache: MaxWeight (%d) must not be below the shard count (%d)", w, n)
 	}
-	var out []shard.Evicted[K, V]
+	out := c.resize(w)
+	// Outside every lock, as OnEvict is promised: it may resize again.
+	c.notify(out)
+	return nil
+}
+
+// resize is SetMaxWeight's work under its lock, returning what left. The
+// lock is released by a defer: the Clock is read under it, and a Clock
+// that panics (or calls runtime.Goexit, as a test's t.FailNow does) left
+// it held, and every later SetMaxWeight waiting for ever
+// (TestClockThatPanicsLeavesTheCacheUsable). A bound raised before such a
+// panic stays raised: MaxWeight is then above what the shards may hold,
+// never below.
+func (c *Cache[K, V]) resize(w int64) (out []shard.Evicted[K, V]) {
+	n := len(c.shards)
 	c.resizing.Lock()
+	defer c.resizing.Unlock()
 	// MaxWeight never reads below what the shards may hold: a larger
 	// bound is published before the shards take it, a smaller one after.
 	if w > c.maxWeight.Load() {
@@ -1172,10 +1187,7 @@ func (c *Cache[K, V]) SetMaxWeight(w int64) error {
 		c.shards[i].Resize(capacity, per, c.now(), keys, least, c.collect(&out))
 	}
 	c.maxWeight.Store(w)
-	c.resizing.Unlock()
-	// Outside every lock, as OnEvict is promised: it may resize again.
-	c.notify(out)
-	return nil
+	return out
 }
 
 // Clear removes every entry; OnEvict sees them with EvictDeleted. Each
