@@ -1190,10 +1190,15 @@ func (c *Cache[K, V]) resize(w int64) (out []shard.Evicted[K, V]) {
 	return out
 }
 
-// Clear removes every entry; OnEvict sees them with EvictDeleted. Each
-// shard's index, and its admission sketch if it grew with the entries (a
-// weighted cache's does), go back to the sizes New gave them, so the
-// cache's memory returns to what New took. With Options.InitialCapacity,
+// Clear removes every entry; OnEvict sees them with EvictDeleted. It
+// clears the shards one after another (OnEvict hears of each shard's
+// entries before the next is cleared), so it is not one step over the
+// cache: to other goroutines it is a Delete of each key at its own point
+// within the call, and a key set during it may outlive it while another
+// key still reads its old value (TestClearDeletesEachKeyAtItsOwnPoint).
+// Each shard's index, and its admission sketch if it grew with the
+// entries (a weighted cache's does), go back to the sizes New gave them,
+// so the cache's memory returns to what New took. With Options.InitialCapacity,
 // each shard allocates its presized index again, before it takes its
 // lock. An RTCache over the cache has a Clear of its own, which also drops
 // its cached errors and detaches its loads in flight; this one does
