@@ -615,11 +615,24 @@ func (p *S3[K, V]) pushFront(e *Entry[K, V]) {
 // entries). Sets evicting more than this many allocate their own.
 const ScratchKept = 1024
 
-// Keepable reports whether used, a scratch list a Set or duel just filled
-// (and cleared), is to replace kept, the one kept for reuse: only if it
-// grew (no store otherwise), and not past ScratchKept.
-func Keepable[K comparable, V any](kept, used []Gone[K, V]) bool {
-	return cap(used) != cap(kept) && cap(used) <= ScratchKept
+// Reuse updates *kept, the scratch list of victims kept for the next Set
+// or duel, after used, the list one just filled from (*kept)[:0] and
+// cleared: to used, if it grew (no store otherwise) and not past
+// ScratchKept. A used that grew was filled in kept's array up to its
+// capacity before append moved it to a larger one, so kept's array is
+// cleared then: left as it was, a kept list outgrown by a long eviction
+// held its first victims, up to ScratchKept entries with their values,
+// until later Sets wrote over them
+// (TestValuesEvictedByAHeavyValueAreCollectable). Only a list that grew
+// pays for the clearing, once per growth, and only it writes *kept.
+func Reuse[K comparable, V any](kept *[]Gone[K, V], used []Gone[K, V]) {
+	if cap(used) == cap(*kept) { // the same array, cleared
+		return
+	}
+	clear((*kept)[:cap(*kept)])
+	if cap(used) <= ScratchKept {
+		*kept = used[:0]
+	}
 }
 
 // Gone is an entry that Evict took out, unlinked and flagged dead, with
@@ -980,9 +993,7 @@ func (p *S3[K, V]) duel(c *Entry[K, V], h uint64, now int64, protect *Entry[K, V
 		out = p.drop(c, h, now, out) // its hash is at hand: no second one
 	}
 	clear(victims)
-	if Keepable(p.victims, victims) {
-		p.victims = victims[:0]
-	}
+	Reuse(&p.victims, victims)
 	return out
 }
 

@@ -460,9 +460,7 @@ func (s *Shard[K, V]) evict(now int64, protect *fifo.Entry[K, V], out *[]Evicted
 		s.drop(victim, reason, out)
 	}
 	clear(victims)
-	if fifo.Keepable(s.scratch, victims) {
-		s.scratch = victims[:0]
-	}
+	fifo.Reuse(&s.scratch, victims)
 }
 
 func (s *Shard[K, V]) countTTL(e *fifo.Entry[K, V], d int) {
