@@ -1132,9 +1132,11 @@ func (c *Cache[K, V]) Shards() int { return len(c.shards) }
 // Resize and otter's SetMaximum do. When it returns, Weight() <= w: each
 // shard in turn evicts, in its policy's order, down to its new share
 // (w/Shards, the first w%Shards shards one unit more), and OnEvict hears
-// of each entry with EvictCapacity (once every shard is resized, outside
-// every lock, so that it may call SetMaxWeight itself; the first panic
-// there is raised once the others are told). Sets meanwhile
+// of each entry with EvictCapacity (EvictExpired for one already expired,
+// which eviction drops where it meets it, as a Set's does:
+// TestSetMaxWeightReportsExpiredVictimsAsExpired), once every shard is
+// resized, outside every lock, so that it may call SetMaxWeight itself
+// (the first panic there is raised once the others are told). Sets meanwhile
 // keep to their shard's bound, old or new. The policy keeps what it
 // learned (the small queue keeps its share of the capacity), but for a
 // cache without a Weigher whose new size calls for an admission sketch of
