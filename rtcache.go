@@ -160,7 +160,7 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Durat
 // Goexit. MultiGet's hits inside the RefreshAhead window are refreshed with
 // one BatchLoader call in the background
 // (TestRTMultiGetRefreshesItsHitsInOneBatch); the other refreshes (Get's,
-// GetStaleWhileUpdate's) use the Loader, one key per call.
+// GetStaleWhileUpdate's, Refresh's) use the Loader, one key per call.
 type BatchLoader[K comparable, V any] func(ctx context.Context, keys []K) ([]Loaded[V], error)
 
 // Loaded is one key's result from a BatchLoader.
@@ -255,7 +255,7 @@ type RTOptions[K comparable, V any] struct {
 	// 0: no refresh ahead.
 	RefreshAhead time.Duration
 	// MaxRefreshes bounds the background loads (GetStaleWhileUpdate,
-	// RefreshAhead) in flight at once, over all keys. When it is reached,
+	// RefreshAhead, Refresh) in flight at once, over all keys. When it is reached,
 	// a stale value is still served and a later read tries again. A
 	// refresh holds its place until its Loader returns, even past
 	// LoadTimeout (which frees its key at once): a Loader that ignores its
@@ -1210,17 +1210,20 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
 // pushed), where Invalidate would make the next lookups wait for the load
 // and GetStale needs KeepExpired. Lookups meanwhile get the value k holds
 // (a Hit while it is live); those that find none join the load (LockHit).
-// The load stores its value as any load does (a Set, Delete or Clear of k
-// meanwhile detaches it); if it fails, k keeps its value, and the error
-// is kept as RTOptions.ErrorTTL says. It is a background refresh like
-// RefreshAhead's: it holds a place of MaxRefreshes while it runs and
-// counts in RTStats.Refreshes. Refresh reports whether it started the
-// load: false if a load of k was in flight already (it goes on, and
-// stores its value as usual; it may have asked the origin before the
-// change that prompted the call), if a kept error of k holds off its
-// loads (Delete clears it), if MaxRefreshes loads are running, or once
-// Close has begun. The load's context keeps ctx's values but not its
-// cancellation, as every load's.
+// The load stores its value as any load does (a Set, Delete, Invalidate
+// or Clear of k meanwhile detaches it); if it fails, k keeps its value,
+// and the error is kept as RTOptions.ErrorTTL says. It is a background
+// refresh like RefreshAhead's: it holds a place of MaxRefreshes until its
+// Loader returns (even past LoadTimeout, through a panic or Goexit too)
+// and counts in RTStats.Refreshes. Refresh reports whether it started the
+// load: false if a load of k that holds k was in flight already (it goes
+// on, and stores its value as usual; it may have asked the origin before
+// the change that prompted the call; one older than LockAge no longer
+// holds k, and Refresh starts another), if a kept error of k holds off
+// its loads (Delete clears it), if MaxRefreshes loads are running, or
+// once Close has begun. The load's context keeps ctx's values but not its
+// cancellation, as every load's (TestRTRefreshGivesItsPlaceBack,
+// TestRTRefreshPastLockAge, TestRTRefreshFromALoader).
 func (rt *RTCache[K, V]) Refresh(ctx context.Context, k K) bool {
 	_, started := rt.refreshHow(ctx, k, rt.group.GoNoRecheck)
 	return started
