@@ -1225,8 +1225,27 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
 // cancellation, as every load's (TestRTRefreshGivesItsPlaceBack,
 // TestRTRefreshPastLockAge, TestRTRefreshFromALoader).
 func (rt *RTCache[K, V]) Refresh(ctx context.Context, k K) bool {
-	_, started := rt.refreshHow(ctx, k, rt.group.GoNoRecheck)
+	_, started := rt.refreshHow(ctx, k, func(ctx context.Context, k K, fn func(context.Context) (loaded[V], error)) bool {
+		// No recheck of the value (a fresh one is what Refresh reloads),
+		// but of the kept errors: refreshHow looked before the claim, and
+		// a load of k may have failed and kept its error since
+		// (TestRTRefreshHeldOffByAnErrorKeptAfterItsLook).
+		return rt.group.GoRecheck(ctx, k, fn, rt.recheckError)
+	})
 	return started
+}
+
+// recheckError is Refresh's recheck: a kept error of k answers (as it
+// does recheckLeft's), a value does not.
+func (rt *RTCache[K, V]) recheckError(k K) (loaded[V], bool, error) {
+	var r loaded[V]
+	if errs := rt.errs.Load(); errs != nil {
+		if err, ok := errs.Get(k); ok {
+			r.ran = true // a load's error, kept: a Loader's own ErrClosed is no refusal
+			return r, true, err
+		}
+	}
+	return r, false, nil
 }
 
 // refreshHow is refresh, and Refresh, with start to start the load
@@ -1535,13 +1554,7 @@ func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool,
 		r.val, r.expire = v, expire
 		return r, true, nil
 	}
-	if errs := rt.errs.Load(); errs != nil {
-		if err, ok := errs.Get(k); ok {
-			r.ran = true // a load's error, kept: a Loader's own ErrClosed is no refusal
-			return r, true, err
-		}
-	}
-	return r, false, nil
+	return rt.recheckError(k)
 }
 
 // commit is the coalesce Commit: it stores a load's outcome while the load

@@ -187,3 +187,139 @@ func TestRTRefreshWithLookupsAndWrites(t *testing.T) {
 		}
 	})
 }
+
+// Refreshes of a few keys from many goroutines, beside Gets, Sets,
+// Deletes, Invalidates and Clears, leave every place of MaxRefreshes free
+// once their loads have ended: as many Refreshes of new keys as there are
+// places then all start.
+func TestRTRefreshPlacesAllComeBackUnderConcurrency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const places = 4
+		var n atomic.Int64
+		load := func(ctx context.Context, k string) (string, time.Duration, error) {
+			i := n.Add(1)
+			time.Sleep(time.Duration(i%3) * time.Millisecond)
+			switch i % 7 {
+			case 0:
+				panic("boom")
+			case 1:
+				runtime.Goexit()
+			case 2:
+				return "", 0, errors.New("fail")
+			}
+			return k, time.Duration(i%5) * time.Millisecond, nil
+		}
+		rt := newRTLoading(t, load, ufocache.RTOptions[string, string]{MaxRefreshes: places, ErrorTTL: time.Millisecond})
+		ctx := context.Background()
+		keys := []string{"a", "b", "c", "d", "e", "f"}
+		var started atomic.Int64
+		done := make(chan struct{})
+		for g := range 8 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for i := range 300 {
+					k := keys[(g+i)%len(keys)]
+					switch (g + i) % 9 {
+					case 0, 1, 2, 3:
+						if rt.Refresh(ctx, k) {
+							started.Add(1)
+						}
+					case 4:
+						func() {
+							defer func() { recover() }()
+							rt.Get(ctx, k)
+						}()
+					case 5:
+						rt.Set(k, "set", time.Millisecond)
+					case 6:
+						rt.Delete(k)
+					case 7:
+						rt.Invalidate(k)
+					case 8:
+						if i%50 == 0 {
+							rt.Clear()
+						}
+					}
+					if i%10 == 0 {
+						time.Sleep(time.Millisecond)
+					}
+				}
+			}()
+		}
+		for range 8 {
+			<-done
+		}
+		time.Sleep(time.Second) // every load has ended
+		synctest.Wait()
+		if st := rt.Stats(); int64(st.Refreshes) != started.Load() {
+			t.Errorf("Refreshes %d, want the %d Refresh calls that started a load", st.Refreshes, started.Load())
+		}
+		if started.Load() == 0 {
+			t.Fatal("no Refresh started")
+		}
+		for i := range places {
+			if !rt.Refresh(ctx, "new"+string(rune('0'+i))) {
+				t.Fatalf("Refresh %d of %d new keys started no load: a place was lost", i+1, places)
+			}
+		}
+		time.Sleep(time.Second)
+	})
+}
+
+// A load of k that fails while Refresh(k) runs, after Refresh looked for
+// a kept error and before it claimed k, holds Refresh off all the same:
+// Refresh looks for the error again once it holds k, as a refresh's
+// recheck does, and starts no load.
+func TestRTRefreshHeldOffByAnErrorKeptAfterItsLook(t *testing.T) {
+	clk := &hookClock{}
+	clk.ns.Store(int64(time.Hour))
+	gate := make(chan struct{})
+	var loads atomic.Int32
+	load := func(ctx context.Context, k string) (string, time.Duration, error) {
+		switch loads.Add(1) {
+		case 1:
+			return "", 0, errors.New("first failure")
+		case 2:
+			<-gate
+			return "", 0, errors.New("second failure")
+		}
+		return "v", time.Hour, nil
+	}
+	rt := newRTLoading(t, load, ufocache.RTOptions[string, string]{ErrorTTL: time.Second},
+		ufocache.Options[string, string]{MaxWeight: 100, Clock: clk})
+	ctx := context.Background()
+	if _, _, err := rt.Get(ctx, "k"); err == nil {
+		t.Fatal("first load did not fail")
+	}
+	clk.ns.Add(int64(2 * time.Second)) // the first error has expired, its entry still there
+	getDone := make(chan struct{})
+	go func() {
+		defer close(getDone)
+		rt.Get(ctx, "k") // its load waits at the gate
+	}()
+	for loads.Load() < 2 {
+		runtime.Gosched()
+	}
+	// Refresh reads the clock to judge the expired error's entry: the
+	// second load fails and keeps its error right then.
+	hook := func() {
+		close(gate)
+		<-getDone
+	}
+	clk.hook.Store(&hook)
+	if rt.Refresh(ctx, "k") {
+		t.Error("Refresh started a load while a kept error holds k's loads off")
+	}
+	if clk.hook.Load() != nil {
+		t.Fatal("the hook did not run")
+	}
+	if n := loads.Load(); n != 2 {
+		t.Errorf("%d loads, want 2", n)
+	}
+	if _, _, err := rt.Get(ctx, "k"); err == nil || err.Error() != "second failure" {
+		t.Errorf("Get = %v; want the kept error", err)
+	}
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -349,11 +349,21 @@ func (g *Group[K, V]) Go(ctx context.Context, key K, fn func(context.Context) (V
 // for key, for a caller that wants key loaded again now (a value it knows
 // to be out of date, though not expired).
 func (g *Group[K, V]) GoNoRecheck(ctx context.Context, key K, fn func(context.Context) (V, error)) bool {
+	return g.GoRecheck(ctx, key, fn, nil)
+}
+
+// GoRecheck is Go with recheck in place of RecheckGo and Recheck (nil:
+// none, GoNoRecheck): it runs once this caller holds key, as RecheckGo
+// would, and answers the call if it reports ok, so that fn does not
+// start. A caller that looked at the cache before the claim (a kept
+// error that holds off loads) looks again there: a call that finished
+// between its look and the claim may have changed what it found.
+func (g *Group[K, V]) GoRecheck(ctx context.Context, key K, fn func(context.Context) (V, error), recheck func(K) (V, bool, error)) bool {
 	c, leader := g.claim(key, nil)
 	if !leader {
 		return false
 	}
-	return g.start(ctx, key, c, fn, nil)
+	return g.start(ctx, key, c, fn, recheck)
 }
 
 // Forget detaches the call in flight for key, if there is one, and reports
