@@ -174,9 +174,10 @@ const (
 	// EvictReplaced: a Set of the same key replaced it (also a Set with a
 	// negative TTL, or one too heavy to store, which removes the old value).
 	EvictReplaced = shard.Replaced
-	// EvictRejected: a Set declined it because it can never be stored
-	// (too heavy, a negative TTL, or a key not equal to itself). The
-	// callback receives the key and value that were not stored.
+	// EvictRejected: a Set (or a Compute's store) declined it because it
+	// can never be stored (too heavy, a negative TTL, or a key not equal
+	// to itself). The callback receives the key and value that were not
+	// stored.
 	EvictRejected = shard.Rejected
 )
 
@@ -867,8 +868,9 @@ const (
 	// expired one or none. It is the zero ComputeOp.
 	ComputeKeep = shard.Keep
 	// ComputeStore stores the value the function returned with its TTL,
-	// as SetWithTTL would (a negative TTL stores nothing and removes the
-	// key; OnEvict hears of the old value as EvictReplaced).
+	// as SetWithTTL would (a negative TTL, or a value too heavy for a
+	// shard, stores nothing and removes the key: OnEvict hears of the old
+	// value as EvictReplaced and of the declined one as EvictRejected).
 	ComputeStore = shard.Store
 	// ComputeRemove removes the key's value, live or expired, as Delete
 	// would (OnEvict: EvictDeleted).
