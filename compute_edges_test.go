@@ -2,6 +2,7 @@ package ufocache_test
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -239,5 +240,27 @@ func TestComputeConcurrentWithResizeClearAndDeleteExpired(t *testing.T) {
 	}
 	if c.Weight() > c.MaxWeight() {
 		t.Errorf("weight %d above %d", c.Weight(), c.MaxWeight())
+	}
+}
+
+// A function that calls runtime.Goexit ends Compute's goroutine with the
+// shard's lock released and nothing changed, as a panic does.
+func TestComputeGoexitLeavesTheCacheAsItWas(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 10, Shards: 1})
+	c.Set("k", 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Compute("k", func(int, bool) (int, time.Duration, ufocache.ComputeOp) {
+			runtime.Goexit()
+			return 2, 0, ufocache.ComputeStore
+		})
+	}()
+	<-done
+	if v, ok := c.Compute("k", incr2); v != 2 || !ok {
+		t.Errorf("Compute after a Goexit = %d, %v; want 2, true", v, ok)
+	}
+	if err := ufocache.CheckInvariantsOf(c); err != nil {
+		t.Error(err)
 	}
 }
