@@ -1249,7 +1249,7 @@ func (rt *RTCache[K, V]) recheckError(k K) (loaded[V], bool, error) {
 }
 
 // refreshHow is refresh, and Refresh, with start to start the load
-// (Group.Go or Group.GoNoRecheck): it reports whether a kept error held it
+// (Group.Go, or Group.GoRecheck with recheckError): it reports whether a kept error held it
 // off, and whether it started the load.
 func (rt *RTCache[K, V]) refreshHow(ctx context.Context, k K, start func(context.Context, K, func(context.Context) (loaded[V], error)) bool) (errorCached, started bool) {
 	if errs := rt.errs.Load(); errs != nil {

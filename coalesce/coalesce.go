@@ -344,20 +344,15 @@ func (g *Group[K, V]) Go(ctx context.Context, key K, fn func(context.Context) (V
 	return g.start(ctx, key, c, fn, recheck)
 }
 
-// GoNoRecheck is Go without RecheckGo or Recheck: fn starts unless a call
-// for key is in flight (or the Group is closed), whatever a cache holds
-// for key, for a caller that wants key loaded again now (a value it knows
-// to be out of date, though not expired).
-func (g *Group[K, V]) GoNoRecheck(ctx context.Context, key K, fn func(context.Context) (V, error)) bool {
-	return g.GoRecheck(ctx, key, fn, nil)
-}
-
-// GoRecheck is Go with recheck in place of RecheckGo and Recheck (nil:
-// none, GoNoRecheck): it runs once this caller holds key, as RecheckGo
-// would, and answers the call if it reports ok, so that fn does not
-// start. A caller that looked at the cache before the claim (a kept
-// error that holds off loads) looks again there: a call that finished
-// between its look and the claim may have changed what it found.
+// GoRecheck is Go with recheck in place of RecheckGo and Recheck: it runs
+// once this caller holds key, as RecheckGo would, and answers the call if
+// it reports ok, so that fn does not start. With a nil recheck, fn starts
+// unless a call for key is in flight (or the Group is closed), whatever a
+// cache holds for key: for a caller that wants key loaded again now (a
+// value it knows to be out of date, though not expired). A caller that
+// looked at the cache before the claim (a kept error that holds off
+// loads) looks again in recheck: a call that finished between its look
+// and the claim may have changed what it found.
 func (g *Group[K, V]) GoRecheck(ctx context.Context, key K, fn func(context.Context) (V, error), recheck func(K) (V, bool, error)) bool {
 	c, leader := g.claim(key, nil)
 	if !leader {

@@ -10,11 +10,11 @@ import (
 	"github.com/ufocache/ufocache/coalesce"
 )
 
-// A GoNoRecheck whose fn panics or calls runtime.Goexit frees its key:
-// Commit gets the *PanicError or ErrGoexit, Finished runs once for it,
-// and the next GoNoRecheck of the key starts; after Close, GoNoRecheck
-// leaves the key free and commits nothing.
-func TestGoNoRecheckFreesItsKey(t *testing.T) {
+// A GoRecheck with no recheck whose fn panics or calls runtime.Goexit
+// frees its key: Commit gets the *PanicError or ErrGoexit, Finished runs
+// once for it, and the next GoRecheck of the key starts; after Close,
+// GoRecheck leaves the key free and commits nothing.
+func TestGoRecheckNilFreesItsKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var errs []error
 		finished := 0
@@ -29,8 +29,8 @@ func TestGoNoRecheckFreesItsKey(t *testing.T) {
 			func(context.Context) (int, error) { return 1, nil },
 		}
 		for i, fn := range fns {
-			if !g.GoNoRecheck(ctx, "k", fn) {
-				t.Fatalf("GoNoRecheck %d did not start: the key was not freed", i)
+			if !g.GoRecheck(ctx, "k", fn, nil) {
+				t.Fatalf("GoRecheck with no recheck %d did not start: the key was not freed", i)
 			}
 			synctest.Wait()
 			if g.InFlight("k") || g.Len() != 0 {
@@ -47,7 +47,7 @@ func TestGoNoRecheckFreesItsKey(t *testing.T) {
 		if err := g.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if g.GoNoRecheck(ctx, "k", fns[2]) || g.Len() != 0 || g.InFlight("k") || len(errs) != 3 {
+		if g.GoRecheck(ctx, "k", fns[2], nil) || g.Len() != 0 || g.InFlight("k") || len(errs) != 3 {
 			t.Errorf("after Close: key held %v, %d commits", g.InFlight("k"), len(errs))
 		}
 	})

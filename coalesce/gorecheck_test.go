@@ -8,10 +8,10 @@ import (
 	"github.com/ufocache/ufocache/coalesce"
 )
 
-// GoNoRecheck starts fn where Go's RecheckGo (or Recheck) would answer,
-// but not beside a call in flight for its key, nor once Close has begun;
-// callers that come while it runs share its result.
-func TestGoNoRecheckSkipsOnlyTheRecheck(t *testing.T) {
+// GoRecheck with no recheck starts fn where Go's RecheckGo (or Recheck)
+// would answer, but not beside a call in flight for its key, nor once
+// Close has begun; callers that come while it runs share its result.
+func TestGoRecheckNilSkipsOnlyTheRecheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var committed []int
 		g := newGroup(t, coalesce.Options[string, int]{
@@ -27,11 +27,11 @@ func TestGoNoRecheckSkipsOnlyTheRecheck(t *testing.T) {
 		if g.Go(ctx, "k", fn(4)) {
 			t.Fatal("Go started fn although RecheckGo answered")
 		}
-		if !g.GoNoRecheck(ctx, "k", fn(4)) {
-			t.Fatal("GoNoRecheck did not start fn")
+		if !g.GoRecheck(ctx, "k", fn(4), nil) {
+			t.Fatal("GoRecheck with no recheck did not start fn")
 		}
-		if g.GoNoRecheck(ctx, "k", fn(5)) {
-			t.Error("GoNoRecheck started a second fn beside the call in flight")
+		if g.GoRecheck(ctx, "k", fn(5), nil) {
+			t.Error("GoRecheck with no recheck started a second fn beside the call in flight")
 		}
 		var v int
 		var leader bool
@@ -44,7 +44,7 @@ func TestGoNoRecheckSkipsOnlyTheRecheck(t *testing.T) {
 		close(release)
 		<-done
 		if v != 4 || leader {
-			t.Errorf("Do during GoNoRecheck's call = %d, leader %v; want its 4, joined", v, leader)
+			t.Errorf("Do during GoRecheck's call = %d, leader %v; want its 4, joined", v, leader)
 		}
 		synctest.Wait()
 		if len(committed) != 1 || committed[0] != 4 {
@@ -53,8 +53,8 @@ func TestGoNoRecheckSkipsOnlyTheRecheck(t *testing.T) {
 		if err := g.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if g.GoNoRecheck(ctx, "k", fn(7)) {
-			t.Error("GoNoRecheck started fn after Close")
+		if g.GoRecheck(ctx, "k", fn(7), nil) {
+			t.Error("GoRecheck with no recheck started fn after Close")
 		}
 	})
 }
