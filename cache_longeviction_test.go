@@ -41,14 +41,7 @@ func TestValuesEvictedByAHeavyValueAreCollectable(t *testing.T) {
 	}
 	set(k, 5000)   // evicts every other entry: longer than ScratchKept
 	clear(weights) // the Weigher is done with them
-	runtime.GC()
-	alive := 0
-	for _, w := range made {
-		if w.Value() != nil {
-			alive++
-		}
-	}
-	if want := c.Len(); alive != want {
+	if alive, want := reachable(made), c.Len(); alive != want {
 		t.Errorf("%d of %d values written are reachable; the cache holds %d", alive, len(made), want)
 	}
 	runtime.KeepAlive(c)

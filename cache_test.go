@@ -985,6 +985,19 @@ func TestClearBringsGrownSketchesBack(t *testing.T) {
 	}
 }
 
+// reachable collects the garbage and counts the values of made that are
+// still reachable.
+func reachable[T any](made []weak.Pointer[T]) int {
+	runtime.GC()
+	alive := 0
+	for _, w := range made {
+		if w.Value() != nil {
+			alive++
+		}
+	}
+	return alive
+}
+
 // TestReplacedValuesAreCollectable: a cache holds from the garbage
 // collector only the values it holds. Rewriting resident keys (no new key,
 // so no eviction moves the queues' heads) once kept nearly every value
@@ -1002,14 +1015,7 @@ func TestReplacedValuesAreCollectable(t *testing.T) {
 	}
 	check := func(when string) {
 		t.Helper()
-		runtime.GC()
-		alive := 0
-		for _, w := range made {
-			if w.Value() != nil {
-				alive++
-			}
-		}
-		if want := c.Len(); alive != want {
+		if alive, want := reachable(made), c.Len(); alive != want {
 			t.Errorf("%s: %d of %d values written are reachable; the cache holds %d", when, alive, len(made), want)
 		}
 	}

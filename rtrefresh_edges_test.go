@@ -155,12 +155,7 @@ func TestRTRefreshPastLockAge(t *testing.T) {
 // and the refresh's value is not stored.
 func TestRTRefreshWithLookupsAndWrites(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o := newGatedOrigin()
-		rt := newRTLoading(t, o.load, ufocache.RTOptions[string, string]{})
-		ctx := context.Background()
-		rt.Set("k", "old", time.Hour)
-		rt.Refresh(ctx, "k")
-		synctest.Wait()
+		o, rt, ctx := refreshing(t)
 		if v, st, err := rt.GetStale(ctx, "k", time.Hour); v != "old" || err != nil || st.Status != ufocache.Hit {
 			t.Errorf("GetStale = %q, %+v, %v", v, st, err)
 		}

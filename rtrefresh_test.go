@@ -42,19 +42,28 @@ func (o *gatedOrigin) count(k string) int {
 	return o.loads[k]
 }
 
+// refreshing returns an RTCache over a gatedOrigin whose key k holds
+// "old" for an hour, with a Refresh of k started and waiting for the
+// origin's release. Call it inside a synctest bubble.
+func refreshing(t *testing.T) (*gatedOrigin, *ufocache.RTCache[string, string], context.Context) {
+	t.Helper()
+	o := newGatedOrigin()
+	rt := newRTLoading(t, o.load, ufocache.RTOptions[string, string]{})
+	ctx := context.Background()
+	rt.Set("k", "old", time.Hour)
+	if !rt.Refresh(ctx, "k") {
+		t.Fatal("Refresh of a live value started no load")
+	}
+	synctest.Wait() // the load waits for its release
+	return o, rt, ctx
+}
+
 // Refresh of a live value loads it again in the background, where a
 // Refresh-ahead's recheck would find the value fresh and load nothing:
 // lookups get the old value as Hits until the load stores the new one.
 func TestRTRefreshReloadsALiveValue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o := newGatedOrigin()
-		rt := newRTLoading(t, o.load, ufocache.RTOptions[string, string]{})
-		ctx := context.Background()
-		rt.Set("k", "old", time.Hour)
-		if !rt.Refresh(ctx, "k") {
-			t.Fatal("Refresh of a live value started no load")
-		}
-		synctest.Wait() // the load waits for its release
+		o, rt, ctx := refreshing(t)
 		if v, st, err := rt.Get(ctx, "k"); v != "old" || st != ufocache.Hit || err != nil {
 			t.Errorf("Get during the refresh = %q, %v, %v; want old, Hit", v, st, err)
 		}
@@ -156,12 +165,7 @@ func TestRTRefreshHoldsAPlaceAndStopsAtClose(t *testing.T) {
 // stays.
 func TestRTRefreshLosesToAWrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o := newGatedOrigin()
-		rt := newRTLoading(t, o.load, ufocache.RTOptions[string, string]{})
-		ctx := context.Background()
-		rt.Set("k", "old", time.Hour)
-		rt.Refresh(ctx, "k")
-		synctest.Wait()
+		o, rt, ctx := refreshing(t)
 		rt.Set("k", "written", time.Hour)
 		close(o.release)
 		synctest.Wait()
