@@ -48,7 +48,11 @@ const (
 	// load (Status Miss or Expired), made before the load started: from
 	// the call to its Loader's call (see linLeaderLookups).
 	linRTLookup
-	linSetIfAbsent // Cache.SetIfAbsent
+	linSetIfAbsent // Cache.SetIfAbsent (and Compute written as one)
+	// linComputeReplace is a Cache.Compute that stores its value over a
+	// value it found live and leaves a key it found none for: its output
+	// is the value it found (ok: it found one) and whether it stored.
+	linComputeReplace
 )
 
 type linInput struct {
@@ -93,6 +97,8 @@ type linOutput struct {
 	// failedLoad is, for a Stale answer of RTCache.GetStale, whether a
 	// load of its key failed while it could wait for it.
 	failedLoad bool
+	// stored is, for linComputeReplace, whether Compute stored its value.
+	stored bool
 }
 
 // linLoadError is the error of a failed load: each is distinct, and
@@ -235,6 +241,8 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 				s = fmt.Sprintf("%s(%d, %#x) -> %v", in.how, in.key, in.val, out.ok)
 			case in.kind == linSetIfAbsent:
 				s = fmt.Sprintf("%s(%d, %#x) -> %#x %v", in.how, in.key, in.val, out.val, out.ok)
+			case in.kind == linComputeReplace:
+				s = fmt.Sprintf("%s(%d, %#x over a live value) found %#x %v, stored %v", in.how, in.key, in.val, out.val, out.ok, out.stored)
 			case in.kind == linRTGet:
 				s = fmt.Sprintf("%s(%d) -> %#x %v (loaded at %d)", in.how, in.key, out.val, out.st, out.loadAt)
 			case out.st == ufocache.Expired:
@@ -466,6 +474,24 @@ func linNext(st linState, in linInput, out linOutput, capacity int64, strict, de
 			return nil // nothing live, and a value that fits: it would have stored it
 		}
 		st.v = linHeld{} // declined, as a Set: the older value removed
+		return []linState{st}
+	case linComputeReplace:
+		if !out.ok {
+			if out.stored {
+				return nil
+			}
+			return st.miss(in, strict) // nothing live, left so
+		}
+		next := st.read(out.val, in.from) // the value it replaced, live
+		fits := linWeight(in.val) <= capacity && in.ttl >= 0
+		if next == nil || out.stored != fits {
+			return nil
+		}
+		st = next[0]
+		st.v = linHeld{} // declined, as a Set: the older value removed
+		if fits {
+			st.v = linHeld{in.val, linExpiry(in.from, in.to, in.ttl)}
+		}
 		return []linState{st}
 	case linGet:
 		switch {
@@ -1275,10 +1301,42 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		default:
 			ttl := cfg.ttl(r, 0, true)
 			in.ttl = cfg.life(ttl)
-			if r.IntN(2) == 0 {
+			switch r.IntN(4) {
+			case 2:
+				in.kind, in.how = linComputeReplace, "Compute"
+				rec.record(client, in, func() linOutput {
+					var out linOutput
+					_, out.stored = c.Compute(k, func(old uint64, live bool) (uint64, time.Duration, ufocache.ComputeOp) {
+						out.val, out.ok = old, live
+						runtime.Gosched() // f may take its time: writers of the key wait for it
+						if !live {
+							return 0, 0, ufocache.ComputeKeep
+						}
+						return in.val, ttl, ufocache.ComputeStore
+					})
+					return out
+				})
+				return
+			case 0:
 				in.kind, in.how = linSetIfAbsent, "SetIfAbsent"
 				rec.record(client, in, func() linOutput { v, ok := c.SetIfAbsent(k, in.val, ttl); return linOutput{val: v, ok: ok} })
-				break
+				return
+			case 1:
+				// SetIfAbsent written with Compute: a value found live
+				// stays (and is reported as SetIfAbsent reports it).
+				in.kind, in.how = linSetIfAbsent, "Compute"
+				rec.record(client, in, func() linOutput {
+					found := false
+					v, ok := c.Compute(k, func(old uint64, live bool) (uint64, time.Duration, ufocache.ComputeOp) {
+						runtime.Gosched()
+						if found = live; live {
+							return old, 0, ufocache.ComputeKeep
+						}
+						return in.val, ttl, ufocache.ComputeStore
+					})
+					return linOutput{val: v, ok: ok && !found}
+				})
+				return
 			}
 			in.how = "ForceSet"
 			rec.record(client, in, func() linOutput { return linOutput{ok: c.ForceSet(k, in.val, ttl)} })
