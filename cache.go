@@ -1224,7 +1224,7 @@ func (c *Cache[K, V]) Clear() {
 // shard, without holding a lock while yield runs. Expired entries kept for
 // stale reads (Options.KeepExpired, RTCache.Invalidate) are not visited,
 // though GetStale may still return them: a purge that walks All misses
-// them (Clear, or Delete of their keys, removes them). Entries set or deleted
+// them (DeleteFunc, Clear, or Delete of their keys, removes them). Entries set or deleted
 // during the iteration may or may not be seen, and a key deleted and set
 // again while its shard is read may be seen twice, with its old value and
 // its new one (a value replaced by Set keeps the key's place: it is seen
@@ -1242,6 +1242,35 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 			}
 		}
 	}
+}
+
+// DeleteFunc removes every entry for which del returns true, expired ones
+// kept for stale reads (Options.KeepExpired, RTCache.Invalidate) included,
+// and returns how many it removed; OnEvict hears of each as
+// EvictDeleted. A purge of a tenant's or a prefix's keys that walks All
+// leaves those expired entries to GetStale; this one does not. It reads
+// the entries shard by shard, as All does, and calls del without any
+// lock held (del may call the cache); it then removes what del chose
+// under the shard's lock, a few dozen entries at a time, each only if its
+// key still holds the entry del was shown: a value set meanwhile was not
+// judged, and stays. Entries set or deleted during the call may or may
+// not be seen. If del panics, the panic goes on to the caller, and what
+// was removed before it stays removed (OnEvict hears of it). With an
+// RTCache over the cache, a load in flight of a removed key is not
+// detached, and may store its value afterwards (RTCache.Delete, or
+// RTCache.Clear, detaches loads).
+func (c *Cache[K, V]) DeleteFunc(del func(k K, v V) bool) int {
+	n := 0
+	var first *recovered
+	for i := range c.shards {
+		var out []shard.Evicted[K, V]
+		func() {
+			defer func() { first = first.or(c.tell(out)) }() // del's panic too
+			n += c.shards[i].DeleteFunc(del, c.collect(&out))
+		}()
+	}
+	first.raise()
+	return n
 }
 
 // Stats returns a snapshot of the counters.

@@ -250,6 +250,33 @@ func (h *harness) compute(k uint16, sel int) {
 	}
 }
 
+// deleteFunc checks DeleteFunc against the model: it removes every entry
+// of a key whose value's residue mod 4 is r, expired ones too, each
+// reported deleted, and counts them.
+func (h *harness) deleteFunc(r int) {
+	want := 0
+	for _, m := range h.model {
+		if int(m.v%4) == r {
+			want++
+		}
+	}
+	n := h.c.DeleteFunc(func(k uint16, v uint64) bool {
+		if m, ok := h.model[k]; !ok || m.v != v {
+			h.t.Fatalf("DeleteFunc was shown %d=%d; model %v present %v", k, v, m, ok)
+		}
+		return int(v%4) == r
+	})
+	for _, ev := range h.events {
+		if ev.reason != ufocache.EvictDeleted || int(ev.v%4) != r {
+			h.t.Fatalf("DeleteFunc(residue %d) reported %d=%d %v", r, ev.k, ev.v, ev.reason)
+		}
+	}
+	if n != want || len(h.events) != want {
+		h.t.Fatalf("DeleteFunc(residue %d) removed %d and reported %d; model has %d", r, n, len(h.events), want)
+	}
+	h.drain(0)
+}
+
 // tooHeavy reports whether v's weight could exceed one shard's share.
 func (h *harness) tooHeavy(v uint64) bool {
 	return h.weigh(v) > h.c.MaxWeight()/int64(h.shards())
@@ -375,6 +402,8 @@ func (h *harness) run(ops []byte) {
 				h.drainAll(ufocache.EvictDeleted)
 			case 2:
 				h.resize(k)
+			case 3:
+				h.deleteFunc(int(k / 8))
 			case 1:
 				h.c.DeleteExpired()
 				h.drain(0)

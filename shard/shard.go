@@ -715,6 +715,42 @@ func (s *Shard[K, V]) DeleteExpired(now int64, out *[]Evicted[K, V]) {
 	flush()
 }
 
+// DeleteFunc removes the entries for which del returns true, expired or
+// not, and returns how many it removed (appended to out, reported
+// Deleted, unless out is nil). It reads the index without the lock and
+// calls del without it, and takes the lock to remove what del chose,
+// deleteBatch entries at a time, each only if it is still its key's
+// entry: one a Set replaced since, or Expire copied, stays. A panic in
+// del leaves its batch in place; what was removed before it is in out.
+func (s *Shard[K, V]) DeleteFunc(del func(k K, v V) bool, out *[]Evicted[K, V]) int {
+	n := 0
+	var batch []*fifo.Entry[K, V]
+	flush := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, e := range batch {
+			h := s.hash(e.Key)
+			if s.Find(e.Key, h) == e {
+				s.removeHashed(e, h, Deleted, out)
+				n++
+			}
+		}
+		clear(batch)
+		batch = batch[:0]
+	}
+	for _, e := range s.Snapshot() {
+		if del(e.Key, e.Val) {
+			if batch = append(batch, e); len(batch) == deleteBatch {
+				flush()
+			}
+		}
+	}
+	if len(batch) > 0 {
+		flush()
+	}
+	return n
+}
+
 // deleteChunk: see DeleteExpired.
 const deleteChunk = 4096
 
