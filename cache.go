@@ -1204,11 +1204,11 @@ func (c *Cache[K, V]) resize(w int64) (out []shard.Evicted[K, V]) {
 // key still reads its old value (TestClearDeletesEachKeyAtItsOwnPoint).
 // Each shard's index, and its admission sketch if it grew with the
 // entries (a weighted cache's does), go back to the sizes New gave them,
-// so the cache's memory returns to what New took. With Options.InitialCapacity,
-// each shard allocates its presized index again, before it takes its
-// lock. An RTCache over the cache has a Clear of its own, which also drops
-// its cached errors and detaches its loads in flight; this one does
-// neither.
+// so the cache's memory returns to what New took. With
+// Options.InitialCapacity, each shard allocates its presized index
+// again, before it takes its lock. An RTCache over the cache has a Clear
+// of its own, which also drops its cached errors and detaches its loads
+// in flight; this one does neither.
 func (c *Cache[K, V]) Clear() {
 	var first *recovered
 	for i := range c.shards {
@@ -1224,11 +1224,11 @@ func (c *Cache[K, V]) Clear() {
 // shard, without holding a lock while yield runs. Expired entries kept for
 // stale reads (Options.KeepExpired, RTCache.Invalidate) are not visited,
 // though GetStale may still return them: a purge that walks All misses
-// them (DeleteFunc, Clear, or Delete of their keys, removes them). Entries set or deleted
-// during the iteration may or may not be seen, and a key deleted and set
-// again while its shard is read may be seen twice, with its old value and
-// its new one (a value replaced by Set keeps the key's place: it is seen
-// once).
+// them (DeleteFunc, Clear, or Delete of their keys, removes them).
+// Entries set or deleted during the iteration may or may not be seen, and
+// a key deleted and set again while its shard is read may be seen twice,
+// with its old value and its new one (a value replaced by Set keeps the
+// key's place: it is seen once).
 func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		for i := range c.shards {
@@ -1253,7 +1253,8 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 // lock held (del may call the cache); it then removes what del chose
 // under the shard's lock, a few dozen entries at a time, each only if its
 // key still holds the entry del was shown: a value set meanwhile was not
-// judged, and stays. Entries set or deleted during the call may or may
+// judged, and stays (so does a copy that RTCache.Invalidate made of the
+// value meanwhile, expired at once). Entries set or deleted during the call may or may
 // not be seen. If del panics, the panic goes on to the caller, and what
 // was removed before it stays removed (OnEvict hears of it). With an
 // RTCache over the cache, a load in flight of a removed key is not

@@ -255,8 +255,9 @@ type RTOptions[K comparable, V any] struct {
 	// 0: no refresh ahead.
 	RefreshAhead time.Duration
 	// MaxRefreshes bounds the background loads (GetStaleWhileUpdate,
-	// RefreshAhead, Refresh) in flight at once, over all keys. When it is reached,
-	// a stale value is still served and a later read tries again. A
+	// RefreshAhead, Refresh) in flight at once, over all keys. When it is
+	// reached, a stale value is still served and a later read tries
+	// again (Refresh returns false). A
 	// refresh holds its place until its Loader returns, even past
 	// LoadTimeout (which frees its key at once): a Loader that ignores its
 	// ctx then costs a place rather than one more goroutine per key each
@@ -1249,8 +1250,8 @@ func (rt *RTCache[K, V]) recheckError(k K) (loaded[V], bool, error) {
 }
 
 // refreshHow is refresh, and Refresh, with start to start the load
-// (Group.Go, or Group.GoRecheck with recheckError): it reports whether a kept error held it
-// off, and whether it started the load.
+// (Group.Go, or Group.GoRecheck with recheckError): it reports whether a
+// kept error held it off, and whether it started the load.
 func (rt *RTCache[K, V]) refreshHow(ctx context.Context, k K, start func(context.Context, K, func(context.Context) (loaded[V], error)) bool) (errorCached, started bool) {
 	if errs := rt.errs.Load(); errs != nil {
 		if _, failed := errs.Get(k); failed {

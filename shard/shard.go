@@ -332,15 +332,15 @@ const (
 	Remove           // remove the key's entry
 )
 
-// Compute calls f with k's value, if it has an entry live at now(its
-// expiry) (found is false otherwise, and old V's zero value; now is read
-// only for an entry that expires), under the lock, and does
-// what f's op says: Keep leaves the entry (a live one records a read) and
-// returns its value, if live; Store stores v with weight w and expiry
-// expire, judging victims at at, as Set does, and returns v and Set's
-// answer; Remove removes k's entry, expired or not (reported Deleted).
-// Only Keep of a live entry and a stored value return true. A panic in f
-// leaves the shard as it was.
+// Compute calls f under the lock with k's value, if k has an entry live
+// at now(its expiry) (found is false otherwise, and old V's zero value;
+// now is called only for an entry that expires), and does what f's op
+// says: Keep leaves the entry (a live one records a read) and returns its
+// value, if live; Store stores v with weight w and expiry expire, judging
+// victims at at, as Set does, and returns v and Set's answer; Remove
+// removes k's entry, expired or not (reported Deleted). Only Keep of a
+// live entry and a stored value return true. A panic in f leaves the
+// shard as it was.
 func (s *Shard[K, V]) Compute(k K, h uint64, now func(expire int64) int64, f func(old V, found bool) (v V, w uint32, expire, at int64, op Op), out *[]Evicted[K, V]) (V, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
