@@ -139,14 +139,7 @@ func (h *harness) set(k uint16, ttl time.Duration, force bool) {
 		h.t.Fatalf("Set(%d) = %v but newcomer reported gone = %v", k, ok, gone)
 	}
 	if ok {
-		if _, still := h.model[k]; still {
-			h.t.Fatalf("Set(%d) replaced a value without reporting it", k)
-		}
-		m := modelEntry{v: v, w: h.weigh(v)}
-		if ttl > 0 && ttl != ufocache.NoExpiration {
-			m.expire = h.now() + int64(ttl)
-		}
-		h.model[k] = m
+		h.stored("Set", k, v, ttl)
 	}
 	if force && !ok && ttl >= 0 && !h.tooHeavy(v) {
 		h.t.Fatalf("ForceSet(%d) declined a value that fits", k)
@@ -174,14 +167,7 @@ func (h *harness) setIfAbsent(k uint16, ttl time.Duration) {
 		h.t.Fatalf("SetIfAbsent(%d) declined a value that fits", k)
 	}
 	if stored {
-		if _, still := h.model[k]; still {
-			h.t.Fatalf("SetIfAbsent(%d) replaced an expired value without reporting it", k)
-		}
-		m := modelEntry{v: v, w: h.weigh(v)}
-		if ttl > 0 {
-			m.expire = h.now() + int64(ttl)
-		}
-		h.model[k] = m
+		h.stored("SetIfAbsent", k, v, ttl)
 	}
 }
 
@@ -239,15 +225,21 @@ func (h *harness) compute(k uint16, sel int) {
 			}
 			return
 		}
-		if _, still := h.model[k]; still {
-			h.t.Fatalf("Compute(%d) replaced a value without reporting it", k)
-		}
-		m := modelEntry{v: v, w: h.weigh(v)}
-		if ttl > 0 && ttl != ufocache.NoExpiration {
-			m.expire = h.now() + int64(ttl)
-		}
-		h.model[k] = m
+		h.stored("Compute", k, v, ttl)
 	}
+}
+
+// stored enters k=v, just stored by op with ttl, in the model: any older
+// value of k must have been reported gone.
+func (h *harness) stored(op string, k uint16, v uint64, ttl time.Duration) {
+	if _, still := h.model[k]; still {
+		h.t.Fatalf("%s(%d) replaced a value without reporting it", op, k)
+	}
+	m := modelEntry{v: v, w: h.weigh(v)}
+	if ttl > 0 && ttl != ufocache.NoExpiration {
+		m.expire = h.now() + int64(ttl)
+	}
+	h.model[k] = m
 }
 
 // deleteFunc checks DeleteFunc against the model: it removes every entry
