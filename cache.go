@@ -267,8 +267,9 @@ type Options[K comparable, V any] struct {
 	// Hasher, if set, hashes keys instead of the default: seeded maphash for
 	// string and other comparable keys, a seeded mixer for integer keys. It
 	// must be a function of the key (equal keys, equal hashes): one that
-	// is not costs hits, may keep a key twice, and leaves expired entries
-	// to the sweep and eviction rather than DeleteExpired. Its hashes
+	// is not costs hits, may keep a key twice, leaves expired entries
+	// to the sweep and eviction rather than DeleteExpired, and may leave
+	// an entry DeleteFunc chose in place (uncounted). Its hashes
 	// go through a seeded bijection that spreads every bit over all 64, so
 	// it need only avoid collisions, not mix (the identity is fine for
 	// distinct integer IDs); keys whose hashes are equal still collide.
@@ -1255,8 +1256,9 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 // key still holds the entry del was shown: a value set meanwhile was not
 // judged, and stays (so does a copy that RTCache.Invalidate made of the
 // value meanwhile, expired at once). Entries set or deleted during the call may or may
-// not be seen. If del panics, the panic goes on to the caller, and what
-// was removed before it stays removed (OnEvict hears of it). With an
+// not be seen. If del panics, the panic goes on to the caller (in place
+// of a panic of OnEvict's before it, which is dropped), and what was
+// removed before it stays removed (OnEvict hears of it). With an
 // RTCache over the cache, a load in flight of a removed key is not
 // detached, and may store its value afterwards (RTCache.Delete, or
 // RTCache.Clear, detaches loads).
