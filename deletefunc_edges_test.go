@@ -292,3 +292,64 @@ func TestDeleteFuncDelPanicOutranksAnEarlierOnEvictPanic(t *testing.T) {
 		return true
 	})
 }
+
+// DeleteFuncs running at once, with overlapping choices, while expiring
+// entries come and DeleteExpired removes them, remove every chosen entry
+// (those kept for stale reads included) once: their counts add up to the
+// deletions OnEvict hears.
+func TestDeleteFuncConcurrentCallsRemoveEachEntryOnce(t *testing.T) {
+	for round := range 30 {
+		clk := &fakeClock{}
+		clk.t.Store(1)
+		var deletedEv atomic.Int64
+		c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 1 << 16, Shards: 2, Clock: clk, KeepExpired: time.Hour,
+			OnEvict: func(k, v int, r ufocache.EvictReason) {
+				if r == ufocache.EvictDeleted {
+					deletedEv.Add(1)
+				}
+			}})
+		for k := range 2000 {
+			if k%3 == 0 {
+				c.SetWithTTL(k, k, time.Second)
+			} else {
+				c.Set(k, k)
+			}
+		}
+		var wg sync.WaitGroup
+		var total atomic.Int64
+		var stop atomic.Bool
+		for g := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				total.Add(int64(c.DeleteFunc(func(k, _ int) bool { return (k+g)%2 == 0 || k%5 == 0 })))
+			}()
+		}
+		var wg2 sync.WaitGroup
+		wg2.Add(1)
+		go func() {
+			defer wg2.Done()
+			for i := 0; !stop.Load(); i++ {
+				k := 2000 + i%3000
+				c.SetWithTTL(k, k, time.Second)
+				clk.Advance(time.Millisecond)
+				c.DeleteExpired()
+				c.Set(i%2000+5000, 1)
+			}
+		}()
+		wg.Wait()
+		stop.Store(true)
+		wg2.Wait()
+		if total.Load() != deletedEv.Load() {
+			t.Fatalf("round %d: DeleteFuncs returned %d, OnEvict heard %d deleted", round, total.Load(), deletedEv.Load())
+		}
+		for k := range 2000 {
+			if _, _, ok := c.GetStale(k); ok {
+				t.Fatalf("round %d: %d survived", round, k)
+			}
+		}
+		if err := ufocache.CheckInvariantsOf(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
