@@ -171,10 +171,10 @@ func TestRTRefreshWithLookupsAndWrites(t *testing.T) {
 		done := make(chan struct{})
 		go func() { defer close(done); v, _, _ = rt.Get(ctx, "k") }()
 		synctest.Wait()
-		close(o.release)
+		close(o.gate)
 		<-done
 		synctest.Wait()
-		if n := o.count("k"); n != 2 {
+		if n := o.loads.Load(); n != 2 {
 			t.Errorf("%d loads, want 2 (the refresh's, detached, and the Get's)", n)
 		}
 		if got, st, _ := rt.Get(ctx, "k"); got != v || st != ufocache.Hit {
