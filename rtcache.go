@@ -1201,7 +1201,7 @@ func (rt *RTCache[K, V]) cachedError(k K) (left time.Duration, err error, ok boo
 // while its error is cached (a hit in the RefreshAhead window used to
 // claim k in the wait map, allocating, until the error expired).
 func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
-	errorCached, _ = rt.refreshHow(ctx, k, rt.group.Go)
+	errorCached, _ = rt.refreshHow(ctx, k, rt.recheckRefresh)
 	return errorCached
 }
 
@@ -1226,13 +1226,11 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
 // cancellation, as every load's (TestRTRefreshGivesItsPlaceBack,
 // TestRTRefreshPastLockAge, TestRTRefreshFromALoader).
 func (rt *RTCache[K, V]) Refresh(ctx context.Context, k K) bool {
-	_, started := rt.refreshHow(ctx, k, func(ctx context.Context, k K, fn func(context.Context) (loaded[V], error)) bool {
-		// No recheck of the value (a fresh one is what Refresh reloads),
-		// but of the kept errors: refreshHow looked before the claim, and
-		// a load of k may have failed and kept its error since
-		// (TestRTRefreshHeldOffByAnErrorKeptAfterItsLook).
-		return rt.group.GoRecheck(ctx, k, fn, rt.recheckError)
-	})
+	// No recheck of the value (a fresh one is what Refresh reloads), but
+	// of the kept errors: refreshHow looked before the claim, and a load
+	// of k may have failed and kept its error since
+	// (TestRTRefreshHeldOffByAnErrorKeptAfterItsLook).
+	_, started := rt.refreshHow(ctx, k, rt.recheckError)
 	return started
 }
 
@@ -1249,10 +1247,10 @@ func (rt *RTCache[K, V]) recheckError(k K) (loaded[V], bool, error) {
 	return r, false, nil
 }
 
-// refreshHow is refresh, and Refresh, with start to start the load
-// (Group.Go, or Group.GoRecheck with recheckError): it reports whether a
-// kept error held it off, and whether it started the load.
-func (rt *RTCache[K, V]) refreshHow(ctx context.Context, k K, start func(context.Context, K, func(context.Context) (loaded[V], error)) bool) (errorCached, started bool) {
+// refreshHow is refresh, and Refresh, with recheck as the load's recheck
+// (recheckRefresh, the Group's RecheckGo, or recheckError): it reports
+// whether a kept error held it off, and whether it started the load.
+func (rt *RTCache[K, V]) refreshHow(ctx context.Context, k K, recheck func(K) (loaded[V], bool, error)) (errorCached, started bool) {
 	if errs := rt.errs.Load(); errs != nil {
 		if _, failed := errs.Get(k); failed {
 			return true, false
@@ -1271,10 +1269,10 @@ func (rt *RTCache[K, V]) refreshHow(ctx context.Context, k K, start func(context
 			rt.refreshing.Add(-1)
 		}
 	}()
-	started = start(ctx, k, func(ctx context.Context) (loaded[V], error) {
+	started = rt.group.GoRecheck(ctx, k, func(ctx context.Context) (loaded[V], error) {
 		defer rt.refreshing.Add(-1)
 		return load(ctx)
-	})
+	}, recheck)
 	if started {
 		rt.st.refreshes.Add(1)
 	}
