@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -31,15 +32,18 @@ func ARC(t testing.TB, path string) []int {
 	return keys
 }
 
-// LIRS reads a LIRS trace: one decimal key per line.
+// LIRS reads a LIRS trace: one decimal key per line, skipping lines that
+// are not integers (2_pools ends with "*"), as perf's reader does.
 func LIRS(t testing.TB, path string) []uint64 {
 	t.Helper()
 	var keys []uint64
 	each(t, path, func(line string) error {
-		var k uint64
-		_, err := fmt.Sscan(line, &k)
-		keys = append(keys, k)
-		return err
+		if k, err := strconv.ParseUint(line, 10, 64); err == nil {
+			keys = append(keys, k)
+		} else if k, err := strconv.ParseInt(line, 10, 64); err == nil {
+			keys = append(keys, uint64(k))
+		}
+		return nil
 	})
 	return keys
 }
