@@ -74,6 +74,11 @@ var catalog = []traceSpec{
 		// LRU stack model: 85% reuses at an exponential depth of mean 800.
 		return synth.Recency(800_000, 0.85, 800, 50_000, 4)
 	}},
+	{name: "sessions", caps: []int{800, 1000, 2000}, gen: func() []uint64 {
+		// 700 sessions open at once, of 5-45 requests each: every
+		// capacity holds them, with room for 100 ended ones at 800.
+		return synth.Sessions(1_000_000, 700, 5, 45, 6)
+	}},
 	{name: "tenants", caps: []int{1000, 10000}, gen: func() []uint64 {
 		// Zipf 1.0 over 100k keys beside Zipf 1.1 over 30k, whose share
 		// swings between 10% and 70% every 100k requests.

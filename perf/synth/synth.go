@@ -143,3 +143,32 @@ func Tenants(n, aKeys int, aS float64, bKeys int, bS float64, bLow, bHigh float6
 	}
 	return out
 }
+
+// Sessions is a table of live sessions (a proxy's sticky sessions, a
+// connection table): about live sessions are open at once, each asks
+// a number of requests drawn uniformly from [minLen, maxLen] and then
+// ends for good, and each request comes from an open session chosen
+// uniformly. A new session opens whenever fewer than live are open. A
+// cache of live entries or more can hold every open session: LRU misses
+// little but each session's first request, while a policy that keeps
+// what was once frequent keeps ended sessions and turns open ones away.
+func Sessions(n, live, minLen, maxLen int, seed uint64) []uint64 {
+	r := rng(seed)
+	out := make([]uint64, n)
+	type session struct{ key, left int }
+	open := make([]session, 0, live)
+	next := 0
+	for i := range out {
+		for len(open) < live {
+			open = append(open, session{fresh + next, minLen + r.IntN(maxLen-minLen+1)})
+			next++
+		}
+		j := r.IntN(len(open))
+		out[i] = zipf.Key(open[j].key)
+		if open[j].left--; open[j].left == 0 {
+			open[j] = open[len(open)-1]
+			open = open[:len(open)-1]
+		}
+	}
+	return out
+}

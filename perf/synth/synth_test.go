@@ -162,11 +162,12 @@ func TestTenantsSwingTheirShares(t *testing.T) {
 
 func TestStreamsDependOnlyOnTheirSeed(t *testing.T) {
 	gens := map[string]func(uint64) []uint64{
-		"shift":   func(s uint64) []uint64 { return Shift(5_000, 1_000, 0.9, 1_000, 7, s) },
-		"scan":    func(s uint64) []uint64 { return ScanMix(5_000, 1_000, 1.0, 1_000, 100, s) },
-		"loop":    func(s uint64) []uint64 { return LoopMix(5_000, 1_000, 0.8, 300, s) },
-		"recency": func(s uint64) []uint64 { return Recency(5_000, 0.8, 100, 1_000, s) },
-		"tenants": func(s uint64) []uint64 { return Tenants(5_000, 1_000, 1.0, 300, 1.1, 0.1, 0.7, 1_000, s) },
+		"shift":    func(s uint64) []uint64 { return Shift(5_000, 1_000, 0.9, 1_000, 7, s) },
+		"scan":     func(s uint64) []uint64 { return ScanMix(5_000, 1_000, 1.0, 1_000, 100, s) },
+		"loop":     func(s uint64) []uint64 { return LoopMix(5_000, 1_000, 0.8, 300, s) },
+		"recency":  func(s uint64) []uint64 { return Recency(5_000, 0.8, 100, 1_000, s) },
+		"tenants":  func(s uint64) []uint64 { return Tenants(5_000, 1_000, 1.0, 300, 1.1, 0.1, 0.7, 1_000, s) },
+		"sessions": func(s uint64) []uint64 { return Sessions(5_000, 100, 5, 45, s) },
 	}
 	for name, g := range gens {
 		if !slices.Equal(g(1), g(1)) {
@@ -175,5 +176,67 @@ func TestStreamsDependOnlyOnTheirSeed(t *testing.T) {
 		if slices.Equal(g(1), g(2)) {
 			t.Errorf("%s: seeds 1 and 2 give the same stream", name)
 		}
+	}
+}
+
+// Every session asks between minLen and maxLen requests (those still open
+// at the end, at most that many), and no more than live are open at once:
+// the sessions between their first request and their last number at most
+// live, and nearly that at some request (a session just opened may not
+// have asked yet); each request picks an open session uniformly, so a
+// session's requests come about live requests apart.
+func TestSessionsOpenAskAndEnd(t *testing.T) {
+	const n, live, minLen, maxLen = 100_000, 300, 5, 45
+	s := Sessions(n, live, minLen, maxLen, 7)
+	count, last := map[uint64]int{}, map[uint64]int{}
+	for i, k := range s {
+		count[k]++
+		last[k] = i
+	}
+	openAtEnd := 0
+	for _, c := range count {
+		switch {
+		case c > maxLen:
+			t.Fatalf("a session asked %d requests, want at most %d", c, maxLen)
+		case c < minLen:
+			openAtEnd++ // can only be one still open
+		}
+	}
+	if openAtEnd > live {
+		t.Errorf("%d sessions asked fewer than %d requests, want at most the %d open at the end", openAtEnd, minLen, live)
+	}
+	first := map[uint64]int{}
+	for i, k := range s {
+		if _, ok := first[k]; !ok {
+			first[k] = i
+		}
+	}
+	// Sessions between their first request and their last, at each request.
+	delta := make([]int, n+1)
+	for k, f := range first {
+		delta[f]++
+		delta[last[k]+1]--
+	}
+	most, open := 0, 0
+	for _, d := range delta {
+		open += d
+		most = max(most, open)
+	}
+	if most > live || most < live-10 {
+		t.Errorf("at most %d sessions open at once, want %d or a few less", most, live)
+	}
+	gaps, sum, prev := 0, 0, map[uint64]int{}
+	for i, k := range s {
+		if p, ok := prev[k]; ok {
+			gaps++
+			sum += i - p
+		}
+		prev[k] = i
+	}
+	if mean := float64(sum) / float64(gaps); math.Abs(mean-live) > live/20 {
+		t.Errorf("a session's requests come %.0f requests apart on average, want about %d", mean, live)
+	}
+	if got, want := float64(len(count)), float64(n)/float64(minLen+maxLen)*2; math.Abs(got-want) > want/10 {
+		t.Errorf("%v sessions, want about %v (one per mean length of requests)", got, want)
 	}
 }
