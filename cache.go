@@ -876,6 +876,15 @@ const (
 	// ComputeRemove removes the key's value, live or expired, as Delete
 	// would (OnEvict: EvictDeleted).
 	ComputeRemove = shard.Remove
+	// ComputeUpdate is ComputeStore keeping the expiry of the live value
+	// found, whatever TTL the function returned; with none found, that
+	// TTL applies. A counter of a fixed window returns old+1 and the
+	// window's length, and the window ends when the first count's value
+	// expires (Caffeine's expireAfterUpdate returning the current
+	// duration, Redis's SET KEEPTTL). A kept expiry that passes while
+	// the function runs stores nothing, as a negative TTL would
+	// (TestComputeUpdate).
+	ComputeUpdate = shard.Update
 )
 
 // Compute changes k's value atomically: it calls f with k's live value
@@ -892,8 +901,12 @@ const (
 // and false if it was declined as SetWithTTL would decline it (too heavy
 // for a shard, a negative ttl, a key not equal to itself); after
 // ComputeRemove, the zero value and false; after ComputeKeep, old and
-// found. ttl follows SetWithTTL's conventions (0: Options.DefaultTTL) and
-// matters only with ComputeStore. A ComputeStore counts in Stats as a
+// found (ComputeUpdate returns as ComputeStore does). ttl follows
+// SetWithTTL's conventions (0: Options.DefaultTTL) and matters only with
+// ComputeStore, and with ComputeUpdate when no live value was found; a
+// TTL f works out as the time left of something must not reach 0, which
+// is the DefaultTTL (never, by default), nor go negative, which stores
+// nothing. A ComputeStore counts in Stats as a
 // Set does (Sets or Rejections, and what it evicts); Compute counts no
 // Hits or Misses.
 //
@@ -913,13 +926,17 @@ func (c *Cache[K, V]) Compute(k K, f func(old V, found bool) (v V, ttl time.Dura
 	// 15% of its time, perf's BenchmarkCompute).
 	h := c.hash.Sum(k)
 	var out []shard.Evicted[K, V]
-	got, ok := c.shardFor(h).Compute(k, h, c.nowFor, func(old V, found bool) (v V, w uint32, expire, at int64, op shard.Op) {
+	got, ok := c.shardFor(h).Compute(k, h, c.nowFor, func(old V, found bool, oldExpire int64) (v V, w uint32, expire, at int64, op shard.Op) {
 		v, ttl, op := f(old, found)
 		switch op {
 		case ComputeKeep, ComputeRemove:
 		case ComputeStore:
 			w = c.weigh(k, v)
 			expire, at = c.expiry(ttl)
+		case ComputeUpdate:
+			w = c.weigh(k, v)
+			expire, at = c.keepExpiry(oldExpire, found, ttl)
+			op = ComputeStore
 		default:
 			panic(fmt.Sprintf("ufocache: Compute: unknown ComputeOp %d", op))
 		}
@@ -960,6 +977,23 @@ func (c *Cache[K, V]) weigh(k K, v V) uint32 {
 func (c *Cache[K, V]) setWeighed(k K, v V, w uint32, ttl time.Duration, out *[]shard.Evicted[K, V]) bool {
 	expire, now := c.expiry(ttl)
 	return c.setAt(k, v, w, expire, now, out)
+}
+
+// keepExpiry returns the expiry a value stored by ComputeUpdate gets, and
+// the time it is counted from: old, the expiry of the live value found
+// (found), or ttl's if none was; -1 (nothing stored) if old has passed by
+// the exact clock since the value was judged live.
+func (c *Cache[K, V]) keepExpiry(old int64, found bool, ttl time.Duration) (expire, now int64) {
+	switch {
+	case !found:
+		return c.expiry(ttl)
+	case old == 0:
+		return 0, c.now()
+	}
+	if now = c.exactNow(); now >= old {
+		return -1, now
+	}
+	return old, now
 }
 
 // expiry returns the expiry a value written now with ttl gets (0: never;

@@ -211,7 +211,7 @@ func TestComputeConcurrentWithResizeClearAndDeleteExpired(t *testing.T) {
 					return
 				default:
 				}
-				op := ufocache.ComputeOp(i % 3)
+				op := ufocache.ComputeOp(i % 4) // Keep, Store, Remove, Update
 				c.Compute((g*7+i)%97, func(old int, _ bool) (int, time.Duration, ufocache.ComputeOp) {
 					return old + i, time.Duration(i%5) * time.Millisecond, op
 				})

@@ -76,12 +76,12 @@ func TestComputePanicLeavesTheCacheAsItWas(t *testing.T) {
 	c.Set("k", "v")
 	for name, f := range map[string]func(string, bool) (string, time.Duration, ufocache.ComputeOp){
 		"panic": func(string, bool) (string, time.Duration, ufocache.ComputeOp) { panic("in f") },
-		"op 3":  func(string, bool) (string, time.Duration, ufocache.ComputeOp) { return "w", 0, 3 },
+		"op 4":  func(string, bool) (string, time.Duration, ufocache.ComputeOp) { return "w", 0, 4 },
 	} {
 		func() {
 			defer func() {
 				r := recover()
-				if s := fmt.Sprint(r); r == nil || name == "op 3" && !strings.Contains(s, "unknown ComputeOp 3") {
+				if s := fmt.Sprint(r); r == nil || name == "op 4" && !strings.Contains(s, "unknown ComputeOp 4") {
 					t.Errorf("%s: Compute panicked with %v", name, r)
 				}
 			}()

@@ -141,8 +141,22 @@ func (h *harness) set(k uint16, ttl time.Duration, force bool) {
 	if ok {
 		h.stored("Set", k, v, ttl)
 	}
-	if force && !ok && ttl >= 0 && !h.tooHeavy(v) {
-		h.t.Fatalf("ForceSet(%d) declined a value that fits", k)
+	if !ok && ttl >= 0 && !h.tooHeavy(v) {
+		h.t.Fatalf("Set(%d) (force %v, ttl %v) declined a value that fits", k, force, ttl)
+	}
+}
+
+// kept is the TTL a ComputeUpdate of k with ttl stores with in the
+// model: the time k's live value has left (NoExpiration if it never
+// expires), or ttl if k has none.
+func (h *harness) kept(k uint16, ttl time.Duration) time.Duration {
+	switch m, had := h.model[k]; {
+	case !had || !h.live(m):
+		return ttl
+	case m.expire == 0:
+		return ufocache.NoExpiration
+	default:
+		return time.Duration(m.expire - h.now())
 	}
 }
 
@@ -180,6 +194,10 @@ func (h *harness) compute(k uint16, sel int) {
 	h.next++
 	v := h.next
 	ttls := [...]time.Duration{0, time.Second, -time.Second, ufocache.NoExpiration}
+	op := ufocache.ComputeStore
+	if sel >= 2+len(ttls) { // ComputeUpdate, with the same TTLs
+		op, sel = ufocache.ComputeUpdate, sel-len(ttls)
+	}
 	calls := 0
 	got, ok := h.c.Compute(k, func(old uint64, found bool) (uint64, time.Duration, ufocache.ComputeOp) {
 		calls++
@@ -192,7 +210,7 @@ func (h *harness) compute(k uint16, sel int) {
 		case 1:
 			return 0, 0, ufocache.ComputeRemove
 		}
-		return v, ttls[sel-2], ufocache.ComputeStore
+		return v, ttls[sel-2], op
 	})
 	if calls != 1 {
 		h.t.Fatalf("Compute(%d) called its function %d times", k, calls)
@@ -212,6 +230,9 @@ func (h *harness) compute(k uint16, sel int) {
 		h.drain(0)
 	default:
 		ttl := ttls[sel-2]
+		if op == ufocache.ComputeUpdate {
+			ttl = h.kept(k, ttl)
+		}
 		gone := h.drain(v)
 		if ok == gone || ok && got != v || !ok && got != 0 {
 			h.t.Fatalf("Compute(%d) storing = %d, %v, newcomer reported gone %v", k, got, ok, gone)
@@ -383,7 +404,7 @@ func (h *harness) run(ops []byte) {
 			h.get(k)
 		case 6:
 			if i%2 == 1 {
-				h.compute(k, int(h.next%6))
+				h.compute(k, int(h.next%10))
 				break
 			}
 			h.del(k)

@@ -342,6 +342,16 @@ type StaleStatus struct {
 	TTL time.Duration
 }
 
+// String gives the Status with the duration that goes with it: "stale
+// (for 3s)", or "hit (ttl 1m0s)" (Status's own String alone, which fmt
+// would otherwise use, hides them).
+func (s StaleStatus) String() string {
+	if s.Status == Stale {
+		return fmt.Sprintf("%v (for %v)", s.Status, s.StaleFor)
+	}
+	return fmt.Sprintf("%v (ttl %v)", s.Status, s.TTL)
+}
+
 // RTResult is one key's answer from MultiGet.
 type RTResult[V any] struct {
 	Value  V

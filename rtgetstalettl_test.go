@@ -3,6 +3,7 @@ package ufocache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -83,4 +84,19 @@ func TestRTGetStaleReportsTheTTL(t *testing.T) {
 			synctest.Wait() // a refresh GetStaleWhileUpdate started
 		}
 	})
+}
+
+// A StaleStatus printed shows its duration: Status's String, promoted from
+// the embedded field, used to print "stale" alone (a user's log lost how
+// stale the answer it served was).
+func TestStaleStatusStringShowsItsDuration(t *testing.T) {
+	for st, want := range map[ufocache.StaleStatus]string{
+		{Status: ufocache.Stale, StaleFor: 3 * time.Second}: "stale (for 3s)",
+		{Status: ufocache.Hit, TTL: time.Minute}:            "hit (ttl 1m0s)",
+		{Status: ufocache.LockHit}:                          "lock-hit (ttl 0s)",
+	} {
+		if got := fmt.Sprint(st); got != want {
+			t.Errorf("fmt.Sprint(%#v) = %q, want %q", st, got, want)
+		}
+	}
 }

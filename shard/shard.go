@@ -330,27 +330,32 @@ const (
 	Keep   Op = iota // leave the key as it is
 	Store            // store the function's value
 	Remove           // remove the key's entry
+	// Update is the cache's: Cache.Compute turns it into Store with the
+	// expiry it keeps, so a shard never sees it.
+	Update
 )
 
-// Compute calls f under the lock with k's value, if k has an entry live
-// at now(its expiry) (found is false otherwise, and old V's zero value;
-// now is called only for an entry that expires), and does what f's op
+// Compute calls f under the lock with k's value and its expiry, if k has
+// an entry live at now(its expiry) (found is false otherwise, and old V's
+// zero value and 0; now is called only for an entry that expires), and
+// does what f's op
 // says: Keep leaves the entry (a live one records a read) and returns its
 // value, if live; Store stores v with weight w and expiry expire, judging
 // victims at at, as Set does, and returns v and Set's answer; Remove
 // removes k's entry, expired or not (reported Deleted). Only Keep of a
 // live entry and a stored value return true. A panic in f leaves the
 // shard as it was.
-func (s *Shard[K, V]) Compute(k K, h uint64, now func(expire int64) int64, f func(old V, found bool) (v V, w uint32, expire, at int64, op Op), out *[]Evicted[K, V]) (V, bool) {
+func (s *Shard[K, V]) Compute(k K, h uint64, now func(expire int64) int64, f func(old V, found bool, oldExpire int64) (v V, w uint32, expire, at int64, op Op), out *[]Evicted[K, V]) (V, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.Find(k, h)
 	live := old != nil && (!old.Expires() || !old.ExpiredAt(now(old.Expire)))
 	var cur, zero V
+	var curExpire int64
 	if live {
-		cur = old.Val
+		cur, curExpire = old.Val, old.Expire
 	}
-	v, w, expire, at, op := f(cur, live)
+	v, w, expire, at, op := f(cur, live, curExpire)
 	switch op {
 	case Store:
 		if !s.store(k, v, s.entry(k, v, w, expire), h, w, at, old, out) {
