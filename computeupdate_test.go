@@ -1,6 +1,7 @@
 package ufocache_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,4 +60,26 @@ func TestComputeUpdate(t *testing.T) {
 	if s := c.Stats(); s.Rejections != 1 {
 		t.Errorf("Stats().Rejections = %d, want the one value not stored", s.Rejections)
 	}
+}
+
+// A fixed-window rate limit: at most 3 requests per client in each 10s
+// window, the window starting at the client's first request. ComputeUpdate
+// keeps the count's expiry, so the window ends 10s after it began however
+// often the count was written, and the next request opens a new one.
+func ExampleCache_Compute_fixedWindow() {
+	clk := &exampleClock{}
+	c := ufocache.Must(ufocache.Options[string, int]{MaxWeight: 100_000, Clock: clk})
+	allow := func(client string) bool {
+		n, _ := c.Compute(client, func(n int, _ bool) (int, time.Duration, ufocache.ComputeOp) {
+			return n + 1, 10 * time.Second, ufocache.ComputeUpdate
+		})
+		return n <= 3
+	}
+	for range 4 {
+		fmt.Print(allow("bob"), " ")
+		clk.now += int64(2 * time.Second)
+	}
+	clk.now += int64(3 * time.Second) // 11s after the first request
+	fmt.Println(allow("bob"))
+	// Output: true true true false true
 }
