@@ -918,15 +918,24 @@ const (
 // changed and the panic goes on to Compute's caller; an unknown
 // ComputeOp panics the same way. With an RTCache over the cache, Compute
 // is a write of the Cache, not of the RTCache: a load of k in flight may
-// store over it (see RTCache.Set).
+// store over it (see RTCache.Set); RTCache.Compute is ordered with loads.
 func (c *Cache[K, V]) Compute(k K, f func(old V, found bool) (v V, ttl time.Duration, op ComputeOp)) (V, bool) {
+	var out []shard.Evicted[K, V]
+	got, ok := c.computeCollect(k, f, &out)
+	c.notify(out)
+	return got, ok
+}
+
+// computeCollect is Compute that appends what left the cache to out (when
+// out is not nil) instead of calling OnEvict, for RTCache.Compute, which
+// runs it under k's lock in the wait map.
+func (c *Cache[K, V]) computeCollect(k K, f func(old V, found bool) (v V, ttl time.Duration, op ComputeOp), out *[]shard.Evicted[K, V]) (V, bool) {
 	// The value found is judged under the lock, as a read judges it: on
 	// the exact clock near its expiry (nowFor), and with no clock reading
 	// at all if it never expires (the exact one cost a counter's Compute
 	// 15% of its time, perf's BenchmarkCompute).
 	h := c.hash.Sum(k)
-	var out []shard.Evicted[K, V]
-	got, ok := c.shardFor(h).Compute(k, h, c.nowFor, func(old V, found bool, oldExpire int64) (v V, w uint32, expire, at int64, op shard.Op) {
+	return c.shardFor(h).Compute(k, h, c.nowFor, func(old V, found bool, oldExpire int64) (v V, w uint32, expire, at int64, op shard.Op) {
 		v, ttl, op := f(old, found)
 		switch op {
 		case ComputeKeep, ComputeRemove:
@@ -941,9 +950,7 @@ func (c *Cache[K, V]) Compute(k K, f func(old V, found bool) (v V, ttl time.Dura
 			panic(fmt.Sprintf("ufocache: Compute: unknown ComputeOp %d", op))
 		}
 		return v, w, expire, at, op
-	}, c.collect(&out))
-	c.notify(out)
-	return got, ok
+	}, c.collect(out))
 }
 
 func (c *Cache[K, V]) set(k K, v V, ttl time.Duration) bool {

@@ -722,7 +722,7 @@ func TestDocRTSetReportsLikeSetWithTTL(t *testing.T) {
 }
 
 // Claim (RTCache.write doc): OnEvict runs after the wait map's lock is
-// released, for Set, Delete and Invalidate too (not only loads): it may
+// released, for Set, Delete, Invalidate and Compute too (not only loads): it may
 // call the RTCache on the same key.
 func TestDocRTWriteOnEvictMayCallRTCache(t *testing.T) {
 	var rt *ufocache.RTCache[string, string]
@@ -750,8 +750,12 @@ func TestDocRTWriteOnEvictMayCallRTCache(t *testing.T) {
 		rt.Delete("j")
 		rt.Set("i", "1", 0)
 		rt.Invalidate("i")
+		rt.Set("h", "1", 0)
+		rt.Compute("h", computeIn(ufocache.ComputeStore)) // EvictReplaced
+		rt.Set("g", "1", 0)
+		rt.Compute("g", computeIn(ufocache.ComputeRemove)) // EvictDeleted
 	})
-	if calls.Load() < 3 {
+	if calls.Load() < 5 {
 		t.Fatalf("OnEvict ran %d times: the test did not test", calls.Load())
 	}
 }

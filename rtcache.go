@@ -225,9 +225,9 @@ type RTOptions[K comparable, V any] struct {
 	// GetStaleWhileUpdate's) is cached the same way, unseen by any caller:
 	// it holds off further refreshes of the key, and once the value it was
 	// to replace expires, lookups get the error until ErrorTTL has passed.
-	// Set, Delete, Invalidate and Clear clear cached errors. A Loader
-	// gives an error a time of its own with ErrorWithTTL (none, for a
-	// failure not to hold against the key). GetWithTTL returns, with an
+	// Set, Compute, Delete, Invalidate and Clear clear cached errors. A
+	// Loader gives an error a time of its own with ErrorWithTTL (none, for
+	// a failure not to hold against the key). GetWithTTL returns, with an
 	// error, the time the key's cached error has left.
 	// 0: a load's error is cached only if its Loader gave it a time with
 	// ErrorWithTTL, or, for ErrLoadTimeout, LoadTimeoutTTL did.
@@ -468,8 +468,8 @@ func errorTTL(err error) (time.Duration, error) {
 }
 
 // NewRTCache returns a read-through cache that stores in c and loads with
-// load. c may still be used directly: its Set and Delete are not ordered
-// with loads in flight, RTCache's are.
+// load. c may still be used directly: its Set, Compute and Delete are not
+// ordered with loads in flight, RTCache's are.
 func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTOptions[K, V]) (*RTCache[K, V], error) {
 	switch {
 	case c == nil:
@@ -540,7 +540,8 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 
 // Cache returns the Cache the RTCache stores in. Its writes are not
 // ordered with the RTCache's loads in flight, and do not touch the cached
-// errors: RTCache's Set, Delete, Invalidate and Clear are, and do.
+// errors: RTCache's Set, Compute, Delete, Invalidate and Clear are, and
+// do.
 func (rt *RTCache[K, V]) Cache() *Cache[K, V] { return rt.c }
 
 // Get returns the value of k, loading it if it is absent or expired.
@@ -548,8 +549,9 @@ func (rt *RTCache[K, V]) Cache() *Cache[K, V] { return rt.c }
 // not allocate (k aside: it escapes, as Cache.Get's does; see RTGetBytes),
 // unless it falls inside the RefreshAhead window and starts a background
 // refresh: that claims k in the wait map, under the lock of k's bucket
-// there, which an RTCache write of a key in that bucket (Set, Delete,
-// Invalidate) holds while it stores, so the hit may wait for that write.
+// there, which an RTCache write of a key in that bucket (Set, Compute,
+// Delete, Invalidate) holds while it stores, so the hit may wait for that
+// write.
 func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 	// Without stats or RefreshAhead a hit is Cache.Get's hit path, inlined
 	// here so that the read-through layer costs one predictable branch,
@@ -777,8 +779,8 @@ func (rt *RTCache[K, V]) fetchCaught(ctx context.Context, k K, st Status) (v V, 
 // claims k in the wait map, which may wait for an RTCache write, as a
 // refreshing hit of Get may). Otherwise it is Get.
 //
-// A write of k (Set, Delete, Invalidate) detaches the load of k in
-// flight, whose result is then dropped; the next stale read may start
+// A write of k (Set, Compute, Delete, Invalidate) detaches the load of k
+// in flight, whose result is then dropped; the next stale read may start
 // another while the first still runs (each holds its place in
 // MaxRefreshes until its Loader returns). As with RefreshAhead, a failed
 // background load holds off the next only while its error is kept
@@ -1014,6 +1016,47 @@ func (rt *RTCache[K, V]) Set(k K, v V, ttl time.Duration) bool {
 	return ok
 }
 
+// Compute is Cache.Compute ordered with loads as Set and Delete are: it
+// runs under k's lock in the wait map, so a load of k in flight (a miss's,
+// or a refresh's: RefreshAhead, GetStaleWhileUpdate, Refresh) is detached:
+// its callers still get its result, but it is not stored over what f
+// decided, and later callers of k do not join it. A read-modify-write of a
+// loaded value (a quota loaded from the origin and spent locally) so loses
+// no update to a load that lands after it, where Cache.Compute's would be
+// stored over (TestRTWritesWinOverLoadsInFlight,
+// TestRTComputeWinsOverRefreshes, TestRTComputeLosesNoIncrementToLoads).
+// The load is detached before f is called, and whatever f returns: a
+// ComputeKeep (or an f that panics) still detaches it (its callers get its
+// result; it is not stored), and the next lookup that finds no value
+// starts a load of its own.
+//
+// A cached error of k (ErrorTTL, ErrorWithTTL) is no value: f is called
+// with found false (unless a live value stands beside the error: that of
+// a failed refresh ahead), and the error is cleared before f runs, as
+// every RTCache write clears it, whatever f returns: after a ComputeKeep or
+// ComputeRemove the next lookup of k loads afresh rather than getting the
+// error (TestRTComputeClearsACachedError).
+//
+// Its return values, its ComputeOps and TTLs, its Stats (the Cache's: a
+// ComputeStore counts as a Set; no Hits or Misses, in RTStats either) and
+// its panics are Cache.Compute's: if f panics, the Cache is not changed
+// (the load in flight is detached and the error cleared all the same), k's
+// lock in the wait map is released, and the panic goes on to Compute's
+// caller (TestRTComputePanicReleasesTheKey). f, and the Weigher for the
+// value it stores, run under k's lock in the wait map and its shard's
+// lock: they must be quick and must not call this RTCache or its Cache,
+// which would deadlock; other caches and locks are fine. Meanwhile a
+// lookup of k that would load waits for them, and so may a hit that starts
+// a refresh of a key in the same bucket of the wait map, as with Set.
+// OnEvict runs after both locks are released. Compute is a write: it goes
+// on after Close (TestRTComputeAfterClose).
+func (rt *RTCache[K, V]) Compute(k K, f func(old V, found bool) (v V, ttl time.Duration, op ComputeOp)) (V, bool) {
+	var v V
+	var ok bool
+	rt.write(k, func(out *[]shard.Evicted[K, V]) { v, ok = rt.c.computeCollect(k, f, out) })
+	return v, ok
+}
+
 // Delete removes k and returns the value it had, if it had one that had
 // not expired. The next lookup of k loads it afresh: a load in flight is
 // detached (it will not store its result, and later callers do not join
@@ -1221,8 +1264,8 @@ func (rt *RTCache[K, V]) refresh(ctx context.Context, k K) (errorCached bool) {
 // pushed), where Invalidate would make the next lookups wait for the load
 // and GetStale needs KeepExpired. Lookups meanwhile get the value k holds
 // (a Hit while it is live); those that find none join the load (LockHit).
-// The load stores its value as any load does (a Set, Delete, Invalidate
-// or Clear of k meanwhile detaches it); if it fails, k keeps its value,
+// The load stores its value as any load does (a Set, Compute, Delete,
+// Invalidate or Clear of k meanwhile detaches it); if it fails, k keeps its value,
 // and the error is kept as RTOptions.ErrorTTL says. It is a background
 // refresh like RefreshAhead's: it holds a place of MaxRefreshes until its
 // Loader returns (even past LoadTimeout, through a panic or Goexit too)

@@ -1363,6 +1363,11 @@ func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
 		{"Delete", func(rt *ufocache.RTCache[string, string]) { rt.Delete("k") }, ""},
 		{"Invalidate", func(rt *ufocache.RTCache[string, string]) { rt.Invalidate("k") }, ""},
 		{"Clear", func(rt *ufocache.RTCache[string, string]) { rt.Clear() }, ""},
+		// RTCache.Compute: f finds no value (the load has stored none),
+		// and whatever it returns detaches the load.
+		{"ComputeStore", func(rt *ufocache.RTCache[string, string]) { rt.Compute("k", computeIn(ufocache.ComputeStore)) }, "computed"},
+		{"ComputeKeep", func(rt *ufocache.RTCache[string, string]) { rt.Compute("k", computeIn(ufocache.ComputeKeep)) }, ""},
+		{"ComputeRemove", func(rt *ufocache.RTCache[string, string]) { rt.Compute("k", computeIn(ufocache.ComputeRemove)) }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -1392,6 +1397,18 @@ func TestRTWritesWinOverLoadsInFlight(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// computeIn returns a Compute function that asks for op with the value
+// "computed" if it found no value, and "found " and the old value if it
+// found one, so that what it found shows in what is stored.
+func computeIn(op ufocache.ComputeOp) func(old string, found bool) (string, time.Duration, ufocache.ComputeOp) {
+	return func(old string, found bool) (string, time.Duration, ufocache.ComputeOp) {
+		if found {
+			return "found " + old, 0, op
+		}
+		return "computed", 0, op
 	}
 }
 
