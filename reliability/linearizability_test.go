@@ -48,10 +48,11 @@ const (
 	// load (Status Miss or Expired), made before the load started: from
 	// the call to its Loader's call (see linLeaderLookups).
 	linRTLookup
-	linSetIfAbsent // Cache.SetIfAbsent (and Compute written as one)
-	// linComputeReplace is a Cache.Compute that stores its value over a
-	// value it found live and leaves a key it found none for: its output
-	// is the value it found (ok: it found one) and whether it stored.
+	linSetIfAbsent // Cache.SetIfAbsent (and Compute written as one, the Cache's or the RTCache's)
+	// linComputeReplace is a Compute (the Cache's or the RTCache's) that
+	// stores its value over a value it found live and leaves a key it
+	// found none for: its output is the value it found (ok: it found one)
+	// and whether it stored.
 	linComputeReplace
 )
 
@@ -74,6 +75,11 @@ type linInput struct {
 	// staleIfError marks RTCache.GetStale, whose Stale answers only a
 	// failed load (or a cached error): not GetStaleWhileUpdate's.
 	staleIfError bool
+	// rtWrite marks RTCache.Compute (a linSetIfAbsent or a
+	// linComputeReplace): an RTCache write, which clears a cached error
+	// and, with detach, fences the loads called before it, as RT.Set does,
+	// whatever its function returned.
+	rtWrite bool
 }
 
 type linOutput struct {
@@ -201,7 +207,7 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 		Step: func(state, input, output any) []any {
 			st, in := state.(linState), input.(linInput)
 			fence := st.fence
-			if in.kind == linRTSet || in.kind == linRTDelete || in.kind == linInvalidate {
+			if in.kind == linRTSet || in.kind == linRTDelete || in.kind == linInvalidate || in.rtWrite {
 				st.err = linHeld{} // RTCache's writes clear a cached error
 				if detach {
 					fence = max(fence, in.at)
@@ -1236,6 +1242,45 @@ func runLinHistory(t *testing.T, cfg linConfig, seed uint64, opsPer int) []porcu
 	return rec.finish()
 }
 
+// linRecordCompute records a call of compute (Cache.Compute or
+// RTCache.Compute) of in.key in one of the two shapes the model knows:
+// with replace, a store of in.val over a value found live that leaves a
+// key found with none (linComputeReplace); without, SetIfAbsent written
+// with Compute: a value found live stays, and is reported as SetIfAbsent
+// reports it (linSetIfAbsent).
+func linRecordCompute(rec *linRecorder, client int, in linInput, ttl time.Duration, replace bool,
+	compute func(int, func(uint64, bool) (uint64, time.Duration, ufocache.ComputeOp)) (uint64, bool),
+) {
+	if replace {
+		in.kind = linComputeReplace
+		rec.record(client, in, func() linOutput {
+			var out linOutput
+			_, out.stored = compute(in.key, func(old uint64, live bool) (uint64, time.Duration, ufocache.ComputeOp) {
+				out.val, out.ok = old, live
+				runtime.Gosched() // f may take its time: writers of the key wait for it
+				if !live {
+					return 0, 0, ufocache.ComputeKeep
+				}
+				return in.val, ttl, ufocache.ComputeStore
+			})
+			return out
+		})
+		return
+	}
+	in.kind = linSetIfAbsent
+	rec.record(client, in, func() linOutput {
+		found := false
+		v, ok := compute(in.key, func(old uint64, live bool) (uint64, time.Duration, ufocache.ComputeOp) {
+			runtime.Gosched()
+			if found = live; live {
+				return old, 0, ufocache.ComputeKeep
+			}
+			return in.val, ttl, ufocache.ComputeStore
+		})
+		return linOutput{val: v, ok: ok && !found}
+	})
+}
+
 // linStep runs and records one random operation on key k.
 func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, uint64], rt *ufocache.RTCache[int, uint64],
 	cfg linConfig, k int, value func(*rand.Rand, bool) uint64,
@@ -1286,7 +1331,15 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		in := linInput{kind: linSet, key: k, val: value(r, false), ttl: cfg.life(0)}
 		if rt != nil && cfg.rt == 2 {
 			ttl := cfg.ttl(r, 0, true)
-			in.kind, in.how, in.ttl = linRTSet, "RT.Set", cfg.life(ttl)
+			in.ttl = cfg.life(ttl)
+			if op == 2 {
+				// RTCache.Compute, in either shape: an RTCache write
+				// whatever its function returns.
+				in.how, in.rtWrite = "RT.Compute", true
+				linRecordCompute(rec, client, in, ttl, r.IntN(2) == 0, rt.Compute)
+				return
+			}
+			in.kind, in.how = linRTSet, "RT.Set"
 			rec.record(client, in, func() linOutput { return linOutput{ok: rt.Set(k, in.val, ttl)} })
 			return
 		}
@@ -1301,41 +1354,14 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		default:
 			ttl := cfg.ttl(r, 0, true)
 			in.ttl = cfg.life(ttl)
-			switch r.IntN(4) {
-			case 2:
-				in.kind, in.how = linComputeReplace, "Compute"
-				rec.record(client, in, func() linOutput {
-					var out linOutput
-					_, out.stored = c.Compute(k, func(old uint64, live bool) (uint64, time.Duration, ufocache.ComputeOp) {
-						out.val, out.ok = old, live
-						runtime.Gosched() // f may take its time: writers of the key wait for it
-						if !live {
-							return 0, 0, ufocache.ComputeKeep
-						}
-						return in.val, ttl, ufocache.ComputeStore
-					})
-					return out
-				})
+			switch shape := r.IntN(4); shape {
+			case 2, 1:
+				in.how = "Compute"
+				linRecordCompute(rec, client, in, ttl, shape == 2, c.Compute)
 				return
 			case 0:
 				in.kind, in.how = linSetIfAbsent, "SetIfAbsent"
 				rec.record(client, in, func() linOutput { v, ok := c.SetIfAbsent(k, in.val, ttl); return linOutput{val: v, ok: ok} })
-				return
-			case 1:
-				// SetIfAbsent written with Compute: a value found live
-				// stays (and is reported as SetIfAbsent reports it).
-				in.kind, in.how = linSetIfAbsent, "Compute"
-				rec.record(client, in, func() linOutput {
-					found := false
-					v, ok := c.Compute(k, func(old uint64, live bool) (uint64, time.Duration, ufocache.ComputeOp) {
-						runtime.Gosched()
-						if found = live; live {
-							return old, 0, ufocache.ComputeKeep
-						}
-						return in.val, ttl, ufocache.ComputeStore
-					})
-					return linOutput{val: v, ok: ok && !found}
-				})
 				return
 			}
 			in.how = "ForceSet"
