@@ -1032,14 +1032,14 @@ func (rt *RTCache[K, V]) Set(k K, v V, ttl time.Duration) bool {
 //
 // A cached error of k (ErrorTTL, ErrorWithTTL) is no value: f is called
 // with found false (unless a live value stands beside the error: that of
-// a failed refresh ahead), and the error is cleared before f runs, as
+// a failed background refresh), and the error is cleared before f runs, as
 // every RTCache write clears it, whatever f returns: after a ComputeKeep or
 // ComputeRemove the next lookup of k loads afresh rather than getting the
 // error (TestRTComputeClearsACachedError).
 //
 // Its return values, its ComputeOps and TTLs, its Stats (the Cache's: a
-// ComputeStore counts as a Set; no Hits or Misses, in RTStats either) and
-// its panics are Cache.Compute's: if f panics, the Cache is not changed
+// ComputeStore counts as a Set; no Hits or Misses, in RTStats either:
+// TestRTComputeStats) and its panics are Cache.Compute's: if f panics, the Cache is not changed
 // (the load in flight is detached and the error cleared all the same), k's
 // lock in the wait map is released, and the panic goes on to Compute's
 // caller (TestRTComputePanicReleasesTheKey). f, and the Weigher for the
