@@ -1037,12 +1037,13 @@ func (rt *RTCache[K, V]) Set(k K, v V, ttl time.Duration) bool {
 // ComputeRemove the next lookup of k loads afresh rather than getting the
 // error (TestRTComputeClearsACachedError).
 //
-// Its return values, its ComputeOps and TTLs, its Stats (the Cache's: a
-// ComputeStore counts as a Set; no Hits or Misses, in RTStats either:
-// TestRTComputeStats) and its panics are Cache.Compute's: if f panics, the Cache is not changed
-// (the load in flight is detached and the error cleared all the same), k's
-// lock in the wait map is released, and the panic goes on to Compute's
-// caller (TestRTComputePanicReleasesTheKey). f, and the Weigher for the
+// Its return values, its ComputeOps and TTLs (ComputeUpdate keeps the
+// live value's expiry), its Stats (the Cache's: a ComputeStore counts as
+// a Set; no Hits or Misses, in RTStats either: TestRTComputeStats) and
+// its panics are Cache.Compute's: if f panics, the Cache is not changed
+// (the load in flight is detached and the error cleared all the same),
+// k's lock in the wait map is released, and the panic goes on to
+// Compute's caller (TestRTComputePanicReleasesTheKey). f, and the Weigher for the
 // value it stores, run under k's lock in the wait map and its shard's
 // lock: they must be quick and must not call this RTCache or its Cache,
 // which would deadlock; other caches and locks are fine. Meanwhile a
