@@ -906,9 +906,8 @@ const (
 // ComputeStore, and with ComputeUpdate when no live value was found; a
 // TTL f works out as the time left of something must not reach 0, which
 // is the DefaultTTL (never, by default), nor go negative, which stores
-// nothing. A ComputeStore counts in Stats as a
-// Set does (Sets or Rejections, and what it evicts); Compute counts no
-// Hits or Misses.
+// nothing. A ComputeStore counts in Stats as a Set does (Sets or
+// Rejections, and what it evicts); Compute counts no Hits or Misses.
 //
 // f runs with the shard's lock held, as does Options.Weigher for the
 // value f returns (with ComputeStore): both must be quick and must not

@@ -338,13 +338,12 @@ const (
 // Compute calls f under the lock with k's value and its expiry, if k has
 // an entry live at now(its expiry) (found is false otherwise, and old V's
 // zero value and 0; now is called only for an entry that expires), and
-// does what f's op
-// says: Keep leaves the entry (a live one records a read) and returns its
-// value, if live; Store stores v with weight w and expiry expire, judging
-// victims at at, as Set does, and returns v and Set's answer; Remove
-// removes k's entry, expired or not (reported Deleted). Only Keep of a
-// live entry and a stored value return true. A panic in f leaves the
-// shard as it was.
+// does what f's op says: Keep leaves the entry (a live one records a
+// read) and returns its value, if live; Store stores v with weight w and
+// expiry expire, judging victims at at, as Set does, and returns v and
+// Set's answer; Remove removes k's entry, expired or not (reported
+// Deleted). Only Keep of a live entry and a stored value return true. A
+// panic in f leaves the shard as it was.
 func (s *Shard[K, V]) Compute(k K, h uint64, now func(expire int64) int64, f func(old V, found bool, oldExpire int64) (v V, w uint32, expire, at int64, op Op), out *[]Evicted[K, V]) (V, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
