@@ -1300,8 +1300,8 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 // of a panic of OnEvict's before it, which is dropped), and what was
 // removed before it stays removed (OnEvict hears of it). With an
 // RTCache over the cache, a load in flight of a removed key is not
-// detached, and may store its value afterwards (RTCache.Delete, or
-// RTCache.Clear, detaches loads).
+// detached, and may store its value afterwards (RTCache.DeleteFunc,
+// RTCache.Delete and RTCache.Clear detach loads).
 func (c *Cache[K, V]) DeleteFunc(del func(k K, v V) bool) int {
 	n := 0
 	var first *recovered

@@ -90,3 +90,20 @@ func (c *Cache[K, V]) readExpiry(k K, h uint64, count bool) (v V, st Status, lef
 	}
 	return e.Val, Hit, left, e.Expire
 }
+
+// deleteFuncEach is DeleteFunc for RTCache: it reads the entries shard by
+// shard and calls del on each without any lock held, as DeleteFunc does,
+// and hands each entry del chose to each, with remove, which removes it if
+// it is still its key's entry (appending it to out for OnEvict, reported
+// EvictDeleted) and reports whether it did. RTCache calls remove under
+// the key's lock in the wait map, one key at a time.
+func (c *Cache[K, V]) deleteFuncEach(del func(k K, v V) bool, each func(k K, remove func(out *[]shard.Evicted[K, V]) bool)) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		for _, e := range s.Snapshot() {
+			if del(e.Key, e.Val) {
+				each(e.Key, func(out *[]shard.Evicted[K, V]) bool { return s.DeleteEntry(e, c.collect(out)) })
+			}
+		}
+	}
+}

@@ -1080,6 +1080,42 @@ func (rt *RTCache[K, V]) Invalidate(k K) bool {
 	return ok
 }
 
+// DeleteFunc is Cache.DeleteFunc ordered with loads as Delete is: it
+// removes every entry for which del returns true, expired ones kept for
+// stale reads included, and returns how many it removed (OnEvict:
+// EvictDeleted). del is shown each entry without any lock held (it may call
+// this RTCache); each entry it chose is then removed under its key's lock
+// in the wait map, if the key still holds it (a value stored meanwhile was
+// not judged, and stays), and whether removed or not, a load of that key
+// in flight is detached and its cached error cleared, as by Delete. So a
+// purge of a tenant's keys is not undone by a refresh that asked the origin
+// before it (TestRTDeleteFuncDetachesLoadsInFlight), where the Cache's
+// DeleteFunc, called directly, leaves such a load to store its value. A key
+// with no entry is not shown to del: a load of a key that had none, in
+// flight during the purge, stores its value (Clear, or Delete of the key,
+// detaches it). A panic of del's goes on to the caller, and what was
+// removed before it stays removed; a panic of OnEvict's does not cut the
+// purge short, and is raised once it is done.
+func (rt *RTCache[K, V]) DeleteFunc(del func(k K, v V) bool) int {
+	n := 0
+	var first *recovered
+	rt.c.deleteFuncEach(del, func(k K, remove func(out *[]shard.Evicted[K, V]) bool) {
+		var buf [1]shard.Evicted[K, V]
+		out := buf[:0]
+		rt.group.Forget(k, func() {
+			if errs := rt.errs.Load(); errs != nil {
+				errs.Delete(k)
+			}
+			if remove(&out) {
+				n++
+			}
+		})
+		first = first.or(rt.c.tell(out))
+	})
+	first.raise()
+	return n
+}
+
 // Clear empties the RTCache: every value goes (Cache.Clear: OnEvict sees
 // them with EvictDeleted), so do the cached errors, and the loads in
 // flight are detached, as Delete detaches one: their callers still get

@@ -15,7 +15,7 @@ import (
 )
 
 // FuzzRTCache runs random Get, GetWithTTL, GetStale, GetStaleWhileUpdate, MultiGet,
-// Set, Delete, Invalidate and Clear callers on four keys against an origin whose
+// Set, Compute, Delete, DeleteFunc, Invalidate, Refresh and Clear callers on four keys against an origin whose
 // loads, by a script, return, fail, panic, call Goexit, take their time or
 // hang, or first look up the next key with their ctx (so that loads of
 // the four keys may wait for each other in a loop), under random
@@ -37,6 +37,9 @@ func FuzzRTCache(f *testing.F) {
 	// Close (7, 0x22/0x20) among lookups, with hanging and slow loads.
 	f.Add([]byte{0, 0, 9, 1, 7, 0x22, 2, 3, 19, 0x84, 3, 9, 7, 0x20, 8, 0, 11, 4}, []byte{5, 10, 0, 1}, uint16(0x44))
 	f.Add([]byte{3, 9, 0, 0, 7, 0x21, 16, 0, 1, 2, 7, 0x23, 3, 5}, []byte{28, 0, 5}, uint16(0x214))
+	// Compute (4, 0x40 on), Refresh (6) and DeleteFunc (5) among loads.
+	f.Add([]byte{0, 0, 4, 0x51, 6, 0x40, 0, 0, 4, 0x62, 8, 0, 4, 0x73, 14, 0x41, 12, 0x40, 8, 0}, []byte{4, 1, 0, 5}, uint16(0x109))
+	f.Add([]byte{0, 0, 8, 0, 14, 0x40, 4, 0x12, 13, 0x40, 0, 0, 5, 0x60, 8, 0}, []byte{5, 0, 4}, uint16(0x21))
 	f.Fuzz(func(t *testing.T, ops, script []byte, cfg uint16) {
 		if len(ops) > 80 {
 			ops = ops[:80]
@@ -210,12 +213,39 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 				}
 			})
 		case 4:
+			if b&0x40 != 0 {
+				// Compute: keep, store, remove, or store keeping the
+				// expiry, by b's bits; the old value it is shown is one
+				// a load or a Set stored.
+				rt.Compute(k, func(old int, found bool) (int, time.Duration, ufocache.ComputeOp) {
+					if found && old != k+1000 && old != k+2000 {
+						mu.Lock()
+						bad = append(bad, fmt.Sprintf("Compute(%d) found %d", k, old))
+						mu.Unlock()
+					}
+					op := []ufocache.ComputeOp{ufocache.ComputeKeep, ufocache.ComputeStore, ufocache.ComputeRemove, ufocache.ComputeUpdate}[b>>4&3]
+					return k + 2000, time.Duration(b%4) * ms, op
+				})
+				cancel()
+				break
+			}
 			rt.Set(k, k+2000, time.Duration(b%4)*ms)
 			cancel()
 		case 5:
+			if b&0x40 != 0 {
+				// DeleteFunc of k, or of every key holding a Set's value.
+				rt.DeleteFunc(func(k2, v int) bool { return k2 == k || b&0x20 != 0 && v == k2+2000 })
+				cancel()
+				break
+			}
 			rt.Delete(k)
 			cancel()
 		case 6:
+			if b&0x40 != 0 {
+				rt.Refresh(ctx, k)
+				cancel()
+				break
+			}
 			rt.Invalidate(k)
 			cancel()
 		case 7:
