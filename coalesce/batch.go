@@ -217,7 +217,7 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 	timer := g.onLoadTimeout(lctx, func() { fail(ErrLoadTimeout) })
 	arg := slices.Clone(keys) // fn may keep or change its slice
 	go func() {
-		defer g.life.exit()
+		defer g.life.exit(&b.fnCtx)
 		var res []Result[V]
 		end := returned
 		err := ErrGoexit // stays if fn calls runtime.Goexit

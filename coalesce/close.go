@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/ufocache/ufocache/internal/clock"
 )
 
 // life is what Close needs of a Group: whether it is closed, how many
@@ -23,6 +25,13 @@ type life struct {
 	// once its own ctx ends first.
 	stops   [stopShards]context.Context
 	cancels [stopShards]context.CancelCauseFunc
+	// own holds the stops of the functions running inside a
+	// testing/synctest bubble, each a stop of its own (see stopFor), until
+	// they return; ended is set once Close ended the stops, so that a
+	// function starting after that gets an ended stop.
+	ownMu sync.Mutex
+	own   map[*fnContext]context.CancelCauseFunc
+	ended bool
 }
 
 // stopShards spreads the functions' contexts over several stops: a
@@ -32,11 +41,38 @@ type life struct {
 // (BenchmarkDo/inner-timeout).
 const stopShards = 8
 
-// stopOf returns the stop of the function whose graph node is n.
-func (l *life) stopOf(n *node) context.Context {
-	// The node lives in its call or batch, a heap object of its own: its
-	// address spreads the calls over the stops.
-	return l.stops[uintptr(unsafe.Pointer(n))/64%stopShards]
+// stopFor sets fc.stop, the stop of the function whose context fc is
+// (fc.node set): one of the Group's shared stops, or, for a function
+// started inside a testing/synctest bubble, a stop of its own, made
+// there, which exit drops when the function returns. A shared stop's Done
+// channel is made where it is first asked for, and belongs to that
+// bubble: a Group made outside any bubble and used by one bubble after
+// another (the README allows it for a Cache, and an RTCache over one)
+// would hand the second bubble the first one's channel, and the runtime
+// ends the process at the first receive from it (a LoadTimeout's
+// WithTimeout looks at it at once;
+// TestRTCacheMadeOutsideABubbleServesBubbleAfterBubble). A stop of the
+// bubble's own also lets the bubble's clock run while a function waits
+// on its ctx, where a channel from outside the bubble would hold it.
+func (l *life) stopFor(fc *fnContext) {
+	if !clock.Faked() {
+		// The node lives in its call or batch, a heap object of its own:
+		// its address spreads the calls over the stops.
+		fc.stop, fc.ownStop = l.stops[uintptr(unsafe.Pointer(fc.node))/64%stopShards], false
+		return
+	}
+	stop, cancel := context.WithCancelCause(context.Background())
+	l.ownMu.Lock()
+	defer l.ownMu.Unlock()
+	if l.ended {
+		cancel(ErrClosed)
+	} else {
+		if l.own == nil {
+			l.own = make(map[*fnContext]context.CancelCauseFunc)
+		}
+		l.own[fc] = cancel
+	}
+	fc.stop, fc.ownStop = stop, true
 }
 
 const closedBit = int64(1) << 62
@@ -64,8 +100,14 @@ func (l *life) enter() bool {
 }
 
 // exit counts a function ended (its call finished, its goroutine about
-// to end).
-func (l *life) exit() {
+// to end); fc is its context, whose own stop, if it has one, Close no
+// longer needs to end (fc may be unset: a call refused or rechecked).
+func (l *life) exit(fc *fnContext) {
+	if fc.ownStop {
+		l.ownMu.Lock()
+		delete(l.own, fc)
+		l.ownMu.Unlock()
+	}
 	if l.state.Add(-1) == closedBit {
 		close(l.idle) // made before closedBit was set: see Close
 	}
@@ -109,6 +151,12 @@ func (g *Group[K, V]) Close(ctx context.Context) error {
 			close(l.idle) // nothing runs: no exit will
 		}
 	})
+	// Closed and idle: nothing to wait for, and idle is not looked at,
+	// since it belongs to the synctest bubble of the first Close, if that
+	// ran in one, which a later bubble must not receive from.
+	if l.state.Load() == closedBit {
+		return nil
+	}
 	select {
 	case <-l.idle:
 		return nil
@@ -121,6 +169,12 @@ func (g *Group[K, V]) Close(ctx context.Context) error {
 		for _, cancel := range l.cancels {
 			cancel(ErrClosed)
 		}
+		l.ownMu.Lock()
+		l.ended = true
+		for _, cancel := range l.own {
+			cancel(ErrClosed)
+		}
+		l.ownMu.Unlock()
 		return ctx.Err()
 	}
 }

@@ -525,7 +525,7 @@ func (g *Group[K, V]) start(ctx context.Context, key K, c *call[V], fn func(cont
 		g.finish(key, c, zero, ErrLoadTimeout)
 	})
 	go func() {
-		defer g.life.exit()
+		defer g.life.exit(&c.fnCtx)
 		defer cancel()
 		g.run(lctx, key, c, fn, timer)
 	}()
@@ -594,7 +594,7 @@ func cannotLeave(ctx context.Context) bool {
 // (a function's context ends only at its Group's Close).
 func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
 	if !g.recheck(key, c, g.opts.Recheck) && !g.refuse(key, c) {
-		defer g.life.exit()
+		defer g.life.exit(&c.fnCtx)
 		c.started = true
 		if me := nodeOf(ctx); me != nil {
 			// The caller's own call waits for c while fn runs here. c is
@@ -603,7 +603,8 @@ func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(co
 			me.add(&c.node)
 			defer me.done(&c.node)
 		}
-		c.fnCtx = fnContext{ctx, &c.node, g.life.stopOf(&c.node)}
+		c.fnCtx = fnContext{parent: ctx, node: &c.node}
+		g.life.stopFor(&c.fnCtx)
 		g.run(&c.fnCtx, key, c, fn, nil)
 	}
 }
@@ -613,7 +614,8 @@ func (g *Group[K, V]) runHere(ctx context.Context, key K, c *call[V], fn func(co
 // is n (fc, which it sets, is the call's or the batch's), bounded by
 // LoadTimeout.
 func (g *Group[K, V]) loadContext(ctx context.Context, fc *fnContext, n *node) (context.Context, context.CancelFunc) {
-	*fc = fnContext{ctx, n, g.life.stopOf(n)}
+	*fc = fnContext{parent: ctx, node: n}
+	g.life.stopFor(fc)
 	var lctx context.Context = fc
 	if g.opts.LoadTimeout > 0 {
 		return context.WithTimeout(lctx, g.opts.LoadTimeout)

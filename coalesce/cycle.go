@@ -45,9 +45,10 @@ type nodeKey struct{}
 // where WithoutCancel, a WithValue for the mark and a cancel context
 // would cost three allocations.
 type fnContext struct {
-	parent context.Context
-	node   *node
-	stop   context.Context // its Group's life.stopOf(node)
+	parent  context.Context
+	node    *node
+	stop    context.Context // set by its Group's life.stopFor
+	ownStop bool            // stop is the function's own, held in life.own until exit
 }
 
 func (*fnContext) Deadline() (time.Time, bool) { return time.Time{}, false }
