@@ -584,7 +584,9 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // for a value the Loader gave a negative TTL (use it once, keep it
 // nowhere) and for one that expired before this call returned. It is
 // exact with Options.Clock; the stored entry's expiry is the same instant,
-// so Cache.GetWithTTL of the key agrees.
+// so Cache.GetWithTTL of the key agrees. Without one it is never more than
+// the Loader's TTL (TestRTGetWithTTLOnTheCoarseClock),
+// where Cache.GetWithTTL may read up to the coarse clock's lag over.
 //
 // With a non-nil error, it is the time the key's cached load error
 // (RTOptions.ErrorTTL, or its own: ErrorWithTTL) has left: how long lookups of the key will fail at
@@ -616,7 +618,14 @@ func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.
 	case err != nil:
 		return r.val, errLeft, st, err
 	}
-	return r.val, rt.c.leftAt(r.expire), st, nil
+	left := rt.c.leftAt(r.expire)
+	if r.at > 0 && r.expire > r.at {
+		// Never more than the Loader gave: the expiry was counted from the
+		// exact time, and the coarse clock leftAt reads lags it by up to a
+		// tick (a resolver rounding up sent 301 for an origin's 300).
+		left = min(left, time.Duration(r.expire-r.at))
+	}
+	return r.val, left, st, nil
 }
 
 // errorLeft returns the time k's cached load error has left, 0 if none is
