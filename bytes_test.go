@@ -196,6 +196,10 @@ func TestGetBytesAllocatesNothing(t *testing.T) {
 			_, ttl, st, err := ufocache.RTGetBytesWithTTL(ctx, aheadRT, lb)
 			return st == ufocache.Hit && err == nil && ttl > 0
 		}},
+		{"RTGetStaleBytes, stats and RefreshAhead", func() bool {
+			_, ss, err := ufocache.RTGetStaleBytes(ctx, aheadRT, lb, time.Minute)
+			return ss.Status == ufocache.Hit && err == nil && ss.TTL > 0
+		}},
 	} {
 		if !tc.get() {
 			t.Fatalf("%s: not the outcome expected", tc.name)
@@ -230,8 +234,9 @@ func (o *bytesOrigin) load(_ context.Context, k hostKey) (int, time.Duration, er
 	return o.loads[k], time.Duration(1+len(k)%7) * time.Millisecond, nil
 }
 
-// RTGetBytes(b) answers as RTCache.Get(string(b)) does, and
-// RTGetBytesWithTTL as GetWithTTL, time left included: two RTCaches fed
+// RTGetBytes(b) answers as RTCache.Get(string(b)) does,
+// RTGetBytesWithTTL as GetWithTTL, time left included, and
+// RTGetStaleBytes as GetStale: two RTCaches fed
 // the same calls, one read through each, agree on every value, status and
 // error (misses, hits, expired entries, cached errors, hits that refresh
 // ahead), on Stats and RTStats, and on the keys their origins were asked
@@ -274,7 +279,7 @@ func TestRTGetBytesIsGetOfTheString(t *testing.T) {
 				sides[i] = side{rt, o}
 			}
 			var buf []byte
-			statuses, errs, withTTL := map[ufocache.Status]int{}, 0, 0
+			statuses, errs, withTTL, stales := map[ufocache.Status]int{}, 0, 0, 0
 			for i := range 5000 {
 				k := keys[r.IntN(len(keys))]
 				switch r.IntN(8) {
@@ -292,21 +297,33 @@ func TestRTGetBytesIsGetOfTheString(t *testing.T) {
 				var v0, v1 int
 				var ttl0, ttl1 time.Duration
 				var st0, st1 ufocache.Status
+				var stale0, stale1 ufocache.StaleStatus
 				var err0, err1 error
 				buf = append(buf[:0], k...)
-				if i%2 == 0 {
+				switch i % 3 {
+				case 0:
 					v0, st0, err0 = sides[0].rt.Get(ctx, hostKey(string(k)))
 					v1, st1, err1 = ufocache.RTGetBytes(ctx, sides[1].rt, buf)
-				} else {
+				case 1:
 					v0, ttl0, st0, err0 = sides[0].rt.GetWithTTL(ctx, hostKey(string(k)))
 					v1, ttl1, st1, err1 = ufocache.RTGetBytesWithTTL(ctx, sides[1].rt, buf)
+				case 2:
+					v0, stale0, err0 = sides[0].rt.GetStale(ctx, hostKey(string(k)), 2*time.Millisecond)
+					v1, stale1, err1 = ufocache.RTGetStaleBytes(ctx, sides[1].rt, buf, 2*time.Millisecond)
+					st0, st1, ttl0, ttl1 = stale0.Status, stale1.Status, stale0.StaleFor, stale1.StaleFor
+					if stale0.TTL != stale1.TTL {
+						t.Fatalf("step %d, key %q: RTGetStaleBytes = %d, %v; GetStale = %d, %v", i, k, v1, stale1, v0, stale0)
+					}
+					if st0 == ufocache.Stale {
+						stales++
+					}
 				}
 				scribble(buf)
 				if v0 != v1 || ttl0 != ttl1 || st0 != st1 || !errors.Is(err1, err0) || (err0 == nil) != (err1 == nil) {
-					t.Fatalf("step %d, key %q: RTGetBytes(WithTTL) = %d, %v, %v, %v; Get(WithTTL) = %d, %v, %v, %v",
+					t.Fatalf("step %d, key %q: RTGetBytes(WithTTL), RTGetStaleBytes = %d, %v, %v, %v; Get(WithTTL), GetStale = %d, %v, %v, %v",
 						i, k, v1, ttl1, st1, err1, v0, ttl0, st0, err0)
 				}
-				if i%2 != 0 && err0 == nil && ttl0 <= 0 {
+				if i%3 == 1 && err0 == nil && ttl0 <= 0 {
 					withTTL++
 				}
 				statuses[st0]++
@@ -324,6 +341,9 @@ func TestRTGetBytesIsGetOfTheString(t *testing.T) {
 			}
 			if withTTL != 0 {
 				t.Fatalf("%d values read with their time left had none", withTTL)
+			}
+			if stales < 20 {
+				t.Fatalf("%d stale values served: too few", stales)
 			}
 			for _, st := range []ufocache.Status{ufocache.Hit, ufocache.Miss, ufocache.Expired} {
 				if statuses[st] < 50 || errs < 50 {
