@@ -765,8 +765,9 @@ func (c *Cache[K, V]) GetWithTTL(k K) (v V, ttl time.Duration, ok bool) {
 // GetBytesWithTTL is c.GetWithTTL(K(string(b))) without the conversion,
 // as GetBytes is Get's: no allocation (but for a custom Options.Hasher's
 // copy), and b is only read during the call. For a resolver that looks
-// up the question as it came in the packet and answers with the time the
-// record has left.
+// up the question read from the packet (its name's case folded first, in
+// a buffer of its own: keys compare byte for byte) and answers with the
+// time the record has left.
 func GetBytesWithTTL[K ~string, V any](c *Cache[K, V], b []byte) (v V, ttl time.Duration, ok bool) {
 	k, h := bytesKey(c, b)
 	return withTTL(c.read(k, h, true))

@@ -670,8 +670,9 @@ func RTGetBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []by
 
 // RTGetBytesWithTTL is rt.GetWithTTL(ctx, K(string(b))) as RTGetBytes is
 // rt.Get's: a resolver behind a read-through cache looks up the question
-// as it came in the packet, without allocating on a hit, and answers with
-// the time the record has left.
+// read from the packet (its name's case folded: keys compare byte for
+// byte), without allocating on a hit, and answers with the time the record
+// has left.
 func RTGetBytesWithTTL[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte) (V, time.Duration, Status, error) {
 	return rtGetBytes(ctx, rt, b, true)
 }
@@ -741,8 +742,8 @@ func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Durati
 // RTGetStaleBytes is rt.GetStale(ctx, K(string(b)), staleTTL) as
 // RTGetBytes is rt.Get's: a hit outside the RefreshAhead window allocates
 // nothing; the other paths copy the key. A resolver serving stale answers
-// (RFC 8767) looks up the question as it came in the packet (with its
-// name's case folded: keys are compared byte for byte) and counts one
+// (RFC 8767) looks up the question read from the packet (its name's case
+// folded: keys compare byte for byte) and counts one
 // lookup in Stats, where a GetBytesWithTTL first and a GetStale on a miss
 // counted two (TestRTGetBytesIsGetOfTheString).
 func RTGetStaleBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte, staleTTL time.Duration) (V, StaleStatus, error) {
