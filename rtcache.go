@@ -1126,8 +1126,9 @@ func (rt *RTCache[K, V]) Invalidate(k K) bool {
 // before it (TestRTDeleteFuncDetachesLoadsInFlight), where the Cache's
 // DeleteFunc, called directly, leaves such a load to store its value. A key
 // with no entry is not shown to del: a load of a key that had none, in
-// flight during the purge, stores its value (Clear, or Delete of the key,
-// detaches it). A panic of del's goes on to the caller, and what was
+// flight during the purge, stores its value (Clear, Delete of the key, or a
+// Compute of it returning ComputeKeep, which leaves a stale value in
+// place, detaches it). A panic of del's goes on to the caller, and what was
 // removed before it stays removed; a panic of OnEvict's does not cut the
 // purge short, and is raised once it is done.
 func (rt *RTCache[K, V]) DeleteFunc(del func(k K, v V) bool) int {
