@@ -1228,7 +1228,9 @@ func (rt *RTCache[K, V]) InFlight() int { return rt.group.Len() }
 // BatchLoader has returned, its values are stored, OnEvict has been called
 // for what they displaced and its callers are woken (a load past its
 // LoadTimeout is waited for until its Loader returns); no goroutine of
-// the RTCache's is left then. If ctx ends first, Close ends the loads'
+// the RTCache's has work left then, though the last load's may still be
+// returning (a leak check right after Close waits for it, as
+// synctest.Wait does). If ctx ends first, Close ends the loads'
 // contexts (their Err is context.Canceled; context.Cause gives ErrClosed),
 // and returns ctx.Err() at once: what the Loaders return then is their
 // callers' answer, and stored (or its error kept) as any. Close may be

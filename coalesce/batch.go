@@ -23,7 +23,7 @@ type Result[V any] struct {
 // ErrBatchSize, wrapped with the counts, is the outcome of every key of a
 // batch whose function returned a number of results other than the number
 // of keys it was given.
-var ErrBatchSize = errors.New("coalesce: the batch function returned the wrong number of results")
+var ErrBatchSize = errors.New("ufocache: the batch load returned the wrong number of results")
 
 // batch marks the calls that one DoBatch created.
 type batch struct {

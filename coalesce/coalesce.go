@@ -34,7 +34,9 @@
 // Close turns away every call that would start a function from then on
 // (with ErrClosed) and waits until the functions already started have
 // returned and their calls finished; if its ctx ends first, it ends their
-// contexts. No goroutine of the Group outlives a Close that returned nil.
+// contexts. No goroutine of the Group has work left once a Close returned
+// nil; the last function's may still be returning, a moment after it woke
+// Close (a leak check waits for it, as synctest.Wait does).
 //
 // # Calls that wait for calls
 //
@@ -213,20 +215,24 @@ const (
 	refused                 // the Group was closed: err is ErrClosed; the function never ran
 )
 
+// The errors of calls say "ufocache:", not "coalesce:": ufocache's
+// RTCache returns them as its own (ufocache.ErrLockTimeout is this
+// ErrLockTimeout, and so on), and its users read them in their logs.
+
 // ErrLockTimeout is returned to a caller that waited Options.LockTimeout for
 // another caller's call without seeing it finish.
-var ErrLockTimeout = errors.New("coalesce: lock timeout: gave up waiting for another caller's call")
+var ErrLockTimeout = errors.New("ufocache: lock timeout: gave up waiting for another caller's load")
 
 // ErrLoadTimeout is the outcome of a call that ran longer than
 // Options.LoadTimeout.
-var ErrLoadTimeout = errors.New("coalesce: load timeout: the call did not finish in time")
+var ErrLoadTimeout = errors.New("ufocache: load timeout: the load did not finish in time")
 
 // ErrClosed is the outcome of a call that would have started its function
 // after Close.
-var ErrClosed = errors.New("coalesce: the group is closed: no new call starts")
+var ErrClosed = errors.New("ufocache: closed: no new load starts")
 
 // ErrGoexit is the outcome of a call whose function called runtime.Goexit.
-var ErrGoexit = errors.New("coalesce: the call's function called runtime.Goexit")
+var ErrGoexit = errors.New("ufocache: the load's function called runtime.Goexit")
 
 // PanicError is the outcome of a call whose function panicked.
 type PanicError struct {
@@ -237,7 +243,7 @@ type PanicError struct {
 }
 
 func (p *PanicError) Error() string {
-	return fmt.Sprintf("coalesce: the call's function panicked: %v\n\n%s", p.Value, p.Stack)
+	return fmt.Sprintf("ufocache: the load's function panicked: %v\n\n%s", p.Value, p.Stack)
 }
 
 // Unwrap returns the panic value if it is an error.

@@ -15,7 +15,7 @@ import (
 // for that function's call: its own key, or a cycle of keys whose
 // functions ask for each other (a CNAME loop in a resolver). Waiting
 // would never end, or end only at LockTimeout, LoadTimeout or ctx.
-var ErrCycle = errors.New("coalesce: cycle: the call would wait for a call that waits for it")
+var ErrCycle = errors.New("ufocache: load cycle: the load would wait for a load that waits for it")
 
 // node is a call's place in the graph of calls whose functions wait for
 // other calls: on lists the calls its function waits for now (several,
