@@ -358,6 +358,12 @@ type RTResult[V any] struct {
 	Status Status
 	// Err is this key's error; the other keys stand.
 	Err error
+	// TTL is the time the value has left, as GetWithTTL reports it (a
+	// hit's time left, NoExpiration if none; a loaded value's TTL less
+	// the time since its Loader returned): a batch endpoint's max-age per
+	// key. With an Err, it is the time the key's cached error has left (0
+	// if none is kept).
+	TTL time.Duration
 }
 
 // RTStats is a snapshot of an RTCache's counters.
@@ -618,6 +624,12 @@ func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.
 	case err != nil:
 		return r.val, errLeft, st, err
 	}
+	return r.val, rt.valueLeft(r), st, nil
+}
+
+// valueLeft is the time a value a lookup loaded, waited for or found on
+// its recheck has left, as GetWithTTL reports it.
+func (rt *RTCache[K, V]) valueLeft(r loaded[V]) time.Duration {
 	left := rt.c.leftAt(r.expire)
 	if r.at > 0 && r.expire > r.at {
 		// Never more than the Loader gave: the expiry was counted from the
@@ -625,7 +637,17 @@ func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.
 		// tick (a resolver rounding up sent 301 for an origin's 300).
 		left = min(left, time.Duration(r.expire-r.at))
 	}
-	return r.val, left, st, nil
+	return left
+}
+
+// resultLeft sets o.TTL for a value or error a MultiGet loaded or waited
+// for (r, o.Err), as GetWithTTL's would read.
+func (rt *RTCache[K, V]) resultLeft(o *RTResult[V], k K, r loaded[V]) {
+	if o.Err != nil {
+		o.TTL = rt.errorLeft(k)
+		return
+	}
+	o.TTL = rt.valueLeft(r)
 }
 
 // errorLeft returns the time k's cached load error has left, 0 if none is
@@ -887,11 +909,11 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 			} else {
 				rt.hit(ctx, k, left) // counted, and refreshed ahead as Get's hits are
 			}
-			out[i] = RTResult[V]{Value: v, Status: Hit}
+			out[i] = RTResult[V]{Value: v, Status: Hit, TTL: left}
 			continue
 		}
-		if _, err, ok := rt.cachedError(k); ok {
-			out[i] = RTResult[V]{Status: Hit, Err: err}
+		if left, err, ok := rt.cachedError(k); ok {
+			out[i] = RTResult[V]{Status: Hit, Err: err, TTL: left}
 			continue
 		}
 		if len(missing) > 0 { // a second miss: it may repeat one
@@ -996,6 +1018,7 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 				continue
 			}
 			o.Value, o.Err = r.Val.val, r.Err
+			rt.resultLeft(o, missing[j], r.Val)
 			if r.Leader {
 				rt.st.misses.Add(1)
 			} else {
@@ -1009,10 +1032,10 @@ func (rt *RTCache[K, V]) MultiGet(ctx context.Context, keys []K) ([]RTResult[V],
 		if untaken != nil && untaken[r[1]] {
 			// Its first started no load, nor waited for one: it too
 			// has what its lookup found.
-			out[r[0]] = RTResult[V]{Status: first.Status, Err: first.Err}
+			out[r[0]] = RTResult[V]{Status: first.Status, Err: first.Err, TTL: first.TTL}
 			continue
 		}
-		out[r[0]] = RTResult[V]{Value: first.Value, Status: LockHit, Err: first.Err}
+		out[r[0]] = RTResult[V]{Value: first.Value, Status: LockHit, Err: first.Err, TTL: first.TTL}
 	}
 	repeated()
 	for _, o := range out {
@@ -1626,6 +1649,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 			if r := recover(); r != nil {
 				if p, ok := r.(*PanicError); ok {
 					o.Err = p
+					o.TTL = rt.errorLeft(missing[j])
 				} else {
 					other.CompareAndSwap(nil, &r)
 				}
@@ -1634,6 +1658,7 @@ func (rt *RTCache[K, V]) loadEach(ctx context.Context, out []RTResult[V], missAt
 		var r loaded[V]
 		r, o.Status, o.Err = rt.joinLoaded(ctx, missing[j], st)
 		o.Value = r.val
+		rt.resultLeft(o, missing[j], r)
 		if refused(r, o.Err) {
 			untaken[missAt[j]] = true // no load (Close): its repeats have what their lookup found too
 		}

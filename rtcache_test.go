@@ -1671,12 +1671,15 @@ func TestRTMultiGet(t *testing.T) {
 		if len(batches) != 1 || strings.Join(batches[0], ",") != "a,bad,b" {
 			t.Fatalf("batches = %v, want one of [a bad b]", batches)
 		}
+		// TTL: every value here has none (no TTL given, no DefaultTTL),
+		// and bad's error is kept nowhere (no ErrorTTL).
+		forever := ufocache.NoExpiration
 		want := []ufocache.RTResult[string]{
-			{Value: "cached", Status: ufocache.Hit},
-			{Value: "batch:a", Status: ufocache.Miss},
-			{Value: "joined#1", Status: ufocache.LockHit},
+			{Value: "cached", Status: ufocache.Hit, TTL: forever},
+			{Value: "batch:a", Status: ufocache.Miss, TTL: forever},
+			{Value: "joined#1", Status: ufocache.LockHit, TTL: forever},
 			{Status: ufocache.Miss, Err: errGone},
-			{Value: "batch:b", Status: ufocache.Miss},
+			{Value: "batch:b", Status: ufocache.Miss, TTL: forever},
 		}
 		for i := range want {
 			if res[i] != want[i] {
@@ -2356,10 +2359,10 @@ func TestRTMultiGetStatusesAndCounts(t *testing.T) {
 		synctest.Wait()
 		close(gate)
 		res := <-done
-		want := []ufocache.RTResult[string]{
-			{Value: "batch:old", Status: ufocache.Expired},
-			{Value: "joined#2", Status: ufocache.LockHit},
-			{Value: "batch:new", Status: ufocache.Miss},
+		want := []ufocache.RTResult[string]{ // TTL: the BatchLoader's hour, the origin's second
+			{Value: "batch:old", Status: ufocache.Expired, TTL: time.Hour},
+			{Value: "joined#2", Status: ufocache.LockHit, TTL: time.Second},
+			{Value: "batch:new", Status: ufocache.Miss, TTL: time.Hour},
 		}
 		for i := range want {
 			if res[i] != want[i] {

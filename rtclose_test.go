@@ -163,8 +163,8 @@ func TestRTCloseAnswersWithoutTheOrigin(t *testing.T) {
 					t.Errorf("MultiGet: %v", err)
 				}
 				want := []ufocache.RTResult[string]{
-					{Value: "h", Status: ufocache.Hit}, {Status: ufocache.Miss, Err: ufocache.ErrClosed},
-					{Value: "s", Status: ufocache.Hit}, {Status: ufocache.Expired, Err: ufocache.ErrClosed},
+					{Value: "h", Status: ufocache.Hit, TTL: time.Hour - 2*time.Second}, {Status: ufocache.Miss, Err: ufocache.ErrClosed},
+					{Value: "s", Status: ufocache.Hit, TTL: 28 * time.Second}, {Status: ufocache.Expired, Err: ufocache.ErrClosed},
 					{Status: ufocache.Miss, Err: ufocache.ErrClosed}, {Status: ufocache.Miss, Err: ufocache.ErrClosed},
 				}
 				if fmt.Sprint(res) != fmt.Sprint(want) {

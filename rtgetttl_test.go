@@ -553,3 +553,71 @@ func TestRTRefreshRecheckTakesAValueWithExactlyRefreshAheadLeft(t *testing.T) {
 		t.Errorf("GetWithTTL after = %+v, want the Set's value with %v left", got, ahead)
 	}
 }
+
+// MultiGet's RTResult.TTL is what GetWithTTL reports for each key: a
+// hit's time left, a loaded value's TTL (the Loader's or the
+// BatchLoader's; its repeat in the same call gets the same), and with an
+// error the time the key's cached error has left (ErrorTTL, ErrorWithTTL;
+// 0 where none is kept): with and without a BatchLoader, on a load and
+// then on the hits that follow.
+func TestRTMultiGetTTL(t *testing.T) {
+	errNotFound := errors.New("not found")
+	for _, batched := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Loader", true: "BatchLoader"}[batched], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				// a: 2 minutes; nf: not found, kept 30s; down: failing,
+				// kept ErrorTTL (10s); once: kept nowhere.
+				one := func(k string) (string, time.Duration, error) {
+					switch k {
+					case "nf":
+						return "", 0, ufocache.ErrorWithTTL(errNotFound, 30*time.Second)
+					case "down":
+						return "", 0, errOriginDown
+					case "once":
+						return "", 0, ufocache.ErrorWithTTL(errOriginDown, -1)
+					}
+					return "v" + k, 2 * time.Minute, nil
+				}
+				opts := ufocache.RTOptions[string, string]{ErrorTTL: 10 * time.Second}
+				if batched {
+					opts.BatchLoader = func(_ context.Context, keys []string) ([]ufocache.Loaded[string], error) {
+						out := make([]ufocache.Loaded[string], len(keys))
+						for i, k := range keys {
+							out[i].Value, out[i].TTL, out[i].Err = one(k)
+						}
+						return out, nil
+					}
+				}
+				rt := newRTLoading(t, func(_ context.Context, k string) (string, time.Duration, error) { return one(k) }, opts)
+				rt.Set("h", "hit", time.Hour)
+				keys := []string{"h", "a", "nf", "down", "once", "a"}
+				check := func(when string, want []ufocache.RTResult[string]) {
+					t.Helper()
+					res, _ := rt.MultiGet(context.Background(), keys)
+					for i := range want {
+						if res[i].Value != want[i].Value || res[i].Status != want[i].Status || res[i].TTL != want[i].TTL || !errors.Is(res[i].Err, want[i].Err) {
+							t.Errorf("%s: %s = %+v, want %+v", when, keys[i], res[i], want[i])
+						}
+					}
+				}
+				check("loaded", []ufocache.RTResult[string]{
+					{Value: "hit", Status: ufocache.Hit, TTL: time.Hour},
+					{Value: "va", Status: ufocache.Miss, TTL: 2 * time.Minute},
+					{Status: ufocache.Miss, Err: errNotFound, TTL: 30 * time.Second},
+					{Status: ufocache.Miss, Err: errOriginDown, TTL: 10 * time.Second},
+					{Status: ufocache.Miss, Err: errOriginDown},
+					{Value: "va", Status: ufocache.LockHit, TTL: 2 * time.Minute},
+				})
+				time.Sleep(5 * time.Second)
+				check("5s later", []ufocache.RTResult[string]{
+					{Value: "hit", Status: ufocache.Hit, TTL: time.Hour - 5*time.Second},
+					{Value: "va", Status: ufocache.Hit, TTL: 2*time.Minute - 5*time.Second},
+					{Status: ufocache.Hit, Err: errNotFound, TTL: 25 * time.Second},
+					{Status: ufocache.Hit, Err: errOriginDown, TTL: 5 * time.Second},
+					{Status: ufocache.Miss, Err: errOriginDown},
+					{Value: "va", Status: ufocache.Hit, TTL: 2*time.Minute - 5*time.Second},
+				})
+			})
+		})
+	}
+}
