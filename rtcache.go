@@ -1236,7 +1236,15 @@ func (rt *RTCache[K, V]) Stats() RTStats {
 	return s
 }
 
-// InFlight returns the number of loads in flight that hold their key.
+// InFlight returns the number of loads in flight that hold their key. It
+// is not a count of running Loaders: a load past its LoadTimeout, or
+// detached by a write, no longer holds its key, though its Loader may
+// still run (a hung origin that ignores its ctx shows in goroutines, not
+// here); and after Close a lookup that would load still claims its key
+// for the moment it takes to turn it away with ErrClosed, so InFlight may
+// read above 0 while lookups go on (a soak test saw up to 29 with 16
+// callers) and falls to 0 when they stop. Close's return, not InFlight,
+// says that every Loader has ended.
 func (rt *RTCache[K, V]) InFlight() int { return rt.group.Len() }
 
 // Close shuts the RTCache's loading down, for a server that stops. From
