@@ -699,14 +699,25 @@ func RTGetBytesWithTTL[K ~string, V any](ctx context.Context, rt *RTCache[K, V],
 	return rtGetBytes(ctx, rt, b, true)
 }
 
-// rtGetBytes is RTGetBytes, or RTGetBytesWithTTL if withTTL.
-func rtGetBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte, withTTL bool) (V, time.Duration, Status, error) {
+// rtReadBytes is the lookup of the byte-keyed RTCache reads: done says it
+// found a hit outside the RefreshAhead window, counted, the whole answer
+// (no key converted); otherwise the caller goes on with what it found.
+func rtReadBytes[K ~string, V any](rt *RTCache[K, V], b []byte) (v V, st Status, left time.Duration, done bool) {
 	k, h := bytesKey(rt.c, b)
-	v, st, left := rt.c.read(k, h, true)
+	v, st, left = rt.c.read(k, h, true)
 	if st == Hit && left >= rt.refreshAhead {
 		if rt.st.hits != nil {
 			rt.st.hits.Inc()
 		}
+		return v, st, left, true
+	}
+	return v, st, left, false
+}
+
+// rtGetBytes is RTGetBytes, or RTGetBytesWithTTL if withTTL.
+func rtGetBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte, withTTL bool) (V, time.Duration, Status, error) {
+	v, st, left, done := rtReadBytes(rt, b)
+	if done {
 		return v, left, Hit, nil
 	}
 	// What get (GetWithTTL) does after its lookup.
@@ -769,12 +780,8 @@ func (rt *RTCache[K, V]) GetStale(ctx context.Context, k K, staleTTL time.Durati
 // lookup in Stats, where a GetBytesWithTTL first and a GetStale on a miss
 // counted two (TestRTGetBytesIsGetOfTheString).
 func RTGetStaleBytes[K ~string, V any](ctx context.Context, rt *RTCache[K, V], b []byte, staleTTL time.Duration) (V, StaleStatus, error) {
-	k, h := bytesKey(rt.c, b)
-	v, st, left := rt.c.read(k, h, true)
-	if st == Hit && left >= rt.refreshAhead {
-		if rt.st.hits != nil {
-			rt.st.hits.Inc()
-		}
+	v, st, left, done := rtReadBytes(rt, b)
+	if done {
 		return v, StaleStatus{Status: Hit, TTL: left}, nil
 	}
 	return rt.getStale(ctx, K(string(b)), v, st, left, staleTTL)
