@@ -91,19 +91,22 @@ func (c *Cache[K, V]) readExpiry(k K, h uint64, count bool) (v V, st Status, lef
 	return e.Val, Hit, left, e.Expire
 }
 
-// deleteFuncEach is DeleteFunc for RTCache: it reads the entries shard by
-// shard and calls del on each without any lock held, as DeleteFunc does,
-// and hands each entry del chose to each, with remove, which removes it if
-// it is still its key's entry (appending it to out for OnEvict, reported
-// EvictDeleted) and reports whether it did. RTCache calls remove under
-// the key's lock in the wait map, one key at a time.
-func (c *Cache[K, V]) deleteFuncEach(del func(k K, v V) bool, each func(k K, remove func(out *[]shard.Evicted[K, V]) bool)) {
+// judge is DeleteFunc's reading for RTCache: it calls del on each entry,
+// expired ones kept for stale reads included, shard by shard and without
+// any lock held, and each with the key of every entry del chose.
+func (c *Cache[K, V]) judge(del func(k K, v V) bool, each func(k K)) {
 	for i := range c.shards {
-		s := &c.shards[i]
-		for _, e := range s.Snapshot() {
+		for _, e := range c.shards[i].Snapshot() {
 			if del(e.Key, e.Val) {
-				each(e.Key, func(out *[]shard.Evicted[K, V]) bool { return s.DeleteEntry(e, c.collect(out)) })
+				each(e.Key)
 			}
 		}
 	}
+}
+
+// removeCollect removes k's entry, live or expired (reported to OnEvict
+// as EvictDeleted), and reports whether it had one.
+func (c *Cache[K, V]) removeCollect(k K, out *[]shard.Evicted[K, V]) bool {
+	h := c.hash.Sum(k)
+	return c.shardFor(h).Delete(k, h, c.collect(out)) != nil
 }

@@ -1144,34 +1144,37 @@ func (rt *RTCache[K, V]) Invalidate(k K) bool {
 	return ok
 }
 
-// DeleteFunc is Cache.DeleteFunc ordered with loads as Delete is: it
-// removes every entry for which del returns true, expired ones kept for
-// stale reads included, and returns how many it removed (OnEvict:
-// EvictDeleted). del is shown each entry without any lock held (it may call
-// this RTCache); each entry it chose is then removed under its key's lock
-// in the wait map, if the key still holds it (a value stored meanwhile was
-// not judged, and stays), and whether removed or not, a load of that key
-// in flight is detached and its cached error cleared, as by Delete. So a
-// purge of a tenant's keys is not undone by a refresh that asked the origin
-// before it (TestRTDeleteFuncDetachesLoadsInFlight), where the Cache's
-// DeleteFunc, called directly, leaves such a load to store its value. A key
-// with no entry is not shown to del: a load of a key that had none, in
-// flight during the purge, stores its value (Clear, Delete of the key, or a
-// Compute of it returning ComputeKeep, which leaves a stale value in
-// place, detaches it). A panic of del's goes on to the caller, and what was
-// removed before it stays removed; a panic of OnEvict's does not cut the
-// purge short, and is raised once it is done.
+// DeleteFunc deletes, as Delete does, every key whose entry del chooses,
+// expired entries kept for stale reads included, and returns how many
+// entries it removed (OnEvict: EvictDeleted). del is shown each entry with
+// no lock held (it may call this RTCache); each key it chose is then
+// deleted under its lock in the wait map: whatever the key holds by then
+// goes, a load of it in flight is detached and its cached error cleared.
+// So a purge of a tenant's keys is not undone by a load that asked the
+// origin before it, whether that load lands before the key's deletion (its
+// value goes with it, though del judged the older one) or after (it is
+// detached and stores nothing) (TestRTDeleteFuncDetachesLoadsInFlight).
+// Where the Cache's DeleteFunc, called directly, keeps a value stored
+// after del judged the key, and leaves a load in flight to store its
+// value, this one deletes: a read-through cache loses nothing by it, the
+// next lookup loads afresh. A key with no entry is not shown to del: a load
+// of a key that had none, in flight during the purge, stores its value
+// (Clear, Delete of the key, or a Compute of it returning ComputeKeep,
+// which leaves a stale value in place, detaches it). A panic of del's goes
+// on to the caller, and what was deleted before it stays deleted; a panic
+// of OnEvict's does not cut the purge short, and is raised once it is done.
 func (rt *RTCache[K, V]) DeleteFunc(del func(k K, v V) bool) int {
 	n := 0
 	var first *recovered
-	rt.c.deleteFuncEach(del, func(k K, remove func(out *[]shard.Evicted[K, V]) bool) {
+	rt.c.judge(del, func(k K) {
+		// write's steps, with OnEvict's panic kept for the end.
 		var buf [1]shard.Evicted[K, V]
 		out := buf[:0]
 		rt.group.Forget(k, func() {
 			if errs := rt.errs.Load(); errs != nil {
 				errs.Delete(k)
 			}
-			if remove(&out) {
+			if rt.c.removeCollect(k, &out) {
 				n++
 			}
 		})

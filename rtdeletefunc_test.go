@@ -11,46 +11,62 @@ import (
 	"github.com/ufocache/ufocache"
 )
 
-// A purge through RTCache.DeleteFunc detaches the refresh of a purged key
-// that asked the origin before it: the refresh's value is not stored. The
-// Cache's own DeleteFunc, the control, leaves the refresh to store it.
+// A purge through RTCache.DeleteFunc is not undone by a refresh that
+// asked the origin before it, whether the refresh lands after the purge
+// (it is detached: its value is not stored) or while del runs, after del
+// judged the old value (the value it stored goes too; a gateway port found
+// it kept, as "a value set meanwhile", 4 stress runs in 4). The Cache's
+// own DeleteFunc, the control, keeps the refresh's value either way.
 func TestRTDeleteFuncDetachesLoadsInFlight(t *testing.T) {
 	for _, direct := range []bool{false, true} {
-		name := map[bool]string{false: "RTCache", true: "Cache"}[direct]
-		t.Run(name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				o := &origin{gate: make(chan struct{})}
-				rt := newRT(t, o, ufocache.RTOptions[string, string]{})
-				rt.Set("tenant1/a", "old", time.Hour)
-				rt.Set("tenant2/b", "kept", time.Hour)
-				if !rt.Refresh(context.Background(), "tenant1/a") {
-					t.Fatal("Refresh of a live value started no load")
-				}
-				synctest.Wait() // the refresh waits for the gate
-				inTenant1 := func(k, _ string) bool { return strings.HasPrefix(k, "tenant1/") }
-				var n int
-				if direct {
-					n = rt.Cache().DeleteFunc(inTenant1)
-				} else {
-					n = rt.DeleteFunc(inTenant1)
-				}
-				if n != 1 {
-					t.Fatalf("DeleteFunc = %d, want 1", n)
-				}
-				close(o.gate)
-				synctest.Wait()
-				v, ok := rt.Cache().Peek("tenant1/a")
-				if direct != ok {
-					t.Errorf("after the refresh ended, tenant1/a holds %q, %v; want a value only when purged by the Cache's DeleteFunc", v, ok)
-				}
-				if v, ok := rt.Cache().Peek("tenant2/b"); v != "kept" || !ok {
-					t.Errorf("tenant2/b = %q, %v; want kept", v, ok)
-				}
-				if n := rt.InFlight(); n != 0 {
-					t.Errorf("InFlight = %d once the refresh ended", n)
-				}
+		for _, during := range []bool{false, true} {
+			name := map[bool]string{false: "RTCache", true: "Cache"}[direct] + map[bool]string{false: "/lands-after", true: "/lands-during"}[during]
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					o := &origin{gate: make(chan struct{})}
+					rt := newRT(t, o, ufocache.RTOptions[string, string]{})
+					rt.Set("tenant1/a", "old", time.Hour)
+					rt.Set("tenant2/b", "kept", time.Hour)
+					if !rt.Refresh(context.Background(), "tenant1/a") {
+						t.Fatal("Refresh of a live value started no load")
+					}
+					synctest.Wait() // the refresh waits for the gate
+					inTenant1 := func(k, _ string) bool {
+						if during && k == "tenant1/a" {
+							close(o.gate)
+							synctest.Wait() // the refresh stores its value
+							if v, _ := rt.Cache().Peek(k); v != "tenant1/a#1" {
+								t.Errorf("during del, tenant1/a = %q; want the refresh's value stored", v)
+							}
+						}
+						return strings.HasPrefix(k, "tenant1/")
+					}
+					var n int
+					if direct {
+						n = rt.Cache().DeleteFunc(inTenant1)
+					} else {
+						n = rt.DeleteFunc(inTenant1)
+					}
+					if want := map[bool]int{false: 1, true: 0}[direct && during]; n != want {
+						t.Errorf("DeleteFunc = %d, want %d", n, want)
+					}
+					if !during {
+						close(o.gate)
+					}
+					synctest.Wait()
+					v, ok := rt.Cache().Peek("tenant1/a")
+					if direct != ok {
+						t.Errorf("after the refresh ended, tenant1/a holds %q, %v; want a value only when purged by the Cache's DeleteFunc", v, ok)
+					}
+					if v, ok := rt.Cache().Peek("tenant2/b"); v != "kept" || !ok {
+						t.Errorf("tenant2/b = %q, %v; want kept", v, ok)
+					}
+					if n := rt.InFlight(); n != 0 {
+						t.Errorf("InFlight = %d once the refresh ended", n)
+					}
+				})
 			})
-		})
+		}
 	}
 }
 
@@ -77,26 +93,33 @@ func TestRTDeleteFuncEdges(t *testing.T) {
 			}
 		})
 	})
-	t.Run("ValueSetDuringDelStays", func(t *testing.T) {
+	t.Run("ValueSetDuringDelGoesToo", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			rt := newRT(t, &origin{}, ufocache.RTOptions[string, string]{})
 			rt.Set("a", "1", 0)
 			rt.Set("b", "1", 0)
+			rt.Set("c", "2", 0)
+			rt.Set("d", "1", 0)
 			// del may call the RTCache: it runs with no lock held.
 			n := rt.DeleteFunc(func(k, v string) bool {
-				if k == "a" {
+				switch k {
+				case "a":
 					rt.Set("a", "2", 0)
+				case "d":
+					rt.Delete("d") // gone before its turn: not counted
 				}
 				return v == "1"
 			})
-			if n != 1 {
-				t.Errorf("DeleteFunc = %d, want 1 (b; a was set again after del judged it)", n)
+			if n != 2 {
+				t.Errorf("DeleteFunc = %d, want 2 (a, set again after del judged it, and b; d was gone)", n)
 			}
-			if v, ok := rt.Cache().Peek("a"); v != "2" || !ok {
-				t.Errorf("a = %q, %v; want the value set during the call", v, ok)
+			for _, k := range []string{"a", "b", "d"} {
+				if v, ok := rt.Cache().Peek(k); ok {
+					t.Errorf("%s = %q after DeleteFunc chose it", k, v)
+				}
 			}
-			if _, ok := rt.Cache().Peek("b"); ok {
-				t.Error("b was not removed")
+			if v, ok := rt.Cache().Peek("c"); v != "2" || !ok {
+				t.Errorf("c = %q, %v; del did not choose it", v, ok)
 			}
 		})
 	})

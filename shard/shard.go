@@ -755,22 +755,6 @@ func (s *Shard[K, V]) DeleteFunc(del func(k K, v V) bool, out *[]Evicted[K, V]) 
 	return n
 }
 
-// DeleteEntry removes e, reported Deleted (appended to out unless it is
-// nil), if it is still its key's entry, and reports whether it did: one
-// a Set replaced since, or Expire copied, stays. It is DeleteFunc's
-// removal for a caller that judged e itself (RTCache.DeleteFunc, which
-// removes each entry under its key's lock in the wait map).
-func (s *Shard[K, V]) DeleteEntry(e *fifo.Entry[K, V], out *[]Evicted[K, V]) bool {
-	h := s.hash(e.Key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.Find(e.Key, h) != e {
-		return false
-	}
-	s.removeHashed(e, h, Deleted, out)
-	return true
-}
-
 // deleteChunk: see DeleteExpired.
 const deleteChunk = 4096
 
