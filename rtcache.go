@@ -1167,17 +1167,13 @@ func (rt *RTCache[K, V]) DeleteFunc(del func(k K, v V) bool) int {
 	n := 0
 	var first *recovered
 	rt.c.judge(del, func(k K) {
-		// write's steps, with OnEvict's panic kept for the end.
 		var buf [1]shard.Evicted[K, V]
 		out := buf[:0]
-		rt.group.Forget(k, func() {
-			if errs := rt.errs.Load(); errs != nil {
-				errs.Delete(k)
-			}
-			if rt.c.removeCollect(k, &out) {
+		rt.writeTo(k, func(out *[]shard.Evicted[K, V]) {
+			if rt.c.removeCollect(k, out) {
 				n++
 			}
-		})
+		}, &out)
 		first = first.or(rt.c.tell(out))
 	})
 	first.raise()
@@ -1213,6 +1209,14 @@ func (rt *RTCache[K, V]) Clear() {
 func (rt *RTCache[K, V]) write(k K, w func(out *[]shard.Evicted[K, V])) {
 	var buf [2]shard.Evicted[K, V]
 	out := buf[:0]
+	rt.writeTo(k, w, &out)
+	rt.c.notify(out)
+}
+
+// writeTo is write leaving what OnEvict is to hear of in out, for the
+// caller to tell (DeleteFunc tells each key's and raises OnEvict's first
+// panic at the end).
+func (rt *RTCache[K, V]) writeTo(k K, w func(out *[]shard.Evicted[K, V]), out *[]shard.Evicted[K, V]) {
 	rt.group.Forget(k, func() {
 		// The error first: a reader that finds no live value consults the
 		// errors, and must not find k's old error beside w's value (one
@@ -1221,9 +1225,8 @@ func (rt *RTCache[K, V]) write(k K, w func(out *[]shard.Evicted[K, V])) {
 		if errs := rt.errs.Load(); errs != nil {
 			errs.Delete(k)
 		}
-		w(&out)
+		w(out)
 	})
-	rt.c.notify(out)
 }
 
 // Stats returns a snapshot of the counters.
