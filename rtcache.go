@@ -1158,24 +1158,65 @@ func (rt *RTCache[K, V]) Invalidate(k K) bool {
 // after del judged the key, and leaves a load in flight to store its
 // value, this one deletes: a read-through cache loses nothing by it, the
 // next lookup loads afresh. A key with no entry is not shown to del: a load
-// of a key that had none, in flight during the purge, stores its value
-// (Clear, Delete of the key, or a Compute of it returning ComputeKeep,
-// which leaves a stale value in place, detaches it). A panic of del's goes
+// of a key that had none, in flight during the purge, stores its value,
+// and a cached error with no value stays; DeleteKeysFunc, which judges
+// keys, purges those too. A panic of del's goes
 // on to the caller, and what was deleted before it stays deleted; a panic
 // of OnEvict's does not cut the purge short, and is raised once it is done.
 func (rt *RTCache[K, V]) DeleteFunc(del func(k K, v V) bool) int {
 	n := 0
 	var first *recovered
-	rt.c.judge(del, func(k K) {
-		var buf [1]shard.Evicted[K, V]
-		out := buf[:0]
-		rt.writeTo(k, func(out *[]shard.Evicted[K, V]) {
-			if rt.c.removeCollect(k, out) {
-				n++
-			}
-		}, &out)
-		first = first.or(rt.c.tell(out))
+	rt.c.judge(del, func(k K) { rt.purge(k, &n, &first) })
+	first.raise()
+	return n
+}
+
+// purge deletes k for DeleteFunc and DeleteKeysFunc, as Delete does,
+// counting in *n the values it removes and keeping in *first OnEvict's
+// first panic, for the caller to raise once it is done.
+func (rt *RTCache[K, V]) purge(k K, n *int, first **recovered) {
+	var buf [1]shard.Evicted[K, V]
+	out := buf[:0]
+	rt.writeTo(k, func(out *[]shard.Evicted[K, V]) {
+		if rt.c.removeCollect(k, out) {
+			*n++
+		}
+	}, &out)
+	*first = (*first).or(rt.c.tell(out))
+}
+
+// DeleteKeysFunc deletes, as Delete does, every key del chooses among the
+// keys the RTCache holds anything for: a value (expired ones kept for stale
+// reads included), a load in flight, or a cached error. It returns how
+// many values it removed (OnEvict: EvictDeleted). It is the purge of a
+// tenant's or a prefix's keys: where DeleteFunc, which judges values, is
+// not shown a key with no value, and so leaves a load of such a key in
+// flight to store what it read from the origin before the purge, and its
+// cached error in place, DeleteKeysFunc detaches the load and clears the
+// error (TestRTDeleteKeysFuncPurgesWhatNoValueShows).
+//
+// del runs with no lock held (it may call this RTCache) and may be asked
+// about a key more than once (a key with a value and a load in flight):
+// it must answer by the key alone. The keys with loads in flight are
+// judged first, then those with cached errors, then those with values: a
+// load in flight when DeleteKeysFunc began is either found in flight and
+// detached, or has stored its value or error already, which the later
+// passes find. A key that del chose loses whatever it holds when its turn
+// comes, a value stored after del judged it included. Panics go as in
+// DeleteFunc: del's at once, OnEvict's once the purge is done.
+func (rt *RTCache[K, V]) DeleteKeysFunc(del func(k K) bool) int {
+	n := 0
+	var first *recovered
+	purge := func(k K) { rt.purge(k, &n, &first) }
+	rt.group.Keys(func(k K) {
+		if del(k) {
+			purge(k)
+		}
 	})
+	if errs := rt.errs.Load(); errs != nil {
+		errs.judge(func(k K, _ error) bool { return del(k) }, purge)
+	}
+	rt.c.judge(func(k K, _ V) bool { return del(k) }, purge)
 	first.raise()
 	return n
 }

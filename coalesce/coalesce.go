@@ -407,6 +407,18 @@ func (g *Group[K, V]) ForgetAll() {
 	})
 }
 
+// Keys calls f with the key of each call in the wait map, finished calls
+// whose results are being committed and calls older than LockAge
+// included, with no lock held: f may call the Group (Forget). A call that
+// is in the map from before Keys starts until f is called for its key is
+// seen; one that starts or leaves meanwhile may be seen or not.
+func (g *Group[K, V]) Keys(f func(key K)) {
+	g.calls.Range(func(key K, _ *call[V]) bool {
+		f(key)
+		return true
+	})
+}
+
 // Len returns the number of calls in flight that hold their key (a call
 // older than LockAge no longer does).
 func (g *Group[K, V]) Len() int {
