@@ -15,7 +15,7 @@ import (
 )
 
 // FuzzRTCache runs random Get, GetWithTTL, GetStale, GetStaleWhileUpdate, MultiGet,
-// Set, Compute, Delete, DeleteFunc, Invalidate, Refresh and Clear callers on four keys against an origin whose
+// Set, Compute, Delete, DeleteFunc, DeleteKeysFunc, Invalidate, Refresh and Clear callers on four keys against an origin whose
 // loads, by a script, return, fail, panic, call Goexit, take their time or
 // hang, or first look up the next key with their ctx (so that loads of
 // the four keys may wait for each other in a loop), under random
@@ -40,6 +40,8 @@ func FuzzRTCache(f *testing.F) {
 	// Compute (4, 0x40 on), Refresh (6) and DeleteFunc (5) among loads.
 	f.Add([]byte{0, 0, 4, 0x51, 6, 0x40, 0, 0, 4, 0x62, 8, 0, 4, 0x73, 14, 0x41, 12, 0x40, 8, 0}, []byte{4, 1, 0, 5}, uint16(0x109))
 	f.Add([]byte{0, 0, 8, 0, 14, 0x40, 4, 0x12, 13, 0x40, 0, 0, 5, 0x60, 8, 0}, []byte{5, 0, 4}, uint16(0x21))
+	// DeleteKeysFunc (5, 0x50 on) of a key whose load hangs, then of every key.
+	f.Add([]byte{0, 0, 5, 0x50, 8, 0, 3, 1, 13, 0x70, 0, 0}, []byte{5, 1, 0}, uint16(0x08))
 	f.Fuzz(func(t *testing.T, ops, script []byte, cfg uint16) {
 		if len(ops) > 80 {
 			ops = ops[:80]
@@ -232,6 +234,12 @@ func fuzzRTCache(t *testing.T, ops, script []byte, cfg uint16) {
 			rt.Set(k, k+2000, time.Duration(b%4)*ms)
 			cancel()
 		case 5:
+			if b&0x50 == 0x50 {
+				// DeleteKeysFunc of k, or of every key.
+				rt.DeleteKeysFunc(func(k2 int) bool { return k2 == k || b&0x20 != 0 })
+				cancel()
+				break
+			}
 			if b&0x40 != 0 {
 				// DeleteFunc of k, or of every key holding a Set's value.
 				rt.DeleteFunc(func(k2, v int) bool { return k2 == k || b&0x20 != 0 && v == k2+2000 })
