@@ -79,6 +79,12 @@ var catalog = []traceSpec{
 		// capacity holds them, with room for 100 ended ones at 800.
 		return synth.Sessions(1_000_000, 700, 5, 45, 6)
 	}},
+	{name: "fade", caps: []int{1000, 5000, 20000}, gen: func() []uint64 {
+		// Zipf 0.9 over 100k ranks; each key enters as the hottest and
+		// sinks a rank every 20 requests (a helper's search for weak
+		// spots found it, 2026-12-07).
+		return synth.Fade(1_000_000, 100_000, 0.9, 20, 12)
+	}},
 	{name: "tenants", caps: []int{1000, 10000}, gen: func() []uint64 {
 		// Zipf 1.0 over 100k keys beside Zipf 1.1 over 30k, whose share
 		// swings between 10% and 70% every 100k requests.

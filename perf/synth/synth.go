@@ -1,7 +1,7 @@
 // Package synth generates request streams with a known structure that the
 // bundled traces lack or show only in passing: popularity that shifts,
-// scans through a hot set, a loop beside a hot set, pure recency, and
-// tenants whose shares of the traffic swing. They stand for the traffic a
+// scans through a hot set, a loop beside a hot set, pure recency,
+// tenants whose shares of the traffic swing, and keys that fade. They stand for the traffic a
 // proxy meets that no trace in testdata was recorded from, so the policy
 // is measured outside the workloads it was tuned on.
 //
@@ -43,6 +43,21 @@ func Shift(n, keys int, s float64, phase, moved10 int, seed uint64) []uint64 {
 			k += uint64(p) * uint64(keys)
 		}
 		out[i] = zipf.Key(int(k))
+	}
+	return out
+}
+
+// Fade is a Zipf stream of n requests over keys ranks with exponent s in
+// which every key enters as the hottest and sinks one rank every step
+// requests, for good (a feed, the news, a release that ages): at request
+// i, rank r is held by the i/step-r'th key. A key's past counts then
+// overrate it: its best days are behind it.
+func Fade(n, keys int, s float64, step int, seed uint64) []uint64 {
+	d := zipf.New(keys, s)
+	r := rng(seed)
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = zipf.Key(fresh + keys + i/step - d.Rank(r))
 	}
 	return out
 }

@@ -42,6 +42,60 @@ func TestShiftMovesTheChosenRanks(t *testing.T) {
 	}
 }
 
+func TestFadeSinksEveryKey(t *testing.T) {
+	const n, keys, step = 200_000, 10_000, 20
+	f := Fade(n, keys, 0.9, step, 7)
+	// Each key's requests come after it entered, most of them soon after:
+	// the key that entered at request e (at rank 0) holds rank (i-e)/step
+	// at request i, so its mean age at a request is well under the time
+	// it takes to sink through the ranks.
+	first := map[uint64]int{}
+	age, asked := 0, 0
+	for e := 0; e < n; e += step {
+		first[zipf.Key(fresh+keys+e/step)] = e
+	}
+	for i, k := range f {
+		e, ok := first[k]
+		if !ok {
+			continue // a key that entered before the stream began
+		}
+		if i < e {
+			t.Fatalf("key %#x asked at %d, before it entered at %d", k, i, e)
+		}
+		if rank := (i - e) / step; rank >= keys {
+			t.Fatalf("key %#x asked at rank %d, past the last", k, rank)
+		}
+		age += i - e
+		asked++
+	}
+	if asked < n/2 {
+		t.Fatalf("%d of %d requests went to keys that entered during the stream", asked, n)
+	}
+	// Zipf 0.9 over 10k ranks: about 40% of requests go to the top 100,
+	// entered at most 2,000 requests before.
+	if mean := age / asked; mean > keys*step/4 {
+		t.Errorf("mean age at a request %d, want well under %d", mean, keys*step)
+	}
+	// The hottest key of the first tenth is not among the last tenth's.
+	count := func(ks []uint64) map[uint64]int {
+		c := map[uint64]int{}
+		for _, k := range ks {
+			c[k]++
+		}
+		return c
+	}
+	early, late := count(f[:n/10]), count(f[9*n/10:])
+	hot, most := uint64(0), 0
+	for k, c := range early {
+		if c > most {
+			hot, most = k, c
+		}
+	}
+	if late[hot] > most/20 {
+		t.Errorf("the first tenth's hottest key (%d requests) is asked %d times in the last tenth", most, late[hot])
+	}
+}
+
 func TestScanMixInsertsFreshScans(t *testing.T) {
 	const n, keys, every, scan = 10_000, 1_000, 2_500, 300
 	s := ScanMix(n, keys, 1.0, every, scan, 2)
@@ -168,6 +222,7 @@ func TestStreamsDependOnlyOnTheirSeed(t *testing.T) {
 		"recency":  func(s uint64) []uint64 { return Recency(5_000, 0.8, 100, 1_000, s) },
 		"tenants":  func(s uint64) []uint64 { return Tenants(5_000, 1_000, 1.0, 300, 1.1, 0.1, 0.7, 1_000, s) },
 		"sessions": func(s uint64) []uint64 { return Sessions(5_000, 100, 5, 45, s) },
+		"fade":     func(s uint64) []uint64 { return Fade(5_000, 1_000, 0.9, 20, s) },
 	}
 	for name, g := range gens {
 		if !slices.Equal(g(1), g(1)) {
