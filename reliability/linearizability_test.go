@@ -1306,13 +1306,20 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		// detaches the loads in flight, as its Delete does), each at its
 		// own point within the call.
 		ins := cfg.eachKey(linInput{kind: linDelete, how: "Clear"})
+		purge := rt != nil && cfg.rt == 2 && r.IntN(2) == 0
 		if rt != nil && cfg.rt == 2 {
 			ins = cfg.eachKey(linInput{kind: linRTDelete, how: "RT.Clear"})
+			if purge {
+				ins = cfg.eachKey(linInput{kind: linRTDelete, how: "RT.DeleteKeysFunc(all)"})
+			}
 		}
 		rec.recordEach(client, ins, func() []linOutput {
-			if rt != nil && cfg.rt == 2 {
+			switch {
+			case purge:
+				rt.DeleteKeysFunc(func(int) bool { return true })
+			case rt != nil && cfg.rt == 2:
 				rt.Clear()
-			} else {
+			default:
 				c.Clear()
 			}
 			return make([]linOutput, len(ins))
@@ -1371,6 +1378,16 @@ func linStep(r *rand.Rand, rec *linRecorder, client int, c *ufocache.Cache[int, 
 		in := linInput{kind: linDelete, key: k, how: "Delete"}
 		if rt != nil && cfg.rt == 2 {
 			in.kind, in.how = linRTDelete, "RT.Delete"
+			if r.IntN(3) == 0 {
+				// A purge that chooses k alone: a Delete of k, which
+				// does not say what k held.
+				in.how = "RT.DeleteKeysFunc"
+				rec.record(client, in, func() linOutput {
+					rt.DeleteKeysFunc(func(k2 int) bool { return k2 == k })
+					return linOutput{}
+				})
+				return
+			}
 			rec.record(client, in, func() linOutput { v, ok := rt.Delete(k); return linOutput{val: v, ok: ok} })
 			return
 		}
