@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,9 +14,9 @@ import (
 )
 
 // A Compute while a refresh of k runs in the background (Refresh,
-// RefreshAhead, GetStaleWhileUpdate) detaches the refresh, whatever f
-// returns: the refresh's value is not stored over what f decided
-// (TestRTWritesWinOverLoadsInFlight has a miss's load).
+// RefreshAhead, GetStaleWhileUpdate) detaches the refresh if f stores: the
+// refresh's value is not stored over what f decided; a ComputeKeep leaves
+// it to store (TestRTWritesWinOverLoadsInFlight has a miss's load).
 func TestRTComputeWinsOverRefreshes(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -79,8 +80,11 @@ func TestRTComputeWinsOverRefreshes(t *testing.T) {
 					if v, ok := rt.Compute("k", computeIn(op)); v != want || ok != wantOK {
 						t.Fatalf("Compute = %q, %v; want %q, %v", v, ok, want, wantOK)
 					}
-					if n := rt.InFlight(); n != 0 {
-						t.Fatalf("InFlight after Compute = %d, want 0 (the refresh is detached)", n)
+					// A ComputeKeep changes nothing: the refresh stays, and
+					// stores as if f had run just before it.
+					keep := op == ufocache.ComputeKeep
+					if n, wantN := rt.InFlight(), map[bool]int{false: 0, true: 1}[keep]; n != wantN {
+						t.Fatalf("InFlight after Compute = %d, want %d", n, wantN)
 					}
 					close(o.gate)
 					synctest.Wait()
@@ -89,6 +93,10 @@ func TestRTComputeWinsOverRefreshes(t *testing.T) {
 					}
 					v, st, err := rt.Get(context.Background(), "k")
 					switch {
+					case keep:
+						if v != "k#1" || st != ufocache.Hit || err != nil {
+							t.Errorf("Get after = (%q, %v, %v), want the refresh's k#1, Hit: a ComputeKeep detached it", v, st, err)
+						}
 					case want != "" && (v != want || st != ufocache.Hit || err != nil):
 						t.Errorf("Get after = (%q, %v, %v), want (%q, Hit): the refresh was stored over the Compute", v, st, err, want)
 					case want == "" && (v != "k#2" || st != ufocache.Expired):
@@ -306,4 +314,53 @@ func TestRTComputeStats(t *testing.T) {
 	if s := rt.Stats(); s != (ufocache.RTStats{}) {
 		t.Errorf("RTStats = %+v, want zero", s)
 	}
+}
+
+// A spend-or-load loop, a quota loaded from the origin and spent with
+// Compute: f keeps where it finds no quota yet, the caller joins the load
+// with Get and tries again. A ComputeKeep leaves the load in flight to
+// store, so 64 callers of one cold key make one origin call; when it
+// detached the load, a rate limiter's port made up to 8,960.
+func TestRTComputeKeepLeavesTheLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var loads atomic.Int32
+		rt := newRTLoading(t, func(context.Context, string) (string, time.Duration, error) {
+			loads.Add(1)
+			time.Sleep(2 * time.Millisecond)
+			return "100", time.Hour, nil
+		}, ufocache.RTOptions[string, string]{})
+		var spent atomic.Int32
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for tries := 0; ; tries++ {
+					done := false
+					rt.Compute("quota", func(old string, found bool) (string, time.Duration, ufocache.ComputeOp) {
+						if !found {
+							return "", 0, ufocache.ComputeKeep
+						}
+						n, _ := strconv.Atoi(old)
+						done = true
+						return strconv.Itoa(n - 1), 0, ufocache.ComputeUpdate
+					})
+					if done {
+						spent.Add(1)
+						return
+					}
+					if tries == 100 {
+						t.Error("a caller found no quota after 100 tries")
+						return
+					}
+					rt.Get(context.Background(), "quota")
+				}
+			})
+		}
+		wg.Wait()
+		if n := loads.Load(); n != 1 {
+			t.Errorf("%d origin calls for 64 callers of one key, want 1", n)
+		}
+		if v, _ := rt.Cache().Peek("quota"); spent.Load() != 64 || v != "36" {
+			t.Errorf("spent %d, quota left %q; want 64 spent and 36 left", spent.Load(), v)
+		}
+	})
 }

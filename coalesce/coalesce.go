@@ -375,20 +375,40 @@ func (g *Group[K, V]) GoRecheck(ctx context.Context, key K, fn func(context.Cont
 // must be short, must not call the Group and, as Commit, must not call
 // runtime.Goexit.
 func (g *Group[K, V]) Forget(key K, f func()) bool {
+	return g.ForgetUnless(key, func() bool {
+		if f != nil {
+			f()
+		}
+		return false
+	})
+}
+
+// ForgetUnless is Forget, except that the call in flight stays attached if
+// f returns true (f left what the call would commit over as it was): it
+// commits as if f had run just before. While f runs, the call reads as
+// detached to callers that look without the lock, who wait for the lock
+// instead of joining it. If f panics, the call is detached and the panic
+// goes on once the lock is released.
+func (g *Group[K, V]) ForgetUnless(key K, f func() (keep bool)) bool {
 	found := false
 	var fPanic any
 	g.calls.Compute(key, func(cur *call[V], loaded bool) (*call[V], bool) {
-		found = loaded
 		if loaded {
 			cur.detached.Store(true)
 		}
-		if f != nil {
-			// As in finish: a panic must not leave the bucket locked.
-			func() {
-				defer func() { fPanic = recover() }()
-				f()
-			}()
+		keep := false
+		// As in finish: a panic must not leave the bucket locked.
+		func() {
+			defer func() { fPanic = recover() }()
+			keep = f()
+		}()
+		if keep && fPanic == nil {
+			if loaded {
+				cur.detached.Store(false)
+			}
+			return cur, !loaded
 		}
+		found = loaded
 		return nil, true
 	})
 	if fPanic != nil {

@@ -77,8 +77,9 @@ type linInput struct {
 	staleIfError bool
 	// rtWrite marks RTCache.Compute (a linSetIfAbsent or a
 	// linComputeReplace): an RTCache write, which clears a cached error
-	// and, with detach, fences the loads called before it, as RT.Set does,
-	// whatever its function returned.
+	// whatever its function returned and, with detach, fences the loads
+	// called before it, as RT.Set does, unless its function returned
+	// ComputeKeep (linOutput.kept).
 	rtWrite bool
 }
 
@@ -105,6 +106,9 @@ type linOutput struct {
 	failedLoad bool
 	// stored is, for linComputeReplace, whether Compute stored its value.
 	stored bool
+	// kept: a Compute's function returned ComputeKeep (an RTCache
+	// Compute that changed nothing leaves the loads in flight attached).
+	kept bool
 }
 
 // linLoadError is the error of a failed load: each is distinct, and
@@ -209,7 +213,7 @@ func linModel(capacity int64, strict, detach bool) porcupine.Model {
 			fence := st.fence
 			if in.kind == linRTSet || in.kind == linRTDelete || in.kind == linInvalidate || in.rtWrite {
 				st.err = linHeld{} // RTCache's writes clear a cached error
-				if detach {
+				if detach && !output.(linOutput).kept {
 					fence = max(fence, in.at)
 				}
 			}
@@ -1259,6 +1263,7 @@ func linRecordCompute(rec *linRecorder, client int, in linInput, ttl time.Durati
 				out.val, out.ok = old, live
 				runtime.Gosched() // f may take its time: writers of the key wait for it
 				if !live {
+					out.kept = true
 					return 0, 0, ufocache.ComputeKeep
 				}
 				return in.val, ttl, ufocache.ComputeStore
@@ -1277,7 +1282,7 @@ func linRecordCompute(rec *linRecorder, client int, in linInput, ttl time.Durati
 			}
 			return in.val, ttl, ufocache.ComputeStore
 		})
-		return linOutput{val: v, ok: ok && !found}
+		return linOutput{val: v, ok: ok && !found, kept: found}
 	})
 }
 
