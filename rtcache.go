@@ -1173,8 +1173,9 @@ func (rt *RTCache[K, V]) Invalidate(k K) bool {
 // of a key that had none, in flight during the purge, stores its value,
 // and a cached error with no value stays; DeleteKeysFunc, which judges
 // keys, purges those too. A panic of del's goes
-// on to the caller, and what was deleted before it stays deleted; a panic
-// of OnEvict's does not cut the purge short, and is raised once it is done.
+// on to the caller, and what was deleted before it stays deleted (an
+// OnEvict panic caught before it is then dropped); a panic of OnEvict's
+// does not cut the purge short, and is raised once it is done.
 func (rt *RTCache[K, V]) DeleteFunc(del func(k K, v V) bool) int {
 	n := 0
 	var first *recovered

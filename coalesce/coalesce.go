@@ -428,7 +428,7 @@ func (g *Group[K, V]) ForgetAll() {
 }
 
 // Keys calls f with the key of each call in the wait map, finished calls
-// whose results are being committed and calls older than LockAge
+// whose results are yet to be committed and calls older than LockAge
 // included, with no lock held: f may call the Group (Forget). A call that
 // is in the map from before Keys starts until f is called for its key is
 // seen; one that starts or leaves meanwhile may be seen or not.
