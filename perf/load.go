@@ -79,7 +79,10 @@ type paddedCount struct {
 // stored nothing (Set returned false, as ristretto's does when its buffer
 // drops the write); those count as operations too. Goroutine g starts at
 // offset g*len(ops)/goroutines and walks the stream circularly; each
-// checks the stop flag every 1024 operations.
+// checks the stop flag after every 1024 operations, the first batch
+// included, so every goroutine makes at least 1024 (on a busy machine one
+// may start after d ended: TestDriveStartsEachGoroutineAtItsOffset waited
+// for its first Get for ever when it checked before).
 func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.Duration) (opsPerSec float64, sets, unstored int64) {
 	counts := make([]paddedCount, goroutines)
 	var stop atomic.Bool
@@ -92,7 +95,7 @@ func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.D
 			n, w, u := int64(0), int64(0), int64(0)
 			ready.Done()
 			<-start
-			for !stop.Load() {
+			for {
 				for range 1024 {
 					k := ops[i]
 					if k&writeBit != 0 {
@@ -108,6 +111,9 @@ func drive(c peers.Cache[uint64, uint64], ops []uint64, goroutines int, d time.D
 					}
 				}
 				n += 1024
+				if stop.Load() {
+					break
+				}
 			}
 			counts[g].n, counts[g].sets, counts[g].unstored = n, w, u
 		})
