@@ -402,7 +402,7 @@ func (g *Group[K, V]) ForgetUnless(key K, f func() (keep bool)) bool {
 			defer func() { fPanic = recover() }()
 			keep = f()
 		}()
-		if keep && fPanic == nil {
+		if keep { // never set if f panicked
 			if loaded {
 				cur.detached.Store(false)
 			}
@@ -421,10 +421,7 @@ func (g *Group[K, V]) ForgetUnless(key K, f func() (keep bool)) bool {
 // f): none of them is committed. A call that starts while it runs may be
 // detached too, or not.
 func (g *Group[K, V]) ForgetAll() {
-	g.calls.Range(func(key K, _ *call[V]) bool {
-		g.Forget(key, nil)
-		return true
-	})
+	g.Keys(func(key K) { g.Forget(key, nil) })
 }
 
 // Keys calls f with the key of each call in the wait map, finished calls
