@@ -176,8 +176,13 @@ const (
 	EvictReplaced = shard.Replaced
 	// EvictRejected: a Set (or a Compute's store) declined it because it
 	// can never be stored (too heavy, a negative TTL, or a key not equal
-	// to itself). The callback receives the key and value that were not
-	// stored.
+	// to itself); or an RTCache's Loader (or BatchLoader) returned it
+	// without an error and no store took it (a write detached the load,
+	// a newer load stored first after LockAge, or it came past
+	// LoadTimeout). The callback receives the key and value that were not
+	// stored: each value that enters through the cache either stays or is
+	// told, so one whose resources OnEvict releases is never lost. Callers
+	// of the load may still hold it.
 	EvictRejected = shard.Rejected
 )
 
@@ -830,7 +835,8 @@ func (c *Cache[K, V]) ForceSet(k K, v V, ttl time.Duration) bool {
 
 // SetIfAbsent stores v for k with ttl, as SetWithTTL does, unless k
 // holds a live value: it then leaves that value, records a read of it
-// for the eviction policy (not in Stats), and returns it with false.
+// for the eviction policy (not in Stats), and returns it with false (v,
+// never stored, is not told to OnEvict: it is still the caller's).
 // Otherwise it returns v and true if it stored v, or V's zero value and
 // false if v was declined as SetWithTTL would decline it (too heavy for
 // a shard, a negative ttl, a key not equal to itself). An expired value

@@ -122,7 +122,12 @@ type RTCache[K comparable, V any] struct {
 // a hit. A value
 // returned with a non-nil error is not stored; the callers of that load
 // get it with the error, as the Loader gave it (a cached error comes with
-// V's zero value). A Loader may call its RTCache for other keys (a
+// V's zero value), and OnEvict is not told of it. A value returned without
+// an error is stored, or told to OnEvict as EvictRejected: a negative or
+// too heavy one, one whose load a write detached, one past LoadTimeout,
+// one a newer load's stored value superseded after LockAge (a value that
+// holds a connection is then released exactly once, by OnEvict, while
+// the load's callers may still be using it: TestRTDroppedLoadsReachOnEvict). A Loader may call its RTCache for other keys (a
 // resolver chasing a CNAME), with its ctx: a call that would wait for a
 // load waiting for it (its own key, or a loop of keys whose Loaders ask
 // for each other, also when their loads were started by different
@@ -201,8 +206,8 @@ type RTOptions[K comparable, V any] struct {
 	LockTimeout time.Duration
 	// LoadTimeout bounds each load: its ctx ends after this, and if the
 	// Loader has not returned by then, every caller waiting for it gets
-	// ErrLoadTimeout and the key is free at once; a late result is dropped.
-	// 0: no bound.
+	// ErrLoadTimeout and the key is free at once; a late result is dropped
+	// (a value, told to OnEvict as EvictRejected). 0: no bound.
 	LoadTimeout time.Duration
 	// LoadTimeoutTTL is how long ErrLoadTimeout is kept for its key, as
 	// ErrorWithTTL's ttl is for a Loader's error: 0 is ErrorTTL, a
@@ -397,12 +402,19 @@ type RTStats struct {
 	Batches, Refreshes uint64
 	// LoadTime is the total time spent in Loader and BatchLoader calls.
 	LoadTime time.Duration
+	// Dropped counts values loaded without an error that no store took:
+	// a write detached the load, it came past LoadTimeout, or a newer
+	// load stored first after LockAge. OnEvict heard of each as
+	// EvictRejected (counted before it is called), which Stats.Rejections,
+	// a count of Sets declined, leaves out.
+	Dropped uint64
 }
 
 type rtCounters struct {
 	hits                                  *xsync.Counter // nil unless the Cache records stats
 	misses, lockHits, stale, errorHits    atomic.Uint64
 	loads, loadErrors, batches, refreshes atomic.Uint64
+	dropped                               atomic.Uint64
 	loadTime                              atomic.Int64
 }
 
@@ -536,6 +548,7 @@ func NewRTCache[K comparable, V any](c *Cache[K, V], load Loader[K, V], opts RTO
 		RecheckGo:   rt.recheckRefresh,
 		Commit:      rt.commit,
 		Finished:    rt.finished,
+		Dropped:     rt.dropped,
 	})
 	if err != nil {
 		return nil, err
@@ -1071,8 +1084,9 @@ func firstPanic[V any](panics []*PanicError, res []coalesce.Result[loaded[V]]) *
 
 // Set stores v under k with ttl (see the package doc) and reports whether
 // it was stored, as Cache.SetWithTTL does. A load of k in flight is
-// detached: its callers still get its result, but it is not stored over v,
-// and later callers of k do not join it. A cached error of k is cleared.
+// detached: its callers still get its result, but it is not stored over v
+// (OnEvict hears of it as EvictRejected), and later callers of k do not
+// join it. A cached error of k is cleared.
 func (rt *RTCache[K, V]) Set(k K, v V, ttl time.Duration) bool {
 	var ok bool
 	w := rt.c.weigh(k, v) // before the wait map's lock, as Cache.Set does
@@ -1298,6 +1312,7 @@ func (rt *RTCache[K, V]) Stats() RTStats {
 		Batches:    rt.st.batches.Load(),
 		Refreshes:  rt.st.refreshes.Load(),
 		LoadTime:   time.Duration(rt.st.loadTime.Load()),
+		Dropped:    rt.st.dropped.Load(),
 	}
 	if rt.st.hits != nil {
 		s.Hits = uint64(rt.st.hits.Value())
@@ -1783,6 +1798,20 @@ func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool,
 		return r, true, nil
 	}
 	return rt.recheckError(k)
+}
+
+// dropped is the coalesce Dropped: OnEvict hears of a value a Loader (or
+// BatchLoader) gave that no store took, as EvictRejected, a value never
+// stored, so that one whose resources OnEvict releases is not lost.
+func (rt *RTCache[K, V]) dropped(k K, r loaded[V]) func() {
+	if !r.ran {
+		return nil
+	}
+	rt.st.dropped.Add(1)
+	if rt.c.onEvict == nil {
+		return nil
+	}
+	return func() { rt.c.notify([]shard.Evicted[K, V]{{Key: k, Val: r.val, Reason: shard.Rejected}}) }
 }
 
 // commit is the coalesce Commit: it stores a load's outcome while the load

@@ -225,7 +225,8 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 			stopped := timer.stop()
 			defer cancel()
 			if !stopped {
-				return // the load timeout finished the keys: fn's outcome is dropped
+				g.dropAll(keys, res, err, end) // the load timeout finished the keys: fn's outcome is dropped
+				return
 			}
 			// Read after stop: fn may have returned at its deadline,
 			// before the timeout's function ran (see run).
@@ -235,6 +236,7 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 				// fn returned past its deadline: as if the timeout had
 				// come first (see run).
 				fail(ErrLoadTimeout)
+				g.dropAll(keys, res, err, end)
 			case err != nil:
 				if end == panicked { // not a *PanicError fn returned
 					b.panicked.Store(err.(*PanicError))
@@ -249,4 +251,30 @@ func (g *Group[K, V]) startBatch(ctx context.Context, b *batch, keys []K, calls 
 		res, end, err = protect(lctx, func(ctx context.Context) ([]Result[V], error) { return fn(ctx, arg) })
 	}()
 	return true
+}
+
+// dropAll is drop for a batch that returned past its LoadTimeout: each
+// key's value that came without an error, if fn gave one result per key.
+// A panic of an after function is raised once every key has been told.
+func (g *Group[K, V]) dropAll(keys []K, res []Result[V], err error, end ending) {
+	if len(res) != len(keys) {
+		return
+	}
+	var first any
+	for i, r := range res {
+		if r.Err != nil {
+			continue
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil && first == nil {
+					first = p
+				}
+			}()
+			g.drop(keys[i], r.Val, err, end)
+		}()
+	}
+	if first != nil {
+		panic(first)
+	}
 }

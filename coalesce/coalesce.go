@@ -149,6 +149,18 @@ type Options[K comparable, V any] struct {
 	// Group (a panic is raised again once the lock is released, as
 	// Commit's).
 	Finished func(key K, err error)
+	// Dropped, if set, is told of each value a call's function returned
+	// without an error that no Commit stored: the call was detached by
+	// Forget, or superseded after LockAge and not committed, or the
+	// function returned past LoadTimeout (a batch's keys each, unless the
+	// batch gave the wrong number of results, which match no keys). A
+	// value a resource owns (a connection, a pooled buffer) is then never
+	// lost without a word. It runs as Commit does for a detached or
+	// superseded call (under the wait map's lock for key, its after
+	// function once the lock is released and before the waiters wake), and
+	// on the function's goroutine, with no lock held, for a late one
+	// (before Close may return); the same rules hold.
+	Dropped func(key K, v V) (after func())
 }
 
 // Group coalesces calls by key. Create it with New; its methods are safe
@@ -596,18 +608,31 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 		// outcome stands if it comes before the deadline, which still
 		// bounds the callers (see onLoadTimeout).
 		if !timer.stop() {
-			return // the timeout finished c
+			g.drop(key, v, err, end) // the timeout finished c
+			return
 		}
 		// Read after stop: fn may have returned at its deadline, before
 		// the timeout's function ran. (Without a LoadTimeout, ctx has no
 		// deadline.)
 		if ctx.Err() == context.DeadlineExceeded {
+			defer g.drop(key, v, err, end) // once c is finished, as the timeout's would be
 			var zero V
 			v, err, end = zero, ErrLoadTimeout, returned
 		}
 		g.finishWith(key, c, v, err, end, true)
 	}()
 	v, end, err = protect(ctx, fn)
+}
+
+// drop tells Dropped of a value fn returned past its LoadTimeout (end and
+// err say whether it returned one), and runs its after function.
+func (g *Group[K, V]) drop(key K, v V, err error, end ending) {
+	if end != returned || err != nil || g.opts.Dropped == nil {
+		return
+	}
+	if after := g.opts.Dropped(key, v); after != nil {
+		after()
+	}
 }
 
 // cannotLeave reports whether a caller with ctx can stop waiting only
@@ -799,11 +824,14 @@ func (g *Group[K, V]) settle(key K, c *call[V], v V, err error, end ending, comm
 			// ended the line), so that an origin slower than LockAge
 			// gets its results kept; the holder, younger, commits
 			// over it.
-			if commit && err == nil && loaded && c.line != nil && cur.line == c.line && c.seq >= c.line.committed {
+			switch {
+			case commit && err == nil && loaded && c.line != nil && cur.line == c.line && c.seq >= c.line.committed:
 				c.line.committed = c.seq + 1
 				if g.opts.Commit != nil {
 					guard(func() { f.after = g.opts.Commit(key, v, err) })
 				}
+			case commit && err == nil && g.opts.Dropped != nil:
+				guard(func() { f.after = g.opts.Dropped(key, v) })
 			}
 			return cur, !loaded
 		}
