@@ -85,6 +85,13 @@ var catalog = []traceSpec{
 		// spots found it, 2026-12-07).
 		return synth.Fade(1_000_000, 100_000, 0.9, 20, 12)
 	}},
+	{name: "bimodal", caps: []int{1000, 2000, 3000}, gen: func() []uint64 {
+		// Half the keys come back within 1-100 requests, half after
+		// 3000-4500, each again with probability 0.8 (a helper's search
+		// for weak spots; a lever that promoted read small heads lost
+		// 14 pp here, 2026-12-07).
+		return synth.Bimodal(1_000_000, [2]int{1, 100}, [2]int{3000, 4500}, 0.8, 13)
+	}},
 	{name: "tenants", caps: []int{1000, 10000}, gen: func() []uint64 {
 		// Zipf 1.0 over 100k keys beside Zipf 1.1 over 30k, whose share
 		// swings between 10% and 70% every 100k requests.

@@ -386,7 +386,8 @@ func hitRatioSummary(jobs []*hrJob, caches []string) (string, []string) {
 // synthNote introduces the synthetic workloads' table.
 const synthNote = "Generated streams of known structure (package `synth`; parameters in `catalog.go`): popularity that shifts to new keys, " +
 	"scans of new keys through a Zipf hot set, a loop beside a Zipf hot set, the LRU stack model (pure recency), two tenants whose shares swing, " +
-	"and a table of sessions that open, ask a few dozen times and end for good (sticky sessions: the 700 open at once fit in every capacity measured). " +
+	"a table of sessions that open, ask a few dozen times and end for good (sticky sessions: the 700 open at once fit in every capacity measured), " +
+	"keys that enter as the hottest and sink a rank every 20 requests (fade), and keys that come back either soon or after 3000-4500 requests (bimodal). " +
 	"They were added after the policy was tuned on the target set, to measure it on traffic no bundled trace was recorded from; " +
 	"they are not part of the target set's summary above."
 

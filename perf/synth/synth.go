@@ -1,7 +1,8 @@
 // Package synth generates request streams with a known structure that the
 // bundled traces lack or show only in passing: popularity that shifts,
 // scans through a hot set, a loop beside a hot set, pure recency,
-// tenants whose shares of the traffic swing, and keys that fade. They stand for the traffic a
+// tenants whose shares of the traffic swing, keys that fade, and keys
+// reused at two distances. They stand for the traffic a
 // proxy meets that no trace in testdata was recorded from, so the policy
 // is measured outside the workloads it was tuned on.
 //
@@ -12,6 +13,7 @@
 package synth
 
 import (
+	"container/heap"
 	"math/rand/v2"
 
 	"github.com/ufocache/ufocache/perf/zipf"
@@ -186,4 +188,63 @@ func Sessions(n, live, minLen, maxLen int, seed uint64) []uint64 {
 		}
 	}
 	return out
+}
+
+// Bimodal is a stream of n requests in which every key comes back at one
+// of two distances, short or long, chosen for good when it first comes
+// (a query's follow-ups within a page load, or a report rerun each
+// hour): after each request a key asks again with probability again,
+// after a gap drawn uniformly from short or long (each [min, max]
+// requests), and otherwise never. A request whose time comes when another
+// is due waits for the next free one; a time with none due asks a new
+// key. Short-gap keys make newcomers look worth keeping, while the
+// long-gap keys are what a cache a little smaller than the long gap must
+// hold: where the long gap fits, LRU keeps every key seen again.
+func Bimodal(n int, short, long [2]int, again float64, seed uint64) []uint64 {
+	r := rng(seed)
+	out := make([]uint64, n)
+	var due dueHeap
+	next := fresh
+	isLong := map[int]bool{}
+	for i := range out {
+		var k int
+		if len(due) > 0 && due[0].at <= i {
+			k = heap.Pop(&due).(dueKey).key
+		} else {
+			k = next
+			next++
+			isLong[k] = r.IntN(2) == 0
+		}
+		out[i] = zipf.Key(k)
+		if r.Float64() >= again {
+			delete(isLong, k)
+			continue
+		}
+		g := short
+		if isLong[k] {
+			g = long
+		}
+		heap.Push(&due, dueKey{at: i + g[0] + r.IntN(g[1]-g[0]+1), key: k})
+	}
+	return out
+}
+
+// dueKey is a key asked again at request at.
+type dueKey struct{ at, key int }
+
+// dueHeap orders the keys due by time, then key (a pure function of the
+// seed).
+type dueHeap []dueKey
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	return h[i].at < h[j].at || h[i].at == h[j].at && h[i].key < h[j].key
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueKey)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

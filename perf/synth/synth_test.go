@@ -295,3 +295,63 @@ func TestSessionsOpenAskAndEnd(t *testing.T) {
 		t.Errorf("%v sessions, want about %v (one per mean length of requests)", got, want)
 	}
 }
+
+func TestBimodalReusesAtTwoDistances(t *testing.T) {
+	const n = 200_000
+	short, long := [2]int{1, 100}, [2]int{3000, 4500}
+	b := Bimodal(n, short, long, 0.8, 3)
+	last := map[uint64]int{}
+	class := map[uint64]int{} // 1 short, 2 long
+	asked := map[uint64]int{}
+	late := 0 // gaps past their range: requests that waited for a free time
+	for i, k := range b {
+		asked[k]++
+		p, seen := last[k]
+		last[k] = i
+		if !seen {
+			continue
+		}
+		gap := i - p
+		c := 0
+		switch {
+		case gap >= short[0] && gap <= long[0]/2:
+			c = 1
+			if gap > short[1] {
+				late++
+			}
+		case gap >= long[0]:
+			c = 2
+			if gap > long[1] {
+				late++
+			}
+		default:
+			t.Fatalf("key %#x back after %d requests: in neither range", k, gap)
+		}
+		if class[k] != 0 && class[k] != c {
+			t.Fatalf("key %#x came back at both distances", k)
+		}
+		class[k] = c
+	}
+	var shorts, longs int
+	for _, c := range class {
+		if c == 1 {
+			shorts++
+		} else {
+			longs++
+		}
+	}
+	// Half the keys seen again are of each kind; a key is asked 1/(1-0.8)
+	// = 5 times on average (fewer for keys cut off by the stream's end).
+	if shorts < longs*8/10 || longs < shorts*8/10 {
+		t.Errorf("%d keys came back at the short distance, %d at the long one: want about as many", shorts, longs)
+	}
+	if mean := float64(n) / float64(len(asked)); mean < 4 || mean > 5.5 {
+		t.Errorf("%.2f requests per key, want about 5", mean)
+	}
+	if late > n/100 {
+		t.Errorf("%d gaps past their range (requests that waited), want under 1%%", late)
+	}
+	if !slices.Equal(b, Bimodal(n, short, long, 0.8, 3)) {
+		t.Error("the stream is not a pure function of its parameters")
+	}
+}
