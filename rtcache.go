@@ -127,9 +127,10 @@ type RTCache[K comparable, V any] struct {
 // too heavy one, one whose load a write detached, one past LoadTimeout,
 // one a newer load's stored value superseded after LockAge (a value that
 // holds a connection is then released exactly once, by OnEvict, while
-// the load's callers may still be using it: TestRTDroppedLoadsReachOnEvict). A Loader may call its RTCache for other keys (a
-// resolver chasing a CNAME), with its ctx: a call that would wait for a
-// load waiting for it (its own key, or a loop of keys whose Loaders ask
+// the load's callers may still be using it:
+// TestRTDroppedLoadsReachOnEvict). A Loader may call its RTCache for
+// other keys (a resolver chasing a CNAME), with its ctx: a call that
+// would wait for a load waiting for it (its own key, or a loop of keys whose Loaders ask
 // for each other, also when their loads were started by different
 // callers) returns ErrLoadCycle at once, where it would have waited for
 // ever (or until LockTimeout). With a ctx not derived from the Loader's,
@@ -1802,11 +1803,10 @@ func (rt *RTCache[K, V]) recheckLeft(k K, least time.Duration) (loaded[V], bool,
 
 // dropped is the coalesce Dropped: OnEvict hears of a value a Loader (or
 // BatchLoader) gave that no store took, as EvictRejected, a value never
-// stored, so that one whose resources OnEvict releases is not lost.
+// stored, so that one whose resources OnEvict releases is not lost. (Only
+// a load's function gives coalesce values to drop: a recheck's are never
+// committed, so never dropped either.)
 func (rt *RTCache[K, V]) dropped(k K, r loaded[V]) func() {
-	if !r.ran {
-		return nil
-	}
 	rt.st.dropped.Add(1)
 	if rt.c.onEvict == nil {
 		return nil
