@@ -163,7 +163,12 @@ type Loader[K comparable, V any] func(ctx context.Context, key K) (V, time.Durat
 // that bounds a query (a SQL IN list, an API page) is asked in parts, each
 // a load of its own; a BatchLoader that splits a call itself runs the
 // parts on goroutines whose panics the cache does not catch. The same contract as Loader applies to ctx, panics and
-// Goexit. MultiGet's hits inside the RefreshAhead window are refreshed with
+// Goexit, and to the values it returns: each Loaded with a nil Err is
+// stored or told to OnEvict as EvictRejected (TestRTDroppedLoadsReachOnEvict).
+// But values returned with a non-nil error, or in a result of the wrong
+// length (ErrBatchSize: a query that returned only the rows it found),
+// match no keys: none is stored or told, and releasing them is the
+// BatchLoader's. MultiGet's hits inside the RefreshAhead window are refreshed with
 // one BatchLoader call in the background
 // (TestRTMultiGetRefreshesItsHitsInOneBatch); the other refreshes (Get's,
 // GetStaleWhileUpdate's, Refresh's) use the Loader, one key per call.
@@ -604,17 +609,21 @@ func (rt *RTCache[K, V]) Get(ctx context.Context, k K) (V, Status, error) {
 // for a value the Loader gave a negative TTL (use it once, keep it
 // nowhere) and for one that expired before this call returned. It is
 // exact with Options.Clock; the stored entry's expiry is the same instant,
-// so Cache.GetWithTTL of the key agrees. Without one it is never more than
-// the Loader's TTL (TestRTGetWithTTLOnTheCoarseClock),
-// where Cache.GetWithTTL may read up to the coarse clock's lag over.
+// so Cache.GetWithTTL of the key agrees. Without one, a loaded value's is
+// read on the exact time, so it is never more than the Loader's TTL, nor
+// than the time the value has (TestRTGetWithTTLOnTheCoarseClock), where
+// Cache.GetWithTTL, and a Hit's, may read up to the coarse clock's lag
+// over.
 //
 // With a non-nil error, it is the time the key's cached load error
 // (RTOptions.ErrorTTL, or its own: ErrorWithTTL) has left: how long lookups of the key will fail at
 // once without asking the origin (an HTTP Retry-After). For a cached error
 // (a Hit) it is that error's, read with it; for a load's error (this
 // call's, or one it waited for), the time the key's cached error has left
-// when the call returns: that load's, unless a write cleared it or another
-// load's replaced it since. It is 0 where no error of the key is kept
+// when the call returns (read on the exact time, as a loaded value's: a
+// lookup after the time reported asks the origin again), that load's,
+// unless a write cleared it or another load's replaced it since. It is 0
+// where no error of the key is kept
 // (ErrorTTL 0 and no time from ErrorWithTTL or LoadTimeoutTTL, MaxErrors
 // full, a Set since), and so for an error that is not a load's
 // (ErrLockTimeout, ErrLoadCycle, ctx's) unless one was cached meanwhile.
@@ -644,14 +653,7 @@ func (rt *RTCache[K, V]) fetchTTL(ctx context.Context, k K, st Status) (V, time.
 // valueLeft is the time a value a lookup loaded, waited for or found on
 // its recheck has left, as GetWithTTL reports it.
 func (rt *RTCache[K, V]) valueLeft(r loaded[V]) time.Duration {
-	left := rt.c.leftAt(r.expire)
-	if r.at > 0 && r.expire > r.at {
-		// Never more than the Loader gave: the expiry was counted from the
-		// exact time, and the coarse clock leftAt reads lags it by up to a
-		// tick (a resolver rounding up sent 301 for an origin's 300).
-		left = min(left, time.Duration(r.expire-r.at))
-	}
-	return left
+	return rt.c.leftExact(r.expire)
 }
 
 // resultLeft sets o.TTL for a value or error a MultiGet loaded or waited
@@ -665,14 +667,18 @@ func (rt *RTCache[K, V]) resultLeft(o *RTResult[V], k K, r loaded[V]) {
 }
 
 // errorLeft returns the time k's cached load error has left, 0 if none is
-// cached. It counts no ErrorHit: the caller has its error already.
+// cached, on the exact clock (as valueLeft). It counts no ErrorHit: the
+// caller has its error already.
 func (rt *RTCache[K, V]) errorLeft(k K) time.Duration {
 	errs := rt.errs.Load()
 	if errs == nil {
 		return 0
 	}
-	_, left, _ := errs.GetWithTTL(k)
-	return left
+	_, st, _, expire := errs.readExpiry(k, errs.hash.Sum(k), false)
+	if st != Hit {
+		return 0
+	}
+	return errs.leftExact(expire)
 }
 
 // keepErrors returns the cache of load errors, made at its first need.
