@@ -99,11 +99,8 @@ func (c *Cache[K, V]) readExpiry(k K, h uint64, count bool) (v V, st Status, lef
 // 301 for an origin's 300; a load's error kept for 60 ms was reported with
 // up to 66.8 ms left under -race).
 func (c *Cache[K, V]) leftExact(expire int64) time.Duration {
-	switch {
-	case expire == 0:
-		return NoExpiration
-	case expire < 0:
-		return 0
+	if expire <= 0 {
+		return c.leftAt(expire) // never, or already expired: no reading
 	}
 	return max(time.Duration(expire-c.exactNow()), 0)
 }
