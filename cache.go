@@ -92,9 +92,10 @@
 // every millisecond, so a read need not call the system's clock; it reads
 // the exact time instead for an entry within 50 ms of its expiry by the
 // coarse clock, which falls behind by more than a tick only while every P
-// is busy. So an entry lives at least its TTL and at most about a
-// millisecond more, unless the coarse clock fell more than 50 ms behind,
-// and then by as much more as that.
+// is busy, and each exact reading (a write with a TTL, a load, a read near
+// an expiry) catches it up. So an entry lives at least its TTL and at most
+// about a millisecond more, unless the coarse clock fell more than 50 ms
+// behind since the last such reading, and then by as much more as that.
 package ufocache
 
 import (
@@ -591,7 +592,9 @@ func (c *Cache[K, V]) now() int64 {
 func (c *Cache[K, V]) exactNow() int64 {
 	now := c.now()
 	if c.clock == nil {
-		now = max(clock.Precise(), now)
+		p := clock.Precise()
+		clock.Catch(p) // a ticker the scheduler has not run lags no further
+		now = max(p, now)
 	}
 	return now
 }
@@ -606,7 +609,9 @@ func (c *Cache[K, V]) exactNow() int64 {
 func (c *Cache[K, V]) nowFor(expire int64) int64 {
 	now := c.now()
 	if c.clock == nil && now < expire && expire-now <= int64(clock.NearExpiry) {
-		return max(clock.Precise(), now)
+		p := clock.Precise()
+		clock.Catch(p)
+		return max(p, now)
 	}
 	return now
 }

@@ -678,6 +678,33 @@ func TestExpiryWhileTheCoarseClockLags(t *testing.T) {
 	}
 }
 
+// A ticker the scheduler does not run lags only until the next exact
+// reading a write (or a read near an expiry) takes: an entry whose TTL
+// passed long ago, by more than NearExpiry on the stalled clock, is not
+// returned once another write has caught the clock up (an invalidation-
+// bus port under -race saw the clock 205 ms behind and hits served 92.7
+// ms past their TTL). Not parallel: the clock is the process's.
+func TestAWriteCatchesUpAStarvedClock(t *testing.T) {
+	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100})
+	holdCoarseClock(t)() // caught up, then running
+	clock.Starve(true)
+	defer clock.Starve(false)
+	const ttl = 60 * time.Millisecond // past NearExpiry: the stalled clock alone judges it
+	from := clock.Precise()
+	c.SetWithTTL(1, 1, ttl)
+	spinPast(from + int64(3*ttl))
+	if _, ok := c.Get(2); ok {
+		t.Fatal("key 2 was never set")
+	}
+	c.SetWithTTL(2, 2, time.Hour) // an exact reading: the clock catches up
+	if lag := clock.Precise() - clock.Now(); lag > int64(ttl) {
+		t.Fatalf("after a write with a TTL, the starved clock still lags %v", time.Duration(lag))
+	}
+	if v, ok := c.Get(1); ok {
+		t.Fatalf("Get returned %d, %v past its TTL", v, time.Duration(clock.Precise()-from)-ttl)
+	}
+}
+
 func expiryWhileTheCoarseClockLags(t *testing.T, stats bool) {
 	c := ufocache.Must(ufocache.Options[int, int]{MaxWeight: 100, RecordStats: stats})
 	var loads atomic.Int32

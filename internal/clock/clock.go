@@ -100,19 +100,42 @@ func run(stop, done chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			if !held.Load() {
+			if !held.Load() && !starved.Load() {
 				advance(Precise())
 			}
 		}
 	}
 }
 
-// held stops the ticker from advancing the clock: a test's stand-in for a
-// ticker goroutine the scheduler does not run (every P busy).
+// Catch moves the clock to p, an exact reading a caller took anyway (a
+// write with a TTL, a load), if the clock lags it by more than a Tick: a
+// ticker goroutine the scheduler has not run for a while then lags only
+// until the next such reading, not until it runs (an invalidation-bus
+// port under -race saw it 205 ms behind, and hits served 92.7 ms past
+// their TTL, beyond NearExpiry's reach). At most one store a Tick: once
+// it has moved, the next readings are within a Tick of it. Not while
+// Hold holds the clock.
+func Catch(p int64) {
+	if p-now.Load() > int64(Tick) && !held.Load() {
+		advance(p)
+	}
+}
+
+// held stops the ticker (and Catch) from advancing the clock: a test's
+// stand-in for a ticker goroutine the scheduler does not run (every P
+// busy) while no write catches it up.
 var held atomic.Bool
 
 // Hold stops (true) or resumes (false) the clock's advance; for tests.
 func Hold(on bool) { held.Store(on) }
+
+// starved stops the ticker alone: Catch still moves the clock.
+var starved atomic.Bool
+
+// Starve stops (true) or resumes (false) the ticker's advance alone, as
+// the scheduler does when it does not run the ticker's goroutine; for
+// tests.
+func Starve(on bool) { starved.Store(on) }
 
 // advance moves the clock to p unless it is already past it: a ticker
 // that is stopping can store once more after the next one started (select

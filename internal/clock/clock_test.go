@@ -130,3 +130,33 @@ func TestFaked(t *testing.T) {
 		}
 	})
 }
+
+// Catch moves a clock that lags by more than a Tick to the reading it is
+// given, and leaves one within a Tick, or held, where it is.
+func TestCatchMovesALaggingClock(t *testing.T) {
+	if running, _ := Running(); running {
+		t.Fatal("the ticker runs before the test: a test left a reference")
+	}
+	for Precise()-Now() < int64(3*Tick) { // no ticker: the clock falls behind
+		time.Sleep(Tick)
+	}
+	Hold(true)
+	p := Precise()
+	Catch(p)
+	if now := Now(); now >= p {
+		t.Fatal("Catch moved a held clock")
+	}
+	Hold(false)
+	Catch(p)
+	if now := Now(); now != p {
+		t.Fatalf("Catch(%d) left a clock %v behind at %d", p, time.Duration(p-now), now)
+	}
+	Catch(p + int64(Tick)) // within a Tick: no store
+	if now := Now(); now != p {
+		t.Fatalf("Catch within a Tick moved the clock from %d to %d", p, now)
+	}
+	Catch(p - int64(time.Second)) // behind it: never backwards
+	if now := Now(); now != p {
+		t.Fatalf("Catch moved the clock back from %d to %d", p, now)
+	}
+}
