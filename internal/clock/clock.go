@@ -108,7 +108,8 @@ func run(stop, done chan struct{}) {
 }
 
 // Catch moves the clock to p, an exact reading a caller took anyway (a
-// write with a TTL, a load), if the clock lags it by more than a Tick: a
+// write with a TTL, a load, a read within NearExpiry of an expiry), if
+// the clock lags it by more than a Tick: a
 // ticker goroutine the scheduler has not run for a while then lags only
 // until the next such reading, not until it runs (an invalidation-bus
 // port under -race saw it 205 ms behind, and hits served 92.7 ms past
